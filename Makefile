@@ -1,0 +1,64 @@
+# Thin wrapper over Meson + Ninja. The real build description is meson.build.
+#   make          build build/sterna
+#   make deps     install the Debian 12 packages the build and tests need (as root)
+#   make run      build, then run a server on 127.0.0.1 with examples/sterna.conf
+#   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
+#   make bench    throughput and memory benchmarks against Postfix's smtp-sink
+#   make fuzz     a longer fuzz run of every parser
+#   make clean
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+BUILD_FUZZ ?= build-fuzz
+PYTEST     ?= /usr/bin/python3 -m pytest
+FUZZ_SECONDS ?= 300
+
+.PHONY: all deps run test test-unit test-e2e test-san fuzz fuzz-short bench clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized -Dwerror=true
+
+$(BUILD_SAN)/build.ninja:
+	meson setup $(BUILD_SAN) --buildtype=debug -Dwerror=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang meson setup $(BUILD_FUZZ) --buildtype=debugoptimized -Dwerror=true -Dfuzz=true
+
+deps:
+	sh scripts/deps.sh
+
+run: all
+	sh scripts/run.sh $(BUILD)/sterna
+
+test: deps all
+	$(MAKE) test-unit test-e2e BUILD=$(BUILD)
+	$(MAKE) fuzz-short
+	$(MAKE) test-san
+
+test-unit: all
+	meson test -C $(BUILD) --print-errorlogs
+
+test-e2e: all
+	STERNA_BIN=$(abspath $(BUILD))/sterna $(PYTEST) -q tests/e2e
+
+test-san: $(BUILD_SAN)/build.ninja
+	ninja -C $(BUILD_SAN)
+	$(MAKE) test-unit test-e2e BUILD=$(BUILD_SAN)
+
+fuzz-short: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	sh tests/fuzz/run.sh $(BUILD_FUZZ) 20
+
+fuzz: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	sh tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
+bench: deps all
+	sh bench/run.sh $(abspath $(BUILD))/sterna
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

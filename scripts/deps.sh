@@ -1,0 +1,45 @@
+#!/bin/sh
+# Install what the build, the tests and the benchmarks need, from Debian 12 packages.
+# Run as root it installs what is missing; otherwise it only says what is missing.
+# Postfix's smtp-source and smtp-sink are unpacked from the postfix package into
+# .cache/postfix rather than installed, so no second MTA is set up on the machine.
+set -eu
+
+PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+libevent-dev libssl-dev libc-ares-dev libcrypt-dev libcmocka-dev
+python3 python3-pytest swaks msmtp openssl"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+cache="$(pwd)/.cache/postfix"
+if [ ! -x "$cache/usr/sbin/smtp-sink" ]; then
+	if [ "$(id -u)" -ne 0 ] && ! command -v apt-get >/dev/null; then
+		echo "deps: cannot fetch postfix for smtp-sink" >&2
+		exit 1
+	fi
+	mkdir -p "$cache"
+	tmp=$(mktemp -d)
+	# apt's sandbox user must be able to write where the .deb lands
+	chmod 777 "$tmp"
+	(cd "$tmp" && apt-get download -q postfix)
+	dpkg -x "$tmp"/postfix_*.deb "$cache"
+	rm -rf "$tmp"
+fi
+exit 0

@@ -1,0 +1,87 @@
+/*
+ * config.h - the configuration: one file in UCL syntax (with .include),
+ * read into struct config and checked as a whole before anything uses it.
+ * Every key, its type and its default are in keys.c; docs/configuration.md
+ * describes each one. Errors read "FILE:LINE: reason".
+ */
+#ifndef STERNA_CONFIG_CONFIG_H
+#define STERNA_CONFIG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util/log.h"
+
+struct config_listener {
+	char *name;			/* the section's name: listen "mx" { ... } */
+	char *address;			/* as written: "127.0.0.1:2525", "[::1]:25" */
+	struct sockaddr_storage sa;	/* numeric address and port */
+	socklen_t sa_len;
+	unsigned greeting_delay_ms;	/* wait before 220; input before it is refused */
+	unsigned line;			/* where the section starts, for messages */
+};
+
+struct config_alias {
+	char *name;			/* the alias's local part, lowercased */
+	char **targets;			/* local users or other aliases, lowercased */
+	size_t ntargets;
+	unsigned line;
+};
+
+struct config {
+	char *path;			/* the file read */
+
+	/* server { } */
+	char *hostname;			/* greeting, Received, EHLO reply */
+	char *user;			/* unprivileged user to run as when started as root */
+	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
+	unsigned io_threads;		/* threads for disk work */
+	enum log_level log_level;
+
+	/* listen "NAME" { } */
+	struct config_listener *listeners;
+	size_t nlisteners;
+
+	/* smtp { } */
+	size_t max_line_bytes;		/* command line, CRLF included */
+	size_t max_text_line_bytes;	/* message line, CRLF included */
+	uint64_t max_message_bytes;
+	unsigned max_recipients;
+	unsigned max_errors;
+	unsigned idle_timeout_ms;	/* waiting for a command or for DATA bytes */
+
+	/* spool { } */
+	char *spool_dir;
+	uint64_t min_free_bytes;	/* refuse MAIL below this; 0 means 1.5 x max_message_bytes */
+
+	/* local { } */
+	char **local_domains;		/* lowercased */
+	size_t nlocal_domains;
+	char **local_users;		/* lowercased */
+	size_t nlocal_users;
+	struct config_alias *aliases;
+	size_t naliases;
+	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
+	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
+
+	/* queue { } */
+	unsigned retry_min_s;		/* first retry of a failed delivery */
+	unsigned retry_max_s;		/* the backoff doubles up to this */
+	unsigned lifetime_s;		/* how long a message may stay queued */
+};
+
+/*
+ * Reads path (and its includes) and checks it. Relative paths in the file
+ * are taken from the directory of the file that names them.
+ * Returns a new config, or NULL with one "FILE:LINE: reason" (no newline)
+ * in err, which holds errsize bytes.
+ */
+struct config *config_load(const char *path, char *err, size_t errsize);
+/* Frees *c and sets it to NULL; c may point to NULL. */
+void config_free(struct config **c);
+
+/* 1 if domain (lowercase) is one of the local domains. */
+int config_is_local_domain(const struct config *c, const char *domain);
+
+#endif

@@ -1,0 +1,1 @@
+/* ucl.c: being written */

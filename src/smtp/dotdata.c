@@ -1,0 +1,1 @@
+/* dotdata.c: being written */

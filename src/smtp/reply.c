@@ -1,0 +1,1 @@
+/* reply.c: being written */

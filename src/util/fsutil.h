@@ -1,0 +1,19 @@
+/*
+ * fsutil.h - small blocking file helpers for worker threads and start-up.
+ */
+#ifndef STERNA_UTIL_FSUTIL_H
+#define STERNA_UTIL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes all n bytes, retrying short writes and EINTR: 0, or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
+/* Reads up to n bytes at offset off, retrying short reads: the count read, or -1. */
+ssize_t pread_all(int fd, void *p, size_t n, off_t off);
+/* fsyncs the directory at path: 0, or -1 with errno. */
+int fsync_dir(const char *path);
+/* Creates path and its missing parents with mode: 0, or -1 with errno. */
+int mkdir_p(const char *path, mode_t mode);
+
+#endif

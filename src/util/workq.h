@@ -1,0 +1,34 @@
+/*
+ * workq.h - a pool of threads for blocking work (disk), whose completions
+ * come back to the event loop's thread.
+ * The loop watches workq_fd() and calls workq_run_done() when it is
+ * readable; done() callbacks then run there, one at a time, in the order the
+ * work finished. No libevent here: server/ does the watching.
+ */
+#ifndef STERNA_UTIL_WORKQ_H
+#define STERNA_UTIL_WORKQ_H
+
+struct work {
+	/* runs on a worker thread; may block */
+	void (*run)(struct work *w);
+	/* runs on the loop thread after run() (or after workq_post_done()) */
+	void (*done)(struct work *w);
+	struct work *next;	/* the queue's link; owners leave it alone */
+};
+
+struct workq;
+
+/* Returns a new pool of nthreads (at least 1) threads. */
+struct workq *workq_new(unsigned nthreads);
+/* Stops the threads once the submitted work has run, and frees q; q may be NULL. */
+void workq_free(struct workq **q);
+/* Queues w; the caller keeps owning w, which must live until its done() ran. */
+void workq_submit(struct workq *q, struct work *w);
+/* From any thread: have w->done(w) called on the loop thread. */
+void workq_post_done(struct workq *q, struct work *w);
+/* A descriptor that becomes readable when done() calls are waiting. */
+int workq_fd(const struct workq *q);
+/* On the loop thread: calls done() for all finished work. */
+void workq_run_done(struct workq *q);
+
+#endif
