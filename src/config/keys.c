@@ -1,1 +1,1017 @@
-/* keys.c: being written */
+/*
+ * keys.c - the key table: one row per configuration key with its type,
+ * default, bounds and place in struct config, and the walk that reads the
+ * parsed tree against it. Every value is checked on its own here (type,
+ * bounds, syntax of names and addresses); what concerns several keys at
+ * once (aliases against users, listeners against each other) is load.c's.
+ * docs/configuration.md describes every row; keep the two in step.
+ */
+#include "config/ucl_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/ascii.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+enum key_type {
+	KT_STRING,	/* a string; a bare word is taken as written */
+	KT_PATH,	/* a string naming a file or directory (load.c makes it absolute) */
+	KT_COUNT,	/* a whole number; k, m, g multiply */
+	KT_SIZE,	/* bytes; k, m, g, kb, mb, gb */
+	KT_DURATION,	/* ms, s, min, h, d, w, y; a plain number is seconds, as in UCL */
+	KT_LOG_LEVEL,
+	KT_DOMAINS,	/* a list of domain names, lowercased */
+	KT_NAMES,	/* a list of local user names, lowercased */
+	KT_DELIMITER,	/* one character of "+-_=", or "" */
+	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
+	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
+};
+
+enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
+
+enum key_base { KB_CONFIG, KB_LISTENER };
+
+struct key_row {
+	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
+	enum key_type type;
+	enum key_store store;
+	enum key_base base;	/* which struct off is an offset into */
+	size_t off;
+	uint64_t def;		/* numbers: in bytes, or in ms for durations */
+	const char *def_str;
+	uint64_t min, max;	/* the same unit as def */
+	unsigned scale_ms;	/* durations: 1 stores ms, 1000 stores seconds */
+	const char *why;	/* said after a bound, e.g. the RFC that sets it */
+	int (*check)(const char *s);
+	const char *check_msg;	/* "'%s' is not ..." for a value that check() refuses */
+};
+
+#define CFG(f) KB_CONFIG, offsetof(struct config, f)
+#define LIS(f) KB_LISTENER, offsetof(struct config_listener, f)
+#define SEC 1000ull
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+#define KIB 1024ull
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+
+static int check_server_user(const char *s);
+static int check_hostname(const char *s);
+
+static const struct key_row rows[] = {
+	{ "server.hostname", KT_STRING, KS_STR, CFG(hostname), 0, NULL, 0, 0, 0, NULL,
+	    check_hostname, "'%s' is not a valid domain name" },
+	{ "server.user", KT_STRING, KS_STR, CFG(user), 0, "", 0, 0, 0, NULL,
+	    check_server_user, "'%s' is not a valid user name" },
+	{ "server.max_sessions", KT_COUNT, KS_UNSIGNED, CFG(max_sessions), 1000, NULL,
+	    1, 1000000, 0, NULL, NULL, NULL },
+	{ "server.io_threads", KT_COUNT, KS_UNSIGNED, CFG(io_threads), 2, NULL,
+	    1, 64, 0, NULL, NULL, NULL },
+	{ "server.log_level", KT_LOG_LEVEL, KS_NONE, CFG(log_level), 0, "info",
+	    0, 0, 0, NULL, NULL, NULL },
+
+	{ "listen.*.address", KT_ADDRESS, KS_STR, LIS(address), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "listen.*.greeting_delay", KT_DURATION, KS_UNSIGNED, LIS(greeting_delay_ms), 0, NULL,
+	    0, 60 * SEC, 1, NULL, NULL, NULL },
+
+	{ "smtp.max_line_bytes", KT_SIZE, KS_SIZE, CFG(max_line_bytes), 512, NULL,
+	    512, 64 * KIB, 0, " (RFC 5321 4.5.3.1.4)", NULL, NULL },
+	{ "smtp.max_text_line_bytes", KT_SIZE, KS_SIZE, CFG(max_text_line_bytes), 1000, NULL,
+	    1000, 64 * KIB, 0, " (RFC 5321 4.5.3.1.6)", NULL, NULL },
+	{ "smtp.max_message_bytes", KT_SIZE, KS_U64, CFG(max_message_bytes), 35 * MIB, NULL,
+	    KIB, 4 * GIB, 0, NULL, NULL, NULL },
+	{ "smtp.max_recipients", KT_COUNT, KS_UNSIGNED, CFG(max_recipients), 100, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "smtp.max_errors", KT_COUNT, KS_UNSIGNED, CFG(max_errors), 20, NULL,
+	    1, 1000, 0, NULL, NULL, NULL },
+	{ "smtp.idle_timeout", KT_DURATION, KS_UNSIGNED, CFG(idle_timeout_ms), 5 * MIN, NULL,
+	    SEC, HOUR, 1, NULL, NULL, NULL },
+
+	{ "spool.dir", KT_PATH, KS_STR, CFG(spool_dir), 0, "/var/spool/sterna",
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "spool.min_free", KT_SIZE, KS_U64, CFG(min_free_bytes), 0, NULL,
+	    0, UINT64_MAX, 0, NULL, NULL, NULL },
+
+	{ "local.domains", KT_DOMAINS, KS_NONE, CFG(local_domains), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "local.users", KT_NAMES, KS_NONE, CFG(local_users), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "local.mailbox_root", KT_PATH, KS_STR, CFG(mailbox_root), 0, "/var/mail",
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "local.recipient_delimiter", KT_DELIMITER, KS_NONE, CFG(recipient_delimiter), 0, "+",
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "local.aliases", KT_ALIASES, KS_NONE, CFG(aliases), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+
+	{ "queue.retry_min", KT_DURATION, KS_UNSIGNED, CFG(retry_min_s), 5 * MIN, NULL,
+	    SEC, DAY, 1000, NULL, NULL, NULL },
+	{ "queue.retry_max", KT_DURATION, KS_UNSIGNED, CFG(retry_max_s), HOUR, NULL,
+	    SEC, DAY, 1000, NULL, NULL, NULL },
+	{ "queue.lifetime", KT_DURATION, KS_UNSIGNED, CFG(lifetime_s), 5 * DAY, NULL,
+	    MIN, 30 * DAY, 1000, NULL, NULL, NULL },
+};
+
+/* enum cfg_key_id -> row path */
+static const char *const key_ids[] = {
+	[CFG_KEY_HOSTNAME] = "server.hostname",
+	[CFG_KEY_MAX_MESSAGE_BYTES] = "smtp.max_message_bytes",
+	[CFG_KEY_MIN_FREE] = "spool.min_free",
+	[CFG_KEY_LOCAL_DOMAINS] = "local.domains",
+	[CFG_KEY_RETRY_MIN] = "queue.retry_min",
+	[CFG_KEY_RETRY_MAX] = "queue.retry_max",
+	[CFG_KEY_SPOOL_DIR] = "spool.dir",
+	[CFG_KEY_MAILBOX_ROOT] = "local.mailbox_root",
+};
+
+size_t
+cfg_nkeys(void)
+{
+	return NELEM(rows);
+}
+
+size_t
+cfg_key_row(enum cfg_key_id id)
+{
+	for (size_t i = 0; i < NELEM(rows); i++)
+		if (strcmp(rows[i].path, key_ids[id]) == 0)
+			return i;
+	ASSERT(!"every cfg_key_id has a row");
+	return 0;
+}
+
+/* ---- value checks ---- */
+
+int
+cfg_is_domain(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (size_t i = 0; i <= len; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		if (c == '.' || c == '\0') {
+			/* RFC 1035 2.3.1: 1..63 bytes, no hyphen at either end */
+			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+				return 0;
+			label = 0;
+		} else if (ascii_isalnum(c) || c == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+cfg_is_local_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 64 || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		if (!(ascii_isdigit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+check_hostname(const char *s)
+{
+	return cfg_is_domain(s);
+}
+
+/* "" (do not switch) or a POSIX-portable user name, looked up at start. */
+static int
+check_server_user(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0)
+		return 1;
+	if (len > 32 || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		if (!(ascii_isalnum(c) || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- messages ---- */
+
+/* v and its unit ("5min") into out, which holds 32 bytes: any uint64_t fits. */
+static const char *
+format_unit(uint64_t v, const char *unit, char out[32])
+{
+	int n = snprintf(out, 32, "%llu%s", (unsigned long long)v, unit);
+
+	if (n < 0 || n >= 32)
+		memcpy(out, "?", 2);
+	return out;
+}
+
+const char *
+cfg_format_ms(uint64_t ms, char out[32])
+{
+	static const struct { uint64_t ms; const char *unit; } units[] = {
+		{ 7 * DAY, "w" }, { DAY, "d" }, { HOUR, "h" }, { MIN, "min" }, { SEC, "s" },
+	};
+
+	if (ms == 0)
+		return format_unit(0, "s", out);
+	for (size_t i = 0; i < NELEM(units); i++)
+		if (ms % units[i].ms == 0)
+			return format_unit(ms / units[i].ms, units[i].unit, out);
+	return format_unit(ms, "ms", out);
+}
+
+/*
+ * A bound as the key's unit writes it: "1h", "4gb", "35mb"; sizes up to
+ * 64 KiB stay in bytes ("512", "65536"), as line lengths are thought of.
+ */
+static const char *
+format_bound(const struct key_row *r, uint64_t v, char out[32])
+{
+	if (r->type == KT_DURATION)
+		return cfg_format_ms(v, out);
+	if (r->type == KT_SIZE && v > 64 * KIB) {
+		if (v % GIB == 0)
+			return format_unit(v / GIB, "gb", out);
+		if (v % MIB == 0)
+			return format_unit(v / MIB, "mb", out);
+		if (v % KIB == 0)
+			return format_unit(v / KIB, "kb", out);
+	}
+	return format_unit(v, "", out);
+}
+
+static int
+key_error(struct cfg_load *l, const struct ucl_node *n, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "FILE:LINE: path: message", at the line of n's value. */
+static int
+key_error(struct cfg_load *l, const struct ucl_node *n, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)cfg_verror(l->err, l->errsize, n->file, n->vline, path, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- edit distance for "did you mean" ---- */
+
+#define DIST_MAX_LEN 96
+
+/* Levenshtein distance, or 3 when it is surely more than 2. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t prev[DIST_MAX_LEN + 1], cur[DIST_MAX_LEN + 1];
+
+	if (la > DIST_MAX_LEN || lb > DIST_MAX_LEN || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? sub : del;
+			if (ins < cur[j])
+				cur[j] = ins;
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb];
+}
+
+/* The number of dot-separated components of p. */
+static size_t
+ncomponents(const char *p)
+{
+	size_t n = 1;
+
+	for (; *p; p++)
+		n += *p == '.';
+	return n;
+}
+
+/*
+ * The first k components of pattern, with each '*' replaced by the
+ * component of path at the same place, into out.
+ */
+static void
+pattern_prefix(const char *pattern, const char *path, size_t k, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < k && *pattern; i++) {
+		size_t plen = strcspn(pattern, "."), xlen = strcspn(path, ".");
+
+		if (i > 0)
+			(void)buf_append_byte(out, '.');
+		if (plen == 1 && pattern[0] == '*')
+			(void)buf_append(out, path, xlen);
+		else
+			(void)buf_append(out, pattern, plen);
+		pattern += plen + (pattern[plen] == '.');
+		path += xlen + (path[xlen] == '.');
+	}
+}
+
+static int
+unknown_key(struct cfg_load *l, const struct ucl_node *n, const char *path)
+{
+	const char *leaf = strrchr(path, '.') ? strrchr(path, '.') + 1 : path;
+	size_t k = ncomponents(path), best = 3;
+	struct buf cand, found;
+	char shown[64];
+	int rc;
+
+	buf_init(&cand, 4096);
+	buf_init(&found, 4096);
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		size_t d;
+
+		if (ncomponents(rows[i].path) < k)
+			continue;
+		pattern_prefix(rows[i].path, path, k, &cand);
+		d = edit_distance(path, buf_cstr(&cand));
+		if (d < best) {
+			best = d;
+			buf_reset(&found);
+			(void)buf_append(&found, cand.data, cand.len);
+		}
+	}
+	/* the right key in the wrong section: server { max_recipients = 5 } */
+	for (size_t i = 0; best > 2 && i < NELEM(rows); i++) {
+		const char *rleaf = strrchr(rows[i].path, '.') + 1;
+		const char *star = strchr(rows[i].path, '*');
+
+		if (strcmp(rleaf, leaf) != 0)
+			continue;
+		best = 0;
+		buf_reset(&found);
+		if (star == NULL) {
+			(void)buf_append_str(&found, rows[i].path);
+		} else {
+			(void)buf_append(&found, rows[i].path, (size_t)(star - rows[i].path));
+			(void)buf_append_str(&found, "NAME");
+			(void)buf_append_str(&found, star + 1);
+		}
+	}
+	if (best <= 2)
+		rc = cfg_error(l->err, l->errsize, n->file, n->line,
+		    "unknown key '%s' (did you mean '%s'?)", cfg_shorten(path, shown),
+		    buf_cstr(&found));
+	else
+		rc = cfg_error(l->err, l->errsize, n->file, n->line, "unknown key '%s'",
+		    cfg_shorten(path, shown));
+	buf_clear(&cand);
+	buf_clear(&found);
+	return rc;
+}
+
+/*
+ * Matches path against the table: the row whose pattern it equals (in
+ * *row_out), or, when it is only a prefix of patterns, a section (*row_out
+ * NULL, returns 1; *is_named_out when the section is a '*' one). Returns 0
+ * for an unknown path.
+ */
+static int
+match_path(const char *path, const struct key_row **row_out, int *is_named_out)
+{
+	size_t k = ncomponents(path);
+
+	*row_out = NULL;
+	*is_named_out = 0;
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		const char *p = rows[i].path, *x = path;
+		size_t j;
+
+		for (j = 0; j < k && *p; j++) {
+			size_t plen = strcspn(p, "."), xlen = strcspn(x, ".");
+
+			if (!(plen == 1 && p[0] == '*') && (plen != xlen || memcmp(p, x, plen) != 0))
+				break;
+			if (j == k - 1 && plen == 1 && p[0] == '*')
+				*is_named_out = 1;
+			p += plen + (p[plen] == '.');
+			x += xlen + (x[xlen] == '.');
+		}
+		if (j < k)
+			continue;
+		if (*p == '\0') {
+			*row_out = &rows[i];
+			return 1;
+		}
+		return 1;	/* a section: rows that start with path */
+	}
+	return 0;
+}
+
+/* ---- reading values ---- */
+
+static int
+is_scalar(const struct ucl_node *n)
+{
+	return n->type == UCL_STRING || n->type == UCL_NUMBER || n->type == UCL_BOOLEAN;
+}
+
+static const char *
+type_hint(enum key_type t)
+{
+	switch (t) {
+	case KT_COUNT:
+		return "expected a number";
+	case KT_SIZE:
+		return "expected a size such as 512, 64kb or 35mb";
+	default:
+		return "expected a duration such as 30s, 5min or 1h";
+	}
+}
+
+/* A number for a KT_COUNT, KT_SIZE or KT_DURATION row: bytes, ms or a count. */
+static int
+read_number(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path, uint64_t *out)
+{
+	uint64_t v;
+	char a[32];
+
+	if (n->type != UCL_NUMBER)
+		return key_error(l, n, path, "%s", type_hint(r->type));
+	if (n->is_negative)
+		return key_error(l, n, path, "must not be negative");
+	v = n->num;
+	switch (r->type) {
+	case KT_COUNT:
+		if (n->unit == UCL_UNIT_BYTES || n->unit == UCL_UNIT_TIME)
+			return key_error(l, n, path, "expected a number, not a %s",
+			    n->unit == UCL_UNIT_BYTES ? "size" : "duration");
+		break;
+	case KT_SIZE:
+		if (n->unit == UCL_UNIT_TIME)
+			return key_error(l, n, path, "expected a size, not a duration");
+		break;
+	default:
+		if (n->unit == UCL_UNIT_MULT && ascii_tolower((uint8_t)n->str[n->len - 1]) == 'm')
+			return key_error(l, n, path, "%s ('m' means a million; minutes are 'min')",
+			    type_hint(r->type));
+		if (n->unit == UCL_UNIT_MULT || n->unit == UCL_UNIT_BYTES)
+			return key_error(l, n, path, "%s", type_hint(r->type));
+		if (n->unit == UCL_UNIT_NONE) {
+			/* a plain number is seconds, as libucl reads it */
+			if (v > UINT64_MAX / SEC)
+				return key_error(l, n, path, "number too large");
+			v *= SEC;
+		}
+		break;
+	}
+	if (v < r->min)
+		return key_error(l, n, path, "must be at least %s%s", format_bound(r, r->min, a),
+		    r->why ? r->why : "");
+	if (v > r->max)
+		return key_error(l, n, path, "must be at most %s%s", format_bound(r, r->max, a),
+		    r->why ? r->why : "");
+	if (r->type == KT_DURATION && v % r->scale_ms != 0)
+		return key_error(l, n, path, "must be a whole number of seconds");
+	*out = r->type == KT_DURATION ? v / r->scale_ms : v;
+	return 0;
+}
+
+static void
+store_number(void *base, const struct key_row *r, uint64_t v)
+{
+	void *p = (char *)base + r->off;
+
+	switch (r->store) {
+	case KS_UNSIGNED:
+		ASSERT(v <= UINT32_MAX);
+		*(unsigned *)p = (unsigned)v;
+		break;
+	case KS_SIZE:
+		ASSERT(v <= SIZE_MAX);
+		*(size_t *)p = (size_t)v;
+		break;
+	case KS_U64:
+		*(uint64_t *)p = v;
+		break;
+	default:
+		ASSERT(!"a number row stores a number");
+	}
+}
+
+static void
+store_string(void *base, const struct key_row *r, const char *s)
+{
+	char **p = (char **)(void *)((char *)base + r->off);
+
+	free(*p);
+	*p = xstrdup(s);
+}
+
+static int
+read_string(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path)
+{
+	char shown[64];
+
+	if (!is_scalar(n))
+		return key_error(l, n, path, "expected a string");
+	if (r->type == KT_PATH && n->len == 0)
+		return key_error(l, n, path, "must not be empty");
+	if (r->check != NULL && !r->check(n->str))
+		return key_error(l, n, path, r->check_msg, cfg_shorten(n->str, shown));
+	return 0;
+}
+
+/* The elements of a list key: an array of scalars, or one scalar as a list of one. */
+static int
+list_items(struct cfg_load *l, const struct ucl_node *n, const char *path, const char *what,
+    const struct ucl_node **one, const struct ucl_node *const **items_out, size_t *nitems_out)
+{
+	if (is_scalar(n)) {
+		one[0] = n;
+		*items_out = one;
+		*nitems_out = 1;
+		return 0;
+	}
+	if (n->type != UCL_ARRAY)
+		return key_error(l, n, path, "expected a list of %s", what);
+	for (size_t i = 0; i < n->nkids; i++)
+		if (!is_scalar(n->kids[i]))
+			return key_error(l, n->kids[i], path, "expected a list of %s", what);
+	*items_out = (const struct ucl_node *const *)n->kids;
+	*nitems_out = n->nkids;
+	return 0;
+}
+
+struct name_at {
+	const char *name;
+	size_t pos;
+};
+
+static int
+cmp_name_at(const void *a, const void *b)
+{
+	const struct name_at *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * The position of the first name (in file order) that repeats an earlier
+ * one, with the earlier one's in *first_out; SIZE_MAX if none repeats.
+ * Sorting keeps this fast for a hostile list of a million names.
+ */
+static size_t
+first_repeat(char *const *names, size_t n, size_t *first_out)
+{
+	struct name_at *v;
+	size_t best = SIZE_MAX;
+
+	if (n < 2)
+		return SIZE_MAX;
+	v = xmalloc(n * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct name_at){ names[i], i };
+	qsort(v, n, sizeof(*v), cmp_name_at);
+	for (size_t i = 1; i < n; i++) {
+		/* in a run of equal names the second one is the repeat */
+		if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+		    (i == 1 || strcmp(v[i - 1].name, v[i - 2].name) != 0) && v[i].pos < best) {
+			best = v[i].pos;
+			*first_out = v[i - 1].pos;
+		}
+	}
+	free(v);
+	return best;
+}
+
+/* names (n of them, lowercased, in file order) must hold no name twice. */
+static int
+check_unique(struct cfg_load *l, char **names, size_t n, const struct ucl_node *const *items,
+    const char *path)
+{
+	size_t first = 0, best = first_repeat(names, n, &first);
+	char shown[64];
+
+	if (best == SIZE_MAX)
+		return 0;
+	return key_error(l, items[best], path, "'%s' is listed twice (first at line %u)",
+	    cfg_shorten(names[best], shown), items[first]->vline);
+}
+
+/* KT_DOMAINS and KT_NAMES: a list into a char ** and its count (the next field). */
+static int
+read_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path)
+{
+	const int is_domains = r->type == KT_DOMAINS;
+	char ***listp = (char ***)(void *)((char *)l->cfg + r->off);
+	size_t *countp = is_domains ? &l->cfg->nlocal_domains : &l->cfg->nlocal_users;
+	const struct ucl_node *const *items, *one[1];
+	size_t nitems;
+	char shown[64];
+
+	if (list_items(l, n, path, is_domains ? "domain names" : "user names", one, &items,
+	    &nitems) == -1)
+		return -1;
+	*listp = xcalloc(nitems, sizeof(char *));
+	for (size_t i = 0; i < nitems; i++) {
+		char *s = xstrdup(items[i]->str);
+
+		ascii_lower(s);
+		(*listp)[(*countp)++] = s;
+		if (is_domains && !cfg_is_domain(s))
+			return key_error(l, items[i], path, "'%s' is not a domain name",
+			    cfg_shorten(s, shown));
+		if (!is_domains && !cfg_is_local_name(s))
+			return key_error(l, items[i], path, "'%s' is not a valid user name "
+			    "(a-z, 0-9, '.', '_', '-', 1 to 64 of them, not starting with '.')",
+			    cfg_shorten(s, shown));
+	}
+	/* an empty list has no kids array at all: memcpy from NULL is undefined */
+	if (!is_domains && nitems > 0) {
+		l->user_nodes = xcalloc(nitems, sizeof(*l->user_nodes));
+		memcpy(l->user_nodes, items, nitems * sizeof(*items));
+	}
+	return check_unique(l, *listp, *countp, items, path);
+}
+
+/*
+ * local.aliases { NAME = ["t1", "t2"]; NAME = "t1, t2"; }: names and
+ * targets are local names; whether targets exist is load.c's to check.
+ */
+static int
+read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path)
+{
+	struct config *c = l->cfg;
+	struct buf sub;
+	char **lower;
+	size_t first = 0, repeat;
+	int rc = -1;
+
+	if (n->type != UCL_OBJECT)
+		return key_error(l, n, path,
+		    "expected an object such as { info = [\"alice\", \"bob\"]; }");
+	/* Info and info are one alias, as addresses ignore case: find such a pair first */
+	lower = xcalloc(n->nkids ? n->nkids : 1, sizeof(*lower));
+	for (size_t i = 0; i < n->nkids; i++) {
+		lower[i] = xstrdup(n->kids[i]->key);
+		ascii_lower(lower[i]);
+	}
+	repeat = first_repeat(lower, n->nkids, &first);
+	for (size_t i = 0; i < n->nkids; i++)
+		free(lower[i]);
+	free(lower);
+	buf_init(&sub, 4096);
+	c->aliases = xcalloc(n->nkids, sizeof(*c->aliases));
+	l->alias_src = xcalloc(n->nkids, sizeof(*l->alias_src));
+	for (size_t i = 0; i < n->nkids; i++) {
+		const struct ucl_node *a = n->kids[i];
+		struct config_alias *al = &c->aliases[c->naliases];
+		struct cfg_alias_src *src = &l->alias_src[c->naliases];
+		const struct ucl_node *const *items, *one[1];
+		size_t nitems, cap = 0;
+		char shown[64];
+
+		c->naliases++;
+		al->name = xstrdup(a->key);
+		ascii_lower(al->name);
+		al->line = a->line;
+		src->node = a;
+		buf_reset(&sub);
+		if (buf_printf(&sub, "%s.%s", path, a->key) == -1)
+			(void)buf_append_str(&sub, path);
+		if (!cfg_is_local_name(al->name)) {
+			key_error(l, a, buf_cstr(&sub), "'%s' is not a valid alias name (a-z, 0-9, "
+			    "'.', '_', '-', 1 to 64 of them, not starting with '.')",
+			    cfg_shorten(al->name, shown));
+			goto out;
+		}
+		if (i == repeat) {
+			cfg_error(l->err, l->errsize, a->file, a->line,
+			    "alias '%s' already set at %s:%u", al->name,
+			    l->alias_src[first].node->file, l->alias_src[first].node->line);
+			goto out;
+		}
+		if (list_items(l, a, buf_cstr(&sub), "target names", one, &items, &nitems) == -1)
+			goto out;
+		for (size_t k = 0; k < nitems; k++) {
+			const char *s = items[k]->str;
+
+			/* "t1, t2": the string form splits at commas */
+			for (;;) {
+				size_t len;
+				char *t;
+
+				while (*s == ' ' || *s == '\t')
+					s++;
+				len = strcspn(s, ",");
+				while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+					len--;
+				t = xstrndup(s, len);
+				ascii_lower(t);
+				if (al->ntargets == cap) {
+					cap = cap ? cap * 2 : 4;
+					al->targets = xrealloc(al->targets, cap * sizeof(char *));
+					src->targets = xrealloc(src->targets,
+					    cap * sizeof(*src->targets));
+				}
+				al->targets[al->ntargets] = t;
+				src->targets[al->ntargets++] = items[k];
+				if (len == 0) {
+					key_error(l, items[k], buf_cstr(&sub), "empty target");
+					goto out;
+				}
+				if (!cfg_is_local_name(t)) {
+					key_error(l, items[k], buf_cstr(&sub),
+					    "'%s' is not a valid target name", cfg_shorten(t, shown));
+					goto out;
+				}
+				s += strcspn(s, ",");
+				if (*s == '\0')
+					break;
+				s++;
+			}
+		}
+		if (al->ntargets == 0) {
+			key_error(l, a, buf_cstr(&sub), "no targets");
+			goto out;
+		}
+		if (check_unique(l, al->targets, al->ntargets, src->targets, buf_cstr(&sub)) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	buf_clear(&sub);
+	return rc;
+}
+
+/* "127.0.0.1:25" or "[::1]:25": numeric only, so start-up needs no DNS. */
+static int
+read_address(struct cfg_load *l, const struct ucl_node *n, const char *path,
+    struct config_listener *lis)
+{
+	const char *s = n->str, *host, *port;
+	size_t hostlen;
+	char hostbuf[INET6_ADDRSTRLEN + 1], shown[64];
+	uint64_t p;
+
+	if (!is_scalar(n))
+		return key_error(l, n, path, "expected a string such as \"127.0.0.1:25\"");
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		host = s + 1;
+		hostlen = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon == NULL)
+			goto bad;
+		host = s;
+		hostlen = (size_t)(colon - s);
+		port = colon + 1;
+		if (memchr(host, ':', hostlen) != NULL)
+			return key_error(l, n, path, "'%s': write an IPv6 address in brackets, "
+			    "as \"[::1]:25\"", cfg_shorten(s, shown));
+	}
+	if (hostlen == 0 || hostlen >= sizeof(hostbuf))
+		goto bad;
+	memcpy(hostbuf, host, hostlen);
+	hostbuf[hostlen] = '\0';
+	if (ascii_parse_u64(slice_str(port), &p) == -1 || p < 1 || p > 65535)
+		return key_error(l, n, path, "'%s': the port must be a number from 1 to 65535",
+		    cfg_shorten(s, shown));
+	memset(&lis->sa, 0, sizeof(lis->sa));
+	if (s[0] == '[') {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&lis->sa;
+
+		if (inet_pton(AF_INET6, hostbuf, &sin6->sin6_addr) != 1)
+			goto bad;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		lis->sa_len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&lis->sa;
+
+		if (inet_pton(AF_INET, hostbuf, &sin->sin_addr) != 1)
+			goto bad;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+		lis->sa_len = sizeof(*sin);
+	}
+	free(lis->address);
+	lis->address = xstrdup(s);
+	return 0;
+bad:
+	return key_error(l, n, path, "'%s' is not a numeric \"IPv4:port\" or \"[IPv6]:port\"",
+	    cfg_shorten(s, shown));
+}
+
+/* One key's value into the config (or into listener lis). */
+static int
+apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path, struct config_listener *lis)
+{
+	void *base = r->base == KB_LISTENER ? (void *)lis : (void *)l->cfg;
+	uint64_t v = 0;
+	char level[16];
+
+	ASSERT(r->base == KB_CONFIG || lis != NULL);
+	if (r->base == KB_CONFIG)
+		l->set_by[r - rows] = n;
+	switch (r->type) {
+	case KT_STRING:
+	case KT_PATH:
+		if (read_string(l, r, n, path) == -1)
+			return -1;
+		store_string(base, r, n->str);
+		return 0;
+	case KT_COUNT:
+	case KT_SIZE:
+	case KT_DURATION:
+		if (read_number(l, r, n, path, &v) == -1)
+			return -1;
+		store_number(base, r, v);
+		return 0;
+	case KT_LOG_LEVEL:
+		if (!is_scalar(n) || n->len >= sizeof(level))
+			return key_error(l, n, path, "must be one of error, warning, info, debug");
+		memcpy(level, n->str, n->len + 1);
+		ascii_lower(level);
+		if (log_level_parse(level, &l->cfg->log_level) == -1)
+			return key_error(l, n, path, "must be one of error, warning, info, debug");
+		return 0;
+	case KT_DOMAINS:
+	case KT_NAMES:
+		return read_list(l, r, n, path);
+	case KT_DELIMITER:
+		if (!is_scalar(n) || n->len > 1 || (n->len == 1 && strchr("+-_=", n->str[0]) == NULL))
+			return key_error(l, n, path,
+			    "must be one of \"+\", \"-\", \"_\", \"=\" or \"\" (none)");
+		l->cfg->recipient_delimiter = n->len ? n->str[0] : '\0';
+		return 0;
+	case KT_ALIASES:
+		return read_aliases(l, n, path);
+	case KT_ADDRESS:
+		if (read_address(l, n, path, lis) == -1)
+			return -1;
+		l->listen_addr[lis - l->cfg->listeners] = n;
+		return 0;
+	}
+	return 0;
+}
+
+static struct config_listener *
+listener_new(struct cfg_load *l, const struct ucl_node *n)
+{
+	struct config *c = l->cfg;
+	struct config_listener *lis;
+	size_t i = c->nlisteners++;
+
+	if (c->nlisteners > l->listen_cap) {
+		l->listen_cap = l->listen_cap ? l->listen_cap * 2 : 4;
+		c->listeners = xrealloc(c->listeners, l->listen_cap * sizeof(*c->listeners));
+		l->listen_nodes = xrealloc(l->listen_nodes, l->listen_cap * sizeof(*l->listen_nodes));
+		l->listen_addr = xrealloc(l->listen_addr, l->listen_cap * sizeof(*l->listen_addr));
+	}
+	lis = &c->listeners[i];
+	memset(lis, 0, sizeof(*lis));
+	lis->name = xstrdup(n->key);
+	lis->line = n->line;
+	l->listen_nodes[i] = n;
+	l->listen_addr[i] = NULL;
+	for (size_t k = 0; k < NELEM(rows); k++)
+		if (rows[k].base == KB_LISTENER && rows[k].store != KS_STR)
+			store_number(lis, &rows[k], rows[k].def / (rows[k].scale_ms ? rows[k].scale_ms : 1));
+	return lis;
+}
+
+/* The members of obj, whose path is prefix ("" for the top). */
+static int
+walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
+    struct config_listener *lis)
+{
+	struct buf path;
+	int rc = 0;
+
+	buf_init(&path, SIZE_MAX);
+	for (size_t i = 0; i < obj->nkids && rc == 0; i++) {
+		const struct ucl_node *m = obj->kids[i];
+		const struct key_row *r;
+		int is_named;
+
+		buf_reset(&path);
+		if (prefix[0] != '\0')
+			(void)buf_printf(&path, "%s.", prefix);
+		(void)buf_append_str(&path, m->key);
+		if (!match_path(buf_cstr(&path), &r, &is_named)) {
+			rc = unknown_key(l, m, buf_cstr(&path));
+		} else if (r != NULL) {
+			rc = apply_row(l, r, m, buf_cstr(&path), lis);
+		} else if (m->type != UCL_OBJECT) {
+			if (is_named)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
+			else if (strcmp(buf_cstr(&path), "listen") == 0)
+				rc = key_error(l, m, "listen", "expected a section such as "
+				    "listen \"mx\" { address = \"127.0.0.1:25\"; }");
+			else
+				rc = key_error(l, m, buf_cstr(&path), "expected a section { ... }");
+		} else if (is_named) {
+			struct config_listener *nl = listener_new(l, m);
+
+			rc = walk(l, m, buf_cstr(&path), nl);
+			if (rc == 0 && nl->address == NULL)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s.address: required, as \"127.0.0.1:25\" or \"[::1]:25\"",
+				    buf_cstr(&path));
+		} else {
+			rc = walk(l, m, buf_cstr(&path), lis);
+		}
+	}
+	buf_clear(&path);
+	return rc;
+}
+
+void
+cfg_set_defaults(struct config *c)
+{
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		const struct key_row *r = &rows[i];
+
+		if (r->base != KB_CONFIG)
+			continue;
+		switch (r->type) {
+		case KT_STRING:
+		case KT_PATH:
+			if (r->def_str != NULL)
+				store_string(c, r, r->def_str);
+			break;
+		case KT_COUNT:
+		case KT_SIZE:
+		case KT_DURATION:
+			store_number(c, r, r->def / (r->scale_ms ? r->scale_ms : 1));
+			break;
+		case KT_LOG_LEVEL:
+			ASSERT(log_level_parse(r->def_str, &c->log_level) == 0);
+			break;
+		case KT_DELIMITER:
+			c->recipient_delimiter = r->def_str[0];
+			break;
+		default:
+			break;	/* lists and aliases start empty */
+		}
+	}
+}
+
+int
+cfg_apply(struct cfg_load *l)
+{
+	return walk(l, l->doc->root, "", NULL);
+}
+
+void
+cfg_load_clear(struct cfg_load *l)
+{
+	if (l->alias_src != NULL && l->cfg != NULL)
+		for (size_t i = 0; i < l->cfg->naliases; i++)
+			free(l->alias_src[i].targets);
+	free(l->alias_src);
+	free(l->set_by);
+	free(l->listen_nodes);
+	free(l->listen_addr);
+	free(l->user_nodes);
+	memset(l, 0, sizeof(*l));
+}

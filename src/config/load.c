@@ -1,1 +1,479 @@
-/* load.c: being written */
+/*
+ * load.c - config_load(): parse the file (ucl.c), read it against the key
+ * table (keys.c), then the checks that concern several keys at once:
+ * listeners, the default hostname, aliases against users, postmaster
+ * (RFC 5321 4.5.1), the retry interval and the relative paths. Nothing is
+ * half-applied: the caller gets a whole checked config or one error.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/ucl_int.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+/* ---- listeners ---- */
+
+struct listen_key {
+	uint8_t bytes[1 + 2 + 16];	/* family, port, address */
+	size_t pos;			/* index in file order */
+};
+
+static int
+cmp_listen_key(const void *a, const void *b)
+{
+	const struct listen_key *x = a, *y = b;
+	int c = memcmp(x->bytes, y->bytes, sizeof(x->bytes));
+
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void
+listen_key_of(const struct config_listener *lis, struct listen_key *k)
+{
+	memset(k->bytes, 0, sizeof(k->bytes));
+	if (lis->sa.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)&lis->sa;
+
+		k->bytes[0] = 6;
+		memcpy(k->bytes + 1, &s6->sin6_port, 2);
+		memcpy(k->bytes + 3, &s6->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)&lis->sa;
+
+		k->bytes[0] = 4;
+		memcpy(k->bytes + 1, &s4->sin_port, 2);
+		memcpy(k->bytes + 3, &s4->sin_addr, 4);
+	}
+}
+
+/* At least one listener, and no address and port twice (bind would fail). */
+static int
+check_listeners(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+	const struct ucl_node *root = l->doc->root, *ln = ucl_get(root, "listen");
+	struct listen_key *keys;
+	size_t best = SIZE_MAX, first = 0;
+
+	if (c->nlisteners == 0)
+		return cfg_error(l->err, l->errsize, ln ? ln->file : root->file, ln ? ln->line : 1,
+		    "no listener: add one, as listen \"mx\" { address = \"127.0.0.1:25\"; }");
+	keys = xmalloc(c->nlisteners * sizeof(*keys));
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		listen_key_of(&c->listeners[i], &keys[i]);
+		keys[i].pos = i;
+	}
+	qsort(keys, c->nlisteners, sizeof(*keys), cmp_listen_key);
+	for (size_t i = 1; i < c->nlisteners; i++) {
+		if (memcmp(keys[i].bytes, keys[i - 1].bytes, sizeof(keys[i].bytes)) == 0 &&
+		    keys[i].pos < best && (i == 1 || memcmp(keys[i - 1].bytes, keys[i - 2].bytes,
+		    sizeof(keys[i].bytes)) != 0)) {
+			best = keys[i].pos;
+			first = keys[i - 1].pos;
+		}
+	}
+	free(keys);
+	if (best == SIZE_MAX)
+		return 0;
+	return cfg_error(l->err, l->errsize, l->listen_addr[best]->file,
+	    l->listen_addr[best]->vline, "listen.%s.address: %s is already used by listen.%s at %s:%u",
+	    c->listeners[best].name, c->listeners[best].address, c->listeners[first].name,
+	    l->listen_addr[first]->file, l->listen_addr[first]->vline);
+}
+
+/* ---- hostname ---- */
+
+/* Unset, the hostname is the machine's, which must then be fully qualified. */
+static int
+default_hostname(struct cfg_load *l)
+{
+	const struct ucl_node *root = l->doc->root, *sn = ucl_get(root, "server");
+	char name[256], shown[64];
+
+	if (l->cfg->hostname != NULL)
+		return 0;
+	if (gethostname(name, sizeof(name)) == -1) {
+		name[0] = '\0';
+	} else {
+		name[sizeof(name) - 1] = '\0';
+	}
+	/* RFC 5321 4.1.1.1: the greeting and EHLO name the host by its FQDN */
+	if (!cfg_is_domain(name) || strchr(name, '.') == NULL)
+		return cfg_error(l->err, l->errsize, sn ? sn->file : root->file, sn ? sn->line : 1,
+		    "server.hostname: not set, and this machine's name '%s' is not a fully "
+		    "qualified domain name; set server.hostname", cfg_shorten(name, shown));
+	l->cfg->hostname = xstrdup(name);
+	return 0;
+}
+
+/* ---- aliases ---- */
+
+struct name_ref {
+	const char *name;
+	size_t pos;
+};
+
+static int
+cmp_name_ref(const void *a, const void *b)
+{
+	return strcmp(((const struct name_ref *)a)->name, ((const struct name_ref *)b)->name);
+}
+
+/* The position of name in the sorted v (n of them), or SIZE_MAX. */
+static size_t
+find_name(const struct name_ref *v, size_t n, const char *name)
+{
+	struct name_ref key = { name, 0 };
+	const struct name_ref *hit;
+
+	if (n == 0)
+		return SIZE_MAX;
+	hit = bsearch(&key, v, n, sizeof(*v), cmp_name_ref);
+	return hit ? hit->pos : SIZE_MAX;
+}
+
+static struct name_ref *
+sorted_names(char **names, size_t n)
+{
+	struct name_ref *v = xmalloc((n ? n : 1) * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct name_ref){ names[i], i };
+	qsort(v, n, sizeof(*v), cmp_name_ref);
+	return v;
+}
+
+/*
+ * The alias graph must be free of cycles, or delivery would expand an
+ * address forever. Depth-first with an explicit stack: a hostile file may
+ * chain a hundred thousand aliases, too deep for recursion.
+ */
+static int
+check_alias_loops(struct cfg_load *l, size_t **edges, const size_t *nedges)
+{
+	const struct config *c = l->cfg;
+	size_t n = c->naliases, *stack, *next;
+	uint8_t *color;	/* 0 unseen, 1 on the stack, 2 done */
+	int rc = 0;
+
+	stack = xmalloc((n ? n : 1) * sizeof(*stack));
+	next = xcalloc(n ? n : 1, sizeof(*next));
+	color = xcalloc(n ? n : 1, 1);
+	for (size_t start = 0; start < n && rc == 0; start++) {
+		size_t depth = 0;
+
+		if (color[start] != 0)
+			continue;
+		stack[depth++] = start;
+		color[start] = 1;
+		while (depth > 0 && rc == 0) {
+			size_t a = stack[depth - 1];
+
+			if (next[a] == nedges[a]) {
+				color[a] = 2;
+				depth--;
+				continue;
+			}
+			size_t b = edges[a][next[a]++];
+
+			if (color[b] == 0) {
+				color[b] = 1;
+				stack[depth++] = b;
+			} else if (color[b] == 1) {
+				struct buf msg;
+				size_t from = depth;
+
+				while (stack[from - 1] != b)
+					from--;
+				buf_init(&msg, 4096);
+				for (size_t i = from - 1; i < depth; i++) {
+					(void)buf_append_str(&msg, c->aliases[stack[i]].name);
+					(void)buf_append_str(&msg, " -> ");
+				}
+				(void)buf_append_str(&msg, c->aliases[b].name);
+				rc = cfg_error(l->err, l->errsize, l->alias_src[b].node->file,
+				    l->alias_src[b].node->line, "alias loop: %s", buf_cstr(&msg));
+				buf_clear(&msg);
+			}
+		}
+	}
+	free(stack);
+	free(next);
+	free(color);
+	return rc;
+}
+
+/*
+ * Aliases may not shadow users, every target must be a user or an alias,
+ * and no alias may lead back to itself.
+ */
+static int
+check_aliases(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+	struct name_ref *users = sorted_names(c->local_users, c->nlocal_users);
+	char **anames = xmalloc((c->naliases ? c->naliases : 1) * sizeof(*anames));
+	struct name_ref *aliases;
+	size_t **edges = xcalloc(c->naliases ? c->naliases : 1, sizeof(*edges));
+	size_t *nedges = xcalloc(c->naliases ? c->naliases : 1, sizeof(*nedges));
+	char shown[64];
+	int rc = 0;
+
+	for (size_t i = 0; i < c->naliases; i++)
+		anames[i] = c->aliases[i].name;
+	aliases = sorted_names(anames, c->naliases);
+	for (size_t i = 0; i < c->naliases && rc == 0; i++) {
+		const struct config_alias *a = &c->aliases[i];
+		const struct cfg_alias_src *src = &l->alias_src[i];
+
+		if (find_name(users, c->nlocal_users, a->name) != SIZE_MAX) {
+			rc = cfg_error(l->err, l->errsize, src->node->file, src->node->line,
+			    "local.aliases.%s: '%s' is a local user; an alias may not have a "
+			    "user's name", src->node->key, a->name);
+			break;
+		}
+		edges[i] = xmalloc((a->ntargets ? a->ntargets : 1) * sizeof(**edges));
+		for (size_t k = 0; k < a->ntargets; k++) {
+			size_t pos = find_name(aliases, c->naliases, a->targets[k]);
+
+			if (pos != SIZE_MAX) {
+				edges[i][nedges[i]++] = pos;
+			} else if (find_name(users, c->nlocal_users, a->targets[k]) == SIZE_MAX) {
+				rc = cfg_error(l->err, l->errsize, src->targets[k]->file,
+				    src->targets[k]->vline, "local.aliases.%s: '%s' is not a local user "
+				    "or alias", src->node->key, cfg_shorten(a->targets[k], shown));
+				break;
+			}
+		}
+	}
+	if (rc == 0)
+		rc = check_alias_loops(l, edges, nedges);
+	for (size_t i = 0; i < c->naliases; i++)
+		free(edges[i]);
+	free(edges);
+	free(nedges);
+	free(anames);
+	free(aliases);
+	free(users);
+	return rc;
+}
+
+/* RFC 5321 4.5.1: a domain we receive mail for must accept postmaster. */
+static int
+check_postmaster(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+	const struct ucl_node *n = l->set_by[cfg_key_row(CFG_KEY_LOCAL_DOMAINS)];
+
+	if (c->nlocal_domains == 0)
+		return 0;
+	for (size_t i = 0; i < c->nlocal_users; i++)
+		if (strcmp(c->local_users[i], "postmaster") == 0)
+			return 0;
+	for (size_t i = 0; i < c->naliases; i++)
+		if (strcmp(c->aliases[i].name, "postmaster") == 0)
+			return 0;
+	return cfg_error(l->err, l->errsize, n->file, n->line, "local.domains: 'postmaster' must be "
+	    "a local user or an alias when local.domains is set (RFC 5321 4.5.1)");
+}
+
+static int
+check_retry(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+	const struct ucl_node *nmin = l->set_by[cfg_key_row(CFG_KEY_RETRY_MIN)];
+	const struct ucl_node *nmax = l->set_by[cfg_key_row(CFG_KEY_RETRY_MAX)];
+	const struct ucl_node *at = nmax != NULL ? nmax : nmin;
+	char a[32], b[32];
+
+	if (c->retry_min_s <= c->retry_max_s)
+		return 0;
+	ASSERT(at != NULL);	/* the defaults are in order */
+	return cfg_error(l->err, l->errsize, at->file, at->vline,
+	    "queue.retry_min (%s) must not be greater than queue.retry_max (%s)",
+	    cfg_format_ms((uint64_t)c->retry_min_s * 1000, a),
+	    cfg_format_ms((uint64_t)c->retry_max_s * 1000, b));
+}
+
+/* ---- paths ---- */
+
+/* Joins base (absolute) and rel, folding "." and ".." by the letter. */
+static char *
+join_path(const char *base, const char *rel)
+{
+	struct buf all, out;
+	const char *p;
+	char *ret;
+
+	buf_init(&all, SIZE_MAX);
+	buf_init(&out, SIZE_MAX);
+	(void)buf_printf(&all, "%s/%s", base, rel);
+	p = buf_cstr(&all);
+	while (*p != '\0') {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (out.len > 0 && out.data[out.len - 1] != '/')
+				out.len--;
+			if (out.len > 0)
+				out.len--;
+		} else {
+			(void)buf_append_byte(&out, '/');
+			(void)buf_append(&out, p, len);
+		}
+		p += len;
+	}
+	if (out.len == 0)
+		(void)buf_append_byte(&out, '/');
+	ret = xstrdup(buf_cstr(&out));
+	buf_clear(&all);
+	buf_clear(&out);
+	return ret;
+}
+
+/*
+ * A relative path is taken from the directory of the file that holds it
+ * (so that examples/sterna.conf can say ../var/spool), whatever the
+ * current directory of the daemon is.
+ */
+static int
+make_absolute(struct cfg_load *l, enum cfg_key_id id, char **pathp, const char *key)
+{
+	const struct ucl_node *n = l->set_by[cfg_key_row(id)];
+	const char *slash;
+	char *dir, *real;
+
+	if (n == NULL || (*pathp)[0] == '/')
+		return 0;
+	slash = strrchr(n->file, '/');
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == n->file)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(n->file, (size_t)(slash - n->file));
+	real = realpath(dir, NULL);
+	if (real == NULL) {
+		int e = errno;
+
+		free(dir);
+		return cfg_error(l->err, l->errsize, n->file, n->vline,
+		    "%s: cannot find the directory of this file: %s", key, strerror(e));
+	}
+	free(dir);
+	dir = join_path(real, *pathp);
+	free(real);
+	free(*pathp);
+	*pathp = dir;
+	return 0;
+}
+
+/* ---- entry points ---- */
+
+struct config *
+config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t errsize)
+{
+	struct cfg_load l = { 0 };
+	struct config *c = xcalloc(1, sizeof(*c));
+	int rc;
+
+	c->path = xstrdup(path);
+	cfg_set_defaults(c);
+	l.cfg = c;
+	l.doc = doc;
+	l.err = err;
+	l.errsize = errsize;
+	l.set_by = xcalloc(cfg_nkeys(), sizeof(*l.set_by));
+	rc = cfg_apply(&l);
+	if (rc == 0)
+		rc = check_listeners(&l);
+	if (rc == 0)
+		rc = default_hostname(&l);
+	if (rc == 0)
+		rc = check_aliases(&l);
+	if (rc == 0)
+		rc = check_postmaster(&l);
+	if (rc == 0)
+		rc = check_retry(&l);
+	if (rc == 0)
+		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
+	if (rc == 0)
+		rc = make_absolute(&l, CFG_KEY_MAILBOX_ROOT, &c->mailbox_root, "local.mailbox_root");
+	/* SECURITY.md, admission: refuse MAIL below 1.5 x the largest message */
+	if (rc == 0 && c->min_free_bytes == 0)
+		c->min_free_bytes = c->max_message_bytes + c->max_message_bytes / 2;
+	cfg_load_clear(&l);
+	if (rc == -1)
+		config_free(&c);
+	return c;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errsize)
+{
+	struct ucl_doc *doc = ucl_parse_file(path, err, errsize);
+	struct config *c;
+
+	if (doc == NULL)
+		return NULL;
+	c = config_load_doc(doc, path, err, errsize);
+	ucl_doc_free(&doc);
+	return c;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_free(struct config **cp)
+{
+	struct config *c = *cp;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->hostname);
+	free(c->user);
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		free(c->listeners[i].name);
+		free(c->listeners[i].address);
+	}
+	free(c->listeners);
+	free(c->spool_dir);
+	free_strv(c->local_domains, c->nlocal_domains);
+	free_strv(c->local_users, c->nlocal_users);
+	for (size_t i = 0; i < c->naliases; i++) {
+		free(c->aliases[i].name);
+		free_strv(c->aliases[i].targets, c->aliases[i].ntargets);
+	}
+	free(c->aliases);
+	free(c->mailbox_root);
+	free(c);
+	*cp = NULL;
+}
+
+int
+config_is_local_domain(const struct config *c, const char *domain)
+{
+	for (size_t i = 0; i < c->nlocal_domains; i++)
+		if (strcmp(c->local_domains[i], domain) == 0)
+			return 1;
+	return 0;
+}
