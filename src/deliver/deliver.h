@@ -1,0 +1,24 @@
+/*
+ * deliver.h - delivery agents. maildir.c: local mailboxes.
+ * Agents run on delivery worker threads and block.
+ */
+#ifndef STERNA_DELIVER_DELIVER_H
+#define STERNA_DELIVER_DELIVER_H
+
+#include <stddef.h>
+
+#include "spool/spool.h"
+
+/*
+ * Delivers message m (its content read from sp) into the Maildir at
+ * maildir (tmp/, new/ and cur/ are created when missing), with
+ * "Return-Path: <sender>" and "Delivered-To: to" on top and LF line ends.
+ * The file is flushed, renamed into new/, and new/ is flushed before this
+ * returns 0 (SECURITY.md 5: the mailbox is durable before the recipient is
+ * marked done). Returns -1 with the reason in err on failure; nothing is
+ * left in new/ then.
+ */
+int maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir,
+    const char *to, const char *hostname, char *err, size_t errsize);
+
+#endif

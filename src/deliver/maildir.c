@@ -1,0 +1,163 @@
+/*
+ * maildir.c - delivery into a Maildir (the tmp -> new protocol).
+ * The stored message has CRLF line ends throughout (bare CR and LF never
+ * get into the spool), so turning each CRLF into LF, as Unix mailbox tools
+ * expect, is exact and reversible.
+ */
+#include "deliver/deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/fsutil.h"
+
+#define OUT_CHUNK (64 * 1024)
+
+static atomic_uint delivery_seq;
+
+struct lf_writer {
+	int fd;
+	struct buf out;
+	int has_cr;		/* the previous chunk ended with CR */
+	int err;
+};
+
+static int
+lf_flush(struct lf_writer *w)
+{
+	if (w->out.len > 0 && write_all(w->fd, w->out.data, w->out.len) == -1) {
+		w->err = errno;
+		return -1;
+	}
+	buf_reset(&w->out);
+	return 0;
+}
+
+/* Sink for the stored content: CRLF -> LF, written in large pieces. */
+static int
+lf_sink(void *ctx, const void *p, size_t n)
+{
+	struct lf_writer *w = ctx;
+	const uint8_t *s = p, *end = s + n;
+
+	if (w->has_cr && n > 0) {
+		w->has_cr = 0;
+		if (*s != '\n' && buf_append_byte(&w->out, '\r') == -1)
+			return -1;
+	}
+	while (s < end) {
+		const uint8_t *cr = memchr(s, '\r', (size_t)(end - s));
+		size_t run = (size_t)((cr ? cr : end) - s);
+
+		if (w->out.len + run > OUT_CHUNK && lf_flush(w) == -1)
+			return -1;
+		if (run > OUT_CHUNK) {
+			if (write_all(w->fd, s, run) == -1) {
+				w->err = errno;
+				return -1;
+			}
+		} else if (buf_append(&w->out, s, run) == -1) {
+			return -1;
+		}
+		if (cr == NULL)
+			break;
+		if (cr + 1 == end) {
+			w->has_cr = 1;	/* decided by the next chunk */
+			break;
+		}
+		if (cr[1] != '\n' && buf_append_byte(&w->out, '\r') == -1)
+			return -1;
+		s = cr + 1;
+	}
+	return 0;
+}
+
+static int
+subdir(const char *maildir, const char *name, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s", maildir, name);
+
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdir_p(out, 0700);
+}
+
+int
+maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir, const char *to,
+    const char *hostname, char *err, size_t errsize)
+{
+	char tmpdir[PATH_MAX], newdir[PATH_MAX], curdir[PATH_MAX];
+	char name[256], tmppath[PATH_MAX + 256], newpath[PATH_MAX + 256];
+	struct lf_writer w = { .fd = -1 };
+	struct timeval tv;
+	const char *step = "write";
+	int ret = -1, n;
+
+	buf_init(&w.out, OUT_CHUNK + 2);
+	if (subdir(maildir, "tmp", tmpdir, sizeof(tmpdir)) == -1 ||
+	    subdir(maildir, "new", newdir, sizeof(newdir)) == -1 ||
+	    subdir(maildir, "cur", curdir, sizeof(curdir)) == -1) {
+		snprintf(err, errsize, "maildir %s: %s", maildir, strerror(errno));
+		buf_clear(&w.out);
+		return -1;
+	}
+	/* unique: time, microseconds, pid, a counter, the queue id, the host (maildir(5)) */
+	gettimeofday(&tv, NULL);
+	n = snprintf(name, sizeof(name), "%lld.M%06ldP%dQ%u_%s.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (int)getpid(), atomic_fetch_add(&delivery_seq, 1) + 1, m->qid, hostname);
+	if (n < 0 || (size_t)n >= sizeof(name) ||
+	    snprintf(tmppath, sizeof(tmppath), "%s/%s", tmpdir, name) >= (int)sizeof(tmppath) ||
+	    snprintf(newpath, sizeof(newpath), "%s/%s", newdir, name) >= (int)sizeof(newpath)) {
+		snprintf(err, errsize, "maildir %s: name too long", maildir);
+		buf_clear(&w.out);
+		return -1;
+	}
+	if ((w.fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errsize, "open %s: %s", tmppath, strerror(errno));
+		buf_clear(&w.out);
+		return -1;
+	}
+	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender, to) == -1 ||
+	    spool_msg_read_content(sp, m->qid, lf_sink, &w) == -1 || lf_flush(&w) == -1)
+		goto out;
+	if (w.has_cr && (buf_append_byte(&w.out, '\r') == -1 || lf_flush(&w) == -1))
+		goto out;
+	step = "fsync";
+	if (fsync(w.fd) == -1)
+		goto out;
+	step = "close";
+	n = close(w.fd);
+	w.fd = -1;
+	if (n == -1)
+		goto out;
+	step = "rename";
+	if (rename(tmppath, newpath) == -1)
+		goto out;
+	step = "fsync new/";
+	if (fsync_dir(newdir) == -1) {
+		/* not known to be durable: take it back, the retry delivers it again */
+		(void)unlink(newpath);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		snprintf(err, errsize, "%s %s: %s", step, maildir,
+		    strerror(w.err ? w.err : errno ? errno : EIO));
+	if (w.fd != -1)
+		close(w.fd);
+	if (ret == -1)
+		(void)unlink(tmppath);
+	buf_clear(&w.out);
+	return ret;
+}

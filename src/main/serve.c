@@ -1,0 +1,241 @@
+/*
+ * serve.c - sterna serve -c FILE: the daemon, in the foreground.
+ * Order matters: read the configuration, bind the listeners (ports below
+ * 1024 need root), create the spool and mailbox roots and hand them to the
+ * unprivileged user, drop privileges, then open the spool, recover what it
+ * holds, and serve. SIGTERM/SIGINT stop accepting, let messages in hand
+ * finish, wait for deliveries in flight, and exit.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "main/verbs.h"
+#include "policy/policy.h"
+#include "sched/sched.h"
+#include "server/server.h"
+#include "spool/spool.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/qid.h"
+#include "util/workq.h"
+
+struct daemon {
+	struct config *cfg;
+	struct event_base *base;
+	struct workq *wq;
+	struct spool *spool;
+	struct sched *sched;
+	struct local_db *local;
+	struct server *server;
+	struct qid_gen qids;
+	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer;
+	int is_stopping;
+};
+
+static void
+found_message(void *ctx, struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	sched_add(d->sched, m);
+}
+
+static void
+on_space_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	spool_refresh_space(((struct daemon *)arg)->spool);
+}
+
+/* While stopping: exit the loop once no session and no delivery is left. */
+static void
+on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	if (server_drain(d->server) == 0 && sched_running(d->sched) == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tick = { 0, 50 * 1000 };
+
+	(void)what;
+	if (d->is_stopping)
+		return;
+	d->is_stopping = 1;
+	log_info("signal %d: stopping (finishing the messages in hand)", (int)sig);
+	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
+	event_add(d->stop_timer, &tick);
+	on_stop_timer(-1, 0, d);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig, (void)what, (void)arg;
+	log_warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+}
+
+/* Creates dir and gives it to uid/gid (started as root). */
+static int
+prepare_dir(const char *dir, uid_t uid, gid_t gid, int is_root)
+{
+	if (mkdir_p(dir, 0700) == -1) {
+		log_err("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (is_root && chown(dir, uid, gid) == -1) {
+		log_err("chown %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(struct daemon *d)
+{
+	const struct config *c = d->cfg;
+	char sub[4096];
+	struct passwd *pw;
+	int is_root = geteuid() == 0;
+	static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt" };
+
+	if (!is_root) {
+		if (c->user[0] != '\0')
+			log_info("not started as root: server.user '%s' not applied", c->user);
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 ? 0 : -1;
+	}
+	if (c->user[0] == '\0') {
+		log_warn("running as root: set server.user to an unprivileged user");
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 ? 0 : -1;
+	}
+	if ((pw = getpwnam(c->user)) == NULL) {
+		log_err("%s: server.user: no such user '%s'", c->path, c->user);
+		return -1;
+	}
+	if (prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
+	    prepare_dir(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1) == -1)
+		return -1;
+	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
+		int n = snprintf(sub, sizeof(sub), "%s/%s", c->spool_dir, spool_subdirs[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(sub) || prepare_dir(sub, pw->pw_uid, pw->pw_gid, 1) == -1)
+			return -1;
+	}
+	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		log_err("cannot become %s: %s", c->user, strerror(errno));
+		return -1;
+	}
+	/* never go back: a setuid(0) that works now means the drop failed */
+	if (setuid(0) == 0) {
+		log_err("privileges could not be dropped");
+		return -1;
+	}
+	log_info("running as %s (uid %u)", c->user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	server_free(&d->server);
+	sched_free(&d->sched);
+	/* the spool's workers finish their jobs; the flusher its batch */
+	spool_close(&d->spool);
+	workq_free(&d->wq);
+	local_db_free(&d->local);
+	if (d->sig_term)
+		event_free(d->sig_term);
+	if (d->sig_int)
+		event_free(d->sig_int);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
+	if (d->space_timer)
+		event_free(d->space_timer);
+	if (d->stop_timer)
+		event_free(d->stop_timer);
+	if (d->base)
+		event_base_free(d->base);
+	config_free(&d->cfg);
+}
+
+int
+verb_serve(int argc, char **argv)
+{
+	const char *path = verb_config_arg(argc, argv, "serve");
+	struct daemon d = { 0 };
+	struct timeval second = { 1, 0 };
+	char err[1024];
+	long recovered;
+	int status = 1;
+
+	if (path == NULL)
+		return 2;
+	if ((d.cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	log_init(2, d.cfg->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (d.base == NULL) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	d.wq = workq_new(d.cfg->io_threads);
+	d.local = local_db_new(d.cfg);
+	/* bound as root, before the spool exists; it starts accepting last */
+	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
+		.qids = &d.qids, .wq = d.wq };
+	d.server = server_new(&deps);
+	if (server_bind(d.server, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (drop_privileges(&d) == -1)
+		goto out;
+	if ((d.spool = spool_open(d.cfg->spool_dir, d.wq, err, sizeof(err))) == NULL) {
+		log_err("spool: %s", err);
+		goto out;
+	}
+	d.sched = sched_new(d.base, d.spool, d.cfg);
+	server_attach(d.server, d.spool, d.sched);
+	recovered = spool_recover(d.spool, &d.qids, found_message, &d);
+	if (recovered < 0) {
+		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));
+		goto out;
+	}
+	if (recovered > 0)
+		log_info("spool: %ld queued messages recovered", recovered);
+	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	d.space_timer = event_new(d.base, -1, EV_PERSIST, on_space_timer, &d);
+	event_add(d.sig_term, NULL);
+	event_add(d.sig_int, NULL);
+	event_add(d.sig_hup, NULL);
+	event_add(d.space_timer, &second);
+	server_start(d.server);
+	log_info("sterna %s ready: %s", STERNA_VERSION, d.cfg->hostname);
+	event_base_dispatch(d.base);
+	log_info("stopped");
+	status = 0;
+out:
+	daemon_free(&d);
+	return status;
+}

@@ -1,0 +1,150 @@
+/*
+ * local.c - local recipients: which mailboxes a local address reaches.
+ * Local parts are matched without regard to ASCII case. "postmaster" is
+ * accepted in every local domain (RFC 5321 4.5.1); the configuration check
+ * made sure it resolves. "user+tag" reaches user when user+tag itself is
+ * not a user or alias. Aliases nest; the configuration check refuses loops,
+ * and the depth limit here stops one anyway.
+ */
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/ascii.h"
+#include "util/xalloc.h"
+
+#define ALIAS_DEPTH_MAX 16
+
+struct local_db {
+	const struct config *cfg;
+	const char **users;			/* sorted */
+	const struct config_alias **aliases;	/* sorted by name */
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+cmp_alias(const void *a, const void *b)
+{
+	return strcmp((*(const struct config_alias *const *)a)->name,
+	    (*(const struct config_alias *const *)b)->name);
+}
+
+struct local_db *
+local_db_new(const struct config *c)
+{
+	struct local_db *db = xcalloc(1, sizeof(*db));
+
+	db->cfg = c;
+	db->users = xcalloc(c->nlocal_users, sizeof(*db->users));
+	for (size_t i = 0; i < c->nlocal_users; i++)
+		db->users[i] = c->local_users[i];
+	qsort(db->users, c->nlocal_users, sizeof(*db->users), cmp_str);
+	db->aliases = xcalloc(c->naliases, sizeof(*db->aliases));
+	for (size_t i = 0; i < c->naliases; i++)
+		db->aliases[i] = &c->aliases[i];
+	qsort(db->aliases, c->naliases, sizeof(*db->aliases), cmp_alias);
+	return db;
+}
+
+void
+local_db_free(struct local_db **dbp)
+{
+	struct local_db *db = *dbp;
+
+	if (db == NULL)
+		return;
+	free(db->users);
+	free(db->aliases);
+	free(db);
+	*dbp = NULL;
+}
+
+static int
+is_user(const struct local_db *db, const char *name)
+{
+	return bsearch(&name, db->users, db->cfg->nlocal_users, sizeof(*db->users), cmp_str) != NULL;
+}
+
+static const struct config_alias *
+find_alias(const struct local_db *db, const char *name)
+{
+	struct config_alias key = { .name = (char *)name };
+	const struct config_alias *kp = &key, **found;
+
+	found = bsearch(&kp, db->aliases, db->cfg->naliases, sizeof(*db->aliases), cmp_alias);
+	return found ? *found : NULL;
+}
+
+/* Adds the mailboxes name reaches to txn: 1 if any, 0 if name is unknown. */
+static int
+expand(const struct local_db *db, const char *name, const char *orig, const char *to,
+    const char *domain, struct smtp_txn *txn, int depth)
+{
+	const struct config_alias *a;
+	char target_to[SMTP_ADDR_FMT_MAX];
+	int found = 0;
+
+	if (is_user(db, name)) {
+		smtp_txn_add_rcpt(txn, orig, to, name);
+		return 1;
+	}
+	if ((a = find_alias(db, name)) == NULL || depth >= ALIAS_DEPTH_MAX)
+		return 0;
+	for (size_t i = 0; i < a->ntargets; i++) {
+		int n = snprintf(target_to, sizeof(target_to), "%s@%s", a->targets[i], domain);
+
+		if (n < 0 || (size_t)n >= sizeof(target_to))
+			continue;
+		found |= expand(db, a->targets[i], orig, target_to, domain, txn, depth + 1);
+	}
+	return found;
+}
+
+enum smtp_rcpt_decision
+policy_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_txn *txn)
+{
+	const struct config *c = db->cfg;
+	char local[SMTP_LOCAL_MAX + 1], orig[SMTP_ADDR_FMT_MAX], to[SMTP_ADDR_FMT_MAX];
+	const char *domain;
+	char *delim;
+
+	if (smtp_addr_format(a, orig, sizeof(orig)) == -1)
+		return SMTP_RCPT_UNKNOWN;
+	if (a->is_bare_postmaster) {
+		/* RFC 5321 4.1.1.3: <postmaster> alone names this host's postmaster */
+		if (c->nlocal_domains == 0)
+			return SMTP_RCPT_UNKNOWN;
+		domain = c->local_domains[0];
+	} else {
+		if (a->is_literal || !config_is_local_domain(c, a->domain))
+			return SMTP_RCPT_RELAY_DENIED;
+		domain = a->domain;
+	}
+	/* local names are ASCII; anything else (UTF-8, '@' from a quoted string) is nobody here */
+	if (a->has_utf8 || a->local_len == 0 || a->local_len >= sizeof(local) ||
+	    memchr(a->local, '@', a->local_len) != NULL)
+		return SMTP_RCPT_UNKNOWN;
+	memcpy(local, a->local, a->local_len);
+	local[a->local_len] = '\0';
+	ascii_lower(local);
+	if (snprintf(to, sizeof(to), "%s", orig) >= (int)sizeof(to))
+		return SMTP_RCPT_UNKNOWN;
+	if (a->is_bare_postmaster && snprintf(to, sizeof(to), "postmaster@%s", domain) >= (int)sizeof(to))
+		return SMTP_RCPT_UNKNOWN;
+	if (expand(db, local, orig, to, domain, txn, 0))
+		return SMTP_RCPT_ACCEPT;
+	if (c->recipient_delimiter != '\0' &&
+	    (delim = strchr(local, c->recipient_delimiter)) != NULL && delim != local) {
+		*delim = '\0';
+		if (expand(db, local, orig, to, domain, txn, 0))
+			return SMTP_RCPT_ACCEPT;
+	}
+	return SMTP_RCPT_UNKNOWN;
+}

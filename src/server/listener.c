@@ -1,0 +1,200 @@
+/*
+ * listener.c - the server: listening sockets, the session hooks (queue ids,
+ * admission, recipient policy) and shutdown.
+ */
+#include "server/server_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static void
+hook_new_qid(void *ctx, char out[QID_LEN + 1])
+{
+	struct server *srv = ctx;
+
+	qid_next(srv->d.qids, clock_wall_us(), out);
+}
+
+/* SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x the size limit). */
+static int
+hook_has_room(void *ctx, uint64_t size)
+{
+	struct server *srv = ctx;
+	uint64_t free_bytes = spool_free_bytes(srv->d.spool);
+
+	return free_bytes >= srv->d.cfg->min_free_bytes && free_bytes - srv->d.cfg->min_free_bytes >= size;
+}
+
+static enum smtp_rcpt_decision
+hook_rcpt(void *ctx, const struct smtp_addr *rcpt, struct smtp_txn *txn)
+{
+	struct server *srv = ctx;
+
+	return policy_rcpt(srv->d.local, rcpt, txn);
+}
+
+static void
+on_workq(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd, (void)what;
+	workq_run_done(srv->d.wq);
+}
+
+struct server *
+server_new(const struct server_deps *deps)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+	const struct config *c = deps->cfg;
+
+	srv->d = *deps;
+	srv->sconf = (struct smtp_session_conf){
+		.hostname = c->hostname,
+		.max_line_bytes = c->max_line_bytes,
+		.max_text_line_bytes = c->max_text_line_bytes,
+		.max_message_bytes = c->max_message_bytes,
+		.max_recipients = c->max_recipients,
+		.max_errors = c->max_errors,
+	};
+	srv->hooks = (struct smtp_hooks){
+		.ctx = srv,
+		.new_qid = hook_new_qid,
+		.has_room = hook_has_room,
+		.rcpt = hook_rcpt,
+	};
+	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
+	ASSERT(srv->wq_ev != NULL);
+	event_add(srv->wq_ev, NULL);
+	return srv;
+}
+
+static void
+on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	(void)evl;
+	conn_accept(arg, fd, sa, salen);
+}
+
+static void
+on_accept_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)evl;
+	/* EMFILE and friends: log and go on; libevent retries on the next readiness */
+	log_err("listener %s: accept: %s", l->conf->name, strerror(errno));
+}
+
+int
+server_bind(struct server *srv, char *err, size_t errsize)
+{
+	const struct config *c = srv->d.cfg;
+
+	srv->listeners = xcalloc(c->nlisteners, sizeof(*srv->listeners));
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct config_listener *cl = &c->listeners[i];
+		struct listener *l = &srv->listeners[i];
+		int one = 1, fd;
+
+		l->srv = srv;
+		l->conf = cl;
+		fd = socket(cl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+		    (cl->sa.ss_family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+		    bind(fd, (const struct sockaddr *)&cl->sa, cl->sa_len) == -1 ||
+		    listen(fd, 1024) == -1) {
+			snprintf(err, errsize, "%s:%u: listen \"%s\": %s: %s", c->path, cl->line, cl->name,
+			    cl->address, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			srv->nlisteners = i;
+			return -1;
+		}
+		l->fd = fd;
+		srv->nlisteners = i + 1;
+	}
+	return 0;
+}
+
+void
+server_attach(struct server *srv, struct spool *sp, struct sched *sched)
+{
+	srv->d.spool = sp;
+	srv->d.sched = sched;
+}
+
+void
+server_start(struct server *srv)
+{
+	ASSERT(srv->d.spool != NULL && srv->d.sched != NULL);
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+
+		l->evl = evconnlistener_new(srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+		ASSERT(l->evl != NULL);
+		evconnlistener_set_error_cb(l->evl, on_accept_error);
+		log_info("listening on %s (%s)", l->conf->address, l->conf->name);
+	}
+}
+
+static void
+stop_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+
+		if (l->evl != NULL)
+			evconnlistener_free(l->evl);
+		else if (l->fd != -1)
+			close(l->fd);
+		l->evl = NULL;
+		l->fd = -1;
+	}
+}
+
+unsigned
+server_drain(struct server *srv)
+{
+	if (!srv->is_draining) {
+		srv->is_draining = 1;
+		stop_listeners(srv);
+	}
+	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		next = conn_next(c);	/* conn_drain may free c */
+		conn_drain(c);
+	}
+	return srv->nconns;
+}
+
+unsigned
+server_sessions(const struct server *srv)
+{
+	return srv->nconns;
+}
+
+void
+server_free(struct server **sp)
+{
+	struct server *srv = *sp;
+
+	if (srv == NULL)
+		return;
+	stop_listeners(srv);
+	conn_free_all(srv);
+	event_free(srv->wq_ev);
+	free(srv->listeners);
+	free(srv);
+	*sp = NULL;
+}

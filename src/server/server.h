@@ -1,0 +1,47 @@
+/*
+ * server.h - listeners and connections: the network side of SMTP.
+ * Glues libevent bufferevents to the protocol (src/smtp), the spool and the
+ * scheduler. Sockets are bound by server_bind() before privileges are
+ * dropped; accepting starts with server_start().
+ */
+#ifndef STERNA_SERVER_SERVER_H
+#define STERNA_SERVER_SERVER_H
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "policy/policy.h"
+#include "sched/sched.h"
+#include "spool/spool.h"
+#include "util/qid.h"
+
+struct server;
+
+/* Everything a server uses, borrowed; all must outlive it. */
+struct server_deps {
+	struct event_base *base;
+	const struct config *cfg;
+	struct spool *spool;	/* may be NULL until server_attach() */
+	struct sched *sched;
+	struct local_db *local;
+	struct qid_gen *qids;
+	struct workq *wq;	/* the spool's workers; the server watches their completions */
+};
+
+struct server *server_new(const struct server_deps *deps);
+/* Binds every configured listener: 0, or -1 with the reason in err. */
+int server_bind(struct server *srv, char *err, size_t errsize);
+/* Gives the server its spool and scheduler (opened after privileges were dropped). */
+void server_attach(struct server *srv, struct spool *sp, struct sched *sched);
+/* Starts accepting; server_attach() must have been called. */
+void server_start(struct server *srv);
+/*
+ * Stops accepting and ends sessions: idle ones get 421 at once, one in the
+ * middle of a message finishes it first. Returns the sessions still open.
+ */
+unsigned server_drain(struct server *srv);
+/* Sessions open now. */
+unsigned server_sessions(const struct server *srv);
+void server_free(struct server **srv);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * server_int.h - what listener.c and conn.c share; no other directory includes it.
+ */
+#ifndef STERNA_SERVER_SERVER_INT_H
+#define STERNA_SERVER_SERVER_INT_H
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "server/server.h"
+#include "smtp/session.h"
+#include "smtp/smtp.h"
+#include "spool/spool.h"
+
+struct listener {
+	struct server *srv;
+	const struct config_listener *conf;
+	struct evconnlistener *evl;
+	int fd;
+};
+
+struct conn;
+
+struct server {
+	struct server_deps d;
+	struct smtp_session_conf sconf;
+	struct smtp_hooks hooks;
+	struct listener *listeners;
+	size_t nlisteners;
+	struct event *wq_ev;
+	struct conn *conns;		/* every open connection */
+	unsigned nconns;
+	unsigned long next_conn_id;
+	int is_draining;
+};
+
+/* conn.c */
+void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
+/* Sends 421 to an idle session and closes it; a busy one closes after its message. */
+void conn_drain(struct conn *c);
+/* The connection after c in srv->conns, or NULL. */
+struct conn *conn_next(struct conn *c);
+/* Frees every connection at once (shutdown). */
+void conn_free_all(struct server *srv);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * session.h - the SMTP server session as a state machine (RFC 5321 4.1,
+ * 4.3.2; RFC 1869/5321 EHLO; RFC 2920 PIPELINING; RFC 1870 SIZE; RFC 6152
+ * 8BITMIME; RFC 2034 ENHANCEDSTATUSCODES; RFC 6531 SMTPUTF8).
+ *
+ * The session is fed parsed command lines and events (DATA read, message
+ * committed, timeout) and answers by appending replies to its output buffer
+ * and by telling its caller, through struct smtp_action, what to do next:
+ * read DATA, commit the message, close. It owns the transaction (envelope).
+ * Policy and admission are asked through struct smtp_hooks, so this file
+ * needs no sockets, no spool and no configuration loader.
+ */
+#ifndef STERNA_SMTP_SESSION_H
+#define STERNA_SMTP_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp/smtp.h"
+#include "util/buf.h"
+#include "util/qid.h"
+
+/* The transaction's recipients after expansion: where copies go. */
+struct smtp_rcpt {
+	char *orig;		/* the RCPT TO mailbox as given (formatted) */
+	char *to;		/* the final address (Delivered-To) */
+	char *mailbox;		/* the local user for local delivery; NULL for remote */
+};
+
+enum smtp_body { SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };
+
+/* The envelope of the message being received. */
+struct smtp_txn {
+	char qid[QID_LEN + 1];
+	char *sender;		/* formatted mailbox, "" for the null sender */
+	uint64_t size_declared;	/* SIZE= (0 if absent) */
+	enum smtp_body body;
+	int is_smtputf8;
+	struct smtp_rcpt *rcpts;
+	size_t nrcpts, rcpts_cap;
+	unsigned naccepted;	/* RCPT commands accepted, for smtp.max_recipients */
+};
+
+/*
+ * Adds a final recipient to txn unless one with the same mailbox (or, for
+ * remote ones, the same address) is there already. Copies the strings;
+ * mailbox may be NULL.
+ */
+void smtp_txn_add_rcpt(struct smtp_txn *txn, const char *orig, const char *to, const char *mailbox);
+
+enum smtp_rcpt_decision {
+	SMTP_RCPT_ACCEPT,	/* targets were added with smtp_txn_add_rcpt() */
+	SMTP_RCPT_UNKNOWN,	/* 550 5.1.1 user unknown */
+	SMTP_RCPT_RELAY_DENIED,	/* 554 5.7.1 relay access denied */
+	SMTP_RCPT_TEMPFAIL,	/* 451 4.3.0 try again later */
+};
+
+/* What the session asks of the world. ctx is passed back to each hook. */
+struct smtp_hooks {
+	void *ctx;
+	/* Writes a new queue id for a transaction. */
+	void (*new_qid)(void *ctx, char out[QID_LEN + 1]);
+	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
+	int (*has_room)(void *ctx, uint64_t size);
+	/* Decides on a recipient, adding its final targets to txn on ACCEPT. */
+	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_addr *rcpt,
+	    struct smtp_txn *txn);
+};
+
+struct smtp_session_conf {
+	const char *hostname;
+	size_t max_line_bytes;
+	size_t max_text_line_bytes;
+	uint64_t max_message_bytes;
+	unsigned max_recipients;
+	unsigned max_errors;
+};
+
+/* What the caller must do after a session call. */
+enum smtp_act {
+	SMTP_ACT_NONE,		/* send the output, read the next command */
+	SMTP_ACT_CLOSE,		/* send the output, then close */
+	SMTP_ACT_DATA,		/* send the output (354), then read the message */
+	SMTP_ACT_COMMIT,	/* make the message durable, then call smtp_session_committed() */
+};
+
+enum smtp_start {
+	SMTP_START_GREET,	/* a normal connection */
+	SMTP_START_BUSY,	/* over the session limit */
+	SMTP_START_EARLY_TALK,	/* the client sent bytes before the greeting */
+};
+
+enum smtp_commit {
+	SMTP_COMMIT_OK,
+	SMTP_COMMIT_IOERR,	/* 451 4.3.0 */
+	SMTP_COMMIT_NOSPACE,	/* 452 4.3.1 */
+};
+
+struct smtp_session;
+
+/*
+ * Returns a new session for a client at peer_ip (text) port peer_port, with
+ * id (the connection id, for logs). Borrows conf and hooks, which must
+ * outlive the session.
+ */
+struct smtp_session *smtp_session_new(const struct smtp_session_conf *conf,
+    const struct smtp_hooks *hooks, const char *id, const char *peer_ip);
+/* Frees *s and its transaction, sets *s to NULL; s may point to NULL. */
+void smtp_session_free(struct smtp_session **s);
+
+/* The first reply of the session: greeting or refusal. */
+enum smtp_act smtp_session_start(struct smtp_session *s, enum smtp_start how);
+/*
+ * One result of smtp_cmd_parse() (OK, BAD or TOO_LONG; never MORE) and its
+ * command. has_more_input says whether more input was already waiting after
+ * this line (a client must not send past DATA before the 354, RFC 2920 3.1).
+ */
+enum smtp_act smtp_session_line(struct smtp_session *s, enum smtp_parse r,
+    const struct smtp_cmd *cmd, int has_more_input);
+/*
+ * The message was read to its end: flags are dotdata's, body_bytes its
+ * length. Returns SMTP_ACT_COMMIT if it is to be kept, SMTP_ACT_NONE if it
+ * was refused (the reply is in the output).
+ */
+enum smtp_act smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_bytes);
+/* The commit asked for by SMTP_ACT_COMMIT is done; replies 250 or 45x. */
+enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit result);
+/* No input for smtp.idle_timeout: replies 421 and asks to close. */
+enum smtp_act smtp_session_timeout(struct smtp_session *s);
+
+/* The replies waiting to be sent; the caller sends and then resets it. */
+struct buf *smtp_session_output(struct smtp_session *s);
+/* The transaction (valid between MAIL and the end of the commit), or NULL. */
+const struct smtp_txn *smtp_session_txn(const struct smtp_session *s);
+/*
+ * Appends the Received header for the current transaction (RFC 5321 4.4),
+ * folded, CRLF-terminated: 0, or -1 if out is full. now is seconds since the epoch.
+ */
+int smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out);
+/* The protocol name for logs and Received: SMTP, ESMTP, UTF8SMTP. */
+const char *smtp_session_proto(const struct smtp_session *s);
+/* Counters for the disconnect log line. */
+struct smtp_session_stats {
+	unsigned commands, errors, messages, rcpts;
+};
+const struct smtp_session_stats *smtp_session_stats(const struct smtp_session *s);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * msg.c - committed messages: loading and checking a queue file, streaming
+ * its content, and appending what happened to its recipients.
+ * Runs on worker threads (and at start-up); blocking is fine here.
+ */
+#include "spool/spool_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/xalloc.h"
+
+void
+spool_msg_free(struct spool_msg **mp)
+{
+	struct spool_msg *m = *mp;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		free(m->rcpts[i].to);
+		free(m->rcpts[i].orig);
+		free(m->rcpts[i].mailbox);
+	}
+	free(m->rcpts);
+	free(m->sender);
+	free(m->client_ip);
+	free(m->helo);
+	free(m->proto);
+	free(m);
+	*mp = NULL;
+}
+
+/* Opens queue/qid for reading, refusing symlinks and anything not a regular file. */
+static int
+open_queued(struct spool *sp, const char *qid)
+{
+	struct stat st;
+	int fd = openat(sp->queue_fd, qid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static char *
+kv_dup(struct slice payload, const char *key)
+{
+	struct slice v;
+
+	if (rec_kv_get(payload, key, &v) != 1)
+		return NULL;
+	return xstrndup(v.p, v.len);
+}
+
+static int
+apply_meta(struct spool_msg *m, struct slice p)
+{
+	struct slice v;
+	uint64_t n = 0;
+
+	if (rec_kv_get(p, "qid", &v) != 1 || v.len != QID_LEN)
+		return -1;
+	memcpy(m->qid, v.p, QID_LEN);
+	m->qid[QID_LEN] = '\0';
+	(void)rec_kv_get_u64(p, "arrival_us", &m->arrival_us);
+	m->client_ip = kv_dup(p, "client_ip");
+	m->helo = kv_dup(p, "helo");
+	m->proto = kv_dup(p, "proto");
+	m->is_8bitmime = rec_kv_get(p, "body", &v) == 1 && slice_eq(v, SLICE_LIT("8BITMIME"));
+	if (rec_kv_get_u64(p, "smtputf8", &n) == 1)
+		m->is_smtputf8 = n != 0;
+	return 0;
+}
+
+static int
+add_rcpt(struct spool_msg *m, struct slice p)
+{
+	struct spool_rcpt *r;
+
+	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(*m->rcpts));
+	r = &m->rcpts[m->nrcpts];
+	memset(r, 0, sizeof(*r));
+	r->to = kv_dup(p, "to");
+	r->orig = kv_dup(p, "orig");
+	r->mailbox = kv_dup(p, "mailbox");
+	m->nrcpts++;
+	if (r->to == NULL || r->orig == NULL)
+		return -1;
+	return 0;
+}
+
+/* A D or T record after E: which recipient, and what. A bad one is ignored. */
+static void
+apply_status(struct spool_msg *m, enum rec_type type, struct slice p)
+{
+	uint64_t i, n;
+
+	if (rec_kv_get_u64(p, "rcpt", &i) != 1 || i >= m->nrcpts)
+		return;
+	if (type == REC_DONE) {
+		m->rcpts[i].is_done = 1;
+		return;
+	}
+	if (rec_kv_get_u64(p, "attempts", &n) == 1)
+		m->rcpts[i].attempts = (unsigned)n;
+	if (rec_kv_get_u64(p, "next", &n) == 1)
+		m->rcpts[i].next_try_s = n;
+}
+
+struct spool_msg *
+spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
+{
+	struct spool_msg *m = xcalloc(1, sizeof(*m));
+	struct rec_reader rd;
+	struct rec_chain chain = { 0, 0 };
+	char magic[REC_MAGIC_LEN];
+	enum rec_type type;
+	struct slice p;
+	uint32_t crc;
+	int fd, r, is_ended = 0, has_meta = 0, has_sender = 0;
+	const char *why = NULL;
+
+	if ((fd = open_queued(sp, qid)) == -1) {
+		snprintf(err, errsize, "open: %s", strerror(errno));
+		free(m);
+		return NULL;
+	}
+	if (pread_all(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, REC_MAGIC, REC_MAGIC_LEN) != 0 ||
+	    lseek(fd, REC_MAGIC_LEN, SEEK_SET) == -1) {
+		why = "not a queue file (bad magic)";
+		goto out;
+	}
+	rec_reader_init(&rd, fd);
+	while ((r = rec_reader_next(&rd, &type, &p, &crc)) == 1) {
+		if (is_ended) {
+			if (type == REC_DONE || type == REC_DEFER)
+				apply_status(m, type, p);
+			continue;
+		}
+		if (type == REC_END) {
+			if (rec_end_check(p, &chain) == -1) {
+				why = "end record does not match the records before it";
+				break;
+			}
+			is_ended = 1;
+			continue;
+		}
+		rec_chain_add(&chain, crc);
+		if (type == REC_META) {
+			if (has_meta++ || apply_meta(m, p) == -1)
+				why = "bad meta record";
+		} else if (type == REC_SENDER) {
+			if (has_sender++ || (m->sender = kv_dup(p, "addr")) == NULL)
+				why = "bad sender record";
+		} else if (type == REC_RCPT) {
+			if (add_rcpt(m, p) == -1)
+				why = "bad recipient record";
+		} else if (type == REC_CONTENT) {
+			m->content_bytes += p.len;
+		} else {
+			why = "status record before the end record";
+		}
+		if (why)
+			break;
+	}
+	/* a torn record after E is a status append cut short: ignored, at worst a redelivery */
+	if (why == NULL && r == -1 && !is_ended)
+		why = errno == EBADMSG ? "torn or corrupt record" : strerror(errno);
+	if (why == NULL && !is_ended)
+		why = "no end record";
+	if (why == NULL && (!has_meta || !has_sender || m->nrcpts == 0))
+		why = "incomplete envelope";
+	if (why == NULL && strcmp(m->qid, qid) != 0)
+		why = "queue id does not match the file name";
+	rec_reader_clear(&rd);
+out:
+	close(fd);
+	if (why != NULL) {
+		snprintf(err, errsize, "%s", why);
+		spool_msg_free(&m);
+	}
+	return m;
+}
+
+int
+spool_msg_read_content(struct spool *sp, const char *qid,
+    int (*sink)(void *ctx, const void *p, size_t n), void *ctx)
+{
+	struct rec_reader rd;
+	enum rec_type type;
+	struct slice p;
+	uint32_t crc;
+	int fd, r, ret = -1;
+
+	if ((fd = open_queued(sp, qid)) == -1)
+		return -1;
+	if (lseek(fd, REC_MAGIC_LEN, SEEK_SET) == -1) {
+		close(fd);
+		return -1;
+	}
+	rec_reader_init(&rd, fd);
+	while ((r = rec_reader_next(&rd, &type, &p, &crc)) == 1) {
+		if (type == REC_END) {
+			ret = 0;
+			break;
+		}
+		if (type == REC_CONTENT && sink(ctx, p.p, p.len) == -1)
+			break;
+	}
+	if (r == 0)
+		errno = EBADMSG;
+	rec_reader_clear(&rd);
+	close(fd);
+	return ret;
+}
+
+/* Appends one status record to queue/qid and makes it durable. */
+static int
+append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf *payload)
+{
+	struct buf rec;
+	int fd, ret = -1, saved;
+
+	buf_init(&rec, REC_MAX_PAYLOAD + REC_OVERHEAD);
+	if (rec_append(&rec, type, payload->data, payload->len, NULL) == -1) {
+		buf_clear(&rec);
+		errno = EFBIG;
+		return -1;
+	}
+	fd = openat(sp->queue_fd, qid, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 && write_all(fd, rec.data, rec.len) == 0 && fdatasync(fd) == 0)
+		ret = 0;
+	saved = errno;
+	if (fd != -1 && close(fd) == -1 && ret == 0) {
+		ret = -1;
+		saved = errno;
+	}
+	buf_clear(&rec);
+	errno = saved;
+	return ret;
+}
+
+int
+spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status)
+{
+	struct buf p;
+	int r = -1;
+
+	buf_init(&p, 4096);
+	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_str(&p, "status", status) == 0)
+		r = append_status(sp, qid, REC_DONE, &p);
+	buf_clear(&p);
+	return r;
+}
+
+int
+spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
+    uint64_t next_try_s, const char *reason)
+{
+	struct buf p;
+	int r = -1;
+
+	buf_init(&p, 4096);
+	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_u64(&p, "attempts", attempts) == 0 &&
+	    rec_kv_add_u64(&p, "next", next_try_s) == 0 &&
+	    rec_kv_add(&p, "reason", reason, strnlen(reason, 512)) == 0)
+		r = append_status(sp, qid, REC_DEFER, &p);
+	buf_clear(&p);
+	return r;
+}
+
+int
+spool_msg_remove(struct spool *sp, const char *qid)
+{
+	/* no directory flush: a removal lost in a crash finds every recipient done and is redone */
+	return unlinkat(sp->queue_fd, qid, 0);
+}

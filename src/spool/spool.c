@@ -1,0 +1,372 @@
+/*
+ * spool.c - queue files: writing a message as it arrives, reading it back
+ * for delivery, and recording what happened to its recipients.
+ * The loop thread never touches the disk here: it hands bytes to worker
+ * jobs, at most one in flight per message so the file is written in order.
+ */
+#include "spool/spool_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define HEAD_MAX (8 * 1024 * 1024)	/* envelope records: thousands of recipients fit */
+
+enum spool_result
+spool_result_of(int err)
+{
+	return (err == ENOSPC || err == EDQUOT) ? SPOOL_ERR_NOSPACE : SPOOL_ERR_IO;
+}
+
+/* ---- opening ---- */
+
+static int
+open_subdir(const char *dir, const char *name, char *err, size_t errsize)
+{
+	char path[4096];
+	int fd, n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errsize, "%s: path too long", dir);
+		return -1;
+	}
+	if (mkdir_p(path, 0700) == -1 ||
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+struct spool *
+spool_open(const char *dir, struct workq *wq, char *err, size_t errsize)
+{
+	struct spool *sp = xcalloc(1, sizeof(*sp));
+
+	sp->dir = xstrdup(dir);
+	sp->wq = wq;
+	sp->incoming_fd = sp->queue_fd = sp->corrupt_fd = -1;
+	if ((sp->incoming_fd = open_subdir(dir, "incoming", err, errsize)) == -1 ||
+	    (sp->queue_fd = open_subdir(dir, "queue", err, errsize)) == -1 ||
+	    (sp->corrupt_fd = open_subdir(dir, "corrupt", err, errsize)) == -1) {
+		spool_close(&sp);
+		return NULL;
+	}
+	/* the renames below must stay inside one file system, and syncfs covers it */
+	spool_refresh_space(sp);
+	sp->fl = flusher_new(sp);
+	return sp;
+}
+
+void
+spool_close(struct spool **spp)
+{
+	struct spool *sp = *spp;
+
+	if (sp == NULL)
+		return;
+	flusher_free(&sp->fl);
+	if (sp->incoming_fd != -1)
+		close(sp->incoming_fd);
+	if (sp->queue_fd != -1)
+		close(sp->queue_fd);
+	if (sp->corrupt_fd != -1)
+		close(sp->corrupt_fd);
+	free(sp->dir);
+	free(sp);
+	*spp = NULL;
+}
+
+void
+spool_refresh_space(struct spool *sp)
+{
+	struct statvfs st;
+
+	if (fstatvfs(sp->queue_fd, &st) == 0)
+		atomic_store(&sp->free_bytes, (uint64_t)st.f_bavail * st.f_frsize);
+}
+
+uint64_t
+spool_free_bytes(const struct spool *sp)
+{
+	return atomic_load(&((struct spool *)sp)->free_bytes);
+}
+
+/* ---- envelope records ---- */
+
+static int
+encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg *m)
+{
+	struct buf p;
+	int r = -1;
+
+	buf_init(&p, REC_MAX_PAYLOAD);
+	if (buf_append(out, REC_MAGIC, REC_MAGIC_LEN) == -1 ||
+	    rec_kv_add_str(&p, "qid", m->qid) == -1 ||
+	    rec_kv_add_u64(&p, "arrival_us", m->arrival_us) == -1 ||
+	    rec_kv_add_str(&p, "client_ip", m->client_ip ? m->client_ip : "") == -1 ||
+	    rec_kv_add_str(&p, "helo", m->helo ? m->helo : "") == -1 ||
+	    rec_kv_add_str(&p, "proto", m->proto ? m->proto : "") == -1 ||
+	    rec_kv_add_str(&p, "body", m->is_8bitmime ? "8BITMIME" : "7BIT") == -1 ||
+	    rec_kv_add_u64(&p, "smtputf8", (uint64_t)m->is_smtputf8) == -1 ||
+	    rec_append(out, REC_META, p.data, p.len, chain) == -1)
+		goto out;
+	buf_reset(&p);
+	if (rec_kv_add_str(&p, "addr", m->sender) == -1 ||
+	    rec_append(out, REC_SENDER, p.data, p.len, chain) == -1)
+		goto out;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		const struct spool_rcpt *rc = &m->rcpts[i];
+
+		buf_reset(&p);
+		if (rec_kv_add_str(&p, "to", rc->to) == -1 ||
+		    rec_kv_add_str(&p, "orig", rc->orig) == -1 ||
+		    (rc->mailbox && rec_kv_add_str(&p, "mailbox", rc->mailbox) == -1) ||
+		    rec_append(out, REC_RCPT, p.data, p.len, chain) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	buf_clear(&p);
+	return r;
+}
+
+/* ---- receiving ----
+ * Fields of a txn belong to one side at a time: the loop sets the job's
+ * kind (job_final, job_cleanup) and swaps the buffers before submitting;
+ * the worker owns fd, is_created, err, chain, scratch and inflight while
+ * the job runs; the loop reads err again only in txn_job_done().
+ */
+
+static void txn_job_run(struct work *w);
+static void txn_job_done(struct work *w);
+
+struct spool_txn *
+spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, size_t header_len)
+{
+	struct spool_txn *t = xcalloc(1, sizeof(*t));
+
+	t->sp = sp;
+	t->fd = -1;
+	memcpy(t->qid, m->qid, sizeof(t->qid));
+	buf_init(&t->head, HEAD_MAX);
+	buf_init(&t->pending, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
+	buf_init(&t->inflight, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
+	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64);
+	/* the envelope is counted into the chain here, before any job exists */
+	if (encode_envelope(&t->head, &t->chain, m) == -1 ||
+	    buf_append(&t->pending, header, header_len) == -1)
+		t->err = t->loop_err = EFBIG;
+	return t;
+}
+
+static void
+txn_free(struct spool_txn *t)
+{
+	buf_clear(&t->head);
+	buf_clear(&t->pending);
+	buf_clear(&t->inflight);
+	buf_clear(&t->scratch);
+	free(t);
+}
+
+static void
+txn_submit(struct spool_txn *t, int is_final, int is_cleanup)
+{
+	ASSERT(!t->is_inflight);
+	t->job_final = is_final;
+	t->job_cleanup = is_cleanup;
+	t->is_inflight = 1;
+	t->work.run = txn_job_run;
+	t->work.done = txn_job_done;
+	workq_submit(t->sp->wq, &t->work);
+}
+
+/* Hands the waiting bytes to a worker (is_final: and finish the file). */
+static void
+txn_start_job(struct spool_txn *t, int is_final)
+{
+	struct buf tmp = t->inflight;
+
+	t->inflight = t->pending;
+	t->pending = tmp;
+	buf_reset(&t->pending);
+	txn_submit(t, is_final, 0);
+}
+
+int
+spool_txn_write(struct spool_txn *t, const void *p, size_t n)
+{
+	if (t->loop_err != 0)
+		return 0;	/* failed already: swallow the rest, the commit reports it */
+	if (buf_append(&t->pending, p, n) == -1) {
+		t->loop_err = EFBIG;
+		return 0;
+	}
+	if (t->pending.len >= SPOOL_CHUNK && !t->is_inflight)
+		txn_start_job(t, 0);
+	if (t->pending.len >= SPOOL_PAUSE_BYTES) {
+		t->is_paused = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+spool_txn_set_drain_cb(struct spool_txn *t, void (*on_drain)(void *ctx), void *ctx)
+{
+	t->on_drain = on_drain;
+	t->drain_ctx = ctx;
+}
+
+/* Worker: writes the bytes in flight as C records, and E when final; or cleans up. */
+static void
+txn_job_run(struct work *w)
+{
+	struct spool_txn *t = (struct spool_txn *)w;
+	struct spool *sp = t->sp;
+
+	if (t->job_cleanup) {
+		if (t->fd != -1)
+			close(t->fd);
+		t->fd = -1;
+		if (t->is_created && unlinkat(sp->incoming_fd, t->qid, 0) == -1 && errno != ENOENT)
+			log_err("%s: cannot remove incoming/%s: %s", t->qid, t->qid, strerror(errno));
+		t->is_created = 0;
+		return;
+	}
+	if (t->err != 0)
+		return;
+	buf_reset(&t->scratch);
+	if (t->fd == -1) {
+		t->fd = openat(sp->incoming_fd, t->qid,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (t->fd == -1) {
+			t->err = errno;
+			return;
+		}
+		t->is_created = 1;
+		if (write_all(t->fd, t->head.data, t->head.len) == -1) {
+			t->err = errno;
+			return;
+		}
+		buf_clear(&t->head);
+	}
+	for (size_t off = 0; off < t->inflight.len; off += SPOOL_CHUNK) {
+		size_t n = t->inflight.len - off < SPOOL_CHUNK ? t->inflight.len - off : SPOOL_CHUNK;
+
+		if (rec_append(&t->scratch, REC_CONTENT, t->inflight.data + off, n, &t->chain) == -1) {
+			t->err = EFBIG;
+			return;
+		}
+	}
+	if (t->job_final && rec_append_end(&t->scratch, &t->chain) == -1) {
+		t->err = EFBIG;
+		return;
+	}
+	if (write_all(t->fd, t->scratch.data, t->scratch.len) == -1) {
+		t->err = errno;
+		return;
+	}
+	buf_reset(&t->inflight);
+	if (t->job_final) {
+		/* close can report a delayed write error (NFS): it counts like any other */
+		int r = close(t->fd);
+
+		t->fd = -1;
+		if (r == -1)
+			t->err = errno;
+	}
+}
+
+/* Loop: the group commit is over for t. */
+static void
+txn_commit_done(struct work *w)
+{
+	struct spool_txn *t = (struct spool_txn *)w;
+
+	t->done(t->done_ctx, t->result);
+	txn_free(t);
+}
+
+/* Loop: a worker job of t finished. */
+static void
+txn_job_done(struct work *w)
+{
+	struct spool_txn *t = (struct spool_txn *)w;
+
+	t->is_inflight = 0;
+	if (t->err != 0 && t->loop_err == 0)
+		t->loop_err = t->err;
+	if (t->job_cleanup) {
+		txn_free(t);
+		return;
+	}
+	if (t->is_aborted || (t->job_final && t->loop_err != 0)) {
+		if (t->job_final && !t->is_aborted)
+			t->done(t->done_ctx, spool_result_of(t->loop_err));
+		if (t->is_created || t->fd != -1)
+			txn_submit(t, 0, 1);
+		else
+			txn_free(t);
+		return;
+	}
+	if (t->job_final) {
+		t->work.done = txn_commit_done;
+		flusher_submit(t->sp->fl, t);
+		return;
+	}
+	if (t->want_commit)
+		txn_start_job(t, 1);
+	else if (t->pending.len >= SPOOL_CHUNK)
+		txn_start_job(t, 0);
+	if (t->is_paused && t->pending.len < SPOOL_PAUSE_BYTES) {
+		t->is_paused = 0;
+		if (t->on_drain)
+			t->on_drain(t->drain_ctx);
+	}
+}
+
+void
+spool_txn_commit(struct spool_txn *t, void (*done)(void *ctx, enum spool_result r), void *ctx)
+{
+	t->done = done;
+	t->done_ctx = ctx;
+	t->on_drain = NULL;
+	t->want_commit = 1;
+	if (t->loop_err != 0 && !t->is_inflight && !t->is_created) {
+		/* nothing reached the disk: a job that only reports the failure */
+		t->err = t->loop_err;
+		txn_submit(t, 1, 0);
+		return;
+	}
+	if (!t->is_inflight)
+		txn_start_job(t, 1);
+}
+
+void
+spool_txn_abort(struct spool_txn **tp)
+{
+	struct spool_txn *t = *tp;
+
+	if (t == NULL)
+		return;
+	*tp = NULL;
+	t->is_aborted = 1;
+	t->on_drain = NULL;
+	if (t->is_inflight)
+		return;		/* txn_job_done cleans up */
+	if (t->is_created)
+		txn_submit(t, 0, 1);
+	else
+		txn_free(t);
+}

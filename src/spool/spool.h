@@ -1,0 +1,131 @@
+/*
+ * spool.h - the queue on disk.
+ *
+ * Layout under spool.dir: incoming/ (being written, never acknowledged),
+ * queue/ (committed), corrupt/ (failed their check at start; kept for a
+ * human). One file per message, named by its queue id, in the format of
+ * record.h.
+ *
+ * Receiving (loop thread): spool_txn_new() with the envelope, then
+ * spool_txn_write() of body bytes as they arrive, then spool_txn_commit().
+ * The bytes are written by worker threads; the commit joins the next group
+ * commit (flusher.c): one syncfs(2) makes every file of the batch durable,
+ * each is renamed into queue/, one fsync of queue/ makes the renames
+ * durable, and only then does each commit's callback run (and the session
+ * say 250). A failure anywhere fails the message, never acknowledges it.
+ *
+ * Delivering (worker threads): spool_msg_load() reads a committed file,
+ * spool_msg_read_content() streams its body, spool_msg_append() records
+ * what happened to recipients (durably), spool_msg_remove() ends it.
+ */
+#ifndef STERNA_SPOOL_SPOOL_H
+#define STERNA_SPOOL_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/qid.h"
+#include "util/workq.h"
+
+struct spool;
+
+/* What a message's envelope holds, as written into and read from the spool. */
+struct spool_rcpt {
+	char *to;		/* final address */
+	char *orig;		/* as given in RCPT TO */
+	char *mailbox;		/* local user, or NULL */
+	int is_done;		/* a D record says it is finished */
+	unsigned attempts;	/* failed attempts so far (T records) */
+	uint64_t next_try_s;	/* not before this time (seconds since the epoch) */
+};
+
+struct spool_msg {
+	char qid[QID_LEN + 1];
+	char *sender;		/* "" for the null sender */
+	uint64_t arrival_us;
+	char *client_ip;
+	char *helo;
+	char *proto;
+	int is_8bitmime, is_smtputf8;
+	struct spool_rcpt *rcpts;
+	size_t nrcpts;
+	uint64_t content_bytes;	/* the message as stored: Received header and body */
+};
+
+/* Frees a message and its strings; m may point to NULL. */
+void spool_msg_free(struct spool_msg **m);
+
+/*
+ * Opens (creating what is missing) the spool in dir, using wq for disk work.
+ * Returns a new spool, or NULL with the reason in err.
+ */
+struct spool *spool_open(const char *dir, struct workq *wq, char *err, size_t errsize);
+/* Stops the flusher (after the batch in hand) and frees *sp. */
+void spool_close(struct spool **sp);
+
+/* Free bytes in the spool's file system, as last measured (refreshed by spool_refresh_space). */
+uint64_t spool_free_bytes(const struct spool *sp);
+/* Measures free space now (statvfs; fast, but call it from a timer, not per message). */
+void spool_refresh_space(struct spool *sp);
+
+/* ---- receiving ---- */
+
+enum spool_result {
+	SPOOL_OK,
+	SPOOL_ERR_IO,		/* 451 4.3.0 */
+	SPOOL_ERR_NOSPACE,	/* 452 4.3.1 */
+};
+
+struct spool_txn;
+
+/*
+ * Starts a message with the envelope m (copied; rcpts' is_done and
+ * attempts are ignored) and header, the bytes that go before the body (the
+ * Received line). Nothing touches the disk until enough bytes are waiting.
+ */
+struct spool_txn *spool_txn_new(struct spool *sp, const struct spool_msg *m,
+    const void *header, size_t header_len);
+/*
+ * Appends body bytes. Returns 1 when the caller should stop reading from
+ * the client until on_drain is called (too many bytes not yet on disk).
+ */
+int spool_txn_write(struct spool_txn *t, const void *p, size_t n);
+/* Called (loop thread) when a txn that said "stop" can take more bytes. */
+void spool_txn_set_drain_cb(struct spool_txn *t, void (*on_drain)(void *ctx), void *ctx);
+/*
+ * Finishes the message and makes it durable; done(ctx, result) runs on the
+ * loop thread when it is (or is not). The txn is freed by the spool after.
+ */
+void spool_txn_commit(struct spool_txn *t, void (*done)(void *ctx, enum spool_result r),
+    void *ctx);
+/* Drops an unfinished message; its temporary file is removed. */
+void spool_txn_abort(struct spool_txn **t);
+
+/* ---- recovery and delivery (worker threads, or start-up) ---- */
+
+/*
+ * At start: removes everything in incoming/, checks every file in queue/,
+ * moves bad ones to corrupt/ (with a log line), and calls found(ctx, m) for
+ * every good message that still has recipients to deliver (the callee takes
+ * m); messages with none left are removed. Returns the count found, or -1.
+ */
+long spool_recover(struct spool *sp, struct qid_gen *gen,
+    void (*found)(void *ctx, struct spool_msg *m), void *ctx);
+/* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
+struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
+/*
+ * Streams qid's stored content (header and body, CRLF line ends) to
+ * sink(ctx, p, n), which returns 0 or -1 to stop. Returns 0, or -1 with errno.
+ */
+int spool_msg_read_content(struct spool *sp, const char *qid,
+    int (*sink)(void *ctx, const void *p, size_t n), void *ctx);
+/* Durably records that recipient i of qid is done (delivered or bounced): 0, or -1 with errno. */
+int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status);
+/* Durably records a failed attempt for recipient i and its next try: 0, or -1 with errno. */
+int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
+    uint64_t next_try_s, const char *reason);
+/* Removes qid from the queue (all recipients done): 0, or -1 with errno. */
+int spool_msg_remove(struct spool *sp, const char *qid);
+
+#endif

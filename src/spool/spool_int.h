@@ -1,0 +1,74 @@
+/*
+ * spool_int.h - what the files of src/spool/ share; no other directory includes it.
+ */
+#ifndef STERNA_SPOOL_SPOOL_INT_H
+#define STERNA_SPOOL_SPOOL_INT_H
+
+#include <stdatomic.h>
+
+#include "spool/record.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/workq.h"
+
+#define SPOOL_CHUNK (256 * 1024)		/* body bytes per C record and per write job */
+#define SPOOL_PAUSE_BYTES (4 * SPOOL_CHUNK)	/* waiting bytes past which reading pauses */
+
+struct flusher;
+
+struct spool {
+	char *dir;
+	int incoming_fd, queue_fd, corrupt_fd;
+	struct workq *wq;
+	struct flusher *fl;
+	_Atomic uint64_t free_bytes;
+};
+
+struct spool_txn {
+	struct work work;		/* the job in flight, then the commit's completion */
+	struct spool *sp;
+	char qid[QID_LEN + 1];
+	struct buf head;		/* magic and envelope records, written first */
+	struct buf pending;		/* body bytes the loop has, not yet handed over */
+	struct buf inflight;		/* body bytes a worker is writing */
+	struct buf scratch;		/* a worker's encoded records */
+	struct rec_chain chain;
+	int fd;				/* worker side */
+	int is_created;			/* worker side: the file exists in incoming/ */
+	int err;			/* worker side: first errno */
+	int job_final, job_cleanup;	/* the kind of the job in flight, set by the loop */
+	int is_inflight, want_commit, is_aborted, is_paused;	/* loop side */
+	int loop_err;			/* loop side: the first error the loop knows of */
+	enum spool_result result;
+	void (*done)(void *ctx, enum spool_result r);
+	void *done_ctx;
+	void (*on_drain)(void *ctx);
+	void *drain_ctx;
+	struct spool_txn *flush_next;	/* the flusher's batch link */
+};
+
+/* flusher.c: group commit of finished files. */
+struct flusher *flusher_new(struct spool *sp);
+void flusher_free(struct flusher **f);
+/*
+ * Any thread: makes t's file (complete, closed) durable, renames it into
+ * queue/, and posts t->work to the loop with t->result set.
+ */
+void flusher_submit(struct flusher *f, struct spool_txn *t);
+
+/* reader.c: records from a file, one at a time. */
+struct rec_reader {
+	int fd;
+	struct buf b;
+	size_t off;
+	int is_eof;
+};
+void rec_reader_init(struct rec_reader *r, int fd);
+void rec_reader_clear(struct rec_reader *r);
+/* 1 with a record, 0 at a clean end of file, -1 for a torn or bad record (errno EBADMSG) or a read error. */
+int rec_reader_next(struct rec_reader *r, enum rec_type *type, struct slice *payload, uint32_t *crc);
+
+/* Maps a write errno to the reply class. */
+enum spool_result spool_result_of(int err);
+
+#endif

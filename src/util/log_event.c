@@ -1,0 +1,101 @@
+/*
+ * log_event.c - the event lines: "ID EVENT key=value ...".
+ */
+#include "log_event.h"
+
+#include "log.h"
+
+#define Q(s, b) log_quote_str((s), (b))
+
+void
+log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener)
+{
+	log_event(LOG_INFO, cid, "connect", "ip=%s port=%u listener=%s", ip, port, listener);
+}
+
+void
+log_ev_refused(const char *cid, const char *ip, const char *reason)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, cid, "refused", "ip=%s reason=%s", ip, Q(reason, b));
+}
+
+void
+log_ev_helo(const char *cid, const char *verb, const char *name)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, cid, "helo", "verb=%s name=%s", verb, Q(name, b));
+}
+
+void
+log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t size)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, qid, "mail", "conn=%s from=<%s> size=%llu", cid, Q(from, b),
+	    (unsigned long long)size);
+}
+
+void
+log_ev_rcpt(const char *qid, const char *to, const char *orig)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, qid, "rcpt", "to=<%s> orig=<%s>", Q(to, b1), Q(orig, b2));
+}
+
+void
+log_ev_reject(const char *id, const char *cmd, const char *arg, int code, const char *dsn,
+    const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s", cmd,
+	    Q(arg, b1), code, dsn ? dsn : "-", Q(reason, b2));
+}
+
+void
+log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
+    unsigned nrcpt, const char *proto)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, qid, "received", "conn=%s from=<%s> size=%llu nrcpt=%u proto=%s",
+	    cid, Q(from, b), (unsigned long long)size, nrcpt, proto);
+}
+
+void
+log_ev_delivered(const char *rid, const char *to, const char *mailbox, double delay_s,
+    const char *dsn)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, rid, "delivered", "to=<%s> mailbox=%s delay=%.3f dsn=%s",
+	    Q(to, b), mailbox, delay_s, dsn);
+}
+
+void
+log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned next_s,
+    const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, rid, "deferred", "to=<%s> attempt=%u next_s=%u reason=%s",
+	    Q(to, b1), attempt, next_s, Q(reason, b2));
+}
+
+void
+log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
+    unsigned rcpts, const char *why)
+{
+	log_event(LOG_INFO, cid, "disconnect", "commands=%u errors=%u messages=%u rcpts=%u why=%s",
+	    commands, errors, messages, rcpts, why);
+}
+
+void
+log_ev_removed(const char *qid, const char *why)
+{
+	log_event(LOG_INFO, qid, "removed", "why=%s", why);
+}

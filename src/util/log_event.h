@@ -1,0 +1,29 @@
+/*
+ * log_event.h - one function per event word, so every line of a kind has
+ * the same keys. Ids: a connection id ("c41") before a queue id exists, the
+ * queue id after MAIL, and QID.N for the N-th recipient of a message, so
+ * that grep QID tells the whole story. Peer-supplied strings are quoted here.
+ */
+#ifndef STERNA_UTIL_LOG_EVENT_H
+#define STERNA_UTIL_LOG_EVENT_H
+
+#include <stdint.h>
+
+void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
+void log_ev_refused(const char *cid, const char *ip, const char *reason);
+void log_ev_helo(const char *cid, const char *verb, const char *name);
+void log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t size);
+void log_ev_rcpt(const char *qid, const char *to, const char *orig);
+void log_ev_reject(const char *id, const char *cmd, const char *arg, int code,
+    const char *dsn, const char *reason);
+void log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
+    unsigned nrcpt, const char *proto);
+void log_ev_delivered(const char *rid, const char *to, const char *mailbox, double delay_s,
+    const char *dsn);
+void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned next_s,
+    const char *reason);
+void log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
+    unsigned rcpts, const char *why);
+void log_ev_removed(const char *qid, const char *why);
+
+#endif
