@@ -1,0 +1,250 @@
+"""conftest.py - fixtures that run the real sterna binary on a loopback port.
+
+`sterna` starts one daemon with the default test configuration; `sterna_factory(**overrides)`
+starts one with changed keys, written with "__" for the dots of docs/configuration.md:
+    sterna_factory(smtp__max_errors=3, listen__mx__greeting_delay="1s")
+Every process started here is stopped by pid at teardown, and a sanitizer report
+(ASan, UBSan, LSan) in the daemon's stderr fails the test.
+"""
+
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from smtpclient import Client
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STERNA_BIN = os.environ.get("STERNA_BIN") or os.path.join(ROOT, "build", "sterna")
+HOSTNAME = "mx.example.test"
+SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _render_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_render_value(x) for x in v) + "]"
+    if re.fullmatch(r"\d+[a-zA-Z]*", v):
+        return v  # a number with a size or time suffix: a bare word
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(tree, indent=""):
+    out = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.append("%s%s {" % (indent, key))
+            out.append(render_config(value, indent + "\t"))
+            out.append("%s}" % indent)
+        else:
+            out.append("%s%s = %s;" % (indent, key, _render_value(value)))
+    return "\n".join(out)
+
+
+class Sterna:
+    """One running daemon, with helpers to talk to it and look at what it stored."""
+
+    def __init__(self, overrides):
+        self.dir = tempfile.mkdtemp(prefix="sterna-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.spool = os.path.join(self.dir, "spool")
+        self.mailbox_root = os.path.join(self.dir, "mail")
+        self.conf = os.path.join(self.dir, "sterna.conf")
+        self.log_path = os.path.join(self.dir, "sterna.log")
+        self.proc = None
+        self._clients = []
+        self.as_root = os.geteuid() == 0
+        for d in (self.spool, self.mailbox_root):
+            os.mkdir(d, 0o755)
+        if self.as_root:
+            nobody = pwd.getpwnam("nobody")
+            for d in (self.dir, self.spool, self.mailbox_root):
+                os.chown(d, nobody.pw_uid, nobody.pw_gid)
+
+        server = {"hostname": HOSTNAME, "log_level": "debug"}
+        if self.as_root:
+            server["user"] = "nobody"
+        tree = {
+            "server": server,
+            'listen "mx"': {"address": "127.0.0.1:%d" % self.port},
+            "smtp": {},
+            "spool": {"dir": self.spool},
+            "local": {
+                "domains": ["example.test", "localhost"],
+                "users": ["postmaster", "alice", "bob"],
+                "mailbox_root": self.mailbox_root,
+                "aliases": {"info": ["alice", "bob"]},
+            },
+            "queue": {},
+        }
+        for key, value in overrides.items():
+            parts = key.split("__")
+            if parts[0] == "listen":
+                parts = ['listen "%s"' % parts[1]] + parts[2:]
+            node = tree
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            node[parts[-1]] = value
+        with open(self.conf, "w") as f:
+            f.write(render_config(tree) + "\n")
+        self.start()
+
+    # --- process control -------------------------------------------------------------
+    def start(self):
+        assert os.access(STERNA_BIN, os.X_OK), "no sterna binary at %s (set STERNA_BIN)" % STERNA_BIN
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([STERNA_BIN, "serve", "-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail("sterna exited with %s at start; log:\n%s" % (self.proc.returncode, self.log()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("sterna did not accept connections within 10 s; log:\n%s" % self.log())
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    # --- looking at the results --------------------------------------------------------
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def connect(self, greeting=True, timeout=10.0):
+        """A raw client; with greeting=True the 220 greeting is read and checked."""
+        c = Client("127.0.0.1", self.port, timeout=timeout)
+        self._clients.append(c)
+        if greeting:
+            r = c.reply()
+            assert r.code == 220 and r.lines == ["%s ESMTP sterna" % HOSTNAME], r
+        return c
+
+    def maildir(self, user):
+        return os.path.join(self.mailbox_root, user)
+
+    def mail_files(self, user):
+        new = os.path.join(self.maildir(user), "new")
+        try:
+            names = sorted(n for n in os.listdir(new) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        return [os.path.join(new, n) for n in names]
+
+    def mails(self, user):
+        out = []
+        for p in self.mail_files(user):
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_for_mail(self, user, count=1, timeout=10):
+        """Wait until user's Maildir new/ holds at least count files; return their contents."""
+        deadline = time.monotonic() + timeout
+        while True:
+            files = self.mail_files(user)
+            if len(files) >= count:
+                return self.mails(user)
+            if time.monotonic() > deadline:
+                pytest.fail("%s has %d message(s) in new/ after %d s, wanted %d; log:\n%s"
+                            % (user, len(files), timeout, count, self.log()[-4000:]))
+            time.sleep(0.05)
+
+    def all_mail(self):
+        """Every file in every Maildir (new/ and cur/ and tmp/): for 'nothing was delivered'."""
+        found = []
+        for dirpath, _dirs, files in os.walk(self.mailbox_root):
+            found += [os.path.join(dirpath, f) for f in files]
+        return found
+
+    def queue_ids(self):
+        q = os.path.join(self.spool, "queue")
+        try:
+            return sorted(os.listdir(q))
+        except FileNotFoundError:
+            return []
+
+    def sanitizer_reports(self):
+        text = self.log()
+        return [m for m in SANITIZER_MARKS if m in text]
+
+
+@pytest.fixture
+def sterna_factory():
+    started = []
+
+    def make(**overrides):
+        s = Sterna(overrides)
+        started.append(s)
+        return s
+
+    yield make
+    problems = []
+    for s in started:
+        for c in s._clients:
+            c.close()
+        s.stop()
+        bad = s.sanitizer_reports()
+        if bad:
+            problems.append("sanitizer report (%s) in sterna's stderr:\n%s" % (", ".join(bad), s.log()))
+    for s in started:
+        if not problems:
+            shutil.rmtree(s.dir, ignore_errors=True)
+    if problems:
+        pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def sterna(sterna_factory):
+    return sterna_factory()

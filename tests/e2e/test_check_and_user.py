@@ -1,0 +1,65 @@
+"""`sterna check` against the example and the broken configurations, --version, and the
+switch to server.user when started as root."""
+
+import glob
+import os
+import pwd
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, STERNA_BIN
+
+BAD = sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "configs", "bad", "*.conf")))
+
+
+def run(*args):
+    return subprocess.run([STERNA_BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=30)
+
+
+def test_version():
+    p = run("--version")
+    assert p.returncode == 0
+    assert p.stdout.decode().startswith("sterna ")
+
+
+def test_check_example_config():
+    p = run("check", "-c", os.path.join(ROOT, "examples", "sterna.conf"))
+    assert p.returncode == 0, p.stderr
+
+
+def test_there_are_bad_configs():
+    assert len(BAD) > 10
+
+
+@pytest.mark.parametrize("conf", BAD, ids=[os.path.basename(b) for b in BAD])
+def test_check_bad_config(conf):
+    with open(conf[:-len(".conf")] + ".expect") as f:
+        want = f.read().strip()
+    p = run("check", "-c", conf)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    first = p.stderr.decode("utf-8", "replace").split("\n", 1)[0]
+    # Paths in the message (the file, "already set at", include cycles) name the directory.
+    assert first.replace(os.path.dirname(conf) + "/", "") == want, (first, want)
+
+
+def test_check_missing_file(tmp_path):
+    p = run("check", "-c", str(tmp_path / "none.conf"))
+    assert p.returncode == 1
+    assert p.stderr.decode().split("\n")[0].endswith("none.conf: cannot read: No such file or directory")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only when run as root")
+def test_root_drops_to_server_user(sterna):
+    nobody = pwd.getpwnam("nobody").pw_uid
+    want = [str(nobody)] * 4
+    deadline = time.monotonic() + 10
+    while True:
+        with open("/proc/%d/status" % sterna.pid) as f:
+            uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        if uid == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert uid == want
