@@ -1,0 +1,463 @@
+/*
+ * test_util.c - the small and boring parts (src/util): buf's ceiling,
+ * slices and ASCII helpers, queue ids (order, validity, time round trip,
+ * restart after ids found on disk), CRC-32C, log_quote() and the worker
+ * pool's completions coming back to the calling thread.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/ascii.h"
+#include "util/buf.h"
+#include "util/crc32c.h"
+#include "util/log.h"
+#include "util/qid.h"
+#include "util/workq.h"
+
+#define NELEM_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- buf ---- */
+
+static void
+test_buf_ceiling(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_null(b.data);
+	assert_int_equal(buf_append(&b, "0123456789", 10), 0);
+	assert_int_equal(b.len, 10);
+	/* one byte past max: refused, the buffer as it was */
+	assert_int_equal(buf_append(&b, "x", 1), -1);
+	assert_int_equal(buf_append_str(&b, "x"), -1);
+	assert_int_equal(buf_append_byte(&b, 'x'), -1);
+	assert_int_equal(buf_printf(&b, "%d", 1), -1);
+	assert_int_equal(buf_reserve(&b, 1), -1);
+	assert_int_equal(buf_append(&b, "", 0), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "0123456789", 10);
+	/* a full buffer still reads as a string */
+	assert_string_equal(buf_cstr(&b), "0123456789");
+	buf_clear(&b);
+
+	/* a too-big append never takes part of its bytes */
+	buf_init(&b, 10);
+	assert_int_equal(buf_append_str(&b, "abc"), 0);
+	assert_int_equal(buf_append(&b, "12345678", 8), -1);
+	assert_int_equal(buf_printf(&b, "%s", "12345678"), -1);
+	assert_int_equal(b.len, 3);
+	assert_string_equal(buf_cstr(&b), "abc");
+	assert_int_equal(buf_printf(&b, "%s", "1234567"), 0);
+	assert_string_equal(buf_cstr(&b), "abc1234567");
+	/* a length that would wrap size_t */
+	assert_int_equal(buf_append(&b, "x", SIZE_MAX), -1);
+	assert_int_equal(b.len, 10);
+	buf_clear(&b);
+	assert_null(b.data);
+}
+
+static void
+test_buf_growth(void **state)
+{
+	static char big[5000];
+	struct buf b;
+
+	(void)state;
+	memset(big, 'q', sizeof(big) - 1);
+	buf_init(&b, 1 << 20);
+	assert_string_equal(buf_cstr(&b), "");
+	/* printf output bigger than the room left, many times over */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(buf_printf(&b, "<%s>", big), 0);
+	assert_int_equal(b.len, 3 * (sizeof(big) + 1));
+	assert_true(b.cap > b.len);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *p = b.data + (size_t)i * (sizeof(big) + 1);
+
+		assert_int_equal(p[0], '<');
+		assert_memory_equal(p + 1, big, sizeof(big) - 1);
+		assert_int_equal(p[sizeof(big)], '>');
+	}
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_non_null(b.data);
+	/* small pieces across the first reallocation */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(buf_printf(&b, "%d,", i % 10), 0);
+	assert_int_equal(b.len, 2000);
+	assert_memory_equal(b.data + 1990, "5,6,7,8,9,", 10);
+	buf_clear(&b);
+}
+
+static void
+test_buf_consume_cstr(void **state)
+{
+	struct buf b;
+	struct slice s;
+
+	(void)state;
+	buf_init(&b, 100);
+	assert_int_equal(buf_append_str(&b, "hello world"), 0);
+	buf_consume(&b, 6);
+	assert_string_equal(buf_cstr(&b), "world");
+	buf_consume(&b, 0);
+	assert_string_equal(buf_cstr(&b), "world");
+	s = buf_slice(&b);
+	assert_true(slice_eq(s, SLICE_LIT("world")));
+	buf_consume(&b, 5);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(buf_cstr(&b), "");
+	/* room freed by consume can be used again */
+	assert_int_equal(buf_append(&b, "a\0b", 3), 0);
+	assert_int_equal(b.len, 3);
+	assert_string_equal(buf_cstr(&b), "a");	/* reads short at the NUL */
+	assert_memory_equal(b.data, "a\0b", 3);
+	buf_clear(&b);
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_append(&b, "x", 1), -1);
+	assert_string_equal(buf_cstr(&b), "");
+	buf_clear(&b);
+}
+
+static void
+test_slices(void **state)
+{
+	static const struct {
+		const char *s, *kw;
+		int want;
+	} eq[] = {
+		{ "MAIL", "MAIL", 1 }, { "mail", "MAIL", 1 }, { "MaIl", "mail", 1 },
+		{ "MAI", "MAIL", 0 }, { "MAILX", "MAIL", 0 }, { "", "", 1 }, { "", "A", 0 },
+		{ "M@IL", "M`IL", 0 },	/* '@' | 0x20 is '`': not letters, not equal */
+		{ "\xcd" "AIL", "MAIL", 0 },	/* 'M' | 0x80 */
+		{ "[", "{", 0 },
+	};
+	static const struct {
+		const char *in;
+		int want;
+		uint64_t v;
+	} num[] = {
+		{ "0", 0, 0 }, { "42", 0, 42 }, { "007", 0, 7 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -1, 0 },
+		{ "99999999999999999999", -1, 0 },
+		{ "184467440737095516150", -1, 0 },
+		{ "", -1, 0 }, { "1a", -1, 0 }, { "a1", -1, 0 }, { "-1", -1, 0 },
+		{ "+1", -1, 0 }, { " 1", -1, 0 }, { "1 ", -1, 0 },
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(eq); i++)
+		if (slice_caseeq(slice_str(eq[i].s), eq[i].kw) != eq[i].want)
+			fail_msg("slice_caseeq(\"%s\", \"%s\") != %d", eq[i].s, eq[i].kw, eq[i].want);
+	for (size_t i = 0; i < NELEM_OF(num); i++) {
+		int r = ascii_parse_u64(slice_str(num[i].in), &v);
+
+		if (r != num[i].want || (r == 0 && v != num[i].v))
+			fail_msg("ascii_parse_u64(\"%s\") = %d", num[i].in, r);
+	}
+	/* the length is what counts, not a terminator */
+	assert_int_equal(ascii_parse_u64((struct slice){ (const uint8_t *)"123x", 3 }, &v), 0);
+	assert_int_equal(v, 123);
+	assert_true(slice_eq(SLICE_LIT("a\0b"), (struct slice){ (const uint8_t *)"a\0b", 3 }));
+	assert_false(slice_eq(SLICE_LIT("a\0b"), SLICE_LIT("a\0c")));
+	assert_false(slice_eq(SLICE_LIT("ab"), SLICE_LIT("abc")));
+}
+
+/* ---- qid ---- */
+
+#define T0 1795000000123456ull	/* microseconds, November 2026 */
+
+static void
+test_qid_order(void **state)
+{
+	/* a clock that repeats, steps back a little and a lot, then jumps ahead */
+	static const uint64_t times[] = {
+		T0, T0, T0, T0 + 1, T0 - 1, T0 - 5000000, T0 + 2, T0 + 2, 1, T0 + 1000000, T0 + 999999,
+	};
+	struct qid_gen g = { 0 };
+	char prev[QID_LEN + 1] = "", id[QID_LEN + 1];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(times); i++) {
+		qid_next(&g, times[i], id);
+		assert_int_equal(strlen(id), QID_LEN);
+		assert_true(qid_valid(id, QID_LEN));
+		if (strcmp(prev, id) >= 0)
+			fail_msg("id %zu: %s after %s", i, id, prev);
+		memcpy(prev, id, sizeof(id));
+	}
+	/* more ids in one microsecond than the 12 sequence bits hold */
+	for (int i = 0; i < 10000; i++) {
+		qid_next(&g, T0, id);
+		assert_true(strcmp(prev, id) < 0);
+		assert_true(qid_valid(id, QID_LEN));
+		memcpy(prev, id, sizeof(id));
+	}
+}
+
+static void
+test_qid_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		int want;
+	} cases[] = {
+		{ "0000000000000", 1 }, { "0123456789ABC", 1 }, { "FZZZZZZZZZZZZ", 1 },
+		{ "0DEFGHJKMNPQR", 1 }, { "0STVWXYZ00000", 1 },
+		{ "GZZZZZZZZZZZZ", 0 }, { "Z000000000000", 0 },	/* first digit holds 4 bits */
+		{ "000000000000", 0 }, { "00000000000000", 0 }, { "", 0 },
+		{ "0000000000abc", 0 }, { "000000000000I", 0 }, { "000000000000L", 0 },
+		{ "000000000000O", 0 }, { "000000000000U", 0 }, { "000000000000-", 0 },
+		{ "000000000000 ", 0 }, { "000000000000\xc3", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(cases); i++)
+		if (qid_valid(cases[i].s, strlen(cases[i].s)) != cases[i].want)
+			fail_msg("qid_valid(\"%s\") != %d", cases[i].s, cases[i].want);
+	/* the length given is what counts, and a NUL inside is no digit */
+	assert_false(qid_valid("0000000000000X", 14));
+	assert_true(qid_valid("0000000000000X", 13));
+	assert_false(qid_valid("000000\0" "000000", 13));
+}
+
+static void
+test_qid_time(void **state)
+{
+	static const uint64_t times[] = { 0, 1, 1000000, T0, (1ull << 52) - 1 };
+	char id[QID_LEN + 1];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(times); i++) {
+		struct qid_gen g = { 0 };
+
+		qid_next(&g, times[i], id);
+		if (times[i] > 0)
+			assert_int_equal(qid_time_us(id), times[i]);
+		else
+			assert_int_equal(qid_time_us(id), 0);
+	}
+	/* the latest possible time sorts last and is still a valid id */
+	assert_true(qid_valid(id, QID_LEN));
+	assert_int_equal(id[0], 'F');
+}
+
+static void
+test_qid_seen(void **state)
+{
+	struct qid_gen g1 = { 0 }, g2 = { 0 };
+	char later[QID_LEN + 1], old[QID_LEN + 1], id[QID_LEN + 1];
+
+	(void)state;
+	qid_next(&g1, T0 - 60000000, old);
+	qid_next(&g1, T0 + 10000000, later);
+	/* a restarted generator whose clock is behind the ids on disk */
+	assert_int_equal(qid_seen(&g2, later), 0);
+	assert_int_equal(qid_seen(&g2, old), 0);	/* an older id does not move it back */
+	qid_next(&g2, T0, id);
+	assert_true(strcmp(id, later) > 0);
+	assert_int_equal(qid_seen(&g2, "not-an-id"), -1);
+	assert_int_equal(qid_seen(&g2, "000000000000I"), -1);
+	assert_int_equal(qid_seen(&g2, ""), -1);
+	qid_next(&g2, T0, later);
+	assert_true(strcmp(later, id) > 0);
+}
+
+/* ---- crc32c ---- */
+
+static void
+test_crc32c(void **state)
+{
+	static const char check[] = "123456789";
+	static const uint8_t zeros[32];
+	uint8_t data[300];
+
+	(void)state;
+	assert_int_equal(crc32c(0, check, 9), 0xE3069283u);
+	assert_int_equal(crc32c(0, "", 0), 0);
+	/* RFC 3720 B.4: 32 bytes of zeros */
+	assert_int_equal(crc32c(0, zeros, sizeof(zeros)), 0x8A9136AAu);
+	for (size_t i = 0; i <= 9; i++)
+		assert_int_equal(crc32c(crc32c(0, check, i), check + i, 9 - i), 0xE3069283u);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	{
+		uint32_t whole = crc32c(0, data, sizeof(data));
+
+		/* every split, and odd alignments of the start */
+		for (size_t i = 0; i <= sizeof(data); i++)
+			assert_int_equal(crc32c(crc32c(0, data, i), data + i, sizeof(data) - i), whole);
+		assert_int_equal(crc32c(crc32c(crc32c(0, data, 1), data + 1, 13), data + 14,
+		    sizeof(data) - 14), whole);
+	}
+}
+
+/* ---- log_quote ---- */
+
+static void
+test_log_quote(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} cases[] = {
+#define Q(s, w) { (s), sizeof(s) - 1, (w) }
+		Q("abc", "abc"),
+		Q("user@example.test", "user@example.test"),
+		Q("", "\"\""),
+		Q("a b", "\"a b\""),
+		Q("a\"b", "\"a\\\"b\""),
+		Q("a\\b", "\"a\\\\b\""),
+		Q("a\r\nb", "a\\x0d\\x0ab"),
+		Q("\t", "\\x09"),
+		Q("nul\0x", "nul\\x00x"),
+		Q("\x7f\x80\xff", "\\x7f\\x80\\xff"),
+		Q("j\xc3\xb6rg x", "\"j\\xc3\\xb6rg x\""),
+		Q("0123456789012345678901234567890123456789012345678901234567890123",
+		  "0123456789012345678901234567890123456789012345678901234567890123"),
+		Q("0123456789012345678901234567890123456789012345678901234567890123X",
+		  "0123456789012345678901234567890123456789012345678901234567890123..."),
+		/* a space past the cut does not quote what is shown */
+		Q("0123456789012345678901234567890123456789012345678901234567890123 x",
+		  "0123456789012345678901234567890123456789012345678901234567890123..."),
+		Q("0123456789 12345678901234567890123456789012345678901234567890123XYZ",
+		  "\"0123456789 12345678901234567890123456789012345678901234567890123...\""),
+#undef Q
+	};
+	char out[LOG_QUOTE_SIZE];
+	uint8_t worst[LOG_QUOTE_MAX + 10];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(cases); i++) {
+		const char *got = log_quote(cases[i].in, cases[i].len, out);
+
+		assert_ptr_equal(got, out);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got %s want %s", i, got, cases[i].want);
+	}
+	assert_string_equal(log_quote_str("a b", out), "\"a b\"");
+	/* the longest output fits LOG_QUOTE_SIZE */
+	memset(worst, 0x01, sizeof(worst));
+	worst[0] = ' ';
+	log_quote(worst, sizeof(worst), out);
+	assert_true(strlen(out) < LOG_QUOTE_SIZE);
+	assert_int_equal(strlen(out), 1 + 1 + (LOG_QUOTE_MAX - 1) * 4 + 3 + 1);
+}
+
+/* ---- workq ---- */
+
+#define NJOBS 100
+
+struct job {
+	struct work w;
+	int n;
+	pthread_t run_thread;
+	unsigned runs, dones;
+	int is_done_on_caller;
+};
+
+static pthread_t caller;
+static unsigned ndone;
+
+static void
+job_run(struct work *w)
+{
+	struct job *j = (struct job *)w;
+
+	j->run_thread = pthread_self();
+	j->runs++;
+	j->n *= 2;
+}
+
+static void
+job_done(struct work *w)
+{
+	struct job *j = (struct job *)w;
+
+	j->dones++;
+	j->is_done_on_caller = pthread_equal(pthread_self(), caller);
+	ndone++;
+}
+
+static void
+test_workq(void **state)
+{
+	static struct job jobs[NJOBS];
+	struct workq *q = workq_new(4);
+	struct pollfd pfd;
+	unsigned on_workers = 0;
+
+	(void)state;
+	caller = pthread_self();
+	ndone = 0;
+	assert_non_null(q);
+	assert_true(workq_fd(q) >= 0);
+	for (int i = 0; i < NJOBS; i++) {
+		jobs[i] = (struct job){ .w = { .run = job_run, .done = job_done }, .n = i };
+		workq_submit(q, &jobs[i].w);
+	}
+	pfd = (struct pollfd){ .fd = workq_fd(q), .events = POLLIN };
+	while (ndone < NJOBS) {
+		/* the bound only keeps a broken pool from hanging the test run */
+		int r = poll(&pfd, 1, 30000);
+
+		if (r != 1)
+			fail_msg("poll gave %d with %u of %d done", r, ndone, NJOBS);
+		workq_run_done(q);
+	}
+	assert_int_equal(ndone, NJOBS);
+	for (int i = 0; i < NJOBS; i++) {
+		assert_int_equal(jobs[i].runs, 1);
+		assert_int_equal(jobs[i].dones, 1);
+		assert_true(jobs[i].is_done_on_caller);
+		assert_int_equal(jobs[i].n, 2 * i);
+		on_workers += !pthread_equal(jobs[i].run_thread, caller);
+	}
+	assert_int_equal(on_workers, NJOBS);
+
+	/* workq_post_done from the caller's own thread comes back through the fd too */
+	jobs[0].dones = 0;
+	workq_post_done(q, &jobs[0].w);
+	assert_int_equal(poll(&pfd, 1, 30000), 1);
+	workq_run_done(q);
+	assert_int_equal(jobs[0].dones, 1);
+	assert_int_equal(jobs[0].runs, 1);
+	assert_int_equal(ndone, NJOBS + 1);
+
+	workq_free(&q);
+	assert_null(q);
+	workq_free(&q);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_ceiling),
+		cmocka_unit_test(test_buf_growth),
+		cmocka_unit_test(test_buf_consume_cstr),
+		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_qid_order),
+		cmocka_unit_test(test_qid_valid),
+		cmocka_unit_test(test_qid_time),
+		cmocka_unit_test(test_qid_seen),
+		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_log_quote),
+		cmocka_unit_test(test_workq),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
