@@ -1,0 +1,99 @@
+#!/bin/sh
+# make bench: sterna side by side with Postfix's smtp-sink on loopback, reported as ratios.
+#  1. 10,000 messages of 4 KiB over 20 sessions from smtp-source, into smtp-sink and into
+#     sterna (which flushes every message to disk before its 250, and delivers to a Maildir).
+#  2. sterna's resident memory before and after opening 2,000 idle sessions (after EHLO).
+# Usage: run.sh /path/to/sterna [messages] [sessions] [idle]
+set -eu
+bin=$1
+msgs=${2:-10000}
+sess=${3:-20}
+idle=${4:-2000}
+here=$(cd "$(dirname "$0")" && pwd)
+pf="$here/../.cache/postfix"
+export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
+source_bin="$pf/usr/sbin/smtp-source"
+sink_bin="$pf/usr/sbin/smtp-sink"
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+rate() { /usr/bin/python3 -c "import sys; print('%.0f' % ($msgs / ($2 - $1)))" "" "$1" "$2"; }
+wait_port() { /usr/bin/python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+send() { "$source_bin" -s "$sess" -m "$msgs" -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$1"; }
+
+# --- smtp-sink ---
+sink_port=$(free_port)
+as_user=""; [ "$(id -u)" -eq 0 ] && as_user="-u nobody"
+# shellcheck disable=SC2086
+"$sink_bin" $as_user -c "127.0.0.1:$sink_port" 1024 >/dev/null 2>&1 &
+pids="$pids $!"
+wait_port "$sink_port"
+t0=$(now); send "$sink_port"; t1=$(now)
+sink_rate=$(rate "$t0" "$t1")
+
+# --- sterna ---
+port=$(free_port)
+user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
+cat > "$work/sterna.conf" <<CONF
+server { hostname = "mx.example.test"; $user_line max_sessions = 100000; log_level = "warning"; }
+listen "mx" { address = "127.0.0.1:$port"; }
+spool { dir = "$work/spool"; }
+local { domains = ["example.test"]; users = ["postmaster", "alice"]; mailbox_root = "$work/mail"; }
+CONF
+"$bin" serve -c "$work/sterna.conf" 2>"$work/sterna.log" &
+spid=$!
+pids="$pids $spid"
+wait_port "$port"
+t0=$(now); send "$port"; t1=$(now)
+sterna_rate=$(rate "$t0" "$t1")
+# the deliveries go on after the last 250; wait for them so the memory figure is of a quiet server
+for _ in $(seq 1 600); do
+	[ -z "$(ls -A "$work/spool/queue" 2>/dev/null)" ] && break
+	sleep 0.5
+done
+delivered=$(ls "$work/mail/alice/new" | wc -l)
+
+echo "receive: $msgs messages of 4 KiB over $sess sessions (smtp-source, loopback)"
+echo "  smtp-sink: $sink_rate msg/s"
+echo "  sterna:    $sterna_rate msg/s (flush before every 250; $delivered delivered to Maildir)"
+/usr/bin/python3 -c "print('  ratio sterna / smtp-sink: %.2f' % ($sterna_rate / $sink_rate))"
+
+# --- memory of idle sessions ---
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$spid/status"; }
+before=$(rss)
+/usr/bin/python3 - "$port" "$idle" "$spid" <<'PY'
+import socket, sys
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    socks.append(s)
+for s in socks:
+    s.recv(512)
+    s.sendall(b"EHLO bench.example\r\n")
+for s in socks:
+    data = b""
+    while not data.endswith(b"250 SMTPUTF8\r\n"):
+        data += s.recv(4096)
+with open("/proc/%s/status" % pid) as f:
+    rss = [l.split()[1] for l in f if l.startswith("VmRSS")][0]
+print("  after %d idle sessions: %s KiB" % (n, rss))
+for s in socks:
+    s.close()
+PY
+echo "memory: sterna resident before: $before KiB"
