@@ -20,15 +20,6 @@
 
 #include "util/ascii.h"
 
-static int
-has_high_byte(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /*
  * 0 if p[0..n) is well-formed UTF-8 (RFC 3629 4), -1 if not: overlongs
  * (C0, C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF), code points past
@@ -295,7 +286,7 @@ addr_parse(const uint8_t *p, size_t n, int utf8_ok, struct smtp_addr *out)
 	if (utf8_check(p, n) == -1)
 		return SMTP_ADDR_BAD_UTF8;
 	/* RFC 6531 3.3: non-ASCII anywhere in the path needs SMTPUTF8 */
-	if (!utf8_ok && has_high_byte(p, n))
+	if (!utf8_ok && ascii_has_8bit(p, n))
 		return SMTP_ADDR_NEEDS_UTF8;
 
 	/* RFC 5321 4.1.2 and appendix C: a source route is parsed, then ignored */
@@ -364,7 +355,7 @@ addr_parse(const uint8_t *p, size_t n, int utf8_ok, struct smtp_addr *out)
 			out->domain[j] = (char)ascii_tolower(dom[j]);
 		out->domain_len = dom_len;
 	}
-	out->has_utf8 = has_high_byte(mb, m);
+	out->has_utf8 = ascii_has_8bit(mb, m);
 	return SMTP_ADDR_OK;
 }
 

@@ -49,15 +49,6 @@ slice_at(const uint8_t *p, size_t len)
 	return (struct slice){ p, len };
 }
 
-static int
-has_high_byte(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /*
  * esmtp-value = 1*(%d33-60 / %d62-126) (RFC 5321 4.1.2), extended by
  * RFC 6531 3.3 to UTF8-non-ascii. Whether the UTF-8 is well formed is the
@@ -235,7 +226,7 @@ smtp_cmd_parse(const uint8_t *in, size_t len, size_t max_line_bytes,
 	for (v = 0; v < n && in[v] != ' '; v++)
 		;
 	cmd_out->verb_text = slice_at(in, v);
-	if (has_high_byte(in, v))
+	if (ascii_has_8bit(in, v))
 		return bad(cmd_out, SMTP_ERR_8BIT_VERB);
 	for (size_t i = 0; i < NELEM(verbs); i++) {
 		/* RFC 5321 2.4: verbs are not case sensitive */
@@ -252,7 +243,7 @@ smtp_cmd_parse(const uint8_t *in, size_t len, size_t max_line_bytes,
 		cmd_out->arg = slice_at(in + v + 1, n - v - 1);
 	else
 		cmd_out->arg = slice_at(in + n, 0);
-	cmd_out->has_8bit = has_high_byte(cmd_out->arg.p, cmd_out->arg.len);
+	cmd_out->has_8bit = ascii_has_8bit(cmd_out->arg.p, cmd_out->arg.len);
 	/* an unknown verb (an empty line too) is a parsed line; session.c says 500 */
 	if (def == NULL)
 		return SMTP_PARSE_OK;

@@ -193,15 +193,6 @@ arg_str(struct slice a, char *out, size_t size)
 }
 
 static int
-slice_has_8bit(struct slice a)
-{
-	for (size_t i = 0; i < a.len; i++)
-		if (a.p[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
-static int
 arg_is_empty(struct slice a)
 {
 	for (size_t i = 0; i < a.len; i++)
@@ -324,7 +315,7 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	if (r == -1)
 		return reject(s, "MAIL", arg, 555, "5.5.4", "Unsupported parameter");
 	/* non-ASCII in a parameter needs SMTPUTF8 (RFC 6531 3.4); in the address, see below */
-	if (r == -2 || (cmd->has_8bit && !mp.is_smtputf8 && !slice_has_8bit(cmd->path)))
+	if (r == -2 || (cmd->has_8bit && !mp.is_smtputf8 && !ascii_has_8bit(cmd->path.p, cmd->path.len)))
 		return reject(s, "MAIL", arg, 501, "5.5.4", "Bad parameter");
 	ae = smtp_addr_parse(cmd->path, mp.is_smtputf8, &addr);
 	if (ae == SMTP_ADDR_NEEDS_UTF8)

@@ -24,6 +24,17 @@ slice_caseeq(struct slice s, const char *kw)
 	return s.len == n && ascii_casen_eq(s.p, kw, n);
 }
 
+int
+ascii_has_8bit(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
 void
 ascii_lower(char *s)
 {

@@ -24,6 +24,8 @@ static inline int ascii_isgraph(uint8_t c) { return c > 0x20 && c < 0x7f; }
 int ascii_casen_eq(const void *a, const void *b, size_t n);
 /* 1 if s equals the NUL-terminated keyword kw, ignoring ASCII case. */
 int slice_caseeq(struct slice s, const char *kw);
+/* 1 if any of the n bytes at p is >= 0x80 (not ASCII). */
+int ascii_has_8bit(const void *p, size_t n);
 /* Lowercases s in place (ASCII only). */
 void ascii_lower(char *s);
 /*
