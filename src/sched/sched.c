@@ -49,6 +49,18 @@ now_s(void)
 	return clock_wall_us() / 1000000u;
 }
 
+/* When the next attempt of m is due: the earliest of its pending recipients, UINT64_MAX if none. */
+static uint64_t
+msg_due_s(const struct spool_msg *m)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < due)
+			due = m->rcpts[i].next_try_s;
+	return due;
+}
+
 /* Worker: one attempt at every due recipient of the message. */
 static void
 deliver_run(struct work *w)
@@ -89,10 +101,7 @@ deliver_run(struct work *w)
 			log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
 		log_ev_deferred(rid, r->to, r->attempts, delay, err);
 	}
-	e->due_s = UINT64_MAX;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < e->due_s)
-			e->due_s = m->rcpts[i].next_try_s;
+	e->due_s = msg_due_s(m);
 	if (e->due_s == UINT64_MAX) {
 		if (spool_msg_remove(e->s->sp, m->qid) == -1)
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
@@ -208,10 +217,7 @@ sched_add(struct sched *s, struct spool_msg *m)
 
 	e->s = s;
 	e->m = m;
-	e->due_s = UINT64_MAX;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < e->due_s)
-			e->due_s = m->rcpts[i].next_try_s;
+	e->due_s = msg_due_s(m);
 	if (e->due_s <= now_s()) {
 		make_ready(s, e);
 		start_ready(s);

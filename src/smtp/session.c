@@ -117,21 +117,32 @@ static void
 reply(struct smtp_session *s, int code, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Formats a reply's text, cut at 512 bytes (RFC 5321 4.5.3.1.5 bounds a reply line). */
+static void
+format_text(char text[512], const char *fmt, va_list ap)
+{
+	if (vsnprintf(text, 512, fmt, ap) < 0)
+		text[0] = '\0';
+}
+
+static void
+reply_text(struct smtp_session *s, int code, const char *status, const char *text)
+{
+	/* out is bounded by the input that caused the replies; it never fills */
+	if (smtp_reply(&s->out, code, status, "%s", text) == -1)
+		log_warn("%s: reply buffer full, reply %d dropped", s->id, code);
+}
+
 static void
 reply(struct smtp_session *s, int code, const char *status, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
+	format_text(text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		text[0] = '\0';
-	/* out is bounded by the input that caused the replies; it never fills */
-	if (smtp_reply(&s->out, code, status, "%s", text) == -1)
-		log_warn("%s: reply buffer full, reply %d dropped", s->id, code);
+	reply_text(s, code, status, text);
 }
 
 /*
@@ -148,14 +159,11 @@ reject(struct smtp_session *s, const char *cmd, const char *arg, int code, const
 {
 	char text[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
+	format_text(text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		text[0] = '\0';
-	reply(s, code, status, "%s", text);
+	reply_text(s, code, status, text);
 	log_ev_reject(s->txn ? s->txn->qid : s->id, cmd, arg ? arg : "", code, status, text);
 	if (++s->stats.errors >= s->conf->max_errors) {
 		reply(s, 421, "4.7.0", "%s Error: too many errors", s->conf->hostname);

@@ -1,4 +1,4 @@
-"""A delivery that fails (here: alice's Maildir cannot be created) keeps the message queued,
+"""A delivery that fails (here: the Maildir cannot be created) keeps the message queued,
 logs it as deferred with the reason and the next attempt, and delivers it once the mailbox
 works again (docs/architecture.md, delivery; the retry backoff starts at queue.retry_min)."""
 
@@ -6,27 +6,33 @@ import os
 import re
 import time
 
+from test_delivery import smtplib_send
+
+
+def block_maildir(sterna, user):
+    """Put a plain file where the user's Maildir directory goes: mkdir fails, as on a bad disk."""
+    path = sterna.maildir(user)
+    with open(path, "w") as f:
+        f.write("not a directory\n")
+    return path
+
+
+def wait_log(sterna, pattern, timeout=10):
+    deadline = time.time() + timeout
+    while not re.search(pattern, sterna.log()):
+        assert time.time() < deadline, sterna.log()
+        time.sleep(0.1)
+
 
 def test_failed_delivery_is_kept_and_retried(sterna_factory):
     sterna = sterna_factory(queue__retry_min="1s", queue__retry_max="2s")
-    blocker = sterna.maildir("alice")
-    # a plain file where the Maildir directory should be: mkdir fails, as on a broken disk
-    with open(blocker, "w") as f:
-        f.write("not a directory\n")
-    c = sterna.connect()
-    c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<sender@remote.test>\r\n", 250,
-             b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354)
-    c.send(b"Subject: retry\r\n\r\nplease retry\r\n.\r\n")
-    r = c.reply()
-    assert (r.code, r.status) == (250, "2.0.0"), r
-    qid = re.search(r"queued as (\w+)", r.text).group(1)
+    blocker = block_maildir(sterna, "alice")
+    qid = smtplib_send(sterna, ["alice@example.test"], b"Subject: retry\r\n\r\nplease retry\r\n")
 
-    deadline = time.time() + 10
-    while not re.search(qid + r"\.1 deferred .*attempt=2", sterna.log()):
-        assert time.time() < deadline, sterna.log()
-        time.sleep(0.1)
+    wait_log(sterna, qid + r"\.1 deferred .*attempt=2")
     # still queued, nothing delivered, and the failure was retried with a backoff
     assert sterna.queue_ids() == [qid]
+    assert os.path.isfile(blocker)  # no Maildir, so nothing was delivered
     assert re.search(qid + r"\.1 deferred to=<alice@example.test> attempt=1 next_s=1 ", sterna.log())
     assert re.search(qid + r"\.1 deferred to=<alice@example.test> attempt=2 next_s=2 ", sterna.log())
 
@@ -41,20 +47,9 @@ def test_failed_delivery_is_kept_and_retried(sterna_factory):
 
 def test_deferred_message_survives_restart(sterna_factory):
     sterna = sterna_factory(queue__retry_min="1s", queue__retry_max="1s")
-    blocker = sterna.maildir("bob")
-    with open(blocker, "w") as f:
-        f.write("x")
-    c = sterna.connect()
-    c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<sender@remote.test>\r\n", 250,
-             b"RCPT TO:<bob@example.test>\r\n", 250, b"DATA\r\n", 354)
-    c.send(b"Subject: kept\r\n\r\nkept across a restart\r\n.\r\n")
-    r = c.reply()
-    assert r.code == 250, r
-    qid = re.search(r"queued as (\w+)", r.text).group(1)
-    deadline = time.time() + 10
-    while qid + ".1 deferred" not in sterna.log():
-        assert time.time() < deadline, sterna.log()
-        time.sleep(0.1)
+    blocker = block_maildir(sterna, "bob")
+    qid = smtplib_send(sterna, ["bob@example.test"], b"Subject: kept\r\n\r\nkept across a restart\r\n")
+    wait_log(sterna, qid + r"\.1 deferred")
     sterna.stop()
     os.unlink(blocker)
     sterna.start()
