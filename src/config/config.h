@@ -19,7 +19,23 @@ struct config_listener {
 	struct sockaddr_storage sa;	/* numeric address and port */
 	socklen_t sa_len;
 	unsigned greeting_delay_ms;	/* wait before 220; input before it is refused */
+	int offers_starttls;		/* STARTTLS, when tls has a certificate (RFC 3207) */
+	int is_implicit_tls;		/* TLS from the first byte (RFC 8314), as on port 465 */
 	unsigned line;			/* where the section starts, for messages */
+};
+
+/*
+ * One certificate with its key: tls { cert "NAME" { chain = ...; key = ...; } }.
+ * The files are read by src/tls (at start, by sterna check and at SIGHUP),
+ * so their places are kept for "FILE:LINE: reason" messages.
+ */
+struct config_cert {
+	char *name;			/* the section's name, for logs */
+	char *chain;			/* absolute path: PEM, the certificate first, then its issuers */
+	char *key;			/* absolute path: the PEM private key */
+	char *chain_file, *key_file;	/* the configuration files that set them */
+	unsigned chain_line, key_line;
+	unsigned line;			/* where the section starts */
 };
 
 struct config_alias {
@@ -42,6 +58,11 @@ struct config {
 	/* listen "NAME" { } */
 	struct config_listener *listeners;
 	size_t nlisteners;
+
+	/* tls { } */
+	struct config_cert *certs;	/* the first is the default; SNI picks among them */
+	size_t ncerts;
+	unsigned tls_handshake_timeout_ms;
 
 	/* smtp { } */
 	size_t max_line_bytes;		/* command line, CRLF included */

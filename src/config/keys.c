@@ -31,11 +31,12 @@ enum key_type {
 	KT_DELIMITER,	/* one character of "+-_=", or "" */
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
+	KT_BOOL,	/* true, yes, on, false, no, off */
 };
 
-enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
+enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR, KS_BOOL };
 
-enum key_base { KB_CONFIG, KB_LISTENER };
+enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT };
 
 struct key_row {
 	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
@@ -54,6 +55,7 @@ struct key_row {
 
 #define CFG(f) KB_CONFIG, offsetof(struct config, f)
 #define LIS(f) KB_LISTENER, offsetof(struct config_listener, f)
+#define CRT(f) KB_CERT, offsetof(struct config_cert, f)
 #define SEC 1000ull
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -81,6 +83,15 @@ static const struct key_row rows[] = {
 	    NULL, NULL },
 	{ "listen.*.greeting_delay", KT_DURATION, KS_UNSIGNED, LIS(greeting_delay_ms), 0, NULL,
 	    0, 60 * SEC, 1, NULL, NULL, NULL },
+	{ "listen.*.starttls", KT_BOOL, KS_BOOL, LIS(offers_starttls), 1, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
+	{ "listen.*.implicit_tls", KT_BOOL, KS_BOOL, LIS(is_implicit_tls), 0, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
+
+	{ "tls.handshake_timeout", KT_DURATION, KS_UNSIGNED, CFG(tls_handshake_timeout_ms),
+	    30 * SEC, NULL, SEC, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "tls.cert.*.chain", KT_PATH, KS_STR, CRT(chain), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
+	{ "tls.cert.*.key", KT_PATH, KS_STR, CRT(key), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 
 	{ "smtp.max_line_bytes", KT_SIZE, KS_SIZE, CFG(max_line_bytes), 512, NULL,
 	    512, 64 * KIB, 0, " (RFC 5321 4.5.3.1.4)", NULL, NULL },
@@ -397,16 +408,19 @@ unknown_key(struct cfg_load *l, const struct ucl_node *n, const char *path)
 /*
  * Matches path against the table: the row whose pattern it equals (in
  * *row_out), or, when it is only a prefix of patterns, a section (*row_out
- * NULL, returns 1; *is_named_out when the section is a '*' one). Returns 0
- * for an unknown path.
+ * NULL, returns 1; *is_named_out when the section is a '*' one, and
+ * *base_out says whether it is a listener or a certificate). Returns 0 for
+ * an unknown path.
  */
 static int
-match_path(const char *path, const struct key_row **row_out, int *is_named_out)
+match_path(const char *path, const struct key_row **row_out, int *is_named_out,
+    enum key_base *base_out)
 {
 	size_t k = ncomponents(path);
 
 	*row_out = NULL;
 	*is_named_out = 0;
+	*base_out = KB_CONFIG;
 	for (size_t i = 0; i < NELEM(rows); i++) {
 		const char *p = rows[i].path, *x = path;
 		size_t j;
@@ -423,6 +437,7 @@ match_path(const char *path, const struct key_row **row_out, int *is_named_out)
 		}
 		if (j < k)
 			continue;
+		*base_out = rows[i].base;
 		if (*p == '\0') {
 			*row_out = &rows[i];
 			return 1;
@@ -518,6 +533,9 @@ store_number(void *base, const struct key_row *r, uint64_t v)
 		break;
 	case KS_U64:
 		*(uint64_t *)p = v;
+		break;
+	case KS_BOOL:
+		*(int *)p = v != 0;
 		break;
 	default:
 		ASSERT(!"a number row stores a number");
@@ -838,16 +856,24 @@ bad:
 	    cfg_shorten(s, shown));
 }
 
-/* One key's value into the config (or into listener lis). */
+/* The named section being read, if any: a listener or a certificate. */
+struct section {
+	struct config_listener *lis;
+	struct config_cert *cert;
+};
+
+/* One key's value into the config, or into the listener or certificate of sec. */
 static int
 apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
-    const char *path, struct config_listener *lis)
+    const char *path, const struct section *sec)
 {
-	void *base = r->base == KB_LISTENER ? (void *)lis : (void *)l->cfg;
+	void *base = r->base == KB_LISTENER ? (void *)sec->lis :
+	    r->base == KB_CERT ? (void *)sec->cert : (void *)l->cfg;
+	struct config_listener *lis = sec->lis;
 	uint64_t v = 0;
 	char level[16];
 
-	ASSERT(r->base == KB_CONFIG || lis != NULL);
+	ASSERT(base != NULL);
 	if (r->base == KB_CONFIG)
 		l->set_by[r - rows] = n;
 	switch (r->type) {
@@ -888,6 +914,11 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 			return -1;
 		l->listen_addr[lis - l->cfg->listeners] = n;
 		return 0;
+	case KT_BOOL:
+		if (n->type != UCL_BOOLEAN)
+			return key_error(l, n, path, "expected yes or no (true, on, false, off)");
+		store_number(base, r, (uint64_t)n->boolean);
+		return 0;
 	}
 	return 0;
 }
@@ -917,10 +948,31 @@ listener_new(struct cfg_load *l, const struct ucl_node *n)
 	return lis;
 }
 
+/* The certificate of section tls { cert "NAME" { } }; load.c checks its files are named. */
+static struct config_cert *
+cert_new(struct cfg_load *l, const struct ucl_node *n)
+{
+	struct config *c = l->cfg;
+	struct config_cert *cert;
+	size_t i = c->ncerts++;
+
+	if (c->ncerts > l->cert_cap) {
+		l->cert_cap = l->cert_cap ? l->cert_cap * 2 : 4;
+		c->certs = xrealloc(c->certs, l->cert_cap * sizeof(*c->certs));
+		l->cert_nodes = xrealloc(l->cert_nodes, l->cert_cap * sizeof(*l->cert_nodes));
+	}
+	cert = &c->certs[i];
+	memset(cert, 0, sizeof(*cert));
+	cert->name = xstrdup(n->key);
+	cert->line = n->line;
+	l->cert_nodes[i] = n;
+	return cert;
+}
+
 /* The members of obj, whose path is prefix ("" for the top). */
 static int
 walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
-    struct config_listener *lis)
+    const struct section *sec)
 {
 	struct buf path;
 	int rc = 0;
@@ -929,18 +981,23 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 	for (size_t i = 0; i < obj->nkids && rc == 0; i++) {
 		const struct ucl_node *m = obj->kids[i];
 		const struct key_row *r;
+		enum key_base base;
 		int is_named;
 
 		buf_reset(&path);
 		if (prefix[0] != '\0')
 			(void)buf_printf(&path, "%s.", prefix);
 		(void)buf_append_str(&path, m->key);
-		if (!match_path(buf_cstr(&path), &r, &is_named)) {
+		if (!match_path(buf_cstr(&path), &r, &is_named, &base)) {
 			rc = unknown_key(l, m, buf_cstr(&path));
 		} else if (r != NULL) {
-			rc = apply_row(l, r, m, buf_cstr(&path), lis);
+			rc = apply_row(l, r, m, buf_cstr(&path), sec);
 		} else if (m->type != UCL_OBJECT) {
-			if (is_named)
+			if (is_named && base == KB_CERT)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: certificates have names: write cert \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
+			else if (is_named)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
 				    buf_cstr(&path), m->key);
@@ -949,16 +1006,20 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				    "listen \"mx\" { address = \"127.0.0.1:25\"; }");
 			else
 				rc = key_error(l, m, buf_cstr(&path), "expected a section { ... }");
-		} else if (is_named) {
-			struct config_listener *nl = listener_new(l, m);
+		} else if (is_named && base == KB_CERT) {
+			struct section inner = { .cert = cert_new(l, m) };
 
-			rc = walk(l, m, buf_cstr(&path), nl);
-			if (rc == 0 && nl->address == NULL)
+			rc = walk(l, m, buf_cstr(&path), &inner);
+		} else if (is_named) {
+			struct section inner = { .lis = listener_new(l, m) };
+
+			rc = walk(l, m, buf_cstr(&path), &inner);
+			if (rc == 0 && inner.lis->address == NULL)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s.address: required, as \"127.0.0.1:25\" or \"[::1]:25\"",
 				    buf_cstr(&path));
 		} else {
-			rc = walk(l, m, buf_cstr(&path), lis);
+			rc = walk(l, m, buf_cstr(&path), sec);
 		}
 	}
 	buf_clear(&path);
@@ -990,6 +1051,9 @@ cfg_set_defaults(struct config *c)
 		case KT_DELIMITER:
 			c->recipient_delimiter = r->def_str[0];
 			break;
+		case KT_BOOL:
+			store_number(c, r, r->def);
+			break;
 		default:
 			break;	/* lists and aliases start empty */
 		}
@@ -999,7 +1063,9 @@ cfg_set_defaults(struct config *c)
 int
 cfg_apply(struct cfg_load *l)
 {
-	return walk(l, l->doc->root, "", NULL);
+	const struct section top = { 0 };
+
+	return walk(l, l->doc->root, "", &top);
 }
 
 void
@@ -1012,6 +1078,7 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->set_by);
 	free(l->listen_nodes);
 	free(l->listen_addr);
+	free(l->cert_nodes);
 	free(l->user_nodes);
 	memset(l, 0, sizeof(*l));
 }

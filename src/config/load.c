@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -346,12 +347,11 @@ join_path(const char *base, const char *rel)
 /*
  * A relative path is taken from the directory of the file that holds it
  * (so that examples/sterna.conf can say ../var/spool), whatever the
- * current directory of the daemon is.
+ * current directory of the daemon is. n is where the path was set.
  */
 static int
-make_absolute(struct cfg_load *l, enum cfg_key_id id, char **pathp, const char *key)
+absolute_at(struct cfg_load *l, const struct ucl_node *n, char **pathp, const char *key)
 {
-	const struct ucl_node *n = l->set_by[cfg_key_row(id)];
 	const char *slash;
 	char *dir, *real;
 
@@ -377,6 +377,60 @@ make_absolute(struct cfg_load *l, enum cfg_key_id id, char **pathp, const char *
 	free(real);
 	free(*pathp);
 	*pathp = dir;
+	return 0;
+}
+
+static int
+make_absolute(struct cfg_load *l, enum cfg_key_id id, char **pathp, const char *key)
+{
+	return absolute_at(l, l->set_by[cfg_key_row(id)], pathp, key);
+}
+
+/* ---- tls ---- */
+
+/*
+ * Each certificate names both its files; their places are kept for the
+ * messages of src/tls, which reads them. Whether the files can be read is
+ * its to say: at start, at SIGHUP and in sterna check.
+ */
+static int
+check_certs(struct cfg_load *l)
+{
+	struct config *c = l->cfg;
+
+	for (size_t i = 0; i < c->ncerts; i++) {
+		struct config_cert *cert = &c->certs[i];
+		const struct ucl_node *sec = l->cert_nodes[i];
+		const struct ucl_node *chain = ucl_get(sec, "chain"), *key = ucl_get(sec, "key");
+		char what[128], shown[64];
+
+		if (chain == NULL || key == NULL)
+			return cfg_error(l->err, l->errsize, sec->file, sec->line,
+			    "tls.cert.%s.%s: required: the %s file (PEM)", cert->name,
+			    chain == NULL ? "chain" : "key",
+			    chain == NULL ? "certificate chain" : "private key");
+		cert->chain_file = xstrdup(chain->file);
+		cert->chain_line = chain->vline;
+		cert->key_file = xstrdup(key->file);
+		cert->key_line = key->vline;
+		/* a shortened name always fits: the message cannot be cut */
+		(void)snprintf(what, sizeof(what), "tls.cert.%s.chain", cfg_shorten(cert->name, shown));
+		if (absolute_at(l, chain, &cert->chain, what) == -1)
+			return -1;
+		(void)snprintf(what, sizeof(what), "tls.cert.%s.key", cfg_shorten(cert->name, shown));
+		if (absolute_at(l, key, &cert->key, what) == -1)
+			return -1;
+	}
+	/* RFC 8314 3.3: implicit TLS cannot start without a certificate to offer */
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct ucl_node *n = ucl_get(l->listen_nodes[i], "implicit_tls");
+
+		if (c->listeners[i].is_implicit_tls && c->ncerts == 0)
+			return cfg_error(l->err, l->errsize, n->file, n->vline,
+			    "listen.%s.implicit_tls: needs a certificate: add "
+			    "tls { cert \"NAME\" { chain = \"FILE\"; key = \"FILE\"; } }",
+			    c->listeners[i].name);
+	}
 	return 0;
 }
 
@@ -407,6 +461,8 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 		rc = check_postmaster(&l);
 	if (rc == 0)
 		rc = check_retry(&l);
+	if (rc == 0)
+		rc = check_certs(&l);
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
 	if (rc == 0)
@@ -456,6 +512,14 @@ config_free(struct config **cp)
 		free(c->listeners[i].address);
 	}
 	free(c->listeners);
+	for (size_t i = 0; i < c->ncerts; i++) {
+		free(c->certs[i].name);
+		free(c->certs[i].chain);
+		free(c->certs[i].key);
+		free(c->certs[i].chain_file);
+		free(c->certs[i].key_file);
+	}
+	free(c->certs);
 	free(c->spool_dir);
 	free_strv(c->local_domains, c->nlocal_domains);
 	free_strv(c->local_users, c->nlocal_users);

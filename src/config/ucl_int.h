@@ -134,6 +134,8 @@ struct cfg_load {
 	const struct ucl_node **listen_nodes;	/* per listener: its section */
 	const struct ucl_node **listen_addr;	/* per listener: its address, or NULL */
 	size_t listen_cap;			/* room in the three arrays above */
+	const struct ucl_node **cert_nodes;	/* per tls.cert section: its node */
+	size_t cert_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;

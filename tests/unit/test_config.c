@@ -899,7 +899,28 @@ static const struct load_case load_cases[] = {
 	{ "queue { retry_min { x = 1 } }",
 	    "t.conf:3: queue.retry_min: expected a duration such as 30s, 5min or 1h" },
 	{ "lcoal { }", "t.conf:3: unknown key 'lcoal' (did you mean 'local'?)" },
-	{ "tls { }", "t.conf:3: unknown key 'tls'" },
+	/* tls: the files are read by src/tls; here only that both are named */
+	{ "tls { }", NULL },
+	{ "tls { cert \"a\" { chain = \"c.pem\" } }",
+	    "t.conf:3: tls.cert.a.key: required: the private key file (PEM)" },
+	{ "tls { cert \"a\" { key = \"k.pem\" } }",
+	    "t.conf:3: tls.cert.a.chain: required: the certificate chain file (PEM)" },
+	{ "tls { cert { chain = \"c.pem\" } }", "t.conf:3: tls.cert.chain: certificates have "
+	    "names: write cert \"NAME\" { chain = ...; }" },
+	{ "tls { cert \"a\" { chian = \"c.pem\" } }",
+	    "t.conf:3: unknown key 'tls.cert.a.chian' (did you mean 'tls.cert.a.chain'?)" },
+	{ "tls { cert \"a\" { chain = \"\"; key = \"k\" } }", "t.conf:3: tls.cert.a.chain: must not be empty" },
+	{ "tls { handshake_timeout = 0 }", "t.conf:3: tls.handshake_timeout: must be at least 1s" },
+	{ "tls { handshake_timeout = 5min }", NULL },
+	{ "tls { handshake_timeout = 301s }", "t.conf:3: tls.handshake_timeout: must be at most 5min" },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = off }", NULL },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = 1 }",
+	    "t.conf:3: listen.b.starttls: expected yes or no (true, on, false, off)" },
+	{ "listen \"b\" { address = \"127.0.0.1:1\";\n implicit_tls = yes }",
+	    "t.conf:4: listen.b.implicit_tls: needs a certificate: add tls { cert \"NAME\" { "
+	    "chain = \"FILE\"; key = \"FILE\"; } }" },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; implicit_tls = yes }\n"
+	    "tls { cert \"a\" { chain = \"/c.pem\"; key = \"/k.pem\" } }", NULL },
 	{ "max_errors = 5", "t.conf:3: unknown key 'max_errors' (did you mean 'smtp.max_errors'?)" },
 	{ "smtp { greeting_delay = 5s }", "t.conf:3: unknown key 'smtp.greeting_delay' (did you "
 	    "mean 'listen.NAME.greeting_delay'?)" },
@@ -987,7 +1008,11 @@ test_defaults(void **state)
 	assert_int_equal(ntohs(sin->sin_port), 2525);
 	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
 	assert_int_equal(c->listeners[0].greeting_delay_ms, 0);
+	assert_int_equal(c->listeners[0].offers_starttls, 1);
+	assert_int_equal(c->listeners[0].is_implicit_tls, 0);
 	assert_int_equal(c->listeners[0].line, 4);
+	assert_int_equal(c->ncerts, 0);
+	assert_int_equal(c->tls_handshake_timeout_ms, 30000);
 	assert_int_equal(c->max_line_bytes, 512);
 	assert_int_equal(c->max_text_line_bytes, 1000);
 	assert_int_equal(c->max_message_bytes, 36700160);
@@ -1039,6 +1064,20 @@ test_full(void **state)
 	assert_int_equal(ntohs(sin6->sin6_port), 2587);
 	assert_true(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
 	assert_int_equal(c->listeners[1].greeting_delay_ms, 0);
+	assert_int_equal(c->listeners[0].offers_starttls, 0);
+	assert_int_equal(c->listeners[1].is_implicit_tls, 1);
+
+	assert_int_equal(c->tls_handshake_timeout_ms, 10000);
+	assert_int_equal(c->ncerts, 2);
+	assert_string_equal(c->certs[0].name, "mx");
+	assert_non_null(realpath(SRCDIR, dir));
+	snprintf(want, sizeof(want), "%s/configs/tls/mx.pem", dir);
+	assert_string_equal(c->certs[0].chain, want);
+	assert_string_equal(c->certs[0].key, "/etc/sterna/mx.key");
+	assert_string_equal(c->certs[0].chain_file, CONFIGS "/good-full.conf");
+	assert_int_equal(c->certs[0].chain_line, 27);
+	assert_int_equal(c->certs[0].key_line, 28);
+	assert_string_equal(c->certs[1].name, "other-name");
 
 	assert_int_equal(c->max_line_bytes, 1024);
 	assert_int_equal(c->max_text_line_bytes, 2000);
@@ -1070,7 +1109,7 @@ test_full(void **state)
 	assert_int_equal(c->aliases[0].ntargets, 2);
 	assert_string_equal(c->aliases[0].targets[0], "alice");
 	assert_string_equal(c->aliases[0].targets[1], "bob");
-	assert_int_equal(c->aliases[0].line, 44);
+	assert_int_equal(c->aliases[0].line, 55);
 	assert_string_equal(c->aliases[1].name, "sales");
 	assert_int_equal(c->aliases[1].ntargets, 2);
 	assert_string_equal(c->aliases[1].targets[0], "info");
