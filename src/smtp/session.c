@@ -29,12 +29,15 @@ enum state {
 	ST_RCPT,	/* at least one RCPT accepted */
 	ST_DATA,	/* reading the message */
 	ST_COMMIT,	/* waiting for the spool */
+	ST_TLS,		/* 220 to STARTTLS given, waiting for the handshake */
 	ST_CLOSING,	/* a final reply was given */
 };
 
 static const char *const state_names[] = {
-	"start", "init", "ready", "mail", "rcpt", "data", "commit", "closing",
+	"start", "init", "ready", "mail", "rcpt", "data", "commit", "tls", "closing",
 };
+
+#define TLS_NAME_MAX 63	/* OpenSSL's longest cipher name is 45 bytes */
 
 struct smtp_session {
 	const struct smtp_session_conf *conf;
@@ -43,6 +46,9 @@ struct smtp_session {
 	char peer_ip[64];
 	char helo[HELO_MAX + 1];
 	int is_esmtp;
+	int is_tls;
+	char tls_version[TLS_NAME_MAX + 1];
+	char tls_cipher[TLS_NAME_MAX + 1];
 	enum state state;
 	struct smtp_txn *txn;
 	unsigned rcpts_tried;	/* RCPT commands in this transaction, accepted or not */
@@ -251,8 +257,10 @@ do_helo(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		reply(s, 250, NULL, "%s", s->conf->hostname);
 		return SMTP_ACT_NONE;
 	}
-	reply(s, 250, NULL, "%s\nPIPELINING\nSIZE %llu\n8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
-	    s->conf->hostname, (unsigned long long)s->conf->max_message_bytes);
+	/* RFC 3207 4.2: the EHLO after the handshake must not offer STARTTLS again */
+	reply(s, 250, NULL, "%s\nPIPELINING\nSIZE %llu\n%s8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
+	    s->conf->hostname, (unsigned long long)s->conf->max_message_bytes,
+	    s->conf->offers_starttls && !s->is_tls ? "STARTTLS\n" : "");
 	return SMTP_ACT_NONE;
 }
 
@@ -486,6 +494,23 @@ do_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	return SMTP_ACT_NONE;
 }
 
+/*
+ * RFC 3207. The reply and the reset wait for smtp_session_starttls_ready():
+ * only the caller knows whether it can start TLS on this connection.
+ */
+static enum smtp_act
+do_starttls(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
+{
+	(void)more;
+	if (s->is_tls)
+		return reject(s, "STARTTLS", "", 503, "5.5.1", "Error: TLS already active");
+	if (!s->conf->offers_starttls)
+		return reject(s, "STARTTLS", "", 502, "5.5.1", "Error: command not implemented");
+	if (!arg_is_empty(cmd->arg))
+		return reject(s, "STARTTLS", "", 501, "5.5.4", "Syntax: STARTTLS");
+	return SMTP_ACT_STARTTLS;
+}
+
 static enum smtp_act
 do_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 {
@@ -505,8 +530,8 @@ do_unknown(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 
 /*
  * The rules for each verb. EXPN would reveal users; TURN lets a client
- * take over the connection (RFC 5321 4.1.1.x calls it unsafe); STARTTLS,
- * AUTH and BDAT are not offered by this server yet.
+ * take over the connection (RFC 5321 4.1.1.x calls it unsafe); AUTH and
+ * BDAT are not offered by this server yet.
  */
 static const struct {
 	enum smtp_verb verb;
@@ -524,7 +549,7 @@ static const struct {
 	{ SMTP_CMD_VRFY, do_vrfy },
 	{ SMTP_CMD_EXPN, do_not_implemented },
 	{ SMTP_CMD_TURN, do_not_implemented },
-	{ SMTP_CMD_STARTTLS, do_not_implemented },
+	{ SMTP_CMD_STARTTLS, do_starttls },
 	{ SMTP_CMD_AUTH, do_not_implemented },
 	{ SMTP_CMD_BDAT, do_not_implemented },
 	{ SMTP_CMD_UNKNOWN, do_unknown },
@@ -614,7 +639,8 @@ enum smtp_act
 smtp_session_line(struct smtp_session *s, enum smtp_parse r, const struct smtp_cmd *cmd,
     int has_more_input)
 {
-	ASSERT(s->state != ST_START && s->state != ST_DATA && s->state != ST_COMMIT);
+	ASSERT(s->state != ST_START && s->state != ST_DATA && s->state != ST_COMMIT &&
+	    s->state != ST_TLS);
 	ASSERT(r != SMTP_PARSE_MORE);
 	if (s->state == ST_CLOSING)
 		return SMTP_ACT_CLOSE;
@@ -684,6 +710,55 @@ smtp_session_timeout(struct smtp_session *s)
 	return SMTP_ACT_CLOSE;
 }
 
+enum smtp_act
+smtp_session_starttls_ready(struct smtp_session *s, int is_ready)
+{
+	ASSERT(s->conf->offers_starttls && !s->is_tls && s->state != ST_TLS);
+	if (!is_ready) {
+		/* our trouble, not the client's: not counted as an error */
+		reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
+		log_ev_reject(s->txn ? s->txn->qid : s->id, "STARTTLS", "", 454, "4.7.0",
+		    "TLS not available");
+		return SMTP_ACT_NONE;
+	}
+	reply(s, 220, "2.0.0", "Ready to start TLS");
+	/* RFC 3207 4.2: nothing learnt in plaintext survives the handshake */
+	txn_reset(s);
+	s->helo[0] = '\0';
+	s->is_esmtp = 0;
+	session_set_state(s, ST_TLS);
+	return SMTP_ACT_HANDSHAKE;
+}
+
+/* Copies a name from OpenSSL for a header: printable ASCII without spaces, bounded. */
+static void
+tls_name_copy(char out[TLS_NAME_MAX + 1], const char *in)
+{
+	size_t n = 0;
+
+	for (; in != NULL && in[n] != '\0' && n < TLS_NAME_MAX; n++)
+		out[n] = ascii_isgraph((uint8_t)in[n]) ? in[n] : '?';
+	out[n] = '\0';
+}
+
+void
+smtp_session_tls_started(struct smtp_session *s, const char *version, const char *cipher)
+{
+	ASSERT(!s->is_tls && (s->state == ST_START || s->state == ST_TLS));
+	s->is_tls = 1;
+	tls_name_copy(s->tls_version, version);
+	tls_name_copy(s->tls_cipher, cipher);
+	/* after STARTTLS the client starts again with EHLO; implicit TLS has not greeted yet */
+	if (s->state == ST_TLS)
+		session_set_state(s, ST_INIT);
+}
+
+int
+smtp_session_is_tls(const struct smtp_session *s)
+{
+	return s->is_tls;
+}
+
 struct buf *
 smtp_session_output(struct smtp_session *s)
 {
@@ -699,11 +774,12 @@ smtp_session_txn(const struct smtp_session *s)
 const char *
 smtp_session_proto(const struct smtp_session *s)
 {
+	/* RFC 3848 names no TLS variant of plain SMTP: HELO over TLS stays SMTP */
 	if (!s->is_esmtp)
 		return "SMTP";
 	if (s->txn && s->txn->is_smtputf8)
-		return "UTF8SMTP";
-	return "ESMTP";
+		return s->is_tls ? "UTF8SMTPS" : "UTF8SMTP";
+	return s->is_tls ? "ESMTPS" : "ESMTP";
 }
 
 int
@@ -716,9 +792,15 @@ smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out
 	if (t == NULL || clock_rfc5322(now, date, sizeof(date)) == -1)
 		return -1;
 	/* RFC 5321 4.4: from (name [address]) by ... with ... id ... for ...; date */
-	if (buf_printf(out, "Received: from %s ([%s%s])\r\n\tby %s (sterna) with %s id %s",
-	    s->helo[0] ? s->helo : "unknown", is_v6 ? "IPv6:" : "", s->peer_ip,
-	    s->conf->hostname, smtp_session_proto(s), t->qid) == -1)
+	if (buf_printf(out, "Received: from %s ([%s%s])\r\n",
+	    s->helo[0] ? s->helo : "unknown", is_v6 ? "IPv6:" : "", s->peer_ip) == -1)
+		return -1;
+	/* a comment (RFC 5322 3.2.2), in the words other MTAs use for it */
+	if (s->is_tls && buf_printf(out, "\t(using %s with cipher %s)\r\n", s->tls_version,
+	    s->tls_cipher) == -1)
+		return -1;
+	if (buf_printf(out, "\tby %s (sterna) with %s id %s", s->conf->hostname,
+	    smtp_session_proto(s), t->qid) == -1)
 		return -1;
 	/* only one recipient is named: more would tell each one who else got it */
 	if (t->nrcpts == 1 && buf_printf(out, "\r\n\tfor <%s>", t->rcpts[0].orig) == -1)

@@ -1,12 +1,15 @@
 /*
  * session.h - the SMTP server session as a state machine (RFC 5321 4.1,
  * 4.3.2; RFC 1869/5321 EHLO; RFC 2920 PIPELINING; RFC 1870 SIZE; RFC 6152
- * 8BITMIME; RFC 2034 ENHANCEDSTATUSCODES; RFC 6531 SMTPUTF8).
+ * 8BITMIME; RFC 2034 ENHANCEDSTATUSCODES; RFC 6531 SMTPUTF8; RFC 3207
+ * STARTTLS).
  *
  * The session is fed parsed command lines and events (DATA read, message
  * committed, timeout) and answers by appending replies to its output buffer
  * and by telling its caller, through struct smtp_action, what to do next:
- * read DATA, commit the message, close. It owns the transaction (envelope).
+ * read DATA, commit the message, start TLS, close. It owns the transaction
+ * (envelope). TLS itself (OpenSSL) is the caller's: the session only learns
+ * that the handshake is done, and with which version and cipher.
  * Policy and admission are asked through struct smtp_hooks, so this file
  * needs no sockets, no spool and no configuration loader.
  */
@@ -74,6 +77,7 @@ struct smtp_session_conf {
 	uint64_t max_message_bytes;
 	unsigned max_recipients;
 	unsigned max_errors;
+	int offers_starttls;	/* EHLO lists STARTTLS and the verb works (not once in TLS) */
 };
 
 /* What the caller must do after a session call. */
@@ -82,6 +86,8 @@ enum smtp_act {
 	SMTP_ACT_CLOSE,		/* send the output, then close */
 	SMTP_ACT_DATA,		/* send the output (354), then read the message */
 	SMTP_ACT_COMMIT,	/* make the message durable, then call smtp_session_committed() */
+	SMTP_ACT_STARTTLS,	/* prepare TLS, then call smtp_session_starttls_ready() */
+	SMTP_ACT_HANDSHAKE,	/* send the output (220), discard unread input, then handshake */
 };
 
 enum smtp_start {
@@ -128,6 +134,27 @@ enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit re
 /* No input for smtp.idle_timeout: replies 421 and asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 
+/*
+ * The caller's answer to SMTP_ACT_STARTTLS: is_ready says whether it could
+ * set up TLS for this connection. Ready: replies 220 2.0.0, forgets HELO/EHLO
+ * and the transaction (RFC 3207 4.2), and returns SMTP_ACT_HANDSHAKE; the
+ * caller must throw away every byte the client sent after the STARTTLS line
+ * (they came in plaintext: the CVE-2011-0411 command injection). Not ready:
+ * replies 454 4.7.0 and returns SMTP_ACT_NONE; the session goes on in
+ * plaintext.
+ */
+enum smtp_act smtp_session_starttls_ready(struct smtp_session *s, int is_ready);
+/*
+ * The TLS handshake is done: after SMTP_ACT_HANDSHAKE, or before
+ * smtp_session_start() on an implicit-TLS listener (RFC 8314). Copies
+ * version and cipher (as OpenSSL names them) for the Received header. After
+ * STARTTLS the session waits for EHLO again, which no longer offers
+ * STARTTLS; STARTTLS now gets 503.
+ */
+void smtp_session_tls_started(struct smtp_session *s, const char *version, const char *cipher);
+/* 1 once the session runs over TLS (STARTTLS or implicit TLS), else 0. */
+int smtp_session_is_tls(const struct smtp_session *s);
+
 /* The replies waiting to be sent; the caller sends and then resets it. */
 struct buf *smtp_session_output(struct smtp_session *s);
 /* The transaction (valid between MAIL and the end of the commit), or NULL. */
@@ -137,7 +164,10 @@ const struct smtp_txn *smtp_session_txn(const struct smtp_session *s);
  * folded, CRLF-terminated: 0, or -1 if out is full. now is seconds since the epoch.
  */
 int smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out);
-/* The protocol name for logs and Received: SMTP, ESMTP, UTF8SMTP. */
+/*
+ * The protocol name for logs and Received: SMTP, ESMTP, UTF8SMTP; over TLS
+ * ESMTPS (RFC 3848) and UTF8SMTPS (RFC 6531 3.7.4).
+ */
 const char *smtp_session_proto(const struct smtp_session *s);
 /* Counters for the disconnect log line. */
 struct smtp_session_stats {

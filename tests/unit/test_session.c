@@ -37,6 +37,17 @@ static const struct smtp_session_conf conf = {
 	.max_errors = 3,
 };
 
+/* A listener with a certificate: STARTTLS is offered (RFC 3207). */
+static const struct smtp_session_conf conf_tls = {
+	.hostname = HOST,
+	.max_line_bytes = MAX_LINE,
+	.max_text_line_bytes = 1000,
+	.max_message_bytes = MAX_MSG,
+	.max_recipients = 2,
+	.max_errors = 20,
+	.offers_starttls = 1,
+};
+
 /* ---- fake hooks ---- */
 
 struct fake {
@@ -91,7 +102,7 @@ struct fixture {
 };
 
 static void
-fx_open(struct fixture *fx, const char *peer_ip)
+fx_open_conf(struct fixture *fx, const struct smtp_session_conf *c, const char *peer_ip)
 {
 	memset(fx, 0, sizeof(*fx));
 	fx->fake.has_room = 1;
@@ -101,8 +112,14 @@ fx_open(struct fixture *fx, const char *peer_ip)
 		.has_room = fake_has_room,
 		.rcpt = fake_rcpt,
 	};
-	fx->s = smtp_session_new(&conf, &fx->hooks, "c1", peer_ip);
+	fx->s = smtp_session_new(c, &fx->hooks, "c1", peer_ip);
 	assert_non_null(fx->s);
+}
+
+static void
+fx_open(struct fixture *fx, const char *peer_ip)
+{
+	fx_open_conf(fx, &conf, peer_ip);
 }
 
 static void
@@ -378,6 +395,7 @@ static const struct session_case cases[] = {
 	    "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n") } },
 	{ "vrfy without argument", { GREET, L("VRFY\r\n", "501 5.5.4 Syntax: VRFY address\r\n") } },
 	{ "expn turn", { GREET, L("EXPN staff\r\n", NOT_IMPL), L("TURN\r\n", NOT_IMPL) } },
+	/* STARTTLS where no certificate is configured: not offered (test_starttls_* for the rest) */
 	{ "starttls auth", { GREET, EHLO, L("STARTTLS\r\n", NOT_IMPL), L("AUTH PLAIN\r\n", NOT_IMPL) } },
 	{ "bdat", { GREET, EHLO, L("BDAT 10 LAST\r\n", NOT_IMPL) } },
 	{ "unknown verb", { GREET, L("FOO bar\r\n", NOT_RECOG), L("\r\n", NOT_RECOG) } },
@@ -753,6 +771,183 @@ test_reject_logged(void **state)
 	assert_non_null(strstr(log, "code=554 dsn=5.7.1"));
 }
 
+/* ---- STARTTLS (RFC 3207) and implicit TLS (RFC 8314) ---- */
+
+#define EHLO_TLS_REPLY "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n" \
+	"250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n"
+#define READY_TLS "220 2.0.0 Ready to start TLS\r\n"
+
+static void
+begin_tls(struct fixture *fx)
+{
+	fx_open_conf(fx, &conf_tls, "192.0.2.1");
+	assert_int_equal(smtp_session_start(fx->s, SMTP_START_GREET), SMTP_ACT_NONE);
+	(void)take_output(fx);
+}
+
+/* STARTTLS up to the handshake; the caller could set TLS up. */
+static void
+starttls(struct fixture *fx)
+{
+	assert_string_equal(FEED(fx, "STARTTLS\r\n"), "");
+	assert_int_equal(fx->act, SMTP_ACT_STARTTLS);
+	assert_int_equal(smtp_session_starttls_ready(fx->s, 1), SMTP_ACT_HANDSHAKE);
+	assert_string_equal(take_output(fx), READY_TLS);
+	assert_int_equal(smtp_session_is_tls(fx->s), 0);
+	smtp_session_tls_started(fx->s, "TLSv1.3", "TLS_AES_256_GCM_SHA384");
+	assert_int_equal(smtp_session_is_tls(fx->s), 1);
+	assert_string_equal(take_output(fx), "");	/* RFC 3207 4.2: no greeting again */
+}
+
+static void
+test_starttls_offered(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	begin_tls(&fx);
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\n"), EHLO_TLS_REPLY);
+	/* the caller learns first; the reply waits for smtp_session_starttls_ready() */
+	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), "");
+	assert_int_equal(fx.act, SMTP_ACT_STARTTLS);
+	fx_close(&fx);
+
+	/* without a certificate on the listener it is not offered at all */
+	begin(&fx, "192.0.2.1");
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\n"), EHLO_REPLY);
+	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), NOT_IMPL);
+	assert_int_equal(fx.act, SMTP_ACT_NONE);
+	fx_close(&fx);
+}
+
+/* RFC 3207 4.2: the session forgets everything it learnt in plaintext. */
+static void
+test_starttls_resets(void **state)
+{
+	struct fixture fx;
+	struct buf b;
+
+	(void)state;
+	begin_tls(&fx);
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\nMAIL FROM:<s@client.test>\r\n"
+	    "RCPT TO:<alice@example.test>\r\n"),
+	    EHLO_TLS_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	assert_non_null(smtp_session_txn(fx.s));
+	starttls(&fx);
+	assert_null(smtp_session_txn(fx.s));
+	/* as if only EHLO were missing */
+	assert_string_equal(FEED(&fx, "RCPT TO:<alice@example.test>\r\n"),
+	    "503 5.5.1 Error: need MAIL command\r\n");
+	assert_string_equal(FEED(&fx, "MAIL FROM:<s@client.test>\r\n"),
+	    "503 5.5.1 Error: send HELO/EHLO first\r\n");
+	assert_string_equal(smtp_session_proto(fx.s), "SMTP");
+	/* the EHLO after TLS offers no STARTTLS; a second STARTTLS is out of sequence */
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\n"), EHLO_REPLY);
+	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), "503 5.5.1 Error: TLS already active\r\n");
+	assert_int_equal(fx.act, SMTP_ACT_NONE);
+	assert_string_equal(smtp_session_proto(fx.s), "ESMTPS");
+	/* the Received header names the TLS version and cipher */
+	assert_string_equal(FEED(&fx, "MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@example.test>\r\n"),
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	buf_init(&b, 4096);
+	assert_int_equal(smtp_session_received(fx.s, 1795000000, &b), 0);
+	assert_true(strncmp(buf_cstr(&b), "Received: from client.test ([192.0.2.1])\r\n"
+	    "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
+	    "\tby " HOST " (sterna) with ESMTPS id 0000000000002\r\n",
+	    strlen("Received: from client.test ([192.0.2.1])\r\n"
+	    "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
+	    "\tby " HOST " (sterna) with ESMTPS id 0000000000002\r\n")) == 0);
+	buf_clear(&b);
+	assert_string_equal(FEED(&fx, "RSET\r\nMAIL FROM:<s@client.test> SMTPUTF8\r\n"),
+	    OK_0 "250 2.1.0 Ok\r\n");
+	assert_string_equal(smtp_session_proto(fx.s), "UTF8SMTPS");
+	assert_int_equal(smtp_session_stats(fx.s)->errors, 3);
+	fx_close(&fx);
+}
+
+/* Pipelined after STARTTLS: the session stops at the STARTTLS line, the rest is the caller's to drop. */
+static void
+test_starttls_pipelined(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	begin_tls(&fx);
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\nSTARTTLS\r\nRSET\r\n"), EHLO_TLS_REPLY);
+	assert_int_equal(fx.act, SMTP_ACT_STARTTLS);
+	assert_int_equal(smtp_session_starttls_ready(fx.s, 1), SMTP_ACT_HANDSHAKE);
+	assert_string_equal(take_output(&fx), READY_TLS);
+	smtp_session_tls_started(fx.s, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256");
+	assert_string_equal(FEED(&fx, "MAIL FROM:<a@b.test>\r\n"),
+	    "503 5.5.1 Error: send HELO/EHLO first\r\n");
+	fx_close(&fx);
+}
+
+static void
+test_starttls_refused(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	begin_tls(&fx);
+	FEED(&fx, "EHLO client.test\r\n");
+	/* arguments: RFC 3207 4 defines none */
+	assert_string_equal(FEED(&fx, "STARTTLS now\r\n"), "501 5.5.4 Syntax: STARTTLS\r\n");
+	assert_int_equal(fx.act, SMTP_ACT_NONE);
+	/* the caller could not set TLS up: 454, and the plaintext session goes on as it was */
+	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), "");
+	assert_int_equal(smtp_session_starttls_ready(fx.s, 0), SMTP_ACT_NONE);
+	assert_string_equal(take_output(&fx), "454 4.7.0 TLS not available due to temporary reason\r\n");
+	assert_int_equal(smtp_session_is_tls(fx.s), 0);
+	assert_string_equal(FEED(&fx, "MAIL FROM:<s@client.test>\r\n"), "250 2.1.0 Ok\r\n");
+	/* 454 is the server's trouble: only the 501 counted */
+	assert_int_equal(smtp_session_stats(fx.s)->errors, 1);
+	fx_close(&fx);
+}
+
+/* RFC 8314: the handshake comes before the greeting; STARTTLS inside it is out of sequence. */
+static void
+test_implicit_tls(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_open_conf(&fx, &conf_tls, "192.0.2.1");
+	smtp_session_tls_started(fx.s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
+	assert_string_equal(take_output(&fx), "");
+	assert_int_equal(smtp_session_start(fx.s, SMTP_START_GREET), SMTP_ACT_NONE);
+	assert_string_equal(take_output(&fx), "220 " HOST " ESMTP sterna\r\n");
+	assert_string_equal(FEED(&fx, "EHLO client.test\r\n"), EHLO_REPLY);
+	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), "503 5.5.1 Error: TLS already active\r\n");
+	assert_string_equal(smtp_session_proto(fx.s), "ESMTPS");
+	fx_close(&fx);
+}
+
+/* Names from OpenSSL go into a header: anything but printable ASCII is replaced, length bounded. */
+static void
+test_tls_names_bounded(void **state)
+{
+	char longname[200];
+	struct fixture fx;
+	struct buf b;
+
+	(void)state;
+	memset(longname, 'A', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	begin_tls(&fx);
+	FEED(&fx, "STARTTLS\r\n");
+	(void)smtp_session_starttls_ready(fx.s, 1);
+	(void)take_output(&fx);
+	smtp_session_tls_started(fx.s, "TLS\r\n1", longname);
+	FEED(&fx, "EHLO c.test\r\nMAIL FROM:<s@client.test>\r\nRCPT TO:<alice@example.test>\r\n");
+	buf_init(&b, 4096);
+	assert_int_equal(smtp_session_received(fx.s, 1795000000, &b), 0);
+	assert_non_null(strstr(buf_cstr(&b), "(using TLS??1 with cipher AAAA"));
+	assert_null(strstr(buf_cstr(&b), longname));
+	buf_clear(&b);
+	fx_close(&fx);
+}
+
 int
 main(void)
 {
@@ -767,6 +962,12 @@ main(void)
 		cmocka_unit_test(test_proto),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_reject_logged),
+		cmocka_unit_test(test_starttls_offered),
+		cmocka_unit_test(test_starttls_resets),
+		cmocka_unit_test(test_starttls_pipelined),
+		cmocka_unit_test(test_starttls_refused),
+		cmocka_unit_test(test_implicit_tls),
+		cmocka_unit_test(test_tls_names_bounded),
 	};
 
 	/* reject lines go to the log; keep the test output readable */
