@@ -1,11 +1,14 @@
 /*
  * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
+ * The TLS certificates and keys are read too (readable, PEM, the key
+ * matching its certificate), as serve would read them at start.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "main/verbs.h"
+#include "tls/tls.h"
 
 const char *
 verb_config_arg(int argc, char **argv, const char *verb)
@@ -21,6 +24,7 @@ verb_check(int argc, char **argv)
 {
 	const char *path = verb_config_arg(argc, argv, "check");
 	struct config *c;
+	struct tls_server *tls;
 	char err[1024];
 
 	if (path == NULL)
@@ -29,6 +33,12 @@ verb_check(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if ((tls = tls_server_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&c);
+		return 1;
+	}
+	tls_server_free(&tls);
 	printf("%s: ok\n", path);
 	config_free(&c);
 	return 0;

@@ -1,10 +1,12 @@
 /*
  * serve.c - sterna serve -c FILE: the daemon, in the foreground.
- * Order matters: read the configuration, bind the listeners (ports below
- * 1024 need root), create the spool and mailbox roots and hand them to the
+ * Order matters: read the configuration, load the TLS certificates (a key
+ * may be readable by root only), bind the listeners (ports below 1024 need
+ * root), create the spool and mailbox roots and hand them to the
  * unprivileged user, drop privileges, then open the spool, recover what it
  * holds, and serve. SIGTERM/SIGINT stop accepting, let messages in hand
- * finish, wait for deliveries in flight, and exit.
+ * finish, wait for deliveries in flight, and exit. SIGHUP reads the TLS
+ * certificates again; the rest of the configuration needs a restart.
  */
 #include <errno.h>
 #include <grp.h>
@@ -24,6 +26,7 @@
 #include "sched/sched.h"
 #include "server/server.h"
 #include "spool/spool.h"
+#include "tls/tls.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/qid.h"
@@ -37,6 +40,7 @@ struct daemon {
 	struct sched *sched;
 	struct local_db *local;
 	struct server *server;
+	struct tls_server *tls;
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer;
 	int is_stopping;
@@ -84,11 +88,25 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	on_stop_timer(-1, 0, d);
 }
 
+/*
+ * SIGHUP: renewed certificates are read again (sessions stay up; a bad
+ * file keeps the certificate in use). The rest of the configuration is
+ * read at start only.
+ */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	(void)sig, (void)what, (void)arg;
-	log_warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+	struct daemon *d = arg;
+	unsigned nbad;
+
+	(void)sig, (void)what;
+	if (!tls_server_has_cert(d->tls)) {
+		log_info("SIGHUP: no TLS certificate to reload; restart to apply other changes");
+		return;
+	}
+	nbad = tls_server_reload(d->tls);
+	log_info("SIGHUP: TLS certificates reloaded (%zu of %zu); restart to apply other changes",
+	    d->cfg->ncerts - nbad, d->cfg->ncerts);
 }
 
 /* Creates dir and gives it to uid/gid (started as root). */
@@ -154,6 +172,7 @@ static void
 daemon_free(struct daemon *d)
 {
 	server_free(&d->server);
+	tls_server_free(&d->tls);
 	sched_free(&d->sched);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
@@ -197,11 +216,16 @@ verb_serve(int argc, char **argv)
 		log_err("cannot create the event loop");
 		goto out;
 	}
+	/* read while still root: keys are often readable by root alone */
+	if ((d.tls = tls_server_new(d.cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	d.wq = workq_new(d.cfg->io_threads);
 	d.local = local_db_new(d.cfg);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .wq = d.wq };
+		.qids = &d.qids, .wq = d.wq, .tls = d.tls };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
 		log_err("%s", err);

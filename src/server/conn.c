@@ -5,6 +5,11 @@
  * pipelined commands stay in the buffer, so replies keep their order
  * (RFC 2920). A connection that has to close is freed after its last reply
  * is written, never inside the session's call.
+ * TLS: on an implicit-TLS listener (RFC 8314) the bufferevent is an OpenSSL
+ * one from the start and the greeting waits for the handshake. STARTTLS
+ * (RFC 3207) stops reading, throws away what the client sent after the
+ * command, flushes the 220 in plaintext, and then hands the socket to an
+ * OpenSSL bufferevent. Every handshake has a deadline (tls.handshake_timeout).
  */
 #include "server/server_int.h"
 
@@ -18,6 +23,9 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -28,6 +36,8 @@
 #define DATA_PIECE (16 * 1024)
 
 enum mode {
+	M_STARTTLS,	/* the 220 to STARTTLS is being written in plaintext */
+	M_HANDSHAKE,	/* TLS handshake (after STARTTLS, or implicit TLS) */
 	M_GREETING,	/* waiting out the listener's greeting delay */
 	M_COMMAND,
 	M_DATA,
@@ -41,6 +51,8 @@ struct conn {
 	struct listener *l;
 	struct bufferevent *bev;
 	struct event *greet_ev;
+	struct event *tls_ev;	/* the handshake's deadline */
+	SSL *ssl;		/* between STARTTLS and the handshake's bufferevent */
 	struct smtp_session *s;
 	char id[24];
 	char ip[INET6_ADDRSTRLEN];
@@ -49,12 +61,15 @@ struct conn {
 	int is_skipping_line;	/* dropping the rest of an overlong command line */
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
+	int is_busy;		/* over server.max_sessions: refused once greeted */
+	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
 	struct dotdata dd;
 	struct spool_txn *txn;
 	struct spool_msg *msg;	/* the envelope of the message being received */
 };
 
 static void conn_process(struct conn *c);
+static void conn_setup_bev(struct conn *c);
 
 struct conn *
 conn_next(struct conn *c)
@@ -81,6 +96,18 @@ conn_free(struct conn *c)
 	spool_msg_free(&c->msg);
 	if (c->greet_ev)
 		event_free(c->greet_ev);
+	if (c->tls_ev)
+		event_free(c->tls_ev);
+	SSL_free(c->ssl);
+	if (c->bev && c->mode == M_CLOSING) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		/* RFC 8446 6.1: say close_notify, so the client knows nothing was cut off */
+		if (ssl != NULL && SSL_is_init_finished(ssl)) {
+			(void)SSL_shutdown(ssl);
+			ERR_clear_error();	/* a peer already gone is no news; keep the queue clean */
+		}
+	}
 	if (c->bev)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
@@ -249,6 +276,109 @@ data_end(struct conn *c)
 	(void)act(c, a);
 }
 
+/* ---- TLS ---- */
+
+static void session_begin(struct conn *c);
+
+/* The handshake failed or took too long: one log line, and the connection goes. */
+static void
+tls_fail(struct conn *c, const char *reason)
+{
+	log_ev_tls_failed(c->id, c->ip, reason);
+	conn_free(c);
+}
+
+static void
+on_tls_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	tls_fail(arg, "handshake timeout");
+}
+
+static void
+tls_deadline(struct conn *c)
+{
+	unsigned ms = c->srv->d.cfg->tls_handshake_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (c->tls_ev == NULL)
+		c->tls_ev = evtimer_new(c->srv->d.base, on_tls_deadline, c);
+	ASSERT(c->tls_ev != NULL);
+	evtimer_add(c->tls_ev, &tv);
+}
+
+/* The handshake is done: the session learns it, then goes on (or greets, for implicit TLS). */
+static void
+tls_up(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	const char *version = SSL_get_version(ssl), *cipher = SSL_get_cipher_name(ssl);
+
+	evtimer_del(c->tls_ev);
+	log_ev_tls(c->id, version, cipher, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
+	    tls_ssl_cert_name(ssl), c->discarded);
+	smtp_session_tls_started(c->s, version, cipher);
+	if (c->l->conf->is_implicit_tls) {
+		session_begin(c);
+		return;
+	}
+	/* RFC 3207 4.2: no greeting now; the client speaks first, with EHLO */
+	c->mode = M_COMMAND;
+	conn_process(c);
+}
+
+/*
+ * The 220 to STARTTLS is in the kernel: the socket moves to an OpenSSL
+ * bufferevent, which reads the ClientHello from it. The old bufferevent is
+ * told to forget the socket, so that freeing it does not close it.
+ */
+static void
+tls_switch(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	bufferevent_setfd(c->bev, -1);
+	bufferevent_free(c->bev);
+	c->bev = bufferevent_openssl_socket_new(c->srv->d.base, fd, c->ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	ASSERT(c->bev != NULL);
+	c->ssl = NULL;	/* the bufferevent owns it now */
+	conn_setup_bev(c);
+	c->mode = M_HANDSHAKE;
+}
+
+/*
+ * STARTTLS was accepted by the session's rules: set up TLS, and let the
+ * session answer 220 (or 454 when TLS cannot start). Returns -1: nothing
+ * more is read as a plaintext command.
+ */
+static int
+starttls(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	SSL *ssl = tls_server_ssl_new(c->srv->d.tls);
+	enum smtp_act a = smtp_session_starttls_ready(c->s, ssl != NULL);
+
+	if (a != SMTP_ACT_HANDSHAKE)
+		return act(c, a);
+	c->ssl = ssl;
+	/*
+	 * CVE-2011-0411: bytes that came after the STARTTLS line were sent in
+	 * plaintext; had they survived, an attacker in the path could inject
+	 * commands that run inside the TLS session. Stop reading, so that the
+	 * ClientHello stays in the kernel for OpenSSL, and drop the rest
+	 * (test_tls.py: test_starttls_injection).
+	 */
+	bufferevent_disable(c->bev, EV_READ);
+	c->discarded = evbuffer_get_length(in);
+	evbuffer_drain(in, c->discarded);
+	c->is_skipping_line = 0;
+	c->mode = M_STARTTLS;
+	tls_deadline(c);
+	send_output(c);	/* on_write switches to TLS once the 220 is out */
+	return -1;
+}
+
 /* Handles one command line; returns 0 to go on, -1 to stop processing. */
 static int
 command_input(struct conn *c, struct evbuffer *in)
@@ -282,6 +412,8 @@ command_input(struct conn *c, struct evbuffer *in)
 	evbuffer_drain(in, used);
 	if (r == SMTP_PARSE_TOO_LONG)
 		c->is_skipping_line = 1;
+	if (a == SMTP_ACT_STARTTLS)
+		return starttls(c);
 	if (act(c, a) == -1)
 		return -1;
 	if (a == SMTP_ACT_DATA)
@@ -323,6 +455,8 @@ on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->mode == M_STARTTLS || c->mode == M_HANDSHAKE)
+		return;	/* tls_up() processes what came with the handshake */
 	if (c->mode == M_GREETING) {
 		greet(c, SMTP_START_EARLY_TALK);
 		return;
@@ -338,6 +472,8 @@ on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->mode == M_CLOSING)
 		conn_free(c);
+	else if (c->mode == M_STARTTLS)
+		tls_switch(c);
 }
 
 static void
@@ -346,6 +482,18 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->mode == M_STARTTLS || c->mode == M_HANDSHAKE) {
+		char buf[256];
+
+		if (what & BEV_EVENT_CONNECTED)
+			tls_up(c);
+		else if (what & BEV_EVENT_TIMEOUT)
+			tls_fail(c, "handshake timeout");
+		else
+			tls_fail(c, tls_error_reason(c->mode == M_HANDSHAKE ?
+			    bufferevent_get_openssl_error(c->bev) : 0, buf, sizeof(buf)));
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->mode != M_CLOSING && c->mode != M_COMMIT) {
 		spool_txn_abort(&c->txn);
 		spool_msg_free(&c->msg);
@@ -392,56 +540,108 @@ peer_name(const struct sockaddr *sa, int salen, char *ip, size_t ipsize, unsigne
 		memmove(ip, ip + 7, strlen(ip + 7) + 1);
 }
 
+/* Callbacks, the input ceiling and the idle timeouts of c->bev (a new one at STARTTLS). */
+static void
+conn_setup_bev(struct conn *c)
+{
+	const struct config *cfg = c->srv->d.cfg;
+	struct timeval idle = { cfg->idle_timeout_ms / 1000, (cfg->idle_timeout_ms % 1000) * 1000 };
+
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* 1 if the client sent bytes although it has not been greeted yet. */
+static int
+client_spoke_first(struct conn *c)
+{
+	char peek;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		return 1;
+	/* bytes already waiting at accept were sent before any greeting could be */
+	return !smtp_session_is_tls(c->s) &&
+	    recv(bufferevent_getfd(c->bev), &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/* Greets, refuses (over the session limit), or waits out the listener's greeting delay. */
+static void
+session_begin(struct conn *c)
+{
+	const struct config_listener *lc = c->l->conf;
+
+	c->mode = M_GREETING;
+	if (c->is_busy) {
+		log_ev_refused(c->id, c->ip, "too many sessions");
+		greet(c, SMTP_START_BUSY);
+		return;
+	}
+	if (lc->greeting_delay_ms > 0) {
+		struct timeval d = { lc->greeting_delay_ms / 1000, (lc->greeting_delay_ms % 1000) * 1000 };
+
+		c->greet_ev = evtimer_new(c->srv->d.base, on_greet_timer, c);
+		evtimer_add(c->greet_ev, &d);
+		return;
+	}
+	greet(c, client_spoke_first(c) ? SMTP_START_EARLY_TALK : SMTP_START_GREET);
+}
+
 void
 conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
 	struct server *srv = l->srv;
 	const struct config *cfg = srv->d.cfg;
-	struct conn *c = xcalloc(1, sizeof(*c));
-	struct timeval idle = { cfg->idle_timeout_ms / 1000, (cfg->idle_timeout_ms % 1000) * 1000 };
-	int is_busy = srv->nconns >= cfg->max_sessions;
-	char peek;
+	struct conn *c;
+	SSL *ssl = NULL;
 
+	if (l->conf->is_implicit_tls && (ssl = tls_server_ssl_new(srv->d.tls)) == NULL) {
+		evutil_closesocket(fd);	/* logged by tls_server_ssl_new() */
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->l = l;
+	c->is_busy = srv->nconns >= cfg->max_sessions;
 	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
 	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
-	c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (ssl != NULL)
+		c->bev = bufferevent_openssl_socket_new(srv->d.base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	else
+		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
-	c->s = smtp_session_new(&srv->sconf, &srv->hooks, c->id, c->ip);
+	c->s = smtp_session_new(&l->sconf, &srv->hooks, c->id, c->ip);
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
 	log_ev_connect(c->id, c->ip, c->port, l->conf->name);
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	c->mode = M_GREETING;
-	if (is_busy) {
-		log_ev_refused(c->id, c->ip, "too many sessions");
-		greet(c, SMTP_START_BUSY);
+	conn_setup_bev(c);
+	if (ssl != NULL) {
+		/*
+		 * RFC 8314 3.3: TLS first, then the greeting. A busy server does the
+		 * handshake too: a 421 in plaintext would mean nothing to the client.
+		 */
+		c->mode = M_HANDSHAKE;
+		tls_deadline(c);
 		return;
 	}
-	if (l->conf->greeting_delay_ms > 0) {
-		struct timeval d = { l->conf->greeting_delay_ms / 1000,
-			(l->conf->greeting_delay_ms % 1000) * 1000 };
-
-		c->greet_ev = evtimer_new(srv->d.base, on_greet_timer, c);
-		evtimer_add(c->greet_ev, &d);
-		return;
-	}
-	/* bytes already waiting at accept were sent before any greeting could be */
-	greet(c, recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1 ?
-	    SMTP_START_EARLY_TALK : SMTP_START_GREET);
+	session_begin(c);
 }
 
 void
 conn_drain(struct conn *c)
 {
 	c->is_draining = 1;
+	if (c->mode == M_STARTTLS || c->mode == M_HANDSHAKE) {
+		/* no channel to say 421 on: the client sees the connection close */
+		c->mode = M_CLOSING;
+		conn_free(c);
+		return;
+	}
 	if (c->mode == M_COMMAND || c->mode == M_GREETING) {
 		struct buf *out = smtp_session_output(c->s);
 

@@ -109,6 +109,10 @@ server_bind(struct server *srv, char *err, size_t errsize)
 
 		l->srv = srv;
 		l->conf = cl;
+		l->sconf = srv->sconf;
+		/* RFC 3207 4: offered only where it can work; inside implicit TLS it cannot */
+		l->sconf.offers_starttls = cl->offers_starttls && !cl->is_implicit_tls &&
+		    tls_server_has_cert(srv->d.tls);
 		fd = socket(cl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 		    (cl->sa.ss_family == AF_INET6 &&
@@ -145,7 +149,8 @@ server_start(struct server *srv)
 		l->evl = evconnlistener_new(srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
 		ASSERT(l->evl != NULL);
 		evconnlistener_set_error_cb(l->evl, on_accept_error);
-		log_info("listening on %s (%s)", l->conf->address, l->conf->name);
+		log_info("listening on %s (%s%s)", l->conf->address, l->conf->name,
+		    l->conf->is_implicit_tls ? ", implicit TLS" : l->sconf.offers_starttls ? ", STARTTLS" : "");
 	}
 }
 

@@ -13,6 +13,7 @@
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "spool/spool.h"
+#include "tls/tls.h"
 #include "util/qid.h"
 
 struct server;
@@ -26,6 +27,7 @@ struct server_deps {
 	struct local_db *local;
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; the server watches their completions */
+	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
 };
 
 struct server *server_new(const struct server_deps *deps);

@@ -15,6 +15,7 @@
 struct listener {
 	struct server *srv;
 	const struct config_listener *conf;
+	struct smtp_session_conf sconf;	/* the server's, with this listener's STARTTLS offer */
 	struct evconnlistener *evl;
 	int fd;
 };
@@ -23,7 +24,7 @@ struct conn;
 
 struct server {
 	struct server_deps d;
-	struct smtp_session_conf sconf;
+	struct smtp_session_conf sconf;	/* what every listener's sconf starts from */
 	struct smtp_hooks hooks;
 	struct listener *listeners;
 	size_t nlisteners;

@@ -99,3 +99,22 @@ log_ev_removed(const char *qid, const char *why)
 {
 	log_event(LOG_INFO, qid, "removed", "why=%s", why);
 }
+
+void
+log_ev_tls(const char *cid, const char *version, const char *cipher, const char *sni,
+    const char *cert, uint64_t discarded)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	/* the server name comes from the client */
+	log_event(LOG_INFO, cid, "tls", "version=%s cipher=%s sni=%s cert=%s discarded=%llu",
+	    version, cipher, sni ? Q(sni, b) : "-", cert, (unsigned long long)discarded);
+}
+
+void
+log_ev_tls_failed(const char *cid, const char *ip, const char *reason)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, cid, "tls_failed", "ip=%s reason=%s", ip, Q(reason, b));
+}

@@ -25,5 +25,14 @@ void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned
 void log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
     unsigned rcpts, const char *why);
 void log_ev_removed(const char *qid, const char *why);
+/*
+ * A TLS handshake finished: sni is the name the client asked for (NULL:
+ * none), cert the configured certificate that answered, discarded the
+ * plaintext bytes thrown away after STARTTLS.
+ */
+void log_ev_tls(const char *cid, const char *version, const char *cipher, const char *sni,
+    const char *cert, uint64_t discarded);
+/* A TLS handshake failed or timed out; the connection is closed. */
+void log_ev_tls_failed(const char *cid, const char *ip, const char *reason);
 
 #endif

@@ -1,0 +1,298 @@
+/*
+ * tls.c - OpenSSL 3 contexts for the server: one per configured
+ * certificate, all hardened the same way; the first is the default and
+ * answers clients that send no name (or a name no certificate covers).
+ * SIGHUP reads the files again: a connection's SSL holds a reference to
+ * its context (OpenSSL counts them), so replacing a context here never
+ * pulls it from under a session, and the next handshake gets the new one.
+ */
+#include "tls/tls.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* TLS 1.2: forward secrecy (ECDHE) and AEAD only, strongest first (no CBC: Lucky13, no RSA kx) */
+#define CIPHERS_TLS12 \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+#define CIPHERS_TLS13 "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+#define GROUPS "X25519:P-256:P-384"
+
+struct tls_server {
+	const struct config *cfg;
+	SSL_CTX **ctx;		/* one per cfg->certs[i]; [0] is the default */
+	size_t nctx;
+};
+
+/* Where each context keeps the name of its certificate (for the log). */
+static int ex_cert_name = -1;
+
+int
+tls_ctx_harden(SSL_CTX *ctx)
+{
+	/* RFC 8996: TLS 1.0 and 1.1 are deprecated; SSLv2/v3 are long broken */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
+		return -1;
+	/*
+	 * No compression (CRIME); no renegotiation of either side (a client
+	 * could make us do the expensive half over and over, and RFC 8446
+	 * dropped it); our cipher order, not the client's.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+	if (SSL_CTX_set_cipher_list(ctx, CIPHERS_TLS12) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, CIPHERS_TLS13) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, GROUPS) != 1)
+		return -1;
+	/* idle sessions are most sessions: give their read and write buffers back */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return 0;
+}
+
+const char *
+tls_error_reason(unsigned long e, char *buf, size_t size)
+{
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (r != NULL)
+		return r;
+	if (e == 0)
+		return "connection closed";
+	ERR_error_string_n(e, buf, size);
+	return buf;
+}
+
+/* The reason of the first error OpenSSL queued, and an empty queue after. */
+static const char *
+ssl_reason(char *buf, size_t size)
+{
+	unsigned long e = ERR_get_error();
+	const char *r = tls_error_reason(e, buf, size);
+
+	if (e == 0)
+		r = "unknown error";
+	ERR_clear_error();
+	return r;
+}
+
+static int
+cert_error(char *err, size_t errsize, const char *file, unsigned line, const char *name,
+    const char *which, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* "FILE:LINE: tls.cert.NAME.WHICH: ...", as config errors read. */
+static int
+cert_error(char *err, size_t errsize, const char *file, unsigned line, const char *name,
+    const char *which, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';
+	n = snprintf(err, errsize, "%s:%u: tls.cert.%s.%s: %s", file, line, name, which, msg);
+	if ((n < 0 || (size_t)n >= errsize) && errsize > 4)
+		memcpy(err + errsize - 4, "...", 4);
+	return -1;
+}
+
+/* 0 if path can be opened for reading, else -1 with errno. */
+static int
+readable(const char *path)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	fclose(f);
+	return 0;
+}
+
+static int
+on_servername(SSL *ssl, int *alert, void *arg);
+
+/* A new context for certificate i, or NULL with the reason in err. */
+static SSL_CTX *
+ctx_load(struct tls_server *ts, size_t i, char *err, size_t errsize)
+{
+	const struct config_cert *c = &ts->cfg->certs[i];
+	SSL_CTX *ctx = NULL;
+	char why[256];
+
+	ERR_clear_error();
+	if (readable(c->chain) == -1) {
+		cert_error(err, errsize, c->chain_file, c->chain_line, c->name, "chain",
+		    "%s: cannot read: %s", c->chain, strerror(errno));
+		goto fail;
+	}
+	if (readable(c->key) == -1) {
+		cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
+		    "%s: cannot read: %s", c->key, strerror(errno));
+		goto fail;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL || tls_ctx_harden(ctx) == -1) {
+		cert_error(err, errsize, c->chain_file, c->chain_line, c->name, "chain",
+		    "cannot set up TLS: %s", ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->chain) != 1) {
+		cert_error(err, errsize, c->chain_file, c->chain_line, c->name, "chain",
+		    "%s: not a PEM certificate chain: %s", c->chain, ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1) {
+		cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
+		    "%s: not a PEM private key for this certificate: %s", c->key,
+		    ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
+		    "%s does not match the certificate in %s", c->key, c->chain);
+		goto fail;
+	}
+	SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+	SSL_CTX_set_tlsext_servername_arg(ctx, ts);
+	/* sessions resumed across the SNI switch must find their context's cache */
+	(void)SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sterna", 6);
+	(void)SSL_CTX_set_ex_data(ctx, ex_cert_name, c->name);
+	return ctx;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * The context for the name a client asked for: an exact name of a
+ * certificate (its subjectAltName, or CN without one) before a wildcard,
+ * the first certificate when none covers it. Always from the current set,
+ * so a handshake that started before a reload gets the new certificate.
+ */
+static SSL_CTX *
+ctx_for_name(const struct tls_server *ts, const char *name)
+{
+	static const unsigned int passes[] = { X509_CHECK_FLAG_NO_WILDCARDS, 0 };
+
+	if (name == NULL)
+		return ts->ctx[0];
+	for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++)
+		for (size_t i = 0; i < ts->nctx; i++) {
+			X509 *x = SSL_CTX_get0_certificate(ts->ctx[i]);
+
+			if (x != NULL && X509_check_host(x, name, 0, passes[p], NULL) == 1)
+				return ts->ctx[i];
+		}
+	return ts->ctx[0];
+}
+
+static int
+on_servername(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_server *ts = arg;
+	SSL_CTX *want = ctx_for_name(ts, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+
+	(void)alert;
+	if (want != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, want) == NULL)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	/* an unknown name still gets the default certificate: refusing helps nobody */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls_server *
+tls_server_new(const struct config *cfg, char *err, size_t errsize)
+{
+	struct tls_server *ts = xcalloc(1, sizeof(*ts));
+
+	if (ex_cert_name == -1)
+		ex_cert_name = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ts->cfg = cfg;
+	ts->ctx = xcalloc(cfg->ncerts ? cfg->ncerts : 1, sizeof(*ts->ctx));
+	for (size_t i = 0; i < cfg->ncerts; i++) {
+		if ((ts->ctx[i] = ctx_load(ts, i, err, errsize)) == NULL) {
+			tls_server_free(&ts);
+			return NULL;
+		}
+		ts->nctx = i + 1;
+	}
+	return ts;
+}
+
+void
+tls_server_free(struct tls_server **tsp)
+{
+	struct tls_server *ts = *tsp;
+
+	if (ts == NULL)
+		return;
+	for (size_t i = 0; i < ts->nctx; i++)
+		SSL_CTX_free(ts->ctx[i]);
+	free(ts->ctx);
+	free(ts);
+	*tsp = NULL;
+}
+
+int
+tls_server_has_cert(const struct tls_server *ts)
+{
+	return ts != NULL && ts->nctx > 0;
+}
+
+unsigned
+tls_server_reload(struct tls_server *ts)
+{
+	unsigned nbad = 0;
+
+	for (size_t i = 0; i < ts->nctx; i++) {
+		char err[1024];
+		SSL_CTX *ctx = ctx_load(ts, i, err, sizeof(err));
+
+		if (ctx == NULL) {
+			log_err("%s; keeping the certificate in use", err);
+			nbad++;
+			continue;
+		}
+		/* live connections hold their own reference to the old context */
+		SSL_CTX_free(ts->ctx[i]);
+		ts->ctx[i] = ctx;
+		log_info("tls: certificate %s reloaded from %s", ts->cfg->certs[i].name,
+		    ts->cfg->certs[i].chain);
+	}
+	return nbad;
+}
+
+SSL *
+tls_server_ssl_new(struct tls_server *ts)
+{
+	SSL *ssl;
+	char why[256];
+
+	if (!tls_server_has_cert(ts))
+		return NULL;
+	if ((ssl = SSL_new(ts->ctx[0])) == NULL)
+		log_err("tls: cannot start a session: %s", ssl_reason(why, sizeof(why)));
+	return ssl;
+}
+
+const char *
+tls_ssl_cert_name(const SSL *ssl)
+{
+	const char *name = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_cert_name);
+
+	return name != NULL ? name : "-";
+}
