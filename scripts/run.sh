@@ -3,9 +3,12 @@
 set -eu
 bin=$1
 conf=examples/sterna.conf
+# examples/sterna.conf names ./var/tls/cert.pem and key.pem: a self-signed pair will do here
+sh scripts/selfsigned.sh var/tls
 "$bin" check -c "$conf"
 cat <<MSG
-sterna is starting on 127.0.0.1:2525 (examples/sterna.conf). Send a first message with:
+sterna is starting on 127.0.0.1:2525 (examples/sterna.conf), with submission on 127.0.0.1:2587
+(STARTTLS) and 127.0.0.1:2465 (implicit TLS). Send a first message with:
 
   swaks --server 127.0.0.1:2525 --from you@example.org --to alice@example.test
 
@@ -13,6 +16,12 @@ or with Python:
 
   python3 -c "import smtplib; smtplib.SMTP('127.0.0.1', 2525).sendmail('you@example.org', ['alice@example.test'], 'Subject: hi\r\n\r\nhello\r\n')"
 
-It lands in ./var/mail/alice/new/ (a Maildir); the queue is ./var/spool. Ctrl-C stops it.
+or over TLS, trusting the self-signed ./var/tls/cert.pem:
+
+  openssl s_client -starttls smtp -connect 127.0.0.1:2587 -CAfile var/tls/cert.pem
+  openssl s_client -connect 127.0.0.1:2465 -CAfile var/tls/cert.pem
+
+It lands in ./var/mail/alice/new/ (a Maildir); the queue is ./var/spool. Ctrl-C stops it;
+kill -HUP reads renewed certificates.
 MSG
 exec "$bin" serve -c "$conf"

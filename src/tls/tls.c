@@ -9,10 +9,13 @@
 #include "tls/tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -111,16 +114,31 @@ cert_error(char *err, size_t errsize, const char *file, unsigned line, const cha
 	return -1;
 }
 
-/* 0 if path can be opened for reading, else -1 with errno. */
+/*
+ * 0 if path is a regular file that can be opened for reading, else -1 with
+ * errno (EISDIR and friends: EINVAL). Said before OpenSSL's less telling reasons.
+ */
 static int
 readable(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), rc = 0;
 
-	if (f == NULL)
+	if (fd == -1)
 		return -1;
-	fclose(f);
-	return 0;
+	if (fstat(fd, &st) == -1)
+		rc = -1;
+	else if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		rc = -1;
+	}
+	{
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return rc;
 }
 
 static int
@@ -156,9 +174,15 @@ ctx_load(struct tls_server *ts, size_t i, char *err, size_t errsize)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1) {
-		cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
-		    "%s: not a PEM private key for this certificate: %s", c->key,
-		    ssl_reason(why, sizeof(why)));
+		unsigned long e = ERR_peek_last_error();
+
+		/* OpenSSL compares the key with the certificate already: say which it is */
+		if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+			cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
+			    "%s does not match the certificate in %s", c->key, c->chain);
+		else
+			cert_error(err, errsize, c->key_file, c->key_line, c->name, "key",
+			    "%s: not a PEM private key: %s", c->key, ssl_reason(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

@@ -3,6 +3,8 @@
 `sterna` starts one daemon with the default test configuration; `sterna_factory(**overrides)`
 starts one with changed keys, written with "__" for the dots of docs/configuration.md:
     sterna_factory(smtp__max_errors=3, listen__mx__greeting_delay="1s")
+`sterna_tls` starts one with a throwaway self-signed certificate (made with the openssl
+command by `make_cert`): STARTTLS on the mx port, implicit TLS on `port_smtps`.
 Every process started here is stopped by pid at teardown, and a sanitizer report
 (ASan, UBSan, LSan) in the daemon's stderr fails the test.
 """
@@ -100,6 +102,8 @@ class Sterna:
             parts = key.split("__")
             if parts[0] == "listen":
                 parts = ['listen "%s"' % parts[1]] + parts[2:]
+            elif parts[:2] == ["tls", "cert"]:
+                parts = ["tls", 'cert "%s"' % parts[2]] + parts[3:]
             node = tree
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
@@ -215,6 +219,18 @@ class Sterna:
         except FileNotFoundError:
             return []
 
+    def wait_log(self, pattern, timeout=10):
+        """Wait until a log line matches the regular expression pattern; return the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.log(), re.M)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                pytest.fail("no log line matches %r after %d s; log:\n%s"
+                            % (pattern, timeout, self.log()[-4000:]))
+            time.sleep(0.05)
+
     def sanitizer_reports(self):
         text = self.log()
         return [m for m in SANITIZER_MARKS if m in text]
@@ -248,3 +264,51 @@ def sterna_factory():
 @pytest.fixture
 def sterna(sterna_factory):
     return sterna_factory()
+
+
+def make_cert(directory, name, names=("localhost",), ips=("127.0.0.1",), days=30):
+    """A throwaway self-signed certificate (P-256) for names and ips, made by the openssl
+    command into directory as NAME.pem and NAME.key (overwritten). Returns (chain, key)."""
+    chain = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + ".key")
+    san = ",".join(["DNS:" + n for n in names] + ["IP:" + i for i in ips])
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key + ".new", "-out", chain + ".new", "-days", str(days),
+                    "-subj", "/CN=" + names[0], "-addext", "subjectAltName=" + san],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    # SIGHUP reads it again as server.user, after privileges are dropped
+    os.chmod(key + ".new", 0o644)
+    # renamed into place, so that a reload never sees half a file
+    os.rename(key + ".new", key)
+    os.rename(chain + ".new", chain)
+    return chain, key
+
+
+@pytest.fixture
+def cert_dir():
+    d = tempfile.mkdtemp(prefix="sterna-tls-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def tls_overrides(cert_dir, smtps_port, certs=("localhost",)):
+    """Overrides for sterna_factory: the certificates (made for their names, the first is the
+    default) and an implicit-TLS listener "smtps"; the mx listener offers STARTTLS."""
+    o = {"listen__smtps__address": "127.0.0.1:%d" % smtps_port, "listen__smtps__implicit_tls": True}
+    for name in certs:
+        chain, key = make_cert(cert_dir, name, names=(name,))
+        o["tls__cert__%s__chain" % name.replace(".", "-")] = chain
+        o["tls__cert__%s__key" % name.replace(".", "-")] = key
+    return o
+
+
+@pytest.fixture
+def sterna_tls(sterna_factory, cert_dir):
+    port = free_port()
+    s = sterna_factory(**tls_overrides(cert_dir, port))
+    s.port_smtps = port
+    s.chain = os.path.join(cert_dir, "localhost.pem")
+    s.key = os.path.join(cert_dir, "localhost.key")
+    s.cert_dir = cert_dir
+    return s

@@ -117,6 +117,12 @@ class Client:
         except TimeoutError:
             return False
 
+    def starttls(self, context, server_hostname="localhost"):
+        """After the 220 to STARTTLS: the TLS handshake on this connection. Nothing may be left
+        unread from the plaintext part (a reply there would be one the server should not send)."""
+        assert self.buf == b"", "plaintext left before the handshake: %r" % self.buf
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+
     def close(self):
         try:
             self.sock.close()

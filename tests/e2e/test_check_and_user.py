@@ -4,6 +4,8 @@ switch to server.user when started as root."""
 import glob
 import os
 import pwd
+import re
+import shutil
 import subprocess
 import time
 
@@ -25,8 +27,20 @@ def test_version():
     assert p.stdout.decode().startswith("sterna ")
 
 
-def test_check_example_config():
-    p = run("check", "-c", os.path.join(ROOT, "examples", "sterna.conf"))
+def test_check_example_config(tmp_path):
+    """examples/sterna.conf as `make run` uses it: with the self-signed certificate it makes,
+    in a copy of the layout (examples/ and var/tls/), so that the work tree is left alone."""
+    (tmp_path / "examples").mkdir()
+    shutil.copy(os.path.join(ROOT, "examples", "sterna.conf"), tmp_path / "examples")
+    conf = str(tmp_path / "examples" / "sterna.conf")
+    p = run("check", "-c", conf)
+    assert p.returncode == 1
+    assert re.fullmatch(r"%s:\d+: tls\.cert\.localhost\.chain: %s/var/tls/cert\.pem: cannot read: "
+                        r"No such file or directory\n" % (re.escape(conf), re.escape(str(tmp_path))),
+                        p.stderr.decode()), p.stderr
+    subprocess.run(["sh", os.path.join(ROOT, "scripts", "selfsigned.sh"), str(tmp_path / "var" / "tls")],
+                   check=True, stdout=subprocess.PIPE, timeout=60)
+    p = run("check", "-c", conf)
     assert p.returncode == 0, p.stderr
 
 

@@ -1134,9 +1134,14 @@ test_example(void **state)
 	if (c == NULL)
 		fail_msg("%s", err);
 	assert_string_equal(c->hostname, "mx.example.test");
-	assert_int_equal(c->nlisteners, 1);
+	assert_int_equal(c->nlisteners, 3);
 	assert_string_equal(c->listeners[0].name, "mx");
 	assert_string_equal(c->listeners[0].address, "127.0.0.1:2525");
+	assert_string_equal(c->listeners[1].address, "127.0.0.1:2587");
+	assert_int_equal(c->listeners[1].offers_starttls, 1);
+	assert_string_equal(c->listeners[2].address, "127.0.0.1:2465");
+	assert_int_equal(c->listeners[2].is_implicit_tls, 1);
+	assert_int_equal(c->ncerts, 1);
 	assert_int_equal(config_is_local_domain(c, "example.test"), 1);
 	assert_int_equal(config_is_local_domain(c, "localhost"), 1);
 	assert_int_equal(c->nlocal_users, 3);
@@ -1148,6 +1153,8 @@ test_example(void **state)
 	assert_string_equal(c->spool_dir, want);
 	snprintf(want, sizeof(want), "%s/var/mail", dir);
 	assert_string_equal(c->mailbox_root, want);
+	snprintf(want, sizeof(want), "%s/var/tls/cert.pem", dir);
+	assert_string_equal(c->certs[0].chain, want);
 	config_free(&c);
 }
 
