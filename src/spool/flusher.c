@@ -13,7 +13,11 @@
  *   3. fsyncs each target directory once, which makes the renames durable.
  * Only then does each item's done() run. While a batch is being flushed the
  * next one gathers, so the batch grows with the load, and deliveries share
- * the flushes of receiving instead of competing with them. A failed syncfs
+ * the flushes of receiving instead of competing with them: while messages
+ * are being received, a batch of only deliveries ("lazy" items) waits up to
+ * LAZY_WAIT_US for a received message to ride with, since a session is
+ * waiting for that one and nobody is waiting for a delivery. With nothing
+ * received lately, deliveries are flushed at once. A failed syncfs
  * or directory fsync fails the items it covers and is never retried into a
  * success (SECURITY.md 2); the item says whether its rename happened, so
  * its owner knows which name to remove.
@@ -26,10 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+
+#define LAZY_WAIT_US 2000		/* how long deliveries wait for a received message */
+#define RECEIVING_WINDOW_US 50000	/* "receiving lately": an eager item this recently */
 
 /* One file system or one directory of a batch, flushed once for all its items. */
 struct flush_target {
@@ -44,9 +53,12 @@ struct flusher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct flush_item *head, *tail;
+	unsigned neager;		/* items in the list that someone waits for */
+	uint64_t last_eager_us;		/* when the last eager item was submitted (monotonic) */
 	int is_stopping;
 	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
 	size_t nfss, ndirs, fss_cap, dirs_cap;
+	uint64_t nbatches, nitems;	/* for the log line at stop: how well flushes are shared */
 };
 
 /*
@@ -81,10 +93,12 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 	struct flush_item *it, *next;
 
 	f->nfss = f->ndirs = 0;
+	f->nbatches++;
 	/* 1. the data of every file, one syncfs per file system */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
+		f->nitems++;
 		it->err = fs ? 0 : errno;
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
@@ -132,6 +146,36 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 	}
 }
 
+/* With f->mu held: waits until there is a batch to flush; NULL when stopping with none. */
+static struct flush_item *
+take_batch(struct flusher *f)
+{
+	struct flush_item *batch;
+
+	while (!f->is_stopping && f->neager == 0) {
+		uint64_t until;
+		struct timespec ts;
+
+		if (f->head == NULL) {
+			pthread_cond_wait(&f->cv, &f->mu);
+			continue;
+		}
+		until = clock_mono_us();
+		if (until - f->last_eager_us >= RECEIVING_WINDOW_US)
+			break;
+		/* only deliveries, while receiving: let the next received message come along */
+		until += LAZY_WAIT_US;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000;
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	batch = f->head;
+	f->head = f->tail = NULL;
+	f->neager = 0;
+	return batch;
+}
+
 static void *
 flusher_main(void *arg)
 {
@@ -141,10 +185,7 @@ flusher_main(void *arg)
 		struct flush_item *batch;
 
 		pthread_mutex_lock(&f->mu);
-		while (f->head == NULL && !f->is_stopping)
-			pthread_cond_wait(&f->cv, &f->mu);
-		batch = f->head;
-		f->head = f->tail = NULL;
+		batch = take_batch(f);
 		pthread_mutex_unlock(&f->mu);
 		if (batch == NULL)
 			return NULL;
@@ -158,8 +199,14 @@ flusher_new(void)
 	struct flusher *f = xcalloc(1, sizeof(*f));
 	int r;
 
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, NULL);
+	/* the lazy wait is measured on the monotonic clock, like clock_mono_us() */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	r = pthread_create(&f->thread, NULL, flusher_main, f);
 	ASSERT(r == 0);
 	return f;
@@ -177,6 +224,8 @@ flusher_free(struct flusher **fp)
 	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(f->thread, NULL);
+	log_info("spool: %llu files made durable in %llu group flushes",
+	    (unsigned long long)f->nitems, (unsigned long long)f->nbatches);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
 	free(f->fss);
@@ -190,6 +239,10 @@ flusher_submit(struct flusher *f, struct flush_item *it)
 {
 	pthread_mutex_lock(&f->mu);
 	it->next = NULL;
+	if (!it->is_lazy) {
+		f->neager++;
+		f->last_eager_us = clock_mono_us();
+	}
 	if (f->tail)
 		f->tail->next = it;
 	else
@@ -224,7 +277,7 @@ flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_
 {
 	struct flush_wait w = {
 		.it = { .from_dirfd = from_dirfd, .from_name = from, .to_dirfd = to_dirfd,
-		    .to_name = to, .done = wait_done },
+		    .to_name = to, .done = wait_done, .is_lazy = 1 },
 	};
 
 	pthread_mutex_init(&w.mu, NULL);

@@ -21,6 +21,7 @@ struct flush_item {
 	int from_dirfd, to_dirfd;
 	const char *from_name, *to_name;
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
+	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
 	int err;		/* set before done(): 0, or the errno that failed the item */
 	int is_renamed;		/* set before done(): the file is under to_dirfd now */
 	size_t fs_index, dir_index;	/* the flusher's own */
@@ -65,7 +66,8 @@ void flusher_free(struct flusher **f);
 /* Any thread: joins the next batch; it->done() runs on the flusher's thread. */
 void flusher_submit(struct flusher *f, struct flush_item *it);
 /*
- * Any thread but the loop: the same, waiting for the batch. Returns 0, or
+ * Any thread but the loop: the same as a lazy item (see flusher.c), waiting
+ * for the batch. Returns 0, or
  * -1 with errno; *is_renamed says which name the file has either way.
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
