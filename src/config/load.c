@@ -529,6 +529,7 @@ config_free(struct config **cp)
 	}
 	free(c->aliases);
 	free(c->mailbox_root);
+	free(c->trusted_networks);
 	free(c);
 	*cp = NULL;
 }

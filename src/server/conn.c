@@ -588,6 +588,21 @@ session_begin(struct conn *c)
 	greet(c, client_spoke_first(c) ? SMTP_START_EARLY_TALK : SMTP_START_GREET);
 }
 
+/* The server's own address on the connection fd, for user@[that address] (RFC 5321 4.1.3). */
+static void
+local_name(evutil_socket_t fd, char *ip, size_t ipsize)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		ip[0] = '\0';
+		return;
+	}
+	peer_name((const struct sockaddr *)&ss, (int)len, ip, ipsize, &port);
+}
+
 void
 conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
@@ -595,6 +610,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	const struct config *cfg = srv->d.cfg;
 	struct conn *c;
 	SSL *ssl = NULL;
+	char local_ip[INET6_ADDRSTRLEN];
 
 	if (l->conf->is_implicit_tls && (ssl = tls_server_ssl_new(srv->d.tls)) == NULL) {
 		evutil_closesocket(fd);	/* logged by tls_server_ssl_new() */
@@ -606,6 +622,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c->is_busy = srv->nconns >= cfg->max_sessions;
 	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
 	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
+	local_name(fd, local_ip, sizeof(local_ip));
 	if (ssl != NULL)
 		c->bev = bufferevent_openssl_socket_new(srv->d.base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -613,6 +630,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
 	c->s = smtp_session_new(&l->sconf, &srv->hooks, c->id, c->ip);
+	smtp_session_set_client(c->s, local_ip, relay_is_trusted(cfg, c->ip));
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
