@@ -367,7 +367,7 @@ starttls(struct conn *c)
 	 * plaintext; had they survived, an attacker in the path could inject
 	 * commands that run inside the TLS session. Stop reading, so that the
 	 * ClientHello stays in the kernel for OpenSSL, and drop the rest
-	 * (test_tls.py: test_starttls_injection).
+	 * (test_tls.py: test_starttls_injection_*).
 	 */
 	bufferevent_disable(c->bev, EV_READ);
 	c->discarded = evbuffer_get_length(in);
