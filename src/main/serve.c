@@ -216,6 +216,13 @@ verb_serve(int argc, char **argv)
 		log_err("cannot create the event loop");
 		goto out;
 	}
+	/*
+	 * SIGHUP from now on, or its default action would kill a daemon that is
+	 * still starting (a certificate renewal hook may fire at any time); it is
+	 * handled once the loop runs.
+	 */
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	event_add(d.sig_hup, NULL);
 	/* read while still root: keys are often readable by root alone */
 	if ((d.tls = tls_server_new(d.cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
@@ -248,11 +255,9 @@ verb_serve(int argc, char **argv)
 		log_info("spool: %ld queued messages recovered", recovered);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
-	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
 	d.space_timer = event_new(d.base, -1, EV_PERSIST, on_space_timer, &d);
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
-	event_add(d.sig_hup, NULL);
 	event_add(d.space_timer, &second);
 	server_start(d.server);
 	log_info("sterna %s ready: %s", STERNA_VERSION, d.cfg->hostname);
