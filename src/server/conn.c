@@ -65,6 +65,9 @@ struct conn {
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
 	struct dotdata dd;
+	int is_scanning;	/* holding body bytes back until the header section is scanned */
+	struct hdrscan scan;
+	struct buf held;	/* those bytes */
 	struct spool_txn *txn;
 	struct spool_msg *msg;	/* the envelope of the message being received */
 };
@@ -94,6 +97,7 @@ conn_free(struct conn *c)
 	srv->nconns--;
 	spool_txn_abort(&c->txn);
 	spool_msg_free(&c->msg);
+	buf_clear(&c->held);
 	if (c->greet_ev)
 		event_free(c->greet_ev);
 	if (c->wait_ev)
@@ -285,13 +289,41 @@ on_spool_drain(void *ctx)
 	conn_process(c);
 }
 
-/* Builds the spool envelope and the Received header; the message body follows. */
+/*
+ * Opens the spool file with its header prefix: Received, and for a
+ * submission (authenticated) message Message-ID and Date when the scanned
+ * header section lacks them. A header section that did not end within
+ * HDRSCAN_MAX_BYTES is left as it is (a field beyond the bound might exist).
+ * Then writes the bytes held back while scanning.
+ */
+static void
+spool_begin(struct conn *c)
+{
+	struct buf hdr;
+
+	buf_init(&hdr, 16 * 1024);
+	/* a header that does not fit 16 KiB cannot happen: every part is bounded */
+	(void)smtp_session_received(c->s, (int64_t)(c->msg->arrival_us / 1000000u), &hdr);
+	if (c->is_scanning && !c->scan.is_truncated)
+		(void)smtp_session_added_headers(c->s, (int64_t)(c->msg->arrival_us / 1000000u),
+		    c->scan.seen, &hdr);
+	c->txn = spool_txn_new(c->srv->d.spool, c->msg, hdr.data, hdr.len);
+	spool_txn_set_drain_cb(c->txn, on_spool_drain, c);
+	buf_clear(&hdr);
+	c->is_scanning = 0;
+	if (c->held.len > 0 && spool_txn_write(c->txn, c->held.data, c->held.len) == 1) {
+		c->is_paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	buf_clear(&c->held);
+}
+
+/* Builds the spool envelope; the spool file opens now, or once the header section is scanned. */
 static void
 data_begin(struct conn *c)
 {
 	const struct smtp_txn *t = smtp_session_txn(c->s);
 	struct spool_msg *m = xcalloc(1, sizeof(*m));
-	struct buf hdr;
 
 	memcpy(m->qid, t->qid, sizeof(m->qid));
 	m->sender = xstrdup(t->sender);
@@ -307,15 +339,22 @@ data_begin(struct conn *c)
 		m->rcpts[i].orig = xstrdup(t->rcpts[i].orig);
 		m->rcpts[i].mailbox = t->rcpts[i].mailbox ? xstrdup(t->rcpts[i].mailbox) : NULL;
 	}
-	buf_init(&hdr, 16 * 1024);
-	/* a header that does not fit 16 KiB cannot happen: every part is bounded */
-	(void)smtp_session_received(c->s, (int64_t)(m->arrival_us / 1000000u), &hdr);
 	c->msg = m;
-	c->txn = spool_txn_new(c->srv->d.spool, m, hdr.data, hdr.len);
-	spool_txn_set_drain_cb(c->txn, on_spool_drain, c);
-	buf_clear(&hdr);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;
+	/*
+	 * Whether Message-ID and Date must be added is known only at the end of
+	 * the header section, and they go before the body: hold the body bytes
+	 * back until then (at most HDRSCAN_MAX_BYTES; the header section usually
+	 * ends within the first read).
+	 */
+	c->is_scanning = smtp_session_wants_header_scan(c->s);
+	if (c->is_scanning) {
+		hdrscan_init(&c->scan);
+		buf_init(&c->held, HDRSCAN_MAX_BYTES + DATA_PIECE + DOTDATA_HELD_MAX);
+		return;
+	}
+	spool_begin(c);
 }
 
 static void
@@ -370,7 +409,13 @@ data_input(struct conn *c, struct evbuffer *in)
 		p = evbuffer_pullup(in, (ssize_t)len);
 		used = dotdata_feed(&c->dd, p, len, out, &out_len, &is_end);
 		/* past the limit the rest is read and dropped: the reply comes at the end */
-		if (c->dd.body_bytes <= max && out_len > 0 &&
+		if (c->is_scanning) {
+			/* held bytes stay under HDRSCAN_MAX_BYTES + one piece: the scan stops by then */
+			if (c->dd.body_bytes <= max && buf_append(&c->held, out, out_len) == -1)
+				c->scan.is_done = c->scan.is_truncated = 1;
+			if (hdrscan_feed(&c->scan, out, out_len))
+				spool_begin(c);
+		} else if (c->dd.body_bytes <= max && out_len > 0 &&
 		    spool_txn_write(c->txn, out, out_len) == 1) {
 			c->is_paused = 1;
 			bufferevent_disable(c->bev, EV_READ);
@@ -388,7 +433,12 @@ data_end(struct conn *c)
 	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
 
 	if (a == SMTP_ACT_COMMIT) {
-		struct spool_txn *t = c->txn;
+		struct spool_txn *t;
+
+		/* a message that ended inside its header section (or had no body) */
+		if (c->is_scanning)
+			spool_begin(c);
+		t = c->txn;
 
 		c->txn = NULL;
 		c->mode = M_COMMIT;
@@ -398,6 +448,8 @@ data_end(struct conn *c)
 	}
 	spool_txn_abort(&c->txn);
 	spool_msg_free(&c->msg);
+	buf_clear(&c->held);
+	c->is_scanning = 0;
 	c->mode = M_COMMAND;
 	(void)act(c, a);
 }

@@ -44,6 +44,14 @@ hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *r
 	return policy_rcpt(srv->d.local, client, rcpt, txn);
 }
 
+static int
+hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
+{
+	struct server *srv = ctx;
+
+	return policy_sender_ok(srv->d.cfg, user, from);
+}
+
 static void
 on_workq(evutil_socket_t fd, short what, void *arg)
 {
@@ -83,6 +91,7 @@ server_new(const struct server_deps *deps)
 		.new_qid = hook_new_qid,
 		.has_room = hook_has_room,
 		.rcpt = hook_rcpt,
+		.sender_ok = hook_sender_ok,
 	};
 	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);

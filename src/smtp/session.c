@@ -368,6 +368,13 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return reject(s, "MAIL", arg, 501, "5.1.7", "Bad sender address syntax");
 	if (addr.has_route)
 		return reject(s, "MAIL", arg, 553, "5.7.1", "Source routes are not accepted");
+	/* RFC 6409 4.3 and RFC 4954 6: submission wants to know who sends */
+	if (s->conf->is_auth_required && s->auth_user[0] == '\0')
+		return reject(s, "MAIL", arg, 530, "5.7.0", "Authentication required");
+	/* RFC 6409 6.1: an authenticated user sends as themselves */
+	if (s->auth_user[0] != '\0' && !s->hooks->sender_ok(s->hooks->ctx, s->auth_user, &addr))
+		return reject(s, "MAIL", from, 553, "5.7.1",
+		    "<%s>: Sender address rejected: not owned by user %s", from, s->auth_user);
 	if (mp.is_size_huge || mp.size > s->conf->max_message_bytes)
 		return reject(s, "MAIL", arg, 552, "5.3.4", "Message size exceeds fixed limit");
 	if (!s->hooks->has_room(s->hooks->ctx, mp.size)) {
@@ -991,6 +998,30 @@ smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out
 	if (t->nrcpts == 1 && buf_printf(out, "\r\n\tfor <%s>", t->rcpts[0].orig) == -1)
 		return -1;
 	return buf_printf(out, "; %s\r\n", date);
+}
+
+int
+smtp_session_wants_header_scan(const struct smtp_session *s)
+{
+	return s->auth_user[0] != '\0';
+}
+
+int
+smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
+    struct buf *out)
+{
+	char date[64];
+
+	if (s->txn == NULL || s->auth_user[0] == '\0')
+		return 0;
+	/* RFC 5322 3.6.4: the queue id is unique to this host, so QID@HOST is unique */
+	if (!(seen & HDRSCAN_MESSAGE_ID) &&
+	    buf_printf(out, "Message-ID: <%s@%s>\r\n", s->txn->qid, s->conf->hostname) == -1)
+		return -1;
+	if (!(seen & HDRSCAN_DATE) && (clock_rfc5322(now, date, sizeof(date)) == -1 ||
+	    buf_printf(out, "Date: %s\r\n", date) == -1))
+		return -1;
+	return 0;
 }
 
 const struct smtp_session_stats *

@@ -71,6 +71,8 @@ struct smtp_hooks {
 	void (*new_qid)(void *ctx, char out[QID_LEN + 1]);
 	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
 	int (*has_room)(void *ctx, uint64_t size);
+	/* 1 if the authenticated user may use from as envelope sender. */
+	int (*sender_ok)(void *ctx, const char *user, const struct smtp_addr *from);
 	/* Decides on a recipient from client, adding its final targets to txn on ACCEPT. */
 	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_client *client,
 	    const struct smtp_addr *rcpt, struct smtp_txn *txn);
@@ -196,6 +198,19 @@ int smtp_session_received(const struct smtp_session *s, int64_t now, struct buf 
  * UTF8SMTPA, UTF8SMTPSA).
  */
 const char *smtp_session_proto(const struct smtp_session *s);
+/*
+ * 1 if the message's header section is to be scanned (hdrscan.c) before it
+ * is stored: in an authenticated session, Message-ID and Date are added
+ * when missing (RFC 6409 8.2, 8.3).
+ */
+int smtp_session_wants_header_scan(const struct smtp_session *s);
+/*
+ * Appends "Message-ID: <QID@HOST>" and "Date: ..." fields for those not
+ * in seen (HDRSCAN_*), in an authenticated session; nothing otherwise.
+ * 0, or -1 if out is full.
+ */
+int smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
+    struct buf *out);
 /* Counters for the disconnect log line. */
 struct smtp_session_stats {
 	unsigned commands, errors, messages, rcpts;
