@@ -31,11 +31,11 @@ enum key_type {
 	KT_DELIMITER,	/* one character of "+-_=", or "" */
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
-	KT_BOOL,	/* true, yes, on, false, no, off */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
+	KT_BOOL,	/* true/false, yes/no, on/off */
 };
 
-enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR, KS_BOOL };
+enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
 
 enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT };
 
@@ -84,15 +84,21 @@ static const struct key_row rows[] = {
 	    NULL, NULL },
 	{ "listen.*.greeting_delay", KT_DURATION, KS_UNSIGNED, LIS(greeting_delay_ms), 0, NULL,
 	    0, 60 * SEC, 1, NULL, NULL, NULL },
-	{ "listen.*.starttls", KT_BOOL, KS_BOOL, LIS(offers_starttls), 1, NULL, 0, 1, 0, NULL,
+	{ "listen.*.starttls", KT_BOOL, KS_UNSIGNED, LIS(offers_starttls), 1, NULL, 0, 1, 0, NULL,
 	    NULL, NULL },
-	{ "listen.*.implicit_tls", KT_BOOL, KS_BOOL, LIS(is_implicit_tls), 0, NULL, 0, 1, 0, NULL,
+	{ "listen.*.implicit_tls", KT_BOOL, KS_UNSIGNED, LIS(is_implicit_tls), 0, NULL, 0, 1, 0, NULL,
 	    NULL, NULL },
 
 	{ "tls.handshake_timeout", KT_DURATION, KS_UNSIGNED, CFG(tls_handshake_timeout_ms),
 	    30 * SEC, NULL, SEC, 5 * MIN, 1, NULL, NULL, NULL },
 	{ "tls.cert.*.chain", KT_PATH, KS_STR, CRT(chain), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 	{ "tls.cert.*.key", KT_PATH, KS_STR, CRT(key), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
+	{ "listen.*.auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth), 1, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
+	{ "listen.*.auth_without_tls", KT_BOOL, KS_UNSIGNED, LIS(is_auth_without_tls), 0, NULL,
+	    0, 1, 0, NULL, NULL, NULL },
+	{ "listen.*.require_auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth_required), 0, NULL,
+	    0, 1, 0, NULL, NULL, NULL },
 
 	{ "smtp.max_line_bytes", KT_SIZE, KS_SIZE, CFG(max_line_bytes), 512, NULL,
 	    512, 64 * KIB, 0, " (RFC 5321 4.5.3.1.4)", NULL, NULL },
@@ -126,6 +132,16 @@ static const struct key_row rows[] = {
 	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
 	    0, 0, 0, NULL, NULL, NULL },
 
+	{ "auth.users_file", KT_PATH, KS_STR, CFG(users_file), 0, "", 0, 0, 0, NULL, NULL, NULL },
+	{ "auth.fail_delay", KT_DURATION, KS_UNSIGNED, CFG(auth_fail_delay_ms), SEC, NULL,
+	    0, 30 * SEC, 1, NULL, NULL, NULL },
+	{ "auth.max_failures", KT_COUNT, KS_UNSIGNED, CFG(auth_max_failures), 3, NULL,
+	    1, 100, 0, NULL, NULL, NULL },
+	{ "auth.client_max_failures", KT_COUNT, KS_UNSIGNED, CFG(auth_client_max_failures), 10, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "auth.client_window", KT_DURATION, KS_UNSIGNED, CFG(auth_client_window_s), 15 * MIN, NULL,
+	    SEC, DAY, 1000, NULL, NULL, NULL },
+
 	{ "queue.retry_min", KT_DURATION, KS_UNSIGNED, CFG(retry_min_s), 5 * MIN, NULL,
 	    SEC, DAY, 1000, NULL, NULL, NULL },
 	{ "queue.retry_max", KT_DURATION, KS_UNSIGNED, CFG(retry_max_s), HOUR, NULL,
@@ -144,6 +160,7 @@ static const char *const key_ids[] = {
 	[CFG_KEY_RETRY_MAX] = "queue.retry_max",
 	[CFG_KEY_SPOOL_DIR] = "spool.dir",
 	[CFG_KEY_MAILBOX_ROOT] = "local.mailbox_root",
+	[CFG_KEY_USERS_FILE] = "auth.users_file",
 };
 
 size_t
@@ -537,9 +554,6 @@ store_number(void *base, const struct key_row *r, uint64_t v)
 		break;
 	case KS_U64:
 		*(uint64_t *)p = v;
-		break;
-	case KS_BOOL:
-		*(int *)p = v != 0;
 		break;
 	default:
 		ASSERT(!"a number row stores a number");
@@ -951,15 +965,15 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		return read_aliases(l, n, path);
 	case KT_CIDRS:
 		return read_cidrs(l, n, path);
+	case KT_BOOL:
+		if (n->type != UCL_BOOLEAN)
+			return key_error(l, n, path, "expected true or false");
+		store_number(base, r, (uint64_t)n->boolean);
+		return 0;
 	case KT_ADDRESS:
 		if (read_address(l, n, path, lis) == -1)
 			return -1;
 		l->listen_addr[lis - l->cfg->listeners] = n;
-		return 0;
-	case KT_BOOL:
-		if (n->type != UCL_BOOLEAN)
-			return key_error(l, n, path, "expected yes or no (true, on, false, off)");
-		store_number(base, r, (uint64_t)n->boolean);
 		return 0;
 	}
 	return 0;

@@ -62,11 +62,9 @@ msg_due_s(const struct spool_msg *m)
 }
 
 /*
- * Worker: one attempt at every due recipient of the message. When every
- * recipient is done the file is removed without D records (they would cost
- * a flush per message, and a crash before the removal is durable can only
- * deliver again, never lose); otherwise the recipients delivered now are
- * recorded, so that the retry skips them.
+ * Worker: one attempt at every due recipient of the message. A delivered
+ * recipient is recorded done by the delivery itself (maildir_deliver); when
+ * every recipient is done the file is removed.
  */
 static void
 deliver_run(struct work *w)
@@ -75,7 +73,6 @@ deliver_run(struct work *w)
 	struct spool_msg *m = e->m;
 	const struct config *cfg = e->s->cfg;
 	uint64_t now = now_s();
-	unsigned char *delivered_now = xcalloc(m->nrcpts, 1);
 
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		struct spool_rcpt *r = &m->rcpts[i];
@@ -92,9 +89,8 @@ deliver_run(struct work *w)
 		} else if ((n = snprintf(path, sizeof(path), "%s/%s", cfg->mailbox_root, r->mailbox)) < 0 ||
 		    (size_t)n >= sizeof(path)) {
 			snprintf(err, sizeof(err), "mailbox path too long");
-		} else if (maildir_deliver(e->s->sp, m, path, r->to, cfg->hostname, err, sizeof(err)) == 0) {
+		} else if (maildir_deliver(e->s->sp, m, i, path, cfg->hostname, err, sizeof(err)) == 0) {
 			r->is_done = 1;
-			delivered_now[i] = 1;
 			log_ev_delivered(rid, r->to, r->mailbox,
 			    (double)(clock_wall_us() - m->arrival_us) / 1e6, "2.0.0");
 			continue;
@@ -112,13 +108,7 @@ deliver_run(struct work *w)
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
 		else
 			log_ev_removed(m->qid, "delivered");
-	} else {
-		for (size_t i = 0; i < m->nrcpts; i++)
-			if (delivered_now[i] && spool_msg_mark_done(e->s->sp, m->qid, i, "2.0.0") == -1)
-				log_err("%s.%zu: delivered, but cannot record it (%s): "
-				    "a restart may deliver it again", m->qid, i + 1, strerror(errno));
 	}
-	free(delivered_now);
 }
 
 static void start_ready(struct sched *s);

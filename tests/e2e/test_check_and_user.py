@@ -30,8 +30,7 @@ def test_version():
 def test_check_example_config(tmp_path):
     """examples/sterna.conf as `make run` uses it: with the self-signed certificate it makes,
     in a copy of the layout (examples/ and var/tls/), so that the work tree is left alone."""
-    (tmp_path / "examples").mkdir()
-    shutil.copy(os.path.join(ROOT, "examples", "sterna.conf"), tmp_path / "examples")
+    shutil.copytree(os.path.join(ROOT, "examples"), tmp_path / "examples")
     conf = str(tmp_path / "examples" / "sterna.conf")
     p = run("check", "-c", conf)
     assert p.returncode == 1

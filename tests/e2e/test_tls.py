@@ -3,6 +3,7 @@ real clients (smtplib, msmtp, openssl s_client), the STARTTLS command-injection 
 certificates chosen by SNI, renewed certificates picked up at SIGHUP, and the replies of
 docs/smtp.md. testssl.sh checks the protocols, ciphers and known vulnerabilities."""
 
+import base64
 import json
 import os
 import pathlib
@@ -464,3 +465,71 @@ def test_check_reports_unreadable_key(cert_dir):
     assert p.returncode == 1
     assert re.fullmatch(r"\S+/t\.conf:6: tls\.cert\.mx\.key: \S+/good\.key: cannot read: Permission denied\n",
                         p.stderr.decode()), p.stderr
+
+
+# ---- AUTH over TLS --------------------------------------------------------------------------
+
+@pytest.fixture
+def auth_tls(sterna_factory, cert_dir, tmp_path):
+    from test_auth import PASSWORDS, hash_password
+    users = os.path.join(cert_dir, "users")
+    with open(users, "w") as f:
+        f.write("alice:%s\n" % hash_password(PASSWORDS["alice"]))
+    os.chmod(users, 0o644)
+    port = free_port()
+    o = tls_overrides(cert_dir, port)
+    o.update(auth__users_file=users, auth__fail_delay="20ms", listen__smtps__require_auth=True)
+    s = sterna_factory(**o)
+    s.port_smtps = port
+    s.chain = os.path.join(cert_dir, "localhost.pem")
+    s.password = PASSWORDS["alice"]
+    return s
+
+
+def test_smtplib_starttls_then_login(auth_tls):
+    with smtplib.SMTP("127.0.0.1", auth_tls.port, local_hostname="client.test", timeout=30) as s:
+        s.ehlo()
+        assert not s.has_extn("auth")     # a password never crosses in plaintext
+        assert s.docmd("AUTH", "LOGIN")[0] == 538
+        s.starttls(context=client_context(auth_tls.chain))
+        s.ehlo()
+        assert s.has_extn("auth") and not s.has_extn("starttls")
+        assert s.login("alice", auth_tls.password)[0] == 235
+        s.sendmail("alice@example.test", ["someone@elsewhere.test", "bob@example.test"], MSG)
+    [mail] = auth_tls.wait_for_mail("bob")
+    assert " with ESMTPSA id " in received_header(mail)
+
+
+def test_login_before_starttls_is_forgotten(sterna_factory, cert_dir):
+    from test_auth import PASSWORDS, hash_password
+    users = os.path.join(cert_dir, "users")
+    with open(users, "w") as f:
+        f.write("alice:%s\n" % hash_password(PASSWORDS["alice"]))
+    os.chmod(users, 0o644)
+    o = tls_overrides(cert_dir, free_port())
+    o.update(auth__users_file=users, listen__mx__auth_without_tls=True, listen__mx__require_auth=True)
+    s = sterna_factory(**o)
+    s.chain = os.path.join(cert_dir, "localhost.pem")
+    c = s.connect()
+    c.dialog(EHLO, 250)
+    c.send(b"AUTH PLAIN " + base64.b64encode(b"\0alice\0" + PASSWORDS["alice"].encode()) + b"\r\n")
+    assert c.reply().code == 235
+    starttls(c, s)
+    c.dialog(EHLO, 250)
+    c.send(b"MAIL FROM:<alice@example.test>\r\n")
+    r = c.reply()
+    assert (r.code, r.status) == (530, "5.7.0"), r
+
+
+def test_msmtp_implicit_tls_with_auth(auth_tls, tmp_path):
+    conf = tmp_path / "msmtprc"
+    conf.write_text("account default\nhost 127.0.0.1\nport %d\nfrom alice@example.test\n"
+                    "domain client.test\nauth plain\nuser alice\npassword %s\ntls on\n"
+                    "tls_starttls off\ntls_trust_file %s\n"
+                    % (auth_tls.port_smtps, auth_tls.password, auth_tls.chain))
+    os.chmod(conf, 0o600)
+    p = subprocess.run(["msmtp", "-C", str(conf), "bob@example.test"], input=MSG,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0, p.stderr
+    [mail] = auth_tls.wait_for_mail("bob")
+    assert " with ESMTPSA id " in received_header(mail)

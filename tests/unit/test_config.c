@@ -915,7 +915,7 @@ static const struct load_case load_cases[] = {
 	{ "tls { handshake_timeout = 301s }", "t.conf:3: tls.handshake_timeout: must be at most 5min" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = off }", NULL },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = 1 }",
-	    "t.conf:3: listen.b.starttls: expected yes or no (true, on, false, off)" },
+	    "t.conf:3: listen.b.starttls: expected true or false" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\";\n implicit_tls = yes }",
 	    "t.conf:4: listen.b.implicit_tls: needs a certificate: add tls { cert \"NAME\" { "
 	    "chain = \"FILE\"; key = \"FILE\"; } }" },
