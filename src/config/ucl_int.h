@@ -150,6 +150,9 @@ enum cfg_key_id {
 	CFG_KEY_RETRY_MAX,
 	CFG_KEY_SPOOL_DIR,
 	CFG_KEY_MAILBOX_ROOT,
+	CFG_KEY_SMARTHOST,
+	CFG_KEY_SMARTHOST_USER,
+	CFG_KEY_SMARTHOST_PASSWORD,
 };
 
 /* Number of rows in the key table. */
