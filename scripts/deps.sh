@@ -7,7 +7,7 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libssl-dev libc-ares-dev libcrypt-dev libcmocka-dev
-python3 python3-pytest swaks msmtp openssl"
+python3 python3-pytest swaks msmtp openssl nmap"
 
 missing=""
 for p in $PKGS; do

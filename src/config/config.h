@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "util/cidr.h"
 #include "util/log.h"
 
 struct config_listener {
@@ -87,6 +88,10 @@ struct config {
 	size_t naliases;
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
+
+	/* relay { } */
+	struct cidr *trusted_networks;	/* clients that may relay without AUTH */
+	size_t ntrusted_networks;
 
 	/* queue { } */
 	unsigned retry_min_s;		/* first retry of a failed delivery */

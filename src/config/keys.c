@@ -32,6 +32,7 @@ enum key_type {
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
 	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
+	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
 };
 
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
@@ -117,6 +118,9 @@ static const struct key_row rows[] = {
 	    0, 0, 0, NULL, NULL, NULL },
 	{ "local.aliases", KT_ALIASES, KS_NONE, CFG(aliases), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },
+
+	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
+	    0, 0, 0, NULL, NULL, NULL },
 
 	{ "queue.retry_min", KT_DURATION, KS_UNSIGNED, CFG(retry_min_s), 5 * MIN, NULL,
 	    SEC, DAY, 1000, NULL, NULL, NULL },
@@ -1013,6 +1017,42 @@ read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	return 0;
 }
 
+/*
+ * relay.trusted_networks: numeric networks only (nothing to resolve at
+ * start). A network with host bits set is refused rather than masked: it
+ * is most likely a typo for a host or a different network.
+ */
+static int
+read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path)
+{
+	struct config *c = l->cfg;
+	const struct ucl_node *const *items, *one[1];
+	size_t nitems;
+	char shown[64], canon[64];
+
+	if (list_items(l, n, path, "networks such as \"192.0.2.0/24\"", one, &items, &nitems) == -1)
+		return -1;
+	c->trusted_networks = xcalloc(nitems ? nitems : 1, sizeof(*c->trusted_networks));
+	for (size_t i = 0; i < nitems; i++) {
+		struct cidr *net = &c->trusted_networks[c->ntrusted_networks];
+
+		switch (cidr_parse(items[i]->str, net)) {
+		case CIDR_OK:
+			break;
+		case CIDR_HOST_BITS:
+			if (cidr_format(net, canon, sizeof(canon)) == -1)
+				memcpy(canon, "?", 2);
+			return key_error(l, items[i], path, "'%s' has bits set after the prefix "
+			    "(the network is %s)", cfg_shorten(items[i]->str, shown), canon);
+		default:
+			return key_error(l, items[i], path, "'%s' is not a network in CIDR notation, "
+			    "as \"192.0.2.0/24\" or \"2001:db8::/32\"", cfg_shorten(items[i]->str, shown));
+		}
+		c->ntrusted_networks++;
+	}
+	return 0;
+}
+
 /* "127.0.0.1:25" or "[::1]:25": numeric only, so start-up needs no DNS. */
 static int
 read_address(struct cfg_load *l, const struct ucl_node *n, const char *path,
@@ -1125,6 +1165,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		return read_aliases(l, n, path);
 	case KT_MAP:
 		return read_map(l, r, n, path);
+	case KT_CIDRS:
+		return read_cidrs(l, n, path);
 	case KT_ADDRESS:
 		if (read_address(l, n, path, lis) == -1)
 			return -1;

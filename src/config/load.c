@@ -504,6 +504,7 @@ config_free(struct config **cp)
 	free(c->smarthost);
 	free(c->smarthost_user);
 	free(c->smarthost_password);
+	free(c->trusted_networks);
 	free(c);
 	*cp = NULL;
 }

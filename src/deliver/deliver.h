@@ -15,7 +15,8 @@
  * "Return-Path: <sender>" and "Delivered-To: to" on top and LF line ends.
  * The file is flushed, renamed into new/, and new/ is flushed before this
  * returns 0 (SECURITY.md 5: the mailbox is durable before the recipient is
- * marked done). Returns -1 with the reason in err on failure; nothing is
+ * marked done); those flushes are the spool's group commit, shared with
+ * other deliveries and with receiving (spool_durable_rename). Returns -1 with the reason in err on failure; nothing is
  * left in new/ then.
  */
 int maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir,

@@ -18,6 +18,7 @@
 
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/xalloc.h"
 
 #define OUT_CHUNK (64 * 1024)
 
@@ -81,7 +82,7 @@ lf_sink(void *ctx, const void *p, size_t n)
 }
 
 static int
-subdir(const char *maildir, const char *name, char *out, size_t size)
+subdir_path(const char *maildir, const char *name, char *out, size_t size)
 {
 	int n = snprintf(out, size, "%s/%s", maildir, name);
 
@@ -89,75 +90,105 @@ subdir(const char *maildir, const char *name, char *out, size_t size)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return mkdir_p(out, 0700);
+	return 0;
+}
+
+static int
+open_dir(const char *path)
+{
+	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * Opens the Maildir's tmp/ and new/, creating the Maildir (tmp, new and
+ * cur) only when it is missing: the common case costs two opens, not a
+ * mkdir per path component.
+ */
+static int
+open_maildir(const char *maildir, int *tmp_fd, int *new_fd)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	char path[NELEM(subdirs)][PATH_MAX];
+
+	for (size_t i = 0; i < NELEM(subdirs); i++)
+		if (subdir_path(maildir, subdirs[i], path[i], sizeof(path[i])) == -1)
+			return -1;
+	for (int pass = 0; pass < 2; pass++) {
+		int saved;
+
+		if ((*tmp_fd = open_dir(path[0])) != -1 && (*new_fd = open_dir(path[1])) != -1)
+			return 0;
+		saved = errno;
+		if (*tmp_fd != -1)
+			close(*tmp_fd);
+		*tmp_fd = *new_fd = -1;
+		errno = saved;
+		if (saved != ENOENT || pass == 1)
+			return -1;
+		for (size_t i = 0; i < NELEM(subdirs); i++)
+			if (mkdir_p(path[i], 0700) == -1)
+				return -1;
+	}
+	return -1;
 }
 
 int
 maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir, const char *to,
     const char *hostname, char *err, size_t errsize)
 {
-	char tmpdir[PATH_MAX], newdir[PATH_MAX], curdir[PATH_MAX];
-	char name[256], tmppath[PATH_MAX + 256], newpath[PATH_MAX + 256];
+	char name[256];
 	struct lf_writer w = { .fd = -1 };
 	struct timeval tv;
-	const char *step = "write";
-	int ret = -1, n;
+	const char *step = "open";
+	int tmp_fd = -1, new_fd = -1, is_created = 0, is_renamed = 0, ret = -1, n;
 
 	buf_init(&w.out, OUT_CHUNK + 2);
-	if (subdir(maildir, "tmp", tmpdir, sizeof(tmpdir)) == -1 ||
-	    subdir(maildir, "new", newdir, sizeof(newdir)) == -1 ||
-	    subdir(maildir, "cur", curdir, sizeof(curdir)) == -1) {
-		snprintf(err, errsize, "maildir %s: %s", maildir, strerror(errno));
-		buf_clear(&w.out);
-		return -1;
-	}
+	if (open_maildir(maildir, &tmp_fd, &new_fd) == -1)
+		goto out;
 	/* unique: time, microseconds, pid, a counter, the queue id, the host (maildir(5)) */
 	gettimeofday(&tv, NULL);
 	n = snprintf(name, sizeof(name), "%lld.M%06ldP%dQ%u_%s.%s", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (int)getpid(), atomic_fetch_add(&delivery_seq, 1) + 1, m->qid, hostname);
-	if (n < 0 || (size_t)n >= sizeof(name) ||
-	    snprintf(tmppath, sizeof(tmppath), "%s/%s", tmpdir, name) >= (int)sizeof(tmppath) ||
-	    snprintf(newpath, sizeof(newpath), "%s/%s", newdir, name) >= (int)sizeof(newpath)) {
-		snprintf(err, errsize, "maildir %s: name too long", maildir);
-		buf_clear(&w.out);
-		return -1;
+	if (n < 0 || (size_t)n >= sizeof(name)) {
+		errno = ENAMETOOLONG;
+		goto out;
 	}
-	if ((w.fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		snprintf(err, errsize, "open %s: %s", tmppath, strerror(errno));
-		buf_clear(&w.out);
-		return -1;
-	}
+	if ((w.fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		goto out;
+	is_created = 1;
+	step = "write";
 	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender, to) == -1 ||
 	    spool_msg_read_content(sp, m->qid, lf_sink, &w) == -1 || lf_flush(&w) == -1)
 		goto out;
 	if (w.has_cr && (buf_append_byte(&w.out, '\r') == -1 || lf_flush(&w) == -1))
-		goto out;
-	step = "fsync";
-	if (fsync(w.fd) == -1)
 		goto out;
 	step = "close";
 	n = close(w.fd);
 	w.fd = -1;
 	if (n == -1)
 		goto out;
-	step = "rename";
-	if (rename(tmppath, newpath) == -1)
+	/* the file's flush, the rename into new/ and new/'s flush, shared with other messages */
+	step = "flush";
+	if (spool_durable_rename(sp, tmp_fd, name, new_fd, name, &is_renamed) == -1)
 		goto out;
-	step = "fsync new/";
-	if (fsync_dir(newdir) == -1) {
-		/* not known to be durable: take it back, the retry delivers it again */
-		(void)unlink(newpath);
-		goto out;
-	}
 	ret = 0;
 out:
-	if (ret == -1)
+	if (ret == -1) {
 		snprintf(err, errsize, "%s %s: %s", step, maildir,
 		    strerror(w.err ? w.err : errno ? errno : EIO));
-	if (w.fd != -1)
-		close(w.fd);
-	if (ret == -1)
-		(void)unlink(tmppath);
+		if (w.fd != -1)
+			close(w.fd);
+		/* not known to be durable: take it back, the retry delivers it again */
+		if (is_renamed)
+			(void)unlinkat(new_fd, name, 0);
+		else if (is_created)
+			(void)unlinkat(tmp_fd, name, 0);
+	}
+	if (tmp_fd != -1)
+		close(tmp_fd);
+	if (new_fd != -1)
+		close(new_fd);
 	buf_clear(&w.out);
 	return ret;
 }

@@ -29,10 +29,10 @@
 
 #define READ_MAX (64 * 1024)	/* reply bytes taken from the socket at once */
 
-struct smtp_client {
+struct smtp_out {
 	struct event_base *base;
-	const struct smtp_client_conf *conf;
-	const struct smtp_client_ops *ops;
+	const struct smtp_out_conf *conf;
+	const struct smtp_out_ops *ops;
 	void *ctx;
 	char id[48];
 	struct dns_target *targets;
@@ -54,10 +54,10 @@ struct smtp_client {
 	char sent_why[SMTPC_TEXT + 128];
 };
 
-static void start_target(struct smtp_client *c);
+static void start_target(struct smtp_out *c);
 
 SSL_CTX *
-smtp_client_tls_ctx(void)
+smtp_out_tls_ctx(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -70,7 +70,7 @@ smtp_client_tls_ctx(void)
 }
 
 static void
-arm(struct smtp_client *c, unsigned ms)
+arm(struct smtp_out *c, unsigned ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
@@ -79,7 +79,7 @@ arm(struct smtp_client *c, unsigned ms)
 
 /* The timeout of the reply the state waits for (RFC 5321 4.5.3.2). */
 static unsigned
-state_timeout_ms(const struct smtp_client *c)
+state_timeout_ms(const struct smtp_out *c)
 {
 	const struct config *cfg = c->conf->cfg;
 
@@ -102,13 +102,13 @@ state_timeout_ms(const struct smtp_client *c)
 }
 
 static void
-kick(struct smtp_client *c)
+kick(struct smtp_out *c)
 {
 	event_active(c->kick, EV_TIMEOUT, 0);
 }
 
 static void
-drop_bev(struct smtp_client *c)
+drop_bev(struct smtp_out *c)
 {
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
@@ -122,7 +122,7 @@ drop_bev(struct smtp_client *c)
 
 /* The session cannot go on. Before a first message: the next host; after: the end. */
 static void
-session_failed(struct smtp_client *c, const char *why)
+session_failed(struct smtp_out *c, const char *why)
 {
 	if (c->sm.state == SMTPC_QUIT) {
 		drop_bev(c);
@@ -155,7 +155,7 @@ session_failed(struct smtp_client *c, const char *why)
 }
 
 static void
-flush_out(struct smtp_client *c)
+flush_out(struct smtp_out *c)
 {
 	if (c->out.len > 0 && c->bev != NULL) {
 		bufferevent_write(c->bev, c->out.data, c->out.len);
@@ -163,10 +163,10 @@ flush_out(struct smtp_client *c)
 	}
 }
 
-static void start_tls(struct smtp_client *c);
+static void start_tls(struct smtp_out *c);
 
 static void
-apply(struct smtp_client *c, const struct smtpc_action *act)
+apply(struct smtp_out *c, const struct smtpc_action *act)
 {
 	if (act->is_failed) {
 		flush_out(c);
@@ -205,7 +205,7 @@ apply(struct smtp_client *c, const struct smtpc_action *act)
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
-	struct smtp_client *c = arg;
+	struct smtp_out *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (c->bev == bev && evbuffer_get_length(in) > 0) {
@@ -240,7 +240,7 @@ on_read(struct bufferevent *bev, void *arg)
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
-	struct smtp_client *c = arg;
+	struct smtp_out *c = arg;
 
 	if (bev != c->bev || !c->is_body)
 		return;
@@ -264,7 +264,7 @@ tls_error(struct bufferevent *bev, char *out, size_t size)
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct smtp_client *c = arg;
+	struct smtp_out *c = arg;
 	char why[256];
 
 	if (bev != c->bev)
@@ -313,7 +313,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct smtp_client *c = arg;
+	struct smtp_out *c = arg;
 	char why[64];
 
 	(void)fd, (void)what;
@@ -325,7 +325,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-start_tls(struct smtp_client *c)
+start_tls(struct smtp_out *c)
 {
 	SSL *ssl = SSL_new(c->conf->ssl_ctx);
 	struct bufferevent *f;
@@ -359,7 +359,7 @@ start_tls(struct smtp_client *c)
 }
 
 static void
-format_relay(struct smtp_client *c)
+format_relay(struct smtp_out *c)
 {
 	const struct dns_target *t = &c->targets[c->cur];
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -381,7 +381,7 @@ format_relay(struct smtp_client *c)
 
 /* Binds fd to the configured source address when it is of the target's family. */
 static int
-bind_source(struct smtp_client *c, int fd, int family)
+bind_source(struct smtp_out *c, int fd, int family)
 {
 	const char *src = c->conf->source_address;
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
@@ -397,7 +397,7 @@ bind_source(struct smtp_client *c, int fd, int family)
 }
 
 static void
-start_target(struct smtp_client *c)
+start_target(struct smtp_out *c)
 {
 	const struct dns_target *t = &c->targets[c->cur];
 	int fd;
@@ -435,7 +435,7 @@ start_target(struct smtp_client *c)
 }
 
 static void
-free_client(struct smtp_client *c)
+free_client(struct smtp_out *c)
 {
 	drop_bev(c);
 	event_free(c->tmo);
@@ -449,7 +449,7 @@ free_client(struct smtp_client *c)
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
-	struct smtp_client *c = arg;
+	struct smtp_out *c = arg;
 
 	(void)fd, (void)what;
 	if (c->pend_sent) {
@@ -469,12 +469,12 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct smtp_client *
-smtp_client_new(struct event_base *base, const struct smtp_client_conf *conf,
-    const struct dns_target *targets, size_t n, const struct smtp_client_ops *ops, void *ctx,
+struct smtp_out *
+smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
+    const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
     const char *id)
 {
-	struct smtp_client *c = xcalloc(1, sizeof(*c));
+	struct smtp_out *c = xcalloc(1, sizeof(*c));
 
 	ASSERT(n > 0);
 	c->base = base;
@@ -496,7 +496,7 @@ smtp_client_new(struct event_base *base, const struct smtp_client_conf *conf,
 }
 
 void
-smtp_client_send(struct smtp_client *c, struct smtpc_txn *t, const struct buf *body)
+smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body)
 {
 	struct smtpc_action act;
 
@@ -517,7 +517,7 @@ smtp_client_send(struct smtp_client *c, struct smtpc_txn *t, const struct buf *b
 }
 
 void
-smtp_client_quit(struct smtp_client *c)
+smtp_out_quit(struct smtp_out *c)
 {
 	ASSERT(c->sm.state == SMTPC_READY && c->bev != NULL);
 	smtpc_quit(&c->sm);
@@ -526,7 +526,7 @@ smtp_client_quit(struct smtp_client *c)
 }
 
 void
-smtp_client_free(struct smtp_client **cp)
+smtp_out_free(struct smtp_out **cp)
 {
 	if (*cp == NULL)
 		return;
@@ -535,25 +535,25 @@ smtp_client_free(struct smtp_client **cp)
 }
 
 const char *
-smtp_client_relay(const struct smtp_client *c)
+smtp_out_relay(const struct smtp_out *c)
 {
 	return c->relay;
 }
 
 const char *
-smtp_client_host(const struct smtp_client *c)
+smtp_out_host(const struct smtp_out *c)
 {
 	return c->targets[c->cur].host;
 }
 
 unsigned
-smtp_client_messages(const struct smtp_client *c)
+smtp_out_messages(const struct smtp_out *c)
 {
 	return c->sm.messages;
 }
 
 int
-smtp_client_is_tls(const struct smtp_client *c)
+smtp_out_is_tls(const struct smtp_out *c)
 {
 	return c->sm.is_tls;
 }

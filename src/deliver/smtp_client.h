@@ -20,22 +20,22 @@
 #include "dns/dns.h"
 #include "util/buf.h"
 
-struct smtp_client;
+struct smtp_out;
 
-struct smtp_client_ops {
-	/* Ready for a message: call smtp_client_send() or smtp_client_quit(). */
-	void (*ready)(void *ctx, struct smtp_client *c);
-	/* The message of smtp_client_send() has its results (unanswered ones have code 0). */
-	void (*sent)(void *ctx, struct smtp_client *c, struct smtpc_txn *t, const char *why);
+struct smtp_out_ops {
+	/* Ready for a message: call smtp_out_send() or smtp_out_quit(). */
+	void (*ready)(void *ctx, struct smtp_out *c);
+	/* The message of smtp_out_send() has its results (unanswered ones have code 0). */
+	void (*sent)(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why);
 	/*
 	 * The connection is over; why is NULL after a QUIT, else the last
 	 * failure (of the last address tried). The client is freed after
 	 * this returns: the callee forgets it.
 	 */
-	void (*closed)(void *ctx, struct smtp_client *c, const char *why);
+	void (*closed)(void *ctx, struct smtp_out *c, const char *why);
 };
 
-struct smtp_client_conf {
+struct smtp_out_conf {
 	const struct config *cfg;	/* timeouts */
 	SSL_CTX *ssl_ctx;		/* NULL: never STARTTLS */
 	struct smtpc_conf proto;	/* HELO name, TLS policy, AUTH */
@@ -47,28 +47,28 @@ struct smtp_client_conf {
  * must outlive the client); ops are called with ctx. id names the
  * connection in logs.
  */
-struct smtp_client *smtp_client_new(struct event_base *base, const struct smtp_client_conf *conf,
-    const struct dns_target *targets, size_t n, const struct smtp_client_ops *ops, void *ctx,
+struct smtp_out *smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
+    const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
     const char *id);
 /*
  * Sends t with body (dot-stuffed content, borrowed until sent() is called;
  * the final ".\r\n" is added here). Only after ready().
  */
-void smtp_client_send(struct smtp_client *c, struct smtpc_txn *t, const struct buf *body);
+void smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body);
 /* Ends the session with QUIT (after ready()); closed() follows. */
-void smtp_client_quit(struct smtp_client *c);
+void smtp_out_quit(struct smtp_out *c);
 /* Closes at once, without callbacks, and frees *c. */
-void smtp_client_free(struct smtp_client **c);
+void smtp_out_free(struct smtp_out **c);
 /* "host[ip]:port" of the server in use, for logs and bounces. */
-const char *smtp_client_relay(const struct smtp_client *c);
+const char *smtp_out_relay(const struct smtp_out *c);
 /* The remote host's name, for Remote-MTA. */
-const char *smtp_client_host(const struct smtp_client *c);
+const char *smtp_out_host(const struct smtp_out *c);
 /* Messages begun on this connection. */
-unsigned smtp_client_messages(const struct smtp_client *c);
+unsigned smtp_out_messages(const struct smtp_out *c);
 /* 1 if the session runs over TLS. */
-int smtp_client_is_tls(const struct smtp_client *c);
+int smtp_out_is_tls(const struct smtp_out *c);
 
 /* A client TLS context for opportunistic STARTTLS (no certificate checks): NULL on failure. */
-SSL_CTX *smtp_client_tls_ctx(void);
+SSL_CTX *smtp_out_tls_ctx(void);
 
 #endif

@@ -108,7 +108,7 @@ expand(const struct local_db *db, const char *name, const char *orig, const char
 }
 
 enum smtp_rcpt_decision
-policy_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_txn *txn)
+local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_txn *txn)
 {
 	const struct config *c = db->cfg;
 	char local[SMTP_LOCAL_MAX + 1], orig[SMTP_ADDR_FMT_MAX], to[SMTP_ADDR_FMT_MAX];
@@ -123,8 +123,6 @@ policy_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_tx
 			return SMTP_RCPT_UNKNOWN;
 		domain = c->local_domains[0];
 	} else {
-		if (a->is_literal || !config_is_local_domain(c, a->domain))
-			return SMTP_RCPT_RELAY_DENIED;
 		domain = a->domain;
 	}
 	/* local names are ASCII; anything else (UTF-8, '@' from a quoted string) is nobody here */
@@ -147,4 +145,10 @@ policy_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_tx
 			return SMTP_RCPT_ACCEPT;
 	}
 	return SMTP_RCPT_UNKNOWN;
+}
+
+const struct config *
+local_db_config(const struct local_db *db)
+{
+	return db->cfg;
 }

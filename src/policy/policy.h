@@ -2,8 +2,8 @@
  * policy.h - decisions about envelopes, never replies: the session turns a
  * decision into the reply of docs/smtp.md.
  * Local recipients (local.c): users, aliases (nested), postmaster in every
- * local domain, plus-addressing. Everything else is relaying, which is
- * refused until authenticated submission exists.
+ * local domain, plus-addressing. Relay control (relay.c): which addresses
+ * are local, which are tricks, and who may send to the rest.
  */
 #ifndef STERNA_POLICY_POLICY_H
 #define STERNA_POLICY_POLICY_H
@@ -19,10 +19,52 @@ struct local_db *local_db_new(const struct config *c);
 void local_db_free(struct local_db **db);
 
 /*
- * Decides on the recipient a. On SMTP_RCPT_ACCEPT the final local targets
- * have been added to txn (one per mailbox).
+ * Decides on the recipient a from client: relay tricks are refused for
+ * everyone; a local address is looked up (local_rcpt); any other is
+ * accepted only from a trusted network or an authenticated session, as a
+ * remote recipient (mailbox NULL). On SMTP_RCPT_ACCEPT the final targets
+ * have been added to txn.
  */
-enum smtp_rcpt_decision policy_rcpt(const struct local_db *db, const struct smtp_addr *a,
+enum smtp_rcpt_decision policy_rcpt(const struct local_db *db, const struct smtp_client *client,
+    const struct smtp_addr *a, struct smtp_txn *txn);
+
+/*
+ * a, known to be local, against the users and aliases: on SMTP_RCPT_ACCEPT
+ * one target per mailbox has been added to txn.
+ */
+enum smtp_rcpt_decision local_rcpt(const struct local_db *db, const struct smtp_addr *a,
     struct smtp_txn *txn);
+/* The configuration db reads. */
+const struct config *local_db_config(const struct local_db *db);
+
+/* ---- relay control (relay.c) ---- */
+
+/* The relay tricks: address forms that hide a second destination in the local part. */
+enum relay_trick {
+	RELAY_TRICK_NONE,
+	RELAY_TRICK_ROUTE,	/* @a.test:user@b.test, an RFC 5321 source route */
+	RELAY_TRICK_PERCENT,	/* user%other.test@here: the percent hack */
+	RELAY_TRICK_BANG,	/* other.test!user@here: a UUCP bang path */
+	RELAY_TRICK_AT,		/* "user@other.test"@here: an '@' inside a quoted local part */
+};
+
+/* What the form of a says, before any lookup. Pure. */
+enum relay_trick relay_trick(const struct smtp_addr *a);
+/* A word for logs and tests: "none", "route", "percent", "bang", "at". */
+const char *relay_trick_name(enum relay_trick t);
+
+enum relay_dest {
+	RELAY_DEST_LOCAL,	/* a local domain, bare postmaster, or a literal of this server */
+	RELAY_DEST_REMOTE,	/* any other domain name */
+	RELAY_DEST_LITERAL,	/* an address literal of another host: never relayed to */
+};
+
+/*
+ * Where a goes: local_ip is the server's address on the client's connection
+ * (text), so that user@[that address] is local (RFC 5321 4.1.3).
+ */
+enum relay_dest relay_dest(const struct config *c, const char *local_ip, const struct smtp_addr *a);
+/* 1 if a client at ip (text) is in relay.trusted_networks. */
+int relay_is_trusted(const struct config *c, const char *ip);
 
 #endif

@@ -52,6 +52,7 @@ struct qmsg {
 	struct sched *s;
 	struct spool_msg *m;
 	unsigned inflight;		/* jobs out */
+	int is_removed;			/* its file is gone already (record() removed it) */
 };
 
 enum outcome_kind { OUT_NONE, OUT_OK, OUT_TEMP, OUT_PERM };
@@ -90,12 +91,13 @@ struct job {
 	struct spool_msg *notice;	/* the failure notice's envelope, until committed */
 	int has_perm_unmarked;		/* failed recipients to mark once the notice is in */
 	int is_loading;			/* load_run/load_done in flight */
+	int is_whole;			/* it holds every pending recipient of the message */
 	int notice_ok;
 };
 
 struct oconn {
 	struct dest *d;
-	struct smtp_client *c;
+	struct smtp_out *c;
 	struct job *job;
 	int is_ready;			/* has been ready at least once */
 	struct event *idle_ev;
@@ -110,7 +112,7 @@ struct dest {
 	struct config_nexthop hop;
 	int use_mx;
 	char helo[256], source[64];
-	struct smtp_client_conf cconf;
+	struct smtp_out_conf cconf;
 	struct job *qhead, *qtail;
 	size_t nqueued;
 	unsigned nconns, nopening;
@@ -242,6 +244,11 @@ q_reschedule(struct qmsg *q)
 	struct sched *s = q->s;
 	uint64_t due = msg_due_s(q->m);
 
+	if (due == UINT64_MAX && q->is_removed) {
+		spool_msg_free(&q->m);
+		free(q);
+		return;
+	}
 	if (due == UINT64_MAX) {
 		struct job *j = xcalloc(1, sizeof(*j));
 
@@ -376,7 +383,10 @@ record(struct job *j)
 	uint64_t now = now_s(), arrival = m->arrival_us / 1000000u;
 	int any_perm = 0, any_delay = 0;
 	const char *to = notice_to(s, m);
+	int is_all_ok = j->is_whole;
 
+	for (size_t k = 0; k < j->n; k++)
+		is_all_ok &= j->out[k].kind == OUT_OK;
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		struct spool_rcpt *r = &m->rcpts[o->i];
@@ -386,7 +396,12 @@ record(struct job *j)
 
 		rid_of(m, o->i, rid, sizeof(rid));
 		if (o->kind == OUT_OK) {
-			if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
+			/*
+			 * When this finishes the message, the file is removed instead: D records
+			 * would cost a flush each, and a crash before the removal is durable can
+			 * only deliver again, never lose.
+			 */
+			if (!is_all_ok && spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
 				log_err("%s: delivered, but cannot record it (%s): a restart may "
 				    "deliver it again", rid, strerror(errno));
 			r->is_done = 1;
@@ -439,6 +454,14 @@ record(struct job *j)
 				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
 				    "-");
 			}
+		}
+	}
+	if (is_all_ok) {
+		if (spool_msg_remove(s->sp, m->qid) == -1) {
+			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
+		} else {
+			j->q->is_removed = 1;
+			log_ev_removed(m->qid, "delivered");
 		}
 	}
 	if (any_perm && to != NULL) {
@@ -508,7 +531,7 @@ notice_envelope(struct sched *s, const char *addr)
 	memset(&t, 0, sizeof(t));
 	if (smtp_addr_parse(slice_str(addr), 1, &a) == SMTP_ADDR_OK && !a.is_literal &&
 	    config_is_local_domain(s->cfg, a.domain)) {
-		if (policy_rcpt(s->local, &a, &t) == SMTP_RCPT_ACCEPT && t.nrcpts > 0) {
+		if (local_rcpt(s->local, &a, &t) == SMTP_RCPT_ACCEPT && t.nrcpts > 0) {
 			n->rcpts = xcalloc(t.nrcpts, sizeof(*n->rcpts));
 			for (size_t i = 0; i < t.nrcpts; i++) {
 				n->rcpts[i].to = t.rcpts[i].to;
@@ -758,11 +781,11 @@ on_dns(void *ctx, struct dns_result *r)
 	dns_result_free(&r);
 }
 
-static void conn_ready(void *ctx, struct smtp_client *c);
-static void conn_sent(void *ctx, struct smtp_client *c, struct smtpc_txn *t, const char *why);
-static void conn_closed(void *ctx, struct smtp_client *c, const char *why);
+static void conn_ready(void *ctx, struct smtp_out *c);
+static void conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why);
+static void conn_closed(void *ctx, struct smtp_out *c, const char *why);
 
-static const struct smtp_client_ops conn_ops = { conn_ready, conn_sent, conn_closed };
+static const struct smtp_out_ops conn_ops = { conn_ready, conn_sent, conn_closed };
 
 static void
 load_done(struct work *w)
@@ -804,7 +827,7 @@ load_done(struct work *w)
 		conn_ready(oc, oc->c);
 		return;
 	}
-	smtp_client_send(oc->c, &j->txn, &j->body);
+	smtp_out_send(oc->c, &j->txn, &j->body);
 }
 
 struct stuff_ctx {
@@ -891,7 +914,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	oc->is_idle = 0;
-	smtp_client_quit(oc->c);
+	smtp_out_quit(oc->c);
 }
 
 static void
@@ -931,13 +954,13 @@ dest_kick(struct dest *d)
 		d->nconns++;
 		d->nopening++;
 		s->nconns++;
-		oc->c = smtp_client_new(s->base, &d->cconf, d->res->targets, d->res->ntargets,
+		oc->c = smtp_out_new(s->base, &d->cconf, d->res->targets, d->res->ntargets,
 		    &conn_ops, oc, oc->id);
 	}
 }
 
 static void
-conn_ready(void *ctx, struct smtp_client *c)
+conn_ready(void *ctx, struct smtp_out *c)
 {
 	struct oconn *oc = ctx;
 	struct dest *d = oc->d;
@@ -949,8 +972,8 @@ conn_ready(void *ctx, struct smtp_client *c)
 		oc->is_ready = 1;
 		d->nopening--;
 	}
-	if (s->is_stopping || smtp_client_messages(c) >= s->cfg->max_messages_per_connection) {
-		smtp_client_quit(c);
+	if (s->is_stopping || smtp_out_messages(c) >= s->cfg->max_messages_per_connection) {
+		smtp_out_quit(c);
 		return;
 	}
 	if (d->nqueued > 0 && rate_allows(d)) {
@@ -958,7 +981,7 @@ conn_ready(void *ctx, struct smtp_client *c)
 		return;
 	}
 	if (s->cfg->connection_idle_ms == 0) {
-		smtp_client_quit(c);
+		smtp_out_quit(c);
 		return;
 	}
 	oc->is_idle = 1;
@@ -966,7 +989,7 @@ conn_ready(void *ctx, struct smtp_client *c)
 }
 
 static void
-conn_sent(void *ctx, struct smtp_client *c, struct smtpc_txn *t, const char *why)
+conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why)
 {
 	struct oconn *oc = ctx;
 	struct job *j = oc->job;
@@ -979,8 +1002,8 @@ conn_sent(void *ctx, struct smtp_client *c, struct smtpc_txn *t, const char *why
 		struct outcome *o = &j->out[k];
 		const struct smtpc_result *r = &j->results[k];
 
-		snprintf(o->relay, sizeof(o->relay), "%s", smtp_client_relay(c));
-		snprintf(o->host, sizeof(o->host), "%s", smtp_client_host(c));
+		snprintf(o->relay, sizeof(o->relay), "%s", smtp_out_relay(c));
+		snprintf(o->host, sizeof(o->host), "%s", smtp_out_host(c));
 		o->code = r->code;
 		snprintf(o->status, sizeof(o->status), "%s", r->status);
 		if (r->code == 0) {
@@ -1000,7 +1023,7 @@ conn_sent(void *ctx, struct smtp_client *c, struct smtpc_txn *t, const char *why
 }
 
 static void
-conn_closed(void *ctx, struct smtp_client *c, const char *why)
+conn_closed(void *ctx, struct smtp_out *c, const char *why)
 {
 	struct oconn *oc = ctx, **pp;
 	struct dest *d = oc->d;
@@ -1160,13 +1183,14 @@ q_start(struct qmsg *q)
 	struct job *local = NULL;
 	struct dest **dests = xcalloc(m->nrcpts, sizeof(*dests));
 	struct job **jobs = xcalloc(m->nrcpts, sizeof(*jobs));
-	size_t ndests = 0;
+	size_t ndests = 0, pending = 0;
 
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		struct spool_rcpt *r = &m->rcpts[i];
 		struct dest *d;
 		size_t k;
 
+		pending += !r->is_done;
 		if (r->is_done || r->next_try_s > now)
 			continue;
 		if (r->mailbox != NULL) {
@@ -1192,6 +1216,11 @@ q_start(struct qmsg *q)
 			s->local_head = local;
 		s->local_tail = local;
 	}
+	/* one job for everything pending: it may remove the file itself when all is done */
+	if (local != NULL && ndests == 0 && local->n == pending)
+		local->is_whole = 1;
+	if (local == NULL && ndests == 1 && jobs[0]->n == pending)
+		jobs[0]->is_whole = 1;
 	for (size_t k = 0; k < ndests; k++)
 		enqueue_remote(dests[k], jobs[k]);
 	for (size_t k = 0; k < ndests; k++)
@@ -1236,7 +1265,7 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 		free(s);
 		return NULL;
 	}
-	s->ssl_ctx = smtp_client_tls_ctx();
+	s->ssl_ctx = smtp_out_tls_ctx();
 	if (s->ssl_ctx == NULL)
 		log_warn("outbound: no TLS context; STARTTLS will not be used");
 	if (cfg->smarthost_user[0] != '\0') {
@@ -1304,7 +1333,7 @@ sched_stop(struct sched *s)
 		/* an abandoned transaction stays queued: at worst a duplicate after the restart */
 		for (oc = d->conns; oc != NULL; oc = next) {
 			next = oc->next;
-			smtp_client_free(&oc->c);
+			smtp_out_free(&oc->c);
 			if (oc->job != NULL && oc->job->is_loading)
 				oc->job->oc = NULL;	/* load_done finishes it */
 			else if (oc->job != NULL)

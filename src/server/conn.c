@@ -392,6 +392,21 @@ peer_name(const struct sockaddr *sa, int salen, char *ip, size_t ipsize, unsigne
 		memmove(ip, ip + 7, strlen(ip + 7) + 1);
 }
 
+/* The server's own address on the connection fd, for user@[that address] (RFC 5321 4.1.3). */
+static void
+local_name(evutil_socket_t fd, char *ip, size_t ipsize)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		ip[0] = '\0';
+		return;
+	}
+	peer_name((const struct sockaddr *)&ss, (int)len, ip, ipsize, &port);
+}
+
 void
 conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
@@ -400,15 +415,17 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	struct conn *c = xcalloc(1, sizeof(*c));
 	struct timeval idle = { cfg->idle_timeout_ms / 1000, (cfg->idle_timeout_ms % 1000) * 1000 };
 	int is_busy = srv->nconns >= cfg->max_sessions;
-	char peek;
+	char peek, local_ip[INET6_ADDRSTRLEN];
 
 	c->srv = srv;
 	c->l = l;
 	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
 	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
+	local_name(fd, local_ip, sizeof(local_ip));
 	c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
 	c->s = smtp_session_new(&srv->sconf, &srv->hooks, c->id, c->ip);
+	smtp_session_set_client(c->s, local_ip, relay_is_trusted(cfg, c->ip));
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;

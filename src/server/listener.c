@@ -36,11 +36,12 @@ hook_has_room(void *ctx, uint64_t size)
 }
 
 static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_addr *rcpt, struct smtp_txn *txn)
+hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt,
+    struct smtp_txn *txn)
 {
 	struct server *srv = ctx;
 
-	return policy_rcpt(srv->d.local, rcpt, txn);
+	return policy_rcpt(srv->d.local, client, rcpt, txn);
 }
 
 static void

@@ -41,6 +41,8 @@ struct smtp_session {
 	const struct smtp_hooks *hooks;
 	char id[32];
 	char peer_ip[64];
+	char local_ip[64];
+	int is_trusted;
 	char helo[HELO_MAX + 1];
 	int is_esmtp;
 	enum state state;
@@ -358,6 +360,7 @@ static enum smtp_act
 do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 {
 	char to[SMTP_ADDR_FMT_MAX], arg[128];
+	struct smtp_client client;
 	struct smtp_addr addr;
 	enum smtp_addr_err ae;
 	size_t before;
@@ -384,7 +387,13 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return SMTP_ACT_NONE;
 	}
 	before = s->txn->nrcpts;
-	switch (s->hooks->rcpt(s->hooks->ctx, &addr, s->txn)) {
+	client = (struct smtp_client){
+		.ip = s->peer_ip,
+		.local_ip = s->local_ip,
+		.auth_user = NULL,
+		.is_trusted = s->is_trusted,
+	};
+	switch (s->hooks->rcpt(s->hooks->ctx, &client, &addr, s->txn)) {
 	case SMTP_RCPT_ACCEPT:
 		break;
 	case SMTP_RCPT_UNKNOWN:
@@ -392,6 +401,9 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		    "<%s>: Recipient address rejected: User unknown", to);
 	case SMTP_RCPT_RELAY_DENIED:
 		return reject(s, "RCPT", to, 554, "5.7.1", "<%s>: Relay access denied", to);
+	case SMTP_RCPT_TRICK:
+		return reject(s, "RCPT", to, 553, "5.7.1",
+		    "<%s>: Recipient address rejected: no '%%', '!' or '@' in the local part", to);
 	case SMTP_RCPT_TEMPFAIL:
 	default:
 		reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", to);
@@ -573,6 +585,13 @@ smtp_session_new(const struct smtp_session_conf *conf, const struct smtp_hooks *
 	buf_init(&s->out, OUT_MAX);
 	s->state = ST_START;
 	return s;
+}
+
+void
+smtp_session_set_client(struct smtp_session *s, const char *local_ip, int is_trusted)
+{
+	(void)snprintf(s->local_ip, sizeof(s->local_ip), "%s", local_ip);
+	s->is_trusted = is_trusted;
 }
 
 void

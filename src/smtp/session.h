@@ -52,7 +52,16 @@ enum smtp_rcpt_decision {
 	SMTP_RCPT_ACCEPT,	/* targets were added with smtp_txn_add_rcpt() */
 	SMTP_RCPT_UNKNOWN,	/* 550 5.1.1 user unknown */
 	SMTP_RCPT_RELAY_DENIED,	/* 554 5.7.1 relay access denied */
+	SMTP_RCPT_TRICK,	/* 553 5.7.1 '%', '!' or '@' in the local part */
 	SMTP_RCPT_TEMPFAIL,	/* 451 4.3.0 try again later */
+};
+
+/* Who the client is, as policy needs to know: what relaying it may do. */
+struct smtp_client {
+	const char *ip;		/* the client's address, text */
+	const char *local_ip;	/* the server's address on this connection, text ("" if unknown) */
+	const char *auth_user;	/* the authenticated user, NULL before AUTH */
+	int is_trusted;		/* from a network in relay.trusted_networks */
 };
 
 /* What the session asks of the world. ctx is passed back to each hook. */
@@ -62,9 +71,9 @@ struct smtp_hooks {
 	void (*new_qid)(void *ctx, char out[QID_LEN + 1]);
 	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
 	int (*has_room)(void *ctx, uint64_t size);
-	/* Decides on a recipient, adding its final targets to txn on ACCEPT. */
-	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_addr *rcpt,
-	    struct smtp_txn *txn);
+	/* Decides on a recipient from client, adding its final targets to txn on ACCEPT. */
+	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_client *client,
+	    const struct smtp_addr *rcpt, struct smtp_txn *txn);
 };
 
 struct smtp_session_conf {
@@ -105,6 +114,12 @@ struct smtp_session;
  */
 struct smtp_session *smtp_session_new(const struct smtp_session_conf *conf,
     const struct smtp_hooks *hooks, const char *id, const char *peer_ip);
+/*
+ * Tells the session where the client connected (the server's address,
+ * text, copied) and whether it comes from a trusted network; before
+ * smtp_session_start(). Unset, local_ip is "" and the client is not trusted.
+ */
+void smtp_session_set_client(struct smtp_session *s, const char *local_ip, int is_trusted);
 /* Frees *s and its transaction, sets *s to NULL; s may point to NULL. */
 void smtp_session_free(struct smtp_session **s);
 

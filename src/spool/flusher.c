@@ -1,17 +1,26 @@
 /*
- * flusher.c - group commit: many sessions' messages share one flush.
+ * flusher.c - group commit: many files share one flush.
  *
- * One thread takes every file finished since its last batch and:
- *   1. syncfs(2) on the spool's file system: the data and inodes of every
- *      file in the batch are on stable storage (one device flush, however
- *      many files: measured ~1 ms for 1 to 20 files where one fdatasync per
- *      file costs ~0.6 ms each and does not merge);
- *   2. renames each file from incoming/ into queue/;
- *   3. fsyncs queue/ once, which makes every rename of the batch durable.
- * Only then is each message's completion posted to the loop, where the
- * session says 250. While a batch is being flushed the next one gathers,
- * so the batch grows with the load. A failed syncfs or directory fsync
- * fails the whole batch and is never retried into a 250 (SECURITY.md 2).
+ * A flush item is a finished, closed file to be made durable and renamed
+ * into place: a received message (incoming/ -> queue/) or a delivered copy
+ * (a Maildir's tmp/ -> new/). One thread takes every item submitted since
+ * its last batch and:
+ *   1. syncfs(2) once per file system in the batch: the data and inodes of
+ *      every file are on stable storage (one device flush, however many
+ *      files: measured ~1 ms for 1 to 20 files where one fsync per file
+ *      costs ~0.6 ms each and sequential ones do not merge);
+ *   2. renames each file into its target directory;
+ *   3. fsyncs each target directory once, which makes the renames durable.
+ * Only then does each item's done() run. While a batch is being flushed the
+ * next one gathers, so the batch grows with the load, and deliveries share
+ * the flushes of receiving instead of competing with them: while messages
+ * are being received, a batch of only deliveries ("lazy" items) waits up to
+ * LAZY_WAIT_US for a received message to ride with, since a session is
+ * waiting for that one and nobody is waiting for a delivery. With nothing
+ * received lately, deliveries are flushed at once. A failed syncfs
+ * or directory fsync fails the items it covers and is never retried into a
+ * success (SECURITY.md 2); the item says whether its rename happened, so
+ * its owner knows which name to remove.
  */
 #include "spool/spool_int.h"
 
@@ -20,66 +29,151 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#define LAZY_WAIT_US 2000		/* how long deliveries wait for a received message */
+#define RECEIVING_WINDOW_US 50000	/* "receiving lately": an eager item this recently */
+
+/* One file system or one directory of a batch, flushed once for all its items. */
+struct flush_target {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	int err;
+};
+
 struct flusher {
-	struct spool *sp;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct spool_txn *head, *tail;
+	struct flush_item *head, *tail;
+	unsigned neager;		/* items in the list that someone waits for */
+	uint64_t last_eager_us;		/* when the last eager item was submitted (monotonic) */
 	int is_stopping;
+	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
+	size_t nfss, ndirs, fss_cap, dirs_cap;
+	uint64_t nbatches, nitems;	/* for the log line at stop: how well flushes are shared */
 };
 
-static void
-fail(struct spool *sp, struct spool_txn *t, int err, int is_renamed)
+/*
+ * The target in *set that fd's file system (is_dir 0) or directory (1)
+ * belongs to, added if new; NULL with errno if fd cannot be examined.
+ */
+static struct flush_target *
+target_of(struct flush_target **set, size_t *n, size_t *cap, int fd, int is_dir)
 {
-	t->err = err;
-	t->result = spool_result_of(err);
-	/* never acknowledged: the file must not be delivered later */
-	if (unlinkat(is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
-	    errno != ENOENT)
-		log_err("%s: cannot remove unacknowledged queue file: %m", t->qid);
+	struct stat st;
+
+	/* the spool's own directories come with the same fd every time: no fstat */
+	for (size_t i = 0; i < *n; i++)
+		if ((*set)[i].fd == fd)
+			return &(*set)[i];
+	if (fstat(fd, &st) == -1)
+		return NULL;
+	for (size_t i = 0; i < *n; i++)
+		if ((*set)[i].dev == st.st_dev && (!is_dir || (*set)[i].ino == st.st_ino))
+			return &(*set)[i];
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*set = xrealloc(*set, *cap * sizeof(**set));
+	}
+	(*set)[*n] = (struct flush_target){ .dev = st.st_dev, .ino = st.st_ino, .fd = fd };
+	return &(*set)[(*n)++];
 }
 
 static void
-flush_batch(struct flusher *f, struct spool_txn *batch)
+flush_batch(struct flusher *f, struct flush_item *batch)
 {
-	struct spool *sp = f->sp;
-	struct spool_txn *t;
-	int err = 0, any_renamed = 0;
+	struct flush_item *it, *next;
 
-	if (syncfs(sp->incoming_fd) == -1)
-		err = errno;
-	for (t = batch; t != NULL; t = t->flush_next) {
-		t->result = SPOOL_OK;
-		if (err != 0) {
-			fail(sp, t, err, 0);
+	f->nfss = f->ndirs = 0;
+	f->nbatches++;
+	/* 1. the data of every file, one syncfs per file system */
+	for (it = batch; it != NULL; it = it->next) {
+		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
+
+		f->nitems++;
+		it->err = fs ? 0 : errno;
+		it->is_renamed = 0;
+		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
+	}
+	for (size_t i = 0; i < f->nfss; i++)
+		if (syncfs(f->fss[i].fd) == -1) {
+			f->fss[i].err = errno;
+			log_err("spool: syncfs failed: %s; failing the files it covers",
+			    strerror(errno));
+		}
+	/* 2. the renames of the files now durable */
+	for (it = batch; it != NULL; it = it->next) {
+		if (it->err == 0 && f->fss[it->fs_index].err != 0)
+			it->err = f->fss[it->fs_index].err;
+		if (it->err != 0)
+			continue;
+		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
+			it->err = errno;
 			continue;
 		}
-		if (renameat(sp->incoming_fd, t->qid, sp->queue_fd, t->qid) == -1) {
-			fail(sp, t, errno, 0);
+		it->is_renamed = 1;
+	}
+	/* 3. the renames, one fsync per target directory */
+	for (it = batch; it != NULL; it = it->next) {
+		struct flush_target *d;
+
+		if (!it->is_renamed)
+			continue;
+		if ((d = target_of(&f->dirs, &f->ndirs, &f->dirs_cap, it->to_dirfd, 1)) == NULL)
+			it->err = errno;
+		else
+			it->dir_index = (size_t)(d - f->dirs);
+	}
+	for (size_t i = 0; i < f->ndirs; i++)
+		if (fsync(f->dirs[i].fd) == -1) {
+			f->dirs[i].err = errno;
+			log_err("spool: directory fsync failed: %s; failing the files it covers",
+			    strerror(errno));
+		}
+	for (it = batch; it != NULL; it = next) {
+		next = it->next;	/* done() may free the item */
+		if (it->is_renamed && it->err == 0)
+			it->err = f->dirs[it->dir_index].err;
+		it->done(it);
+	}
+}
+
+/* With f->mu held: waits until there is a batch to flush; NULL when stopping with none. */
+static struct flush_item *
+take_batch(struct flusher *f)
+{
+	struct flush_item *batch;
+
+	while (!f->is_stopping && f->neager == 0) {
+		uint64_t until;
+		struct timespec ts;
+
+		if (f->head == NULL) {
+			pthread_cond_wait(&f->cv, &f->mu);
 			continue;
 		}
-		any_renamed = 1;
+		until = clock_mono_us();
+		if (until - f->last_eager_us >= RECEIVING_WINDOW_US)
+			break;
+		/* only deliveries, while receiving: let the next received message come along */
+		until += LAZY_WAIT_US;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000;
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
+			break;
 	}
-	if (any_renamed && fsync(sp->queue_fd) == -1) {
-		err = errno;
-		log_err("spool: fsync of queue/ failed: %s; failing the batch", strerror(err));
-		for (t = batch; t != NULL; t = t->flush_next)
-			if (t->result == SPOOL_OK)
-				fail(sp, t, err, 1);
-	}
-	if (err != 0)
-		log_err("spool: flush failed: %s", strerror(err));
-	while (batch != NULL) {
-		t = batch;
-		batch = t->flush_next;
-		workq_post_done(sp->wq, &t->work);
-	}
+	batch = f->head;
+	f->head = f->tail = NULL;
+	f->neager = 0;
+	return batch;
 }
 
 static void *
@@ -88,13 +182,10 @@ flusher_main(void *arg)
 	struct flusher *f = arg;
 
 	for (;;) {
-		struct spool_txn *batch;
+		struct flush_item *batch;
 
 		pthread_mutex_lock(&f->mu);
-		while (f->head == NULL && !f->is_stopping)
-			pthread_cond_wait(&f->cv, &f->mu);
-		batch = f->head;
-		f->head = f->tail = NULL;
+		batch = take_batch(f);
 		pthread_mutex_unlock(&f->mu);
 		if (batch == NULL)
 			return NULL;
@@ -103,14 +194,19 @@ flusher_main(void *arg)
 }
 
 struct flusher *
-flusher_new(struct spool *sp)
+flusher_new(void)
 {
 	struct flusher *f = xcalloc(1, sizeof(*f));
 	int r;
 
-	f->sp = sp;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, NULL);
+	/* the lazy wait is measured on the monotonic clock, like clock_mono_us() */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	r = pthread_create(&f->thread, NULL, flusher_main, f);
 	ASSERT(r == 0);
 	return f;
@@ -128,22 +224,75 @@ flusher_free(struct flusher **fp)
 	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(f->thread, NULL);
+	log_info("spool: %llu files made durable in %llu group flushes",
+	    (unsigned long long)f->nitems, (unsigned long long)f->nbatches);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
+	free(f->fss);
+	free(f->dirs);
 	free(f);
 	*fp = NULL;
 }
 
 void
-flusher_submit(struct flusher *f, struct spool_txn *t)
+flusher_submit(struct flusher *f, struct flush_item *it)
 {
 	pthread_mutex_lock(&f->mu);
-	t->flush_next = NULL;
+	it->next = NULL;
+	if (!it->is_lazy) {
+		f->neager++;
+		f->last_eager_us = clock_mono_us();
+	}
 	if (f->tail)
-		f->tail->flush_next = t;
+		f->tail->next = it;
 	else
-		f->head = t;
-	f->tail = t;
+		f->head = it;
+	f->tail = it;
 	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
+}
+
+/* A caller that waits for its item: the blocking form of flusher_submit. */
+struct flush_wait {
+	struct flush_item it;	/* first: done() gets it */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int is_done;
+};
+
+static void
+wait_done(struct flush_item *it)
+{
+	struct flush_wait *w = (struct flush_wait *)it;
+
+	pthread_mutex_lock(&w->mu);
+	w->is_done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int
+flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, int *is_renamed)
+{
+	struct flush_wait w = {
+		.it = { .from_dirfd = from_dirfd, .from_name = from, .to_dirfd = to_dirfd,
+		    .to_name = to, .done = wait_done, .is_lazy = 1 },
+	};
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	flusher_submit(f, &w.it);
+	pthread_mutex_lock(&w.mu);
+	while (!w.is_done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	*is_renamed = w.it.is_renamed;
+	if (w.it.err != 0) {
+		errno = w.it.err;
+		return -1;
+	}
+	return 0;
 }

@@ -285,6 +285,12 @@ spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned at
 int
 spool_msg_remove(struct spool *sp, const char *qid)
 {
-	/* no directory flush: a removal lost in a crash finds every recipient done and is redone */
 	return unlinkat(sp->queue_fd, qid, 0);
+}
+
+int
+spool_durable_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, int *is_renamed)
+{
+	return flusher_rename_wait(sp->fl, from_dirfd, from, to_dirfd, to, is_renamed);
 }

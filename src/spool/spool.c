@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ spool_open(const char *dir, struct workq *wq, char *err, size_t errsize)
 	}
 	/* the renames below must stay inside one file system, and syncfs covers it */
 	spool_refresh_space(sp);
-	sp->fl = flusher_new(sp);
+	sp->fl = flusher_new();
 	return sp;
 }
 
@@ -288,6 +289,29 @@ txn_job_run(struct work *w)
 	}
 }
 
+/*
+ * Flusher thread: t's file is in queue/ and durable, or failed. A failed
+ * file was never acknowledged and must not be delivered later: remove it
+ * under whichever name it has.
+ */
+static void
+txn_flushed(struct flush_item *it)
+{
+	struct spool_txn *t = (struct spool_txn *)((char *)it - offsetof(struct spool_txn, flush));
+	struct spool *sp = t->sp;
+
+	t->result = SPOOL_OK;
+	if (it->err != 0) {
+		t->err = it->err;
+		t->result = spool_result_of(it->err);
+		log_err("%s: flush failed: %s", t->qid, strerror(it->err));
+		if (unlinkat(it->is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
+		    errno != ENOENT)
+			log_err("%s: cannot remove unacknowledged queue file: %m", t->qid);
+	}
+	workq_post_done(sp->wq, &t->work);
+}
+
 /* Loop: the group commit is over for t. */
 static void
 txn_commit_done(struct work *w)
@@ -322,7 +346,11 @@ txn_job_done(struct work *w)
 	}
 	if (t->job_final) {
 		t->work.done = txn_commit_done;
-		flusher_submit(t->sp->fl, t);
+		t->flush = (struct flush_item){
+			.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
+			.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
+		};
+		flusher_submit(t->sp->fl, &t->flush);
 		return;
 	}
 	if (t->want_commit)

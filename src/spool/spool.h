@@ -15,8 +15,9 @@
  * say 250). A failure anywhere fails the message, never acknowledges it.
  *
  * Delivering (worker threads): spool_msg_load() reads a committed file,
- * spool_msg_read_content() streams its body, spool_msg_append() records
- * what happened to recipients (durably), spool_msg_remove() ends it.
+ * spool_msg_read_content() streams its body, spool_msg_mark_done() and
+ * spool_msg_mark_deferred() record what happened to recipients (durably),
+ * spool_msg_remove() ends it.
  */
 #ifndef STERNA_SPOOL_SPOOL_H
 #define STERNA_SPOOL_SPOOL_H
@@ -125,7 +126,22 @@ int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char 
 /* Durably records a failed attempt for recipient i and its next try: 0, or -1 with errno. */
 int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
     uint64_t next_try_s, const char *reason);
-/* Removes qid from the queue (all recipients done): 0, or -1 with errno. */
+/*
+ * Removes qid from the queue (all recipients done): 0, or -1 with errno.
+ * Not flushed: a removal lost in a crash delivers the message again (a
+ * duplicate, never a loss); the next group commit makes it durable.
+ */
 int spool_msg_remove(struct spool *sp, const char *qid);
+
+/*
+ * For delivery agents writing their own files (a Maildir's tmp/ -> new/):
+ * makes the closed file from (in from_dirfd) durable, renames it to to (in
+ * to_dirfd) and makes the rename durable, in the spool's next group commit,
+ * so deliveries share the flushes of receiving. Blocks the calling worker
+ * thread (never the loop) until then. Returns 0, or -1 with errno; either
+ * way *is_renamed says which of the two names the file has now.
+ */
+int spool_durable_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, int *is_renamed);
 
 #endif

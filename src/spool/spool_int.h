@@ -16,6 +16,18 @@
 
 struct flusher;
 
+/* A closed file to make durable and rename into place (flusher.c). */
+struct flush_item {
+	int from_dirfd, to_dirfd;
+	const char *from_name, *to_name;
+	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
+	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
+	int err;		/* set before done(): 0, or the errno that failed the item */
+	int is_renamed;		/* set before done(): the file is under to_dirfd now */
+	size_t fs_index, dir_index;	/* the flusher's own */
+	struct flush_item *next;
+};
+
 struct spool {
 	char *dir;
 	int incoming_fd, queue_fd, corrupt_fd;
@@ -44,17 +56,22 @@ struct spool_txn {
 	void *done_ctx;
 	void (*on_drain)(void *ctx);
 	void *drain_ctx;
-	struct spool_txn *flush_next;	/* the flusher's batch link */
+	struct flush_item flush;	/* incoming/qid -> queue/qid */
 };
 
 /* flusher.c: group commit of finished files. */
-struct flusher *flusher_new(struct spool *sp);
+struct flusher *flusher_new(void);
+/* Flushes the batch in hand, stops the thread, frees *f. */
 void flusher_free(struct flusher **f);
+/* Any thread: joins the next batch; it->done() runs on the flusher's thread. */
+void flusher_submit(struct flusher *f, struct flush_item *it);
 /*
- * Any thread: makes t's file (complete, closed) durable, renames it into
- * queue/, and posts t->work to the loop with t->result set.
+ * Any thread but the loop: the same as a lazy item (see flusher.c), waiting
+ * for the batch. Returns 0, or
+ * -1 with errno; *is_renamed says which name the file has either way.
  */
-void flusher_submit(struct flusher *f, struct spool_txn *t);
+int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, int *is_renamed);
 
 /* reader.c: records from a file, one at a time. */
 struct rec_reader {

@@ -95,6 +95,9 @@ class Sterna:
                 "aliases": {"info": ["alice", "bob"]},
             },
             "queue": {},
+            # nothing here may ask the machine's resolver: by default no DNS server answers
+            # (port 1 on loopback refuses); the outbound tests point it at their own unbound
+            "dns": {"resolver": "127.0.0.1:1", "timeout": "500ms"},
         }
         for key, value in overrides.items():
             parts = key.split("__")

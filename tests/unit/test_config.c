@@ -1035,6 +1035,7 @@ test_defaults(void **state)
 	assert_int_equal(c->retry_min_s, 300);
 	assert_int_equal(c->retry_max_s, 3600);
 	assert_int_equal(c->lifetime_s, 5 * 86400);
+	assert_int_equal(c->ntrusted_networks, 0);	/* never an open relay */
 	assert_int_equal(config_is_local_domain(c, "example.test"), 0);
 	config_free(&c);
 	assert_null(c);
@@ -1112,6 +1113,10 @@ test_full(void **state)
 	assert_int_equal(c->retry_min_s, 30);
 	assert_int_equal(c->retry_max_s, 7200);
 	assert_int_equal(c->lifetime_s, 7 * 86400);
+
+	assert_int_equal(c->ntrusted_networks, 1);
+	assert_int_equal(c->trusted_networks[0].family, AF_INET6);
+	assert_int_equal(c->trusted_networks[0].prefix_bits, 128);
 	config_free(&c);
 }
 
@@ -1132,6 +1137,7 @@ test_example(void **state)
 	assert_int_equal(config_is_local_domain(c, "example.test"), 1);
 	assert_int_equal(config_is_local_domain(c, "localhost"), 1);
 	assert_int_equal(c->nlocal_users, 3);
+	assert_int_equal(c->ntrusted_networks, 2);	/* loopback relays, as its comment says */
 	assert_int_equal(c->naliases, 1);
 	assert_string_equal(c->aliases[0].name, "info");
 	assert_int_equal(c->aliases[0].ntargets, 2);

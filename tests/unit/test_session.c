@@ -65,11 +65,12 @@ fake_has_room(void *ctx, uint64_t size)
 }
 
 static enum smtp_rcpt_decision
-fake_rcpt(void *ctx, const struct smtp_addr *a, struct smtp_txn *txn)
+fake_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *a,
+    struct smtp_txn *txn)
 {
 	char orig[SMTP_ADDR_FMT_MAX], mailbox[SMTP_LOCAL_MAX + 1];
 
-	(void)ctx;
+	(void)ctx, (void)client;
 	if (strcmp(a->domain, "example.test") != 0)
 		return SMTP_RCPT_RELAY_DENIED;
 	/* local parts match without regard to ASCII case (docs/smtp.md, RCPT TO) */
