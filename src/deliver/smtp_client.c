@@ -168,6 +168,10 @@ static void start_tls(struct smtp_out *c);
 static void
 apply(struct smtp_out *c, const struct smtpc_action *act)
 {
+	if (act->is_closed) {
+		session_failed(c, NULL);	/* in SMTPC_QUIT: a quiet end */
+		return;
+	}
 	if (act->is_failed) {
 		flush_out(c);
 		session_failed(c, act->why);

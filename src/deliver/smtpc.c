@@ -561,7 +561,7 @@ smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 			fail(c, act, 0, "RSET", r);
 		break;
 	case SMTPC_QUIT:
-		fail(c, act, 0, "closed after QUIT", NULL);
+		act->is_closed = 1;	/* whatever it says: we are done (RFC 5321 4.1.1.10) */
 		break;
 	case SMTPC_READY:
 	case SMTPC_BODY:

@@ -102,6 +102,7 @@ struct smtpc_action {
 	int want_body;		/* send the dot-stuffed body now, then call smtpc_body_sent() */
 	int is_ready;		/* no transaction: call smtpc_begin() or smtpc_quit() */
 	int is_txn_done;	/* the transaction given to smtpc_begin() has its results */
+	int is_closed;		/* QUIT was answered: close, all is well */
 	int is_failed;		/* the session is over, close: why holds the reason */
 	int is_perm;		/* with is_failed: the host refused for good (5xx greeting/EHLO) */
 	char why[SMTPC_TEXT + 64];

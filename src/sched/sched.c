@@ -373,6 +373,19 @@ notice_to(const struct sched *s, const struct spool_msg *m)
 	return s->cfg->null_sender_to;
 }
 
+/* The reason for a log line: who said what, or our own reason. */
+static const char *
+describe(const struct outcome *o, char *out, size_t size)
+{
+	if (o->code != 0 && o->host[0] != '\0')
+		snprintf(out, size, "host %s said: %d %s %s", o->relay, o->code, o->status, o->text);
+	else if (o->code != 0)
+		snprintf(out, size, "%d %s %s", o->code, o->status, o->text);
+	else
+		snprintf(out, size, "%s", o->text);
+	return out;
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 static void
 record(struct job *j)
@@ -390,7 +403,7 @@ record(struct job *j)
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		struct spool_rcpt *r = &m->rcpts[o->i];
-		char rid[QID_LEN + 24];
+		char rid[QID_LEN + 24], why[sizeof(o->text) + 400];
 		unsigned delay;
 		uint64_t prev;
 
@@ -415,12 +428,12 @@ record(struct job *j)
 		}
 		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {
 			/* RFC 3463 4.4.7: delivery time expired; the last reason says why */
-			char why[sizeof(o->text)];
+			char gave_up[sizeof(o->text)];
 
-			log_ev_expired(rid, r->to, r->attempts + 1, o->text);
-			snprintf(why, sizeof(why), "%.400s (gave up after %u attempts)", o->text,
+			log_ev_expired(rid, r->to, r->attempts + 1, describe(o, why, sizeof(why)));
+			snprintf(gave_up, sizeof(gave_up), "%.400s (gave up after %u attempts)", o->text,
 			    r->attempts + 1);
-			memcpy(o->text, why, sizeof(o->text));
+			memcpy(o->text, gave_up, sizeof(o->text));
 			o->kind = OUT_PERM;
 			o->is_expired = 1;
 			if (o->status[0] == '\0' || o->status[0] == '4')
@@ -436,7 +449,7 @@ record(struct job *j)
 			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, r->attempts, r->next_try_s,
 			    o->text) == -1)
 				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
-			log_ev_deferred(rid, r->to, r->attempts, delay, o->text);
+			log_ev_deferred(rid, r->to, r->attempts, delay, describe(o, why, sizeof(why)));
 			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
 			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
 				o->is_delay_notice = 1;
@@ -451,8 +464,8 @@ record(struct job *j)
 				if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
 					log_err("%s: cannot record the failure: %s", rid, strerror(errno));
 				r->is_done = 1;
-				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
-				    "-");
+				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
+				    describe(o, why, sizeof(why)), "-");
 			}
 		}
 	}
@@ -851,8 +864,8 @@ load_run(struct work *w)
 	const struct spool_msg *m = j->q->m;
 	struct stuff_ctx sc = { &j->body, 1 };
 
-	/* dot-stuffing can at most double the bytes */
-	buf_init(&j->body, m->content_bytes * 2 + 16);
+	/* dot-stuffing can at most double the bytes; the Received line is not in content_bytes */
+	buf_init(&j->body, (m->content_bytes + 64 * 1024) * 2);
 	if (spool_msg_read_content(j->s->sp, m->qid, stuff_sink2, &sc) == -1) {
 		j->load_err = errno ? errno : EIO;
 		return;
