@@ -207,6 +207,7 @@ static void
 sess_init(struct sess *s, int tls_allowed)
 {
 	memset(s, 0, sizeof(*s));
+	/* each test clears with buf_clear(&s.out) before a new session and at its end */
 	s->conf.helo_name = "out.example.test";
 	s->conf.is_tls_allowed = tls_allowed;
 	buf_init(&s->out, 65536);
@@ -270,6 +271,7 @@ test_session_pipelined(void **state)
 	/* the connection carries another message */
 	smtpc_begin(&s.c, &t, &s.act);
 	assert_int_equal(s.c.messages, 2);
+	buf_clear(&s.out);
 }
 
 static void
@@ -296,6 +298,7 @@ test_session_not_pipelined_all_refused(void **state)
 	assert_int_equal(res[1].code, 551);
 	reply(&s, "250 ok\r\n", "");
 	assert_true(s.act.is_ready);
+	buf_clear(&s.out);
 }
 
 static void
@@ -328,6 +331,7 @@ test_session_starttls_and_limits(void **state)
 	smtpc_begin(&s.c, &utf8, &s.act);
 	assert_int_equal(res[0].code, 550);
 	assert_string_equal(res[0].status, "5.6.7");
+	buf_clear(&s.out);
 }
 
 static void
@@ -364,18 +368,22 @@ test_session_auth_and_failures(void **state)
 	assert_int_equal(res[0].code, 0);
 
 	/* TLS required and not offered: no session */
+	buf_clear(&s.out);
 	sess_init(&s, 1);
 	s.conf.is_tls_required = 1;
 	reply(&s, "220 smart.test\r\n", "EHLO out.example.test\r\n");
 	reply(&s, "250 smart.test\r\n", "");
 	assert_true(s.act.is_failed);
 	/* a 4xx greeting fails the host (the caller tries the next MX) */
+	buf_clear(&s.out);
 	sess_init(&s, 1);
 	reply(&s, "421 busy\r\n", "");
 	assert_true(s.act.is_failed && !s.act.is_perm);
+	buf_clear(&s.out);
 	sess_init(&s, 1);
 	reply(&s, "554 go away\r\n", "");
 	assert_true(s.act.is_failed && s.act.is_perm);
+	buf_clear(&s.out);
 }
 
 static void
