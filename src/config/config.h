@@ -20,7 +20,20 @@ struct config_listener {
 	struct sockaddr_storage sa;	/* numeric address and port */
 	socklen_t sa_len;
 	unsigned greeting_delay_ms;	/* wait before 220; input before it is refused */
+	unsigned is_auth;		/* offer AUTH here (when auth.users_file is set) */
+	unsigned is_auth_without_tls;	/* offer AUTH before TLS too (trusted local use) */
+	unsigned is_auth_required;	/* submission: AUTH before MAIL (RFC 6409 4.3) */
 	unsigned line;			/* where the section starts, for messages */
+};
+
+/* One line of the users file (users.c). */
+struct config_user {
+	char *name;			/* the login name, lowercased */
+	char *hash;			/* a crypt(3) hash: yescrypt, bcrypt or sha512-crypt */
+	char **senders;			/* more envelope senders the user may use, lowercased */
+	size_t nsenders;
+	int may_send_as_any;		/* any envelope sender at all */
+	unsigned line;
 };
 
 struct config_alias {
@@ -93,6 +106,15 @@ struct config {
 	struct cidr *trusted_networks;	/* clients that may relay without AUTH */
 	size_t ntrusted_networks;
 
+	/* auth { } */
+	char *users_file;		/* "" for none: AUTH is not offered */
+	struct config_user *users;	/* the users file, in file order */
+	size_t nusers;
+	unsigned auth_fail_delay_ms;	/* before 535: slows a password guesser down */
+	unsigned auth_max_failures;	/* per session, then 421 and close */
+	unsigned auth_client_max_failures; /* per client address in auth_client_window_s */
+	unsigned auth_client_window_s;	/* ... after which it is refused for this long */
+
 	/* queue { } */
 	unsigned retry_min_s;		/* first retry of a failed delivery */
 	unsigned retry_max_s;		/* the backoff doubles up to this */
@@ -149,6 +171,9 @@ const char *config_map_get(const struct config_map *map, const char *key);
 struct config *config_load(const char *path, char *err, size_t errsize);
 /* Frees *c and sets it to NULL; c may point to NULL. */
 void config_free(struct config **c);
+
+/* The user called name (lowercase) in the users file, or NULL. */
+const struct config_user *config_find_user(const struct config *c, const char *name);
 
 /* 1 if domain (lowercase) is one of the local domains. */
 int config_is_local_domain(const struct config *c, const char *domain);

@@ -33,6 +33,7 @@ enum key_type {
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
 	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
+	KT_BOOL,	/* true/false, yes/no, on/off */
 };
 
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
@@ -89,6 +90,12 @@ static const struct key_row rows[] = {
 	    NULL, NULL },
 	{ "listen.*.greeting_delay", KT_DURATION, KS_UNSIGNED, LIS(greeting_delay_ms), 0, NULL,
 	    0, 60 * SEC, 1, NULL, NULL, NULL },
+	{ "listen.*.auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth), 1, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
+	{ "listen.*.auth_without_tls", KT_BOOL, KS_UNSIGNED, LIS(is_auth_without_tls), 0, NULL,
+	    0, 1, 0, NULL, NULL, NULL },
+	{ "listen.*.require_auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth_required), 0, NULL,
+	    0, 1, 0, NULL, NULL, NULL },
 
 	{ "smtp.max_line_bytes", KT_SIZE, KS_SIZE, CFG(max_line_bytes), 512, NULL,
 	    512, 64 * KIB, 0, " (RFC 5321 4.5.3.1.4)", NULL, NULL },
@@ -121,6 +128,16 @@ static const struct key_row rows[] = {
 
 	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
 	    0, 0, 0, NULL, NULL, NULL },
+
+	{ "auth.users_file", KT_PATH, KS_STR, CFG(users_file), 0, "", 0, 0, 0, NULL, NULL, NULL },
+	{ "auth.fail_delay", KT_DURATION, KS_UNSIGNED, CFG(auth_fail_delay_ms), SEC, NULL,
+	    0, 30 * SEC, 1, NULL, NULL, NULL },
+	{ "auth.max_failures", KT_COUNT, KS_UNSIGNED, CFG(auth_max_failures), 3, NULL,
+	    1, 100, 0, NULL, NULL, NULL },
+	{ "auth.client_max_failures", KT_COUNT, KS_UNSIGNED, CFG(auth_client_max_failures), 10, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "auth.client_window", KT_DURATION, KS_UNSIGNED, CFG(auth_client_window_s), 15 * MIN, NULL,
+	    SEC, DAY, 1000, NULL, NULL, NULL },
 
 	{ "queue.retry_min", KT_DURATION, KS_UNSIGNED, CFG(retry_min_s), 5 * MIN, NULL,
 	    SEC, DAY, 1000, NULL, NULL, NULL },
@@ -199,6 +216,7 @@ static const char *const key_ids[] = {
 	[CFG_KEY_SMARTHOST] = "outbound.smarthost",
 	[CFG_KEY_SMARTHOST_USER] = "outbound.smarthost_user",
 	[CFG_KEY_SMARTHOST_PASSWORD] = "outbound.smarthost_password",
+	[CFG_KEY_USERS_FILE] = "auth.users_file",
 };
 
 size_t
@@ -1167,6 +1185,11 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		return read_map(l, r, n, path);
 	case KT_CIDRS:
 		return read_cidrs(l, n, path);
+	case KT_BOOL:
+		if (n->type != UCL_BOOLEAN)
+			return key_error(l, n, path, "expected true or false");
+		store_number(base, r, (uint64_t)n->boolean);
+		return 0;
 	case KT_ADDRESS:
 		if (read_address(l, n, path, lis) == -1)
 			return -1;

@@ -88,6 +88,28 @@ check_listeners(struct cfg_load *l)
 	    l->listen_addr[first]->file, l->listen_addr[first]->vline);
 }
 
+/* A listener that requires AUTH must be able to offer it, or no one could send there. */
+static int
+check_listener_auth(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct config_listener *cl = &c->listeners[i];
+		const struct ucl_node *n = l->listen_nodes[i];
+
+		if (!cl->is_auth_required)
+			continue;
+		if (!cl->is_auth)
+			return cfg_error(l->err, l->errsize, n->file, n->line, "listen.%s: require_auth "
+			    "needs auth = true", cl->name);
+		if (c->users_file == NULL || c->users_file[0] == '\0')
+			return cfg_error(l->err, l->errsize, n->file, n->line, "listen.%s: require_auth "
+			    "needs auth.users_file (nobody could log in)", cl->name);
+	}
+	return 0;
+}
+
 /* ---- hostname ---- */
 
 /* Unset, the hostname is the machine's, which must then be fully qualified. */
@@ -418,6 +440,8 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 	if (rc == 0)
 		rc = check_listeners(&l);
 	if (rc == 0)
+		rc = check_listener_auth(&l);
+	if (rc == 0)
 		rc = default_hostname(&l);
 	if (rc == 0)
 		rc = check_aliases(&l);
@@ -431,6 +455,13 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_MAILBOX_ROOT, &c->mailbox_root, "local.mailbox_root");
+	if (rc == 0)
+		rc = make_absolute(&l, CFG_KEY_USERS_FILE, &c->users_file, "auth.users_file");
+	if (rc == 0 && c->users_file[0] != '\0') {
+		const struct ucl_node *un = l.set_by[cfg_key_row(CFG_KEY_USERS_FILE)];
+
+		rc = cfg_users_load(c, c->users_file, un->file, un->vline, err, errsize);
+	}
 	/* SECURITY.md, admission: refuse MAIL below 1.5 x the largest message */
 	if (rc == 0 && c->min_free_bytes == 0)
 		c->min_free_bytes = c->max_message_bytes + c->max_message_bytes / 2;
@@ -505,6 +536,8 @@ config_free(struct config **cp)
 	free(c->smarthost_user);
 	free(c->smarthost_password);
 	free(c->trusted_networks);
+	free(c->users_file);
+	cfg_users_free(c);
 	free(c);
 	*cp = NULL;
 }

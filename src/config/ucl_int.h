@@ -153,6 +153,7 @@ enum cfg_key_id {
 	CFG_KEY_SMARTHOST,
 	CFG_KEY_SMARTHOST_USER,
 	CFG_KEY_SMARTHOST_PASSWORD,
+	CFG_KEY_USERS_FILE,
 };
 
 /* Number of rows in the key table. */
@@ -175,6 +176,18 @@ void cfg_load_clear(struct cfg_load *l);
 int cfg_is_domain(const char *s);
 /* 1 if s is a local user or alias name: [a-z0-9._-]{1,64}, not starting with '.'. */
 int cfg_is_local_name(const char *s);
+
+/* 1 if h is a hash of a supported kind: $y$ (yescrypt), $2b$/$2a$/$2y$ (bcrypt), $6$. */
+int cfg_is_supported_hash(const char *h);
+/*
+ * Reads the users file at path into c->users: 0, or -1 with "FILE:LINE:
+ * reason" in err; a file that cannot be read is reported at at_file:at_line,
+ * where the configuration names it.
+ */
+int cfg_users_load(struct config *c, const char *path, const char *at_file, unsigned at_line,
+    char *err, size_t errsize);
+/* Frees c->users. */
+void cfg_users_free(struct config *c);
 
 /*
  * Reads the document into a new config and checks it as config_load() does

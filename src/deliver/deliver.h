@@ -10,16 +10,17 @@
 #include "spool/spool.h"
 
 /*
- * Delivers message m (its content read from sp) into the Maildir at
- * maildir (tmp/, new/ and cur/ are created when missing), with
- * "Return-Path: <sender>" and "Delivered-To: to" on top and LF line ends.
- * The file is flushed, renamed into new/, and new/ is flushed before this
- * returns 0 (SECURITY.md 5: the mailbox is durable before the recipient is
- * marked done); those flushes are the spool's group commit, shared with
- * other deliveries and with receiving (spool_durable_rename). Returns -1 with the reason in err on failure; nothing is
- * left in new/ then.
+ * Delivers message m (its content read from sp) to its recipient number
+ * rcpt, into the Maildir at maildir (tmp/, new/ and cur/ are created when
+ * missing), with "Return-Path: <sender>" and "Delivered-To: <the
+ * recipient>" on top and LF line ends. The file is flushed, renamed into
+ * new/, and new/ is flushed, in the spool's group commit (shared with other
+ * deliveries and with receiving); then the recipient is recorded done
+ * (spool_deliver_rename) and this returns 0 (SECURITY.md 5: the mailbox is
+ * durable before the recipient is marked done). Returns -1 with the reason
+ * in err on failure; nothing is left in new/ then.
  */
-int maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir,
-    const char *to, const char *hostname, char *err, size_t errsize);
+int maildir_deliver(struct spool *sp, const struct spool_msg *m, size_t rcpt,
+    const char *maildir, const char *hostname, char *err, size_t errsize);
 
 #endif

@@ -133,7 +133,7 @@ open_maildir(const char *maildir, int *tmp_fd, int *new_fd)
 }
 
 int
-maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir, const char *to,
+maildir_deliver(struct spool *sp, const struct spool_msg *m, size_t rcpt, const char *maildir,
     const char *hostname, char *err, size_t errsize)
 {
 	char name[256];
@@ -158,7 +158,8 @@ maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir
 		goto out;
 	is_created = 1;
 	step = "write";
-	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender, to) == -1 ||
+	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender,
+	    m->rcpts[rcpt].to) == -1 ||
 	    spool_msg_read_content(sp, m->qid, lf_sink, &w) == -1 || lf_flush(&w) == -1)
 		goto out;
 	if (w.has_cr && (buf_append_byte(&w.out, '\r') == -1 || lf_flush(&w) == -1))
@@ -170,7 +171,7 @@ maildir_deliver(struct spool *sp, const struct spool_msg *m, const char *maildir
 		goto out;
 	/* the file's flush, the rename into new/ and new/'s flush, shared with other messages */
 	step = "flush";
-	if (spool_durable_rename(sp, tmp_fd, name, new_fd, name, &is_renamed) == -1)
+	if (spool_deliver_rename(sp, tmp_fd, name, new_fd, name, m->qid, rcpt, &is_renamed) == -1)
 		goto out;
 	ret = 0;
 out:

@@ -33,6 +33,7 @@ struct daemon {
 	struct config *cfg;
 	struct event_base *base;
 	struct workq *wq;
+	struct workq *auth_wq;	/* password checks, when there is a users file */
 	struct spool *spool;
 	struct sched *sched;
 	struct local_db *local;
@@ -159,6 +160,8 @@ daemon_free(struct daemon *d)
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
 	workq_free(&d->wq);
+	/* the drain waited for every session, so no check is left in flight */
+	workq_free(&d->auth_wq);
 	local_db_free(&d->local);
 	if (d->sig_term)
 		event_free(d->sig_term);
@@ -199,10 +202,16 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	d.wq = workq_new(d.cfg->io_threads);
+	/*
+	 * Two threads of their own: a burst of slow hash checks (tens of ms
+	 * each, on purpose) must delay neither the loop nor the spool's flushes.
+	 */
+	if (d.cfg->users_file[0] != '\0')
+		d.auth_wq = workq_new(2);
 	d.local = local_db_new(d.cfg);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .wq = d.wq };
+		.qids = &d.qids, .wq = d.wq, .auth_wq = d.auth_wq };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
 		log_err("%s", err);

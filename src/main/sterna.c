@@ -12,6 +12,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: sterna serve -c FILE    run the mail server in the foreground\n"
 	    "       sterna check -c FILE    check a configuration file\n"
+	    "       sterna passwd [-m yescrypt|bcrypt|sha512crypt]\n"
+	    "                               read a password, print its hash for the users file\n"
 	    "       sterna --version | --help\n");
 }
 
@@ -34,6 +36,8 @@ main(int argc, char **argv)
 		return verb_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return verb_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "passwd") == 0)
+		return verb_passwd(argc - 1, argv + 1);
 	fprintf(stderr, "sterna: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -37,6 +37,14 @@ enum smtp_rcpt_decision local_rcpt(const struct local_db *db, const struct smtp_
 /* The configuration db reads. */
 const struct config *local_db_config(const struct local_db *db);
 
+/*
+ * 1 if the authenticated user (lowercase, a name in the users file) may
+ * use from as envelope sender (sender.c): their own address at a local
+ * domain, a sender= address of theirs, either with a +tag, or <>; anything
+ * with any_sender. 0 otherwise, and for a user not in the file.
+ */
+int policy_sender_ok(const struct config *c, const char *user, const struct smtp_addr *from);
+
 /* ---- relay control (relay.c) ---- */
 
 /* The relay tricks: address forms that hide a second destination in the local part. */

@@ -410,11 +410,13 @@ record(struct job *j)
 		rid_of(m, o->i, rid, sizeof(rid));
 		if (o->kind == OUT_OK) {
 			/*
-			 * When this finishes the message, the file is removed instead: D records
-			 * would cost a flush each, and a crash before the removal is durable can
-			 * only deliver again, never lose.
+			 * A Maildir delivery wrote its D record itself (maildir_deliver). A remote
+			 * one that finishes the message removes the file instead: D records would
+			 * cost a flush each, and a crash before the removal is durable can only
+			 * deliver again, never lose.
 			 */
-			if (!is_all_ok && spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
+			if (!is_all_ok && j->d != NULL &&
+			    spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
 				log_err("%s: delivered, but cannot record it (%s): a restart may "
 				    "deliver it again", rid, strerror(errno));
 			r->is_done = 1;
@@ -694,7 +696,7 @@ local_run(struct work *w)
 		if ((n = snprintf(path, sizeof(path), "%s/%s", cfg->mailbox_root, r->mailbox)) < 0 ||
 		    (size_t)n >= sizeof(path)) {
 			snprintf(err, sizeof(err), "mailbox path too long");
-		} else if (maildir_deliver(j->s->sp, m, path, r->to, cfg->hostname, err,
+		} else if (maildir_deliver(j->s->sp, m, o->i, path, cfg->hostname, err,
 		    sizeof(err)) == 0) {
 			o->kind = OUT_OK;
 			snprintf(o->status, sizeof(o->status), "2.0.0");

@@ -19,6 +19,8 @@
 
 #include <event2/buffer.h>
 
+#include "policy/passwd.h"
+#include "util/ascii.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
@@ -32,7 +34,17 @@ enum mode {
 	M_COMMAND,
 	M_DATA,
 	M_COMMIT,	/* the spool is making the message durable */
+	M_AUTH,		/* a worker is checking a password */
+	M_WAIT,		/* holding a reply back (a failed AUTH is answered late) */
 	M_CLOSING,	/* last reply being written */
+};
+
+struct auth_job {
+	struct work w;		/* first: the workq hands back &w */
+	struct conn *c;		/* NULL once the connection is gone (shutdown) */
+	const char *hash;	/* borrowed from the configuration; NULL for no such user */
+	char pass[SASL_FIELD_MAX + 1];
+	int is_ok;
 };
 
 struct conn {
@@ -41,6 +53,9 @@ struct conn {
 	struct listener *l;
 	struct bufferevent *bev;
 	struct event *greet_ev;
+	struct event *wait_ev;	/* M_WAIT's timer */
+	unsigned wait_ms;	/* how long the next SMTP_ACT_WAIT holds the reply */
+	struct auth_job *auth_job;	/* in M_AUTH */
 	struct smtp_session *s;
 	char id[24];
 	char ip[INET6_ADDRSTRLEN];
@@ -50,6 +65,9 @@ struct conn {
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
 	struct dotdata dd;
+	int is_scanning;	/* holding body bytes back until the header section is scanned */
+	struct hdrscan scan;
+	struct buf held;	/* those bytes */
 	struct spool_txn *txn;
 	struct spool_msg *msg;	/* the envelope of the message being received */
 };
@@ -79,8 +97,14 @@ conn_free(struct conn *c)
 	srv->nconns--;
 	spool_txn_abort(&c->txn);
 	spool_msg_free(&c->msg);
+	buf_clear(&c->held);
 	if (c->greet_ev)
 		event_free(c->greet_ev);
+	if (c->wait_ev)
+		event_free(c->wait_ev);
+	/* only at shutdown: the worker finishes, and its done() finds no connection */
+	if (c->auth_job != NULL)
+		c->auth_job->c = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
@@ -110,16 +134,149 @@ close_after_write(struct conn *c)
 	/* else on_write frees it when the last reply is out */
 }
 
+static void auth_begin(struct conn *c);
+static void wait_begin(struct conn *c);
+
 /* Sends the output and does what the session asked; returns 0 to go on reading. */
 static int
 act(struct conn *c, enum smtp_act a)
 {
+	if (a == SMTP_ACT_WAIT) {
+		wait_begin(c);
+		return -1;
+	}
 	send_output(c);
 	if (a == SMTP_ACT_CLOSE) {
 		close_after_write(c);
 		return -1;
 	}
+	if (a == SMTP_ACT_AUTH) {
+		auth_begin(c);
+		return -1;
+	}
 	return 0;
+}
+
+/* Back to reading commands after AUTH or a wait; what came meanwhile is in the buffer. */
+static void
+resume(struct conn *c)
+{
+	if (c->is_draining) {
+		conn_drain(c);
+		return;
+	}
+	conn_process(c);
+}
+
+/* ---- AUTH: the password check on a worker, the late 535 on a timer ---- */
+
+static void
+on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)what;
+	c->mode = M_COMMAND;
+	if (act(c, smtp_session_wait_over(c->s)) == -1)
+		return;
+	resume(c);
+}
+
+static void
+wait_begin(struct conn *c)
+{
+	struct timeval tv = { c->wait_ms / 1000, (c->wait_ms % 1000) * 1000 };
+
+	c->mode = M_WAIT;
+	if (c->wait_ev == NULL)
+		c->wait_ev = evtimer_new(c->srv->d.base, on_wait_timer, c);
+	ASSERT(c->wait_ev != NULL);
+	evtimer_add(c->wait_ev, &tv);
+}
+
+/* Runs on a worker thread: crypt is slow on purpose. */
+static void
+auth_run(struct work *w)
+{
+	struct auth_job *j = (struct auth_job *)w;
+
+	j->is_ok = passwd_verify(j->hash, j->pass);
+	explicit_bzero(j->pass, sizeof(j->pass));
+}
+
+static void
+auth_job_free(struct auth_job *j)
+{
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
+/* Back on the loop thread with the verdict. */
+static void
+auth_done(struct work *w)
+{
+	struct auth_job *j = (struct auth_job *)w;
+	struct conn *c = j->c;
+	const struct sasl_creds *cr;
+	const struct config *cfg;
+	unsigned n, delay;
+	int is_ok = j->is_ok;
+
+	auth_job_free(j);
+	if (c == NULL)
+		return;
+	c->auth_job = NULL;
+	cfg = c->srv->d.cfg;
+	cr = smtp_session_auth_creds(c->s);
+	if (is_ok) {
+		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "ok", 0, 0);
+		(void)smtp_session_auth_done(c->s, SMTP_AUTH_OK);
+	} else {
+		n = authlimit_fail(c->srv->authlimit, c->ip, (int64_t)(clock_wall_us() / 1000000u));
+		delay = authlimit_delay_ms(cfg->auth_fail_delay_ms, n);
+		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "fail", n, delay);
+		c->wait_ms = delay;
+		(void)smtp_session_auth_done(c->s, SMTP_AUTH_BAD);
+	}
+	if (c->bev == NULL) {
+		/* the client left while the worker checked */
+		c->mode = M_CLOSING;
+		conn_free(c);
+		return;
+	}
+	c->mode = M_COMMAND;
+	if (act(c, is_ok ? SMTP_ACT_NONE : SMTP_ACT_WAIT) == -1)
+		return;
+	resume(c);
+}
+
+static void
+auth_begin(struct conn *c)
+{
+	const struct sasl_creds *cr = smtp_session_auth_creds(c->s);
+	const struct config_user *u;
+	struct auth_job *j;
+	char name[SASL_FIELD_MAX + 1];
+
+	if (!authlimit_allows(c->srv->authlimit, c->ip, (int64_t)(clock_wall_us() / 1000000u))) {
+		/* refused without a check: a blocked guesser costs us no crypt */
+		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "blocked", 0, 0);
+		if (act(c, smtp_session_auth_done(c->s, SMTP_AUTH_BLOCKED)) == 0)
+			resume(c);
+		return;
+	}
+	memcpy(name, cr->user, sizeof(name));
+	ascii_lower(name);
+	u = config_find_user(c->srv->d.cfg, name);
+	j = xcalloc(1, sizeof(*j));
+	j->w.run = auth_run;
+	j->w.done = auth_done;
+	j->c = c;
+	j->hash = u != NULL ? u->hash : NULL;
+	memcpy(j->pass, cr->pass, cr->pass_len);
+	c->auth_job = j;
+	c->mode = M_AUTH;
+	workq_submit(c->srv->d.auth_wq, &j->w);
 }
 
 static void
@@ -132,13 +289,41 @@ on_spool_drain(void *ctx)
 	conn_process(c);
 }
 
-/* Builds the spool envelope and the Received header; the message body follows. */
+/*
+ * Opens the spool file with its header prefix: Received, and for a
+ * submission (authenticated) message Message-ID and Date when the scanned
+ * header section lacks them. A header section that did not end within
+ * HDRSCAN_MAX_BYTES is left as it is (a field beyond the bound might exist).
+ * Then writes the bytes held back while scanning.
+ */
+static void
+spool_begin(struct conn *c)
+{
+	struct buf hdr;
+
+	buf_init(&hdr, 16 * 1024);
+	/* a header that does not fit 16 KiB cannot happen: every part is bounded */
+	(void)smtp_session_received(c->s, (int64_t)(c->msg->arrival_us / 1000000u), &hdr);
+	if (c->is_scanning && !c->scan.is_truncated)
+		(void)smtp_session_added_headers(c->s, (int64_t)(c->msg->arrival_us / 1000000u),
+		    c->scan.seen, &hdr);
+	c->txn = spool_txn_new(c->srv->d.spool, c->msg, hdr.data, hdr.len);
+	spool_txn_set_drain_cb(c->txn, on_spool_drain, c);
+	buf_clear(&hdr);
+	c->is_scanning = 0;
+	if (c->held.len > 0 && spool_txn_write(c->txn, c->held.data, c->held.len) == 1) {
+		c->is_paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	buf_clear(&c->held);
+}
+
+/* Builds the spool envelope; the spool file opens now, or once the header section is scanned. */
 static void
 data_begin(struct conn *c)
 {
 	const struct smtp_txn *t = smtp_session_txn(c->s);
 	struct spool_msg *m = xcalloc(1, sizeof(*m));
-	struct buf hdr;
 
 	memcpy(m->qid, t->qid, sizeof(m->qid));
 	m->sender = xstrdup(t->sender);
@@ -154,15 +339,22 @@ data_begin(struct conn *c)
 		m->rcpts[i].orig = xstrdup(t->rcpts[i].orig);
 		m->rcpts[i].mailbox = t->rcpts[i].mailbox ? xstrdup(t->rcpts[i].mailbox) : NULL;
 	}
-	buf_init(&hdr, 16 * 1024);
-	/* a header that does not fit 16 KiB cannot happen: every part is bounded */
-	(void)smtp_session_received(c->s, (int64_t)(m->arrival_us / 1000000u), &hdr);
 	c->msg = m;
-	c->txn = spool_txn_new(c->srv->d.spool, m, hdr.data, hdr.len);
-	spool_txn_set_drain_cb(c->txn, on_spool_drain, c);
-	buf_clear(&hdr);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;
+	/*
+	 * Whether Message-ID and Date must be added is known only at the end of
+	 * the header section, and they go before the body: hold the body bytes
+	 * back until then (at most HDRSCAN_MAX_BYTES; the header section usually
+	 * ends within the first read).
+	 */
+	c->is_scanning = smtp_session_wants_header_scan(c->s);
+	if (c->is_scanning) {
+		hdrscan_init(&c->scan);
+		buf_init(&c->held, HDRSCAN_MAX_BYTES + DATA_PIECE + DOTDATA_HELD_MAX);
+		return;
+	}
+	spool_begin(c);
 }
 
 static void
@@ -217,7 +409,13 @@ data_input(struct conn *c, struct evbuffer *in)
 		p = evbuffer_pullup(in, (ssize_t)len);
 		used = dotdata_feed(&c->dd, p, len, out, &out_len, &is_end);
 		/* past the limit the rest is read and dropped: the reply comes at the end */
-		if (c->dd.body_bytes <= max && out_len > 0 &&
+		if (c->is_scanning) {
+			/* held bytes stay under HDRSCAN_MAX_BYTES + one piece: the scan stops by then */
+			if (c->dd.body_bytes <= max && buf_append(&c->held, out, out_len) == -1)
+				c->scan.is_done = c->scan.is_truncated = 1;
+			if (hdrscan_feed(&c->scan, out, out_len))
+				spool_begin(c);
+		} else if (c->dd.body_bytes <= max && out_len > 0 &&
 		    spool_txn_write(c->txn, out, out_len) == 1) {
 			c->is_paused = 1;
 			bufferevent_disable(c->bev, EV_READ);
@@ -235,7 +433,12 @@ data_end(struct conn *c)
 	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
 
 	if (a == SMTP_ACT_COMMIT) {
-		struct spool_txn *t = c->txn;
+		struct spool_txn *t;
+
+		/* a message that ended inside its header section (or had no body) */
+		if (c->is_scanning)
+			spool_begin(c);
+		t = c->txn;
 
 		c->txn = NULL;
 		c->mode = M_COMMIT;
@@ -245,6 +448,8 @@ data_end(struct conn *c)
 	}
 	spool_txn_abort(&c->txn);
 	spool_msg_free(&c->msg);
+	buf_clear(&c->held);
+	c->is_scanning = 0;
 	c->mode = M_COMMAND;
 	(void)act(c, a);
 }
@@ -346,7 +551,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && c->mode != M_CLOSING && c->mode != M_COMMIT) {
+	if ((what & BEV_EVENT_TIMEOUT) && c->mode != M_CLOSING && c->mode != M_COMMIT &&
+	    c->mode != M_AUTH) {
+		if (c->wait_ev != NULL)
+			evtimer_del(c->wait_ev);
 		spool_txn_abort(&c->txn);
 		spool_msg_free(&c->msg);
 		send_output(c);
@@ -356,7 +564,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* EOF or error: the client is gone */
-	if (c->mode == M_COMMIT) {
+	if (c->mode == M_COMMIT || c->mode == M_AUTH) {
 		/* the commit's callback still needs c: drop the socket now, c later */
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -424,7 +632,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	local_name(fd, local_ip, sizeof(local_ip));
 	c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
-	c->s = smtp_session_new(&srv->sconf, &srv->hooks, c->id, c->ip);
+	c->s = smtp_session_new(&l->sconf, &srv->hooks, c->id, c->ip);
 	smtp_session_set_client(c->s, local_ip, relay_is_trusted(cfg, c->ip));
 	c->next = srv->conns;
 	if (srv->conns)
@@ -466,7 +674,7 @@ conn_drain(struct conn *c)
 		send_output(c);
 		close_after_write(c);
 	}
-	/* M_DATA and M_COMMIT: the message in hand finishes first */
+	/* M_DATA, M_COMMIT, M_AUTH, M_WAIT: what is in hand finishes first */
 }
 
 void

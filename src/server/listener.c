@@ -44,6 +44,14 @@ hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *r
 	return policy_rcpt(srv->d.local, client, rcpt, txn);
 }
 
+static int
+hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
+{
+	struct server *srv = ctx;
+
+	return policy_sender_ok(srv->d.cfg, user, from);
+}
+
 static void
 on_workq(evutil_socket_t fd, short what, void *arg)
 {
@@ -51,6 +59,15 @@ on_workq(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	workq_run_done(srv->d.wq);
+}
+
+static void
+on_auth_workq(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd, (void)what;
+	workq_run_done(srv->d.auth_wq);
 }
 
 struct server *
@@ -67,16 +84,27 @@ server_new(const struct server_deps *deps)
 		.max_message_bytes = c->max_message_bytes,
 		.max_recipients = c->max_recipients,
 		.max_errors = c->max_errors,
+		.max_auth_failures = c->auth_max_failures,
 	};
 	srv->hooks = (struct smtp_hooks){
 		.ctx = srv,
 		.new_qid = hook_new_qid,
 		.has_room = hook_has_room,
 		.rcpt = hook_rcpt,
+		.sender_ok = hook_sender_ok,
 	};
 	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
 	event_add(srv->wq_ev, NULL);
+	if (deps->auth_wq != NULL) {
+		srv->auth_wq_ev = event_new(deps->base, workq_fd(deps->auth_wq), EV_READ | EV_PERSIST,
+		    on_auth_workq, srv);
+		ASSERT(srv->auth_wq_ev != NULL);
+		event_add(srv->auth_wq_ev, NULL);
+	}
+	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
+	srv->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
+	    64 * 1024);
 	return srv;
 }
 
@@ -110,6 +138,12 @@ server_bind(struct server *srv, char *err, size_t errsize)
 
 		l->srv = srv;
 		l->conf = cl;
+		l->sconf = srv->sconf;
+		/* no users file, no AUTH: there would be nobody to log in as */
+		l->sconf.is_auth_offered = c->users_file[0] != '\0' && cl->is_auth &&
+		    srv->d.auth_wq != NULL;
+		l->sconf.is_auth_tls_only = !cl->is_auth_without_tls;
+		l->sconf.is_auth_required = cl->is_auth_required;
 		fd = socket(cl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 		    (cl->sa.ss_family == AF_INET6 &&
@@ -195,6 +229,9 @@ server_free(struct server **sp)
 	stop_listeners(srv);
 	conn_free_all(srv);
 	event_free(srv->wq_ev);
+	if (srv->auth_wq_ev)
+		event_free(srv->auth_wq_ev);
+	authlimit_free(&srv->authlimit);
 	free(srv->listeners);
 	free(srv);
 	*sp = NULL;

@@ -26,6 +26,7 @@ struct server_deps {
 	struct local_db *local;
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; the server watches their completions */
+	struct workq *auth_wq;	/* password checks (slow by design), apart from the disk work */
 };
 
 struct server *server_new(const struct server_deps *deps);

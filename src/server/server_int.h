@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "policy/authlimit.h"
 #include "server/server.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
@@ -15,6 +16,7 @@
 struct listener {
 	struct server *srv;
 	const struct config_listener *conf;
+	struct smtp_session_conf sconf;	/* the server's, with this listener's AUTH options */
 	struct evconnlistener *evl;
 	int fd;
 };
@@ -28,6 +30,8 @@ struct server {
 	struct listener *listeners;
 	size_t nlisteners;
 	struct event *wq_ev;
+	struct event *auth_wq_ev;
+	struct authlimit *authlimit;	/* AUTH failures per client address */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	unsigned long next_conn_id;

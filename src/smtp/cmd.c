@@ -222,6 +222,8 @@ smtp_cmd_parse(const uint8_t *in, size_t len, size_t max_line_bytes,
 			return bad(cmd_out, SMTP_ERR_BARE_CR);
 	}
 
+	/* the framing is sound: an AUTH response line (RFC 4954 4) is read from here */
+	cmd_out->line = slice_at(in, n);
 	/* RFC 5321 4.1.1: the verb is followed by SP or the line end */
 	for (v = 0; v < n && in[v] != ' '; v++)
 		;

@@ -30,11 +30,17 @@ enum state {
 	ST_DATA,	/* reading the message */
 	ST_COMMIT,	/* waiting for the spool */
 	ST_CLOSING,	/* a final reply was given */
+	ST_AUTH,	/* AUTH: the next line is a response to our 334 (RFC 4954 4) */
+	ST_AUTH_CHECK,	/* AUTH: the caller checks the credentials */
+	ST_WAIT,	/* the caller holds our output for a while */
 };
 
 static const char *const state_names[] = {
-	"start", "init", "ready", "mail", "rcpt", "data", "commit", "closing",
+	"start", "init", "ready", "mail", "rcpt", "data", "commit", "closing", "auth",
+	"auth-check", "wait",
 };
+
+enum auth_step { AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
 
 struct smtp_session {
 	const struct smtp_session_conf *conf;
@@ -43,6 +49,13 @@ struct smtp_session {
 	char peer_ip[64];
 	char local_ip[64];
 	int is_trusted;
+	int is_tls;		/* nothing sets it yet: TLS comes with STARTTLS */
+	enum auth_step auth_step;
+	const char *auth_mech;	/* "PLAIN", "LOGIN", or "" */
+	struct sasl_creds creds;	/* during AUTH only; wiped after the check */
+	char auth_user[SASL_FIELD_MAX + 1];	/* "" until AUTH succeeds */
+	unsigned auth_failures;
+	enum state after_wait;	/* ST_READY, or ST_CLOSING to close once the wait is over */
 	char helo[HELO_MAX + 1];
 	int is_esmtp;
 	enum state state;
@@ -231,7 +244,17 @@ helo_name_ok(struct slice a, char out[HELO_MAX + 1])
 
 /* ---- verbs ---- */
 
+/* AUTH is offered here and now: RFC 4954 4 lets a server offer it only after TLS. */
+static int
+auth_usable(const struct smtp_session *s)
+{
+	return s->conf->is_auth_offered && (s->is_tls || !s->conf->is_auth_tls_only);
+}
+
 typedef enum smtp_act (*verb_fn)(struct smtp_session *, const struct smtp_cmd *, int);
+
+static enum smtp_act do_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd,
+    int more);
 
 static enum smtp_act
 do_helo(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
@@ -253,20 +276,21 @@ do_helo(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		reply(s, 250, NULL, "%s", s->conf->hostname);
 		return SMTP_ACT_NONE;
 	}
-	reply(s, 250, NULL, "%s\nPIPELINING\nSIZE %llu\n8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
-	    s->conf->hostname, (unsigned long long)s->conf->max_message_bytes);
+	reply(s, 250, NULL, "%s\nPIPELINING\nSIZE %llu\n%s8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
+	    s->conf->hostname, (unsigned long long)s->conf->max_message_bytes,
+	    auth_usable(s) ? "AUTH PLAIN LOGIN\n" : "");
 	return SMTP_ACT_NONE;
 }
 
 /* MAIL parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8). */
 struct mail_params {
 	uint64_t size;
-	int has_size, is_size_huge, has_body, is_8bitmime, is_smtputf8;
+	int has_size, is_size_huge, has_body, is_8bitmime, is_smtputf8, has_auth;
 };
 
 /* 0, or the reply already given (-1 means "555", -2 "501"). */
 static int
-mail_params_parse(const struct smtp_cmd *cmd, struct mail_params *mp)
+mail_params_parse(const struct smtp_session *s, const struct smtp_cmd *cmd, struct mail_params *mp)
 {
 	memset(mp, 0, sizeof(*mp));
 	for (size_t i = 0; i < cmd->nparams; i++) {
@@ -297,6 +321,15 @@ mail_params_parse(const struct smtp_cmd *cmd, struct mail_params *mp)
 			if (mp->is_smtputf8 || p->has_value)
 				return -2;
 			mp->is_smtputf8 = 1;
+		} else if (slice_caseeq(p->key, "AUTH") && s->conf->is_auth_offered) {
+			/*
+			 * RFC 4954 5: the original submitter, as another server vouches
+			 * for it. Accepted and not kept: nothing here trusts other
+			 * servers' word, which RFC 4954 5 allows ("<>" in effect).
+			 */
+			if (mp->has_auth || !p->has_value || p->value.len == 0)
+				return -2;
+			mp->has_auth = 1;
 		} else {
 			return -1;
 		}
@@ -321,7 +354,7 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return reject(s, "MAIL", arg, 503, "5.5.1", "Error: nested MAIL command");
 	if (cmd->nparams > 0 && !s->is_esmtp)
 		return reject(s, "MAIL", arg, 555, "5.5.4", "Unsupported parameter");
-	r = mail_params_parse(cmd, &mp);
+	r = mail_params_parse(s, cmd, &mp);
 	if (r == -1)
 		return reject(s, "MAIL", arg, 555, "5.5.4", "Unsupported parameter");
 	/* non-ASCII in a parameter needs SMTPUTF8 (RFC 6531 3.4); in the address, see below */
@@ -335,6 +368,13 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return reject(s, "MAIL", arg, 501, "5.1.7", "Bad sender address syntax");
 	if (addr.has_route)
 		return reject(s, "MAIL", arg, 553, "5.7.1", "Source routes are not accepted");
+	/* RFC 6409 4.3 and RFC 4954 6: submission wants to know who sends */
+	if (s->conf->is_auth_required && s->auth_user[0] == '\0')
+		return reject(s, "MAIL", arg, 530, "5.7.0", "Authentication required");
+	/* RFC 6409 6.1: an authenticated user sends as themselves */
+	if (s->auth_user[0] != '\0' && !s->hooks->sender_ok(s->hooks->ctx, s->auth_user, &addr))
+		return reject(s, "MAIL", from, 553, "5.7.1",
+		    "<%s>: Sender address rejected: not owned by user %s", from, s->auth_user);
 	if (mp.is_size_huge || mp.size > s->conf->max_message_bytes)
 		return reject(s, "MAIL", arg, 552, "5.3.4", "Message size exceeds fixed limit");
 	if (!s->hooks->has_room(s->hooks->ctx, mp.size)) {
@@ -390,7 +430,7 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	client = (struct smtp_client){
 		.ip = s->peer_ip,
 		.local_ip = s->local_ip,
-		.auth_user = NULL,
+		.auth_user = s->auth_user[0] ? s->auth_user : NULL,
 		.is_trusted = s->is_trusted,
 	};
 	switch (s->hooks->rcpt(s->hooks->ctx, &client, &addr, s->txn)) {
@@ -498,6 +538,133 @@ do_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	return SMTP_ACT_NONE;
 }
 
+/* Starts checking s->creds: the caller answers with smtp_session_auth_done(). */
+static enum smtp_act
+auth_check(struct smtp_session *s)
+{
+	session_set_state(s, ST_AUTH_CHECK);
+	return SMTP_ACT_AUTH;
+}
+
+/* Ends the exchange without a check: the reply is given, the session goes on. */
+static enum smtp_act
+auth_abort(struct smtp_session *s, int code, const char *status, const char *text)
+{
+	sasl_creds_wipe(&s->creds);
+	session_set_state(s, ST_READY);
+	return reject(s, "AUTH", s->auth_mech, code, status, "%s", text);
+}
+
+/* The LOGIN mechanism's prompts, base64: "Username:" and "Password:". */
+#define LOGIN_USER_PROMPT "VXNlcm5hbWU6"
+#define LOGIN_PASS_PROMPT "UGFzc3dvcmQ6"
+
+/*
+ * One response (decoded) for the current step: the next challenge, or the
+ * check. A PLAIN message that asks to act as someone else is a failed login.
+ */
+static enum smtp_act
+auth_step(struct smtp_session *s, const uint8_t *msg, size_t len)
+{
+	enum sasl_err e;
+
+	switch (s->auth_step) {
+	case AUTH_PLAIN:
+		e = sasl_plain_parse(msg, len, &s->creds);
+		if (e == SASL_AUTHZID) {
+			session_set_state(s, ST_AUTH_CHECK);
+			return smtp_session_auth_done(s, SMTP_AUTH_BAD);
+		}
+		if (e != SASL_OK)
+			return auth_abort(s, 501, "5.5.2", "Cannot decode response");
+		return auth_check(s);
+	case AUTH_LOGIN_USER:
+		if (sasl_login_field(msg, len, s->creds.user, &s->creds.user_len) != SASL_OK)
+			return auth_abort(s, 501, "5.5.2", "Cannot decode response");
+		s->auth_step = AUTH_LOGIN_PASS;
+		session_set_state(s, ST_AUTH);
+		reply(s, 334, NULL, "%s", LOGIN_PASS_PROMPT);
+		return SMTP_ACT_NONE;
+	case AUTH_LOGIN_PASS:
+	default:
+		if (sasl_login_field(msg, len, s->creds.pass, &s->creds.pass_len) != SASL_OK)
+			return auth_abort(s, 501, "5.5.2", "Cannot decode response");
+		return auth_check(s);
+	}
+}
+
+/* A base64 response line (RFC 4954 4): "*" cancels, anything else is decoded. */
+static enum smtp_act
+auth_response(struct smtp_session *s, struct slice b64)
+{
+	uint8_t msg[2 * (SASL_FIELD_MAX + 1) + SASL_FIELD_MAX + 8];
+	size_t len = 0;
+	enum smtp_act a;
+
+	if (b64.len == 1 && b64.p[0] == '*')
+		return auth_abort(s, 501, "5.0.0", "Authentication cancelled");
+	if (sasl_b64_decode(b64.p, b64.len, msg, sizeof(msg), &len) != SASL_OK)
+		return auth_abort(s, 501, "5.5.2", "Cannot decode response");
+	a = auth_step(s, msg, len);
+	explicit_bzero(msg, sizeof(msg));	/* no password left on the stack */
+	return a;
+}
+
+static enum smtp_act
+do_auth(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
+{
+	struct slice mech = cmd->arg, initial = { NULL, 0 };
+	const uint8_t *sp;
+
+	(void)more;
+	if (!s->conf->is_auth_offered)
+		return do_not_implemented(s, cmd, more);
+	if (s->state == ST_INIT || !s->is_esmtp)
+		return reject(s, "AUTH", "", 503, "5.5.1", "Error: send EHLO first");
+	if (s->auth_user[0] != '\0')
+		return reject(s, "AUTH", "", 503, "5.5.1", "Error: already authenticated");
+	/* RFC 4954 4: not during a mail transaction */
+	if (s->state != ST_READY)
+		return reject(s, "AUTH", "", 503, "5.5.1",
+		    "Error: AUTH not permitted during a mail transaction");
+	/* RFC 4954 6 and RFC 5248: 538 5.7.11 */
+	if (!auth_usable(s))
+		return reject(s, "AUTH", "", 538, "5.7.11",
+		    "Encryption required for requested authentication mechanism");
+	if ((sp = memchr(mech.p, ' ', mech.len)) != NULL) {
+		initial.p = sp + 1;
+		initial.len = mech.len - (size_t)(sp - mech.p) - 1;
+		mech.len = (size_t)(sp - mech.p);
+	}
+	if (mech.len == 0 || (initial.p != NULL && (initial.len == 0 ||
+	    memchr(initial.p, ' ', initial.len) != NULL)))
+		return reject(s, "AUTH", "", 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+	memset(&s->creds, 0, sizeof(s->creds));
+	if (slice_caseeq(mech, "PLAIN")) {
+		s->auth_mech = "PLAIN";
+		s->auth_step = AUTH_PLAIN;
+	} else if (slice_caseeq(mech, "LOGIN")) {
+		s->auth_mech = "LOGIN";
+		s->auth_step = AUTH_LOGIN_USER;
+	} else {
+		char name[32];
+
+		arg_str(mech, name, sizeof(name));
+		return reject(s, "AUTH", name, 504, "5.5.4", "Unrecognized authentication type");
+	}
+	session_set_state(s, ST_AUTH);
+	if (initial.p != NULL)
+		return auth_response(s, initial);
+	if (s->auth_step == AUTH_PLAIN) {
+		/* RFC 4954 4: "334" SP, then an empty challenge; reply.c would drop the SP */
+		if (buf_append_str(&s->out, "334 \r\n") == -1)
+			log_warn("%s: reply buffer full, reply 334 dropped", s->id);
+	} else {
+		reply(s, 334, NULL, "%s", LOGIN_USER_PROMPT);
+	}
+	return SMTP_ACT_NONE;
+}
+
 static enum smtp_act
 do_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 {
@@ -511,14 +678,18 @@ do_unknown(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	char verb[32];
 
 	(void)more;
-	arg_str(cmd->verb_text, verb, sizeof(verb));
+	/*
+	 * Only the length reaches the log: an unknown "command" may be a
+	 * base64 credential sent out of turn (after a refused AUTH, say).
+	 */
+	(void)snprintf(verb, sizeof(verb), "(%zu bytes)", cmd->verb_text.len);
 	return reject(s, "UNKNOWN", verb, 500, "5.5.2", "Error: command not recognized");
 }
 
 /*
  * The rules for each verb. EXPN would reveal users; TURN lets a client
- * take over the connection (RFC 5321 4.1.1.x calls it unsafe); STARTTLS,
- * AUTH and BDAT are not offered by this server yet.
+ * take over the connection (RFC 5321 4.1.1.x calls it unsafe); STARTTLS
+ * and BDAT are not offered by this server yet.
  */
 static const struct {
 	enum smtp_verb verb;
@@ -537,7 +708,7 @@ static const struct {
 	{ SMTP_CMD_EXPN, do_not_implemented },
 	{ SMTP_CMD_TURN, do_not_implemented },
 	{ SMTP_CMD_STARTTLS, do_not_implemented },
-	{ SMTP_CMD_AUTH, do_not_implemented },
+	{ SMTP_CMD_AUTH, do_auth },
 	{ SMTP_CMD_BDAT, do_not_implemented },
 	{ SMTP_CMD_UNKNOWN, do_unknown },
 };
@@ -602,6 +773,7 @@ smtp_session_free(struct smtp_session **sp)
 	if (s == NULL)
 		return;
 	txn_free(&s->txn);
+	sasl_creds_wipe(&s->creds);
 	buf_clear(&s->out);
 	free(s);
 	*sp = NULL;
@@ -633,10 +805,17 @@ enum smtp_act
 smtp_session_line(struct smtp_session *s, enum smtp_parse r, const struct smtp_cmd *cmd,
     int has_more_input)
 {
-	ASSERT(s->state != ST_START && s->state != ST_DATA && s->state != ST_COMMIT);
+	ASSERT(s->state != ST_START && s->state != ST_DATA && s->state != ST_COMMIT &&
+	    s->state != ST_AUTH_CHECK && s->state != ST_WAIT);
 	ASSERT(r != SMTP_PARSE_MORE);
 	if (s->state == ST_CLOSING)
 		return SMTP_ACT_CLOSE;
+	if (s->state == ST_AUTH) {
+		/* a response, not a command; a line that fails framing cannot be base64 */
+		if (r != SMTP_PARSE_OK)
+			return auth_abort(s, 501, "5.5.2", "Cannot decode response");
+		return auth_response(s, cmd->line);
+	}
 	s->stats.commands++;
 	if (r != SMTP_PARSE_OK)
 		return bad_line(s, r, cmd);
@@ -703,6 +882,78 @@ smtp_session_timeout(struct smtp_session *s)
 	return SMTP_ACT_CLOSE;
 }
 
+const struct sasl_creds *
+smtp_session_auth_creds(const struct smtp_session *s)
+{
+	ASSERT(s->state == ST_AUTH_CHECK);
+	return &s->creds;
+}
+
+const char *
+smtp_session_auth_mech(const struct smtp_session *s)
+{
+	return s->auth_mech ? s->auth_mech : "";
+}
+
+enum smtp_act
+smtp_session_auth_done(struct smtp_session *s, enum smtp_auth_result r)
+{
+	char user[SASL_FIELD_MAX + 1];
+	enum smtp_act a;
+
+	ASSERT(s->state == ST_AUTH_CHECK);
+	memcpy(user, s->creds.user, sizeof(user));
+	sasl_creds_wipe(&s->creds);
+	session_set_state(s, ST_READY);
+	switch (r) {
+	case SMTP_AUTH_OK:
+		memcpy(s->auth_user, user, sizeof(user));
+		ascii_lower(s->auth_user);
+		reply(s, 235, "2.7.0", "Authentication successful");
+		return SMTP_ACT_NONE;
+	case SMTP_AUTH_BLOCKED:
+		return reject(s, "AUTH", s->auth_mech, 454, "4.7.0",
+		    "Too many authentication failures, try again later");
+	case SMTP_AUTH_TEMPFAIL:
+		/* our trouble, not the client's: not counted */
+		reply(s, 454, "4.7.0", "Temporary authentication failure");
+		return SMTP_ACT_NONE;
+	case SMTP_AUTH_BAD:
+	default:
+		break;
+	}
+	a = reject(s, "AUTH", s->auth_mech, 535, "5.7.8", "Authentication credentials invalid");
+	if (a != SMTP_ACT_CLOSE && ++s->auth_failures >= s->conf->max_auth_failures) {
+		reply(s, 421, "4.7.0", "%s Error: too many authentication failures",
+		    s->conf->hostname);
+		a = SMTP_ACT_CLOSE;
+	}
+	/* the 535 goes out late (the caller's timer), which slows a guesser down */
+	s->after_wait = a == SMTP_ACT_CLOSE ? ST_CLOSING : ST_READY;
+	session_set_state(s, ST_WAIT);
+	return SMTP_ACT_WAIT;
+}
+
+enum smtp_act
+smtp_session_wait_over(struct smtp_session *s)
+{
+	ASSERT(s->state == ST_WAIT);
+	session_set_state(s, s->after_wait);
+	return s->after_wait == ST_CLOSING ? SMTP_ACT_CLOSE : SMTP_ACT_NONE;
+}
+
+const char *
+smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user[0] ? s->auth_user : NULL;
+}
+
+int
+smtp_session_is_tls(const struct smtp_session *s)
+{
+	return s->is_tls;
+}
+
 struct buf *
 smtp_session_output(struct smtp_session *s)
 {
@@ -718,11 +969,15 @@ smtp_session_txn(const struct smtp_session *s)
 const char *
 smtp_session_proto(const struct smtp_session *s)
 {
+	/* indexed by [utf8][tls][auth]: RFC 3848 and RFC 6531 4.3 */
+	static const char *const names[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+
 	if (!s->is_esmtp)
 		return "SMTP";
-	if (s->txn && s->txn->is_smtputf8)
-		return "UTF8SMTP";
-	return "ESMTP";
+	return names[s->txn && s->txn->is_smtputf8][s->is_tls != 0][s->auth_user[0] != '\0'];
 }
 
 int
@@ -743,6 +998,30 @@ smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out
 	if (t->nrcpts == 1 && buf_printf(out, "\r\n\tfor <%s>", t->rcpts[0].orig) == -1)
 		return -1;
 	return buf_printf(out, "; %s\r\n", date);
+}
+
+int
+smtp_session_wants_header_scan(const struct smtp_session *s)
+{
+	return s->auth_user[0] != '\0';
+}
+
+int
+smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
+    struct buf *out)
+{
+	char date[64];
+
+	if (s->txn == NULL || s->auth_user[0] == '\0')
+		return 0;
+	/* RFC 5322 3.6.4: the queue id is unique to this host, so QID@HOST is unique */
+	if (!(seen & HDRSCAN_MESSAGE_ID) &&
+	    buf_printf(out, "Message-ID: <%s@%s>\r\n", s->txn->qid, s->conf->hostname) == -1)
+		return -1;
+	if (!(seen & HDRSCAN_DATE) && (clock_rfc5322(now, date, sizeof(date)) == -1 ||
+	    buf_printf(out, "Date: %s\r\n", date) == -1))
+		return -1;
+	return 0;
 }
 
 const struct smtp_session_stats *

@@ -71,6 +71,8 @@ struct smtp_hooks {
 	void (*new_qid)(void *ctx, char out[QID_LEN + 1]);
 	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
 	int (*has_room)(void *ctx, uint64_t size);
+	/* 1 if the authenticated user may use from as envelope sender. */
+	int (*sender_ok)(void *ctx, const char *user, const struct smtp_addr *from);
 	/* Decides on a recipient from client, adding its final targets to txn on ACCEPT. */
 	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_client *client,
 	    const struct smtp_addr *rcpt, struct smtp_txn *txn);
@@ -83,6 +85,10 @@ struct smtp_session_conf {
 	uint64_t max_message_bytes;
 	unsigned max_recipients;
 	unsigned max_errors;
+	int is_auth_offered;		/* AUTH exists here (a users file, the listener allows it) */
+	int is_auth_tls_only;		/* ... but only once TLS is on (the default) */
+	int is_auth_required;		/* submission: no MAIL before AUTH (RFC 6409 4.3) */
+	unsigned max_auth_failures;	/* 535s in one session before 421 and close */
 };
 
 /* What the caller must do after a session call. */
@@ -91,6 +97,24 @@ enum smtp_act {
 	SMTP_ACT_CLOSE,		/* send the output, then close */
 	SMTP_ACT_DATA,		/* send the output (354), then read the message */
 	SMTP_ACT_COMMIT,	/* make the message durable, then call smtp_session_committed() */
+	/*
+	 * Check smtp_session_auth_creds() (off the event loop: hashes are
+	 * slow), then call smtp_session_auth_done(). Send the output first.
+	 */
+	SMTP_ACT_AUTH,
+	/*
+	 * Hold the output and read no commands for a while (the caller picks
+	 * how long: a failed AUTH is answered late), then send it and do what
+	 * smtp_session_wait_over() says.
+	 */
+	SMTP_ACT_WAIT,
+};
+
+enum smtp_auth_result {
+	SMTP_AUTH_OK,		/* 235 2.7.0 */
+	SMTP_AUTH_BAD,		/* 535 5.7.8, after a wait */
+	SMTP_AUTH_BLOCKED,	/* 454 4.7.0: this client failed too often lately; nothing was checked */
+	SMTP_AUTH_TEMPFAIL,	/* 454 4.7.0: the check itself failed */
 };
 
 enum smtp_start {
@@ -143,6 +167,22 @@ enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit re
 /* No input for smtp.idle_timeout: replies 421 and asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 
+/*
+ * The credentials to check after SMTP_ACT_AUTH; valid (and the password
+ * in memory) until smtp_session_auth_done(), which wipes them.
+ */
+const struct sasl_creds *smtp_session_auth_creds(const struct smtp_session *s);
+/* The mechanism of the AUTH in progress or done: "PLAIN", "LOGIN", or "". */
+const char *smtp_session_auth_mech(const struct smtp_session *s);
+/* The result of the check asked for by SMTP_ACT_AUTH. Returns NONE, CLOSE or WAIT. */
+enum smtp_act smtp_session_auth_done(struct smtp_session *s, enum smtp_auth_result r);
+/* The wait asked for by SMTP_ACT_WAIT is over: NONE, or CLOSE. */
+enum smtp_act smtp_session_wait_over(struct smtp_session *s);
+/* The authenticated user (lowercased), or NULL. */
+const char *smtp_session_auth_user(const struct smtp_session *s);
+/* 1 once the connection is encrypted (TLS). */
+int smtp_session_is_tls(const struct smtp_session *s);
+
 /* The replies waiting to be sent; the caller sends and then resets it. */
 struct buf *smtp_session_output(struct smtp_session *s);
 /* The transaction (valid between MAIL and the end of the commit), or NULL. */
@@ -152,8 +192,25 @@ const struct smtp_txn *smtp_session_txn(const struct smtp_session *s);
  * folded, CRLF-terminated: 0, or -1 if out is full. now is seconds since the epoch.
  */
 int smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out);
-/* The protocol name for logs and Received: SMTP, ESMTP, UTF8SMTP. */
+/*
+ * The protocol name for logs and Received (RFC 3848, RFC 6531 4.3): SMTP,
+ * ESMTP, UTF8SMTP, with S after TLS and A after AUTH (ESMTPA, ESMTPSA,
+ * UTF8SMTPA, UTF8SMTPSA).
+ */
 const char *smtp_session_proto(const struct smtp_session *s);
+/*
+ * 1 if the message's header section is to be scanned (hdrscan.c) before it
+ * is stored: in an authenticated session, Message-ID and Date are added
+ * when missing (RFC 6409 8.2, 8.3).
+ */
+int smtp_session_wants_header_scan(const struct smtp_session *s);
+/*
+ * Appends "Message-ID: <QID@HOST>" and "Date: ..." fields for those not
+ * in seen (HDRSCAN_*), in an authenticated session; nothing otherwise.
+ * 0, or -1 if out is full.
+ */
+int smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
+    struct buf *out);
 /* Counters for the disconnect log line. */
 struct smtp_session_stats {
 	unsigned commands, errors, messages, rcpts;

@@ -68,6 +68,7 @@ struct smtp_cmd {
 	enum smtp_verb verb;
 	struct slice verb_text;	/* the verb as sent (for unknown-command logs) */
 	struct slice arg;	/* the rest of the line after the verb and its SP, without CRLF */
+	struct slice line;	/* the whole line without CRLF, once CRLF, CR and NUL checks passed */
 	/* MAIL and RCPT only: */
 	struct slice path;	/* the bytes between '<' and '>', quoted parts kept as sent */
 	struct smtp_param params[SMTP_MAX_PARAMS];
@@ -184,6 +185,73 @@ void dotdata_init(struct dotdata *d, size_t max_line_bytes);
 #define DOTDATA_HELD_MAX 2
 size_t dotdata_feed(struct dotdata *d, const uint8_t *in, size_t len,
     uint8_t *out, size_t *out_len, int *is_end);
+
+/* ---- the header section of a message (hdrscan.c), RFC 5322 2.2 ---- */
+
+#define HDRSCAN_MAX_BYTES (64 * 1024)	/* a longer header section is judged unseen */
+
+enum {
+	HDRSCAN_MESSAGE_ID = 1 << 0,	/* a Message-ID: field (any case) */
+	HDRSCAN_DATE = 1 << 1,		/* a Date: field */
+};
+
+struct hdrscan {
+	int state;		/* private */
+	char name[16];		/* private: the field name so far, lowercased */
+	size_t name_len;	/* private */
+	uint64_t bytes;		/* bytes seen */
+	unsigned seen;		/* HDRSCAN_* found so far */
+	int is_done;		/* the header section is over (or the bound was hit) */
+	int is_truncated;	/* it stopped at HDRSCAN_MAX_BYTES: seen is incomplete */
+};
+
+void hdrscan_init(struct hdrscan *h);
+/*
+ * Reads the next len message bytes (unstuffed, CRLF lines) and notes the
+ * fields found. Returns 1 once the header section has ended (an empty
+ * line, a line that is no header field, or HDRSCAN_MAX_BYTES); later calls
+ * change nothing. Pieces may split the input anywhere.
+ */
+int hdrscan_feed(struct hdrscan *h, const uint8_t *p, size_t len);
+
+/* ---- SASL (sasl.c): RFC 4954 AUTH, RFC 4616 PLAIN, the LOGIN mechanism ---- */
+
+#define SASL_FIELD_MAX 255	/* longest user name or password we take (RFC 4616 2: 255 octets) */
+
+/* Credentials from a client; the password is wiped by sasl_creds_wipe(). */
+struct sasl_creds {
+	char user[SASL_FIELD_MAX + 1];
+	size_t user_len;
+	char pass[SASL_FIELD_MAX + 1];
+	size_t pass_len;
+};
+
+enum sasl_err {
+	SASL_OK,
+	SASL_BAD_BASE64,	/* not canonical base64 (RFC 4648 4): 501 5.5.2 */
+	SASL_BAD_MESSAGE,	/* decodes, but is not a PLAIN message / a usable field: 501 5.5.2 */
+	SASL_AUTHZID,		/* PLAIN asks to act as another identity: not supported, 535 */
+};
+
+/*
+ * Decodes base64 in[0..len) into out (outsize bytes; 3 * len / 4 is enough)
+ * with OpenSSL's decoder, after checking the text is canonical: a multiple
+ * of 4, only the base64 alphabet, '=' only as one or two final pad bytes.
+ * "=" alone is the empty response (RFC 4954 4). Sets *out_len.
+ */
+enum sasl_err sasl_b64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t outsize,
+    size_t *out_len);
+/*
+ * A PLAIN message (RFC 4616 2), decoded: [authzid] NUL authcid NUL passwd.
+ * authzid must be empty or equal to authcid. User and password are 1 to 255
+ * bytes without NUL. Fills *out.
+ */
+enum sasl_err sasl_plain_parse(const uint8_t *msg, size_t len, struct sasl_creds *out);
+/* One LOGIN field (user name or password), decoded: 1 to 255 bytes without NUL, into out. */
+enum sasl_err sasl_login_field(const uint8_t *msg, size_t len, char out[SASL_FIELD_MAX + 1],
+    size_t *out_len);
+/* Overwrites the whole of c, so no password lingers in memory. */
+void sasl_creds_wipe(struct sasl_creds *c);
 
 /* ---- replies (reply.c), RFC 5321 4.2, RFC 3463 ---- */
 

@@ -138,10 +138,20 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			log_err("spool: directory fsync failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
-	for (it = batch; it != NULL; it = next) {
-		next = it->next;	/* done() may free the item */
+	/*
+	 * What the owners record once their file is durable comes before any
+	 * completion of the batch is reported: a delivery's D record is written
+	 * before a later message's 250 can go out, so a crash of the process
+	 * after that 250 cannot deliver the earlier message again.
+	 */
+	for (it = batch; it != NULL; it = it->next) {
 		if (it->is_renamed && it->err == 0)
 			it->err = f->dirs[it->dir_index].err;
+		if (it->err == 0 && it->durable != NULL)
+			it->durable(it);
+	}
+	for (it = batch; it != NULL; it = next) {
+		next = it->next;	/* done() may free the item */
 		it->done(it);
 	}
 }
@@ -258,7 +268,17 @@ struct flush_wait {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int is_done;
+	void (*durable)(void *ctx);
+	void *durable_ctx;
 };
+
+static void
+wait_durable(struct flush_item *it)
+{
+	struct flush_wait *w = (struct flush_wait *)it;
+
+	w->durable(w->durable_ctx);
+}
 
 static void
 wait_done(struct flush_item *it)
@@ -273,11 +293,14 @@ wait_done(struct flush_item *it)
 
 int
 flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
-    const char *to, int *is_renamed)
+    const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed)
 {
 	struct flush_wait w = {
 		.it = { .from_dirfd = from_dirfd, .from_name = from, .to_dirfd = to_dirfd,
-		    .to_name = to, .done = wait_done, .is_lazy = 1 },
+		    .to_name = to, .durable = durable ? wait_durable : NULL, .done = wait_done,
+		    .is_lazy = 1 },
+		.durable = durable,
+		.durable_ctx = ctx,
 	};
 
 	pthread_mutex_init(&w.mu, NULL);

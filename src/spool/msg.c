@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 void
@@ -227,9 +228,10 @@ spool_msg_read_content(struct spool *sp, const char *qid,
 	return ret;
 }
 
-/* Appends one status record to queue/qid and makes it durable. */
+/* Appends one status record to queue/qid, and makes it durable if is_flushed. */
 static int
-append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf *payload)
+append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf *payload,
+    int is_flushed)
 {
 	struct buf rec;
 	int fd, ret = -1, saved;
@@ -241,7 +243,7 @@ append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf 
 		return -1;
 	}
 	fd = openat(sp->queue_fd, qid, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd != -1 && write_all(fd, rec.data, rec.len) == 0 && fdatasync(fd) == 0)
+	if (fd != -1 && write_all(fd, rec.data, rec.len) == 0 && (!is_flushed || fdatasync(fd) == 0))
 		ret = 0;
 	saved = errno;
 	if (fd != -1 && close(fd) == -1 && ret == 0) {
@@ -253,17 +255,23 @@ append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf 
 	return ret;
 }
 
-int
-spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status)
+static int
+mark_done(struct spool *sp, const char *qid, size_t i, const char *status, int is_flushed)
 {
 	struct buf p;
 	int r = -1;
 
 	buf_init(&p, 4096);
 	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_str(&p, "status", status) == 0)
-		r = append_status(sp, qid, REC_DONE, &p);
+		r = append_status(sp, qid, REC_DONE, &p, is_flushed);
 	buf_clear(&p);
 	return r;
+}
+
+int
+spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status)
+{
+	return mark_done(sp, qid, i, status, 1);
 }
 
 int
@@ -277,7 +285,7 @@ spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned at
 	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_u64(&p, "attempts", attempts) == 0 &&
 	    rec_kv_add_u64(&p, "next", next_try_s) == 0 &&
 	    rec_kv_add(&p, "reason", reason, strnlen(reason, 512)) == 0)
-		r = append_status(sp, qid, REC_DEFER, &p);
+		r = append_status(sp, qid, REC_DEFER, &p, 1);
 	buf_clear(&p);
 	return r;
 }
@@ -288,9 +296,29 @@ spool_msg_remove(struct spool *sp, const char *qid)
 	return unlinkat(sp->queue_fd, qid, 0);
 }
 
-int
-spool_durable_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
-    const char *to, int *is_renamed)
+struct delivered {
+	struct spool *sp;
+	const char *qid;
+	size_t rcpt;
+};
+
+/* Flusher thread: the delivered copy is durable; record it before anyone hears of the batch. */
+static void
+record_delivered(void *ctx)
 {
-	return flusher_rename_wait(sp->fl, from_dirfd, from, to_dirfd, to, is_renamed);
+	struct delivered *d = ctx;
+
+	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", 0) == -1)
+		log_err("%s.%zu: delivered, but cannot record it (%s): a restart may deliver it again",
+		    d->qid, d->rcpt + 1, strerror(errno));
+}
+
+int
+spool_deliver_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, const char *qid, size_t rcpt, int *is_renamed)
+{
+	struct delivered d = { .sp = sp, .qid = qid, .rcpt = rcpt };
+
+	return flusher_rename_wait(sp->fl, from_dirfd, from, to_dirfd, to, record_delivered, &d,
+	    is_renamed);
 }

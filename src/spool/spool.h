@@ -137,11 +137,16 @@ int spool_msg_remove(struct spool *sp, const char *qid);
  * For delivery agents writing their own files (a Maildir's tmp/ -> new/):
  * makes the closed file from (in from_dirfd) durable, renames it to to (in
  * to_dirfd) and makes the rename durable, in the spool's next group commit,
- * so deliveries share the flushes of receiving. Blocks the calling worker
- * thread (never the loop) until then. Returns 0, or -1 with errno; either
- * way *is_renamed says which of the two names the file has now.
+ * so deliveries share the flushes of receiving. As soon as that is done,
+ * and before any other file of the batch is reported (a later message's
+ * 250), recipient rcpt of qid is recorded done (a D record, written but not
+ * flushed on its own): a crash of the process after that cannot deliver
+ * the recipient again; a power loss before the next flush can, once.
+ * Blocks the calling worker thread (never the loop) until then. Returns 0,
+ * or -1 with errno; either way *is_renamed says which of the two names the
+ * file has now.
  */
-int spool_durable_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
-    const char *to, int *is_renamed);
+int spool_deliver_rename(struct spool *sp, int from_dirfd, const char *from, int to_dirfd,
+    const char *to, const char *qid, size_t rcpt, int *is_renamed);
 
 #endif

@@ -20,6 +20,8 @@ struct flusher;
 struct flush_item {
 	int from_dirfd, to_dirfd;
 	const char *from_name, *to_name;
+	/* flusher thread, optional: the file is durable; runs before any done() of the batch */
+	void (*durable)(struct flush_item *it);
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
 	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
 	int err;		/* set before done(): 0, or the errno that failed the item */
@@ -67,11 +69,11 @@ void flusher_free(struct flusher **f);
 void flusher_submit(struct flusher *f, struct flush_item *it);
 /*
  * Any thread but the loop: the same as a lazy item (see flusher.c), waiting
- * for the batch. Returns 0, or
- * -1 with errno; *is_renamed says which name the file has either way.
+ * for the batch; durable(ctx), if not NULL, is its item's durable(). Returns
+ * 0, or -1 with errno; *is_renamed says which name the file has either way.
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
-    const char *to, int *is_renamed);
+    const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed);
 
 /* reader.c: records from a file, one at a time. */
 struct rec_reader {

@@ -30,6 +30,16 @@ log_ev_helo(const char *cid, const char *verb, const char *name)
 }
 
 void
+log_ev_auth(const char *cid, const char *ip, const char *mech, const char *user,
+    const char *result, unsigned failures, unsigned delay_ms)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, cid, "auth", "result=%s mech=%s user=%s ip=%s failures=%u delay_ms=%u",
+	    result, mech, Q(user, b), ip, failures, delay_ms);
+}
+
+void
 log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t size)
 {
 	char b[LOG_QUOTE_SIZE];

@@ -12,6 +12,13 @@
 void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
 void log_ev_refused(const char *cid, const char *ip, const char *reason);
 void log_ev_helo(const char *cid, const char *verb, const char *name);
+/*
+ * An AUTH check: result is "ok", "fail" or "blocked"; user is the name the
+ * client gave (quoted here), never the password. failures counts this
+ * address's failures in the current window; delay_ms is the wait before 535.
+ */
+void log_ev_auth(const char *cid, const char *ip, const char *mech, const char *user,
+    const char *result, unsigned failures, unsigned delay_ms);
 void log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t size);
 void log_ev_rcpt(const char *qid, const char *to, const char *orig);
 void log_ev_reject(const char *id, const char *cmd, const char *arg, int code,
