@@ -24,9 +24,9 @@ def wait_port(host, port, proto=socket.SOCK_STREAM, timeout=10):
                 return
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.settimeout(0.3)
-            # a query for "." NS: any answer means the server is up
-            s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x01",
-                     (host, port))
+            # "test. A": answered from the local zone at once, with no recursion
+            s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                     b"\x04test\x00\x00\x01\x00\x01", (host, port))
             s.recv(512)
             s.close()
             return
@@ -103,7 +103,13 @@ class Unbound:
         self.log = open(os.path.join(self.dir, "unbound.log"), "wb")
         self.proc = subprocess.Popen([UNBOUND_BIN, "-d", "-c", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_port("127.0.0.1", self.port, socket.SOCK_DGRAM)
+        try:
+            wait_port("127.0.0.1", self.port, socket.SOCK_DGRAM, timeout=20)
+        except RuntimeError:
+            self.log.flush()
+            with open(os.path.join(self.dir, "unbound.log"), "rb") as f:
+                raise RuntimeError("unbound did not answer on port %d (exit %s): %s"
+                                   % (self.port, self.proc.poll(), f.read()[-2000:]))
 
     @property
     def address(self):
