@@ -3,6 +3,9 @@
 #  1. 10,000 messages of 4 KiB over 20 sessions from smtp-source, into smtp-sink and into
 #     sterna (which flushes every message to disk before its 250, and delivers to a Maildir).
 #  2. sterna's resident memory before and after opening 2,000 idle sessions (after EHLO).
+#  3. End to end: smtp-source -> sterna (relaying) -> smtp-sink, the same messages and
+#     sessions, timed until smtp-sink has the last one; against smtp-source straight into
+#     smtp-sink (1.), as a ratio.
 # Usage: run.sh /path/to/sterna [messages] [sessions] [idle]
 set -eu
 bin=$1
@@ -97,3 +100,40 @@ for s in socks:
     s.close()
 PY
 echo "memory: sterna resident before: $before KiB"
+
+# --- end to end: smtp-source -> sterna -> smtp-sink ---
+e2e_sink_port=$(free_port)
+# shellcheck disable=SC2086
+"$sink_bin" $as_user -M "$msgs" -c "127.0.0.1:$e2e_sink_port" 1024 >/dev/null 2>&1 &
+e2e_sink=$!
+pids="$pids $e2e_sink"
+wait_port "$e2e_sink_port"
+relay_port=$(free_port)
+mkdir -p "$work/relay"
+[ "$(id -u)" -eq 0 ] && chown nobody "$work/relay"
+cat > "$work/relay.conf" <<CONF
+server { hostname = "relay.example.test"; $user_line max_sessions = 100000; log_level = "warning"; }
+listen "mx" { address = "127.0.0.1:$relay_port"; }
+spool { dir = "$work/relay/spool"; }
+local { domains = ["example.test"]; users = ["postmaster"]; mailbox_root = "$work/relay/mail"; }
+relay { trusted_networks = ["127.0.0.0/8"]; }
+dns { resolver = "127.0.0.1:1"; }
+outbound { routes = ["sink.example [127.0.0.1]:$e2e_sink_port"]; }
+queue { max_connections_per_destination = $sess; }
+CONF
+"$bin" serve -c "$work/relay.conf" 2>"$work/relay.log" &
+rpid=$!
+pids="$pids $rpid"
+wait_port "$relay_port"
+t0=$(now)
+"$source_bin" -s "$sess" -m "$msgs" -l 4096 -f bench@example.org -t bench@sink.example \
+	"127.0.0.1:$relay_port"
+t_accepted=$(now)
+# smtp-sink -M exits after the last message: that is the end-to-end time
+wait "$e2e_sink" 2>/dev/null || true
+t1=$(now)
+e2e_rate=$(rate "$t0" "$t1")
+echo "end to end: $msgs messages of 4 KiB, smtp-source -> sterna -> smtp-sink, $sess sessions"
+echo "  smtp-source -> smtp-sink: $sink_rate msg/s"
+echo "  through sterna:           $e2e_rate msg/s (all accepted after $(/usr/bin/python3 -c "print('%.2f' % ($t_accepted - $t0))") s)"
+/usr/bin/python3 -c "print('  ratio end to end / smtp-sink: %.2f' % ($e2e_rate / $sink_rate))"

@@ -59,6 +59,29 @@ struct config_alias {
 	unsigned line;
 };
 
+/* One "key = value" of a map section (outbound.routes, outbound.sources). */
+struct config_map_entry {
+	char *key;			/* a domain, lowercased */
+	char *value;			/* as written */
+	unsigned line;
+};
+
+struct config_map {
+	struct config_map_entry *v;
+	size_t n;
+};
+
+/*
+ * A next hop as written in outbound.routes and outbound.smarthost:
+ * "host" or "host:port" (MX lookup of host, then its A/AAAA), "[host]" or
+ * "[host]:port" (no MX lookup: host's A/AAAA, or the IP address itself).
+ */
+struct config_nexthop {
+	char host[256];			/* a domain name or a numeric address */
+	unsigned port;			/* 0: the default port */
+	int is_literal;			/* written in brackets: no MX lookup */
+};
+
 struct config {
 	char *path;			/* the file read */
 
@@ -117,7 +140,48 @@ struct config {
 	unsigned retry_min_s;		/* first retry of a failed delivery */
 	unsigned retry_max_s;		/* the backoff doubles up to this */
 	unsigned lifetime_s;		/* how long a message may stay queued */
+	unsigned max_connections;	/* outbound SMTP connections, all destinations */
+	unsigned max_connections_per_dest;
+	unsigned max_messages_per_minute;	/* per destination; 0: no limit */
+
+	/* bounce { } */
+	unsigned delay_notice_s;	/* a "delayed" notice after this long; 0: none */
+	char *null_sender_to;		/* bounces of <> mail go here; "": logged only */
+
+	/* dns { } */
+	char *dns_resolver;		/* "ip", "ip:port", "[ip6]:port"; "": /etc/resolv.conf */
+	unsigned dns_timeout_ms;
+
+	/* outbound { } */
+	unsigned out_port;		/* the port of MX hosts (25) */
+	char *out_helo_name;		/* "": server.hostname */
+	char *out_source_address;	/* "": the kernel chooses */
+	struct config_map out_sources;	/* sender domain -> "address [helo]" */
+	struct config_map out_routes;	/* recipient domain -> next hop */
+	char *smarthost;		/* "": none; else a next hop for every remote domain */
+	char *smarthost_user;
+	char *smarthost_password;
+	unsigned connect_timeout_ms;
+	unsigned greeting_timeout_ms;	/* RFC 5321 4.5.3.2.1: 5 min */
+	unsigned helo_timeout_ms;	/* EHLO, STARTTLS, AUTH, RSET, QUIT */
+	unsigned mail_timeout_ms;	/* 4.5.3.2.2: 5 min */
+	unsigned rcpt_timeout_ms;	/* 4.5.3.2.3: 5 min */
+	unsigned data_timeout_ms;	/* 4.5.3.2.4: 2 min */
+	unsigned data_block_timeout_ms;	/* 4.5.3.2.5: 3 min */
+	unsigned data_done_timeout_ms;	/* 4.5.3.2.6: 10 min */
+	unsigned max_messages_per_connection;
+	unsigned connection_idle_ms;	/* an idle connection is kept this long for reuse */
 };
+
+/*
+ * Parses a next hop (see struct config_nexthop): 0, or -1 when s is not
+ * one. Pure; config checks and the scheduler use it.
+ */
+int config_nexthop_parse(const char *s, struct config_nexthop *out);
+/* 1 if s is a numeric IPv4 or IPv6 address. */
+int config_is_ip(const char *s);
+/* The value for key (a lowercased domain) in map, or NULL. */
+const char *config_map_get(const struct config_map *map, const char *key);
 
 /*
  * Reads path (and its includes) and checks it. Relative paths in the file

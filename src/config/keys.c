@@ -31,6 +31,7 @@ enum key_type {
 	KT_DELIMITER,	/* one character of "+-_=", or "" */
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
+	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
 	KT_BOOL,	/* true/false, yes/no, on/off */
 };
@@ -67,6 +68,12 @@ struct key_row {
 
 static int check_server_user(const char *s);
 static int check_hostname(const char *s);
+static int check_domain_or_empty(const char *s);
+static int check_ip_or_empty(const char *s);
+static int check_resolver(const char *s);
+static int check_nexthop_or_empty(const char *s);
+static int check_source(const char *s);
+static int check_address_or_empty(const char *s);
 
 static const struct key_row rows[] = {
 	{ "server.hostname", KT_STRING, KS_STR, CFG(hostname), 0, NULL, 0, 0, 0, NULL,
@@ -147,7 +154,63 @@ static const struct key_row rows[] = {
 	{ "queue.retry_max", KT_DURATION, KS_UNSIGNED, CFG(retry_max_s), HOUR, NULL,
 	    SEC, DAY, 1000, NULL, NULL, NULL },
 	{ "queue.lifetime", KT_DURATION, KS_UNSIGNED, CFG(lifetime_s), 5 * DAY, NULL,
-	    MIN, 30 * DAY, 1000, NULL, NULL, NULL },
+	    SEC, 30 * DAY, 1000, NULL, NULL, NULL },
+	{ "queue.max_connections", KT_COUNT, KS_UNSIGNED, CFG(max_connections), 100, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "queue.max_connections_per_destination", KT_COUNT, KS_UNSIGNED,
+	    CFG(max_connections_per_dest), 10, NULL, 1, 10000, 0, NULL, NULL, NULL },
+	{ "queue.max_messages_per_minute", KT_COUNT, KS_UNSIGNED, CFG(max_messages_per_minute),
+	    0, NULL, 0, 10000000, 0, NULL, NULL, NULL },
+
+	{ "bounce.delay_notice", KT_DURATION, KS_UNSIGNED, CFG(delay_notice_s), 4 * HOUR, NULL,
+	    0, 30 * DAY, 1000, NULL, NULL, NULL },
+	{ "bounce.null_sender_to", KT_STRING, KS_STR, CFG(null_sender_to), 0, "", 0, 0, 0, NULL,
+	    check_address_or_empty, "'%s' is not an address such as postmaster@example.org" },
+
+	{ "dns.resolver", KT_STRING, KS_STR, CFG(dns_resolver), 0, "", 0, 0, 0, NULL,
+	    check_resolver, "'%s' is not a numeric \"IPv4\", \"IPv4:port\", \"IPv6\" or "
+	    "\"[IPv6]:port\"" },
+	{ "dns.timeout", KT_DURATION, KS_UNSIGNED, CFG(dns_timeout_ms), 5 * SEC, NULL,
+	    100, MIN, 1, NULL, NULL, NULL },
+
+	{ "outbound.port", KT_COUNT, KS_UNSIGNED, CFG(out_port), 25, NULL, 1, 65535, 0, NULL,
+	    NULL, NULL },
+	{ "outbound.helo_name", KT_STRING, KS_STR, CFG(out_helo_name), 0, "", 0, 0, 0, NULL,
+	    check_domain_or_empty, "'%s' is not a valid domain name" },
+	{ "outbound.source_address", KT_STRING, KS_STR, CFG(out_source_address), 0, "",
+	    0, 0, 0, NULL, check_ip_or_empty, "'%s' is not a numeric IPv4 or IPv6 address" },
+	{ "outbound.sources", KT_MAP, KS_NONE, CFG(out_sources), 0, NULL, 0, 0, 0, NULL,
+	    check_source, "'%s' is not \"ADDRESS\" or \"ADDRESS HELO-NAME\"" },
+	{ "outbound.routes", KT_MAP, KS_NONE, CFG(out_routes), 0, NULL, 0, 0, 0, NULL,
+	    check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
+	    "[host]:port)" },
+	{ "outbound.smarthost", KT_STRING, KS_STR, CFG(smarthost), 0, "", 0, 0, 0, NULL,
+	    check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
+	    "[host]:port)" },
+	{ "outbound.smarthost_user", KT_STRING, KS_STR, CFG(smarthost_user), 0, "", 0, 0, 0,
+	    NULL, NULL, NULL },
+	{ "outbound.smarthost_password", KT_STRING, KS_STR, CFG(smarthost_password), 0, "",
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "outbound.connect_timeout", KT_DURATION, KS_UNSIGNED, CFG(connect_timeout_ms), 30 * SEC,
+	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.greeting_timeout", KT_DURATION, KS_UNSIGNED, CFG(greeting_timeout_ms),
+	    5 * MIN, NULL, 100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.helo_timeout", KT_DURATION, KS_UNSIGNED, CFG(helo_timeout_ms), 5 * MIN, NULL,
+	    100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.mail_timeout", KT_DURATION, KS_UNSIGNED, CFG(mail_timeout_ms), 5 * MIN, NULL,
+	    100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.rcpt_timeout", KT_DURATION, KS_UNSIGNED, CFG(rcpt_timeout_ms), 5 * MIN, NULL,
+	    100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.data_timeout", KT_DURATION, KS_UNSIGNED, CFG(data_timeout_ms), 2 * MIN, NULL,
+	    100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.data_block_timeout", KT_DURATION, KS_UNSIGNED, CFG(data_block_timeout_ms),
+	    3 * MIN, NULL, 100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.data_done_timeout", KT_DURATION, KS_UNSIGNED, CFG(data_done_timeout_ms),
+	    10 * MIN, NULL, 100, HOUR, 1, NULL, NULL, NULL },
+	{ "outbound.max_messages_per_connection", KT_COUNT, KS_UNSIGNED,
+	    CFG(max_messages_per_connection), 100, NULL, 1, 100000, 0, NULL, NULL, NULL },
+	{ "outbound.connection_idle", KT_DURATION, KS_UNSIGNED, CFG(connection_idle_ms), 10 * SEC,
+	    NULL, 0, HOUR, 1, NULL, NULL, NULL },
 };
 
 /* enum cfg_key_id -> row path */
@@ -160,6 +223,9 @@ static const char *const key_ids[] = {
 	[CFG_KEY_RETRY_MAX] = "queue.retry_max",
 	[CFG_KEY_SPOOL_DIR] = "spool.dir",
 	[CFG_KEY_MAILBOX_ROOT] = "local.mailbox_root",
+	[CFG_KEY_SMARTHOST] = "outbound.smarthost",
+	[CFG_KEY_SMARTHOST_USER] = "outbound.smarthost_user",
+	[CFG_KEY_SMARTHOST_PASSWORD] = "outbound.smarthost_password",
 	[CFG_KEY_USERS_FILE] = "auth.users_file",
 };
 
@@ -225,6 +291,137 @@ static int
 check_hostname(const char *s)
 {
 	return cfg_is_domain(s);
+}
+
+static int
+check_domain_or_empty(const char *s)
+{
+	return s[0] == '\0' || cfg_is_domain(s);
+}
+
+int
+config_is_ip(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+static int
+check_ip_or_empty(const char *s)
+{
+	return s[0] == '\0' || config_is_ip(s);
+}
+
+/* "" (resolv.conf), "ip", "ip:port" or "[ip6]:port": what c-ares takes as a server. */
+static int
+check_resolver(const char *s)
+{
+	struct config_nexthop h;
+	const char *colon = strchr(s, ':');
+	char ip[INET_ADDRSTRLEN];
+	uint64_t port;
+
+	if (s[0] == '\0' || config_is_ip(s))
+		return 1;
+	if (s[0] == '[')
+		return config_nexthop_parse(s, &h) == 0 && config_is_ip(h.host);
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
+		return 0;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	return strchr(ip, ':') == NULL && config_is_ip(ip) &&
+	    ascii_parse_u64(slice_str(colon + 1), &port) == 0 && port >= 1 && port <= 65535;
+}
+
+static int
+check_nexthop_or_empty(const char *s)
+{
+	struct config_nexthop h;
+
+	return s[0] == '\0' || config_nexthop_parse(s, &h) == 0;
+}
+
+/* "ADDRESS" or "ADDRESS HELO-NAME" */
+static int
+check_source(const char *s)
+{
+	const char *sp = strchr(s, ' ');
+	char ip[64];
+
+	if (sp == NULL)
+		return config_is_ip(s);
+	if ((size_t)(sp - s) >= sizeof(ip))
+		return 0;
+	memcpy(ip, s, (size_t)(sp - s));
+	ip[sp - s] = '\0';
+	return config_is_ip(ip) && cfg_is_domain(sp + 1);
+}
+
+/* "" or local@domain, plain ASCII: where bounces of null-sender mail go. */
+static int
+check_address_or_empty(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (s[0] == '\0')
+		return 1;
+	if (at == NULL || at == s || (size_t)(at - s) > 64)
+		return 0;
+	for (const char *p = s; p < at; p++)
+		if (!ascii_isgraph((uint8_t)*p) || strchr("<>()[]\\,;:\"@", *p) != NULL)
+			return 0;
+	return cfg_is_domain(at + 1);
+}
+
+int
+config_nexthop_parse(const char *s, struct config_nexthop *out)
+{
+	const char *host = s, *end, *port = NULL;
+	size_t len;
+	uint64_t p = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (end == NULL)
+			return -1;
+		host = s + 1;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+		out->is_literal = 1;
+	} else {
+		end = strchr(s, ':');
+		if (end != NULL)
+			port = end + 1;
+		else
+			end = s + strlen(s);
+	}
+	len = (size_t)(end - host);
+	if (len == 0 || len >= sizeof(out->host))
+		return -1;
+	memcpy(out->host, host, len);
+	out->host[len] = '\0';
+	ascii_lower(out->host);
+	if (port != NULL && (ascii_parse_u64(slice_str(port), &p) == -1 || p < 1 || p > 65535))
+		return -1;
+	out->port = (unsigned)p;
+	/* a name in brackets is looked up by A/AAAA only; an address only in brackets */
+	if (config_is_ip(out->host))
+		return out->is_literal ? 0 : -1;
+	return cfg_is_domain(out->host) ? 0 : -1;
+}
+
+const char *
+config_map_get(const struct config_map *map, const char *key)
+{
+	for (size_t i = 0; i < map->n; i++)
+		if (strcmp(map->v[i].key, key) == 0)
+			return map->v[i].value;
+	return NULL;
 }
 
 /* "" (do not switch) or a POSIX-portable user name, looked up at start. */
@@ -810,6 +1007,49 @@ out:
 }
 
 /*
+ * KT_MAP: ["DOMAIN VALUE", ...]. Domains are lowercased and may appear
+ * once; r->check judges each VALUE.
+ */
+static int
+read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path)
+{
+	struct config_map *map = (struct config_map *)(void *)((char *)l->cfg + r->off);
+	const struct ucl_node *const *items, *one[1];
+	size_t nitems;
+	char shown[64];
+
+	if (list_items(l, n, path, "\"DOMAIN VALUE\" strings", one, &items, &nitems) == -1)
+		return -1;
+	map->v = xcalloc(nitems ? nitems : 1, sizeof(*map->v));
+	for (size_t i = 0; i < nitems; i++) {
+		const char *s = items[i]->str, *sp = strchr(s, ' ');
+		struct config_map_entry *e = &map->v[map->n];
+
+		if (sp == NULL)
+			return key_error(l, items[i], path, "'%s': expected \"DOMAIN VALUE\"",
+			    cfg_shorten(s, shown));
+		e->key = xstrndup(s, (size_t)(sp - s));
+		ascii_lower(e->key);
+		while (*sp == ' ')
+			sp++;
+		e->value = xstrdup(sp);
+		e->line = items[i]->vline;
+		map->n++;
+		if (!cfg_is_domain(e->key))
+			return key_error(l, items[i], path, "'%s' is not a domain name",
+			    cfg_shorten(e->key, shown));
+		if (!r->check(e->value))
+			return key_error(l, items[i], path, r->check_msg, cfg_shorten(e->value, shown));
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(map->v[k].key, e->key) == 0)
+				return key_error(l, items[i], path, "'%s' is listed twice (first at "
+				    "line %u)", cfg_shorten(e->key, shown), map->v[k].line);
+	}
+	return 0;
+}
+
+/*
  * relay.trusted_networks: numeric networks only (nothing to resolve at
  * start). A network with host bits set is refused rather than masked: it
  * is most likely a typo for a host or a different network.
@@ -963,6 +1203,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		return 0;
 	case KT_ALIASES:
 		return read_aliases(l, n, path);
+	case KT_MAP:
+		return read_map(l, r, n, path);
 	case KT_CIDRS:
 		return read_cidrs(l, n, path);
 	case KT_BOOL:

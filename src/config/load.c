@@ -325,6 +325,24 @@ check_retry(struct cfg_load *l)
 	    cfg_format_ms((uint64_t)c->retry_max_s * 1000, b));
 }
 
+/* AUTH to the smarthost needs both a user and a password, and a smarthost to send them to. */
+static int
+check_smarthost(struct cfg_load *l)
+{
+	const struct config *c = l->cfg;
+	const struct ucl_node *nu = l->set_by[cfg_key_row(CFG_KEY_SMARTHOST_USER)];
+	const struct ucl_node *np = l->set_by[cfg_key_row(CFG_KEY_SMARTHOST_PASSWORD)];
+	const struct ucl_node *at = nu != NULL ? nu : np;
+
+	if ((c->smarthost_user[0] == '\0') != (c->smarthost_password[0] == '\0'))
+		return cfg_error(l->err, l->errsize, at->file, at->vline,
+		    "outbound.smarthost_user and outbound.smarthost_password go together");
+	if (c->smarthost_user[0] != '\0' && c->smarthost[0] == '\0')
+		return cfg_error(l->err, l->errsize, at->file, at->vline,
+		    "outbound.smarthost_user: set outbound.smarthost too");
+	return 0;
+}
+
 /* ---- paths ---- */
 
 /* Joins base (absolute) and rel, folding "." and ".." by the letter. */
@@ -488,6 +506,8 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 	if (rc == 0)
 		rc = check_certs(&l);
 	if (rc == 0)
+		rc = check_smarthost(&l);
+	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_MAILBOX_ROOT, &c->mailbox_root, "local.mailbox_root");
@@ -528,6 +548,16 @@ free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void
+free_map(struct config_map *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
+	}
+	free(m->v);
+}
+
 void
 config_free(struct config **cp)
 {
@@ -560,6 +590,15 @@ config_free(struct config **cp)
 	}
 	free(c->aliases);
 	free(c->mailbox_root);
+	free(c->null_sender_to);
+	free(c->dns_resolver);
+	free(c->out_helo_name);
+	free(c->out_source_address);
+	free_map(&c->out_sources);
+	free_map(&c->out_routes);
+	free(c->smarthost);
+	free(c->smarthost_user);
+	free(c->smarthost_password);
 	free(c->trusted_networks);
 	free(c->users_file);
 	cfg_users_free(c);

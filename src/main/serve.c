@@ -84,6 +84,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	d->is_stopping = 1;
 	log_info("signal %d: stopping (finishing the messages in hand)", (int)sig);
+	sched_stop(d->sched);
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
 	on_stop_timer(-1, 0, d);
@@ -253,7 +254,10 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
-	d.sched = sched_new(d.base, d.spool, d.cfg);
+	if ((d.sched = sched_new(d.base, d.spool, d.cfg, &d.qids, d.local, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	server_attach(d.server, d.spool, d.sched);
 	recovered = spool_recover(d.spool, &d.qids, found_message, &d);
 	if (recovered < 0) {

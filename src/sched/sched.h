@@ -1,10 +1,15 @@
 /*
- * sched.h - who gets delivered when: messages wait here between attempts.
- * Deliveries run on their own worker threads, so a slow mailbox never holds
- * up the spool's commits. A failed attempt is retried with exponential
- * backoff (queue.retry_min doubling to queue.retry_max); a local delivery is
- * never dropped. The schedule lives in the spool (T records), so a restart
- * keeps it.
+ * sched.h - who gets delivered when, and where.
+ * Messages wait in a min-heap by due time; when one is due its pending
+ * recipients are grouped: local ones go to the Maildir on delivery worker
+ * threads, remote ones to per-destination queues (destination = next hop:
+ * the recipient domain's MX, a route, or the smarthost, plus the source
+ * address), each with its own connections, connection limit and rate limit,
+ * so a slow or dead destination never holds up another. A temporary failure
+ * is retried with exponential backoff (queue.retry_min doubling to
+ * queue.retry_max), a permanent one, or one past queue.lifetime, is
+ * returned to the sender as a delivery status notification queued like any
+ * message. The schedule lives in the spool (T records): a restart keeps it.
  */
 #ifndef STERNA_SCHED_SCHED_H
 #define STERNA_SCHED_SCHED_H
@@ -13,16 +18,26 @@
 
 #include "config/config.h"
 #include "spool/spool.h"
+#include "util/qid.h"
 
 struct sched;
+struct local_db;
 
-/* Returns a new scheduler; borrows base, sp and cfg. */
-struct sched *sched_new(struct event_base *base, struct spool *sp, const struct config *cfg);
+/*
+ * Returns a new scheduler; borrows base, sp, cfg, qids (bounce ids come
+ * from the same generator as received ones, on the loop thread) and local
+ * (for bounces to local senders). NULL with the reason in err when the
+ * resolver cannot be set up.
+ */
+struct sched *sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
+    struct qid_gen *qids, const struct local_db *local, char *err, size_t errsize);
+/* Stops starting deliveries and closes outbound connections (their messages stay queued). */
+void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */
 void sched_free(struct sched **s);
 /* Takes m, a committed message, and delivers its due recipients (now or at their time). */
 void sched_add(struct sched *s, struct spool_msg *m);
-/* Deliveries in flight. */
+/* Work in flight (deliveries, status records, notices being queued). */
 unsigned sched_running(const struct sched *s);
 
 #endif

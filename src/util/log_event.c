@@ -128,3 +128,43 @@ log_ev_tls_failed(const char *cid, const char *ip, const char *reason)
 
 	log_event(LOG_INFO, cid, "tls_failed", "ip=%s reason=%s", ip, Q(reason, b));
 }
+
+void
+log_ev_relayed(const char *rid, const char *to, const char *relay, double delay_s,
+    const char *dsn, const char *reply)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, rid, "delivered", "to=<%s> relay=%s delay=%.3f dsn=%s reply=%s",
+	    Q(to, b1), Q(relay, b2), delay_s, dsn, Q(reply, b3));
+}
+
+void
+log_ev_bounced(const char *rid, const char *to, const char *relay, const char *dsn,
+    const char *reason, const char *notice_qid)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, rid, "bounced", "to=<%s> relay=%s dsn=%s reason=%s notice=%s",
+	    Q(to, b1), Q(relay, b2), dsn, Q(reason, b3), notice_qid);
+}
+
+void
+log_ev_expired(const char *rid, const char *to, unsigned attempts, const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, rid, "expired", "to=<%s> attempts=%u reason=%s", Q(to, b1), attempts,
+	    Q(reason, b2));
+}
+
+void
+log_ev_connect_out(const char *id, const char *relay, const char *why)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	if (why == NULL)
+		log_event(LOG_INFO, id, "connect-out", "relay=%s", Q(relay, b1));
+	else
+		log_event(LOG_INFO, id, "connect-out", "relay=%s error=%s", Q(relay, b1), Q(why, b2));
+}

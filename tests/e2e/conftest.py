@@ -97,6 +97,9 @@ class Sterna:
                 "aliases": {"info": ["alice", "bob"]},
             },
             "queue": {},
+            # nothing here may ask the machine's resolver: by default no DNS server answers
+            # (port 1 on loopback refuses); the outbound tests point it at their own unbound
+            "dns": {"resolver": "127.0.0.1:1", "timeout": "500ms"},
         }
         for key, value in overrides.items():
             parts = key.split("__")
@@ -108,6 +111,11 @@ class Sterna:
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
             node[parts[-1]] = value
+        # a test may move the listener to another loopback address (a second MTA)
+        self.host = "127.0.0.1"
+        m = re.fullmatch(r"([\d.]+):(\d+)", tree['listen "mx"']["address"])
+        if m:
+            self.host, self.port = m.group(1), int(m.group(2))
         with open(self.conf, "w") as f:
             f.write(render_config(tree) + "\n")
         self.start()
@@ -124,7 +132,7 @@ class Sterna:
             if self.proc.poll() is not None:
                 pytest.fail("sterna exited with %s at start; log:\n%s" % (self.proc.returncode, self.log()))
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection((self.host, self.port), timeout=1).close()
                 return
             except OSError:
                 pass

@@ -1,0 +1,563 @@
+/*
+ * smtp_client.c - one outbound SMTP connection: sockets, timeouts and TLS
+ * around the pure protocol of smtpc.c. Callbacks to the owner always run
+ * from a deferred event, never inside a call the owner made, so the owner
+ * may call back in (send, quit) without surprises.
+ * Timeouts are RFC 5321 4.5.3.2's, one per state, from the configuration;
+ * while the body is being written, the data block timeout counts from the
+ * last progress.
+ */
+#include "deliver/smtp_client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "util/log.h"
+#include "util/log_event.h"
+#include "util/xalloc.h"
+
+#define READ_MAX (64 * 1024)	/* reply bytes taken from the socket at once */
+
+struct smtp_out {
+	struct event_base *base;
+	const struct smtp_out_conf *conf;
+	const struct smtp_out_ops *ops;
+	void *ctx;
+	char id[48];
+	struct dns_target *targets;
+	size_t ntargets, cur;
+	int is_tls_off;			/* this host failed the handshake: once more in the clear */
+	struct smtpc_conf proto;	/* conf->proto, with TLS turned off for a retry */
+	struct bufferevent *bev;
+	struct event *tmo, *kick;
+	struct smtpc sm;
+	struct smtpc_reader rd;
+	struct buf out;
+	struct smtpc_txn *txn;
+	int is_ready_once;		/* this host got as far as a message: no next host */
+	int is_handshaking, is_body, is_connected;
+	const struct buf *body;		/* the message being sent (the owner's) */
+	int pend_sent, pend_ready, pend_closed;
+	char relay[320];
+	char why[SMTPC_TEXT + 128];
+	char sent_why[SMTPC_TEXT + 128];
+};
+
+static void start_target(struct smtp_out *c);
+
+SSL_CTX *
+smtp_out_tls_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	/* opportunistic TLS (RFC 7435): encrypt with anyone, check no certificate */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	return ctx;
+}
+
+static void
+arm(struct smtp_out *c, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->tmo, &tv);
+}
+
+/* The timeout of the reply the state waits for (RFC 5321 4.5.3.2). */
+static unsigned
+state_timeout_ms(const struct smtp_out *c)
+{
+	const struct config *cfg = c->conf->cfg;
+
+	switch (c->sm.state) {
+	case SMTPC_GREETING:
+		return cfg->greeting_timeout_ms;
+	case SMTPC_MAIL:
+		return cfg->mail_timeout_ms;
+	case SMTPC_RCPT:
+		return cfg->rcpt_timeout_ms;
+	case SMTPC_DATA:
+		return cfg->data_timeout_ms;
+	case SMTPC_BODY:
+		return cfg->data_block_timeout_ms;
+	case SMTPC_DOT:
+		return cfg->data_done_timeout_ms;
+	default:
+		return cfg->helo_timeout_ms;
+	}
+}
+
+static void
+kick(struct smtp_out *c)
+{
+	event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+static void
+drop_bev(struct smtp_out *c)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	evtimer_del(c->tmo);
+	c->is_handshaking = 0;
+	c->is_body = 0;
+	c->is_connected = 0;
+}
+
+/* The session cannot go on. Before a first message: the next host; after: the end. */
+static void
+session_failed(struct smtp_out *c, const char *why)
+{
+	if (c->sm.state == SMTPC_QUIT) {
+		drop_bev(c);
+		c->why[0] = '\0';
+		c->pend_closed = 1;
+		kick(c);
+		return;
+	}
+	snprintf(c->why, sizeof(c->why), "%s: %s", c->relay, why);
+	log_ev_connect_out(c->id, c->relay, why);
+	drop_bev(c);
+	if (c->txn != NULL) {
+		/* an accepted RCPT is no delivery: only the reply to the final dot is */
+		if (!c->txn->is_sent)
+			for (size_t i = 0; i < c->txn->nrcpts; i++)
+				if (c->txn->results[i].code / 100 == 2)
+					c->txn->results[i].code = 0;
+		snprintf(c->sent_why, sizeof(c->sent_why), "%s", c->why);
+		c->pend_sent = 1;
+	}
+	c->sm.state = SMTPC_FAILED;
+	if (!c->is_ready_once && c->cur + 1 < c->ntargets) {
+		c->cur++;
+		c->is_tls_off = 0;
+		start_target(c);
+		return;
+	}
+	c->pend_closed = 1;
+	kick(c);
+}
+
+static void
+flush_out(struct smtp_out *c)
+{
+	if (c->out.len > 0 && c->bev != NULL) {
+		bufferevent_write(c->bev, c->out.data, c->out.len);
+		buf_reset(&c->out);
+	}
+}
+
+static void start_tls(struct smtp_out *c);
+
+static void
+apply(struct smtp_out *c, const struct smtpc_action *act)
+{
+	if (act->is_closed) {
+		session_failed(c, NULL);	/* in SMTPC_QUIT: a quiet end */
+		return;
+	}
+	if (act->is_failed) {
+		flush_out(c);
+		session_failed(c, act->why);
+		return;
+	}
+	flush_out(c);
+	if (act->is_txn_done) {
+		c->sent_why[0] = '\0';
+		c->pend_sent = 1;
+	}
+	if (act->want_body) {
+		struct timeval block = { c->conf->cfg->data_block_timeout_ms / 1000,
+			(c->conf->cfg->data_block_timeout_ms % 1000) * 1000 };
+
+		bufferevent_write(c->bev, c->body->data, c->body->len);
+		bufferevent_write(c->bev, ".\r\n", 3);
+		smtpc_body_sent(&c->sm);
+		/* RFC 5321 4.5.3.2.5: the data block timeout counts from the last progress */
+		c->is_body = 1;
+		evtimer_del(c->tmo);
+		bufferevent_set_timeouts(c->bev, NULL, &block);
+	} else if (act->is_ready) {
+		c->is_ready_once = 1;
+		c->pend_ready = 1;
+		evtimer_del(c->tmo);	/* idle: the owner's idle timer takes over */
+	} else {
+		arm(c, state_timeout_ms(c));
+	}
+	if (act->want_tls)
+		start_tls(c);
+	if (c->pend_sent || c->pend_ready)
+		kick(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_out *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->bev == bev && evbuffer_get_length(in) > 0) {
+		size_t len = evbuffer_get_length(in), used = 0;
+		const uint8_t *p;
+		struct smtpc_reply r;
+		struct smtpc_action act;
+		enum smtpc_parse pr;
+
+		if (len > READ_MAX)
+			len = READ_MAX;
+		p = evbuffer_pullup(in, (ssize_t)len);
+		pr = smtpc_reader_feed(&c->rd, p, len, &used, &r);
+		evbuffer_drain(in, used);
+		if (pr == SMTPC_PARSE_MORE)
+			break;
+		if (pr == SMTPC_PARSE_BAD) {
+			session_failed(c, "malformed reply");
+			return;
+		}
+		if (c->sm.state == SMTPC_READY || c->sm.state == SMTPC_BODY ||
+		    c->sm.state == SMTPC_TLS) {
+			/* a reply nobody asked for: the peer is out of step (RFC 2920 3.2) */
+			session_failed(c, "reply out of turn");
+			return;
+		}
+		smtpc_input(&c->sm, &r, &act);
+		apply(c, &act);
+	}
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct smtp_out *c = arg;
+
+	if (bev != c->bev || !c->is_body)
+		return;
+	/* the whole body is out: now the wait for the reply to the dot */
+	c->is_body = 0;
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	arm(c, c->conf->cfg->data_done_timeout_ms);
+}
+
+static void
+tls_error(struct bufferevent *bev, char *out, size_t size)
+{
+	unsigned long e = bufferevent_get_openssl_error(bev);
+
+	if (e != 0)
+		ERR_error_string_n(e, out, size);
+	else
+		snprintf(out, size, "%s", errno ? strerror(errno) : "connection closed");
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_out *c = arg;
+	char why[256];
+
+	if (bev != c->bev)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->is_handshaking) {
+			c->is_handshaking = 0;
+			smtpc_tls_ready(&c->sm);
+			flush_out(c);
+			arm(c, state_timeout_ms(c));
+		} else {
+			c->is_connected = 1;
+			log_ev_connect_out(c->id, c->relay, NULL);
+			arm(c, state_timeout_ms(c));
+		}
+		return;
+	}
+	if (c->is_handshaking) {
+		tls_error(bev, why, sizeof(why));
+		if (!c->proto.is_tls_required) {
+			/* opportunistic: this host once more, in the clear */
+			log_warn("%s: TLS handshake with %s failed (%s); retrying without TLS", c->id,
+			    c->relay, why);
+			drop_bev(c);
+			c->is_tls_off = 1;
+			start_target(c);
+			return;
+		}
+		session_failed(c, "TLS handshake failed");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		session_failed(c, "timeout while sending the message");
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		session_failed(c, c->sm.state == SMTPC_GREETING ? "connection closed before "
+		    "the greeting" : "connection closed by the server");
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", strerror(EVUTIL_SOCKET_ERROR() ?
+	    EVUTIL_SOCKET_ERROR() : ECONNRESET));
+	session_failed(c, why);
+}
+
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_out *c = arg;
+	char why[64];
+
+	(void)fd, (void)what;
+	if (!c->is_connected)
+		snprintf(why, sizeof(why), "connection timed out");
+	else
+		snprintf(why, sizeof(why), "timeout in state %s", smtpc_state_name(c->sm.state));
+	session_failed(c, why);
+}
+
+static void
+start_tls(struct smtp_out *c)
+{
+	SSL *ssl = SSL_new(c->conf->ssl_ctx);
+	struct bufferevent *f;
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *host = c->targets[c->cur].host;
+
+	/* RFC 3207 5 / SECURITY.md 6: nothing read before the handshake may count after it */
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	buf_reset(&c->rd.line);
+	c->rd.nlines = 0;
+	if (ssl == NULL) {
+		session_failed(c, "cannot start TLS");
+		return;
+	}
+	if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1)
+		SSL_set_tlsext_host_name(ssl, host);
+	f = bufferevent_openssl_filter_new(c->base, c->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (f == NULL) {
+		SSL_free(ssl);
+		session_failed(c, "cannot start TLS");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	c->bev = f;
+	c->is_handshaking = 1;
+	bufferevent_setcb(f, on_read, on_write, on_event, c);
+	bufferevent_enable(f, EV_READ | EV_WRITE);
+	arm(c, c->conf->cfg->helo_timeout_ms);
+}
+
+static void
+format_relay(struct smtp_out *c)
+{
+	const struct dns_target *t = &c->targets[c->cur];
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (t->sa.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&t->sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)&t->sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%u", t->host, ip, port);
+}
+
+/* Binds fd to the configured source address when it is of the target's family. */
+static int
+bind_source(struct smtp_out *c, int fd, int family)
+{
+	const char *src = c->conf->source_address;
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+
+	if (src == NULL || src[0] == '\0')
+		return 0;
+	if (family == AF_INET && inet_pton(AF_INET, src, &s4.sin_addr) == 1)
+		return bind(fd, (struct sockaddr *)&s4, sizeof(s4));
+	if (family == AF_INET6 && inet_pton(AF_INET6, src, &s6.sin6_addr) == 1)
+		return bind(fd, (struct sockaddr *)&s6, sizeof(s6));
+	return 0;	/* XXX: an IPv4 source says nothing about IPv6: the kernel chooses */
+}
+
+static void
+start_target(struct smtp_out *c)
+{
+	const struct dns_target *t = &c->targets[c->cur];
+	int fd;
+
+	c->proto = c->conf->proto;
+	if (c->is_tls_off || c->conf->ssl_ctx == NULL)
+		c->proto.is_tls_allowed = 0;
+	buf_reset(&c->out);
+	smtpc_reader_clear(&c->rd);
+	smtpc_reader_init(&c->rd);
+	smtpc_init(&c->sm, &c->proto, &c->out);
+	format_relay(c);
+	fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || bind_source(c, fd, t->sa.ss_family) == -1) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		session_failed(c, why);
+		return;
+	}
+	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	ASSERT(c->bev != NULL);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_MAX);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	arm(c, c->conf->cfg->connect_timeout_ms);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&t->sa, (int)t->sa_len) == -1) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno ? errno : ECONNREFUSED));
+		session_failed(c, why);
+	}
+}
+
+static void
+free_client(struct smtp_out *c)
+{
+	drop_bev(c);
+	event_free(c->tmo);
+	event_free(c->kick);
+	smtpc_reader_clear(&c->rd);
+	buf_clear(&c->out);
+	free(c->targets);
+	free(c);
+}
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_out *c = arg;
+
+	(void)fd, (void)what;
+	if (c->pend_sent) {
+		struct smtpc_txn *t = c->txn;
+
+		c->pend_sent = 0;
+		c->txn = NULL;
+		c->ops->sent(c->ctx, c, t, c->sent_why[0] ? c->sent_why : NULL);
+	}
+	if (c->pend_ready && !c->pend_closed) {
+		c->pend_ready = 0;
+		c->ops->ready(c->ctx, c);
+	}
+	if (c->pend_closed) {
+		c->ops->closed(c->ctx, c, c->why[0] ? c->why : NULL);
+		free_client(c);
+	}
+}
+
+struct smtp_out *
+smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
+    const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
+    const char *id)
+{
+	struct smtp_out *c = xcalloc(1, sizeof(*c));
+
+	ASSERT(n > 0);
+	c->base = base;
+	c->conf = conf;
+	c->ops = ops;
+	c->ctx = ctx;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->targets = xmalloc(n * sizeof(*targets));
+	memcpy(c->targets, targets, n * sizeof(*targets));
+	c->ntargets = n;
+	/* a command line is bounded by its address (RFC 5321 4.5.3.1) and AUTH's base64 */
+	buf_init(&c->out, 64 * 1024);
+	smtpc_reader_init(&c->rd);
+	c->tmo = evtimer_new(base, on_timeout, c);
+	c->kick = event_new(base, -1, 0, on_kick, c);
+	ASSERT(c->tmo != NULL && c->kick != NULL);
+	start_target(c);
+	return c;
+}
+
+void
+smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body)
+{
+	struct smtpc_action act;
+
+	ASSERT(c->sm.state == SMTPC_READY && c->txn == NULL && c->bev != NULL);
+	c->txn = t;
+	smtpc_begin(&c->sm, t, &act);
+	if (act.is_txn_done) {
+		/* refused here (SIZE, SMTPUTF8): nothing was sent, the session stays ready */
+		c->sent_why[0] = '\0';
+		c->pend_sent = 1;
+		c->pend_ready = 1;
+		kick(c);
+		return;
+	}
+	flush_out(c);
+	arm(c, state_timeout_ms(c));
+	c->body = body;
+}
+
+void
+smtp_out_quit(struct smtp_out *c)
+{
+	ASSERT(c->sm.state == SMTPC_READY && c->bev != NULL);
+	smtpc_quit(&c->sm);
+	flush_out(c);
+	arm(c, c->conf->cfg->helo_timeout_ms);
+}
+
+void
+smtp_out_free(struct smtp_out **cp)
+{
+	if (*cp == NULL)
+		return;
+	free_client(*cp);
+	*cp = NULL;
+}
+
+const char *
+smtp_out_relay(const struct smtp_out *c)
+{
+	return c->relay;
+}
+
+const char *
+smtp_out_host(const struct smtp_out *c)
+{
+	return c->targets[c->cur].host;
+}
+
+unsigned
+smtp_out_messages(const struct smtp_out *c)
+{
+	return c->sm.messages;
+}
+
+int
+smtp_out_is_tls(const struct smtp_out *c)
+{
+	return c->sm.is_tls;
+}

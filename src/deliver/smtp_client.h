@@ -1,0 +1,74 @@
+/*
+ * smtp_client.h - one outbound SMTP connection on the event loop
+ * (bufferevents, OpenSSL for STARTTLS), running the protocol of smtpc.h.
+ * It tries the addresses it is given in order until one gets as far as
+ * being ready for a message (next MX on a refused connection, a timeout,
+ * a 4xx greeting or a failed EHLO), then carries any number of messages
+ * until told to quit. A failed TLS handshake is retried once on the same
+ * host without TLS (opportunistic STARTTLS) unless TLS is required.
+ */
+#ifndef STERNA_DELIVER_SMTP_CLIENT_H
+#define STERNA_DELIVER_SMTP_CLIENT_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "deliver/smtpc.h"
+#include "dns/dns.h"
+#include "util/buf.h"
+
+struct smtp_out;
+
+struct smtp_out_ops {
+	/* Ready for a message: call smtp_out_send() or smtp_out_quit(). */
+	void (*ready)(void *ctx, struct smtp_out *c);
+	/* The message of smtp_out_send() has its results (unanswered ones have code 0). */
+	void (*sent)(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why);
+	/*
+	 * The connection is over; why is NULL after a QUIT, else the last
+	 * failure (of the last address tried). The client is freed after
+	 * this returns: the callee forgets it.
+	 */
+	void (*closed)(void *ctx, struct smtp_out *c, const char *why);
+};
+
+struct smtp_out_conf {
+	const struct config *cfg;	/* timeouts */
+	SSL_CTX *ssl_ctx;		/* NULL: never STARTTLS */
+	struct smtpc_conf proto;	/* HELO name, TLS policy, AUTH */
+	const char *source_address;	/* "" or NULL: any */
+};
+
+/*
+ * Starts connecting to targets (n of them, copied) with conf (borrowed,
+ * must outlive the client); ops are called with ctx. id names the
+ * connection in logs.
+ */
+struct smtp_out *smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
+    const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
+    const char *id);
+/*
+ * Sends t with body (dot-stuffed content, borrowed until sent() is called;
+ * the final ".\r\n" is added here). Only after ready().
+ */
+void smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body);
+/* Ends the session with QUIT (after ready()); closed() follows. */
+void smtp_out_quit(struct smtp_out *c);
+/* Closes at once, without callbacks, and frees *c. */
+void smtp_out_free(struct smtp_out **c);
+/* "host[ip]:port" of the server in use, for logs and bounces. */
+const char *smtp_out_relay(const struct smtp_out *c);
+/* The remote host's name, for Remote-MTA. */
+const char *smtp_out_host(const struct smtp_out *c);
+/* Messages begun on this connection. */
+unsigned smtp_out_messages(const struct smtp_out *c);
+/* 1 if the session runs over TLS. */
+int smtp_out_is_tls(const struct smtp_out *c);
+
+/* A client TLS context for opportunistic STARTTLS (no certificate checks): NULL on failure. */
+SSL_CTX *smtp_out_tls_ctx(void);
+
+#endif

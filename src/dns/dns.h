@@ -1,0 +1,66 @@
+/*
+ * dns.h - asynchronous DNS for mail routing, with c-ares on the libevent
+ * loop: c-ares's sockets are watched by libevent events and its timeouts
+ * by one libevent timer, so a lookup never blocks the loop and no thread
+ * is involved (the c-ares of Debian 12, 1.18, has no event thread of its
+ * own). Results always arrive on a later turn of the loop, never inside the
+ * call that asked.
+ */
+#ifndef STERNA_DNS_DNS_H
+#define STERNA_DNS_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+struct dns;
+
+enum dns_status {
+	DNS_OK,			/* targets holds at least one address */
+	DNS_NXDOMAIN,		/* the domain does not exist: bounce 5.1.2 */
+	DNS_NULL_MX,		/* RFC 7505: the domain takes no mail: bounce 556 5.1.10 */
+	DNS_NO_HOST,		/* no MX and no address: bounce 5.4.4 */
+	DNS_TEMPFAIL,		/* SERVFAIL, timeout, refused: try again later */
+};
+
+/* One address to try, in the order to try it. */
+struct dns_target {
+	char host[256];			/* the MX host (or the domain for an implicit MX) */
+	unsigned pref;			/* its MX preference (0 for an implicit MX) */
+	struct sockaddr_storage sa;	/* port set to the one asked for */
+	socklen_t sa_len;
+};
+
+struct dns_result {
+	enum dns_status status;
+	char why[160];			/* what went wrong, for logs and bounces */
+	struct dns_target *targets;
+	size_t ntargets;
+};
+
+/*
+ * Returns a new resolver on base, asking resolver ("" for the servers of
+ * /etc/resolv.conf; else "ip", "ip:port" or "[ip6]:port"), each try
+ * waiting timeout_ms. NULL with the reason in err on failure.
+ */
+struct dns *dns_new(struct event_base *base, const char *resolver, unsigned timeout_ms,
+    char *err, size_t errsize);
+/* Cancels lookups in flight (their callbacks run with DNS_TEMPFAIL first) and frees *d. */
+void dns_free(struct dns **d);
+
+/*
+ * Finds where mail for name goes, as a list of addresses with port. With
+ * use_mx, name's MX hosts in preference order (random among equals), each
+ * host's IPv6 and IPv4 addresses, falling back to name's own addresses
+ * when it has no MX (RFC 5321 5.1, implicit MX); without it (a bracketed
+ * next hop), name's own addresses, or name itself when it is an IP
+ * address. done(ctx, r) runs later on the loop and takes ownership of r
+ * (free it with dns_result_free).
+ */
+void dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
+    void (*done)(void *ctx, struct dns_result *r), void *ctx);
+/* Frees *r; r may point to NULL. */
+void dns_result_free(struct dns_result **r);
+
+#endif

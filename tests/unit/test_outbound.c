@@ -1,0 +1,517 @@
+/*
+ * test_outbound.c - the pure parts of outbound delivery: MX ordering and
+ * null MX (dns/mx.c), the client's reply reader fed whole and split at
+ * every byte, the client state machine, dot-stuffing (deliver/smtpc.c),
+ * notices (deliver/dsn.c) and the due-time heap (sched/heap.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "deliver/dsn.h"
+#include "deliver/smtpc.h"
+#include "dns/mx.h"
+#include "sched/heap.h"
+
+#define IN(s) (const uint8_t *)(s), sizeof(s) - 1
+
+/* ---- MX ---- */
+
+static uint32_t
+seq_rnd(void *ctx)
+{
+	uint32_t *n = ctx;
+
+	return (*n)++ * 2654435761u;	/* distinct, in no particular order */
+}
+
+static void
+test_mx_sort(void **state)
+{
+	struct dns_mx v[] = {
+		{ "c.test", 20, 0 }, { "a.test", 10, 0 }, { "", 0, 0 }, { "b.test", 10, 0 },
+		{ "d.test", 5, 0 },
+	};
+	uint32_t seed = 1;
+	size_t n;
+
+	(void)state;
+	assert_false(mx_is_null(v, 5));
+	n = mx_sort(v, 5, seq_rnd, &seed);
+	assert_int_equal(n, 4);	/* "." among real hosts is dropped */
+	assert_string_equal(v[0].host, "d.test");
+	assert_int_equal(v[1].pref, 10);
+	assert_int_equal(v[2].pref, 10);
+	assert_string_equal(v[3].host, "c.test");
+}
+
+static void
+test_mx_equal_prefs_shuffle(void **state)
+{
+	int first_a = 0, first_b = 0;
+	uint32_t seed = 7;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		struct dns_mx v[] = { { "a.test", 10, 0 }, { "b.test", 10, 0 }, { "z.test", 30, 0 } };
+
+		assert_int_equal(mx_sort(v, 3, seq_rnd, &seed), 3);
+		first_a += strcmp(v[0].host, "a.test") == 0;
+		first_b += strcmp(v[0].host, "b.test") == 0;
+		assert_string_equal(v[2].host, "z.test");
+	}
+	/* both orders happen: equal preferences share the load (RFC 5321 5.1) */
+	assert_true(first_a > 20 && first_b > 20);
+}
+
+static void
+test_mx_null(void **state)
+{
+	struct dns_mx one[] = { { "", 0, 0 } }, two[] = { { "", 0, 0 }, { "mx.test", 10, 0 } };
+
+	(void)state;
+	assert_true(mx_is_null(one, 1));
+	assert_false(mx_is_null(two, 2));
+	assert_false(mx_is_null(one, 0));
+}
+
+/* ---- replies ---- */
+
+static const struct {
+	const uint8_t *in;
+	size_t len;
+	enum smtpc_parse want;
+	int code;
+	const char *status, *text;
+	unsigned caps;
+	uint64_t size;
+} replies[] = {
+	{ IN("220 mx.test ESMTP\r\n"), SMTPC_PARSE_OK, 220, "", "mx.test ESMTP", 0, 0 },
+	{ IN("250 2.1.0 Ok\r\n"), SMTPC_PARSE_OK, 250, "2.1.0", "Ok", 0, 0 },
+	{ IN("550 5.1.1 <b@x>: no\r\n"), SMTPC_PARSE_OK, 550, "5.1.1", "<b@x>: no", 0, 0 },
+	{ IN("250\r\n"), SMTPC_PARSE_OK, 250, "", "", 0, 0 },
+	{ IN("250 ok\n"), SMTPC_PARSE_OK, 250, "", "ok", 0, 0 },	/* bare LF tolerated */
+	{ IN("250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
+	    "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n"),
+	    SMTPC_PARSE_OK, 250, "", NULL,
+	    SMTPC_CAP_PIPELINING | SMTPC_CAP_SIZE | SMTPC_CAP_8BITMIME | SMTPC_CAP_STARTTLS |
+	    SMTPC_CAP_AUTH_PLAIN | SMTPC_CAP_AUTH_LOGIN | SMTPC_CAP_ENHANCEDSTATUSCODES |
+	    SMTPC_CAP_SMTPUTF8, 10240000 },
+	{ IN("250-mx.test\r\n250 AUTH=LOGIN\r\n"), SMTPC_PARSE_OK, 250, "", NULL,
+	    SMTPC_CAP_AUTH_LOGIN, 0 },
+	{ IN("250-mx.test\r\n250 size\r\n"), SMTPC_PARSE_OK, 250, "", NULL, SMTPC_CAP_SIZE, 0 },
+	{ IN("451-4.3.0 one\r\n451 4.3.0 two\r\n"), SMTPC_PARSE_OK, 451, "4.3.0", "one; two", 0, 0 },
+	{ IN("250 a\x01\xff" "b\r\n"), SMTPC_PARSE_OK, 250, "", "a??b", 0, 0 },	/* made printable */
+	{ IN("250-a\r\n251 b\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },	/* codes differ */
+	{ IN("25 x\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
+	{ IN("250x\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
+	{ IN("650 x\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
+	{ IN("hello\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
+	{ IN("250-still going\r\n"), SMTPC_PARSE_MORE, 0, NULL, NULL, 0, 0 },
+	{ IN("250 no end"), SMTPC_PARSE_MORE, 0, NULL, NULL, 0, 0 },
+};
+
+static enum smtpc_parse
+feed_split(const uint8_t *in, size_t len, size_t cut, struct smtpc_reply *out)
+{
+	struct smtpc_reader r;
+	enum smtpc_parse pr = SMTPC_PARSE_MORE;
+	size_t used = 0;
+
+	smtpc_reader_init(&r);
+	if (cut > 0) {
+		pr = smtpc_reader_feed(&r, in, cut, &used, out);
+		if (pr != SMTPC_PARSE_MORE) {
+			smtpc_reader_clear(&r);
+			return pr;
+		}
+		assert_int_equal(used, cut);
+	}
+	pr = smtpc_reader_feed(&r, in + cut, len - cut, &used, out);
+	if (pr == SMTPC_PARSE_OK)
+		assert_int_equal(used, len - cut);	/* a reply ends where its bytes do */
+	smtpc_reader_clear(&r);
+	return pr;
+}
+
+static void
+test_replies(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		for (size_t cut = 0; cut < replies[i].len; cut++) {
+			struct smtpc_reply out;
+			enum smtpc_parse pr = feed_split(replies[i].in, replies[i].len, cut, &out);
+
+			if (pr != replies[i].want) {
+				/* a bad line found in the first part is still bad */
+				assert_int_equal(replies[i].want, SMTPC_PARSE_BAD);
+				assert_int_equal(pr, SMTPC_PARSE_BAD);
+				continue;
+			}
+			if (pr != SMTPC_PARSE_OK)
+				continue;
+			assert_int_equal(out.code, replies[i].code);
+			assert_string_equal(out.status, replies[i].status);
+			if (replies[i].text)
+				assert_string_equal(out.text, replies[i].text);
+			assert_int_equal(out.caps, replies[i].caps);
+			assert_int_equal(out.size_limit, replies[i].size);
+		}
+	}
+}
+
+static void
+test_reply_bounds(void **state)
+{
+	struct smtpc_reader r;
+	struct smtpc_reply out;
+	uint8_t *big = malloc(SMTPC_MAX_LINE + 16);
+	size_t used;
+
+	(void)state;
+	/* an endless line */
+	memset(big, 'x', SMTPC_MAX_LINE + 16);
+	memcpy(big, "250 ", 4);
+	smtpc_reader_init(&r);
+	assert_int_equal(smtpc_reader_feed(&r, big, SMTPC_MAX_LINE + 16, &used, &out),
+	    SMTPC_PARSE_BAD);
+	smtpc_reader_clear(&r);
+	/* endless continuation lines */
+	smtpc_reader_init(&r);
+	for (int i = 0; i <= SMTPC_MAX_LINES; i++) {
+		enum smtpc_parse pr = smtpc_reader_feed(&r, IN("250-more\r\n"), &used, &out);
+
+		assert_int_equal(pr, i < SMTPC_MAX_LINES ? SMTPC_PARSE_MORE : SMTPC_PARSE_BAD);
+	}
+	smtpc_reader_clear(&r);
+	free(big);
+}
+
+/* ---- the session ---- */
+
+struct sess {
+	struct smtpc c;
+	struct smtpc_conf conf;
+	struct buf out;
+	struct smtpc_action act;
+};
+
+static void
+sess_init(struct sess *s, int tls_allowed)
+{
+	memset(s, 0, sizeof(*s));
+	/* each test clears with buf_clear(&s.out) before a new session and at its end */
+	s->conf.helo_name = "out.example.test";
+	s->conf.is_tls_allowed = tls_allowed;
+	buf_init(&s->out, 65536);
+	smtpc_init(&s->c, &s->conf, &s->out);
+}
+
+/* Feeds the reply bytes (byte by byte) and checks what was sent since the last call. */
+static void
+reply(struct sess *s, const char *in, const char *want_sent)
+{
+	struct smtpc_reader r;
+	struct smtpc_reply rep;
+	size_t len = strlen(in), used;
+	int got = 0;
+
+	smtpc_reader_init(&r);
+	for (size_t i = 0; i < len; i++) {
+		enum smtpc_parse pr = smtpc_reader_feed(&r, (const uint8_t *)in + i, 1, &used, &rep);
+
+		assert_int_not_equal(pr, SMTPC_PARSE_BAD);
+		if (pr == SMTPC_PARSE_OK) {
+			smtpc_input(&s->c, &rep, &s->act);
+			got++;
+		}
+	}
+	smtpc_reader_clear(&r);
+	assert_true(got > 0);
+	assert_int_equal(s->out.len, strlen(want_sent));
+	assert_memory_equal(s->out.data, want_sent, s->out.len);
+	buf_reset(&s->out);
+}
+
+static void
+test_session_pipelined(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test", "c@mx.test", "d@mx.test" };
+	struct smtpc_result res[3];
+	struct smtpc_txn t = { "a@example.test", rcpts, 3, 1234, 1, 0, res, { 0 }, 0 };
+
+	(void)state;
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test ESMTP\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n", "");
+	assert_true(s.act.is_ready);
+	smtpc_begin(&s.c, &t, &s.act);
+	/* RFC 2920: MAIL, every RCPT and DATA in one write */
+	assert_string_equal(buf_cstr(&s.out), "MAIL FROM:<a@example.test> SIZE=1234 BODY=8BITMIME\r\n"
+	    "RCPT TO:<b@mx.test>\r\nRCPT TO:<c@mx.test>\r\nRCPT TO:<d@mx.test>\r\nDATA\r\n");
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 unknown\r\n450 4.2.0 later\r\n"
+	    "354 go\r\n", "");
+	assert_true(s.act.want_body);
+	smtpc_body_sent(&s.c);
+	reply(&s, "250 2.0.0 queued\r\n", "");
+	assert_true(s.act.is_txn_done && s.act.is_ready && t.is_sent);
+	assert_int_equal(res[0].code, 250);
+	assert_string_equal(res[0].text, "queued");
+	assert_int_equal(res[1].code, 550);
+	assert_int_equal(res[2].code, 450);
+	/* the connection carries another message */
+	smtpc_begin(&s.c, &t, &s.act);
+	assert_int_equal(s.c.messages, 2);
+	buf_clear(&s.out);
+}
+
+static void
+test_session_not_pipelined_all_refused(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test", "c@mx.test" };
+	struct smtpc_result res[2];
+	struct smtpc_txn t = { "", rcpts, 2, 10, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "500 what\r\n", "HELO out.example.test\r\n");	/* EHLO refused: HELO */
+	reply(&s, "250 mx.test\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	assert_string_equal(buf_cstr(&s.out), "MAIL FROM:<>\r\n");
+	buf_reset(&s.out);
+	reply(&s, "250 ok\r\n", "RCPT TO:<b@mx.test>\r\n");
+	reply(&s, "550 no\r\n", "RCPT TO:<c@mx.test>\r\n");
+	reply(&s, "551 no either\r\n", "RSET\r\n");	/* nobody accepted: no DATA */
+	assert_true(s.act.is_txn_done && !t.is_sent);
+	assert_int_equal(res[0].code, 550);
+	assert_int_equal(res[1].code, 551);
+	reply(&s, "250 ok\r\n", "");
+	assert_true(s.act.is_ready);
+	buf_clear(&s.out);
+}
+
+static void
+test_session_starttls_and_limits(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test" };
+	struct smtpc_result res[1];
+	struct smtpc_txn big = { "a@x.test", rcpts, 1, 200000, 0, 0, res, { 0 }, 0 };
+	struct smtpc_txn utf8 = { "a@x.test", rcpts, 1, 10, 0, 1, res, { 0 }, 0 };
+
+	(void)state;
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-mx.test\r\n250-SIZE 100000\r\n250 STARTTLS\r\n", "STARTTLS\r\n");
+	reply(&s, "220 go ahead\r\n", "");
+	assert_true(s.act.want_tls);
+	smtpc_tls_ready(&s.c);
+	assert_string_equal(buf_cstr(&s.out), "EHLO out.example.test\r\n");	/* RFC 3207 4.2 */
+	buf_reset(&s.out);
+	reply(&s, "250-mx.test\r\n250-SIZE 100000\r\n250 STARTTLS\r\n", "");	/* no second STARTTLS */
+	assert_true(s.act.is_ready && s.c.is_tls);
+	/* too big for the peer's SIZE: refused here, nothing sent (RFC 1870 6) */
+	smtpc_begin(&s.c, &big, &s.act);
+	assert_true(s.act.is_txn_done && s.act.is_ready);
+	assert_int_equal(s.out.len, 0);
+	assert_int_equal(res[0].code, 552);
+	assert_string_equal(res[0].status, "5.3.4");
+	/* SMTPUTF8 to a peer without it: 5.6.7 (RFC 6531 3.2) */
+	smtpc_begin(&s.c, &utf8, &s.act);
+	assert_int_equal(res[0].code, 550);
+	assert_string_equal(res[0].status, "5.6.7");
+	buf_clear(&s.out);
+}
+
+static void
+test_session_auth_and_failures(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test" };
+	struct smtpc_result res[1];
+	struct smtpc_txn t = { "a@x.test", rcpts, 1, 10, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	sess_init(&s, 1);
+	s.conf.is_tls_required = 1;
+	s.conf.auth_plain_b64 = "AHUAcA==";
+	s.conf.auth_user_b64 = "dQ==";
+	s.conf.auth_pass_b64 = "cA==";
+	reply(&s, "220 smart.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-smart.test\r\n250 STARTTLS\r\n", "STARTTLS\r\n");
+	reply(&s, "220 go\r\n", "");
+	smtpc_tls_ready(&s.c);
+	buf_reset(&s.out);
+	reply(&s, "250-smart.test\r\n250 AUTH LOGIN\r\n", "AUTH LOGIN\r\n");
+	reply(&s, "334 VXNlcm5hbWU6\r\n", "dQ==\r\n");
+	reply(&s, "334 UGFzc3dvcmQ6\r\n", "cA==\r\n");
+	reply(&s, "235 2.7.0 ok\r\n", "");
+	assert_true(s.act.is_ready);
+	/* a 421 in the middle: the session fails, the accepted RCPT is no delivery */
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 ok\r\n", "RCPT TO:<b@mx.test>\r\n");
+	reply(&s, "250 ok\r\n", "DATA\r\n");
+	reply(&s, "421 4.3.2 shutting down\r\n", "");
+	assert_true(s.act.is_failed);
+	assert_int_equal(res[0].code, 0);
+
+	/* TLS required and not offered: no session */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	s.conf.is_tls_required = 1;
+	reply(&s, "220 smart.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250 smart.test\r\n", "");
+	assert_true(s.act.is_failed);
+	/* a 4xx greeting fails the host (the caller tries the next MX) */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	reply(&s, "421 busy\r\n", "");
+	assert_true(s.act.is_failed && !s.act.is_perm);
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	reply(&s, "554 go away\r\n", "");
+	assert_true(s.act.is_failed && s.act.is_perm);
+	buf_clear(&s.out);
+}
+
+static void
+test_dotstuff(void **state)
+{
+	static const char in[] = ".a\r\nb\r\n..c\r\n.\r\nend";
+	static const char want[] = "..a\r\nb\r\n...c\r\n..\r\nend";
+
+	(void)state;
+	/* whole, and split at every byte */
+	for (size_t cut = 0; cut <= sizeof(in) - 1; cut++) {
+		struct buf out;
+		int bol = 1;
+
+		buf_init(&out, 1024);
+		assert_int_equal(smtpc_dotstuff((const uint8_t *)in, cut, &bol, &out), 0);
+		assert_int_equal(smtpc_dotstuff((const uint8_t *)in + cut, sizeof(in) - 1 - cut, &bol,
+		    &out), 0);
+		assert_int_equal(out.len, sizeof(want) - 1);
+		assert_memory_equal(out.data, want, out.len);
+		assert_false(bol);
+		buf_clear(&out);
+	}
+}
+
+/* ---- notices ---- */
+
+static void
+test_dsn(void **state)
+{
+	static const char headers[] = "Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody\r\n";
+	struct dsn_rcpt r[2] = {
+		{ "B@mx.test", "b@mx.test", "5.1.1", "mx1.mx.test", 550, "no such user" },
+		{ NULL, "c@nullmx.test", "5.1.10", NULL, 556, "null MX" },
+	};
+	struct dsn_msg m = { "mx.example.test", "6C3QWXZ6WTC00", "6C3QWXZ6WTC01", "a@example.test",
+		1700000000, 1700000100, 0, 1700432000, r, 2, (const uint8_t *)headers,
+		sizeof(headers) - 1 };
+	struct buf out;
+	const char *s;
+
+	(void)state;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(dsn_build(&m, &out), 0);
+	s = buf_cstr(&out);
+	assert_non_null(strstr(s, "From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\n"));
+	assert_non_null(strstr(s, "Content-Type: multipart/report; report-type=delivery-status;"));
+	assert_non_null(strstr(s, "Auto-Submitted: auto-replied\r\n"));
+	assert_non_null(strstr(s, "Reporting-MTA: dns; mx.example.test\r\n"));
+	assert_non_null(strstr(s, "\r\n\r\nOriginal-Recipient: rfc822; B@mx.test\r\n"
+	    "Final-Recipient: rfc822; b@mx.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+	    "Remote-MTA: dns; mx1.mx.test\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"));
+	assert_non_null(strstr(s, "\r\n\r\nFinal-Recipient: rfc822; c@nullmx.test\r\n"));
+	/* the header section only, not the body */
+	assert_non_null(strstr(s, "Content-Type: text/rfc822-headers"));
+	assert_non_null(strstr(s, "Subject: hi\r\n"));
+	assert_null(strstr(s, "body\r\n"));
+	assert_non_null(strstr(s, "--6C3QWXZ6WTC00/mx.example.test--\r\n"));
+	/* no bare LF anywhere */
+	for (size_t i = 0; i < out.len; i++)
+		if (out.data[i] == '\n')
+			assert_int_equal(out.data[i - 1], '\r');
+	buf_reset(&out);
+	m.is_delay = 1;
+	assert_int_equal(dsn_build(&m, &out), 0);
+	s = buf_cstr(&out);
+	assert_non_null(strstr(s, "Action: delayed\r\n"));
+	assert_non_null(strstr(s, "Will-Retry-Until: "));
+	buf_clear(&out);
+	assert_int_equal(dsn_header_len((const uint8_t *)headers, sizeof(headers) - 1), 40);
+}
+
+/* ---- heap ---- */
+
+static void
+test_heap(void **state)
+{
+	enum { N = 500 };
+	struct heap h;
+	struct heap_node *nodes = calloc(N, sizeof(*nodes));
+	uint64_t last = 0;
+	size_t popped = 0;
+	uint32_t x = 12345;
+
+	(void)state;
+	heap_init(&h);
+	for (size_t i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		heap_node_init(&nodes[i]);
+		nodes[i].key = x % 1000;
+		heap_push(&h, &nodes[i]);
+	}
+	/* take out every third node from wherever it sits */
+	for (size_t i = 0; i < N; i += 3) {
+		heap_remove(&h, &nodes[i]);
+		assert_false(heap_has(&nodes[i]));
+		heap_remove(&h, &nodes[i]);	/* twice is harmless */
+	}
+	while (heap_top(&h) != NULL) {
+		struct heap_node *n = heap_pop(&h);
+
+		assert_true(n->key >= last);
+		last = n->key;
+		popped++;
+	}
+	assert_int_equal(popped, N - (N + 2) / 3);
+	assert_null(heap_pop(&h));
+	heap_clear(&h);
+	free(nodes);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mx_sort),
+		cmocka_unit_test(test_mx_equal_prefs_shuffle),
+		cmocka_unit_test(test_mx_null),
+		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_reply_bounds),
+		cmocka_unit_test(test_session_pipelined),
+		cmocka_unit_test(test_session_not_pipelined_all_refused),
+		cmocka_unit_test(test_session_starttls_and_limits),
+		cmocka_unit_test(test_session_auth_and_failures),
+		cmocka_unit_test(test_dotstuff),
+		cmocka_unit_test(test_dsn),
+		cmocka_unit_test(test_heap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
