@@ -76,7 +76,15 @@ echo "  smtp-sink: $sink_rate msg/s"
 echo "  sterna:    $sterna_rate msg/s (flush before every 250; $delivered delivered to Maildir)"
 /usr/bin/python3 -c "print('  ratio sterna / smtp-sink: %.2f' % ($sterna_rate / $sink_rate))"
 
-# --- memory of idle sessions ---
+# --- memory of idle sessions, on a fresh daemon (after the run above, freed buffers that the
+# allocator keeps would hide what the sessions cost) ---
+kill "$spid"
+wait "$spid" 2>/dev/null || true
+rm -rf "$work/spool"
+"$bin" serve -c "$work/sterna.conf" 2>>"$work/sterna.log" &
+spid=$!
+pids="$pids $spid"
+wait_port "$port"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$spid/status"; }
 before=$(rss)
 /usr/bin/python3 - "$port" "$idle" "$spid" <<'PY'
@@ -95,11 +103,11 @@ for s in socks:
         data += s.recv(4096)
 with open("/proc/%s/status" % pid) as f:
     rss = [l.split()[1] for l in f if l.startswith("VmRSS")][0]
-print("  after %d idle sessions: %s KiB" % (n, rss))
+print("memory: %d idle sessions (after EHLO): %s KiB resident" % (n, rss))
 for s in socks:
     s.close()
 PY
-echo "memory: sterna resident before: $before KiB"
+echo "  (a fresh sterna, before them: $before KiB resident)"
 
 # --- end to end: smtp-source -> sterna -> smtp-sink ---
 e2e_sink_port=$(free_port)
