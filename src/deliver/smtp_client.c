@@ -49,6 +49,7 @@ struct smtp_out {
 	int is_handshaking, is_body, is_connected;
 	const struct buf *body;		/* the message being sent (the owner's) */
 	int pend_sent, pend_ready, pend_closed;
+	char tls_version[32], tls_cipher[64];	/* of the session in progress, "" in the clear */
 	char relay[320];
 	char why[SMTPC_TEXT + 128];
 	char sent_why[SMTPC_TEXT + 128];
@@ -275,7 +276,11 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->is_handshaking) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
 			c->is_handshaking = 0;
+			snprintf(c->tls_version, sizeof(c->tls_version), "%s", SSL_get_version(ssl));
+			snprintf(c->tls_cipher, sizeof(c->tls_cipher), "%s", SSL_get_cipher_name(ssl));
 			smtpc_tls_ready(&c->sm);
 			flush_out(c);
 			arm(c, state_timeout_ms(c));
@@ -407,6 +412,7 @@ start_target(struct smtp_out *c)
 	int fd;
 
 	c->proto = c->conf->proto;
+	c->tls_version[0] = c->tls_cipher[0] = '\0';
 	if (c->is_tls_off || c->conf->ssl_ctx == NULL)
 		c->proto.is_tls_allowed = 0;
 	buf_reset(&c->out);
@@ -560,4 +566,16 @@ int
 smtp_out_is_tls(const struct smtp_out *c)
 {
 	return c->sm.is_tls;
+}
+
+const char *
+smtp_out_tls_version(const struct smtp_out *c)
+{
+	return c->sm.is_tls ? c->tls_version : NULL;
+}
+
+const char *
+smtp_out_tls_cipher(const struct smtp_out *c)
+{
+	return c->sm.is_tls ? c->tls_cipher : NULL;
 }

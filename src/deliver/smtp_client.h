@@ -67,6 +67,12 @@ const char *smtp_out_host(const struct smtp_out *c);
 unsigned smtp_out_messages(const struct smtp_out *c);
 /* 1 if the session runs over TLS. */
 int smtp_out_is_tls(const struct smtp_out *c);
+/*
+ * The TLS version ("TLSv1.3") and cipher (OpenSSL's name) of the session,
+ * valid while the client lives; NULL when the session runs in the clear.
+ */
+const char *smtp_out_tls_version(const struct smtp_out *c);
+const char *smtp_out_tls_cipher(const struct smtp_out *c);
 
 /* A client TLS context for opportunistic STARTTLS (no certificate checks): NULL on failure. */
 SSL_CTX *smtp_out_tls_ctx(void);

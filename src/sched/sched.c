@@ -65,6 +65,8 @@ struct outcome {
 	char text[SMTPC_TEXT + 160];
 	char relay[320];		/* "host[ip]:port", "" for none */
 	char host[256];			/* the remote MTA, "" for none */
+	char tls_version[32];		/* of the session that carried it, "" in the clear */
+	char tls_cipher[64];
 	int is_expired, is_delay_notice;
 };
 
@@ -425,7 +427,9 @@ record(struct job *j)
 				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status);
 			else
 				log_ev_relayed(rid, r->to, o->relay,
-				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status, o->text);
+				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status,
+				    o->tls_version[0] ? o->tls_version : NULL,
+				    o->tls_cipher[0] ? o->tls_cipher : NULL, o->text);
 			continue;
 		}
 		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {
@@ -1019,6 +1023,10 @@ conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why)
 
 		snprintf(o->relay, sizeof(o->relay), "%s", smtp_out_relay(c));
 		snprintf(o->host, sizeof(o->host), "%s", smtp_out_host(c));
+		snprintf(o->tls_version, sizeof(o->tls_version), "%s",
+		    smtp_out_tls_version(c) ? smtp_out_tls_version(c) : "");
+		snprintf(o->tls_cipher, sizeof(o->tls_cipher), "%s",
+		    smtp_out_tls_cipher(c) ? smtp_out_tls_cipher(c) : "");
 		o->code = r->code;
 		snprintf(o->status, sizeof(o->status), "%s", r->status);
 		if (r->code == 0) {

@@ -41,9 +41,13 @@ void log_ev_tls(const char *cid, const char *version, const char *cipher, const 
     const char *cert, uint64_t discarded);
 /* A TLS handshake failed or timed out; the connection is closed. */
 void log_ev_tls_failed(const char *cid, const char *ip, const char *reason);
-/* A remote delivery: relay is "host[ip]:port", reply the next hop's answer. */
+/*
+ * A remote delivery: relay is "host[ip]:port", tls_version and tls_cipher
+ * those of the session (NULL: in the clear, logged as tls=no cipher=-),
+ * reply the next hop's answer.
+ */
 void log_ev_relayed(const char *rid, const char *to, const char *relay, double delay_s,
-    const char *dsn, const char *reply);
+    const char *dsn, const char *tls_version, const char *tls_cipher, const char *reply);
 /* A recipient failed for good; the sender is told by the notice notice_qid ("-" for none). */
 void log_ev_bounced(const char *rid, const char *to, const char *relay, const char *dsn,
     const char *reason, const char *notice_qid);
