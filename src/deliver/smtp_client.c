@@ -266,6 +266,28 @@ tls_error(struct bufferevent *bev, char *out, size_t size)
 		snprintf(out, size, "%s", errno ? strerror(errno) : "connection closed");
 }
 
+/*
+ * The TLS handshake failed (why: OpenSSL's reason, or a timeout). Opportunistic
+ * TLS (RFC 7435) tries this host once more in the clear, whatever broke the
+ * handshake; where TLS is required (the smarthost) the host has failed.
+ */
+static void
+handshake_failed(struct smtp_out *c, const char *why)
+{
+	if (c->proto.is_tls_required) {
+		char reason[320];
+
+		snprintf(reason, sizeof(reason), "TLS handshake failed (%s)", why);
+		session_failed(c, reason);
+		return;
+	}
+	log_warn("%s: TLS handshake with %s failed (%s); retrying without TLS", c->id, c->relay,
+	    why);
+	drop_bev(c);
+	c->is_tls_off = 1;
+	start_target(c);
+}
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -293,16 +315,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->is_handshaking) {
 		tls_error(bev, why, sizeof(why));
-		if (!c->proto.is_tls_required) {
-			/* opportunistic: this host once more, in the clear */
-			log_warn("%s: TLS handshake with %s failed (%s); retrying without TLS", c->id,
-			    c->relay, why);
-			drop_bev(c);
-			c->is_tls_off = 1;
-			start_target(c);
-			return;
-		}
-		session_failed(c, "TLS handshake failed");
+		handshake_failed(c, why);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -326,6 +339,11 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	char why[64];
 
 	(void)fd, (void)what;
+	if (c->is_handshaking) {
+		/* a peer that never answers the ClientHello is as broken as one that garbles it */
+		handshake_failed(c, "timeout");
+		return;
+	}
 	if (!c->is_connected)
 		snprintf(why, sizeof(why), "connection timed out");
 	else
