@@ -1,5 +1,6 @@
 """Real peers for the outbound tests: unbound as the DNS server and Postfix's smtp-sink as
-remote MTAs, each started on loopback and stopped by pid."""
+remote MTAs, each started on loopback and stopped by pid; and, for the one case no real
+server does on demand, a small SMTP peer whose TLS handshake always fails."""
 
 import os
 import shutil
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -202,3 +204,106 @@ class Sink:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BrokenTlsPeer:
+    """A small SMTP server on host:port that offers STARTTLS, answers it with 220 and then
+    breaks the handshake: with mode "garble" it sends bytes that are no TLS record and
+    closes, as a broken TLS stack would; with "stall" it never answers the client's hello.
+    Without STARTTLS it takes mail: each message (envelope and data) goes to `messages`, and
+    each session's commands to `sessions`, so a test sees which session tried STARTTLS."""
+
+    def __init__(self, host, port, mode="garble"):
+        assert mode in ("garble", "stall")
+        self.host, self.port, self.mode = host, port, mode
+        self.sessions, self.messages = [], []
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(8)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._threads = []
+        self._accepter = threading.Thread(target=self._accept, daemon=True)
+        self._accepter.start()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _session(self, conn):
+        commands = []
+        with self._lock:
+            self.sessions.append(commands)
+        conn.settimeout(10)
+        f = conn.makefile("rb")
+        try:
+            conn.sendall(b"220 broken.test ESMTP\r\n")
+            mail, rcpts = None, []
+            for line in f:
+                cmd = line.rstrip(b"\r\n")
+                verb = cmd.split(b" ", 1)[0].upper()
+                commands.append(cmd.decode("ascii", "replace"))
+                if verb == b"EHLO":
+                    conn.sendall(b"250-broken.test\r\n250-8BITMIME\r\n250 STARTTLS\r\n")
+                elif verb == b"STARTTLS":
+                    conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+                    if self.mode == "stall":
+                        # the ClientHello is read and never answered, until the client gives up
+                        while not self._stop.is_set() and conn.recv(4096):
+                            pass
+                        return
+                    # a TLS client reads this as a record header it cannot take
+                    conn.sendall(b"this is not TLS\r\n")
+                    return
+                elif verb == b"MAIL":
+                    mail, rcpts = cmd, []
+                    conn.sendall(b"250 2.1.0 Ok\r\n")
+                elif verb == b"RCPT":
+                    rcpts.append(cmd)
+                    conn.sendall(b"250 2.1.5 Ok\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    data = b""
+                    for dl in f:
+                        if dl == b".\r\n":
+                            break
+                        data += dl
+                    with self._lock:
+                        self.messages.append((mail, rcpts, data))
+                    conn.sendall(b"250 2.0.0 Ok: queued\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 2.0.0 Bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 2.0.0 Ok\r\n")
+        except OSError:
+            pass
+        finally:
+            f.close()
+            conn.close()
+
+    def wait_messages(self, count, timeout=15):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError("the peer got %d messages, wanted %d; sessions: %r"
+                                     % (len(self.messages), count, self.sessions))
+            time.sleep(0.05)
+        return list(self.messages)
+
+    def stop(self):
+        self._stop.set()
+        self._sock.close()
+        self._accepter.join(5)
+        for t in self._threads:
+            t.join(5)
