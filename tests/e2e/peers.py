@@ -11,6 +11,18 @@ import tempfile
 import threading
 import time
 
+
+def terminate(proc):
+    """Stops proc: SIGTERM, then SIGKILL if it has not exited within 5 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTFIX = os.path.join(ROOT, ".cache", "postfix")
 SINK_BIN = os.path.join(POSTFIX, "usr", "sbin", "smtp-sink")
@@ -118,13 +130,7 @@ class Unbound:
         return "127.0.0.1:%d" % self.port
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._dead.close()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -191,13 +197,8 @@ class Sink:
         return self.messages()
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc)
         self.proc = None
         self.out.close()
 
