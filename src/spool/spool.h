@@ -31,29 +31,75 @@
 
 struct spool;
 
-/* What a message's envelope holds, as written into and read from the spool. */
+/*
+ * Where a message came in: each entrance of the submission core (src/msg)
+ * says which it is, and the queue file keeps it.
+ */
+enum spool_origin {
+	SPOOL_FROM_SMTP,	/* an SMTP client */
+	SPOOL_FROM_SENDMAIL,	/* sterna sendmail, through the maildrop */
+	SPOOL_FROM_PICKUP,	/* a file in the pickup folder */
+	SPOOL_FROM_NOTICE,	/* a delivery status notice of our own */
+};
+
+/* "smtp", "sendmail", "pickup", "notice". */
+const char *spool_origin_name(enum spool_origin o);
+
+/*
+ * One recipient: the address as given, and its resolved target: the final
+ * address and, for local delivery, the mailbox (local user); NULL mailbox
+ * means a remote recipient.
+ */
 struct spool_rcpt {
 	char *to;		/* final address */
-	char *orig;		/* as given in RCPT TO */
+	char *orig;		/* as given in RCPT TO (or on the command line, or in a header) */
 	char *mailbox;		/* local user, or NULL */
 	int is_done;		/* a D record says it is finished */
 	unsigned attempts;	/* failed attempts so far (T records) */
 	uint64_t next_try_s;	/* not before this time (seconds since the epoch) */
 };
 
+/*
+ * A message's envelope, as written into and read from the spool: the one
+ * envelope type of every entrance (src/msg), the scheduler and the queue
+ * tools. Strings are owned; NULL where the entrance has nothing to say.
+ */
 struct spool_msg {
 	char qid[QID_LEN + 1];
+	enum spool_origin origin;
 	char *sender;		/* "" for the null sender */
 	uint64_t arrival_us;
-	char *client_ip;
-	char *helo;
-	char *proto;
+	char *client_ip;	/* SMTP: the client's address; others: NULL */
+	char *client_name;	/* its verified host name, when known */
+	char *helo;		/* the HELO/EHLO name */
+	char *proto;		/* SMTP, ESMTPSA, ...; "local" for the other entrances */
+	char *tls_version;	/* of the session that brought it, NULL in the clear */
+	char *tls_cipher;
+	char *auth_user;	/* the authenticated (SMTP AUTH) user */
+	char *local_user;	/* sendmail: the local user who ran it, and uid */
+	long local_uid;		/* -1 when none */
+	/*
+	 * Set by an entrance that cannot refuse (sendmail, pickup) when the
+	 * message must not be delivered: every recipient is bounced with this
+	 * status (e.g. "5.4.6") and text instead.
+	 */
+	char *fail_status, *fail_text;
 	int is_8bitmime, is_smtputf8;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
-	uint64_t content_bytes;	/* the message as stored: Received header and body */
+	uint64_t content_bytes;	/* the message as stored: added header lines and body */
 };
 
+/* A new, empty envelope: origin SMTP, local_uid -1, every string NULL. */
+struct spool_msg *spool_msg_new(void);
+/*
+ * Adds a recipient unless one with the same mailbox (or, for remote ones,
+ * the same final address, in any case) is there already: two routes to
+ * one mailbox make one copy. Copies the strings; mailbox may be NULL.
+ * Returns 1 if added, 0 if it was a duplicate.
+ */
+int spool_msg_add_rcpt(struct spool_msg *m, const char *orig, const char *to,
+    const char *mailbox);
 /* Frees a message and its strings; m may point to NULL. */
 void spool_msg_free(struct spool_msg **m);
 
