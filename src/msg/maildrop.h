@@ -37,6 +37,9 @@
 
 #define MAILDROP_MAGIC "STERNAD1"
 #define MAILDROP_DIR "maildrop"
+/* Bounds of what a file may say; the encoder and the decoder share them. */
+#define MAILDROP_MAX_RCPTS 10000
+#define MAILDROP_FULLNAME_MAX 256	/* bytes; no control bytes */
 
 /* What a maildrop file says, decoded; strings owned, NUL-terminated. */
 struct maildrop_msg {
@@ -55,7 +58,10 @@ struct maildrop_msg {
 /*
  * Appends a whole maildrop file to out: magic, M, S, R for each of
  * rcpts[0..nrcpts), C records holding content[0..len), E. fullname may be
- * NULL. Returns 0, or -1 when out is full or an address holds a NUL.
+ * NULL. Returns 0, or -1 (out as it was) when out is full or the file
+ * would be one maildrop_decode() refuses: no recipient or more than
+ * MAILDROP_MAX_RCPTS, an address that is not a mailbox with a domain (the
+ * sender may be ""), a full name too long or holding control bytes.
  */
 int maildrop_encode(struct buf *out, const char *fullname, const char *sender,
     const char *const *rcpts, size_t nrcpts, const void *content, size_t len);
@@ -64,7 +70,10 @@ int maildrop_encode(struct buf *out, const char *fullname, const char *sender,
  * Decodes a whole maildrop file in[0..len) (untrusted). Returns 0 with
  * *out filled (free with maildrop_msg_clear), or -1 with why in err: bad
  * magic, a bad or torn record, records out of order, no E, no sender
- * record, no recipient, a NUL or an over-long address.
+ * record, no recipient, a NUL or an over-long address, an address that
+ * smtp_addr_parse() refuses or that has no domain, more than
+ * MAILDROP_MAX_RCPTS recipients, bytes after E. The C payloads are not
+ * copied: out->chunks point into in, which must outlive their use.
  */
 int maildrop_decode(const uint8_t *in, size_t len, struct maildrop_msg *out, char *err,
     size_t errsize);
