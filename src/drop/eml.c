@@ -40,7 +40,7 @@ static int
 line_end(struct eml_text *t, struct buf *out)
 {
 	if (buf_append(out, "\r\n", 2) == -1)
-		return text_fail(t, "message too big");
+		return text_fail(t, "over the size limit");
 	t->line_bytes = 0;
 	t->line_no++;
 	return 0;
@@ -97,7 +97,7 @@ eml_text_feed(struct eml_text *t, const uint8_t *in, size_t len, struct buf *out
 			return text_fail(t, why);
 		}
 		if (buf_append(out, in + i, run - i) == -1)
-			return text_fail(t, "message too big");
+			return text_fail(t, "over the size limit");
 		t->line_bytes += run - i;
 		i = run;
 	}

@@ -106,7 +106,7 @@ test_text_full(void **state)
 	buf_init(&out, 4);
 	eml_text_init(&t, 1000);
 	assert_int_equal(eml_text_feed(&t, IN("abc\n"), &out), -1);
-	assert_non_null(strstr(t.err, "too big"));
+	assert_non_null(strstr(t.err, "over the size limit"));
 	buf_clear(&out);
 }
 
