@@ -26,7 +26,6 @@ struct conn;
 struct server {
 	struct server_deps d;
 	struct smtp_session_conf sconf;	/* what every listener's sconf starts from */
-	struct smtp_hooks hooks;
 	struct listener *listeners;
 	size_t nlisteners;
 	struct event *wq_ev;
@@ -37,6 +36,9 @@ struct server {
 	unsigned long next_conn_id;
 	int is_draining;
 };
+
+/* listener.c: 1 if the spool has room for a message of size bytes (0: unknown). */
+int server_has_room(const struct server *srv, uint64_t size);
 
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
