@@ -366,7 +366,8 @@ data_begin(struct conn *c)
 	const char *tls_version = smtp_session_tls_version(c->s);
 
 	c->env = NULL;
-	env->sender = (free(env->sender), xstrdup(t->sender));
+	free(env->sender);
+	env->sender = xstrdup(t->sender);
 	env->client_ip = xstrdup(c->ip);
 	env->helo = xstrdup(smtp_session_helo(c->s));
 	env->proto = xstrdup(smtp_session_proto(c->s));
