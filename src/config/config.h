@@ -107,6 +107,7 @@ struct config {
 	uint64_t max_message_bytes;
 	unsigned max_recipients;
 	unsigned max_errors;
+	unsigned max_hops;		/* Received fields a message may carry (mail loops) */
 	unsigned idle_timeout_ms;	/* waiting for a command or for DATA bytes */
 
 	/* spool { } */

@@ -117,6 +117,8 @@ static const struct key_row rows[] = {
 	    1, 100000, 0, NULL, NULL, NULL },
 	{ "smtp.max_errors", KT_COUNT, KS_UNSIGNED, CFG(max_errors), 20, NULL,
 	    1, 1000, 0, NULL, NULL, NULL },
+	{ "smtp.max_hops", KT_COUNT, KS_UNSIGNED, CFG(max_hops), 100, NULL,
+	    1, 1000, 0, " (RFC 5321 6.3)", NULL, NULL },
 	{ "smtp.idle_timeout", KT_DURATION, KS_UNSIGNED, CFG(idle_timeout_ms), 5 * MIN, NULL,
 	    SEC, HOUR, 1, NULL, NULL, NULL },
 

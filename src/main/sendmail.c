@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "main/verbs.h"
+#include "msg/header.h"
 #include "msg/maildrop.h"
 #include "util/xalloc.h"
 
@@ -245,6 +246,7 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 	struct sm_input in;
 	struct buf msg;
 	struct sm_header_opts ho = { 0 };
+	struct hdrscan scan;
 	char *from_value = NULL;
 	int code;
 	enum sm_drop_err dr;
@@ -296,6 +298,15 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 	}
 	if (rcpts.n > MAILDROP_MAX_RCPTS) {
 		say("too many recipients (%zu; at most %d)", rcpts.n, MAILDROP_MAX_RCPTS);
+		code = EX_DATAERR;
+		goto out;
+	}
+	hdrscan_init(&scan);
+	(void)hdrscan_feed(&scan, msg.data, msg.len);
+	/* RFC 5321 6.3: refused here, where the user hears of it, rather than bounced */
+	if (scan.nreceived > cfg->max_hops) {
+		say("too many Received fields (%u; smtp.max_hops is %u): a mail loop?",
+		    scan.nreceived, cfg->max_hops);
 		code = EX_DATAERR;
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "msg/header.h"
 #include "msg/maildrop.h"
 #include "policy/policy.h"
 #include "smtp/session.h"
@@ -36,17 +37,23 @@ struct bs {
 	struct local_db *local;
 	struct qid_gen qids;
 	struct smtp_session *s;
+	struct spool_msg *env;	/* the transaction's recipients, resolved */
 	int in, out, is_verbose, is_eof, is_after_cr, exit_code;
 	struct buf inbuf;	/* read, line ends repaired, not yet used */
 	struct buf body;	/* the message of the current DATA */
 };
 
+/* MAIL was accepted: a new envelope, whose recipients the rcpt hook resolves. */
 static void
-hook_new_qid(void *ctx, char out[QID_LEN + 1])
+hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
 {
 	struct bs *b = ctx;
 
-	qid_next(&b->qids, clock_wall_us(), out);
+	spool_msg_free(&b->env);
+	b->env = spool_msg_new();
+	b->env->origin = SPOOL_FROM_SENDMAIL;
+	qid_next(&b->qids, clock_wall_us(), b->env->qid);
+	memcpy(qid_out, b->env->qid, QID_LEN + 1);
 }
 
 /* The daemon's rule (SECURITY.md 3), measured on the spool's file system. */
@@ -73,13 +80,17 @@ hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
 	return 0;
 }
 
+/*
+ * The daemon's answer for a trusted client: an unknown local user gets
+ * 550 now rather than a bounce later. The file keeps the address as
+ * given; the daemon resolves it again when it takes the file.
+ */
 static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt,
-    struct smtp_txn *txn)
+hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt)
 {
 	struct bs *b = ctx;
 
-	return policy_rcpt(b->local, client, rcpt, txn);
+	return policy_rcpt(b->local, client, rcpt, b->env);
 }
 
 /* Sends the session's replies: 0, or -1 when standard output is gone. */
@@ -140,13 +151,19 @@ commit(struct bs *b)
 {
 	const struct smtp_txn *t = smtp_session_txn(b->s);
 	struct sm_rcpts rcpts = { 0 };
+	struct hdrscan scan;
 	char err[512], name[96];
 	enum sm_drop_err r;
 	enum smtp_commit c;
 
-	/* the file holds the addresses as given; the daemon resolves them again */
-	for (size_t i = 0; i < t->nrcpts; i++)
-		sm_rcpts_add(&rcpts, t->rcpts[i].orig);
+	/* RFC 5321 6.3, as the daemon answers it over SMTP: a loop is refused, not queued */
+	hdrscan_init(&scan);
+	(void)hdrscan_feed(&scan, b->body.data, b->body.len);
+	if (scan.nreceived > b->cfg->max_hops)
+		return smtp_session_committed(b->s, SMTP_COMMIT_LOOP);
+	/* the file holds the addresses as given (an alias once); the daemon resolves them again */
+	for (size_t i = 0; i < b->env->nrcpts; i++)
+		sm_rcpts_add(&rcpts, b->env->rcpts[i].orig);
 	r = sm_drop_write(b->cfg->spool_dir, NULL, t->sender, &rcpts, b->body.data, b->body.len,
 	    name, sizeof(name), err, sizeof(err));
 	if (r == SM_DROP_OK) {
@@ -296,7 +313,7 @@ sm_bs_run(const struct config *cfg, int in, int out, int is_verbose)
 	};
 	struct smtp_hooks hooks = {
 		.ctx = &b,
-		.new_qid = hook_new_qid,
+		.txn_begin = hook_txn_begin,
 		.has_room = hook_has_room,
 		.sender_ok = hook_sender_ok,
 		.rcpt = hook_rcpt,
@@ -315,6 +332,7 @@ sm_bs_run(const struct config *cfg, int in, int out, int is_verbose)
 	smtp_session_set_client(b.s, "127.0.0.1", 1);
 	run(&b);
 	smtp_session_free(&b.s);
+	spool_msg_free(&b.env);
 	local_db_free(&b.local);
 	buf_clear(&b.inbuf);
 	buf_clear(&b.body);

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "main/verbs.h"
+#include "msg/msg.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "server/server.h"
@@ -38,6 +39,8 @@ struct daemon {
 	struct workq *wq;
 	struct workq *auth_wq;	/* password checks, when there is a users file */
 	struct spool *spool;
+	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
+	struct msg_core *msg;
 	struct sched *sched;
 	struct local_db *local;
 	struct server *server;
@@ -47,8 +50,9 @@ struct daemon {
 	int is_stopping;
 };
 
+/* Recovery's and the submission core's messages both go to the scheduler. */
 static void
-found_message(void *ctx, struct spool_msg *m)
+to_scheduler(void *ctx, struct spool_msg *m)
 {
 	struct daemon *d = ctx;
 
@@ -69,7 +73,8 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
-	if (server_drain(d->server) == 0 && sched_running(d->sched) == 0)
+	if (server_drain(d->server) == 0 && msg_core_open_subs(d->msg) == 0 &&
+	    sched_running(d->sched) == 0)
 		event_base_loopexit(d->base, NULL);
 }
 
@@ -176,8 +181,10 @@ daemon_free(struct daemon *d)
 	server_free(&d->server);
 	tls_server_free(&d->tls);
 	sched_free(&d->sched);
+	msg_core_free(&d->msg);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
+	spool_unlock(&d->lock);
 	workq_free(&d->wq);
 	/* the drain waited for every session, so no check is left in flight */
 	workq_free(&d->auth_wq);
@@ -227,6 +234,14 @@ verb_serve(int argc, char **argv)
 	 */
 	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
 	event_add(d.sig_hup, NULL);
+	/*
+	 * Before anything else touches the spool or binds a port: a second
+	 * daemon on the same spool would retry and bounce the same messages.
+	 */
+	if ((d.lock = spool_lock(d.cfg->spool_dir, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	/* read while still root: keys are often readable by root alone */
 	if ((d.tls = tls_server_new(d.cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
@@ -254,12 +269,16 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
-	if ((d.sched = sched_new(d.base, d.spool, d.cfg, &d.qids, d.local, err, sizeof(err))) == NULL) {
+	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
+		.local = d.local, .qids = &d.qids };
+	d.msg = msg_core_new(&mdeps);
+	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
-	server_attach(d.server, d.spool, d.sched);
-	recovered = spool_recover(d.spool, &d.qids, found_message, &d);
+	msg_core_set_consumer(d.msg, to_scheduler, &d);
+	server_attach(d.server, d.spool, d.msg);
+	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
 	if (recovered < 0) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));
 		goto out;

@@ -82,17 +82,17 @@ find_alias(const struct local_db *db, const char *name)
 	return found ? *found : NULL;
 }
 
-/* Adds the mailboxes name reaches to txn: 1 if any, 0 if name is unknown. */
+/* Adds the mailboxes name reaches to env: 1 if any, 0 if name is unknown. */
 static int
 expand(const struct local_db *db, const char *name, const char *orig, const char *to,
-    const char *domain, struct smtp_txn *txn, int depth)
+    const char *domain, struct spool_msg *env, int depth)
 {
 	const struct config_alias *a;
 	char target_to[SMTP_ADDR_FMT_MAX];
 	int found = 0;
 
 	if (is_user(db, name)) {
-		smtp_txn_add_rcpt(txn, orig, to, name);
+		(void)spool_msg_add_rcpt(env, orig, to, name);
 		return 1;
 	}
 	if ((a = find_alias(db, name)) == NULL || depth >= ALIAS_DEPTH_MAX)
@@ -102,13 +102,13 @@ expand(const struct local_db *db, const char *name, const char *orig, const char
 
 		if (n < 0 || (size_t)n >= sizeof(target_to))
 			continue;
-		found |= expand(db, a->targets[i], orig, target_to, domain, txn, depth + 1);
+		found |= expand(db, a->targets[i], orig, target_to, domain, env, depth + 1);
 	}
 	return found;
 }
 
 enum smtp_rcpt_decision
-local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_txn *txn)
+local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_msg *env)
 {
 	const struct config *c = db->cfg;
 	char local[SMTP_LOCAL_MAX + 1], orig[SMTP_ADDR_FMT_MAX], to[SMTP_ADDR_FMT_MAX];
@@ -136,12 +136,12 @@ local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct smtp_txn
 		return SMTP_RCPT_UNKNOWN;
 	if (a->is_bare_postmaster && snprintf(to, sizeof(to), "postmaster@%s", domain) >= (int)sizeof(to))
 		return SMTP_RCPT_UNKNOWN;
-	if (expand(db, local, orig, to, domain, txn, 0))
+	if (expand(db, local, orig, to, domain, env, 0))
 		return SMTP_RCPT_ACCEPT;
 	if (c->recipient_delimiter != '\0' &&
 	    (delim = strchr(local, c->recipient_delimiter)) != NULL && delim != local) {
 		*delim = '\0';
-		if (expand(db, local, orig, to, domain, txn, 0))
+		if (expand(db, local, orig, to, domain, env, 0))
 			return SMTP_RCPT_ACCEPT;
 	}
 	return SMTP_RCPT_UNKNOWN;

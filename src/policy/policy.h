@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
+#include "spool/spool.h"
 
 struct local_db;
 
@@ -23,17 +24,17 @@ void local_db_free(struct local_db **db);
  * everyone; a local address is looked up (local_rcpt); any other is
  * accepted only from a trusted network or an authenticated session, as a
  * remote recipient (mailbox NULL). On SMTP_RCPT_ACCEPT the final targets
- * have been added to txn.
+ * have been added to env (spool_msg_add_rcpt: one per mailbox).
  */
 enum smtp_rcpt_decision policy_rcpt(const struct local_db *db, const struct smtp_client *client,
-    const struct smtp_addr *a, struct smtp_txn *txn);
+    const struct smtp_addr *a, struct spool_msg *env);
 
 /*
  * a, known to be local, against the users and aliases: on SMTP_RCPT_ACCEPT
- * one target per mailbox has been added to txn.
+ * one target per mailbox has been added to env.
  */
 enum smtp_rcpt_decision local_rcpt(const struct local_db *db, const struct smtp_addr *a,
-    struct smtp_txn *txn);
+    struct spool_msg *env);
 /* The configuration db reads. */
 const struct config *local_db_config(const struct local_db *db);
 

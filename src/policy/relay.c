@@ -102,7 +102,7 @@ relay_is_trusted(const struct config *c, const char *ip)
 
 enum smtp_rcpt_decision
 policy_rcpt(const struct local_db *db, const struct smtp_client *client,
-    const struct smtp_addr *a, struct smtp_txn *txn)
+    const struct smtp_addr *a, struct spool_msg *env)
 {
 	char orig[SMTP_ADDR_FMT_MAX];
 
@@ -110,7 +110,7 @@ policy_rcpt(const struct local_db *db, const struct smtp_client *client,
 		return SMTP_RCPT_TRICK;
 	switch (relay_dest(local_db_config(db), client->local_ip, a)) {
 	case RELAY_DEST_LOCAL:
-		return local_rcpt(db, a, txn);
+		return local_rcpt(db, a, env);
 	case RELAY_DEST_LITERAL:
 		/*
 		 * XXX: no relaying to address literals, even for trusted clients:
@@ -127,6 +127,6 @@ policy_rcpt(const struct local_db *db, const struct smtp_client *client,
 	if (smtp_addr_format(a, orig, sizeof(orig)) == -1)
 		return SMTP_RCPT_UNKNOWN;
 	/* remote: no mailbox; the scheduler keeps it queued for outbound delivery */
-	smtp_txn_add_rcpt(txn, orig, orig, NULL);
+	(void)spool_msg_add_rcpt(env, orig, orig, NULL);
 	return SMTP_RCPT_ACCEPT;
 }

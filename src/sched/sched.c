@@ -35,7 +35,7 @@
 #include "deliver/dsn.h"
 #include "deliver/smtp_client.h"
 #include "dns/dns.h"
-#include "policy/policy.h"
+#include "msg/msg.h"
 #include "sched/backoff.h"
 #include "sched/heap.h"
 #include "util/ascii.h"
@@ -90,7 +90,7 @@ struct job {
 	struct smtpc_txn txn;
 	/* the record step's notices */
 	struct buf dsn, delay_dsn;
-	struct spool_msg *notice;	/* the failure notice's envelope, until committed */
+	char notice_qid[QID_LEN + 1];	/* the failure notice's, once queued ("" before) */
 	int has_perm_unmarked;		/* failed recipients to mark once the notice is in */
 	int is_loading;			/* load_run/load_done in flight */
 	int is_whole;			/* it holds every pending recipient of the message */
@@ -132,8 +132,7 @@ struct sched {
 	struct event_base *base;
 	struct spool *sp;
 	const struct config *cfg;
-	struct qid_gen *qids;
-	const struct local_db *local;
+	struct msg_core *msg;		/* notices enter the queue through it */
 	struct workq *wq;
 	struct event *wq_ev, *timer;
 	struct heap due;
@@ -272,7 +271,6 @@ job_free(struct job *j)
 	buf_clear(&j->body);
 	buf_clear(&j->dsn);
 	buf_clear(&j->delay_dsn);
-	spool_msg_free(&j->notice);
 	free(j->out);
 	free(j->rcpts);
 	free(j->results);
@@ -513,7 +511,7 @@ mark_perm_run(struct work *w)
 				log_err("%s: cannot record the failure: %s", rid, strerror(errno));
 			r->is_done = 1;
 			log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
-			    j->notice ? j->notice->qid : "-");
+			    j->notice_qid[0] ? j->notice_qid : "-");
 		} else {
 			/* the notice is not safe: keep the recipient, try again (and notify) later */
 			r->next_try_s = next;
@@ -533,111 +531,58 @@ mark_perm_done(struct work *w)
 	job_finish(j);
 }
 
-/* A new message from us (sender <>) to addr: its envelope, with the local mailbox if local. */
-static struct spool_msg *
-notice_envelope(struct sched *s, const char *addr)
-{
-	struct spool_msg *n = xcalloc(1, sizeof(*n));
-	struct smtp_addr a;
-	struct smtp_txn t;
-
-	qid_next(s->qids, clock_wall_us(), n->qid);
-	n->sender = xstrdup("");
-	n->arrival_us = clock_wall_us();
-	n->client_ip = xstrdup("127.0.0.1");
-	n->helo = xstrdup(s->cfg->hostname);
-	n->proto = xstrdup("local");
-	memset(&t, 0, sizeof(t));
-	if (smtp_addr_parse(slice_str(addr), 1, &a) == SMTP_ADDR_OK && !a.is_literal &&
-	    config_is_local_domain(s->cfg, a.domain)) {
-		if (local_rcpt(s->local, &a, &t) == SMTP_RCPT_ACCEPT && t.nrcpts > 0) {
-			n->rcpts = xcalloc(t.nrcpts, sizeof(*n->rcpts));
-			for (size_t i = 0; i < t.nrcpts; i++) {
-				n->rcpts[i].to = t.rcpts[i].to;
-				n->rcpts[i].orig = t.rcpts[i].orig;
-				n->rcpts[i].mailbox = t.rcpts[i].mailbox;
-			}
-			n->nrcpts = t.nrcpts;
-			free(t.rcpts);
-			return n;
-		}
-		for (size_t i = 0; i < t.nrcpts; i++) {
-			free(t.rcpts[i].to);
-			free(t.rcpts[i].orig);
-			free(t.rcpts[i].mailbox);
-		}
-		free(t.rcpts);
-		spool_msg_free(&n);
-		return NULL;	/* a local sender that does not exist: nobody to tell */
-	}
-	n->rcpts = xcalloc(1, sizeof(*n->rcpts));
-	n->rcpts[0].to = xstrdup(addr);
-	n->rcpts[0].orig = xstrdup(addr);
-	n->nrcpts = 1;
-	return n;
-}
-
-struct delay_commit {
-	struct sched *s;
-	struct spool_msg *n;
-};
-
 static void
-on_delay_committed(void *ctx, enum spool_result r)
+on_delay_committed(void *ctx, const struct msg_result *r)
 {
-	struct delay_commit *dc = ctx;
+	struct sched *s = ctx;
 
-	dc->s->inflight_work--;
-	if (r == SPOOL_OK) {
-		log_info("%s: delay notice queued", dc->n->qid);
-		sched_add(dc->s, dc->n);
-	} else {
-		log_err("%s: the delay notice could not be queued", dc->n->qid);
-		spool_msg_free(&dc->n);
-	}
-	free(dc);
+	s->inflight_work--;
+	if (r->status == MSG_QUEUED)
+		log_info("%s: delay notice queued", r->qid);
+	else
+		log_err("%s: the delay notice could not be queued: %s", r->qid, r->text);
 }
 
 static void
-on_notice_committed(void *ctx, enum spool_result r)
+on_notice_committed(void *ctx, const struct msg_result *r)
 {
 	struct job *j = ctx;
 	struct sched *s = j->s;
 
 	s->inflight_work--;
-	j->notice_ok = r == SPOOL_OK;
-	if (r == SPOOL_OK) {
-		struct spool_msg *copy = j->notice;
-
-		log_ev_received(copy->qid, "-", "", copy->content_bytes, (unsigned)copy->nrcpts,
-		    "local");
-		/* the envelope goes to the queue; keep its id for the bounced lines */
-		j->notice = xcalloc(1, sizeof(*j->notice));
-		memcpy(j->notice->qid, copy->qid, sizeof(copy->qid));
-		sched_add(s, copy);
-	} else {
-		log_err("%s: the failure notice could not be queued; retrying later", j->q->m->qid);
-	}
+	j->notice_ok = r->status == MSG_QUEUED;
+	if (j->notice_ok)
+		memcpy(j->notice_qid, r->qid, sizeof(j->notice_qid));	/* for the bounced lines */
+	else
+		log_err("%s: the failure notice could not be queued (%s); retrying later",
+		    j->q->m->qid, r->text);
 	submit(s, j, mark_perm_run, mark_perm_done);
 }
 
-/* Queues a notice (bytes in b) to addr; commit calls done(ctx) when it is durable. */
-static struct spool_msg *
+/*
+ * Queues a notice (bytes in b) from us (sender <>) to addr through the
+ * submission core, which calls done(ctx, result) once it is durable (or
+ * failed). Returns -1 when addr reaches nobody (a local sender that is gone).
+ */
+static int
 queue_notice(struct sched *s, const char *addr, struct buf *b,
-    void (*done)(void *ctx, enum spool_result r), void *ctx, struct spool_msg **env_out)
+    void (*done)(void *ctx, const struct msg_result *r), void *ctx)
 {
-	struct spool_msg *n = notice_envelope(s, addr);
-	struct spool_txn *t;
+	struct spool_msg *n = msg_env_new(s->msg, SPOOL_FROM_NOTICE);
+	struct msg_sub *sub;
+	char err[512];
 
-	*env_out = n;
-	if (n == NULL)
-		return NULL;
-	n->content_bytes = b->len;
-	t = spool_txn_new(s->sp, n, NULL, 0);
-	(void)spool_txn_write(t, b->data, b->len);
+	if (msg_env_add_rcpt(s->msg, n, addr, err, sizeof(err)) == -1) {
+		log_info("%s: no notice: %s", n->qid, err);
+		spool_msg_free(&n);
+		return -1;
+	}
+	sub = msg_sub_new(s->msg, n, "notice");
+	/* all the bytes are in hand: the spool buffers them, whatever it says of pausing */
+	(void)msg_sub_write(sub, b->data, b->len);
 	s->inflight_work++;
-	spool_txn_commit(t, done, ctx);
-	return n;
+	msg_sub_end(sub, done, ctx);
+	return 0;
 }
 
 /* Loop: the record step is done; notices go into the queue. */
@@ -654,17 +599,11 @@ record_done(struct work *w)
 		job_finish(j);
 		return;
 	}
-	if (j->delay_dsn.len > 0) {
-		struct delay_commit *dc = xcalloc(1, sizeof(*dc));
-
-		dc->s = s;
-		if (queue_notice(s, j->q->m->sender, &j->delay_dsn, on_delay_committed, dc,
-		    &dc->n) == NULL)
-			free(dc);
-	}
+	if (j->delay_dsn.len > 0)
+		(void)queue_notice(s, j->q->m->sender, &j->delay_dsn, on_delay_committed, s);
 	if (j->has_perm_unmarked) {
 		if (j->dsn.len > 0 && to != NULL &&
-		    queue_notice(s, to, &j->dsn, on_notice_committed, j, &j->notice) != NULL)
+		    queue_notice(s, to, &j->dsn, on_notice_committed, j) == 0)
 			return;
 		/* nobody to tell (a local sender that is gone), or no notice could be built */
 		j->notice_ok = j->dsn.len > 0;
@@ -1196,6 +1135,32 @@ enqueue_remote(struct dest *d, struct job *j)
 	d->nqueued++;
 }
 
+/*
+ * q was queued by an entrance that could not refuse it (a mail loop from
+ * sendmail or pickup): every pending recipient fails now, with the status
+ * the submission core gave, and the record step bounces them.
+ */
+static void
+q_fail(struct qmsg *q)
+{
+	struct spool_msg *m = q->m;
+	struct job *j = job_new(q, NULL);
+
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		struct outcome *o;
+
+		if (m->rcpts[i].is_done)
+			continue;
+		job_add_rcpt(j, i);
+		o = &j->out[j->n - 1];
+		o->kind = OUT_PERM;
+		o->code = 554;
+		snprintf(o->status, sizeof(o->status), "%s", m->fail_status);
+		snprintf(o->text, sizeof(o->text), "%s", m->fail_text ? m->fail_text : "refused");
+	}
+	submit(q->s, j, record_run, record_done);
+}
+
 /* q is due: its due recipients become jobs, grouped by where they go. */
 static void
 q_start(struct qmsg *q)
@@ -1205,9 +1170,15 @@ q_start(struct qmsg *q)
 	uint64_t now = now_s();
 	struct job *local = NULL;
 	struct dest **dests = xcalloc(m->nrcpts, sizeof(*dests));
-	struct job **jobs = xcalloc(m->nrcpts, sizeof(*jobs));
+	struct job **jobs;
 	size_t ndests = 0, pending = 0;
 
+	if (m->fail_status != NULL) {
+		free(dests);
+		q_fail(q);
+		return;
+	}
+	jobs = xcalloc(m->nrcpts, sizeof(*jobs));
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		struct spool_rcpt *r = &m->rcpts[i];
 		struct dest *d;
@@ -1275,15 +1246,14 @@ b64(const void *p, size_t n)
 
 struct sched *
 sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
-    struct qid_gen *qids, const struct local_db *local, char *err, size_t errsize)
+    struct msg_core *msg, char *err, size_t errsize)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
 	s->base = base;
 	s->sp = sp;
 	s->cfg = cfg;
-	s->qids = qids;
-	s->local = local;
+	s->msg = msg;
 	if ((s->dns = dns_new(base, cfg->dns_resolver, cfg->dns_timeout_ms, err, errsize)) == NULL) {
 		free(s);
 		return NULL;

@@ -21,21 +21,23 @@
 #include "util/qid.h"
 
 struct sched;
-struct local_db;
+struct msg_core;
 
 /*
- * Returns a new scheduler; borrows base, sp, cfg, qids (bounce ids come
- * from the same generator as received ones, on the loop thread) and local
- * (for bounces to local senders). NULL with the reason in err when the
- * resolver cannot be set up.
+ * Returns a new scheduler; borrows base, sp, cfg and msg (notices enter the
+ * queue through the submission core like any message). NULL with the
+ * reason in err when the resolver cannot be set up.
  */
 struct sched *sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
-    struct qid_gen *qids, const struct local_db *local, char *err, size_t errsize);
+    struct msg_core *msg, char *err, size_t errsize);
 /* Stops starting deliveries and closes outbound connections (their messages stay queued). */
 void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */
 void sched_free(struct sched **s);
-/* Takes m, a committed message, and delivers its due recipients (now or at their time). */
+/*
+ * Takes m, a committed message, and delivers its due recipients (now or at
+ * their time): the submission core's consumer, and recovery's at start.
+ */
 void sched_add(struct sched *s, struct spool_msg *m);
 /* Work in flight (deliveries, status records, notices being queued). */
 unsigned sched_running(const struct sched *s);

@@ -27,6 +27,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "msg/msg.h"
 #include "policy/passwd.h"
 #include "util/ascii.h"
 #include "util/clock.h"
@@ -78,12 +79,10 @@ struct conn {
 	int is_draining;	/* shutting down: close after the message in hand */
 	int is_busy;		/* over server.max_sessions: refused once greeted */
 	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
+	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
 	struct dotdata dd;
-	int is_scanning;	/* holding body bytes back until the header section is scanned */
-	struct hdrscan scan;
-	struct buf held;	/* those bytes */
-	struct spool_txn *txn;
-	struct spool_msg *msg;	/* the envelope of the message being received */
+	struct spool_msg *env;	/* the envelope being built, from MAIL to DATA */
+	struct msg_sub *sub;	/* the message being received, from DATA to its commit */
 };
 
 static void conn_process(struct conn *c);
@@ -110,9 +109,8 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	spool_txn_abort(&c->txn);
-	spool_msg_free(&c->msg);
-	buf_clear(&c->held);
+	msg_sub_abort(&c->sub);
+	spool_msg_free(&c->env);
 	if (c->greet_ev)
 		event_free(c->greet_ev);
 	if (c->tls_ev)
@@ -153,8 +151,8 @@ static void
 close_after_write(struct conn *c)
 {
 	c->mode = M_CLOSING;
-	spool_txn_abort(&c->txn);
-	spool_msg_free(&c->msg);
+	msg_sub_abort(&c->sub);
+	spool_msg_free(&c->env);
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_free(c);
@@ -306,8 +304,51 @@ auth_begin(struct conn *c)
 	workq_submit(c->srv->d.auth_wq, &j->w);
 }
 
+/* ---- the session's hooks: the envelope is built here, from MAIL to DATA ---- */
+
 static void
-on_spool_drain(void *ctx)
+hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
+{
+	struct conn *c = ctx;
+
+	spool_msg_free(&c->env);
+	c->env = msg_env_new(c->srv->d.msg, SPOOL_FROM_SMTP);
+	memcpy(qid_out, c->env->qid, QID_LEN + 1);
+}
+
+static enum smtp_rcpt_decision
+hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt)
+{
+	struct conn *c = ctx;
+	size_t before = c->env->nrcpts;
+	enum smtp_rcpt_decision d = policy_rcpt(c->srv->d.local, client, rcpt, c->env);
+
+	for (size_t i = before; d == SMTP_RCPT_ACCEPT && i < c->env->nrcpts; i++)
+		log_ev_rcpt(c->env->qid, c->env->rcpts[i].to, c->env->rcpts[i].orig);
+	return d;
+}
+
+/* SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x the size limit). */
+static int
+hook_has_room(void *ctx, uint64_t size)
+{
+	const struct server *srv = ((struct conn *)ctx)->srv;
+	uint64_t free_bytes = spool_free_bytes(srv->d.spool);
+
+	return free_bytes >= srv->d.cfg->min_free_bytes &&
+	    free_bytes - srv->d.cfg->min_free_bytes >= size;
+}
+
+static int
+hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
+{
+	return policy_sender_ok(((struct conn *)ctx)->srv->d.cfg, user, from);
+}
+
+/* ---- DATA: the message goes to the submission core ---- */
+
+static void
+on_sub_drain(void *ctx)
 {
 	struct conn *c = ctx;
 
@@ -316,92 +357,48 @@ on_spool_drain(void *ctx)
 	conn_process(c);
 }
 
-/*
- * Opens the spool file with its header prefix: Received, and for a
- * submission (authenticated) message Message-ID and Date when the scanned
- * header section lacks them. A header section that did not end within
- * HDRSCAN_MAX_BYTES is left as it is (a field beyond the bound might exist).
- * Then writes the bytes held back while scanning.
- */
-static void
-spool_begin(struct conn *c)
-{
-	struct buf hdr;
-
-	buf_init(&hdr, 16 * 1024);
-	/* a header that does not fit 16 KiB cannot happen: every part is bounded */
-	(void)smtp_session_received(c->s, (int64_t)(c->msg->arrival_us / 1000000u), &hdr);
-	if (c->is_scanning && !c->scan.is_truncated)
-		(void)smtp_session_added_headers(c->s, (int64_t)(c->msg->arrival_us / 1000000u),
-		    c->scan.seen, &hdr);
-	c->txn = spool_txn_new(c->srv->d.spool, c->msg, hdr.data, hdr.len);
-	spool_txn_set_drain_cb(c->txn, on_spool_drain, c);
-	buf_clear(&hdr);
-	c->is_scanning = 0;
-	if (c->held.len > 0 && spool_txn_write(c->txn, c->held.data, c->held.len) == 1) {
-		c->is_paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
-	}
-	buf_clear(&c->held);
-}
-
-/* Builds the spool envelope; the spool file opens now, or once the header section is scanned. */
+/* Completes the envelope with what the session knows, and hands it to a new submission. */
 static void
 data_begin(struct conn *c)
 {
 	const struct smtp_txn *t = smtp_session_txn(c->s);
-	struct spool_msg *m = xcalloc(1, sizeof(*m));
+	struct spool_msg *env = c->env;
+	const char *tls_version = smtp_session_tls_version(c->s);
 
-	memcpy(m->qid, t->qid, sizeof(m->qid));
-	m->sender = xstrdup(t->sender);
-	m->arrival_us = clock_wall_us();
-	m->client_ip = xstrdup(c->ip);
-	m->proto = xstrdup(smtp_session_proto(c->s));
-	m->is_8bitmime = t->body == SMTP_BODY_8BITMIME;
-	m->is_smtputf8 = t->is_smtputf8;
-	m->rcpts = xcalloc(t->nrcpts, sizeof(*m->rcpts));
-	m->nrcpts = t->nrcpts;
-	for (size_t i = 0; i < t->nrcpts; i++) {
-		m->rcpts[i].to = xstrdup(t->rcpts[i].to);
-		m->rcpts[i].orig = xstrdup(t->rcpts[i].orig);
-		m->rcpts[i].mailbox = t->rcpts[i].mailbox ? xstrdup(t->rcpts[i].mailbox) : NULL;
+	c->env = NULL;
+	free(env->sender);
+	env->sender = xstrdup(t->sender);
+	env->client_ip = xstrdup(c->ip);
+	env->helo = xstrdup(smtp_session_helo(c->s));
+	env->proto = xstrdup(smtp_session_proto(c->s));
+	if (tls_version != NULL) {
+		env->tls_version = xstrdup(tls_version);
+		env->tls_cipher = xstrdup(smtp_session_tls_cipher(c->s));
 	}
-	c->msg = m;
+	if (smtp_session_auth_user(c->s) != NULL)
+		env->auth_user = xstrdup(smtp_session_auth_user(c->s));
+	env->is_8bitmime = t->body == SMTP_BODY_8BITMIME;
+	env->is_smtputf8 = t->is_smtputf8;
+	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
+	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;
-	/*
-	 * Whether Message-ID and Date must be added is known only at the end of
-	 * the header section, and they go before the body: hold the body bytes
-	 * back until then (at most HDRSCAN_MAX_BYTES; the header section usually
-	 * ends within the first read).
-	 */
-	c->is_scanning = smtp_session_wants_header_scan(c->s);
-	if (c->is_scanning) {
-		hdrscan_init(&c->scan);
-		buf_init(&c->held, HDRSCAN_MAX_BYTES + DATA_PIECE + DOTDATA_HELD_MAX);
-		return;
-	}
-	spool_begin(c);
 }
 
 static void
-on_committed(void *ctx, enum spool_result r)
+on_committed(void *ctx, const struct msg_result *r)
 {
 	struct conn *c = ctx;
-	enum smtp_commit cr = r == SPOOL_OK ? SMTP_COMMIT_OK :
-	    r == SPOOL_ERR_NOSPACE ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR;
-	const struct smtp_txn *t = smtp_session_txn(c->s);
+	enum smtp_commit cr;
 
-	if (r == SPOOL_OK) {
-		log_ev_received(c->msg->qid, c->id, c->msg->sender, c->msg->content_bytes,
-		    (unsigned)c->msg->nrcpts, c->msg->proto);
-		sched_add(c->srv->d.sched, c->msg);
-		c->msg = NULL;
-	} else {
-		log_ev_reject(t ? t->qid : c->id, "DATA", "", cr == SMTP_COMMIT_NOSPACE ? 452 : 451,
-		    cr == SMTP_COMMIT_NOSPACE ? "4.3.1" : "4.3.0", "queue file write error");
-		spool_msg_free(&c->msg);
-	}
+	if (r->status == MSG_QUEUED)
+		cr = SMTP_COMMIT_OK;
+	else if (r->status == MSG_REFUSED)
+		cr = SMTP_COMMIT_LOOP;
+	else
+		cr = r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR;
+	if (r->status == MSG_TEMPFAIL)
+		log_ev_reject(r->qid, "DATA", "", r->code, r->dsn, r->text);
 	if (c->bev == NULL) {
 		/* the client left while we flushed: the message stands, the connection goes */
 		(void)smtp_session_committed(c->s, cr);
@@ -436,14 +433,7 @@ data_input(struct conn *c, struct evbuffer *in)
 		p = evbuffer_pullup(in, (ssize_t)len);
 		used = dotdata_feed(&c->dd, p, len, out, &out_len, &is_end);
 		/* past the limit the rest is read and dropped: the reply comes at the end */
-		if (c->is_scanning) {
-			/* held bytes stay under HDRSCAN_MAX_BYTES + one piece: the scan stops by then */
-			if (c->dd.body_bytes <= max && buf_append(&c->held, out, out_len) == -1)
-				c->scan.is_done = c->scan.is_truncated = 1;
-			if (hdrscan_feed(&c->scan, out, out_len))
-				spool_begin(c);
-		} else if (c->dd.body_bytes <= max && out_len > 0 &&
-		    spool_txn_write(c->txn, out, out_len) == 1) {
+		if (c->dd.body_bytes <= max && out_len > 0 && msg_sub_write(c->sub, out, out_len) == 1) {
 			c->is_paused = 1;
 			bufferevent_disable(c->bev, EV_READ);
 		}
@@ -460,23 +450,14 @@ data_end(struct conn *c)
 	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
 
 	if (a == SMTP_ACT_COMMIT) {
-		struct spool_txn *t;
+		struct msg_sub *sub = c->sub;
 
-		/* a message that ended inside its header section (or had no body) */
-		if (c->is_scanning)
-			spool_begin(c);
-		t = c->txn;
-
-		c->txn = NULL;
+		c->sub = NULL;
 		c->mode = M_COMMIT;
-		c->msg->content_bytes = c->dd.body_bytes;
-		spool_txn_commit(t, on_committed, c);
+		msg_sub_end(sub, on_committed, c);
 		return;
 	}
-	spool_txn_abort(&c->txn);
-	spool_msg_free(&c->msg);
-	buf_clear(&c->held);
-	c->is_scanning = 0;
+	msg_sub_abort(&c->sub);
 	c->mode = M_COMMAND;
 	(void)act(c, a);
 }
@@ -703,8 +684,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	    c->mode != M_AUTH) {
 		if (c->wait_ev != NULL)
 			evtimer_del(c->wait_ev);
-		spool_txn_abort(&c->txn);
-		spool_msg_free(&c->msg);
+		msg_sub_abort(&c->sub);
+		spool_msg_free(&c->env);
 		send_output(c);
 		if (c->mode == M_DATA)
 			c->mode = M_COMMAND;
@@ -837,7 +818,14 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	else
 		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
-	c->s = smtp_session_new(&l->sconf, &srv->hooks, c->id, c->ip);
+	c->hooks = (struct smtp_hooks){
+		.ctx = c,
+		.txn_begin = hook_txn_begin,
+		.has_room = hook_has_room,
+		.rcpt = hook_rcpt,
+		.sender_ok = hook_sender_ok,
+	};
+	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
 	smtp_session_set_client(c->s, local_ip, relay_is_trusted(cfg, c->ip));
 	c->next = srv->conns;
 	if (srv->conns)

@@ -1,6 +1,6 @@
 /*
- * listener.c - the server: listening sockets, the session hooks (queue ids,
- * admission, recipient policy) and shutdown.
+ * listener.c - the server: listening sockets and shutdown. The session
+ * hooks are per connection (conn.c).
  */
 #include "server/server_int.h"
 
@@ -16,41 +16,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-static void
-hook_new_qid(void *ctx, char out[QID_LEN + 1])
-{
-	struct server *srv = ctx;
-
-	qid_next(srv->d.qids, clock_wall_us(), out);
-}
-
-/* SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x the size limit). */
-static int
-hook_has_room(void *ctx, uint64_t size)
-{
-	struct server *srv = ctx;
-	uint64_t free_bytes = spool_free_bytes(srv->d.spool);
-
-	return free_bytes >= srv->d.cfg->min_free_bytes && free_bytes - srv->d.cfg->min_free_bytes >= size;
-}
-
-static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt,
-    struct smtp_txn *txn)
-{
-	struct server *srv = ctx;
-
-	return policy_rcpt(srv->d.local, client, rcpt, txn);
-}
-
-static int
-hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
-{
-	struct server *srv = ctx;
-
-	return policy_sender_ok(srv->d.cfg, user, from);
-}
 
 static void
 on_workq(evutil_socket_t fd, short what, void *arg)
@@ -85,13 +50,6 @@ server_new(const struct server_deps *deps)
 		.max_recipients = c->max_recipients,
 		.max_errors = c->max_errors,
 		.max_auth_failures = c->auth_max_failures,
-	};
-	srv->hooks = (struct smtp_hooks){
-		.ctx = srv,
-		.new_qid = hook_new_qid,
-		.has_room = hook_has_room,
-		.rcpt = hook_rcpt,
-		.sender_ok = hook_sender_ok,
 	};
 	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
@@ -167,16 +125,16 @@ server_bind(struct server *srv, char *err, size_t errsize)
 }
 
 void
-server_attach(struct server *srv, struct spool *sp, struct sched *sched)
+server_attach(struct server *srv, struct spool *sp, struct msg_core *msg)
 {
 	srv->d.spool = sp;
-	srv->d.sched = sched;
+	srv->d.msg = msg;
 }
 
 void
 server_start(struct server *srv)
 {
-	ASSERT(srv->d.spool != NULL && srv->d.sched != NULL);
+	ASSERT(srv->d.spool != NULL && srv->d.msg != NULL);
 	for (size_t i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 

@@ -1,7 +1,7 @@
 /*
  * server.h - listeners and connections: the network side of SMTP.
- * Glues libevent bufferevents to the protocol (src/smtp), the spool and the
- * scheduler. Sockets are bound by server_bind() before privileges are
+ * Glues libevent bufferevents to the protocol (src/smtp) and hands each
+ * message to the submission core (src/msg), the one way into the queue. Sockets are bound by server_bind() before privileges are
  * dropped; accepting starts with server_start().
  */
 #ifndef STERNA_SERVER_SERVER_H
@@ -11,7 +11,7 @@
 
 #include "config/config.h"
 #include "policy/policy.h"
-#include "sched/sched.h"
+#include "msg/msg.h"
 #include "spool/spool.h"
 #include "tls/tls.h"
 #include "util/qid.h"
@@ -22,8 +22,8 @@ struct server;
 struct server_deps {
 	struct event_base *base;
 	const struct config *cfg;
-	struct spool *spool;	/* may be NULL until server_attach() */
-	struct sched *sched;
+	struct spool *spool;	/* may be NULL until server_attach(); for its free space */
+	struct msg_core *msg;	/* the way into the queue; NULL until server_attach() */
 	struct local_db *local;
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; the server watches their completions */
@@ -34,8 +34,8 @@ struct server_deps {
 struct server *server_new(const struct server_deps *deps);
 /* Binds every configured listener: 0, or -1 with the reason in err. */
 int server_bind(struct server *srv, char *err, size_t errsize);
-/* Gives the server its spool and scheduler (opened after privileges were dropped). */
-void server_attach(struct server *srv, struct spool *sp, struct sched *sched);
+/* Gives the server its spool and submission core (opened after privileges were dropped). */
+void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*

@@ -26,7 +26,6 @@ struct conn;
 struct server {
 	struct server_deps d;
 	struct smtp_session_conf sconf;	/* what every listener's sconf starts from */
-	struct smtp_hooks hooks;
 	struct listener *listeners;
 	size_t nlisteners;
 	struct event *wq_ev;

@@ -85,41 +85,9 @@ txn_free(struct smtp_txn **tp)
 
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->nrcpts; i++) {
-		free(t->rcpts[i].orig);
-		free(t->rcpts[i].to);
-		free(t->rcpts[i].mailbox);
-	}
-	free(t->rcpts);
 	free(t->sender);
 	free(t);
 	*tp = NULL;
-}
-
-/* Two recipients are one copy if they land in the same mailbox (or, remote, the same address). */
-static int
-rcpt_same(const struct smtp_rcpt *r, const char *to, const char *mailbox)
-{
-	if (mailbox != NULL || r->mailbox != NULL)
-		return mailbox != NULL && r->mailbox != NULL && strcmp(r->mailbox, mailbox) == 0;
-	return strlen(r->to) == strlen(to) && ascii_casen_eq(r->to, to, strlen(to));
-}
-
-void
-smtp_txn_add_rcpt(struct smtp_txn *txn, const char *orig, const char *to, const char *mailbox)
-{
-	for (size_t i = 0; i < txn->nrcpts; i++)
-		if (rcpt_same(&txn->rcpts[i], to, mailbox))
-			return;
-	if (txn->nrcpts == txn->rcpts_cap) {
-		txn->rcpts_cap = txn->rcpts_cap ? txn->rcpts_cap * 2 : 4;
-		txn->rcpts = xrealloc(txn->rcpts, txn->rcpts_cap * sizeof(*txn->rcpts));
-	}
-	txn->rcpts[txn->nrcpts++] = (struct smtp_rcpt){
-		.orig = xstrdup(orig),
-		.to = xstrdup(to),
-		.mailbox = mailbox ? xstrdup(mailbox) : NULL,
-	};
 }
 
 /* ---- replies ---- */
@@ -391,7 +359,7 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return SMTP_ACT_NONE;
 	}
 	s->txn = txn_new();
-	s->hooks->new_qid(s->hooks->ctx, s->txn->qid);
+	s->hooks->txn_begin(s->hooks->ctx, s->txn->qid);
 	s->txn->sender = xstrdup(from);
 	s->txn->size_declared = mp.size;
 	s->txn->body = mp.is_8bitmime ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT;
@@ -410,7 +378,6 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	struct smtp_client client;
 	struct smtp_addr addr;
 	enum smtp_addr_err ae;
-	size_t before;
 
 	(void)more;
 	arg_str(cmd->path, arg, sizeof(arg));
@@ -433,14 +400,13 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		log_ev_reject(s->txn->qid, "RCPT", to, 452, "4.5.3", "too many recipients");
 		return SMTP_ACT_NONE;
 	}
-	before = s->txn->nrcpts;
 	client = (struct smtp_client){
 		.ip = s->peer_ip,
 		.local_ip = s->local_ip,
 		.auth_user = s->auth_user[0] ? s->auth_user : NULL,
 		.is_trusted = s->is_trusted,
 	};
-	switch (s->hooks->rcpt(s->hooks->ctx, &client, &addr, s->txn)) {
+	switch (s->hooks->rcpt(s->hooks->ctx, &client, &addr)) {
 	case SMTP_RCPT_ACCEPT:
 		break;
 	case SMTP_RCPT_UNKNOWN:
@@ -458,8 +424,6 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 		return SMTP_ACT_NONE;
 	}
 	s->txn->naccepted++;
-	for (size_t i = before; i < s->txn->nrcpts; i++)
-		log_ev_rcpt(s->txn->qid, s->txn->rcpts[i].to, s->txn->rcpts[i].orig);
 	session_set_state(s, ST_RCPT);
 	reply(s, 250, "2.1.5", "Ok");
 	return SMTP_ACT_NONE;
@@ -882,7 +846,12 @@ smtp_session_committed(struct smtp_session *s, enum smtp_commit result)
 	case SMTP_COMMIT_OK:
 		reply(s, 250, "2.0.0", "Ok: queued as %s", s->txn->qid);
 		s->stats.messages++;
-		s->stats.rcpts += (unsigned)s->txn->nrcpts;
+		s->stats.rcpts += s->txn->naccepted;
+		break;
+	case SMTP_COMMIT_LOOP:
+		/* RFC 5321 6.3: a message that went round too often is stopped, not passed on */
+		reply(s, 554, "5.4.6", "Error: too many hops");
+		log_ev_reject(s->txn->qid, "DATA", "", 554, "5.4.6", "too many hops");
 		break;
 	case SMTP_COMMIT_NOSPACE:
 		reply(s, 452, "4.3.1", "Insufficient system storage");
@@ -1049,54 +1018,22 @@ smtp_session_proto(const struct smtp_session *s)
 	return names[s->txn && s->txn->is_smtputf8][s->is_tls != 0][s->auth_user[0] != '\0'];
 }
 
-int
-smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out)
+const char *
+smtp_session_helo(const struct smtp_session *s)
 {
-	const struct smtp_txn *t = s->txn;
-	char date[64];
-	int is_v6 = strchr(s->peer_ip, ':') != NULL;
-
-	if (t == NULL || clock_rfc5322(now, date, sizeof(date)) == -1)
-		return -1;
-	/* RFC 5321 4.4: from (name [address]) by ... with ... id ... for ...; date */
-	if (buf_printf(out, "Received: from %s ([%s%s])\r\n",
-	    s->helo[0] ? s->helo : "unknown", is_v6 ? "IPv6:" : "", s->peer_ip) == -1)
-		return -1;
-	/* a comment (RFC 5322 3.2.2), in the words other MTAs use for it */
-	if (s->is_tls && buf_printf(out, "\t(using %s with cipher %s)\r\n", s->tls_version,
-	    s->tls_cipher) == -1)
-		return -1;
-	if (buf_printf(out, "\tby %s (sterna) with %s id %s", s->conf->hostname,
-	    smtp_session_proto(s), t->qid) == -1)
-		return -1;
-	/* only one recipient is named: more would tell each one who else got it */
-	if (t->nrcpts == 1 && buf_printf(out, "\r\n\tfor <%s>", t->rcpts[0].orig) == -1)
-		return -1;
-	return buf_printf(out, "; %s\r\n", date);
+	return s->helo;
 }
 
-int
-smtp_session_wants_header_scan(const struct smtp_session *s)
+const char *
+smtp_session_tls_version(const struct smtp_session *s)
 {
-	return s->auth_user[0] != '\0';
+	return s->is_tls ? s->tls_version : NULL;
 }
 
-int
-smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
-    struct buf *out)
+const char *
+smtp_session_tls_cipher(const struct smtp_session *s)
 {
-	char date[64];
-
-	if (s->txn == NULL || s->auth_user[0] == '\0')
-		return 0;
-	/* RFC 5322 3.6.4: the queue id is unique to this host, so QID@HOST is unique */
-	if (!(seen & HDRSCAN_MESSAGE_ID) &&
-	    buf_printf(out, "Message-ID: <%s@%s>\r\n", s->txn->qid, s->conf->hostname) == -1)
-		return -1;
-	if (!(seen & HDRSCAN_DATE) && (clock_rfc5322(now, date, sizeof(date)) == -1 ||
-	    buf_printf(out, "Date: %s\r\n", date) == -1))
-		return -1;
-	return 0;
+	return s->is_tls ? s->tls_cipher : NULL;
 }
 
 const struct smtp_session_stats *

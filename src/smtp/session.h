@@ -23,36 +23,24 @@
 #include "util/buf.h"
 #include "util/qid.h"
 
-/* The transaction's recipients after expansion: where copies go. */
-struct smtp_rcpt {
-	char *orig;		/* the RCPT TO mailbox as given (formatted) */
-	char *to;		/* the final address (Delivered-To) */
-	char *mailbox;		/* the local user for local delivery; NULL for remote */
-};
-
 enum smtp_body { SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };
 
-/* The envelope of the message being received. */
+/*
+ * The transaction as the protocol knows it: the envelope proper (each
+ * recipient's resolved targets) is kept by the caller, who resolves them
+ * through the rcpt hook, and built into a queue file by src/msg.
+ */
 struct smtp_txn {
 	char qid[QID_LEN + 1];
 	char *sender;		/* formatted mailbox, "" for the null sender */
 	uint64_t size_declared;	/* SIZE= (0 if absent) */
 	enum smtp_body body;
 	int is_smtputf8;
-	struct smtp_rcpt *rcpts;
-	size_t nrcpts, rcpts_cap;
 	unsigned naccepted;	/* RCPT commands accepted, for smtp.max_recipients */
 };
 
-/*
- * Adds a final recipient to txn unless one with the same mailbox (or, for
- * remote ones, the same address) is there already. Copies the strings;
- * mailbox may be NULL.
- */
-void smtp_txn_add_rcpt(struct smtp_txn *txn, const char *orig, const char *to, const char *mailbox);
-
 enum smtp_rcpt_decision {
-	SMTP_RCPT_ACCEPT,	/* targets were added with smtp_txn_add_rcpt() */
+	SMTP_RCPT_ACCEPT,	/* the caller keeps the recipient's targets */
 	SMTP_RCPT_UNKNOWN,	/* 550 5.1.1 user unknown */
 	SMTP_RCPT_RELAY_DENIED,	/* 554 5.7.1 relay access denied */
 	SMTP_RCPT_TRICK,	/* 553 5.7.1 '%', '!' or '@' in the local part */
@@ -70,15 +58,21 @@ struct smtp_client {
 /* What the session asks of the world. ctx is passed back to each hook. */
 struct smtp_hooks {
 	void *ctx;
-	/* Writes a new queue id for a transaction. */
-	void (*new_qid)(void *ctx, char out[QID_LEN + 1]);
+	/*
+	 * A transaction begins (MAIL was accepted): the caller starts a new
+	 * envelope, forgetting any earlier one, and writes its queue id.
+	 */
+	void (*txn_begin)(void *ctx, char qid_out[QID_LEN + 1]);
 	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
 	int (*has_room)(void *ctx, uint64_t size);
 	/* 1 if the authenticated user may use from as envelope sender. */
 	int (*sender_ok)(void *ctx, const char *user, const struct smtp_addr *from);
-	/* Decides on a recipient from client, adding its final targets to txn on ACCEPT. */
+	/*
+	 * Decides on a recipient from client; on ACCEPT the caller has added
+	 * its final targets to the envelope it began at txn_begin.
+	 */
 	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_client *client,
-	    const struct smtp_addr *rcpt, struct smtp_txn *txn);
+	    const struct smtp_addr *rcpt);
 };
 
 struct smtp_session_conf {
@@ -133,6 +127,7 @@ enum smtp_commit {
 	SMTP_COMMIT_OK,
 	SMTP_COMMIT_IOERR,	/* 451 4.3.0 */
 	SMTP_COMMIT_NOSPACE,	/* 452 4.3.1 */
+	SMTP_COMMIT_LOOP,	/* 554 5.4.6: more Received fields than smtp.max_hops */
 };
 
 struct smtp_session;
@@ -211,30 +206,17 @@ int smtp_session_is_tls(const struct smtp_session *s);
 struct buf *smtp_session_output(struct smtp_session *s);
 /* The transaction (valid between MAIL and the end of the commit), or NULL. */
 const struct smtp_txn *smtp_session_txn(const struct smtp_session *s);
-/*
- * Appends the Received header for the current transaction (RFC 5321 4.4),
- * folded, CRLF-terminated: 0, or -1 if out is full. now is seconds since the epoch.
- */
-int smtp_session_received(const struct smtp_session *s, int64_t now, struct buf *out);
+/* The HELO/EHLO name the client gave ("" before one). */
+const char *smtp_session_helo(const struct smtp_session *s);
+/* The TLS version and cipher (as OpenSSL names them), NULL before TLS. */
+const char *smtp_session_tls_version(const struct smtp_session *s);
+const char *smtp_session_tls_cipher(const struct smtp_session *s);
 /*
  * The protocol name for logs and Received (RFC 3848, RFC 6531 4.3): SMTP,
  * ESMTP, UTF8SMTP, with S after TLS and A after AUTH (ESMTPA, ESMTPSA,
  * UTF8SMTPA, UTF8SMTPSA).
  */
 const char *smtp_session_proto(const struct smtp_session *s);
-/*
- * 1 if the message's header section is to be scanned (hdrscan.c) before it
- * is stored: in an authenticated session, Message-ID and Date are added
- * when missing (RFC 6409 8.2, 8.3).
- */
-int smtp_session_wants_header_scan(const struct smtp_session *s);
-/*
- * Appends "Message-ID: <QID@HOST>" and "Date: ..." fields for those not
- * in seen (HDRSCAN_*), in an authenticated session; nothing otherwise.
- * 0, or -1 if out is full.
- */
-int smtp_session_added_headers(const struct smtp_session *s, int64_t now, unsigned seen,
-    struct buf *out);
 /* Counters for the disconnect log line. */
 struct smtp_session_stats {
 	unsigned commands, errors, messages, rcpts;

@@ -186,34 +186,6 @@ void dotdata_init(struct dotdata *d, size_t max_line_bytes);
 size_t dotdata_feed(struct dotdata *d, const uint8_t *in, size_t len,
     uint8_t *out, size_t *out_len, int *is_end);
 
-/* ---- the header section of a message (hdrscan.c), RFC 5322 2.2 ---- */
-
-#define HDRSCAN_MAX_BYTES (64 * 1024)	/* a longer header section is judged unseen */
-
-enum {
-	HDRSCAN_MESSAGE_ID = 1 << 0,	/* a Message-ID: field (any case) */
-	HDRSCAN_DATE = 1 << 1,		/* a Date: field */
-};
-
-struct hdrscan {
-	int state;		/* private */
-	char name[16];		/* private: the field name so far, lowercased */
-	size_t name_len;	/* private */
-	uint64_t bytes;		/* bytes seen */
-	unsigned seen;		/* HDRSCAN_* found so far */
-	int is_done;		/* the header section is over (or the bound was hit) */
-	int is_truncated;	/* it stopped at HDRSCAN_MAX_BYTES: seen is incomplete */
-};
-
-void hdrscan_init(struct hdrscan *h);
-/*
- * Reads the next len message bytes (unstuffed, CRLF lines) and notes the
- * fields found. Returns 1 once the header section has ended (an empty
- * line, a line that is no header field, or HDRSCAN_MAX_BYTES); later calls
- * change nothing. Pieces may split the input anywhere.
- */
-int hdrscan_feed(struct hdrscan *h, const uint8_t *p, size_t len);
-
 /* ---- SASL (sasl.c): RFC 4954 AUTH, RFC 4616 PLAIN, the LOGIN mechanism ---- */
 
 #define SASL_FIELD_MAX 255	/* longest user name or password we take (RFC 4616 2: 255 octets) */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +18,17 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-void
-spool_msg_free(struct spool_msg **mp)
+/* The origin named v; files written before the key existed say proto=local for notices. */
+static enum spool_origin
+origin_of(struct slice v, const char *proto)
 {
-	struct spool_msg *m = *mp;
+	static const enum spool_origin all[] = { SPOOL_FROM_SMTP, SPOOL_FROM_SENDMAIL,
+		SPOOL_FROM_PICKUP, SPOOL_FROM_NOTICE };
 
-	if (m == NULL)
-		return;
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		free(m->rcpts[i].to);
-		free(m->rcpts[i].orig);
-		free(m->rcpts[i].mailbox);
-	}
-	free(m->rcpts);
-	free(m->sender);
-	free(m->client_ip);
-	free(m->helo);
-	free(m->proto);
-	free(m);
-	*mp = NULL;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (slice_eq(v, slice_str(spool_origin_name(all[i]))))
+			return all[i];
+	return proto != NULL && strcmp(proto, "local") == 0 ? SPOOL_FROM_NOTICE : SPOOL_FROM_SMTP;
 }
 
 /* Opens queue/qid for reading, refusing symlinks and anything not a regular file. */
@@ -82,6 +75,18 @@ apply_meta(struct spool_msg *m, struct slice p)
 	m->is_8bitmime = rec_kv_get(p, "body", &v) == 1 && slice_eq(v, SLICE_LIT("8BITMIME"));
 	if (rec_kv_get_u64(p, "smtputf8", &n) == 1)
 		m->is_smtputf8 = n != 0;
+	/* keys added later are optional: files of earlier versions lack them */
+	if (rec_kv_get(p, "origin", &v) != 1)
+		v = SLICE_LIT("");
+	m->origin = origin_of(v, m->proto);
+	m->client_name = kv_dup(p, "client_name");
+	m->tls_version = kv_dup(p, "tls_version");
+	m->tls_cipher = kv_dup(p, "tls_cipher");
+	m->auth_user = kv_dup(p, "auth_user");
+	m->local_user = kv_dup(p, "local_user");
+	m->local_uid = rec_kv_get_u64(p, "local_uid", &n) == 1 && n <= LONG_MAX ? (long)n : -1;
+	m->fail_status = kv_dup(p, "fail_status");
+	m->fail_text = kv_dup(p, "fail_text");
 	return 0;
 }
 
@@ -123,7 +128,7 @@ apply_status(struct spool_msg *m, enum rec_type type, struct slice p)
 struct spool_msg *
 spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 {
-	struct spool_msg *m = xcalloc(1, sizeof(*m));
+	struct spool_msg *m = spool_msg_new();
 	struct rec_reader rd;
 	struct rec_chain chain = { 0, 0 };
 	char magic[REC_MAGIC_LEN];

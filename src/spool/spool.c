@@ -104,6 +104,13 @@ spool_free_bytes(const struct spool *sp)
 
 /* ---- envelope records ---- */
 
+/* A key whose absence means "none": written only when there is a value. */
+static int
+kv_add_opt(struct buf *p, const char *key, const char *value)
+{
+	return value == NULL ? 0 : rec_kv_add_str(p, key, value);
+}
+
 static int
 encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg *m)
 {
@@ -119,6 +126,15 @@ encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg
 	    rec_kv_add_str(&p, "proto", m->proto ? m->proto : "") == -1 ||
 	    rec_kv_add_str(&p, "body", m->is_8bitmime ? "8BITMIME" : "7BIT") == -1 ||
 	    rec_kv_add_u64(&p, "smtputf8", (uint64_t)m->is_smtputf8) == -1 ||
+	    rec_kv_add_str(&p, "origin", spool_origin_name(m->origin)) == -1 ||
+	    kv_add_opt(&p, "client_name", m->client_name) == -1 ||
+	    kv_add_opt(&p, "tls_version", m->tls_version) == -1 ||
+	    kv_add_opt(&p, "tls_cipher", m->tls_cipher) == -1 ||
+	    kv_add_opt(&p, "auth_user", m->auth_user) == -1 ||
+	    kv_add_opt(&p, "local_user", m->local_user) == -1 ||
+	    (m->local_uid >= 0 && rec_kv_add_u64(&p, "local_uid", (uint64_t)m->local_uid) == -1) ||
+	    kv_add_opt(&p, "fail_status", m->fail_status) == -1 ||
+	    kv_add_opt(&p, "fail_text", m->fail_text) == -1 ||
 	    rec_append(out, REC_META, p.data, p.len, chain) == -1)
 		goto out;
 	buf_reset(&p);

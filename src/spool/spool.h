@@ -111,6 +111,19 @@ struct spool *spool_open(const char *dir, struct workq *wq, char *err, size_t er
 /* Stops the flusher (after the batch in hand) and frees *sp. */
 void spool_close(struct spool **sp);
 
+struct spool_lock;
+
+/*
+ * Takes the lock of the spool in dir (creating dir if missing): one daemon
+ * per spool, held until spool_unlock() or the process ends. Returns the
+ * lock, or NULL with the reason in err; when another process holds it,
+ * err names the spool and that process's pid. Tools that only read the
+ * spool (the queue listing) do not need it.
+ */
+struct spool_lock *spool_lock(const char *dir, char *err, size_t errsize);
+/* Releases and frees *l; l may point to NULL. */
+void spool_unlock(struct spool_lock **l);
+
 /* Free bytes in the spool's file system, as last measured (refreshed by spool_refresh_space). */
 uint64_t spool_free_bytes(const struct spool *sp);
 /* Measures free space now (statvfs; fast, but call it from a timer, not per message). */

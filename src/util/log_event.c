@@ -68,12 +68,13 @@ log_ev_reject(const char *id, const char *cmd, const char *arg, int code, const 
 
 void
 log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
-    unsigned nrcpt, const char *proto)
+    unsigned nrcpt, const char *proto, const char *origin)
 {
 	char b[LOG_QUOTE_SIZE];
 
-	log_event(LOG_INFO, qid, "received", "conn=%s from=<%s> size=%llu nrcpt=%u proto=%s",
-	    cid, Q(from, b), (unsigned long long)size, nrcpt, proto);
+	log_event(LOG_INFO, qid, "received",
+	    "conn=%s from=<%s> size=%llu nrcpt=%u proto=%s origin=%s",
+	    cid, Q(from, b), (unsigned long long)size, nrcpt, proto, origin);
 }
 
 void

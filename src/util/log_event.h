@@ -23,8 +23,9 @@ void log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t si
 void log_ev_rcpt(const char *qid, const char *to, const char *orig);
 void log_ev_reject(const char *id, const char *cmd, const char *arg, int code,
     const char *dsn, const char *reason);
+/* A message is in the queue: cid names the entrance (a connection id, "pickup", ...). */
 void log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
-    unsigned nrcpt, const char *proto);
+    unsigned nrcpt, const char *proto, const char *origin);
 void log_ev_delivered(const char *rid, const char *to, const char *mailbox, double delay_s,
     const char *dsn);
 void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned next_s,

@@ -390,7 +390,7 @@ def test_smarthost_with_auth_over_tls(mta, smarthost, port):
     # the smarthost took it as alice, inside TLS
     smarthost.wait_log(r"c\d+ auth result=ok mech=PLAIN user=alice ip=127\.0\.0\.1 ")
     bqid = smarthost.wait_log(r"(\S+) received conn=c\d+ from=<alice@example.test> .* "
-                              r"proto=ESMTPSA$").group(1)
+                              r"proto=ESMTPSA origin=smtp$").group(1)
     smarthost.wait_log(re.escape(bqid) + r"\.1 delivered to=<bob@far.test> relay=")
     assert b" with ESMTPSA id " in got.replace(b"\n\t", b" ").replace(b"\n ", b" ")
     m = re.search(qid + r"\.1 delivered to=<bob@far.test> relay=%s\[%s\]:%d .* tls=(TLSv1\.3) "

@@ -300,7 +300,7 @@ test_policy_rcpt(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(rcpt_cases); i++) {
 		struct smtp_addr a = addr(rcpt_cases[i].path);
-		struct smtp_txn txn;
+		struct spool_msg *env = spool_msg_new();
 		struct smtp_client cl = {
 			.ip = rcpt_cases[i].who == TRUSTED ? "192.0.2.9" : "198.51.100.7",
 			.local_ip = "127.0.0.1",
@@ -309,28 +309,22 @@ test_policy_rcpt(void **state)
 		};
 		enum smtp_rcpt_decision d;
 
-		memset(&txn, 0, sizeof(txn));
-		d = policy_rcpt(db, &cl, &a, &txn);
+		d = policy_rcpt(db, &cl, &a, env);
 		if (d != rcpt_cases[i].want)
 			fail_msg("'%s' (who %d): got %d, want %d", rcpt_cases[i].path,
 			    rcpt_cases[i].who, d, rcpt_cases[i].want);
 		if (d == SMTP_RCPT_ACCEPT) {
-			assert_true(txn.nrcpts >= 1);
+			assert_true(env->nrcpts >= 1);
 			if (rcpt_cases[i].mailbox[0] == '\0') {
-				assert_null(txn.rcpts[0].mailbox);
-				assert_string_equal(txn.rcpts[0].to, rcpt_cases[i].path);
+				assert_null(env->rcpts[0].mailbox);
+				assert_string_equal(env->rcpts[0].to, rcpt_cases[i].path);
 			} else {
-				assert_string_equal(txn.rcpts[0].mailbox, rcpt_cases[i].mailbox);
+				assert_string_equal(env->rcpts[0].mailbox, rcpt_cases[i].mailbox);
 			}
 		} else {
-			assert_int_equal(txn.nrcpts, 0);
+			assert_int_equal(env->nrcpts, 0);
 		}
-		for (size_t k = 0; k < txn.nrcpts; k++) {
-			free(txn.rcpts[k].orig);
-			free(txn.rcpts[k].to);
-			free(txn.rcpts[k].mailbox);
-		}
-		free(txn.rcpts);
+		spool_msg_free(&env);
 	}
 	local_db_free(&db);
 	config_free(&c);

@@ -1,0 +1,246 @@
+/*
+ * submit.c - one message on its way into the queue (msg.h): the header
+ * stage, the content step and the spool transaction, in that order.
+ *
+ * The header stage scans the message's header section as it streams by
+ * (header.c). The fields it adds go first in the file, so the spool
+ * transaction opens only once they are known: after the first line for
+ * mail relayed over SMTP (is there a header section at all?), after the
+ * whole header section for a submission (are Message-ID and Date there?).
+ * The bytes that came before are held, at most HDRSCAN_MAX_BYTES. The scan
+ * goes on to the end of the header section to count Received fields
+ * (RFC 5321 6.3).
+ *
+ * A crash before the commit leaves a file in incoming/ that recovery
+ * removes: nothing was acknowledged, so nothing is lost.
+ */
+#include "msg/msg_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg/header.h"
+#include "util/log.h"
+#include "util/log_event.h"
+#include "util/xalloc.h"
+
+#define PREFIX_MAX (16 * 1024)	/* the added fields: every part of them is bounded */
+
+struct msg_sub {
+	struct msg_core *core;
+	struct spool_msg *env;
+	char entrance[24];
+	struct hdrscan scan;
+	struct buf held;		/* message bytes before the spool transaction opens */
+	struct spool_txn *txn;		/* NULL until the added fields are known */
+	uint64_t prefix_bytes, bytes;
+	void (*on_drain)(void *ctx);
+	void *drain_ctx;
+	void (*done)(void *ctx, const struct msg_result *r);
+	void *done_ctx;
+};
+
+struct msg_sub *
+msg_sub_new(struct msg_core *c, struct spool_msg *env, const char *entrance)
+{
+	struct msg_sub *s = xcalloc(1, sizeof(*s));
+
+	ASSERT(env->nrcpts > 0);
+	s->core = c;
+	s->env = env;
+	snprintf(s->entrance, sizeof(s->entrance), "%s", entrance);
+	hdrscan_init(&s->scan);
+	/* the scan ends within HDRSCAN_MAX_BYTES, and nothing is held after it ends */
+	buf_init(&s->held, HDRSCAN_MAX_BYTES);
+	c->nsubs++;
+	return s;
+}
+
+const struct spool_msg *
+msg_sub_env(const struct msg_sub *s)
+{
+	return s->env;
+}
+
+static void
+sub_free(struct msg_sub *s)
+{
+	s->core->nsubs--;
+	spool_txn_abort(&s->txn);
+	spool_msg_free(&s->env);
+	buf_clear(&s->held);
+	free(s);
+}
+
+void
+msg_sub_abort(struct msg_sub **sp)
+{
+	if (*sp == NULL)
+		return;
+	sub_free(*sp);
+	*sp = NULL;
+}
+
+static void
+on_spool_drain(void *ctx)
+{
+	struct msg_sub *s = ctx;
+
+	if (s->on_drain != NULL)
+		s->on_drain(s->drain_ctx);
+}
+
+void
+msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx)
+{
+	s->on_drain = on_drain;
+	s->drain_ctx = ctx;
+}
+
+/*
+ * The content step: the bytes after the header stage, on their way to the
+ * spool. It passes them through; content filters (milter) and DKIM
+ * signing will inspect and change them here. Returns 1 to pause the feeder.
+ */
+static int
+content_write(struct msg_sub *s, const void *p, size_t n)
+{
+	return n > 0 ? spool_txn_write(s->txn, p, n) : 0;
+}
+
+/* 1 when the fields to add are known: the spool transaction can open. */
+static int
+header_known(const struct msg_sub *s)
+{
+	if (s->scan.is_done)
+		return 1;
+	return !msg_header_is_submission(s->env) && hdrscan_knows_first_line(&s->scan);
+}
+
+/*
+ * Opens the spool file with the added fields first: Received, Message-ID and
+ * Date when a submission lacks them (a header section longer than the scan
+ * bound is left as it is: a field beyond it might exist), and the empty
+ * line a message without a header section needs after them (RFC 5322 2.1).
+ * Then the held bytes follow. Returns 1 to pause the feeder.
+ */
+static int
+header_open(struct msg_sub *s)
+{
+	const struct config *cfg = s->core->d.cfg;
+	const struct spool_msg *env = s->env;
+	int64_t now = (int64_t)(env->arrival_us / 1000000u);
+	struct buf prefix;
+	int r;
+
+	/* RFC 5321 6.3: an entrance that cannot refuse still must not pass a loop on */
+	if (env->origin != SPOOL_FROM_SMTP && s->scan.nreceived > cfg->max_hops &&
+	    s->env->fail_status == NULL) {
+		s->env->fail_status = xstrdup("5.4.6");
+		s->env->fail_text = xstrdup("Too many hops (mail loop?)");
+	}
+	buf_init(&prefix, PREFIX_MAX);
+	/* every part is bounded: the prefix cannot outgrow PREFIX_MAX */
+	(void)msg_header_received(env, cfg->hostname, now, &prefix);
+	if (!s->scan.is_truncated)
+		(void)msg_header_added(env, cfg->hostname, now, s->scan.seen, &prefix);
+	if (hdrscan_needs_separator(&s->scan))
+		(void)buf_append(&prefix, "\r\n", 2);
+	s->prefix_bytes = prefix.len;
+	s->txn = spool_txn_new(s->core->d.spool, env, prefix.data, prefix.len);
+	spool_txn_set_drain_cb(s->txn, on_spool_drain, s);
+	buf_clear(&prefix);
+	r = content_write(s, s->held.data, s->held.len);
+	buf_clear(&s->held);
+	return r;
+}
+
+int
+msg_sub_write(struct msg_sub *s, const void *p, size_t n)
+{
+	s->bytes += n;
+	if (!s->scan.is_done)
+		(void)hdrscan_feed(&s->scan, p, n);
+	if (s->txn != NULL)
+		return content_write(s, p, n);
+	if (!header_known(s)) {
+		/* the scan has not ended, so fewer than HDRSCAN_MAX_BYTES came: they fit */
+		int r = buf_append(&s->held, p, n);
+
+		ASSERT(r == 0);
+		return 0;
+	}
+	if (header_open(s) == 1) {
+		(void)content_write(s, p, n);
+		return 1;
+	}
+	return content_write(s, p, n);
+}
+
+/* Tells the entrance, logs, and hands a committed envelope over; frees s. */
+static void
+finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
+{
+	struct msg_result r = { status, code, dsn, text, s->env->qid };
+
+	if (status == MSG_QUEUED) {
+		log_ev_received(s->env->qid, s->entrance, s->env->sender, s->env->content_bytes,
+		    (unsigned)s->env->nrcpts, s->env->proto ? s->env->proto : "local",
+		    spool_origin_name(s->env->origin));
+	}
+	s->done(s->done_ctx, &r);
+	if (status == MSG_QUEUED) {
+		core_hand_over(s->core, s->env);
+		s->env = NULL;
+	}
+	sub_free(s);
+}
+
+static void
+on_committed(void *ctx, enum spool_result r)
+{
+	struct msg_sub *s = ctx;
+
+	s->txn = NULL;	/* the spool frees it */
+	switch (r) {
+	case SPOOL_OK:
+		finish(s, MSG_QUEUED, 250, "2.0.0", "");
+		break;
+	case SPOOL_ERR_NOSPACE:
+		finish(s, MSG_TEMPFAIL, 452, "4.3.1", "insufficient system storage");
+		break;
+	case SPOOL_ERR_IO:
+	default:
+		finish(s, MSG_TEMPFAIL, 451, "4.3.0", "queue file write error");
+		break;
+	}
+}
+
+/* A refusal is told on the next turn of the loop, as a commit's result would be. */
+static void
+on_refused_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	finish(arg, MSG_REFUSED, 554, "5.4.6", "too many hops");
+}
+
+void
+msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_result *r), void *ctx)
+{
+	struct timeval now = { 0, 0 };
+	int r;
+
+	s->done = done;
+	s->done_ctx = ctx;
+	/* a message that ended inside its header section, or had no body */
+	if (s->txn == NULL)
+		(void)header_open(s);
+	if (s->env->origin == SPOOL_FROM_SMTP && s->scan.nreceived > s->core->d.cfg->max_hops) {
+		spool_txn_abort(&s->txn);
+		r = event_base_once(s->core->d.base, -1, EV_TIMEOUT, on_refused_later, s, &now);
+		ASSERT(r == 0);
+		return;
+	}
+	s->env->content_bytes = s->prefix_bytes + s->bytes;
+	spool_txn_commit(s->txn, on_committed, s);
+}
