@@ -172,6 +172,11 @@ struct config {
 	unsigned data_done_timeout_ms;	/* 4.5.3.2.6: 10 min */
 	unsigned max_messages_per_connection;
 	unsigned connection_idle_ms;	/* an idle connection is kept this long for reuse */
+
+	/* pickup { }, maildrop { }: the folder entrances (src/drop) */
+	char *pickup_dir;		/* "": no pickup folder */
+	unsigned pickup_scan_interval_ms;	/* the fallback scan; also a file's settle time */
+	char *maildrop_group;		/* "": only root and server.user may use the maildrop */
 };
 
 /*

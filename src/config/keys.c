@@ -213,6 +213,13 @@ static const struct key_row rows[] = {
 	    CFG(max_messages_per_connection), 100, NULL, 1, 100000, 0, NULL, NULL, NULL },
 	{ "outbound.connection_idle", KT_DURATION, KS_UNSIGNED, CFG(connection_idle_ms), 10 * SEC,
 	    NULL, 0, HOUR, 1, NULL, NULL, NULL },
+
+	/* the folder entrances (src/drop) */
+	{ "pickup.dir", KT_PATH, KS_STR, CFG(pickup_dir), 0, "", 0, 0, 0, NULL, NULL, NULL },
+	{ "pickup.scan_interval", KT_DURATION, KS_UNSIGNED, CFG(pickup_scan_interval_ms), 10 * SEC,
+	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
+	{ "maildrop.group", KT_STRING, KS_STR, CFG(maildrop_group), 0, "", 0, 0, 0, NULL,
+	    check_server_user, "'%s' is not a valid group name" },
 };
 
 /* enum cfg_key_id -> row path */
@@ -229,6 +236,7 @@ static const char *const key_ids[] = {
 	[CFG_KEY_SMARTHOST_USER] = "outbound.smarthost_user",
 	[CFG_KEY_SMARTHOST_PASSWORD] = "outbound.smarthost_password",
 	[CFG_KEY_USERS_FILE] = "auth.users_file",
+	[CFG_KEY_PICKUP_DIR] = "pickup.dir",
 };
 
 size_t

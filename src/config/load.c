@@ -514,6 +514,8 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 		rc = make_absolute(&l, CFG_KEY_MAILBOX_ROOT, &c->mailbox_root, "local.mailbox_root");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_USERS_FILE, &c->users_file, "auth.users_file");
+	if (rc == 0)
+		rc = make_absolute(&l, CFG_KEY_PICKUP_DIR, &c->pickup_dir, "pickup.dir");
 	if (rc == 0 && c->users_file[0] != '\0' && !is_submit) {
 		const struct ucl_node *un = l.set_by[cfg_key_row(CFG_KEY_USERS_FILE)];
 
@@ -620,6 +622,8 @@ config_free(struct config **cp)
 	free(c->smarthost_password);
 	free(c->trusted_networks);
 	free(c->users_file);
+	free(c->pickup_dir);
+	free(c->maildrop_group);
 	cfg_users_free(c);
 	free(c);
 	*cp = NULL;

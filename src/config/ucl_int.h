@@ -156,6 +156,7 @@ enum cfg_key_id {
 	CFG_KEY_SMARTHOST_USER,
 	CFG_KEY_SMARTHOST_PASSWORD,
 	CFG_KEY_USERS_FILE,
+	CFG_KEY_PICKUP_DIR,
 };
 
 /* Number of rows in the key table. */

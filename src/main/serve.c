@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "drop/drop.h"
 #include "main/verbs.h"
 #include "msg/msg.h"
 #include "policy/policy.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
 	struct msg_core *msg;
+	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
 	struct server *server;
@@ -73,8 +75,8 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
-	if (server_drain(d->server) == 0 && msg_core_open_subs(d->msg) == 0 &&
-	    sched_running(d->sched) == 0)
+	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
+	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0)
 		event_base_loopexit(d->base, NULL);
 }
 
@@ -89,6 +91,8 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	d->is_stopping = 1;
 	log_info("signal %d: stopping (finishing the messages in hand)", (int)sig);
+	/* a folder file not yet committed stays taken: the next start queues it */
+	drops_stop(d->drops);
 	sched_stop(d->sched);
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
@@ -131,6 +135,19 @@ prepare_dir(const char *dir, uid_t uid, gid_t gid, int is_root)
 	return 0;
 }
 
+/* The maildrop folder, given to uid and maildrop.group while we may still chown. */
+static int
+prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
+{
+	char err[1024];
+
+	if (drop_maildrop_prepare(c, uid, gid, is_root, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 drop_privileges(struct daemon *d)
 {
@@ -143,11 +160,13 @@ drop_privileges(struct daemon *d)
 	if (!is_root) {
 		if (c->user[0] != '\0')
 			log_info("not started as root: server.user '%s' not applied", c->user);
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 ? 0 : -1;
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
+		    prepare_maildrop(c, geteuid(), getegid(), 0) == 0 ? 0 : -1;
 	}
 	if (c->user[0] == '\0') {
 		log_warn("running as root: set server.user to an unprivileged user");
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 ? 0 : -1;
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
+		    prepare_maildrop(c, 0, 0, 1) == 0 ? 0 : -1;
 	}
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_err("%s: server.user: no such user '%s'", c->path, c->user);
@@ -162,6 +181,8 @@ drop_privileges(struct daemon *d)
 		if (n < 0 || (size_t)n >= sizeof(sub) || prepare_dir(sub, pw->pw_uid, pw->pw_gid, 1) == -1)
 			return -1;
 	}
+	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
+		return -1;
 	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;
@@ -181,6 +202,8 @@ daemon_free(struct daemon *d)
 	server_free(&d->server);
 	tls_server_free(&d->tls);
 	sched_free(&d->sched);
+	/* before the core: a message being fed is dropped through it */
+	drops_free(&d->drops);
 	msg_core_free(&d->msg);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
@@ -285,12 +308,24 @@ verb_serve(int argc, char **argv)
 	}
 	if (recovered > 0)
 		log_info("spool: %ld queued messages recovered", recovered);
+	/*
+	 * After the recovery, so that a file taken before a crash is judged by
+	 * what the queue holds now; before serving, so that its queue id is
+	 * never handed out again.
+	 */
+	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
+		.qids = &d.qids };
+	if ((d.drops = drops_new(&ddeps, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
 	d.space_timer = event_new(d.base, -1, EV_PERSIST, on_space_timer, &d);
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.space_timer, &second);
+	drops_start(d.drops);
 	server_start(d.server);
 	log_info("sterna %s ready: %s", STERNA_VERSION, d.cfg->hostname);
 	event_base_dispatch(d.base);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -49,6 +50,19 @@ quarantine(struct spool *sp, const char *name, const char *why)
 	    log_quote_str(why, w));
 	if (renameat(sp->queue_fd, name, sp->corrupt_fd, name) == -1)
 		log_err("spool: cannot move queue/%s to corrupt/: %s", name, strerror(errno));
+}
+
+int
+spool_has(struct spool *sp, const char *qid)
+{
+	struct stat st;
+
+	if (!qid_valid(qid, strlen(qid)))
+		return 0;
+	if (fstatat(sp->queue_fd, qid, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(sp->corrupt_fd, qid, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }
 
 long

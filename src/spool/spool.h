@@ -193,6 +193,15 @@ int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigne
 int spool_msg_remove(struct spool *sp, const char *qid);
 
 /*
+ * 1 if qid was committed and is still in the spool (queue/, or corrupt/
+ * where a bad committed file is kept), 0 if not (never committed, or
+ * finished and removed), -1 with errno when that cannot be told. Blocking
+ * (a stat): worker threads and start-up. The folder entrances (src/drop)
+ * ask it to tell a file that was queued before a crash from one that was not.
+ */
+int spool_has(struct spool *sp, const char *qid);
+
+/*
  * For delivery agents writing their own files (a Maildir's tmp/ -> new/):
  * makes the closed file from (in from_dirfd) durable, renames it to to (in
  * to_dirfd) and makes the rename durable, in the spool's next group commit,

@@ -170,3 +170,50 @@ log_ev_connect_out(const char *id, const char *relay, const char *why)
 	else
 		log_event(LOG_INFO, id, "connect-out", "relay=%s error=%s", Q(relay, b1), Q(why, b2));
 }
+
+void
+log_ev_taken(const char *qid, const char *entrance, const char *file, uint64_t size, long uid)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	/* file names are chosen by whoever wrote the file */
+	log_event(LOG_INFO, qid, "taken", "entrance=%s file=%s size=%llu uid=%ld", entrance,
+	    Q(file, b), (unsigned long long)size, uid);
+}
+
+void
+log_ev_file_bad(const char *qid, const char *entrance, const char *file, const char *bad_name,
+    const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, qid, "file_bad", "entrance=%s file=%s moved=bad/%s reason=%s", entrance,
+	    Q(file, b1), Q(bad_name, b2), Q(reason, b3));
+}
+
+void
+log_ev_file_deferred(const char *qid, const char *entrance, const char *file,
+    const char *reason, unsigned next_s)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, qid, "file_deferred", "entrance=%s file=%s next_s=%u reason=%s",
+	    entrance, Q(file, b1), next_s, Q(reason, b2));
+}
+
+void
+log_ev_rcpt_refused(const char *qid, const char *entrance, const char *to, const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, qid, "rcpt_refused", "entrance=%s to=<%s> reason=%s", entrance,
+	    Q(to, b1), Q(reason, b2));
+}
+
+void
+log_ev_file_removed(const char *qid, const char *entrance, const char *why)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, qid, "file_removed", "entrance=%s why=%s", entrance, Q(why, b));
+}

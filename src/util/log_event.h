@@ -57,4 +57,25 @@ void log_ev_expired(const char *rid, const char *to, unsigned attempts, const ch
 /* An outbound connection: opened, or failed with why. */
 void log_ev_connect_out(const char *id, const char *relay, const char *why);
 
+
+/* ---- folder entrances (src/drop): entrance is "pickup" or "maildrop" ---- */
+/*
+ * A file was taken for queue id qid: file is its name in the folder (or its
+ * taken name, when it is taken again after a restart), size its bytes, uid
+ * its owner.
+ */
+void log_ev_taken(const char *qid, const char *entrance, const char *file, uint64_t size,
+    long uid);
+/* A file could not be taken and was moved to bad/ as bad_name, beside bad_name.reason. */
+void log_ev_file_bad(const char *qid, const char *entrance, const char *file,
+    const char *bad_name, const char *reason);
+/* A file could not be queued now (disk full, I/O): it stays, and is tried again in next_s. */
+void log_ev_file_deferred(const char *qid, const char *entrance, const char *file,
+    const char *reason, unsigned next_s);
+/* A recipient of a file that the core refused; the others are queued. */
+void log_ev_rcpt_refused(const char *qid, const char *entrance, const char *to,
+    const char *reason);
+/* A taken file is gone from the folder; why: "queued", "queued before a restart". */
+void log_ev_file_removed(const char *qid, const char *entrance, const char *why);
+
 #endif

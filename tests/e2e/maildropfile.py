@@ -1,0 +1,81 @@
+"""maildropfile.py - a small writer of the maildrop file format of src/msg/maildrop.h, so that
+tests can play `sterna sendmail` and, above all, a hostile local user: every part can be left
+out, damaged or cut. Checked against tests/unit/golden/maildrop.d by test_maildrop_in.py."""
+
+import os
+import struct
+import time
+
+MAGIC = b"STERNAD1"
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_TABLE = _crc32c_table()
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def kv(*pairs):
+    out = b""
+    for k, v in pairs:
+        out += k.encode() + b"\0" + (v.encode() if isinstance(v, str) else v) + b"\0"
+    return out
+
+
+def record(rtype, payload):
+    head = rtype.encode() + struct.pack(">I", len(payload))
+    crc = crc32c(head + payload)
+    return head + payload + struct.pack(">I", crc), crc
+
+
+def encode(sender, rcpts, content, fullname=None, chunk=1 << 20, end=True):
+    """A maildrop file: magic, M, S, R..., C..., E (end=False leaves E out: a torn file)."""
+    out, crcs = MAGIC, []
+
+    def add(rtype, payload):
+        nonlocal out
+        rec, crc = record(rtype, payload)
+        out += rec
+        crcs.append(crc)
+
+    add("M", kv(("fullname", fullname)) if fullname is not None else b"")
+    add("S", kv(("addr", sender)))
+    for r in rcpts:
+        add("R", kv(("addr", r)))
+    for i in range(0, len(content), chunk):
+        add("C", content[i:i + chunk])
+    if end:
+        chain = crc32c(b"".join(struct.pack(">I", c) for c in crcs))
+        out += record("E", struct.pack(">II", len(crcs), chain))[0]
+    return out
+
+
+def drop(folder, data, name=None, owner=None):
+    """Write data as sterna sendmail does: a dot-name, flushed, then renamed into place.
+    Returns the name. owner=(uid, gid) gives the file to another user before the rename."""
+    name = name or "%d.%06d.%d.%s" % (time.time(), time.time_ns() // 1000 % 1000000, os.getpid(),
+                                      os.urandom(4).hex())
+    tmp = os.path.join(folder, ".tmp." + name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
+    if owner is not None:
+        os.chown(tmp, *owner)
+    os.rename(tmp, os.path.join(folder, name))
+    return name

@@ -1,0 +1,202 @@
+"""The daemon's side of the maildrop (docs/operations.md): files that `sterna sendmail` leaves in
+<spool>/maildrop are queued at once, in the name of the file's owner; hostile files (bad magic,
+torn records, no recipient, symlinks, too big) go to maildrop-bad/ with a reason, and nothing is
+lost or queued twice when the daemon is killed while it takes them. Also: SMTP, pickup and the
+maildrop leave the same queue file layout and the same "received" line."""
+
+import grp
+import os
+import pwd
+import re
+import stat
+import time
+
+import pytest
+
+import maildropfile
+from conftest import ROOT
+from folders import (files_in, kv_keys, log_keys, new_qid, parse_mail, pickup_factory,  # noqa: F401
+                     queue_records, received_lines, wait_until, write_file)
+from test_delivery import smtplib_send
+
+CONTENT = b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: via maildrop\r\n\r\nhi\r\n"
+
+
+def maildrop(s):
+    return os.path.join(s.spool, "maildrop")
+
+
+def test_python_writer_matches_the_golden_file():
+    with open(os.path.join(ROOT, "tests", "unit", "golden", "maildrop.d"), "rb") as f:
+        golden = f.read()
+    assert maildropfile.encode("a@example.org", ["b@example.net", "c@example.com"],
+                               b"Subject: x\r\n\r\nhi\r\n", fullname="Ann Example") == golden
+
+
+def test_maildrop_folder_mode(sterna_factory):
+    s = sterna_factory()
+    st = os.stat(maildrop(s))
+    # no maildrop.group: only root and the daemon's user may drop files
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    if os.geteuid() == 0:
+        assert st.st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setting a folder's group needs root")
+def test_maildrop_group_gives_mode_1730(sterna_factory):
+    s = sterna_factory(maildrop__group="mail")
+    st = os.stat(maildrop(s))
+    assert stat.S_IMODE(st.st_mode) == 0o1730   # sticky, group may write and enter, not list
+    assert st.st_gid == grp.getgrnam("mail").gr_gid
+    assert not st.st_mode & (stat.S_IWOTH | stat.S_IROTH | stat.S_IXOTH)
+
+
+def test_maildrop_file_is_queued_in_its_owners_name(sterna):
+    owner = None
+    if os.geteuid() == 0:
+        d = pwd.getpwnam("daemon")
+        owner = (d.pw_uid, d.pw_gid)
+    data = maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT)
+    maildropfile.drop(maildrop(sterna), data, owner=owner)
+    [got] = sterna.wait_for_mail("alice")
+    m = parse_mail(got)
+    assert m["Subject"] == "via maildrop"
+    assert m["Return-Path"] == "<a@example.org>"
+    uid = owner[0] if owner else os.geteuid()
+    qid = sterna.wait_log(r"^\S+ (\S+) taken entrance=maildrop file=\S+ size=%d uid=%d$" %
+                          (len(data), uid)).group(1)
+    # the Received field names the local user who dropped it, by name and uid
+    name = pwd.getpwuid(uid).pw_name
+    received = " ".join(str(m["Received"]).split())
+    assert name in received and str(uid) in received, received
+    assert qid in received
+    wait_until(lambda: files_in(maildrop(sterna)) == [], "the file was not removed", sterna)
+    assert files_in(os.path.join(sterna.spool, "maildrop-taken")) == []
+
+
+def hostile_files():
+    good = maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT)
+    no_rcpt = maildropfile.encode("a@example.org", [], CONTENT)
+    torn = maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT, end=False)
+    flipped = bytearray(good)
+    flipped[40] ^= 0x01
+    return [
+        ("magic", b"STERNAQ1" + good[8:], "magic"),
+        ("torn", torn, ""),
+        ("cut", good[:-3], ""),
+        ("crc", bytes(flipped), ""),
+        ("norcpt", no_rcpt, "recipient"),
+        ("badaddr", maildropfile.encode("a@example.org", ["not an address"], CONTENT), ""),
+        ("nul", maildropfile.encode("a@example.org", ["alice@example.test"], b"a\0b\r\n"),
+         "NUL byte"),
+        ("bare-lf-long", maildropfile.encode("a@example.org", ["alice@example.test"],
+                                             b"Subject: x\n\n" + b"y" * 3000 + b"\n"),
+         "longer than"),
+        ("unknown-user", maildropfile.encode("a@example.org", ["nosuchuser@example.test"],
+                                             CONTENT), "no recipient accepted"),
+        ("empty", b"", ""),
+    ]
+
+
+def test_hostile_files_go_to_bad_and_the_daemon_goes_on(sterna):
+    names = []
+    for name, data, _ in hostile_files():
+        names.append(maildropfile.drop(maildrop(sterna), data, name=name))
+    os.symlink("/etc/shadow", os.path.join(maildrop(sterna), "symlink"))
+    os.mkfifo(os.path.join(maildrop(sterna), "fifo"))
+    bad = os.path.join(sterna.spool, "maildrop-bad")
+    expect = {name: reason for name, _, reason in hostile_files()}
+    expect.update(symlink="symbolic link", fifo="not a regular file")
+    for name, reason in expect.items():
+        wait_until(lambda: name + ".reason" in files_in(bad), "%s not in maildrop-bad/" % name,
+                   sterna)
+        with open(os.path.join(bad, name + ".reason")) as f:
+            text = f.read()
+        assert reason in text, (name, text)
+        sterna.wait_log(r" file_bad entrance=maildrop file=%s moved=bad/%s reason=" % (name, name))
+    assert sterna.queue_ids() == [] and sterna.all_mail() == []
+    maildropfile.drop(maildrop(sterna), maildropfile.encode("a@example.org", ["alice@example.test"],
+                                                            CONTENT))
+    sterna.wait_for_mail("alice")
+
+
+def test_too_big_file_goes_to_bad(sterna_factory):
+    s = sterna_factory(smtp__max_message_bytes="4k")
+    data = maildropfile.encode("a@example.org", ["alice@example.test"],
+                               CONTENT + b"0123456789\r\n" * 1000)
+    maildropfile.drop(maildrop(s), data, name="big")
+    bad = os.path.join(s.spool, "maildrop-bad")
+    wait_until(lambda: "big.reason" in files_in(bad), "big not in maildrop-bad/", s)
+    with open(os.path.join(bad, "big.reason")) as f:
+        assert "over the size limit" in f.read()
+
+
+def test_files_dropped_while_down_are_taken_at_start(sterna):
+    sterna.stop()
+    for i in range(3):
+        maildropfile.drop(maildrop(sterna), maildropfile.encode(
+            "a@example.org", ["bob@example.test"], b"Subject: %d\r\n\r\nx\r\n" % i))
+    sterna.start()
+    sterna.wait_for_mail("bob", count=3)
+
+
+def test_taken_file_of_a_crash_is_queued_with_its_id(sterna):
+    sterna.stop()
+    qid = new_qid()
+    write_file(os.path.join(sterna.spool, "maildrop-taken"), qid,
+               maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT))
+    sterna.start()
+    sterna.wait_log(r"^\S+ %s taken entrance=maildrop file=maildrop-taken/%s " % (qid, qid))
+    [got] = sterna.wait_for_mail("alice")
+    assert qid in str(parse_mail(got)["Received"])
+
+
+def subject_numbers(mails):
+    return sorted(int(re.search(rb"Subject: [pm](\d+)", m).group(1)) +
+                  (1000 if b"Subject: m" in m else 0) for m in mails)
+
+
+@pytest.mark.parametrize("kill_after", [1, 15])
+def test_kill9_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factory, kill_after):
+    s = pickup_factory()
+    n = 25
+    for i in range(n):
+        write_file(s.pickup, "p%02d.eml" % i, b"From: app@example.org\nTo: bob@example.test\n"
+                   b"Subject: p%d\n\npickup %d\n" % (i, i))
+        maildropfile.drop(maildrop(s), maildropfile.encode(
+            "a@example.org", ["bob@example.test"], b"Subject: m%d\r\n\r\nmaildrop %d\r\n" % (i, i)))
+    wait_until(lambda: len(received_lines(s)) >= kill_after, "nothing received", s)
+    s.kill9()
+    s.start()
+    s.wait_for_mail("bob", count=2 * n, timeout=60)
+    time.sleep(2)
+    got = s.mails("bob")
+    assert subject_numbers(got) == list(range(n)) + [1000 + i for i in range(n)]
+    wait_until(lambda: files_in(s.pickup) == [".taken", "bad"] and files_in(maildrop(s)) == [],
+               "files left in the folders", s)
+    assert files_in(os.path.join(s.pickup, ".taken")) == []
+    assert files_in(os.path.join(s.spool, "maildrop-taken")) == []
+
+
+def test_smtp_pickup_and_maildrop_leave_the_same_layout_and_log_lines(pickup_factory):
+    # remote recipients: the messages stay queued (no DNS answers), so their files can be read
+    s = pickup_factory(relay__trusted_networks=["127.0.0.1/32"])
+    body = b"From: a@example.org\r\nTo: r@remote.test\r\nSubject: same\r\n\r\nsame\r\n"
+    smtp_qid = smtplib_send(s, ["r@remote.test"], body)
+    write_file(s.pickup, "same.eml", body)
+    maildropfile.drop(maildrop(s), maildropfile.encode("a@example.org", ["r@remote.test"], body))
+    wait_until(lambda: len(received_lines(s)) == 3 and len(s.queue_ids()) == 3,
+               "three messages not queued", s)
+    lines = received_lines(s)
+    keys = {qid: log_keys(line) for qid, line in lines.items()}
+    assert len(set(map(tuple, keys.values()))) == 1, lines
+    entrances = sorted(re.search(r"conn=(\S+)", line).group(1) for line in lines.values())
+    assert entrances[:2] == ["maildrop", "pickup"] and re.fullmatch(r"c\d+", entrances[2])
+    layouts = {}
+    for qid in s.queue_ids():
+        recs = queue_records(os.path.join(s.spool, "queue", qid))
+        types = "".join(t for t, _ in recs)
+        assert re.fullmatch(r"MSRC+E", types), types
+        layouts[qid] = (kv_keys(recs[0][1]), kv_keys(recs[1][1]), kv_keys(recs[2][1]))
+    assert len(set(map(repr, layouts.values()))) == 1, layouts
+    assert smtp_qid in layouts
