@@ -196,6 +196,12 @@ const char *config_map_get(const struct config_map *map, const char *key);
  * in err, which holds errsize bytes.
  */
 struct config *config_load(const char *path, char *err, size_t errsize);
+/*
+ * config_load() for a program that only submits mail (sterna sendmail), run
+ * by any user: the users file (auth.users_file, password hashes) is not
+ * read, since such a user should not be able to read it; users stays empty.
+ */
+struct config *config_load_submit(const char *path, char *err, size_t errsize);
 /* Frees *c and sets it to NULL; c may point to NULL. */
 void config_free(struct config **c);
 

@@ -476,8 +476,9 @@ check_certs(struct cfg_load *l)
 
 /* ---- entry points ---- */
 
-struct config *
-config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t errsize)
+/* is_submit: for config_load_submit(), which leaves the users file unread */
+static struct config *
+load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, size_t errsize)
 {
 	struct cfg_load l = { 0 };
 	struct config *c = xcalloc(1, sizeof(*c));
@@ -515,7 +516,7 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 		rc = make_absolute(&l, CFG_KEY_USERS_FILE, &c->users_file, "auth.users_file");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_PICKUP_DIR, &c->pickup_dir, "pickup.dir");
-	if (rc == 0 && c->users_file[0] != '\0') {
+	if (rc == 0 && c->users_file[0] != '\0' && !is_submit) {
 		const struct ucl_node *un = l.set_by[cfg_key_row(CFG_KEY_USERS_FILE)];
 
 		rc = cfg_users_load(c, c->users_file, un->file, un->vline, err, errsize);
@@ -530,16 +531,34 @@ config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t e
 }
 
 struct config *
-config_load(const char *path, char *err, size_t errsize)
+config_load_doc(const struct ucl_doc *doc, const char *path, char *err, size_t errsize)
+{
+	return load_doc(doc, path, 0, err, errsize);
+}
+
+static struct config *
+load_file(const char *path, int is_submit, char *err, size_t errsize)
 {
 	struct ucl_doc *doc = ucl_parse_file(path, err, errsize);
 	struct config *c;
 
 	if (doc == NULL)
 		return NULL;
-	c = config_load_doc(doc, path, err, errsize);
+	c = load_doc(doc, path, is_submit, err, errsize);
 	ucl_doc_free(&doc);
 	return c;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errsize)
+{
+	return load_file(path, 0, err, errsize);
+}
+
+struct config *
+config_load_submit(const char *path, char *err, size_t errsize)
+{
+	return load_file(path, 1, err, errsize);
 }
 
 static void

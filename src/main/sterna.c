@@ -1,5 +1,6 @@
 /*
- * sterna.c - the multi-call binary: sterna VERB [options].
+ * sterna.c - the multi-call binary: sterna VERB [options], or the verb
+ * named by the name it was run under (a link called "sendmail").
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,12 +15,26 @@ usage(FILE *f)
 	    "       sterna check -c FILE    check a configuration file\n"
 	    "       sterna passwd [-m yescrypt|bcrypt|sha512crypt]\n"
 	    "                               read a password, print its hash for the users file\n"
+	    "       sterna sendmail [-t] [-i] [-f sender] [-F name] [-C FILE] [recipient ...]\n"
+	    "                               queue the message on standard input (also as \"sendmail\")\n"
 	    "       sterna --version | --help\n");
+}
+
+/* The last part of a path: "/usr/sbin/sendmail" gives "sendmail". */
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
 }
 
 int
 main(int argc, char **argv)
 {
+	/* cron, mailx and PHP run /usr/sbin/sendmail: a link to this binary */
+	if (argc > 0 && strcmp(base_name(argv[0]), "sendmail") == 0)
+		return verb_sendmail(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -38,6 +53,8 @@ main(int argc, char **argv)
 		return verb_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "passwd") == 0)
 		return verb_passwd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sendmail") == 0)
+		return verb_sendmail(argc - 1, argv + 1);
 	fprintf(stderr, "sterna: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -328,10 +328,15 @@ hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *r
 	return d;
 }
 
+/* SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x the size limit). */
 static int
 hook_has_room(void *ctx, uint64_t size)
 {
-	return server_has_room(((struct conn *)ctx)->srv, size);
+	const struct server *srv = ((struct conn *)ctx)->srv;
+	uint64_t free_bytes = spool_free_bytes(srv->d.spool);
+
+	return free_bytes >= srv->d.cfg->min_free_bytes &&
+	    free_bytes - srv->d.cfg->min_free_bytes >= size;
 }
 
 static int
@@ -361,7 +366,8 @@ data_begin(struct conn *c)
 	const char *tls_version = smtp_session_tls_version(c->s);
 
 	c->env = NULL;
-	env->sender = (free(env->sender), xstrdup(t->sender));
+	free(env->sender);
+	env->sender = xstrdup(t->sender);
 	env->client_ip = xstrdup(c->ip);
 	env->helo = xstrdup(smtp_session_helo(c->s));
 	env->proto = xstrdup(smtp_session_proto(c->s));

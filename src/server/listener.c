@@ -1,6 +1,6 @@
 /*
- * listener.c - the server: listening sockets, admission (room in the spool)
- * and shutdown. The session hooks are per connection (conn.c).
+ * listener.c - the server: listening sockets and shutdown. The session
+ * hooks are per connection (conn.c).
  */
 #include "server/server_int.h"
 
@@ -16,15 +16,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-/* SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x the size limit). */
-int
-server_has_room(const struct server *srv, uint64_t size)
-{
-	uint64_t free_bytes = spool_free_bytes(srv->d.spool);
-
-	return free_bytes >= srv->d.cfg->min_free_bytes && free_bytes - srv->d.cfg->min_free_bytes >= size;
-}
 
 static void
 on_workq(evutil_socket_t fd, short what, void *arg)

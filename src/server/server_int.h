@@ -37,9 +37,6 @@ struct server {
 	int is_draining;
 };
 
-/* listener.c: 1 if the spool has room for a message of size bytes (0: unknown). */
-int server_has_room(const struct server *srv, uint64_t size);
-
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
 /* Sends 421 to an idle session and closes it; a busy one closes after its message. */

@@ -173,6 +173,20 @@ def test_queue_file_records_the_envelope(sterna_factory):
     assert q["content"].endswith(b"\r\nSubject: q\r\n\r\nwaits\r\n")
 
 
+def test_queue_file_records_the_user(sterna_factory, users_file):  # noqa: F811
+    s = sterna_factory(auth__users_file=users_file, listen__mx__auth_without_tls=True)
+    start = (b"EHLO laptop.test\r\n", 250,
+             b"AUTH PLAIN " + b64("\0alice\0%s" % PASSWORDS["alice"]).encode() + b"\r\n", 235,
+             b"MAIL FROM:<alice@example.test>\r\n", 250, b"RCPT TO:<b@far.test>\r\n", 250,
+             b"DATA\r\n", 354)
+    _c, r = send(s, b"Subject: from alice\r\n\r\nx\r\n", start)
+    assert r.code == 250, r
+    qid = r.text.rsplit(" ", 1)[1]
+    s.wait_log(qid + r"\.1 deferred ")
+    meta = queue_file(os.path.join(s.spool, "queue", qid))["meta"]
+    assert (meta["auth_user"], meta["helo"], meta["proto"]) == ("alice", "laptop.test", "ESMTPA")
+
+
 def test_queue_file_of_the_earlier_version_is_delivered(sterna):
     """A file as the previous version wrote it (no origin, an empty HELO) is still read."""
     sterna.stop()
