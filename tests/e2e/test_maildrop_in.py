@@ -9,12 +9,13 @@ import os
 import pwd
 import re
 import stat
+import subprocess
 import time
 
 import pytest
 
 import maildropfile
-from conftest import ROOT
+from conftest import ROOT, STERNA_BIN
 from folders import (files_in, kv_keys, log_keys, new_qid, parse_mail, pickup_factory,  # noqa: F401
                      queue_records, received_lines, wait_until, write_file)
 from test_delivery import smtplib_send
@@ -198,7 +199,8 @@ def test_smtp_pickup_and_maildrop_leave_the_same_layout_and_log_lines(pickup_fac
     body = b"From: a@example.org\r\nTo: r@remote.test\r\nSubject: same\r\n\r\nsame\r\n"
     smtp_qid = smtplib_send(s, ["r@remote.test"], body)
     write_file(s.pickup, "same.eml", body)
-    maildropfile.drop(maildrop(s), maildropfile.encode("a@example.org", ["r@remote.test"], body))
+    r = sendmail(s, ["-f", "a@example.org", "r@remote.test"], body)
+    assert r.returncode == 0, r.stderr
     wait_until(lambda: len(received_lines(s)) == 3 and len(s.queue_ids()) == 3,
                "three messages not queued", s)
     lines = received_lines(s)
@@ -220,3 +222,40 @@ def test_smtp_pickup_and_maildrop_leave_the_same_layout_and_log_lines(pickup_fac
             meta = meta[:-2]
         layouts[qid] = (meta, kv_keys(recs[1][1]), kv_keys(recs[2][1]))
     assert len(set(map(repr, layouts.values()))) == 1, layouts
+
+
+def sendmail(s, args, msg, **kw):
+    return subprocess.run([STERNA_BIN, "sendmail", "-C", s.conf] + args, input=msg,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, **kw)
+
+
+def test_sterna_sendmail_through_the_running_daemon(sterna):
+    r = sendmail(sterna, ["-f", "a@example.org", "alice@example.test"],
+                 b"Subject: from sterna sendmail\n\nhello\n")
+    assert r.returncode == 0, r.stderr
+    [got] = sterna.wait_for_mail("alice")
+    m = parse_mail(got)
+    assert m["Subject"] == "from sterna sendmail" and m.get_content() == "hello\n"
+    uid = os.geteuid()
+    assert "from userid %d (%s)" % (uid, pwd.getpwuid(uid).pw_name) in " ".join(
+        str(m["Received"]).split())
+    sterna.wait_log(r" taken entrance=maildrop file=\S+ size=\d+ uid=%d$" % uid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running sendmail as other users needs root")
+def test_who_may_use_sendmail_is_the_maildrop_group(sterna_factory):
+    msg = b"Subject: from a group member\n\nhi\n"
+    other = pwd.getpwnam("daemon")
+    # no maildrop.group: a user who is neither root nor server.user cannot drop mail
+    s = sterna_factory()
+    r = sendmail(s, ["alice@example.test"], msg, user=other.pw_uid, group=other.pw_gid,
+                 extra_groups=[])
+    assert r.returncode != 0 and b"maildrop" in r.stderr, r
+    s.stop()
+    # the administrator's choice: members of maildrop.group may
+    s = sterna_factory(maildrop__group="mail")
+    r = sendmail(s, ["alice@example.test"], msg, user=other.pw_uid, group=other.pw_gid,
+                 extra_groups=[grp.getgrnam("mail").gr_gid])
+    assert r.returncode == 0, r.stderr
+    [got] = s.wait_for_mail("alice")
+    assert "from userid %d (daemon)" % other.pw_uid in " ".join(str(parse_mail(got)["Received"]).split())
