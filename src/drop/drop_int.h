@@ -7,7 +7,11 @@
 #define STERNA_DROP_DROP_INT_H
 
 #include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
 #include <sys/stat.h>
+
+#include <event2/event.h>
 
 #include "config/config.h"
 #include "drop/drop.h"
@@ -80,5 +84,76 @@ void folder_stop(struct folder *f);
 /* 1 while work is in flight (a worker job, a commit): wait before folder_free. */
 int folder_busy(const struct folder *f);
 void folder_free(struct folder **f);
+
+/* ---- what folder.c (the loop side) and take.c (the worker side) share ---- */
+
+struct msg_sub;
+
+enum job_kind { J_LIST, J_TAKE, J_REMOVE, J_BAD };
+
+enum take_result {
+	TAKE_OK,	/* renamed, read, parsed: file is filled */
+	TAKE_GONE,	/* no such file any more, or not one to take (a directory) */
+	TAKE_BAD,	/* moved to bad/: reason */
+	TAKE_ERR,	/* could not be renamed (our side): left where it is, reason logged */
+};
+
+struct pending {
+	char *name;
+	int is_taken;		/* name is a queue id under taken/, from before a restart or a retry */
+};
+
+struct writing {
+	char *name;
+	uint64_t last_ms;
+};
+
+struct job {
+	struct work w;			/* first: the workq hands back &w */
+	struct folder *f;
+	enum job_kind kind;
+	/* J_LIST */
+	char **names;
+	uint8_t *is_reg;		/* names[i] is a regular file (not a link, a FIFO, ...) */
+	size_t nnames;
+	int is_more;			/* the listing stopped at LIST_MAX */
+	/* J_TAKE, J_REMOVE, J_BAD */
+	enum take_result result;
+	char reason[256];
+	char bad_name[NAME_MAX + 1];
+	uint64_t size;
+	long uid;
+};
+
+struct folder {
+	const struct drop_kind *k;
+	struct drop_deps d;
+	struct workq *wq;
+	char *dir, *taken, *bad;
+	int dir_fd, taken_fd, bad_fd, ino_fd;
+	struct event *ino_ev, *scan_ev, *pause_ev;
+	unsigned scan_ms;
+	struct pending *q;		/* FIFO of names due */
+	size_t nq;
+	struct writing *wr;
+	size_t nwr;
+	int is_dirty;			/* a scan is wanted */
+	int is_started, is_stopping, is_paused;
+	struct job job;			/* the one job in flight */
+	int is_job;
+	/* the file in hand (cur.name set) */
+	struct pending cur;
+	char qid[QID_LEN + 1];		/* its queue id: its name under taken/ */
+	struct spool_msg *env;		/* until msg_sub_new() takes it */
+	struct drop_file file;
+	size_t fed;
+	struct msg_sub *sub;		/* being fed */
+	int is_committing;		/* msg_sub_end() called, done not yet */
+};
+
+/* Names a folder never takes: dot-names are being written (or are ours), and over-long ones. */
+int folder_is_candidate(const char *name);
+/* Worker thread: runs the folder's job (take.c). */
+void folder_job_run(struct work *w);
 
 #endif

@@ -295,8 +295,9 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 		return parse_fail(err, errsize, t.err);
 	env->is_8bit = t.is_8bit;
 
-	p = content->data + start;
 	len = content->len - start;
+	/* an empty text (data may still be NULL) has no fields, and nothing moves */
+	p = len > 0 ? content->data + start : NULL;
 	off = w = 0;
 	while (off < len && next_field(p, len, off, &f)) {
 		int is_removed = 0;
@@ -341,7 +342,8 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 		off = f.end;
 	}
 	/* the rest (the empty line, the body) moves up over what was removed */
-	memmove(p + w, p + off, len - off);
+	if (w < off)
+		memmove(p + w, p + off, len - off);
 	content->len = start + w + (len - off);
 
 	if (!env->is_from_x_lines) {

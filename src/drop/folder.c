@@ -18,7 +18,7 @@
  * taken/QID, and the spool tells which: QID in the queue was committed, so
  * the file is removed; otherwise it is queued again under the same QID.
  * The loop never touches the disk: every open, read, rename and unlink is
- * a worker job (at most one per folder at a time).
+ * a worker job (take.c; at most one per folder at a time).
  */
 #include "drop/drop_int.h"
 
@@ -35,17 +35,13 @@
 #include "msg/msg.h"
 #include "util/ascii.h"
 #include "util/clock.h"
-#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
 
-#define LIST_MAX 256		/* names per scan job; more are found by the next one */
 #define PENDING_MAX 1024	/* names waiting; past it the next scan finds them */
 #define WRITING_MAX 1024	/* names being written in place that the folder remembers */
 #define PIECE (64 * 1024)	/* bytes per msg_sub_write() */
-/* a file may be bigger than its message: envelope lines, maildrop framing */
-#define READ_SLACK(max) (1024 * 1024 + (max) / 64)
 /*
  * A name written in place (IN_CREATE, IN_MODIFY) and not closed yet is not
  * taken by a scan until this long after its last write, in case its close
@@ -53,68 +49,6 @@
  * write under a dot-name and rename (docs/operations.md).
  */
 #define WRITING_FORGET_MS (60 * 1000)
-
-enum job_kind { J_LIST, J_TAKE, J_REMOVE, J_BAD };
-
-enum take_result {
-	TAKE_OK,	/* renamed, read, parsed: file is filled */
-	TAKE_GONE,	/* no such file any more, or not one to take (a directory) */
-	TAKE_BAD,	/* moved to bad/: reason */
-	TAKE_ERR,	/* could not be renamed (our side): left where it is, reason logged */
-};
-
-struct pending {
-	char *name;
-	int is_taken;		/* name is a queue id under taken/, from before a restart or a retry */
-};
-
-struct writing {
-	char *name;
-	uint64_t last_ms;
-};
-
-struct job {
-	struct work w;			/* first: the workq hands back &w */
-	struct folder *f;
-	enum job_kind kind;
-	/* J_LIST */
-	char **names;
-	uint8_t *is_reg;		/* names[i] is a regular file (not a link, a FIFO, ...) */
-	size_t nnames;
-	int is_more;			/* the listing stopped at LIST_MAX */
-	/* J_TAKE, J_REMOVE, J_BAD */
-	enum take_result result;
-	char reason[256];
-	char bad_name[NAME_MAX + 1];
-	uint64_t size;
-	long uid;
-};
-
-struct folder {
-	const struct drop_kind *k;
-	struct drop_deps d;
-	struct workq *wq;
-	char *dir, *taken, *bad;
-	int dir_fd, taken_fd, bad_fd, ino_fd;
-	struct event *ino_ev, *scan_ev, *pause_ev;
-	unsigned scan_ms;
-	struct pending *q;		/* FIFO of names due */
-	size_t nq;
-	struct writing *wr;
-	size_t nwr;
-	int is_dirty;			/* a scan is wanted */
-	int is_started, is_stopping, is_paused;
-	struct job job;			/* the one job in flight */
-	int is_job;
-	/* the file in hand (cur.name set) */
-	struct pending cur;
-	char qid[QID_LEN + 1];		/* its queue id: its name under taken/ */
-	struct spool_msg *env;		/* until msg_sub_new() takes it */
-	struct drop_file file;
-	size_t fed;
-	struct msg_sub *sub;		/* being fed */
-	int is_committing;		/* msg_sub_end() called, done not yet */
-};
 
 static void kick(struct folder *f);
 
@@ -133,9 +67,8 @@ drop_file_clear(struct drop_file *df)
 
 /* ---- names ---- */
 
-/* Names the folder never takes: dot-names are being written (or are ours). */
-static int
-is_candidate(const char *name)
+int
+folder_is_candidate(const char *name)
 {
 	return name[0] != '\0' && name[0] != '.' && strlen(name) <= NAME_MAX;
 }
@@ -236,257 +169,6 @@ is_being_written(struct folder *f, const char *name)
 	return 0;
 }
 
-/* ---- worker side ---- */
-
-/*
- * Lists up to LIST_MAX candidate names. In a folder whose names may appear
- * before their file is complete, a name counts once its file has not
- * changed for one scan interval: a writer in the middle of a write changes
- * the time on every write.
- */
-static void
-run_list(struct job *j)
-{
-	struct folder *f = j->f;
-	int fd = dup(f->dir_fd);
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
-	struct dirent *e;
-	int64_t now_s = (int64_t)(clock_wall_us() / 1000000u);
-	int64_t settle_s = (int64_t)(f->scan_ms + 999) / 1000;
-
-	if (d == NULL) {
-		if (fd != -1)
-			close(fd);
-		snprintf(j->reason, sizeof(j->reason), "%s", strerror(errno));
-		return;
-	}
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL) {
-		struct stat st = { .st_mode = S_IFREG };
-
-		if (!is_candidate(e->d_name))
-			continue;
-		if (e->d_type == DT_DIR)
-			continue;
-		if (!f->k->is_atomic) {
-			if (fstatat(f->dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-				continue;
-			if (S_ISREG(st.st_mode) && (now_s - (int64_t)st.st_mtim.tv_sec < settle_s ||
-			    now_s - (int64_t)st.st_ctim.tv_sec < settle_s))
-				continue;
-		}
-		if (j->nnames == LIST_MAX) {
-			j->is_more = 1;
-			break;
-		}
-		j->names = xrealloc(j->names, (j->nnames + 1) * sizeof(*j->names));
-		j->is_reg = xrealloc(j->is_reg, j->nnames + 1);
-		j->is_reg[j->nnames] = S_ISREG(st.st_mode);
-		j->names[j->nnames++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-}
-
-/* Appends the .reason file beside a bad file: why, for whoever looks at bad/. */
-static void
-write_reason(struct folder *f, const char *bad_name, const char *qid, const char *from,
-    const char *reason)
-{
-	char name[NAME_MAX + 16], text[1024];
-	int fd, n;
-
-	n = snprintf(name, sizeof(name), "%s.reason", bad_name);
-	if (n < 0 || (size_t)n >= sizeof(name))
-		return;
-	n = snprintf(text, sizeof(text), "%s\nfile: %s\nqueue id: %s\n", reason, from, qid);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		n = (int)strlen(text);
-	fd = openat(f->bad_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1 || write_all(fd, text, (size_t)n) == -1)
-		log_err("%s: %s/%s: %s", f->k->entrance, f->bad, name, strerror(errno));
-	if (fd != -1)
-		close(fd);
-}
-
-/*
- * Moves taken/QID to bad/ under its folder name (or QID when taken again
- * after a restart; NAME.QID when bad/ has a NAME already), with its reason.
- */
-static void
-move_bad(struct job *j, const char *qid, const char *from)
-{
-	struct folder *f = j->f;
-	int n;
-
-	snprintf(j->bad_name, sizeof(j->bad_name), "%s", from);
-	if (renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE) == -1 &&
-	    errno == EEXIST) {
-		n = snprintf(j->bad_name, sizeof(j->bad_name), "%.200s.%s", from, qid);
-		if (n < 0 || (size_t)n >= sizeof(j->bad_name))
-			snprintf(j->bad_name, sizeof(j->bad_name), "%s", qid);
-		(void)renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE);
-	}
-	/* a file that cannot be moved stays taken: the next start looks at it again */
-	if (faccessat(f->bad_fd, j->bad_name, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
-		log_err("%s: cannot move %s/%s to %s: %s", f->k->entrance, f->taken, qid, f->bad,
-		    strerror(errno));
-		return;
-	}
-	write_reason(f, j->bad_name, qid, from, j->reason);
-}
-
-static int
-take_bad(struct job *j, const char *why, int err)
-{
-	if (err != 0)
-		snprintf(j->reason, sizeof(j->reason), "%s: %s", why, strerror(err));
-	else
-		snprintf(j->reason, sizeof(j->reason), "%s", why);
-	j->result = TAKE_BAD;
-	move_bad(j, j->f->qid, j->f->cur.name);
-	return -1;
-}
-
-/* Reads the whole file, at most max bytes: 0, or -1 (over max: *is_big; else errno). */
-static int
-read_bounded(int fd, uint64_t max, struct buf *b, int *is_big)
-{
-	uint8_t tmp[64 * 1024];
-
-	for (;;) {
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (b->len + (size_t)n > max || buf_append(b, tmp, (size_t)n) == -1) {
-			*is_big = 1;
-			return -1;
-		}
-	}
-}
-
-static void
-run_take(struct job *j)
-{
-	struct folder *f = j->f;
-	const struct config *cfg = f->d.cfg;
-	const char *qid = f->qid;
-	uint64_t max_file = cfg->max_message_bytes + READ_SLACK(cfg->max_message_bytes);
-	struct stat st, st2;
-	struct buf in;
-	char why[256];
-	int fd = -1, is_big = 0;
-
-	buf_init(&in, max_file);
-	j->uid = -1;
-	if (!f->cur.is_taken) {
-		if (fstatat(f->dir_fd, f->cur.name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    S_ISDIR(st.st_mode)) {
-			j->result = TAKE_GONE;	/* taken or removed by someone else; or a folder */
-			goto out;
-		}
-		if (renameat(f->dir_fd, f->cur.name, f->taken_fd, qid) == -1) {
-			j->result = errno == ENOENT ? TAKE_GONE : TAKE_ERR;
-			snprintf(j->reason, sizeof(j->reason), "cannot rename to %s/%s: %s",
-			    f->taken, qid, strerror(errno));
-			goto out;
-		}
-		/*
-		 * The new name must be on disk before the message can be: after a
-		 * power loss a file back under its old name would be queued twice.
-		 */
-		if (fsync(f->taken_fd) == -1)
-			log_err("%s: fsync %s: %s", f->k->entrance, f->taken, strerror(errno));
-	}
-	/* the type first: opening a device or a FIFO can block or have effects */
-	if (fstatat(f->taken_fd, qid, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		j->result = TAKE_GONE;
-		goto out;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		take_bad(j, "a symbolic link", 0);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		take_bad(j, "not a regular file", 0);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max_file) {
-		snprintf(why, sizeof(why), "over the size limit (%llu bytes)",
-		    (unsigned long long)st.st_size);
-		take_bad(j, why, 0);
-		goto out;
-	}
-	fd = openat(f->taken_fd, qid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1) {
-		take_bad(j, "unreadable", errno);
-		goto out;
-	}
-	if (fstat(fd, &st2) == -1 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev ||
-	    !S_ISREG(st2.st_mode)) {
-		take_bad(j, "changed while it was opened", 0);
-		goto out;
-	}
-	if (read_bounded(fd, max_file, &in, &is_big) == -1) {
-		if (is_big)
-			take_bad(j, "over the size limit", 0);
-		else
-			take_bad(j, "unreadable", errno);
-		goto out;
-	}
-	j->size = in.len;
-	j->uid = (long)st2.st_uid;
-	buf_init(&f->file.content, cfg->max_message_bytes);
-	if (f->k->parse(in.data, in.len, &st2, cfg, &f->file, why, sizeof(why)) == -1) {
-		drop_file_clear(&f->file);
-		take_bad(j, why, 0);
-		goto out;
-	}
-	j->result = TAKE_OK;
-out:
-	if (fd != -1)
-		close(fd);
-	buf_clear(&in);
-}
-
-/* Taken/QID is queued: it goes, durably, so that a restart cannot queue it again. */
-static void
-run_remove(struct job *j)
-{
-	struct folder *f = j->f;
-
-	if (unlinkat(f->taken_fd, f->qid, 0) == -1 && errno != ENOENT)
-		log_err("%s: cannot remove %s/%s: %s", f->k->entrance, f->taken, f->qid,
-		    strerror(errno));
-	else if (fsync(f->taken_fd) == -1)
-		log_err("%s: fsync %s: %s", f->k->entrance, f->taken, strerror(errno));
-}
-
-static void
-job_run(struct work *w)
-{
-	struct job *j = (struct job *)w;
-
-	switch (j->kind) {
-	case J_LIST:
-		run_list(j);
-		break;
-	case J_TAKE:
-		run_take(j);
-		break;
-	case J_REMOVE:
-		run_remove(j);
-		break;
-	case J_BAD:
-		move_bad(j, j->f->qid, j->f->cur.name);
-		break;
-	}
-}
-
 /* ---- loop side ---- */
 
 static void job_done(struct work *w);
@@ -497,7 +179,7 @@ job_submit(struct folder *f, enum job_kind kind, const char *reason)
 {
 	ASSERT(!f->is_job);
 	memset(&f->job, 0, sizeof(f->job));
-	f->job.w.run = job_run;
+	f->job.w.run = folder_job_run;
 	f->job.w.done = job_done;
 	f->job.f = f;
 	f->job.kind = kind;
@@ -575,9 +257,11 @@ submit(struct folder *f)
 	char err[256], first_err[512] = "", name[NAME_MAX + 16];
 	size_t accepted = 0;
 
+	free(env->sender);	/* msg_env_new's null sender */
 	env->sender = f->file.sender;
 	f->file.sender = NULL;
 	env->local_uid = f->file.uid;
+	free(env->local_user);
 	env->local_user = f->file.user;
 	f->file.user = NULL;
 	env->is_8bitmime = f->file.is_8bit;
@@ -780,7 +464,7 @@ on_inotify(evutil_socket_t fd, short what, void *arg)
 				    f->k->entrance, f->dir);
 				continue;
 			}
-			if (e->len == 0 || (e->mask & IN_ISDIR) || !is_candidate(e->name))
+			if (e->len == 0 || (e->mask & IN_ISDIR) || !folder_is_candidate(e->name))
 				continue;
 			if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
 				writing_forget(f, e->name);
@@ -872,7 +556,8 @@ settle_taken(struct folder *f, char *err, size_t errsize)
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		int has = spool_has(f->d.spool, names[i]);
 

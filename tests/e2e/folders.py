@@ -32,6 +32,7 @@ def pickup_factory(sterna_factory):
         overrides.setdefault("pickup__scan_interval", "1s")
         s = sterna_factory(pickup__dir=d, **overrides)
         s.pickup = d
+        wait_ready(s)
         return s
 
     yield make
@@ -53,6 +54,17 @@ def files_in(folder):
         return sorted(n for n in os.listdir(folder))
     except FileNotFoundError:
         return []
+
+
+def wait_ready(s, starts=1):
+    """Wait for the daemon's start number `starts` to finish: its port accepts from the moment it
+    is bound, before the folders exist."""
+    wait_until(lambda: len(re.findall(r" ready: ", s.log())) >= starts, "not ready", s)
+
+
+def restart(s, starts):
+    s.start()
+    wait_ready(s, starts)
 
 
 def wait_until(cond, what, s, timeout=10):

@@ -17,8 +17,16 @@ import pytest
 import maildropfile
 from conftest import ROOT, STERNA_BIN
 from folders import (files_in, kv_keys, log_keys, new_qid, parse_mail, pickup_factory,  # noqa: F401
-                     queue_records, received_lines, wait_until, write_file)
+                     queue_records, received_lines, restart, wait_ready, wait_until, write_file)
 from test_delivery import smtplib_send
+
+@pytest.fixture
+def sterna(sterna_factory):
+    """The default daemon, once its folders exist."""
+    s = sterna_factory()
+    wait_ready(s)
+    return s
+
 
 CONTENT = b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: via maildrop\r\n\r\nhi\r\n"
 
@@ -36,6 +44,7 @@ def test_python_writer_matches_the_golden_file():
 
 def test_maildrop_folder_mode(sterna_factory):
     s = sterna_factory()
+    wait_ready(s)
     st = os.stat(maildrop(s))
     # no maildrop.group: only root and the daemon's user may drop files
     assert stat.S_IMODE(st.st_mode) == 0o700
@@ -46,6 +55,7 @@ def test_maildrop_folder_mode(sterna_factory):
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a folder's group needs root")
 def test_maildrop_group_gives_mode_1730(sterna_factory):
     s = sterna_factory(maildrop__group="mail")
+    wait_ready(s)
     st = os.stat(maildrop(s))
     assert stat.S_IMODE(st.st_mode) == 0o1730   # sticky, group may write and enter, not list
     assert st.st_gid == grp.getgrnam("mail").gr_gid
@@ -123,6 +133,7 @@ def test_hostile_files_go_to_bad_and_the_daemon_goes_on(sterna):
 
 def test_too_big_file_goes_to_bad(sterna_factory):
     s = sterna_factory(smtp__max_message_bytes="4k")
+    wait_ready(s)
     data = maildropfile.encode("a@example.org", ["alice@example.test"],
                                CONTENT + b"0123456789\r\n" * 1000)
     maildropfile.drop(maildrop(s), data, name="big")
@@ -137,7 +148,7 @@ def test_files_dropped_while_down_are_taken_at_start(sterna):
     for i in range(3):
         maildropfile.drop(maildrop(sterna), maildropfile.encode(
             "a@example.org", ["bob@example.test"], b"Subject: %d\r\n\r\nx\r\n" % i))
-    sterna.start()
+    restart(sterna, 2)
     sterna.wait_for_mail("bob", count=3)
 
 
@@ -146,7 +157,7 @@ def test_taken_file_of_a_crash_is_queued_with_its_id(sterna):
     qid = new_qid()
     write_file(os.path.join(sterna.spool, "maildrop-taken"), qid,
                maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT))
-    sterna.start()
+    restart(sterna, 2)
     sterna.wait_log(r"^\S+ %s taken entrance=maildrop file=maildrop-taken/%s " % (qid, qid))
     [got] = sterna.wait_for_mail("alice")
     assert qid in str(parse_mail(got)["Received"])
@@ -173,7 +184,7 @@ def test_kill9_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factor
             "a@example.org", ["bob@example.test"], b"Subject: m%d\r\n\r\nmaildrop %d\r\n" % (i, i)))
     wait_until(lambda: len(received_lines(s)) >= kill_after, "nothing received", s)
     s.kill9()
-    s.start()
+    restart(s, 2)
     s.wait_for_mail("bob", count=2 * n, timeout=60)
     time.sleep(2)
     got = queued_as(s.mails("bob"))
@@ -248,12 +259,14 @@ def test_who_may_use_sendmail_is_the_maildrop_group(sterna_factory):
     other = pwd.getpwnam("daemon")
     # no maildrop.group: a user who is neither root nor server.user cannot drop mail
     s = sterna_factory()
+    wait_ready(s)
     r = sendmail(s, ["alice@example.test"], msg, user=other.pw_uid, group=other.pw_gid,
                  extra_groups=[])
     assert r.returncode != 0 and b"maildrop" in r.stderr, r
     s.stop()
     # the administrator's choice: members of maildrop.group may
     s = sterna_factory(maildrop__group="mail")
+    wait_ready(s)
     r = sendmail(s, ["alice@example.test"], msg, user=other.pw_uid, group=other.pw_gid,
                  extra_groups=[grp.getgrnam("mail").gr_gid])
     assert r.returncode == 0, r.stderr

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from folders import (files_in, new_qid, parse_mail, pickup_factory, wait_until,  # noqa: F401
-                     write_file)
+from folders import (files_in, new_qid, parse_mail, pickup_factory, restart,  # noqa: F401
+                     wait_until, write_file)
 
 MSG = (b"From: App <app@example.org>\n"
        b"To: Alice <alice@example.test>\n"
@@ -179,7 +179,7 @@ def test_files_present_at_start_are_taken(pickup_factory):
     # older than the settle time, as a file left from before the start would be
     old = time.time() - 60
     os.utime(os.path.join(s.pickup, "while-down.eml"), (old, old))
-    s.start()
+    restart(s, 2)
     s.wait_for_mail("alice")
 
 
@@ -193,7 +193,7 @@ def test_crash_after_commit_before_removal_does_not_queue_twice(pickup_factory):
     # as if kill -9 had come between the commit and the removal of the taken file
     write_file(os.path.join(s.pickup, ".taken"), qid,
                b"From: app@example.org\nTo: someone@remote.test\n\nhi\n")
-    s.start()
+    restart(s, 2)
     s.wait_log(r"^\S+ %s file_removed entrance=pickup why=\"queued before a restart\"" % qid)
     assert files_in(os.path.join(s.pickup, ".taken")) == []
     assert s.queue_ids() == [qid]
@@ -206,7 +206,7 @@ def test_crash_after_taking_before_commit_queues_with_the_same_id(pickup_factory
     qid = new_qid()
     # as if kill -9 had come after the rename to the taken name, before the commit
     write_file(os.path.join(s.pickup, ".taken"), qid, MSG)
-    s.start()
+    restart(s, 2)
     s.wait_log(r"^\S+ %s taken entrance=pickup file=\.taken/%s " % (qid, qid))
     s.wait_log(r"^\S+ %s received " % qid)
     [got] = s.wait_for_mail("alice")
