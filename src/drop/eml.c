@@ -291,8 +291,10 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 		len -= off;
 	}
 	eml_text_init(&t, max_line_bytes);
-	if (eml_text_feed(&t, in, len, content) == -1 || eml_text_end(&t, content) == -1)
+	if (eml_text_feed(&t, in, len, content) == -1 || eml_text_end(&t, content) == -1) {
+		content->len = start;	/* the lines before the bad one go too */
 		return parse_fail(err, errsize, t.err);
+	}
 	env->is_8bit = t.is_8bit;
 
 	len = content->len - start;

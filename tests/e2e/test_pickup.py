@@ -212,3 +212,23 @@ def test_crash_after_taking_before_commit_queues_with_the_same_id(pickup_factory
     [got] = s.wait_for_mail("alice")
     assert parse_mail(got)["Subject"] == "from the pickup folder"
     wait_until(lambda: files_in(os.path.join(s.pickup, ".taken")) == [], "not removed", s)
+
+
+def test_queue_that_cannot_write_leaves_the_file_for_a_later_try(pickup_factory):
+    # a queue that cannot be written (here: incoming/ read-only for the daemon's user) is a
+    # temporary failure: the file stays taken, never goes to bad/, and is queued on a later try
+    s = pickup_factory()
+    incoming = os.path.join(s.spool, "incoming")
+    os.chmod(incoming, 0o500)
+    try:
+        write_file(s.pickup, "later.eml", MSG)
+        m = s.wait_log(r"^\S+ (\S+) file_deferred entrance=pickup file=later\.eml next_s=1 reason=")
+        qid = m.group(1)
+        assert files_in(os.path.join(s.pickup, ".taken")) == [qid]
+        assert files_in(os.path.join(s.pickup, "bad")) == []
+    finally:
+        os.chmod(incoming, 0o700)
+    [got] = s.wait_for_mail("alice")
+    # the same queue id on the later try: the taken file's name is the message's id
+    assert qid in " ".join(str(parse_mail(got)["Received"]).split())
+    wait_until(lambda: files_in(os.path.join(s.pickup, ".taken")) == [], "not removed", s)

@@ -181,6 +181,9 @@ static const struct {
 	    "X-Receiver: c@example.net\n\n"), NULL, NULL, NULL, "X-Sender" },
 	{ "empty file", IN(""), NULL, NULL, NULL, "no sender" },
 	{ "not a message", IN("\x7f" "ELF\x02\x01\x01\0\0\0"), NULL, NULL, NULL, "NUL" },
+	/* found by fuzz_eml: the lines before a bad one must not stay in content */
+	{ "nul on line 2", IN("From: a@example.org\nTo: b@example.net\0\n\n"), NULL, NULL, NULL,
+	    "line 2: NUL" },
 	{ "too many", IN("From: a@example.org\nTo: 1@x.example, 2@x.example, 3@x.example, "
 	    "4@x.example, 5@x.example\n\n"), NULL, NULL, NULL, "more than 4 recipients" },
 };
