@@ -93,7 +93,6 @@ drops_new(const struct drop_deps *d, char *err, size_t errsize)
 		goto fail;
 	if (cfg->pickup_dir[0] != '\0') {
 		if (check_pickup_dir(cfg->pickup_dir, err, errsize) == -1 ||
-		    path_join(dir, sizeof(dir), cfg->pickup_dir, ".", err, errsize) == -1 ||
 		    path_join(taken, sizeof(taken), cfg->pickup_dir, ".taken", err, errsize) == -1 ||
 		    path_join(bad, sizeof(bad), cfg->pickup_dir, "bad", err, errsize) == -1)
 			goto fail;

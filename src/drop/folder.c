@@ -254,7 +254,7 @@ static void
 submit(struct folder *f)
 {
 	struct spool_msg *env = f->env;
-	char err[256], first_err[512] = "", name[NAME_MAX + 16];
+	char err[256], first_err[300] = "", name[NAME_MAX + 16];
 	size_t accepted = 0;
 
 	free(env->sender);	/* msg_env_new's null sender */
@@ -275,9 +275,9 @@ submit(struct folder *f)
 			continue;
 		}
 		log_ev_rcpt_refused(env->qid, f->k->entrance, a, err);
+		/* the core's reason names the address */
 		if (first_err[0] == '\0')
-			snprintf(first_err, sizeof(first_err), "no recipient accepted: <%.256s>: %.200s",
-			    a, err);
+			snprintf(first_err, sizeof(first_err), "no recipient accepted: %s", err);
 	}
 	if (accepted == 0 || env->nrcpts == 0) {
 		job_submit(f, J_BAD, first_err[0] ? first_err : "no recipient");
@@ -364,7 +364,7 @@ take_done(struct folder *f, struct job *j)
 		return;
 	case TAKE_BAD:
 		log_ev_file_bad(f->qid, f->k->entrance, hand_name(f, name, sizeof(name)),
-		    j->bad_name, j->reason);
+		    j->bad_name[0] ? j->bad_name : "-", j->reason);
 		break;
 	case TAKE_ERR:
 		log_err("%s: %s: %s", f->k->entrance, f->cur.name, j->reason);
@@ -569,8 +569,12 @@ settle_taken(struct folder *f, char *err, size_t errsize)
 			else
 				log_err("%s: cannot remove %s/%s: %s", f->k->entrance, f->taken,
 				    names[i], strerror(errno));
-		} else {
+		} else if (has == 0) {
 			pending_push(f, names[i], 1, 0);
+		} else {
+			/* queued or not cannot be told: left for a start that can tell */
+			log_err("%s: %s/%s left alone: cannot look it up in the queue: %s",
+			    f->k->entrance, f->taken, names[i], strerror(errno));
 		}
 		free(names[i]);
 	}

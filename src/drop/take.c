@@ -104,20 +104,21 @@ static void
 move_bad(struct job *j, const char *qid, const char *from)
 {
 	struct folder *f = j->f;
-	int n;
+	int n, r;
 
 	snprintf(j->bad_name, sizeof(j->bad_name), "%s", from);
-	if (renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE) == -1 &&
-	    errno == EEXIST) {
+	r = renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE);
+	if (r == -1 && errno == EEXIST) {
 		n = snprintf(j->bad_name, sizeof(j->bad_name), "%.200s.%s", from, qid);
 		if (n < 0 || (size_t)n >= sizeof(j->bad_name))
 			snprintf(j->bad_name, sizeof(j->bad_name), "%s", qid);
-		(void)renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE);
+		r = renameat2(f->taken_fd, qid, f->bad_fd, j->bad_name, RENAME_NOREPLACE);
 	}
 	/* a file that cannot be moved stays taken: the next start looks at it again */
-	if (faccessat(f->bad_fd, j->bad_name, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (r == -1) {
 		log_err("%s: cannot move %s/%s to %s: %s", f->k->entrance, f->taken, qid, f->bad,
 		    strerror(errno));
+		j->bad_name[0] = '\0';
 		return;
 	}
 	write_reason(f, j->bad_name, qid, from, j->reason);
@@ -186,6 +187,8 @@ run_take(struct job *j)
 		/*
 		 * The new name must be on disk before the message can be: after a
 		 * power loss a file back under its old name would be queued twice.
+		 * A flush that fails is logged and the file still queued: the risk
+		 * is that duplicate, after a power loss, never a loss.
 		 */
 		if (fsync(f->taken_fd) == -1)
 			log_err("%s: fsync %s: %s", f->k->entrance, f->taken, strerror(errno));

@@ -2,10 +2,11 @@
  * serve.c - sterna serve -c FILE: the daemon, in the foreground.
  * Order matters: read the configuration, load the TLS certificates (a key
  * may be readable by root only), bind the listeners (ports below 1024 need
- * root), create the spool and mailbox roots and hand them to the
- * unprivileged user, drop privileges, then open the spool, recover what it
- * holds, and serve. SIGTERM/SIGINT stop accepting, let messages in hand
- * finish, wait for deliveries in flight, and exit. SIGHUP reads the TLS
+ * root), create the spool and mailbox roots and the maildrop folder and
+ * hand them to the unprivileged user, drop privileges, then open the spool,
+ * recover what it holds, settle what the folder entrances left half taken
+ * (src/drop), and serve. SIGTERM/SIGINT stop accepting and taking files,
+ * let messages in hand finish, wait for deliveries in flight, and exit. SIGHUP reads the TLS
  * certificates again; the rest of the configuration needs a restart.
  */
 #include <errno.h>
