@@ -8,6 +8,7 @@ import grp
 import os
 import pwd
 import re
+import signal
 import stat
 import subprocess
 import time
@@ -173,8 +174,9 @@ def queued_as(mails):
     return out
 
 
-@pytest.mark.parametrize("kill_after", [1, 15])
-def test_kill9_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factory, kill_after):
+@pytest.mark.parametrize("kill_after, how", [(1, "kill9"), (15, "kill9"), (3, "sigterm")])
+def test_kill9_or_stop_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factory, kill_after,
+                                                                             how):
     s = pickup_factory()
     n = 25
     for i in range(n):
@@ -183,7 +185,14 @@ def test_kill9_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factor
         maildropfile.drop(maildrop(s), maildropfile.encode(
             "a@example.org", ["bob@example.test"], b"Subject: m%d\r\n\r\nmaildrop %d\r\n" % (i, i)))
     wait_until(lambda: len(received_lines(s)) >= kill_after, "nothing received", s)
-    s.kill9()
+    if how == "kill9":
+        s.kill9()
+    else:
+        # SIGTERM: the folders stop taking files, a commit in hand finishes, and it exits
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(10) == 0
+        s.proc = None
+        assert re.search(r" stopped$", s.log(), re.M)
     restart(s, 2)
     s.wait_for_mail("bob", count=2 * n, timeout=60)
     time.sleep(2)
