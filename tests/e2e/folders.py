@@ -18,7 +18,8 @@ QID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 @pytest.fixture
 def pickup_factory(sterna_factory):
-    """pickup_factory(**overrides): a daemon with a pickup folder (s.pickup), scanned every second."""
+    """pickup_factory(**overrides): a daemon with a pickup folder (s.pickup), scanned every
+    second, once its folders exist."""
     made = []
 
     def make(**overrides):

@@ -175,8 +175,8 @@ def queued_as(mails):
 
 
 @pytest.mark.parametrize("kill_after, how", [(1, "kill9"), (15, "kill9"), (3, "sigterm")])
-def test_kill9_or_stop_while_taking_loses_nothing_and_queues_nothing_twice(pickup_factory, kill_after,
-                                                                             how):
+def test_kill9_or_stop_while_taking_loses_nothing_and_queues_nothing_twice(
+        pickup_factory, kill_after, how):
     s = pickup_factory()
     n = 25
     for i in range(n):
@@ -280,4 +280,5 @@ def test_who_may_use_sendmail_is_the_maildrop_group(sterna_factory):
                  extra_groups=[grp.getgrnam("mail").gr_gid])
     assert r.returncode == 0, r.stderr
     [got] = s.wait_for_mail("alice")
-    assert "from userid %d (daemon)" % other.pw_uid in " ".join(str(parse_mail(got)["Received"]).split())
+    received = " ".join(str(parse_mail(got)["Received"]).split())
+    assert "from userid %d (daemon)" % other.pw_uid in received
