@@ -251,7 +251,9 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 	int code;
 	enum sm_drop_err dr;
 
-	sm_input_init(&in, cfg->max_message_bytes, o->is_dot_end);
+	/* the daemon counts the CRLF in smtp.max_text_line_bytes; RFC 5322 2.1.1 does not */
+	sm_input_init(&in, cfg->max_message_bytes, cfg->max_text_line_bytes - 2 < SM_LINE_MAX ?
+	    cfg->max_text_line_bytes - 2 : SM_LINE_MAX, o->is_dot_end);
 	buf_init(&msg, cfg->max_message_bytes + 64 * 1024);
 	if (o->sender == NULL)
 		snprintf(sender, sizeof(sender), "%s", me);
@@ -296,8 +298,10 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 		code = EX_DATAERR;
 		goto out;
 	}
-	if (rcpts.n > MAILDROP_MAX_RCPTS) {
-		say("too many recipients (%zu; at most %d)", rcpts.n, MAILDROP_MAX_RCPTS);
+	/* the daemon would set the file aside: say it here, where someone hears it */
+	if (rcpts.n > cfg->max_recipients || rcpts.n > MAILDROP_MAX_RCPTS) {
+		say("too many recipients (%zu; smtp.max_recipients is %u)", rcpts.n,
+		    cfg->max_recipients);
 		code = EX_DATAERR;
 		goto out;
 	}
