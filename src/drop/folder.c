@@ -79,6 +79,7 @@ struct job {
 	enum job_kind kind;
 	/* J_LIST */
 	char **names;
+	uint8_t *is_reg;		/* names[i] is a regular file (not a link, a FIFO, ...) */
 	size_t nnames;
 	int is_more;			/* the listing stopped at LIST_MAX */
 	/* J_TAKE, J_REMOVE, J_BAD */
@@ -261,7 +262,7 @@ run_list(struct job *j)
 	}
 	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
-		struct stat st;
+		struct stat st = { .st_mode = S_IFREG };
 
 		if (!is_candidate(e->d_name))
 			continue;
@@ -279,6 +280,8 @@ run_list(struct job *j)
 			break;
 		}
 		j->names = xrealloc(j->names, (j->nnames + 1) * sizeof(*j->names));
+		j->is_reg = xrealloc(j->is_reg, j->nnames + 1);
+		j->is_reg[j->nnames] = S_ISREG(st.st_mode);
 		j->names[j->nnames++] = xstrdup(e->d_name);
 	}
 	closedir(d);
@@ -649,12 +652,15 @@ list_done(struct folder *f, struct job *j)
 	if (j->reason[0] != '\0')
 		log_err("%s: cannot list %s: %s", f->k->entrance, f->dir, j->reason);
 	for (size_t i = 0; i < j->nnames; i++) {
-		if (f->k->is_atomic || !is_being_written(f, j->names[i]))
+		/* a symlink or a FIFO has no close to wait for: it goes (to bad/) at once */
+		if (f->k->is_atomic || !j->is_reg[i] || !is_being_written(f, j->names[i]))
 			pending_push(f, j->names[i], 0, 0);
 		free(j->names[i]);
 	}
 	free(j->names);
+	free(j->is_reg);
 	j->names = NULL;
+	j->is_reg = NULL;
 	if (j->is_more)
 		f->is_dirty = 1;
 }
@@ -781,7 +787,14 @@ on_inotify(evutil_socket_t fd, short what, void *arg)
 				pending_push(f, e->name, 0, 0);
 			} else if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
 				writing_forget(f, e->name);
-			} else if (!f->k->is_atomic && (e->mask & (IN_CREATE | IN_MODIFY))) {
+			} else if (f->k->is_atomic && (e->mask & IN_CREATE)) {
+				/*
+				 * Its writers rename names in: a name created in place
+				 * is a link, a FIFO or a file written against the rules,
+				 * which goes to bad/ now rather than at the next scan.
+				 */
+				pending_push(f, e->name, 0, 0);
+			} else if (e->mask & (IN_CREATE | IN_MODIFY)) {
 				writing_touch(f, e->name);
 			}
 		}
@@ -887,7 +900,7 @@ folder_new(const struct drop_deps *d, struct workq *wq, const struct drop_kind *
     const struct folder_paths *paths, unsigned scan_ms, char *err, size_t errsize)
 {
 	struct folder *f = xcalloc(1, sizeof(*f));
-	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW |
+	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW |
 	    IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF;
 
 	f->k = k;
@@ -904,7 +917,7 @@ folder_new(const struct drop_deps *d, struct workq *wq, const struct drop_kind *
 	    (f->bad_fd = open_dir(f->bad, 1, err, errsize)) == -1)
 		goto fail;
 	if (!k->is_atomic)
-		mask |= IN_CREATE | IN_MODIFY;
+		mask |= IN_MODIFY;
 	/* the watch comes before the first scan, so no file falls between the two */
 	if ((f->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
 	    inotify_add_watch(f->ino_fd, f->dir, mask) == -1) {

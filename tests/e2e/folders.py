@@ -41,9 +41,11 @@ def pickup_factory(sterna_factory):
 
 def write_file(folder, name, data):
     """Write in place, as many applications do: the daemon must wait for the close."""
-    with open(os.path.join(folder, name), "wb") as f:
+    fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    # readable by the daemon's user whatever the umask; set before the close that announces it
+    os.fchmod(fd, 0o644)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.chmod(os.path.join(folder, name), 0o644)
 
 
 def files_in(folder):

@@ -4,6 +4,8 @@ be taken goes to bad/ with a reason; a crash never loses a file nor queues one t
 
 import os
 import re
+import shutil
+import tempfile
 import time
 
 import pytest
@@ -159,13 +161,15 @@ def test_subfolders_are_left_alone(pickup_factory):
     assert files_in(os.path.join(s.pickup, "bad")) == []
 
 
-def test_world_writable_pickup_folder_is_refused(sterna_factory, tmp_path):
-    d = tmp_path / "pickup"
-    d.mkdir()
-    os.chmod(d, 0o777)
-    with pytest.raises(pytest.fail.Exception) as e:
-        sterna_factory(pickup__dir=str(d))
-    assert "writable by every user" in str(e.value)
+def test_world_writable_pickup_folder_is_refused(sterna_factory):
+    d = tempfile.mkdtemp(prefix="sterna-pickup-")
+    try:
+        os.chmod(d, 0o777)
+        with pytest.raises(pytest.fail.Exception) as e:
+            sterna_factory(pickup__dir=d)
+        assert "writable by every user" in str(e.value)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_files_present_at_start_are_taken(pickup_factory):
