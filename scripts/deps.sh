@@ -7,7 +7,7 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libssl-dev libc-ares-dev libcrypt-dev libgmime-3.0-dev libcmocka-dev
-python3 python3-pytest swaks msmtp openssl nmap unbound testssl.sh"
+python3 python3-pytest swaks msmtp s-nail openssl nmap unbound testssl.sh"
 
 missing=""
 for p in $PKGS; do

@@ -26,6 +26,8 @@
 #include "main/verbs.h"
 #include "msg/header.h"
 #include "msg/maildrop.h"
+#include "policy/policy.h"
+#include "spool/spool.h"
 #include "util/xalloc.h"
 
 #ifndef STERNA_CONFIG_PATH
@@ -60,15 +62,6 @@ say(const char *fmt, ...)
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "sendmail: %s\n", line);
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: sendmail [-t] [-i] [-v] [-f sender] [-F full name] [-C config] "
-	    "[recipient ...]\n"
-	    "       sendmail -bs [-v] [-C config]\n");
 }
 
 /*
@@ -160,11 +153,10 @@ parse_opts(int argc, char **argv, struct sm_opts *o)
 			break;
 		case ':':
 			say("option -%c needs a value", optopt);
-			usage();
 			return EX_USAGE;
 		default:
+			/* one line, as callers log it: the usage is in sterna --help */
 			say("unknown option -%c", optopt);
-			usage();
 			return EX_USAGE;
 		}
 	}
@@ -203,6 +195,54 @@ fullname_ok(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			return -1;
 	return 0;
+}
+
+/*
+ * Asks about each recipient what the daemon will ask when it takes the
+ * file (msg_env_add_rcpt: a trusted local client), since a file it cannot
+ * queue goes to maildrop-bad/, where nobody reads it: an unknown local
+ * user is refused now, with EX_NOUSER, and nothing is written. Returns 0,
+ * or an exit code after saying why.
+ */
+static int
+check_rcpts(const struct config *cfg, const struct sm_rcpts *rcpts)
+{
+	const struct smtp_client local = { .ip = "127.0.0.1", .local_ip = "", .is_trusted = 1 };
+	struct local_db *db = local_db_new(cfg);
+	struct spool_msg *env = spool_msg_new();
+	int code = 0;
+
+	for (size_t i = 0; i < rcpts->n && code == 0; i++) {
+		struct smtp_addr a;
+
+		/* cannot fail: every recipient was formatted from a parsed address */
+		if (smtp_addr_parse(slice_str(rcpts->v[i]), 1, &a) != SMTP_ADDR_OK)
+			continue;
+		switch (policy_rcpt(db, &local, &a, env)) {
+		case SMTP_RCPT_ACCEPT:
+			break;
+		case SMTP_RCPT_UNKNOWN:
+			say("<%s>: no such local user", rcpts->v[i]);
+			code = EX_NOUSER;
+			break;
+		case SMTP_RCPT_TRICK:
+			say("<%s>: no '%%', '!' or '@' in the local part", rcpts->v[i]);
+			code = EX_DATAERR;
+			break;
+		case SMTP_RCPT_RELAY_DENIED:
+			say("<%s>: address literals of other hosts are not relayed to", rcpts->v[i]);
+			code = EX_NOPERM;
+			break;
+		case SMTP_RCPT_TEMPFAIL:
+		default:
+			say("<%s>: temporary lookup failure", rcpts->v[i]);
+			code = EX_TEMPFAIL;
+			break;
+		}
+	}
+	spool_msg_free(&env);
+	local_db_free(&db);
+	return code;
 }
 
 /* Reads standard input into in: 0, or an exit code after saying why. */
@@ -251,7 +291,9 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 	int code;
 	enum sm_drop_err dr;
 
-	sm_input_init(&in, cfg->max_message_bytes, o->is_dot_end);
+	/* the daemon counts the CRLF in smtp.max_text_line_bytes; RFC 5322 2.1.1 does not */
+	sm_input_init(&in, cfg->max_message_bytes, cfg->max_text_line_bytes - 2 < SM_LINE_MAX ?
+	    cfg->max_text_line_bytes - 2 : SM_LINE_MAX, o->is_dot_end);
 	buf_init(&msg, cfg->max_message_bytes + 64 * 1024);
 	if (o->sender == NULL)
 		snprintf(sender, sizeof(sender), "%s", me);
@@ -296,11 +338,15 @@ submit(const struct config *cfg, const struct sm_opts *o, const char *domain, co
 		code = EX_DATAERR;
 		goto out;
 	}
-	if (rcpts.n > MAILDROP_MAX_RCPTS) {
-		say("too many recipients (%zu; at most %d)", rcpts.n, MAILDROP_MAX_RCPTS);
+	/* the daemon would set the file aside: say it here, where someone hears it */
+	if (rcpts.n > cfg->max_recipients || rcpts.n > MAILDROP_MAX_RCPTS) {
+		say("too many recipients (%zu; smtp.max_recipients is %u)", rcpts.n,
+		    cfg->max_recipients);
 		code = EX_DATAERR;
 		goto out;
 	}
+	if ((code = check_rcpts(cfg, &rcpts)) != 0)
+		goto out;
 	hdrscan_init(&scan);
 	(void)hdrscan_feed(&scan, msg.data, msg.len);
 	/* RFC 5321 6.3: refused here, where the user hears of it, rather than bounced */

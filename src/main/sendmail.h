@@ -61,7 +61,8 @@ int sm_addr_make(const char *local, const char *domain, char out[SMTP_ADDR_FMT_M
 /*
  * The value of a From field for addr: "addr", or with a full name
  * "Full Name <addr>", the name quoted (RFC 5322 3.2.4) or encoded
- * (RFC 2047) when it needs to be. Returns a new string.
+ * (RFC 2047) when it needs to be, folded (CRLF and a tab) where a long
+ * name needs it. Returns a new string, without a final CRLF.
  */
 char *sm_from_value(const char *fullname, const char *addr);
 
@@ -71,23 +72,26 @@ struct sm_input {
 	struct buf msg;		/* the message so far: CRLF line ends */
 	struct buf line;	/* the line being read, without its end */
 	uint64_t max_bytes;	/* smtp.max_message_bytes */
+	size_t max_line;	/* octets of a line, its end not counted */
+	size_t crs;		/* CRs held back: an LF next makes them one line end */
 	unsigned is_dot_end : 1;	/* without -i: a line holding only "." ends the input */
-	unsigned is_after_cr : 1;	/* the last byte was a CR: an LF next is part of its line end */
 	unsigned is_first_line : 1;
 	unsigned is_done : 1;
 	unsigned long lineno;
 	char err[160];
 };
 
-void sm_input_init(struct sm_input *in, uint64_t max_bytes, int is_dot_end);
+/* max_line: the longest line, its CRLF not counted (at most SM_LINE_MAX). */
+void sm_input_init(struct sm_input *in, uint64_t max_bytes, size_t max_line, int is_dot_end);
 void sm_input_clear(struct sm_input *in);
 /*
  * Reads n bytes of standard input. Returns 1 when the message ended (a lone
  * "." line without -i; the rest of the input is not the message), 0 when
  * more may come, -1 with in->err set (EX_DATAERR): a NUL byte, a line over
- * SM_LINE_MAX octets, or more than max_bytes in all.
- * LF, CRLF and a lone CR each end a line, and every line is stored with
- * CRLF. A first line starting "From " (an mbox separator) is dropped.
+ * max_line octets, or more than max_bytes in all.
+ * LF, CRLF, CRs before an LF, and a CR without an LF each end a line, and
+ * every line is stored with CRLF. A first line starting "From " (an mbox
+ * separator) is dropped.
  */
 int sm_input_feed(struct sm_input *in, const uint8_t *p, size_t n);
 /* The input ended (EOF): a last line without its end is kept. 0, or -1 as above. */

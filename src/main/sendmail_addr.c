@@ -244,20 +244,36 @@ sm_addr_sender(const char *text, const char *domain, char out[SMTP_ADDR_FMT_MAX]
 char *
 sm_from_value(const char *fullname, const char *addr)
 {
-	InternetAddress *ia;
-	char *s, *copy;
+	InternetAddressList *list;
+	GString *s;
+	struct buf out;
+	char *copy;
 
 	if (fullname == NULL || fullname[0] == '\0')
 		return xstrdup(addr);
 	sm_header_init();
-	ia = internet_address_mailbox_new(fullname, addr);
+	list = internet_address_list_new();
+	internet_address_list_add(list, internet_address_mailbox_new(fullname, addr));
 	/*
-	 * encode = TRUE: the phrase is quoted when it holds specials (RFC 5322
-	 * 3.2.4) and RFC 2047-encoded when it is not ASCII, as a header needs.
+	 * GMime quotes the phrase when it holds specials (RFC 5322 3.2.4),
+	 * encodes it when it is not ASCII (RFC 2047), and folds the field
+	 * (RFC 5322 2.2.3), which a long -F name needs: a From line must not
+	 * pass 998 octets. It folds as for a field that starts "From: ".
 	 */
-	s = internet_address_to_string(ia, NULL, TRUE);
-	copy = xstrdup(s);
-	g_free(s);
-	g_object_unref(ia);
+	s = g_string_new("From: ");
+	internet_address_list_encode(list, NULL, s);
+	g_object_unref(list);
+	buf_init(&out, 2 * s->len + 1);
+	/* after "From:", GMime may have folded at once (a long first word): keep that fold */
+	for (size_t i = s->len > 5 && s->str[5] == ' ' ? 6 : 5; i < s->len; i++) {
+		if (s->str[i] == '\n' && i + 1 == s->len)
+			break;	/* the field's own line end is the caller's */
+		if (s->str[i] == '\n')
+			(void)buf_append(&out, "\r", 1);
+		(void)buf_append_byte(&out, (uint8_t)s->str[i]);
+	}
+	g_string_free(s, TRUE);
+	copy = xstrndup(out.data, out.len);
+	buf_clear(&out);
 	return copy;
 }

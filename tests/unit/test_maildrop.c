@@ -103,7 +103,7 @@ test_roundtrip(void **state)
 {
 	static const char *const one[] = { "b@example.net" };
 	static const char *const three[] = {
-		"b@example.net", "\"john smith\"@example.com", "j\xc3\xb6rg@b\xc3\xbc" "cher.example",
+		"b@example.net", "\"john smith\"@example.com", ("j\xc3\xb6rg@b\xc3\xbc" "cher.example"),
 	};
 	static const char msg[] = "Subject: x\r\n\r\nhi\r\n";
 	static const char bin[] = "A\0B\r\n.\r\n\xff\n";

@@ -34,7 +34,8 @@ static const struct {
 	{ IN("a\nb\n"),			1, "a\r\nb\r\n", NULL },
 	{ IN("a\r\nb\r\n"),		1, "a\r\nb\r\n", NULL },
 	{ IN("a\rb\r"),			1, "a\r\nb\r\n", NULL },	/* a lone CR ends a line too */
-	{ IN("a\r\r\nb"),		1, "a\r\n\r\nb\r\n", NULL },
+	{ IN("a\r\r\nb"),		1, "a\r\nb\r\n", NULL },	/* CRs before LF: one end */
+	{ IN("a\r\rb\r\r"),		1, "a\r\n\r\nb\r\n\r\n", NULL },
 	{ IN("a\n\r\nb\n\n"),		1, "a\r\n\r\nb\r\n\r\n", NULL },
 	{ IN("no end"),			1, "no end\r\n", NULL },	/* the last line is kept */
 	{ IN(""),			1, "", NULL },
@@ -65,7 +66,7 @@ run_input(const uint8_t *p, size_t len, int is_dot_end, uint64_t max, size_t ste
 {
 	int r = 0;
 
-	sm_input_init(in, max, is_dot_end);
+	sm_input_init(in, max, SM_LINE_MAX, is_dot_end);
 	for (size_t off = 0; off < len && r == 0;) {
 		size_t n = step == 0 || len - off < step ? len - off : step;
 
@@ -95,8 +96,9 @@ test_input_table(void **state)
 			} else {
 				if (r == -1)
 					fail_msg("case %zu step %zu: %s", i, step, in.err);
-				if (in.msg.len != strlen(input_cases[i].want) ||
-				    memcmp(in.msg.data, input_cases[i].want, in.msg.len) != 0)
+				/* an empty message has no bytes at all (data NULL): no memcmp then */
+				if (in.msg.len != strlen(input_cases[i].want) || (in.msg.len > 0 &&
+				    memcmp(in.msg.data, input_cases[i].want, in.msg.len) != 0))
 					fail_msg("case %zu step %zu: got \"%.*s\"", i, step,
 					    (int)in.msg.len, in.msg.data);
 			}
@@ -125,6 +127,11 @@ test_input_line_limit(void **state)
 	line[SM_LINE_MAX + 1] = '\n';
 	assert_int_equal(run_input((uint8_t *)line, SM_LINE_MAX + 2, 1, 1 << 20, 0, &in), -1);
 	assert_non_null(strstr(in.err, "longer than 998 octets"));
+	sm_input_clear(&in);
+	/* a smaller limit (smtp.max_text_line_bytes) holds the same way */
+	sm_input_init(&in, 1 << 20, 10, 1);
+	assert_int_equal(sm_input_feed(&in, IN("0123456789\n")), 0);
+	assert_int_equal(sm_input_feed(&in, IN("0123456789A")), -1);
 	sm_input_clear(&in);
 }
 
@@ -396,6 +403,15 @@ test_from_value(void **state)
 		/* encoded in whichever charset GMime picks; read back below */
 		{ "J\xc3\xb6rg", NULL },
 		{ "\xe6\x97\xa5\xe6\x9c\xac \"quoted\", (comment)", NULL },
+		/* the longest -F: 256 bytes, folded into lines a reader takes */
+		{ "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg "
+		  "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg "
+		  "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg "
+		  "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg "
+		  "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg "
+		  "J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg J\xc3\xb6rg", NULL },
+		{ "averyveryverylongwordwithoutanyspacesatallaveryveryverylongwordwithoutanyspaces"
+		  "averyveryverylongwordwithoutanyspacesatallaveryveryverylongwordwithoutanyspaces", NULL },
 	};
 
 	(void)state;
@@ -403,19 +419,41 @@ test_from_value(void **state)
 		char *v = sm_from_value(cases[i].name, "a@x.example");
 		InternetAddressList *l;
 		InternetAddress *ia;
+		char *unfolded;
 
 		if (cases[i].want != NULL && strcmp(v, cases[i].want) != 0)
 			fail_msg("\"%s\": got \"%s\"", cases[i].name ? cases[i].name : "(null)", v);
 		/* whatever the spelling, a reader gets the name and the address back */
-		for (const char *p = v; *p != '\0'; p++)
-			assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
-		l = internet_address_list_parse(NULL, v);
+		/* folded: CRLF TAB between lines of at most 78 ("From: " comes first) */
+		for (size_t k = 0, col = 6; ; k++, col++) {
+			unsigned char ch = (unsigned char)v[k];
+
+			if (ch == '\0' || ch == '\r')
+				assert_true(col <= 78);
+			if (ch == '\0')
+				break;
+			if (ch == '\r') {
+				assert_true(v[k + 1] == '\n' && v[k + 2] == '\t');
+				k += 2;
+				col = 0;
+				continue;
+			}
+			assert_true(ch >= 0x20 && ch < 0x7f);
+		}
+		unfolded = g_mime_utils_header_unfold(v);
+		l = internet_address_list_parse(NULL, unfolded);
+		g_free(unfolded);
 		assert_non_null(l);
 		assert_int_equal(internet_address_list_length(l), 1);
 		ia = internet_address_list_get_address(l, 0);
 		assert_string_equal(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)),
 		    "a@x.example");
-		if (cases[i].name != NULL && cases[i].name[0] != '\0')
+		/*
+		 * GMime's reader decodes only the first of several encoded words
+		 * in a phrase, so the long names are read back by Python's email
+		 * parser instead (tests/e2e/test_sendmail.py, test_long_full_name).
+		 */
+		if (cases[i].name != NULL && cases[i].name[0] != '\0' && strlen(cases[i].name) < 40)
 			assert_string_equal(internet_address_get_name(ia), cases[i].name);
 		g_object_unref(l);
 		free(v);
