@@ -6,27 +6,8 @@ import os
 import struct
 import time
 
-MAGIC = b"STERNAD1"
-
-
-def _crc32c_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_TABLE = _crc32c_table()
-
-
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+# the reader of the same format (sterna sendmail's tests) has the CRC-32C
+from maildrop import MAGIC, crc32c
 
 
 def kv(*pairs):
