@@ -278,7 +278,7 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 	char *from = NULL, *sender_field = NULL;
 	char **hdr_rcpts = NULL;
 	size_t nhdr_rcpts = 0;
-	int is_top = 1, is_too_many = 0, ret = -1;
+	int is_top = 1, is_too_many = 0, is_hdr_too_many = 0, ret = -1;
 	uint8_t *p;
 
 	memset(env, 0, sizeof(*env));
@@ -328,7 +328,8 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 			if (name_is(p, &f, "To") || name_is(p, &f, "Cc") || name_is(p, &f, "Bcc")) {
 				char *v = field_value(p, &f);
 
-				is_too_many |= eml_addr_list(v, max_rcpts, &hdr_rcpts, &nhdr_rcpts) == -1;
+				is_hdr_too_many |=
+				    eml_addr_list(v, max_rcpts, &hdr_rcpts, &nhdr_rcpts) == -1;
 				free(v);
 				is_removed = name_is(p, &f, "Bcc");
 			} else if (from == NULL && name_is(p, &f, "From")) {
@@ -348,7 +349,9 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 		memmove(p + w, p + off, len - off);
 	content->len = start + w + (len - off);
 
+	/* the header's lists count only when they are the envelope */
 	if (!env->is_from_x_lines) {
+		is_too_many = is_hdr_too_many;
 		env->rcpts = hdr_rcpts;
 		env->nrcpts = nhdr_rcpts;
 		hdr_rcpts = NULL;

@@ -184,6 +184,11 @@ static const struct {
 	/* found by fuzz_eml: the lines before a bad one must not stay in content */
 	{ "nul on line 2", IN("From: a@example.org\nTo: b@example.net\0\n\n"), NULL, NULL, NULL,
 	    "line 2: NUL" },
+	/* with X-Receiver, a long To list is the header's business, not the envelope's */
+	{ "long to with x lines", IN("X-Receiver: b@example.net\nFrom: a@example.org\nTo: 1@x.example, "
+	    "2@x.example, 3@x.example, 4@x.example, 5@x.example\n\n"), "a@example.org", "b@example.net",
+	    "From: a@example.org\r\nTo: 1@x.example, 2@x.example, 3@x.example, 4@x.example, "
+	    "5@x.example\r\n\r\n", NULL },
 	{ "too many", IN("From: a@example.org\nTo: 1@x.example, 2@x.example, 3@x.example, "
 	    "4@x.example, 5@x.example\n\n"), NULL, NULL, NULL, "more than 4 recipients" },
 };
