@@ -3,46 +3,24 @@ tests can play `sterna sendmail` and, above all, a hostile local user: every par
 out, damaged or cut. Checked against tests/unit/golden/maildrop.d by test_maildrop_in.py."""
 
 import os
-import struct
 import time
 
-# the reader of the same format (sterna sendmail's tests) has the CRC-32C
-from maildrop import MAGIC, crc32c
-
-
-def kv(*pairs):
-    out = b""
-    for k, v in pairs:
-        out += k.encode() + b"\0" + (v.encode() if isinstance(v, str) else v) + b"\0"
-    return out
-
-
-def record(rtype, payload):
-    head = rtype.encode() + struct.pack(">I", len(payload))
-    crc = crc32c(head + payload)
-    return head + payload + struct.pack(">I", crc), crc
+from maildrop import MAGIC
+from records import Writer, kv
 
 
 def encode(sender, rcpts, content, fullname=None, chunk=1 << 20, end=True):
     """A maildrop file: magic, M, S, R..., C..., E (end=False leaves E out: a torn file)."""
-    out, crcs = MAGIC, []
-
-    def add(rtype, payload):
-        nonlocal out
-        rec, crc = record(rtype, payload)
-        out += rec
-        crcs.append(crc)
-
-    add("M", kv(("fullname", fullname)) if fullname is not None else b"")
-    add("S", kv(("addr", sender)))
+    w = Writer(MAGIC)
+    w.record("M", kv(("fullname", fullname)) if fullname is not None else b"")
+    w.record("S", kv(("addr", sender)))
     for r in rcpts:
-        add("R", kv(("addr", r)))
+        w.record("R", kv(("addr", r)))
     for i in range(0, len(content), chunk):
-        add("C", content[i:i + chunk])
+        w.record("C", content[i:i + chunk])
     if end:
-        chain = crc32c(b"".join(struct.pack(">I", c) for c in crcs))
-        out += record("E", struct.pack(">II", len(crcs), chain))[0]
-    return out
+        w.end()
+    return bytes(w.data)
 
 
 def drop(folder, data, name=None, owner=None):
