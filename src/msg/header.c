@@ -134,15 +134,39 @@ is_plain_name(const char *s)
 	return 1;
 }
 
+/*
+ * The HELO name as it may stand in Received: the characters of a domain or
+ * an address literal (RFC 5321 4.1.3), every other byte as '?'. The
+ * session takes any printable name, as most MTAs do; here a ';', '(' or
+ * ')' would end the clause or open a comment of the client's making
+ * ("EHLO mx.example)by(x"), so Received stays well-formed whatever was sent.
+ */
+static void
+helo_for_received(const char *helo, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (helo == NULL || helo[0] == '\0')
+		helo = "unknown";
+	for (; *helo != '\0' && n + 1 < size; helo++, n++) {
+		uint8_t c = (uint8_t)*helo;
+
+		out[n] = ascii_isalnum(c) || (c != '\0' && strchr(".-_[]:", c) != NULL) ?
+		    (char)c : '?';
+	}
+	out[n] = '\0';
+}
+
 /* "Received: from ..." up to the id: what an SMTP client is known by (RFC 5321 4.4). */
 static int
 received_from(const struct spool_msg *env, const char *hostname, struct buf *out)
 {
 	const char *ip = env->client_ip ? env->client_ip : "unknown";
 	int is_v6 = strchr(ip, ':') != NULL;
+	char helo[256];
 
-	if (buf_printf(out, "Received: from %s (%s%s[%s%s])\r\n",
-	    env->helo && env->helo[0] ? env->helo : "unknown",
+	helo_for_received(env->helo, helo, sizeof(helo));
+	if (buf_printf(out, "Received: from %s (%s%s[%s%s])\r\n", helo,
 	    env->client_name ? env->client_name : "", env->client_name ? " " : "",
 	    is_v6 ? "IPv6:" : "", ip) == -1)
 		return -1;

@@ -274,3 +274,20 @@ def test_lock_goes_with_the_daemon_even_on_kill9(sterna):
     sterna.start()   # the kernel dropped the lock with the process
     _c, r = send(sterna, b"Subject: back\r\n\r\nagain\r\n")
     assert r.code == 250, r
+
+
+# ---- Received stays well-formed whatever the client calls itself ----
+
+@pytest.mark.parametrize("helo, shown", [
+    (b"a;b(c)d", b"a?b?c?d"),
+    (b"mx.google.com)by(x", b"mx.google.com?by?x"),
+    (b"[127.0.0.1]", b"[127.0.0.1]"),
+])
+def test_helo_name_cannot_break_received(sterna, helo, shown):
+    start = (b"EHLO " + helo + b"\r\n", 250) + START[2:]
+    _c, r = send(sterna, b"Subject: s\r\n\r\nhi\r\n", start)
+    assert r.code == 250, r
+    raw = sterna.wait_for_mail("alice")[0]
+    assert b"\nReceived: from " + shown + b" ([127.0.0.1])\n\tby mx.example.test (sterna) " in raw
+    _msg, defects = parsed(raw)
+    assert defects == []

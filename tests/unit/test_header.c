@@ -232,6 +232,14 @@ test_received_smtp(void **state)
 	m->client_name = NULL;
 	STARTS(received(m, &b), "Received: from unknown ([IPv6:::1])");
 
+	/* a HELO name that would break the field: only domain characters stand */
+	free(m->helo);
+	m->helo = xstrdup("mx.example)by(x;y\x80");
+	STARTS(received(m, &b), "Received: from mx.example?by?x?y? ([IPv6:::1])\r\n");
+	free(m->helo);
+	m->helo = xstrdup("[IPv6:2001:db8::1]");
+	STARTS(received(m, &b), "Received: from [IPv6:2001:db8::1] ([IPv6:::1])\r\n");
+
 	/* out full */
 	buf_clear(&b);
 	buf_init(&b, 16);
