@@ -1,12 +1,15 @@
 /*
  * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
  * The TLS certificates and keys are read too (readable, PEM, the key
- * matching its certificate), as serve would read them at start.
+ * matching its certificate), as serve would read them at start. A warning
+ * (exit 0) when server.max_sessions does not fit in the descriptor limit
+ * that serve would raise itself to.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "main/fdlimit.h"
 #include "main/verbs.h"
 #include "tls/tls.h"
 
@@ -39,6 +42,10 @@ verb_check(int argc, char **argv)
 		return 1;
 	}
 	tls_server_free(&tls);
+	/* a warning, not an error: the limit is the machine's, and serve starts anyway */
+	(void)fdlimit_sessions(c, fdlimit_hard(), err, sizeof(err));
+	if (err[0] != '\0')
+		printf("%s: warning: %s\n", path, err);
 	printf("%s: ok\n", path);
 	config_free(&c);
 	return 0;

@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "drop/drop.h"
+#include "main/fdlimit.h"
 #include "main/verbs.h"
 #include "msg/msg.h"
 #include "policy/policy.h"
@@ -197,6 +198,26 @@ drop_privileges(struct daemon *d)
 	return 0;
 }
 
+/*
+ * Raises the descriptor limit as far as it goes, and keeps as many
+ * sessions as fit beside what receiving and delivering need (fdlimit.h);
+ * the log says so when that is fewer than server.max_sessions.
+ */
+static unsigned
+sessions_that_fit(const struct config *cfg)
+{
+	char why[512];
+	uint64_t limit = fdlimit_raise();
+	unsigned n = fdlimit_sessions(cfg, limit, why, sizeof(why));
+
+	if (why[0] != '\0')
+		log_warn("%s", why);
+	else
+		log_info("file descriptors: %llu may be open, %u sessions and %u kept for the rest",
+		    (unsigned long long)limit, n, fdlimit_reserve(cfg));
+	return n;
+}
+
 static void
 daemon_free(struct daemon *d)
 {
@@ -281,7 +302,8 @@ verb_serve(int argc, char **argv)
 	d.local = local_db_new(d.cfg);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .wq = d.wq, .auth_wq = d.auth_wq, .tls = d.tls };
+		.qids = &d.qids, .wq = d.wq, .auth_wq = d.auth_wq, .tls = d.tls,
+		.max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
 		log_err("%s", err);

@@ -77,7 +77,7 @@ struct conn {
 	int is_skipping_line;	/* dropping the rest of an overlong command line */
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
-	int is_busy;		/* over server.max_sessions: refused once greeted */
+	int is_busy;		/* over the session limit: refused once greeted */
 	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
 	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
 	struct dotdata dd;
@@ -808,7 +808,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->l = l;
-	c->is_busy = srv->nconns >= cfg->max_sessions;
+	c->is_busy = srv->nconns >= srv->d.max_sessions;
 	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
 	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
 	local_name(fd, local_ip, sizeof(local_ip));

@@ -15,6 +15,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/log_event.h"
 #include "util/xalloc.h"
 
 static void
@@ -35,6 +36,8 @@ on_auth_workq(evutil_socket_t fd, short what, void *arg)
 	workq_run_done(srv->d.auth_wq);
 }
 
+static void on_accept_pause_over(evutil_socket_t fd, short what, void *arg);
+
 struct server *
 server_new(const struct server_deps *deps)
 {
@@ -51,6 +54,8 @@ server_new(const struct server_deps *deps)
 		.max_errors = c->max_errors,
 		.max_auth_failures = c->auth_max_failures,
 	};
+	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
+	ASSERT(srv->accept_ev != NULL);
 	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
 	event_add(srv->wq_ev, NULL);
@@ -66,21 +71,71 @@ server_new(const struct server_deps *deps)
 	return srv;
 }
 
-static void
-on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	(void)evl;
-	conn_accept(arg, fd, sa, salen);
-}
+#define ACCEPT_PAUSE_MIN_MS 10
+#define ACCEPT_PAUSE_MAX_MS 1000
 
 static void
-on_accept_error(struct evconnlistener *evl, void *arg)
+on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
 
 	(void)evl;
-	/* EMFILE and friends: log and go on; libevent retries on the next readiness */
-	log_err("listener %s: accept: %s", l->conf->name, strerror(errno));
+	l->srv->accept_pause_ms = 0;	/* descriptors again: the next shortage starts short */
+	conn_accept(l, fd, sa, salen);
+}
+
+static void
+set_accepting(struct server *srv, int is_on)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct evconnlistener *evl = srv->listeners[i].evl;
+
+		if (evl != NULL && (is_on ? evconnlistener_enable(evl) : evconnlistener_disable(evl)))
+			log_err("listener %s: cannot %s accepting", srv->listeners[i].conf->name,
+			    is_on ? "resume" : "pause");
+	}
+}
+
+static void
+on_accept_pause_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd, (void)what;
+	if (!srv->is_draining)
+		set_accepting(srv, 1);
+}
+
+/*
+ * Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection
+ * waits in the kernel's backlog, and accepting again at once would fail
+ * again at once, a busy loop writing a log line each time. Accepting stops
+ * for a pause instead, doubling while the shortage lasts, with one log line
+ * per pause; the sessions in hand go on (their spool and mailbox files come
+ * from the descriptors kept in reserve, main/fdlimit.c).
+ */
+static void
+on_accept_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	struct server *srv = l->srv;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv;
+
+	(void)evl;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_err("listener %s: accept: %s", l->conf->name, strerror(err));
+		return;
+	}
+	srv->accept_failures++;
+	srv->accept_pause_ms = srv->accept_pause_ms == 0 ? ACCEPT_PAUSE_MIN_MS :
+	    srv->accept_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS :
+	    srv->accept_pause_ms * 2;
+	set_accepting(srv, 0);
+	tv = (struct timeval){ srv->accept_pause_ms / 1000, (srv->accept_pause_ms % 1000) * 1000 };
+	evtimer_add(srv->accept_ev, &tv);
+	log_ev_accept_paused(l->conf->name, strerror(err), srv->accept_pause_ms,
+	    srv->accept_failures, srv->nconns);
 }
 
 int
@@ -190,6 +245,7 @@ server_free(struct server **sp)
 		return;
 	stop_listeners(srv);
 	conn_free_all(srv);
+	event_free(srv->accept_ev);
 	event_free(srv->wq_ev);
 	if (srv->auth_wq_ev)
 		event_free(srv->auth_wq_ev);

@@ -29,6 +29,7 @@ struct server_deps {
 	struct workq *wq;	/* the spool's workers; the server watches their completions */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
 	struct workq *auth_wq;	/* password checks (slow by design), apart from the disk work */
+	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
 struct server *server_new(const struct server_deps *deps);

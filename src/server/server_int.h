@@ -35,6 +35,10 @@ struct server {
 	unsigned nconns;
 	unsigned long next_conn_id;
 	int is_draining;
+	/* out of descriptors: accepting stops for a pause that grows while it lasts */
+	struct event *accept_ev;
+	unsigned accept_pause_ms;	/* the last pause; 0 once an accept works again */
+	unsigned long accept_failures;	/* accepts refused for want of descriptors, all told */
 };
 
 /* conn.c */

@@ -181,8 +181,11 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64);
 	/* the envelope is counted into the chain here, before any job exists */
 	if (encode_envelope(&t->head, &t->chain, m) == -1 ||
-	    buf_append(&t->pending, header, header_len) == -1)
+	    buf_append(&t->pending, header, header_len) == -1) {
 		t->err = t->loop_err = EFBIG;
+		log_err("%s: cannot write %s/incoming/%s: the envelope exceeds the queue file's "
+		    "bounds", t->qid, sp->dir, t->qid);
+	}
 	return t;
 }
 
@@ -227,6 +230,8 @@ spool_txn_write(struct spool_txn *t, const void *p, size_t n)
 		return 0;	/* failed already: swallow the rest, the commit reports it */
 	if (buf_append(&t->pending, p, n) == -1) {
 		t->loop_err = EFBIG;
+		log_err("%s: cannot write %s/incoming/%s: more bytes waiting than the spool holds "
+		    "back", t->qid, t->sp->dir, t->qid);
 		return 0;
 	}
 	if (t->pending.len >= SPOOL_CHUNK && !t->is_inflight)
@@ -243,6 +248,19 @@ spool_txn_set_drain_cb(struct spool_txn *t, void (*on_drain)(void *ctx), void *c
 {
 	t->on_drain = on_drain;
 	t->drain_ctx = ctx;
+}
+
+/*
+ * Worker: the write of t's file failed in step what, with errno (EFBIG for
+ * a record that cannot be encoded): the commit will say 451 or 452, and
+ * the log says which file and why, once.
+ */
+static void
+txn_fail(struct spool_txn *t, const char *what, int err)
+{
+	t->err = err;
+	log_err("%s: cannot %s %s/incoming/%s: %s", t->qid, what, t->sp->dir, t->qid,
+	    strerror(err));
 }
 
 /* Worker: writes the bytes in flight as C records, and E when final; or cleans up. */
@@ -268,12 +286,12 @@ txn_job_run(struct work *w)
 		t->fd = openat(sp->incoming_fd, t->qid,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (t->fd == -1) {
-			t->err = errno;
+			txn_fail(t, "create", errno);
 			return;
 		}
 		t->is_created = 1;
 		if (write_all(t->fd, t->head.data, t->head.len) == -1) {
-			t->err = errno;
+			txn_fail(t, "write", errno);
 			return;
 		}
 		buf_clear(&t->head);
@@ -282,16 +300,16 @@ txn_job_run(struct work *w)
 		size_t n = t->inflight.len - off < SPOOL_CHUNK ? t->inflight.len - off : SPOOL_CHUNK;
 
 		if (rec_append(&t->scratch, REC_CONTENT, t->inflight.data + off, n, &t->chain) == -1) {
-			t->err = EFBIG;
+			txn_fail(t, "encode a record of", EFBIG);
 			return;
 		}
 	}
 	if (t->job_final && rec_append_end(&t->scratch, &t->chain) == -1) {
-		t->err = EFBIG;
+		txn_fail(t, "encode the end record of", EFBIG);
 		return;
 	}
 	if (write_all(t->fd, t->scratch.data, t->scratch.len) == -1) {
-		t->err = errno;
+		txn_fail(t, "write", errno);
 		return;
 	}
 	buf_reset(&t->inflight);
@@ -301,7 +319,7 @@ txn_job_run(struct work *w)
 
 		t->fd = -1;
 		if (r == -1)
-			t->err = errno;
+			txn_fail(t, "close", errno);
 	}
 }
 
@@ -320,10 +338,12 @@ txn_flushed(struct flush_item *it)
 	if (it->err != 0) {
 		t->err = it->err;
 		t->result = spool_result_of(it->err);
-		log_err("%s: flush failed: %s", t->qid, strerror(it->err));
+		log_err("%s: cannot make %s/%s/%s durable: %s", t->qid, sp->dir,
+		    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
 		if (unlinkat(it->is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
 		    errno != ENOENT)
-			log_err("%s: cannot remove unacknowledged queue file: %m", t->qid);
+			log_err("%s: cannot remove the unacknowledged %s/%s/%s: %m", t->qid, sp->dir,
+			    it->is_renamed ? "queue" : "incoming", t->qid);
 	}
 	workq_post_done(sp->wq, &t->work);
 }

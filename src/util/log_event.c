@@ -22,6 +22,17 @@ log_ev_refused(const char *cid, const char *ip, const char *reason)
 }
 
 void
+log_ev_accept_paused(const char *listener, const char *why, unsigned pause_ms,
+    unsigned long failures, unsigned sessions)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, "-", "accept_paused",
+	    "listener=%s reason=%s pause_ms=%u failures=%lu sessions=%u", listener,
+	    Q(why, b), pause_ms, failures, sessions);
+}
+
+void
 log_ev_helo(const char *cid, const char *verb, const char *name)
 {
 	char b[LOG_QUOTE_SIZE];

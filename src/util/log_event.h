@@ -11,6 +11,12 @@
 
 void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
 void log_ev_refused(const char *cid, const char *ip, const char *reason);
+/*
+ * Accepting stopped for pause_ms: no descriptor (or memory) for a new
+ * connection. failures counts them since start; sessions are the open ones.
+ */
+void log_ev_accept_paused(const char *listener, const char *why, unsigned pause_ms,
+    unsigned long failures, unsigned sessions);
 void log_ev_helo(const char *cid, const char *verb, const char *name);
 /*
  * An AUTH check: result is "ok", "fail" or "blocked"; user is the name the

@@ -73,6 +73,7 @@ class Sterna:
         self.conf = os.path.join(self.dir, "sterna.conf")
         self.log_path = os.path.join(self.dir, "sterna.log")
         self.proc = None
+        self.wrap = []   # a command to run sterna under (e.g. prlimit), for the next start
         self._clients = []
         self.as_root = os.geteuid() == 0
         for d in (self.spool, self.mailbox_root):
@@ -124,7 +125,7 @@ class Sterna:
     def start(self):
         assert os.access(STERNA_BIN, os.X_OK), "no sterna binary at %s (set STERNA_BIN)" % STERNA_BIN
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([STERNA_BIN, "serve", "-c", self.conf],
+        self.proc = subprocess.Popen(self.wrap + [STERNA_BIN, "serve", "-c", self.conf],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + 10
