@@ -660,12 +660,43 @@ do_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	return reject(s, smtp_verb_name(cmd->verb), "", 502, "5.5.1", "Error: command not implemented");
 }
 
+/*
+ * 1 if the line is the start of an HTTP request (a method, or a header
+ * field like "Host:"): a browser or a proxy tricked into talking to this
+ * port, whose request body could hold SMTP commands (cross-protocol
+ * requests). No SMTP client sends these.
+ */
+static int
+is_http_line(struct slice verb)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "HEAD", "CONNECT",
+		"OPTIONS", "DELETE", "PATCH" };
+
+	if (verb.len > 1 && verb.p[verb.len - 1] == ':')
+		return 1;
+	for (size_t i = 0; i < NELEM(methods); i++)
+		if (slice_caseeq(verb, methods[i]))
+			return 1;
+	return 0;
+}
+
 static enum smtp_act
 do_unknown(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 {
 	char verb[32];
 
 	(void)more;
+	if (is_http_line(cmd->verb_text)) {
+		/* the rest of the request is never read: nothing in its body can be a command */
+		(void)snprintf(verb, sizeof(verb), "%.*s", (int)(cmd->verb_text.len < 16 ?
+		    cmd->verb_text.len : 16), (const char *)cmd->verb_text.p);
+		reply(s, 421, "4.7.0", "%s Error: this is an SMTP server, not HTTP",
+		    s->conf->hostname);
+		log_ev_reject(s->txn ? s->txn->qid : s->id, "HTTP", verb, 421, "4.7.0",
+		    "an HTTP request: closing");
+		session_set_state(s, ST_CLOSING);
+		return SMTP_ACT_CLOSE;
+	}
 	/*
 	 * Only the length reaches the log: an unknown "command" may be a
 	 * base64 credential sent out of turn (after a refused AUTH, say).

@@ -192,3 +192,21 @@ def test_improper_pipelining_after_data(sterna):
     assert c.closed()
     assert sterna.queue_ids() == []
     assert sterna.all_mail() == []
+
+
+def test_http_request_with_smtp_in_its_body_is_closed(sterna):
+    """A browser or proxy made to post to the SMTP port: the request line ends the session,
+    so the SMTP in the body (a second write, as a real client sends it) never runs."""
+    c = sterna.connect()
+    c.send(b"POST / HTTP/1.1\r\nHost: mx.example.test\r\nContent-Type: text/plain\r\n"
+           b"Content-Length: 120\r\n\r\n")
+    r = c.reply()
+    check(r, 421, "4.7.0", "mx.example.test Error: this is an SMTP server, not HTTP")
+    try:
+        c.send(b"EHLO x\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
+               b"DATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n")
+    except OSError:
+        pass  # already closed: all the better
+    assert c.closed()
+    assert sterna.queue_ids() == [] and sterna.all_mail() == []
+    sterna.wait_log(r"reject cmd=HTTP arg=POST code=421 dsn=4\.7\.0")

@@ -693,6 +693,34 @@ test_stats(void **state)
 	fx_close(&fx);
 }
 
+/* An HTTP request ends the session at its first line: its body never reads as commands. */
+static void
+test_http_request_closes(void **state)
+{
+	static const char *const lines[] = { "POST / HTTP/1.1\r\n", "GET /x HTTP/1.0\r\n",
+		"connect mx:25 HTTP/1.1\r\n", "Host: mx.example.test\r\n", "User-Agent: x\r\n" };
+	struct fixture fx;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		begin(&fx, "192.0.2.1");
+		if (i % 2 == 1)
+			FEED(&fx, "EHLO client.test\r\nMAIL FROM:<s@client.test>\r\n");
+		assert_string_equal(feed(&fx, lines[i], strlen(lines[i])),
+		    "421 4.7.0 " HOST " Error: this is an SMTP server, not HTTP\r\n");
+		assert_int_equal(fx.act, SMTP_ACT_CLOSE);
+		/* nothing after it counts, however it is pipelined */
+		assert_string_equal(FEED(&fx, "MAIL FROM:<s@client.test>\r\n"), "");
+		assert_int_equal(fx.act, SMTP_ACT_CLOSE);
+		fx_close(&fx);
+	}
+	/* a word that only starts like a method is an unknown command, as before */
+	begin(&fx, "192.0.2.1");
+	assert_string_equal(FEED(&fx, "GETS\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+	assert_string_equal(FEED(&fx, ":\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+	fx_close(&fx);
+}
+
 /* Each reject is one log line with the event word "reject". */
 static void
 test_reject_logged(void **state)
@@ -900,6 +928,7 @@ main(void)
 		cmocka_unit_test(test_proto),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_reject_logged),
+		cmocka_unit_test(test_http_request_closes),
 		cmocka_unit_test(test_starttls_offered),
 		cmocka_unit_test(test_starttls_resets),
 		cmocka_unit_test(test_starttls_pipelined),
