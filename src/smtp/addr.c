@@ -21,10 +21,25 @@
 #include "util/ascii.h"
 
 /*
+ * 1 for code points that must never stand in an address although they are
+ * well-formed UTF-8: C1 controls, the line and paragraph separators, and
+ * the bidirectional embeddings, overrides and isolates, with which an
+ * address can read as another in a log, a header or a mail reader's
+ * display (Trojan Source, CVE-2021-42574).
+ */
+static int
+is_unsafe_code_point(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
  * 0 if p[0..n) is well-formed UTF-8 (RFC 3629 4), -1 if not: overlongs
  * (C0, C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF), code points past
  * U+10FFFF (F4 90-BF, F5-FF), stray continuation bytes and truncated
- * sequences are all refused.
+ * sequences are all refused. -2 for well-formed UTF-8 that holds a code
+ * point is_unsafe_code_point() refuses.
  */
 static int
 utf8_check(const uint8_t *p, size_t n)
@@ -66,6 +81,12 @@ utf8_check(const uint8_t *p, size_t n)
 		for (size_t k = 2; k <= more; k++)
 			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
 				return -1;
+		/* the refused code points are all two- or three-byte sequences */
+		if (more == 1 && is_unsafe_code_point((uint32_t)(c & 0x1f) << 6 | (p[i + 1] & 0x3f)))
+			return -2;
+		if (more == 2 && is_unsafe_code_point((uint32_t)(c & 0x0f) << 12 |
+		    (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f)))
+			return -2;
 		i += more + 1;
 	}
 	return 0;
@@ -283,8 +304,14 @@ addr_parse(const uint8_t *p, size_t n, int utf8_ok, struct smtp_addr *out)
 	 * Malformed UTF-8 is wrong with or without SMTPUTF8, so it is reported
 	 * as such rather than with a hint that SMTPUTF8 would help.
 	 */
-	if (utf8_check(p, n) == -1)
+	switch (utf8_check(p, n)) {
+	case -1:
 		return SMTP_ADDR_BAD_UTF8;
+	case -2:
+		return SMTP_ADDR_UNSAFE_UTF8;
+	default:
+		break;
+	}
 	/* RFC 6531 3.3: non-ASCII anywhere in the path needs SMTPUTF8 */
 	if (!utf8_ok && ascii_has_8bit(p, n))
 		return SMTP_ADDR_NEEDS_UTF8;

@@ -338,6 +338,9 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	ae = smtp_addr_parse(cmd->path, mp.is_smtputf8, &addr);
 	if (ae == SMTP_ADDR_NEEDS_UTF8)
 		return reject(s, "MAIL", arg, 553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+	if (ae == SMTP_ADDR_UNSAFE_UTF8)
+		return reject(s, "MAIL", arg, 553, "5.1.7",
+		    "Sender address contains control or bidirectional characters");
 	if (ae != SMTP_ADDR_OK || addr.is_bare_postmaster ||
 	    smtp_addr_format(&addr, from, sizeof(from)) == -1)
 		return reject(s, "MAIL", arg, 501, "5.1.7", "Bad sender address syntax");
@@ -390,6 +393,9 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	ae = smtp_addr_parse(cmd->path, s->txn->is_smtputf8, &addr);
 	if (ae == SMTP_ADDR_NEEDS_UTF8)
 		return reject(s, "RCPT", arg, 553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+	if (ae == SMTP_ADDR_UNSAFE_UTF8)
+		return reject(s, "RCPT", arg, 553, "5.1.3",
+		    "Recipient address contains control or bidirectional characters");
 	if (ae != SMTP_ADDR_OK || addr.is_null || smtp_addr_format(&addr, to, sizeof(to)) == -1)
 		return reject(s, "RCPT", arg, 501, "5.1.3", "Bad recipient address syntax");
 	if (addr.has_route)

@@ -110,6 +110,7 @@ enum smtp_addr_err {
 	SMTP_ADDR_TOO_LONG,	/* local part, domain or path past its limit */
 	SMTP_ADDR_NEEDS_UTF8,	/* non-ASCII without SMTPUTF8 (RFC 6531 3.3) */
 	SMTP_ADDR_BAD_UTF8,	/* bytes >= 0x80 that are not valid UTF-8 */
+	SMTP_ADDR_UNSAFE_UTF8,	/* valid UTF-8, but C1 controls, U+2028/29 or bidi controls */
 };
 
 struct smtp_addr {

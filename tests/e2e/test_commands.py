@@ -210,3 +210,28 @@ def test_http_request_with_smtp_in_its_body_is_closed(sterna):
     assert c.closed()
     assert sterna.queue_ids() == [] and sterna.all_mail() == []
     sterna.wait_log(r"reject cmd=HTTP arg=POST code=421 dsn=4\.7\.0")
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u2028", "\u2029", "\u202a", "\u202e", "\u2066",
+                                  "\u2069"])
+def test_addresses_with_control_or_bidi_characters_are_refused(sterna, char):
+    """Such an address would reach Return-Path, Received and the log as it was sent, and read
+    as another address there (or break the line)."""
+    bad = char.encode()
+    c = sterna.connect()
+    c.dialog(EHLO, 250)
+    c.send(b"MAIL FROM:<evil" + bad + b"@remote.test> SMTPUTF8\r\n")
+    check(c.reply(), 553, "5.1.7", "Sender address contains control or bidirectional characters")
+    c.dialog(b"MAIL FROM:<a@remote.test> SMTPUTF8\r\n", 250)
+    c.send(b"RCPT TO:<alice" + bad + b"@example.test>\r\n")
+    check(c.reply(), 553, "5.1.3",
+          "Recipient address contains control or bidirectional characters")
+    assert sterna.queue_ids() == []
+
+
+@pytest.mark.parametrize("raw", [b"\xc3(", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf5\x80\x80\x80"])
+def test_invalid_utf8_in_an_address_is_a_syntax_error(sterna, raw):
+    c = sterna.connect()
+    c.dialog(EHLO, 250)
+    c.send(b"MAIL FROM:<a" + raw + b"@remote.test> SMTPUTF8\r\n")
+    check(c.reply(), 501, "5.1.7", "Bad sender address syntax")

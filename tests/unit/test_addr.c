@@ -49,6 +49,7 @@ struct addr_case {
 #define SYNTAX SMTP_ADDR_SYNTAX
 #define NEEDS SMTP_ADDR_NEEDS_UTF8
 #define BADU SMTP_ADDR_BAD_UTF8
+#define UNSAFE SMTP_ADDR_UNSAFE_UTF8
 
 static const struct addr_case cases[] = {
 	/* ---- plain mailboxes (RFC 5321 4.1.2) ---- */
@@ -176,6 +177,24 @@ static const struct addr_case cases[] = {
 	{ "truncated 2", IN("\xc3@x.test"), 1, .want = BADU },
 	{ "truncated at end", IN("a@x.test\xe2\x82"), 1, .want = BADU },
 	{ "truncated 4", IN("\xf0\x9f\x98@x.test"), 1, .want = BADU },
+	/* well-formed, but never in an address: they make it read as another (Trojan Source) */
+	{ "C1 NEL U+0085", IN("a\xc2\x85" "b@x.test"), 1, .want = UNSAFE },
+	{ "C1 first U+0080", IN("\xc2\x80@x.test"), 1, .want = UNSAFE },
+	{ "C1 last U+009F", IN("a@x\xc2\x9f.test"), 1, .want = UNSAFE },
+	{ "line separator U+2028", IN("a\xe2\x80\xa8@x.test"), 1, .want = UNSAFE },
+	{ "paragraph separator U+2029", IN("a\xe2\x80\xa9@x.test"), 1, .want = UNSAFE },
+	{ "LRE U+202A", IN("\xe2\x80\xaa@x.test"), 1, .want = UNSAFE },
+	{ "RLO U+202E", IN("moc.elpmaxe\xe2\x80\xae@x.test"), 1, .want = UNSAFE },
+	{ "LRI U+2066", IN("a@\xe2\x81\xa6x.test"), 1, .want = UNSAFE },
+	{ "PDI U+2069", IN("\"a\xe2\x81\xa9\"@x.test"), 1, .want = UNSAFE },
+	{ "unsafe without SMTPUTF8", IN("a\xe2\x80\xae@x.test"), 0, .want = UNSAFE },
+	/* their neighbours are fine */
+	{ "U+00A0 next to C1", IN("a\xc2\xa0" "b@x.test"), 1, OK, "a\xc2\xa0" "b", "x.test", F_UTF8,
+	  "a\xc2\xa0" "b@x.test" },
+	{ "U+2027 next to U+2028", IN("a\xe2\x80\xa7@x.test"), 1, OK, "a\xe2\x80\xa7", "x.test",
+	  F_UTF8, "a\xe2\x80\xa7@x.test" },
+	{ "U+202F after the overrides", IN("a\xe2\x80\xaf@x.test"), 1, OK, "a\xe2\x80\xaf",
+	  "x.test", F_UTF8, "a\xe2\x80\xaf@x.test" },
 
 	/* ---- malformed ---- */
 	{ "no @", IN("a"), 0, .want = SYNTAX },
