@@ -53,7 +53,7 @@ sink_rate=$(rate "$t0" "$t1")
 port=$(free_port)
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
 cat > "$work/sterna.conf" <<CONF
-server { hostname = "mx.example.test"; $user_line max_sessions = 100000; log_level = "warning"; }
+server { hostname = "mx.example.test"; $user_line max_sessions = 100000; max_sessions_per_client = 100000; log_level = "warning"; }
 listen "mx" { address = "127.0.0.1:$port"; }
 spool { dir = "$work/spool"; }
 local { domains = ["example.test"]; users = ["postmaster", "alice"]; mailbox_root = "$work/mail"; }

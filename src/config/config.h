@@ -89,6 +89,7 @@ struct config {
 	char *hostname;			/* greeting, Received, EHLO reply */
 	char *user;			/* unprivileged user to run as when started as root */
 	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
+	unsigned max_sessions_per_client;	/* from one address (not trusted networks) */
 	unsigned io_threads;		/* threads for disk work */
 	enum log_level log_level;
 
@@ -108,7 +109,9 @@ struct config {
 	unsigned max_recipients;
 	unsigned max_errors;
 	unsigned max_hops;		/* Received fields a message may carry (mail loops) */
-	unsigned idle_timeout_ms;	/* waiting for a command or for DATA bytes */
+	unsigned idle_timeout_ms;	/* for one complete command line; or no byte at all */
+	unsigned in_data_timeout_ms;	/* for the whole DATA phase, 354 to the final dot */
+	unsigned session_timeout_ms;	/* for the whole session */
 
 	/* spool { } */
 	char *spool_dir;

@@ -67,6 +67,8 @@ struct conn {
 	struct event *tls_ev;	/* the handshake's deadline */
 	SSL *ssl;		/* between STARTTLS and the handshake's bufferevent */
 	struct event *wait_ev;	/* M_WAIT's timer */
+	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
+	struct event *session_ev;	/* the deadline of the whole session */
 	unsigned wait_ms;	/* how long the next SMTP_ACT_WAIT holds the reply */
 	struct auth_job *auth_job;	/* in M_AUTH */
 	struct smtp_session *s;
@@ -78,6 +80,7 @@ struct conn {
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
 	int is_busy;		/* over the session limit: refused once greeted */
+	int is_busy_client;	/* over the limit of sessions from its address: refused too */
 	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
 	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
 	struct dotdata dd;
@@ -109,6 +112,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	client_counts_down(srv->per_client, c->ip);
 	msg_sub_abort(&c->sub);
 	spool_msg_free(&c->env);
 	if (c->greet_ev)
@@ -127,6 +131,10 @@ conn_free(struct conn *c)
 	}
 	if (c->wait_ev)
 		event_free(c->wait_ev);
+	if (c->line_ev)
+		event_free(c->line_ev);
+	if (c->session_ev)
+		event_free(c->session_ev);
 	/* only at shutdown: the worker finishes, and its done() finds no connection */
 	if (c->auth_job != NULL)
 		c->auth_job->c = NULL;
@@ -191,6 +199,79 @@ resume(struct conn *c)
 		return;
 	}
 	conn_process(c);
+}
+
+/* ---- deadlines: a slow client cannot hold a session for ever ---- */
+
+/*
+ * The client took too long: 421, and the connection closes; a message in
+ * hand is dropped (never acknowledged, so nothing is lost).
+ */
+static void
+client_timed_out(struct conn *c, const char *which)
+{
+	if (c->wait_ev != NULL)
+		evtimer_del(c->wait_ev);
+	log_ev_timeout(c->id, c->ip, which);
+	msg_sub_abort(&c->sub);
+	spool_msg_free(&c->env);
+	send_output(c);
+	if (c->mode == M_DATA)
+		c->mode = M_COMMAND;
+	(void)act(c, smtp_session_timeout(c->s));
+}
+
+static void
+arm(struct conn *c, struct event **ev, event_callback_fn cb, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (*ev == NULL)
+		*ev = evtimer_new(c->srv->d.base, cb, c);
+	ASSERT(*ev != NULL);
+	evtimer_add(*ev, &tv);
+}
+
+static void on_line_deadline(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * smtp.idle_timeout for the next complete command line, or
+ * smtp.data_timeout for the whole message: a deadline, not a pause
+ * between bytes, so one byte every few seconds does not keep a session.
+ */
+static void
+line_deadline(struct conn *c, int is_data)
+{
+	const struct config *cfg = c->srv->d.cfg;
+
+	arm(c, &c->line_ev, on_line_deadline, is_data ? cfg->in_data_timeout_ms :
+	    cfg->idle_timeout_ms);
+}
+
+static void
+on_line_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)what;
+	if (c->mode == M_COMMAND)
+		client_timed_out(c, "command");
+	else if (c->mode == M_DATA)
+		client_timed_out(c, "data");
+	else if (c->mode != M_CLOSING)
+		line_deadline(c, 0);	/* we were busy (a commit, a check, TLS): a fresh one */
+}
+
+static void
+on_session_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)what;
+	if (c->mode == M_COMMAND || c->mode == M_DATA)
+		client_timed_out(c, "session");
+	else if (c->mode != M_CLOSING)
+		arm(c, &c->session_ev, on_session_deadline, 1000);	/* after what we are doing */
 }
 
 /* ---- AUTH: the password check on a worker, the late 535 on a timer ---- */
@@ -383,6 +464,7 @@ data_begin(struct conn *c)
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;
+	line_deadline(c, 1);
 }
 
 static void
@@ -449,6 +531,8 @@ data_end(struct conn *c)
 {
 	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
 
+	line_deadline(c, 0);
+
 	if (a == SMTP_ACT_COMMIT) {
 		struct msg_sub *sub = c->sub;
 
@@ -510,6 +594,7 @@ tls_up(struct conn *c)
 	}
 	/* RFC 3207 4.2: no greeting now; the client speaks first, with EHLO */
 	c->mode = M_COMMAND;
+	line_deadline(c, 0);
 	conn_process(c);
 }
 
@@ -596,6 +681,7 @@ command_input(struct conn *c, struct evbuffer *in)
 		return -1;
 	a = smtp_session_line(c->s, r, &cmd, evbuffer_get_length(in) > used);
 	evbuffer_drain(in, used);
+	line_deadline(c, 0);
 	if (r == SMTP_PARSE_TOO_LONG)
 		c->is_skipping_line = 1;
 	if (a == SMTP_ACT_STARTTLS)
@@ -630,6 +716,7 @@ static void
 greet(struct conn *c, enum smtp_start how)
 {
 	c->mode = M_COMMAND;
+	line_deadline(c, 0);
 	if (how == SMTP_START_EARLY_TALK)
 		log_ev_refused(c->id, c->ip, "client spoke before the greeting");
 	(void)act(c, smtp_session_start(c->s, how));
@@ -682,14 +769,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->mode != M_CLOSING && c->mode != M_COMMIT &&
 	    c->mode != M_AUTH) {
-		if (c->wait_ev != NULL)
-			evtimer_del(c->wait_ev);
-		msg_sub_abort(&c->sub);
-		spool_msg_free(&c->env);
-		send_output(c);
-		if (c->mode == M_DATA)
-			c->mode = M_COMMAND;
-		(void)act(c, smtp_session_timeout(c->s));
+		client_timed_out(c, "idle");	/* not a byte for smtp.idle_timeout */
 		return;
 	}
 	/* EOF or error: the client is gone */
@@ -767,6 +847,11 @@ session_begin(struct conn *c)
 		greet(c, SMTP_START_BUSY);
 		return;
 	}
+	if (c->is_busy_client) {
+		log_ev_refused(c->id, c->ip, "too many sessions from this address");
+		greet(c, SMTP_START_BUSY_CLIENT);
+		return;
+	}
 	if (lc->greeting_delay_ms > 0) {
 		struct timeval d = { lc->greeting_delay_ms / 1000, (lc->greeting_delay_ms % 1000) * 1000 };
 
@@ -800,6 +885,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	struct conn *c;
 	SSL *ssl = NULL;
 	char local_ip[INET6_ADDRSTRLEN];
+	int is_trusted;
 
 	if (l->conf->is_implicit_tls && (ssl = tls_server_ssl_new(srv->d.tls)) == NULL) {
 		evutil_closesocket(fd);	/* logged by tls_server_ssl_new() */
@@ -826,7 +912,12 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		.sender_ok = hook_sender_ok,
 	};
 	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
-	smtp_session_set_client(c->s, local_ip, relay_is_trusted(cfg, c->ip));
+	is_trusted = relay_is_trusted(cfg, c->ip);
+	smtp_session_set_client(c->s, local_ip, is_trusted);
+	/* one address may not take every session; the trusted networks are ours to size */
+	c->is_busy_client = client_counts_up(srv->per_client, c->ip) > cfg->max_sessions_per_client &&
+	    !is_trusted;
+	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;

@@ -54,6 +54,7 @@ server_new(const struct server_deps *deps)
 		.max_errors = c->max_errors,
 		.max_auth_failures = c->auth_max_failures,
 	};
+	srv->per_client = client_counts_new();
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
 	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
@@ -246,6 +247,7 @@ server_free(struct server **sp)
 	stop_listeners(srv);
 	conn_free_all(srv);
 	event_free(srv->accept_ev);
+	client_counts_free(&srv->per_client);
 	event_free(srv->wq_ev);
 	if (srv->auth_wq_ev)
 		event_free(srv->auth_wq_ev);

@@ -31,6 +31,7 @@ struct server {
 	struct event *wq_ev;
 	struct event *auth_wq_ev;
 	struct authlimit *authlimit;	/* AUTH failures per client address */
+	struct client_counts *per_client;	/* sessions open per client address */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	unsigned long next_conn_id;
@@ -40,6 +41,14 @@ struct server {
 	unsigned accept_pause_ms;	/* the last pause; 0 once an accept works again */
 	unsigned long accept_failures;	/* accepts refused for want of descriptors, all told */
 };
+
+/* clients.c: sessions per client address */
+struct client_counts *client_counts_new(void);
+void client_counts_free(struct client_counts **cc);
+/* One more session from ip: returns how many it has now. */
+unsigned client_counts_up(struct client_counts *cc, const char *ip);
+/* One session from ip ended. */
+void client_counts_down(struct client_counts *cc, const char *ip);
 
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);

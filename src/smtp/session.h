@@ -120,6 +120,7 @@ enum smtp_auth_result {
 enum smtp_start {
 	SMTP_START_GREET,	/* a normal connection */
 	SMTP_START_BUSY,	/* over the session limit */
+	SMTP_START_BUSY_CLIENT,	/* over the limit of sessions from one address */
 	SMTP_START_EARLY_TALK,	/* the client sent bytes before the greeting */
 };
 
@@ -165,7 +166,7 @@ enum smtp_act smtp_session_line(struct smtp_session *s, enum smtp_parse r,
 enum smtp_act smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_bytes);
 /* The commit asked for by SMTP_ACT_COMMIT is done; replies 250 or 45x. */
 enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit result);
-/* No input for smtp.idle_timeout: replies 421 and asks to close. */
+/* The client took too long (a command line, DATA, the session): replies 421, asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 
 /*

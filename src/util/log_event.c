@@ -22,6 +22,12 @@ log_ev_refused(const char *cid, const char *ip, const char *reason)
 }
 
 void
+log_ev_timeout(const char *cid, const char *ip, const char *which)
+{
+	log_event(LOG_INFO, cid, "timeout", "ip=%s deadline=%s", ip, which);
+}
+
+void
 log_ev_accept_paused(const char *listener, const char *why, unsigned pause_ms,
     unsigned long failures, unsigned sessions)
 {

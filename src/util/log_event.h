@@ -11,6 +11,8 @@
 
 void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
 void log_ev_refused(const char *cid, const char *ip, const char *reason);
+/* The client took too long: which deadline ("command", "data", "session", "idle"). */
+void log_ev_timeout(const char *cid, const char *ip, const char *which);
 /*
  * Accepting stopped for pause_ms: no descriptor (or memory) for a new
  * connection. failures counts them since start; sessions are the open ones.

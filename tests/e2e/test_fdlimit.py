@@ -30,7 +30,8 @@ def greeting(s):
 
 
 def test_sessions_that_fit_are_served_and_an_open_one_still_commits(sterna_factory):
-    s = sterna_factory(server__max_sessions=5000, queue__max_connections=4)
+    s = sterna_factory(server__max_sessions=5000, server__max_sessions_per_client=5000,
+                       queue__max_connections=4)
     s.stop()
     s.wrap = ["prlimit", "--nofile=%d:%d" % (LIMIT, LIMIT)]
     s.start()
