@@ -101,6 +101,13 @@ add_text(struct smtpc_reader *r, const uint8_t *p, size_t n)
 	struct smtpc_reply *c = &r->cur;
 	size_t sl = status_len(p, n);
 
+	/*
+	 * RFC 3463 2: the enhanced status has the class of the reply code. One
+	 * that does not ("250 5.1.1") is no status but text: it must not make
+	 * a delivered recipient look failed, or a bounce say 2.0.0.
+	 */
+	if (sl > 0 && p[0] != '0' + c->code / 100)
+		sl = 0;
 	if (r->nlines == 1 && sl > 0 && sl < sizeof(c->status)) {
 		memcpy(c->status, p, sl);
 		c->status[sl] = '\0';

@@ -16,7 +16,7 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
 		cp -r "$here/corpus/$name/." "$scratch/$name/"
 	fi
 	dict=""
-	case "$name" in cmd|addr) dict="-dict=$here/smtp.dict" ;; esac
+	case "$name" in cmd|addr|session) dict="-dict=$here/smtp.dict" ;; esac
 	echo "fuzz: $name for ${seconds}s"
 	# shellcheck disable=SC2086
 	if ! "$bin" -max_total_time="$seconds" -print_final_stats=0 $dict \

@@ -108,6 +108,9 @@ static const struct {
 	{ IN("250-mx.test\r\n250 size\r\n"), SMTPC_PARSE_OK, 250, "", NULL, SMTPC_CAP_SIZE, 0 },
 	{ IN("451-4.3.0 one\r\n451 4.3.0 two\r\n"), SMTPC_PARSE_OK, 451, "4.3.0", "one; two", 0, 0 },
 	{ IN("250 a\x01\xff" "b\r\n"), SMTPC_PARSE_OK, 250, "", "a??b", 0, 0 },	/* made printable */
+	/* a status of another class than the code is text (found by fuzz_smtpc) */
+	{ IN("250 5.1.1 odd\r\n"), SMTPC_PARSE_OK, 250, "", "5.1.1 odd", 0, 0 },
+	{ IN("550 2.0.0 no\r\n"), SMTPC_PARSE_OK, 550, "", "2.0.0 no", 0, 0 },
 	{ IN("250-a\r\n251 b\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },	/* codes differ */
 	{ IN("25 x\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
 	{ IN("250x\r\n"), SMTPC_PARSE_BAD, 0, NULL, NULL, 0, 0 },
