@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "drop/drop.h"
+#include "main/claim.h"
 #include "main/fdlimit.h"
 #include "main/verbs.h"
 #include "msg/msg.h"
@@ -162,8 +163,12 @@ drop_privileges(struct daemon *d)
 	if (!is_root) {
 		if (c->user[0] != '\0')
 			log_info("not started as root: server.user '%s' not applied", c->user);
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
-		    prepare_maildrop(c, geteuid(), getegid(), 0) == 0 ? 0 : -1;
+		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 || prepare_dir(c->mailbox_root, 0, 0, 0) == -1 ||
+		    prepare_maildrop(c, geteuid(), getegid(), 0) == -1)
+			return -1;
+		/* what others own here, we cannot give ourselves: the log says which */
+		(void)claim_mailboxes(c->mailbox_root, geteuid(), getegid(), 0);
+		return 0;
 	}
 	if (c->user[0] == '\0') {
 		log_warn("running as root: set server.user to an unprivileged user");
@@ -185,6 +190,7 @@ drop_privileges(struct daemon *d)
 	}
 	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
 		return -1;
+	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1);
 	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;

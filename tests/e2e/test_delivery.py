@@ -1,6 +1,7 @@
 """Messages sent by real clients (smtplib, swaks) land in the right Maildir, byte for byte,
 and recipients are accepted or refused as docs/smtp.md says (RCPT TO table)."""
 
+import os
 import re
 import smtplib
 import subprocess
@@ -162,3 +163,32 @@ def test_swaks_pipelined_to_bob(sterna):
     assert b"Subject: swaks test\n" in got
     assert b"\nhello from swaks\n" in got
     assert b"\r" not in got
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mailbox left to root needs root")
+def test_mailbox_left_to_root_is_given_back_at_start(sterna):
+    """An earlier run as root left alice's Maildir to root: every delivery would be deferred
+    with "Permission denied". At start, still root, sterna gives it to server.user."""
+    import pwd
+    sterna.stop()
+    md = sterna.maildir("alice")
+    for sub in ("", "tmp", "new", "cur"):
+        os.makedirs(os.path.join(md, sub), mode=0o700, exist_ok=True)
+        os.chown(os.path.join(md, sub), 0, 0)
+    old = os.path.join(md, "new", "1.old.host")
+    with open(old, "wb") as f:
+        f.write(b"Subject: old\n\nfrom the root days\n")
+    os.chmod(old, 0o600)
+    link = os.path.join(sterna.mailbox_root, "elsewhere")
+    os.symlink("/etc", link)   # never followed, never chowned
+    sterna.start()
+    nobody = pwd.getpwnam("nobody").pw_uid
+    sterna.wait_log(r"mailbox %s was owned by uid 0: given to uid %d with its messages"
+                    % (re.escape(md), nobody))
+    assert os.stat(md).st_uid == nobody and os.stat(old).st_uid == nobody
+    assert os.stat("/etc").st_uid == 0
+    c = sterna.connect()
+    c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@remote.test>\r\n", 250,
+             b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354,
+             b"Subject: new\r\n\r\ndelivered\r\n.\r\n", 250)
+    assert len(sterna.wait_for_mail("alice", count=2)) == 2
