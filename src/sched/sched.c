@@ -38,6 +38,7 @@
 #include "msg/msg.h"
 #include "sched/backoff.h"
 #include "sched/heap.h"
+#include "sched/myself.h"
 #include "util/ascii.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -133,6 +134,7 @@ struct sched {
 	struct spool *sp;
 	const struct config *cfg;
 	struct msg_core *msg;		/* notices enter the queue through it */
+	struct myself *me;		/* our own listening addresses: a next hop must not be one */
 	struct workq *wq;
 	struct event *wq_ev, *timer;
 	struct heap due;
@@ -710,12 +712,44 @@ dest_fail_queued(struct dest *d, enum outcome_kind kind, int code, const char *s
 	d->qtail = NULL;
 }
 
+/*
+ * RFC 5321 5.1: if we are one of the hosts r names, only those preferred
+ * over us may be used (the others would send the mail back to us, or
+ * through a peer back to us). Returns how many are left.
+ */
+static size_t
+drop_myself(const struct sched *s, struct dns_result *r)
+{
+	unsigned mine = UINT_MAX;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->ntargets; i++)
+		if (myself_is(s->me, (const struct sockaddr *)&r->targets[i].sa) &&
+		    r->targets[i].pref < mine)
+			mine = r->targets[i].pref;
+	if (mine == UINT_MAX)
+		return r->ntargets;
+	for (size_t i = 0; i < r->ntargets; i++)
+		if (r->targets[i].pref < mine)
+			r->targets[n++] = r->targets[i];
+	r->ntargets = n;
+	return n;
+}
+
 static void
 on_dns(void *ctx, struct dns_result *r)
 {
 	struct dest *d = ctx;
+	char why[sizeof(d->hop.host) + 64];
 
 	d->is_resolving = 0;
+	if (r->status == DNS_OK && drop_myself(d->s, r) == 0) {
+		/* the words the established MTAs use, so that a postmaster knows it at once */
+		snprintf(why, sizeof(why), "mail for %s loops back to myself", d->hop.host);
+		dest_fail_queued(d, OUT_PERM, 554, "5.4.6", why);
+		dns_result_free(&r);
+		return;
+	}
 	switch (r->status) {
 	case DNS_OK:
 		dns_result_free(&d->res);
@@ -1258,6 +1292,7 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 		free(s);
 		return NULL;
 	}
+	s->me = myself_new(cfg);
 	s->ssl_ctx = smtp_out_tls_ctx();
 	if (s->ssl_ctx == NULL)
 		log_warn("outbound: no TLS context; STARTTLS will not be used");
@@ -1385,6 +1420,7 @@ sched_free(struct sched **sp)
 		free(d);
 	}
 	dns_free(&s->dns);
+	myself_free(&s->me);
 	if (s->ssl_ctx)
 		SSL_CTX_free(s->ssl_ctx);
 	free(s->auth_plain);

@@ -19,10 +19,10 @@ from peers import BrokenTlsPeer, Sink, Unbound, free_port_on
 from test_auth import hash_password
 from test_tls import received_header
 
-MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART = (
+MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF = (
     "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15",
-    "127.0.0.16", "127.0.0.17", "127.0.0.18", "127.0.0.19", "127.0.0.20")
-PEERS = [MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART]
+    "127.0.0.16", "127.0.0.17", "127.0.0.18", "127.0.0.19", "127.0.0.20", "127.0.0.21")
+PEERS = [MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF]
 
 RECORDS = [
     "mx.test. MX 10 mx1.mx.test.",
@@ -46,6 +46,14 @@ RECORDS = [
     "mx.tls.test. A %s" % TLSMX,
     "badtls.test. MX 10 mx.badtls.test.",
     "mx.badtls.test. A %s" % BADTLS,
+    # the sterna under test listens on SELF (test_mx_pointing_back_here_*)
+    "mx.self.test. A %s" % SELF,
+    "selfprimary.test. MX 10 mx.self.test.",
+    "selfprimary.test. MX 20 mx1.mx.test.",
+    "selfbackup.test. MX 10 mx1.mx.test.",
+    "selfbackup.test. MX 20 mx.self.test.",
+    "selfbackupdown.test. MX 10 down.backup.test.",
+    "selfbackupdown.test. MX 20 mx.self.test.",
 ]
 
 
@@ -415,3 +423,47 @@ def test_smarthost_wrong_password_defers(mta, smarthost, port):
     assert smarthost.queue_ids() == [] and smarthost.sink.messages() == []
     assert_no_password(a)
     assert_no_password(smarthost)
+
+
+def send_to(s, host, rcpts, body):
+    with smtplib.SMTP(host, s.port, local_hostname="client.test",
+                      source_address=("127.0.0.2", 0), timeout=30) as c:
+        assert c.ehlo()[0] == 250 and c.mail("alice@example.test")[0] == 250
+        for r in rcpts:
+            assert c.rcpt(r)[0] == 250, r
+        code, resp = c.data(body)
+        assert code == 250, resp
+        return re.fullmatch(rb"2\.0\.0 Ok: queued as (\S+)", resp).group(1).decode()
+
+
+def test_mx_pointing_back_here_bounces_as_a_loop(mta, sinks, port):
+    """We are the best MX of selfprimary.test, yet it is not a local domain: sending it on
+    would come back to us. RFC 5321 5.1: bounce, in the established MTAs' words."""
+    sink = sinks(MX1, port)
+    s = mta(listen__mx__address="%s:%d" % (SELF, port))
+    qid = send_to(s, SELF, ["bob@selfprimary.test"], b"Subject: loop\r\n\r\nx\r\n")
+    msg, rcpts, _headers = bounce_of(s)
+    assert rcpts[0]["Status"] == "5.4.6"
+    assert "mail for selfprimary.test loops back to myself" in rcpts[0]["Diagnostic-Code"]
+    wait_log(s, qid + r"\.1 bounced to=<bob@selfprimary.test> .*dsn=5\.4\.6")
+    assert sink.messages() == []   # the less preferred MX is not tried either
+
+
+def test_mx_pointing_back_here_uses_the_preferred_hosts_only(mta, sinks, port):
+    """We are a backup MX (20) of selfbackup.test: mail goes to the primary (10), never to us."""
+    sink = sinks(MX1, port)
+    s = mta(listen__mx__address="%s:%d" % (SELF, port))
+    qid = send_to(s, SELF, ["bob@selfbackup.test"], b"Subject: to the primary\r\n\r\nx\r\n")
+    sink.wait_messages(1)
+    wait_log(s, qid + r"\.1 delivered to=<bob@selfbackup.test> relay=mx1\.mx\.test\[%s\]"
+             % re.escape(MX1))
+
+
+def test_mx_pointing_back_here_is_never_tried_when_the_primary_is_down(mta, port):
+    """The primary of selfbackupdown.test is down: the message waits for it, and the backup
+    that is us is never connected to (it would take the mail back and loop)."""
+    s = mta(listen__mx__address="%s:%d" % (SELF, port))
+    qid = send_to(s, SELF, ["bob@selfbackupdown.test"], b"Subject: wait\r\n\r\nx\r\n")
+    wait_log(s, qid + r"\.1 deferred to=<bob@selfbackupdown.test> ")
+    assert not re.search(r"connect-out relay=\S*\[%s\]" % re.escape(SELF), s.log()), s.log()
+    assert qid in s.queue_ids()
