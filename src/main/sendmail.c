@@ -406,8 +406,8 @@ verb_sendmail(int argc, char **argv)
 	}
 	if (o.is_verbose)
 		say("configuration %s", path);
-	/* docs/operations.md: the first local domain, or the server's name without one */
-	domain = cfg->nlocal_domains > 0 ? cfg->local_domains[0] : cfg->hostname;
+	/* qualifies bare names, and makes the user's own address (docs/operations.md) */
+	domain = config_default_domain(cfg);
 	/* the real uid: who ran it, which is also who owns the file the daemon reads */
 	errno = 0;
 	if ((pw = getpwuid(getuid())) == NULL) {
