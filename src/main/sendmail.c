@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "main/verbs.h"
+#include "mime/mime.h"
 #include "msg/header.h"
 #include "msg/maildrop.h"
 #include "policy/policy.h"
@@ -416,7 +417,7 @@ verb_sendmail(int argc, char **argv)
 		code = EX_NOUSER;
 		goto out;
 	}
-	if (sm_addr_make(pw->pw_name, domain, me) == -1) {
+	if (mime_addr_make(pw->pw_name, domain, me) == -1) {
 		say("the login name '%.64s' makes no mail address at %s", pw->pw_name, domain);
 		code = EX_NOUSER;
 		goto out;
@@ -426,7 +427,7 @@ verb_sendmail(int argc, char **argv)
 	else
 		code = submit(cfg, &o, domain, me);
 out:
-	sm_header_shutdown();
+	mime_shutdown();
 	config_free(&cfg);
 	return code;
 }
