@@ -56,9 +56,12 @@ enum mime_addr_err {
  * White space and commas alone are an empty list. Borrows everything.
  * Returns MIME_ADDR_OK; or, with a as it was and why in err:
  * MIME_ADDR_BAD when GMime reads no list from text that has content, when
- * it skipped a part it could not read, or when a mailbox is no RFC 5321
- * mailbox (a source route, an empty one, a bad name); MIME_ADDR_TOO_MANY
- * past a->max.
+ * it skipped a part it could not read, when the text holds a form no
+ * strict reading takes (an unterminated comment or quote, stray angle
+ * brackets, an address as a display name), or when a mailbox is no
+ * RFC 5321 mailbox (a source route, an empty one, a bad name);
+ * MIME_ADDR_TOO_MANY past a->max. a's array may have grown either way:
+ * mime_addrs_clear() it as always.
  */
 enum mime_addr_err mime_addr_list(const char *text, const char *domain, struct mime_addrs *a,
     char *err, size_t errsize);
