@@ -213,5 +213,11 @@ const struct config_user *config_find_user(const struct config *c, const char *n
 
 /* 1 if domain (lowercase) is one of the local domains. */
 int config_is_local_domain(const struct config *c, const char *domain);
+/*
+ * The domain that qualifies a name without one ("root") in the local
+ * entrances (sendmail, the pickup folder): the first local domain, or
+ * server.hostname without one. Borrowed from c.
+ */
+const char *config_default_domain(const struct config *c);
 
 #endif

@@ -637,3 +637,9 @@ config_is_local_domain(const struct config *c, const char *domain)
 			return 1;
 	return 0;
 }
+
+const char *
+config_default_domain(const struct config *c)
+{
+	return c->nlocal_domains > 0 ? c->local_domains[0] : c->hostname;
+}

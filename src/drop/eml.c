@@ -2,18 +2,17 @@
  * eml.c - the text rules of folder files, and the envelope of a pickup
  * file. The header fields are split here (RFC 5322 2.2: a name of ftext, a
  * colon, and continuation lines that start with white space); address lists
- * are GMime's to parse (groups, comments, quoted display names and encoded
- * words are its trade, not ours). Pure: bytes in, bytes and addresses out.
+ * are read by src/mime, as sterna sendmail reads them (GMime: groups,
+ * comments, quoted display names and encoded words are its trade, not
+ * ours). Pure: bytes in, bytes and addresses out.
  */
 #include "drop/eml.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <gmime/gmime.h>
-
+#include "mime/mime.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
 
@@ -117,58 +116,6 @@ eml_text_end(struct eml_text *t, struct buf *out)
 	return 0;
 }
 
-/* ---- addresses (GMime) ---- */
-
-static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
-
-static void
-gmime_init_once(void)
-{
-	g_mime_init();
-}
-
-static int
-add_list(InternetAddressList *list, size_t max, char ***v, size_t *n)
-{
-	int count = internet_address_list_length(list);
-
-	for (int i = 0; i < count; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-
-		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			InternetAddressList *members =
-			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
-
-			if (members != NULL && add_list(members, max, v, n) == -1)
-				return -1;
-		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-
-			if (a == NULL || a[0] == '\0')
-				continue;
-			if (*n >= max)
-				return -1;
-			*v = xrealloc(*v, (*n + 1) * sizeof(**v));	/* n <= max: no overflow */
-			(*v)[(*n)++] = xstrdup(a);
-		}
-	}
-	return 0;
-}
-
-int
-eml_addr_list(const char *value, size_t max, char ***v, size_t *n)
-{
-	InternetAddressList *list;
-	int r = 0;
-
-	pthread_once(&gmime_once, gmime_init_once);
-	if ((list = internet_address_list_parse(NULL, value)) == NULL)
-		return 0;	/* nothing that reads as an address */
-	r = add_list(list, max, v, n);
-	g_object_unref(list);
-	return r;
-}
-
 /* ---- the header of a pickup file ---- */
 
 /* ftext (RFC 5322 3.6.8): printable ASCII except ':' */
@@ -252,36 +199,73 @@ is_null_path(const char *s)
 	return *s == '\0';
 }
 
-/* The one address of a field that must hold one: a new string, or NULL. */
-static char *
-single_addr(const char *value)
+/* Authors in a From field read for the sender: a bound on the work, not a rule of RFC 5322. */
+#define EML_FROM_MAX 64
+
+/*
+ * The one address of a field that must hold one (its unfolded value) into
+ * *out, a new string: 0, or -1 with why in err, the field named.
+ */
+static int
+single_addr(const char *name, const char *value, const char *domain, char **out, char *err,
+    size_t errsize)
 {
-	char **v = NULL, *a = NULL;
-	size_t n = 0;
+	struct mime_addrs a;
+	char why[200] = "";
 
 	/* asked for at most one: a second one fails the parse, and there is no guessing which */
-	if (eml_addr_list(value, 1, &v, &n) == 0 && n == 1)
-		a = v[0];
-	else if (n == 1)
-		free(v[0]);
-	free(v);
-	return a;
+	*out = NULL;
+	mime_addrs_init(&a, 1);
+	if (mime_addr_list(value, domain, &a, why, sizeof(why)) == MIME_ADDR_BAD)
+		snprintf(err, errsize, "%s: %s", name, why);
+	else if (a.n != 1)
+		snprintf(err, errsize, "%s: not one address", name);
+	else
+		*out = xstrdup(a.v[0]);
+	mime_addrs_clear(&a);
+	return *out != NULL ? 0 : -1;
+}
+
+/*
+ * The addresses of a list field (its unfolded value) appended to a. A bad
+ * list is remembered in err (the first only, the field named) and returns
+ * -1; too many returns -2. a is left as it was either way.
+ */
+static int
+list_addrs(const char *name, const char *value, const char *domain, struct mime_addrs *a,
+    char *err, size_t errsize)
+{
+	char why[200] = "";
+
+	switch (mime_addr_list(value, domain, a, why, sizeof(why))) {
+	case MIME_ADDR_OK:
+		return 0;
+	case MIME_ADDR_TOO_MANY:
+		return -2;
+	case MIME_ADDR_BAD:
+	default:
+		if (err[0] == '\0')
+			snprintf(err, errsize, "%s: %s", name, why);
+		return -1;
+	}
 }
 
 int
 eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts,
-    struct eml_env *env, struct buf *content, char *err, size_t errsize)
+    const char *domain, struct eml_env *env, struct buf *content, char *err, size_t errsize)
 {
 	struct eml_text t;
 	struct field f;
 	size_t start = content->len, off, w;
 	char *from = NULL, *sender_field = NULL;
-	char **hdr_rcpts = NULL;
-	size_t nhdr_rcpts = 0;
-	int is_top = 1, is_too_many = 0, is_hdr_too_many = 0, ret = -1;
+	char x_err[256] = "", hdr_err[256] = "";
+	struct mime_addrs x_rcpts, hdr_rcpts, *rcpts;
+	int is_top = 1, is_x_too_many = 0, is_hdr_too_many = 0, is_too_many, ret = -1;
 	uint8_t *p;
 
 	memset(env, 0, sizeof(*env));
+	mime_addrs_init(&x_rcpts, max_rcpts);
+	mime_addrs_init(&hdr_rcpts, max_rcpts);
 	/* an mbox "From " line is the separator of a mailbox file, not part of the message */
 	if (len >= 5 && memcmp(in, "From ", 5) == 0) {
 		const uint8_t *lf = memchr(in, '\n', len);
@@ -306,32 +290,39 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 
 		if (is_top && name_is(p, &f, "X-Sender")) {
 			char *v = field_value(p, &f);
+			int r = 0;
 
 			free(env->sender);
-			env->sender = is_null_path(v) ? xstrdup("") : single_addr(v);
+			env->sender = NULL;
+			if (is_null_path(v))
+				env->sender = xstrdup("");
+			else
+				r = single_addr("X-Sender", v, domain, &env->sender, err, errsize);
 			free(v);
-			if (env->sender == NULL) {
-				parse_fail(err, errsize, "X-Sender: not one address");
+			if (r == -1)
 				goto out;
-			}
 			is_removed = 1;
 		} else if (is_top && name_is(p, &f, "X-Receiver")) {
 			char *v = field_value(p, &f);
 
 			env->is_from_x_lines = 1;
-			is_too_many |= eml_addr_list(v, max_rcpts, &env->rcpts, &env->nrcpts) == -1;
+			is_x_too_many |= list_addrs("X-Receiver", v, domain, &x_rcpts, x_err,
+			    sizeof(x_err)) == -2;
 			free(v);
 			is_removed = 1;
 		} else {
+			const char *list = name_is(p, &f, "To") ? "To" :
+			    name_is(p, &f, "Cc") ? "Cc" : name_is(p, &f, "Bcc") ? "Bcc" : NULL;
+
 			/* the envelope lines count only before every other field */
 			is_top = 0;
-			if (name_is(p, &f, "To") || name_is(p, &f, "Cc") || name_is(p, &f, "Bcc")) {
+			if (list != NULL) {
 				char *v = field_value(p, &f);
 
-				is_hdr_too_many |=
-				    eml_addr_list(v, max_rcpts, &hdr_rcpts, &nhdr_rcpts) == -1;
+				is_hdr_too_many |= list_addrs(list, v, domain, &hdr_rcpts, hdr_err,
+				    sizeof(hdr_err)) == -2;
 				free(v);
-				is_removed = name_is(p, &f, "Bcc");
+				is_removed = strcmp(list, "Bcc") == 0;
 			} else if (from == NULL && name_is(p, &f, "From")) {
 				from = field_value(p, &f);
 			} else if (sender_field == NULL && name_is(p, &f, "Sender")) {
@@ -349,50 +340,63 @@ eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts
 		memmove(p + w, p + off, len - off);
 	content->len = start + w + (len - off);
 
-	/* the header's lists count only when they are the envelope */
-	if (!env->is_from_x_lines) {
-		is_too_many = is_hdr_too_many;
-		env->rcpts = hdr_rcpts;
-		env->nrcpts = nhdr_rcpts;
-		hdr_rcpts = NULL;
-		nhdr_rcpts = 0;
+	/*
+	 * The header's lists count only when they are the envelope. A list of
+	 * the envelope that cannot be read whole fails the file: taking the
+	 * part GMime could read would drop the rest without a word.
+	 */
+	rcpts = env->is_from_x_lines ? &x_rcpts : &hdr_rcpts;
+	is_too_many = env->is_from_x_lines ? is_x_too_many : is_hdr_too_many;
+	if ((env->is_from_x_lines ? x_err : hdr_err)[0] != '\0') {
+		parse_fail(err, errsize, env->is_from_x_lines ? x_err : hdr_err);
+		goto out;
 	}
 	if (is_too_many) {
 		snprintf(err, errsize, "more than %zu recipients", max_rcpts);
 		goto out;
 	}
 	if (env->sender == NULL) {
-		/* RFC 5322 3.6.2: Sender names the agent when it is not the author */
-		if (sender_field != NULL)
-			env->sender = single_addr(sender_field);
+		/*
+		 * RFC 5322 3.6.2: Sender names the agent when it is not the
+		 * author. One that cannot be read fails the file rather than
+		 * letting From stand in for it unseen.
+		 */
+		if (sender_field != NULL &&
+		    single_addr("Sender", sender_field, domain, &env->sender, err, errsize) == -1)
+			goto out;
 		if (env->sender == NULL && from != NULL) {
-			char **v = NULL;
-			size_t n = 0;
+			/* several authors are allowed (3.6.2): the first is the sender */
+			struct mime_addrs a;
+			char why[200] = "";
+			int is_bad;
 
-			(void)eml_addr_list(from, 64, &v, &n);
-			if (n > 0) {
-				env->sender = v[0];
-				v[0] = NULL;
-			}
-			for (size_t i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
+			mime_addrs_init(&a, EML_FROM_MAX);
+			is_bad = mime_addr_list(from, domain, &a, why, sizeof(why)) != MIME_ADDR_OK;
+			if (is_bad)
+				snprintf(err, errsize, "From: %s", why);
+			else if (a.n > 0)
+				env->sender = xstrdup(a.v[0]);
+			mime_addrs_clear(&a);
+			if (is_bad)
+				goto out;
 		}
 		if (env->sender == NULL) {
 			parse_fail(err, errsize, "no sender: no X-Sender, Sender or From address");
 			goto out;
 		}
 	}
-	if (env->nrcpts == 0) {
+	if (rcpts->n == 0) {
 		parse_fail(err, errsize, env->is_from_x_lines ? "no recipient in X-Receiver" :
 		    "no recipient: no X-Receiver, To, Cc or Bcc address");
 		goto out;
 	}
+	env->rcpts = rcpts->v;
+	env->nrcpts = rcpts->n;
+	mime_addrs_init(rcpts, max_rcpts);	/* env owns the strings now */
 	ret = 0;
 out:
-	for (size_t i = 0; i < nhdr_rcpts; i++)
-		free(hdr_rcpts[i]);
-	free(hdr_rcpts);
+	mime_addrs_clear(&x_rcpts);
+	mime_addrs_clear(&hdr_rcpts);
 	free(from);
 	free(sender_field);
 	if (ret == -1) {

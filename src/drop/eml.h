@@ -41,7 +41,7 @@ int eml_text_end(struct eml_text *t, struct buf *out);
 /* The envelope a pickup file gives. Strings owned, NUL-terminated. */
 struct eml_env {
 	char *sender;		/* "" for the null sender (X-Sender: <>) */
-	char **rcpts;		/* addresses as written, unchecked: the core resolves them */
+	char **rcpts;		/* formatted as RCPT TO takes them (mime.h); the core resolves them */
 	size_t nrcpts;
 	int is_from_x_lines;	/* X-Receiver lines gave the recipients */
 	int is_8bit;		/* the text holds bytes >= 0x80 */
@@ -54,20 +54,19 @@ struct eml_env {
  * are removed) or else from the header: the sender from Sender: or the
  * first address of From:, the recipients from To:, Cc: and Bcc:. A Bcc:
  * field is removed either way (RFC 5322 3.6.3: blind copies stay blind).
+ * Address lists are read by mime_addr_list(), as sterna sendmail reads
+ * them: a name without a domain ("root") gets "@" domain (the daemon's
+ * config_default_domain(); NULL refuses such names), and a list of the
+ * envelope that cannot be read whole fails the file rather than losing
+ * the part GMime skipped. The lists of a header that is not the envelope
+ * (To beside X-Receiver) are the message's own business and fail nothing.
  * Appends the message as it is to be queued to content. At most max_rcpts
  * recipients. Returns 0 with *env filled (eml_env_clear frees it), or -1
- * with why in err: bad text, no sender, no recipient, too many, content full.
+ * with why in err: bad text, no sender, a bad address or list (the field
+ * named), no recipient, too many, content full.
  */
 int eml_parse(const uint8_t *in, size_t len, size_t max_line_bytes, size_t max_rcpts,
-    struct eml_env *env, struct buf *content, char *err, size_t errsize);
+    const char *domain, struct eml_env *env, struct buf *content, char *err, size_t errsize);
 void eml_env_clear(struct eml_env *env);
-
-/*
- * Splits an RFC 5322 address list (a header field's value, folded or not:
- * groups, comments, display names) into its mailboxes' addresses, appended
- * to *v (*n of them, at most max; the strings owned). Returns 0, or -1 past
- * max. Uses GMime's parser.
- */
-int eml_addr_list(const char *value, size_t max, char ***v, size_t *n);
 
 #endif

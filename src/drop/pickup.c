@@ -17,8 +17,9 @@ pickup_parse(const uint8_t *in, size_t len, const struct stat *st, const struct 
 	struct eml_env env;
 
 	(void)st;	/* the owner is an application, not a local user who sent mail */
-	if (eml_parse(in, len, cfg->max_text_line_bytes, cfg->max_recipients, &env, &out->content,
-	    err, errsize) == -1)
+	/* bare names are qualified as sterna sendmail qualifies them, not refused one by one */
+	if (eml_parse(in, len, cfg->max_text_line_bytes, cfg->max_recipients,
+	    config_default_domain(cfg), &env, &out->content, err, errsize) == -1)
 		return -1;
 	out->sender = env.sender;
 	out->rcpts = env.rcpts;

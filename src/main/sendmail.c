@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "main/verbs.h"
+#include "mime/mime.h"
 #include "msg/header.h"
 #include "msg/maildrop.h"
 #include "policy/policy.h"
@@ -406,8 +407,8 @@ verb_sendmail(int argc, char **argv)
 	}
 	if (o.is_verbose)
 		say("configuration %s", path);
-	/* docs/operations.md: the first local domain, or the server's name without one */
-	domain = cfg->nlocal_domains > 0 ? cfg->local_domains[0] : cfg->hostname;
+	/* qualifies bare names, and makes the user's own address (docs/operations.md) */
+	domain = config_default_domain(cfg);
 	/* the real uid: who ran it, which is also who owns the file the daemon reads */
 	errno = 0;
 	if ((pw = getpwuid(getuid())) == NULL) {
@@ -416,7 +417,7 @@ verb_sendmail(int argc, char **argv)
 		code = EX_NOUSER;
 		goto out;
 	}
-	if (sm_addr_make(pw->pw_name, domain, me) == -1) {
+	if (mime_addr_make(pw->pw_name, domain, me) == -1) {
 		say("the login name '%.64s' makes no mail address at %s", pw->pw_name, domain);
 		code = EX_NOUSER;
 		goto out;
@@ -426,7 +427,7 @@ verb_sendmail(int argc, char **argv)
 	else
 		code = submit(cfg, &o, domain, me);
 out:
-	sm_header_shutdown();
+	mime_shutdown();
 	config_free(&cfg);
 	return code;
 }

@@ -6,8 +6,9 @@
  *   sendmail_input.c  the message from standard input: line ends, the dot,
  *                     the mbox "From " line, line and size limits (pure)
  *   sendmail_header.c the header section: -t recipients, Bcc removed, From
- *                     added (pure; GMime parses fields and address lists)
- *   sendmail_addr.c   address lists and names to RFC 5321 mailboxes (pure)
+ *                     added (pure; GMime parses the fields)
+ *   sendmail_addr.c   recipients without duplicates, -f, the From value
+ *                     (pure; the lists are read by src/mime, mime.h)
  *   sendmail_drop.c   the maildrop file, written durably
  *   sendmail_bs.c     -bs: the SMTP session on standard input and output
  *
@@ -40,12 +41,12 @@ void sm_rcpts_clear(struct sm_rcpts *r);
 void sm_rcpts_add(struct sm_rcpts *r, const char *addr);
 
 /*
- * Parses text as an RFC 5322 address list (3.4: mailboxes, groups,
- * comments, encoded words, display names; GMime does the parsing) and adds
- * every mailbox to r, formatted; a mailbox without a domain is qualified
- * with domain. An empty list adds nothing. Returns 0, or -1 with the
- * offending address in err (and r as it was) when one is not a valid
- * RFC 5321 mailbox, or when GMime skipped a part it could not read.
+ * Reads text as an RFC 5322 address list (mime_addr_list(): mailboxes,
+ * groups, comments, encoded words, display names) and adds every mailbox
+ * to r, formatted; a mailbox without a domain is qualified with domain.
+ * An empty list adds nothing. Returns 0, or -1 with the offending address
+ * in err (and r as it was) when one is not a valid RFC 5321 mailbox, or
+ * when GMime skipped a part it could not read.
  */
 int sm_addr_list_add(struct sm_rcpts *r, const char *text, const char *domain, char *err,
     size_t errsize);
@@ -56,8 +57,6 @@ int sm_addr_list_add(struct sm_rcpts *r, const char *text, const char *domain, c
  */
 int sm_addr_sender(const char *text, const char *domain, char out[SMTP_ADDR_FMT_MAX], char *err,
     size_t errsize);
-/* local@domain, the local part quoted when it needs to be: 0, or -1 if no mailbox fits. */
-int sm_addr_make(const char *local, const char *domain, char out[SMTP_ADDR_FMT_MAX]);
 /*
  * The value of a From field for addr: "addr", or with a full name
  * "Full Name <addr>", the name quoted (RFC 5322 3.2.4) or encoded
@@ -105,15 +104,6 @@ struct sm_header_opts {
 	const char *domain;	/* qualifies names without a domain */
 };
 
-/*
- * Initialises GMime once per process; sm_header_edit() calls it. Paired
- * with sm_header_shutdown() before exit, so that a leak checker sees no
- * library state left behind.
- */
-void sm_header_init(void);
-void sm_header_shutdown(void);
-/* GMime's options for address lists (GMimeParserOptions), GMime set up first. */
-struct _GMimeParserOptions *sm_header_addr_opts(void);
 /*
  * Writes msg[0..len) (CRLF lines, as sm_input made them) to out with its
  * header section edited: every Bcc field removed; a From field added (at

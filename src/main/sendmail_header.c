@@ -2,9 +2,10 @@
  * sendmail_header.c - the header section of a message given to sendmail:
  * recipients for -t, Bcc removed, From added, the empty line ensured.
  * GMime reads the fields (RFC 5322 2.2: names, folded values, with their
- * offsets); sendmail_addr.c reads the address lists in them. The bytes are
- * edited in place rather than written back by GMime, so that everything
- * but the removed and added fields reaches the queue byte for byte.
+ * offsets); src/mime reads the address lists in them (sm_addr_list_add).
+ * The bytes are edited in place rather than written back by GMime, so that
+ * everything but the removed and added fields reaches the queue byte for
+ * byte.
  * Where the header section ends (RFC 5322 2.1): at the first empty line
  * when there is one; without one, after the last field of the unbroken run
  * of fields that starts the message (a caller that forgot the empty line);
@@ -19,47 +20,9 @@
 
 #include <gmime/gmime.h>
 
+#include "mime/mime.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
-
-static int gmime_is_up;
-static GMimeParserOptions *addr_opts;
-
-void
-sm_header_init(void)
-{
-	if (gmime_is_up)
-		return;
-	g_mime_init();
-	addr_opts = g_mime_parser_options_new();
-	/*
-	 * Names without a domain are what sendmail's callers write ("To: root"),
-	 * and GMime reads "root, Bob <b@x>" as two mailboxes only when it
-	 * allows them; otherwise "root, Bob" becomes one display name and root
-	 * is silently lost. Strict: no guessing at broken lists beyond that.
-	 */
-	g_mime_parser_options_set_allow_addresses_without_domain(addr_opts, TRUE);
-	g_mime_parser_options_set_address_compliance_mode(addr_opts, GMIME_RFC_COMPLIANCE_STRICT);
-	gmime_is_up = 1;
-}
-
-GMimeParserOptions *
-sm_header_addr_opts(void)
-{
-	sm_header_init();
-	return addr_opts;
-}
-
-void
-sm_header_shutdown(void)
-{
-	if (!gmime_is_up)
-		return;
-	g_mime_parser_options_free(addr_opts);
-	addr_opts = NULL;
-	g_mime_shutdown();
-	gmime_is_up = 0;
-}
 
 /* One field as GMime found it. */
 struct field {
@@ -156,7 +119,7 @@ sm_header_edit(const uint8_t *msg, size_t len, const struct sm_header_opts *o,
 	long long blank;
 	int has_from = 0, has_blank, ret = -1;
 
-	sm_header_init();
+	mime_init();
 	blank = empty_line(msg, len);
 	has_blank = blank >= 0;
 	/*

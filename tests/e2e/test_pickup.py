@@ -140,6 +140,33 @@ def test_file_that_cannot_be_taken_goes_to_bad(pickup_factory, name, data, reaso
     s.wait_for_mail("alice")
 
 
+def test_address_list_read_only_in_part_goes_to_bad(pickup_factory):
+    # GMime reads alice and skips "<bob@example.test": queuing what it read would lose bob unseen
+    s = pickup_factory()
+    write_file(s.pickup, "half.eml", b"From: app@example.org\n"
+               b"To: alice@example.test, <bob@example.test\n\nhi\n")
+    text = bad_reason(s, "half.eml")
+    assert "To: bad address list (an address in it cannot be read)" in text, text
+    s.wait_log(r"^\S+ \S+ file_bad entrance=pickup file=half\.eml moved=bad/half\.eml reason=")
+    assert s.queue_ids() == []
+    assert " received " not in s.log() and " rcpt_refused " not in s.log()
+    # files are taken in turn: once a later one is delivered, the bad one has had its chance
+    write_file(s.pickup, "later.eml", b"From: app@example.org\nTo: bob@example.test\n\nlater\n")
+    [got] = s.wait_for_mail("bob")
+    assert parse_mail(got).get_content() == "later\n"
+    assert s.mail_files("alice") == []
+
+
+def test_bare_names_get_the_first_local_domain(pickup_factory):
+    # as sterna sendmail qualifies them (docs/operations.md), not refused one by one
+    s = pickup_factory()
+    write_file(s.pickup, "bare.eml", b"From: app\nTo: alice\nSubject: bare\n\nhi\n")
+    [got] = s.wait_for_mail("alice")
+    m = parse_mail(got)
+    assert m["Return-Path"] == "<app@example.test>"
+    assert m["To"] == "alice"                   # the header is the application's, untouched
+
+
 def test_symlink_and_fifo_go_to_bad_unopened(pickup_factory):
     s = pickup_factory()
     os.symlink("/etc/passwd", os.path.join(s.pickup, "link.eml"))

@@ -85,7 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_clear(&split);
 
 	buf_init(&content, 64 * 1024);
-	if (eml_parse(data, size, MAX_LINE, 8, &env, &content, err, sizeof(err)) == 0) {
+	if (eml_parse(data, size, MAX_LINE, 8, "example.test", &env, &content, err,
+	    sizeof(err)) == 0) {
 		CHECK(env.sender != NULL && env.nrcpts >= 1 && env.nrcpts <= 8);
 		for (size_t i = 0; i < env.nrcpts; i++)
 			CHECK(env.rcpts[i] != NULL && env.rcpts[i][0] != '\0');

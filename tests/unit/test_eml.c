@@ -18,6 +18,7 @@
 
 #define IN(s) (const uint8_t *)(s), sizeof(s) - 1
 #define S(s) s, sizeof(s) - 1
+#define DOM "local.example"	/* qualifies names without a domain */
 
 /* ---- text ---- */
 
@@ -169,9 +170,43 @@ static const struct {
 	    "To: c@example.net\nBcc: d@example.net\n"), "a@example.org", "b@example.net",
 	    "From: a@example.org\r\nTo: b@example.net\r\n\r\nTo: c@example.net\r\n"
 	    "Bcc: d@example.net\r\n", NULL },
+	/* the envelope gets the IDN form (A-labels), as sendmail gives it; the header is kept */
 	{ "utf8", IN("From: a@example.org\nTo: \xc3\xb8@b\xc3\xa6r.example\n\nhi\n"),
-	    "a@example.org", "\xc3\xb8@b\xc3\xa6r.example",
+	    "a@example.org", "\xc3\xb8@xn--br-1ia.example",
 	    "From: a@example.org\r\nTo: \xc3\xb8@b\xc3\xa6r.example\r\n\r\nhi\r\n", NULL },
+	/* names without a domain get the daemon's (the first local domain), as in sendmail */
+	{ "bare names", IN("From: app\nTo: root, Bob <bob>\nCc: postmaster\n\n"),
+	    "app@" DOM, "root@" DOM " bob@" DOM " postmaster@" DOM,
+	    "From: app\r\nTo: root, Bob <bob>\r\nCc: postmaster\r\n\r\n", NULL },
+	{ "bare x lines", IN("X-Sender: app\nX-Receiver: root\n\n"), "app@" DOM, "root@" DOM,
+	    "\r\n", NULL },
+	/* a list GMime reads only in part fails the file: the rest would be lost unseen */
+	{ "unreadable to", IN("From: a@example.org\nTo: b@example.net, <c@example.net\n\n"),
+	    NULL, NULL, NULL, "To: bad address list (an address in it cannot be read)" },
+	{ "unreadable bcc", IN("From: a@example.org\nTo: b@example.net\n"
+	    "bcc: <c@example.net\n\n"), NULL, NULL, NULL, "Bcc: bad address list" },
+	{ "bad address in cc", IN("From: a@example.org\nTo: b@example.net\n"
+	    "Cc: c@@example.net\n\n"), NULL, NULL, NULL, "Cc: bad address" },
+	{ "unreadable x receiver", IN("X-Receiver: b@example.net, <c@example.net\n"
+	    "From: a@example.org\n\n"), NULL, NULL, NULL, "X-Receiver: bad address list" },
+	/* beside X-Receiver, To is the message's own business: it fails nothing */
+	{ "unreadable to with x lines", IN("X-Receiver: b@example.net\nFrom: a@example.org\n"
+	    "To: b@example.net, <c@example.net\n\n"), "a@example.org", "b@example.net",
+	    "From: a@example.org\r\nTo: b@example.net, <c@example.net\r\n\r\n", NULL },
+	{ "bad x sender", IN("X-Sender: a@@example.org\nX-Receiver: b@example.net\n\n"), NULL,
+	    NULL, NULL, "X-Sender: bad address" },
+	/* a Sender that cannot be read is not replaced by From unseen */
+	{ "unreadable sender", IN("From: a@example.org\nSender: <s@example.org\n"
+	    "To: b@example.net\n\n"), NULL, NULL, NULL, "Sender: bad address list" },
+	{ "two senders", IN("From: a@example.org\nSender: s@example.org, t@example.org\n"
+	    "To: b@example.net\n\n"), NULL, NULL, NULL, "Sender: not one address" },
+	{ "unreadable from", IN("From: a@example.org, <z@example.org\nTo: b@example.net\n\n"),
+	    NULL, NULL, NULL, "From: bad address list" },
+	/* an unreadable From does not matter when X-Sender names the sender */
+	{ "unreadable from with x sender", IN("X-Sender: s@example.org\n"
+	    "From: a@example.org, <z@example.org\nTo: b@example.net\n\n"), "s@example.org",
+	    "b@example.net", "From: a@example.org, <z@example.org\r\nTo: b@example.net\r\n\r\n",
+	    NULL },
 	{ "no recipient", IN("From: a@example.org\nSubject: s\n\nhi\n"), NULL, NULL, NULL,
 	    "no recipient" },
 	{ "empty group only", IN("From: a@example.org\nTo: undisclosed-recipients:;\n\nhi\n"),
@@ -207,7 +242,8 @@ test_files(void **state)
 		buf_init(&rcpts, 4096);
 		/* something before: the parse appends, and on failure leaves it as it was */
 		assert_int_equal(buf_append(&content, "X", 1), 0);
-		r = eml_parse(files[i].in, files[i].len, 1000, 4, &env, &content, err, sizeof(err));
+		r = eml_parse(files[i].in, files[i].len, 1000, 4, DOM, &env, &content, err,
+		    sizeof(err));
 		if (files[i].sender == NULL) {
 			if (r != -1 || strstr(err, files[i].reason) == NULL || content.len != 1)
 				fail_msg("%s: r=%d err=%s", files[i].name, r, err);
@@ -238,7 +274,7 @@ test_eight_bit_flag(void **state)
 	(void)state;
 	buf_init(&content, 4096);
 	assert_int_equal(eml_parse(IN("From: a@example.org\nTo: b@example.net\n\n\xe2\x82\xac\n"),
-	    1000, 10, &env, &content, err, sizeof(err)), 0);
+	    1000, 10, DOM, &env, &content, err, sizeof(err)), 0);
 	assert_true(env.is_8bit);
 	assert_false(env.is_from_x_lines);
 	eml_env_clear(&env);

@@ -2,8 +2,9 @@
  * test_sendmail.c - the pure parts of sterna sendmail (src/main/sendmail_*.c):
  * standard input into CRLF lines (the dot, the mbox line, the limits), the
  * header section (Bcc removed, From added, the empty line, -t recipients
- * through GMime), and addresses as callers write them. Input cases run
- * whole and split at every byte, which must give the same message.
+ * through GMime), and addresses as callers write them (the lists
+ * themselves are tests/unit/test_mime.c's). Input cases run whole and
+ * split at every byte, which must give the same message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <gmime/gmime.h>
 
 #include "main/sendmail.h"
+#include "mime/mime.h"
 
 #define IN(s) (const uint8_t *)(s), sizeof(s) - 1
 #define DOM "example.test"
@@ -370,24 +372,6 @@ test_addr_list(void **state)
 	assert_int_equal(r.n, 0);
 }
 
-static void
-test_addr_make(void **state)
-{
-	char out[SMTP_ADDR_FMT_MAX], local[SMTP_LOCAL_MAX + 2];
-
-	(void)state;
-	assert_int_equal(sm_addr_make("alice", DOM, out), 0);
-	assert_string_equal(out, "alice@" DOM);
-	assert_int_equal(sm_addr_make("john doe", "Example.Test", out), 0);
-	assert_string_equal(out, "\"john doe\"@" DOM);
-	assert_int_equal(sm_addr_make("", DOM, out), -1);
-	memset(local, 'a', sizeof(local) - 1);
-	local[sizeof(local) - 1] = '\0';
-	assert_int_equal(sm_addr_make(local, DOM, out), -1);	/* 65 octets */
-	local[SMTP_LOCAL_MAX] = '\0';
-	assert_int_equal(sm_addr_make(local, DOM, out), 0);
-}
-
 /* The From field's value: the phrase quoted or encoded as RFC 5322 and 2047 say. */
 static void
 test_from_value(void **state)
@@ -464,7 +448,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	sm_header_shutdown();
+	mime_shutdown();
 	return 0;
 }
 
@@ -479,7 +463,6 @@ main(void)
 		cmocka_unit_test(test_header_bad_address),
 		cmocka_unit_test(test_addr_sender),
 		cmocka_unit_test(test_addr_list),
-		cmocka_unit_test(test_addr_make),
 		cmocka_unit_test(test_from_value),
 	};
 
