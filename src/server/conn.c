@@ -10,6 +10,9 @@
  * (RFC 3207) stops reading, throws away what the client sent after the
  * command, flushes the 220 in plaintext, and then hands the socket to an
  * OpenSSL bufferevent. Every handshake has a deadline (tls.handshake_timeout).
+ * AUTH's checks and held replies are conn_auth.c's, the envelope and the
+ * message conn_data.c's; the three are one state machine, split by concern,
+ * and call each other (server_int.h).
  */
 #include "server/server_int.h"
 
@@ -28,67 +31,13 @@
 #include <openssl/ssl.h>
 
 #include "msg/msg.h"
-#include "policy/passwd.h"
 #include "util/ascii.h"
-#include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)	/* stop reading the socket past this much unprocessed input */
-#define DATA_PIECE (16 * 1024)
 
-enum mode {
-	M_STARTTLS,	/* the 220 to STARTTLS is being written in plaintext */
-	M_HANDSHAKE,	/* TLS handshake (after STARTTLS, or implicit TLS) */
-	M_GREETING,	/* waiting out the listener's greeting delay */
-	M_COMMAND,
-	M_DATA,
-	M_COMMIT,	/* the spool is making the message durable */
-	M_AUTH,		/* a worker is checking a password */
-	M_WAIT,		/* holding a reply back (a failed AUTH is answered late) */
-	M_CLOSING,	/* last reply being written */
-};
-
-struct auth_job {
-	struct work w;		/* first: the workq hands back &w */
-	struct conn *c;		/* NULL once the connection is gone (shutdown) */
-	const char *hash;	/* borrowed from the configuration; NULL for no such user */
-	char pass[SASL_FIELD_MAX + 1];
-	int is_ok;
-};
-
-struct conn {
-	struct conn *next, *prev;
-	struct server *srv;
-	struct listener *l;
-	struct bufferevent *bev;
-	struct event *greet_ev;
-	struct event *tls_ev;	/* the handshake's deadline */
-	SSL *ssl;		/* between STARTTLS and the handshake's bufferevent */
-	struct event *wait_ev;	/* M_WAIT's timer */
-	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
-	struct event *session_ev;	/* the deadline of the whole session */
-	unsigned wait_ms;	/* how long the next SMTP_ACT_WAIT holds the reply */
-	struct auth_job *auth_job;	/* in M_AUTH */
-	struct smtp_session *s;
-	char id[24];
-	char ip[INET6_ADDRSTRLEN];
-	unsigned port;
-	enum mode mode;
-	int is_skipping_line;	/* dropping the rest of an overlong command line */
-	int is_paused;		/* reading stopped until the spool catches up */
-	int is_draining;	/* shutting down: close after the message in hand */
-	int is_busy;		/* over the session limit: refused once greeted */
-	int is_busy_client;	/* over the limit of sessions from its address: refused too */
-	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
-	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
-	struct dotdata dd;
-	struct spool_msg *env;	/* the envelope being built, from MAIL to DATA */
-	struct msg_sub *sub;	/* the message being received, from DATA to its commit */
-};
-
-static void conn_process(struct conn *c);
 static void conn_setup_bev(struct conn *c);
 
 struct conn *
@@ -97,7 +46,7 @@ conn_next(struct conn *c)
 	return c->next;
 }
 
-static void
+void
 conn_free(struct conn *c)
 {
 	struct server *srv = c->srv;
@@ -145,8 +94,8 @@ conn_free(struct conn *c)
 }
 
 /* Moves the session's replies to the socket. */
-static void
-send_output(struct conn *c)
+void
+conn_send_output(struct conn *c)
 {
 	struct buf *out = smtp_session_output(c->s);
 
@@ -167,32 +116,29 @@ close_after_write(struct conn *c)
 	/* else on_write frees it when the last reply is out */
 }
 
-static void auth_begin(struct conn *c);
-static void wait_begin(struct conn *c);
-
 /* Sends the output and does what the session asked; returns 0 to go on reading. */
-static int
-act(struct conn *c, enum smtp_act a)
+int
+conn_act(struct conn *c, enum smtp_act a)
 {
 	if (a == SMTP_ACT_WAIT) {
-		wait_begin(c);
+		conn_wait_begin(c);
 		return -1;
 	}
-	send_output(c);
+	conn_send_output(c);
 	if (a == SMTP_ACT_CLOSE) {
 		close_after_write(c);
 		return -1;
 	}
 	if (a == SMTP_ACT_AUTH) {
-		auth_begin(c);
+		conn_auth_begin(c);
 		return -1;
 	}
 	return 0;
 }
 
 /* Back to reading commands after AUTH or a wait; what came meanwhile is in the buffer. */
-static void
-resume(struct conn *c)
+void
+conn_resume(struct conn *c)
 {
 	if (c->is_draining) {
 		conn_drain(c);
@@ -215,10 +161,10 @@ client_timed_out(struct conn *c, const char *which)
 	log_ev_timeout(c->id, c->ip, which);
 	msg_sub_abort(&c->sub);
 	spool_msg_free(&c->env);
-	send_output(c);
+	conn_send_output(c);
 	if (c->mode == M_DATA)
 		c->mode = M_COMMAND;
-	(void)act(c, smtp_session_timeout(c->s));
+	(void)conn_act(c, smtp_session_timeout(c->s));
 }
 
 static void
@@ -239,8 +185,8 @@ static void on_line_deadline(evutil_socket_t fd, short what, void *arg);
  * smtp.data_timeout for the whole message: a deadline, not a pause
  * between bytes, so one byte every few seconds does not keep a session.
  */
-static void
-line_deadline(struct conn *c, int is_data)
+void
+conn_line_deadline(struct conn *c, int is_data)
 {
 	const struct config *cfg = c->srv->d.cfg;
 
@@ -259,7 +205,7 @@ on_line_deadline(evutil_socket_t fd, short what, void *arg)
 	else if (c->mode == M_DATA)
 		client_timed_out(c, "data");
 	else if (c->mode != M_CLOSING)
-		line_deadline(c, 0);	/* we were busy (a commit, a check, TLS): a fresh one */
+		conn_line_deadline(c, 0);	/* we were busy (a commit, a check, TLS): a fresh one */
 }
 
 static void
@@ -272,289 +218,6 @@ on_session_deadline(evutil_socket_t fd, short what, void *arg)
 		client_timed_out(c, "session");
 	else if (c->mode != M_CLOSING)
 		arm(c, &c->session_ev, on_session_deadline, 1000);	/* after what we are doing */
-}
-
-/* ---- AUTH: the password check on a worker, the late 535 on a timer ---- */
-
-static void
-on_wait_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd, (void)what;
-	c->mode = M_COMMAND;
-	if (act(c, smtp_session_wait_over(c->s)) == -1)
-		return;
-	resume(c);
-}
-
-static void
-wait_begin(struct conn *c)
-{
-	struct timeval tv = { c->wait_ms / 1000, (c->wait_ms % 1000) * 1000 };
-
-	c->mode = M_WAIT;
-	if (c->wait_ev == NULL)
-		c->wait_ev = evtimer_new(c->srv->d.base, on_wait_timer, c);
-	ASSERT(c->wait_ev != NULL);
-	evtimer_add(c->wait_ev, &tv);
-}
-
-/* Runs on a worker thread: crypt is slow on purpose. */
-static void
-auth_run(struct work *w)
-{
-	struct auth_job *j = (struct auth_job *)w;
-
-	j->is_ok = passwd_verify(j->hash, j->pass);
-	explicit_bzero(j->pass, sizeof(j->pass));
-}
-
-static void
-auth_job_free(struct auth_job *j)
-{
-	explicit_bzero(j, sizeof(*j));
-	free(j);
-}
-
-/* Back on the loop thread with the verdict. */
-static void
-auth_done(struct work *w)
-{
-	struct auth_job *j = (struct auth_job *)w;
-	struct conn *c = j->c;
-	const struct sasl_creds *cr;
-	const struct config *cfg;
-	unsigned n, delay;
-	int is_ok = j->is_ok;
-
-	auth_job_free(j);
-	if (c == NULL)
-		return;
-	c->auth_job = NULL;
-	cfg = c->srv->d.cfg;
-	cr = smtp_session_auth_creds(c->s);
-	if (is_ok) {
-		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "ok", 0, 0);
-		(void)smtp_session_auth_done(c->s, SMTP_AUTH_OK);
-	} else {
-		n = authlimit_fail(c->srv->authlimit, c->ip, (int64_t)(clock_wall_us() / 1000000u));
-		delay = authlimit_delay_ms(cfg->auth_fail_delay_ms, n);
-		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "fail", n, delay);
-		c->wait_ms = delay;
-		(void)smtp_session_auth_done(c->s, SMTP_AUTH_BAD);
-	}
-	if (c->bev == NULL) {
-		/* the client left while the worker checked */
-		c->mode = M_CLOSING;
-		conn_free(c);
-		return;
-	}
-	c->mode = M_COMMAND;
-	if (act(c, is_ok ? SMTP_ACT_NONE : SMTP_ACT_WAIT) == -1)
-		return;
-	resume(c);
-}
-
-static void
-auth_begin(struct conn *c)
-{
-	const struct sasl_creds *cr = smtp_session_auth_creds(c->s);
-	const struct config_user *u;
-	struct auth_job *j;
-	char name[SASL_FIELD_MAX + 1];
-
-	if (!authlimit_allows(c->srv->authlimit, c->ip, (int64_t)(clock_wall_us() / 1000000u))) {
-		/* refused without a check: a blocked guesser costs us no crypt */
-		log_ev_auth(c->id, c->ip, smtp_session_auth_mech(c->s), cr->user, "blocked", 0, 0);
-		if (act(c, smtp_session_auth_done(c->s, SMTP_AUTH_BLOCKED)) == 0)
-			resume(c);
-		return;
-	}
-	memcpy(name, cr->user, sizeof(name));
-	ascii_lower(name);
-	u = config_find_user(c->srv->d.cfg, name);
-	j = xcalloc(1, sizeof(*j));
-	j->w.run = auth_run;
-	j->w.done = auth_done;
-	j->c = c;
-	j->hash = u != NULL ? u->hash : NULL;
-	memcpy(j->pass, cr->pass, cr->pass_len);
-	c->auth_job = j;
-	c->mode = M_AUTH;
-	workq_submit(c->srv->d.auth_wq, &j->w);
-}
-
-/* ---- the session's hooks: the envelope is built here, from MAIL to DATA ---- */
-
-static void
-hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
-{
-	struct conn *c = ctx;
-
-	spool_msg_free(&c->env);
-	c->env = msg_env_new(c->srv->d.msg, SPOOL_FROM_SMTP);
-	memcpy(qid_out, c->env->qid, QID_LEN + 1);
-}
-
-static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt)
-{
-	struct conn *c = ctx;
-	size_t before = c->env->nrcpts;
-	enum smtp_rcpt_decision d = policy_rcpt(c->srv->d.local, client, rcpt, c->env);
-
-	for (size_t i = before; d == SMTP_RCPT_ACCEPT && i < c->env->nrcpts; i++)
-		log_ev_rcpt(c->env->qid, c->env->rcpts[i].to, c->env->rcpts[i].orig);
-	return d;
-}
-
-/*
- * SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x
- * the size limit). The figure is measured every second; within 64 largest
- * messages of the floor a second is enough for a burst (or another
- * program) to fill the disk, so it is measured again for every MAIL there,
- * and a full spool says 452 at MAIL rather than after the client sent the
- * whole message. Far from the floor no MAIL pays for a statvfs.
- */
-static int
-hook_has_room(void *ctx, uint64_t size)
-{
-	const struct server *srv = ((struct conn *)ctx)->srv;
-	const struct config *cfg = srv->d.cfg;
-	uint64_t free_bytes = spool_free_bytes(srv->d.spool), need = cfg->min_free_bytes + size;
-
-	if (free_bytes < need + 64 * cfg->max_message_bytes) {
-		spool_refresh_space(srv->d.spool);
-		free_bytes = spool_free_bytes(srv->d.spool);
-	}
-	return free_bytes >= need;
-}
-
-static int
-hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
-{
-	return policy_sender_ok(((struct conn *)ctx)->srv->d.cfg, user, from);
-}
-
-/* ---- DATA: the message goes to the submission core ---- */
-
-static void
-on_sub_drain(void *ctx)
-{
-	struct conn *c = ctx;
-
-	c->is_paused = 0;
-	bufferevent_enable(c->bev, EV_READ);
-	conn_process(c);
-}
-
-/* Completes the envelope with what the session knows, and hands it to a new submission. */
-static void
-data_begin(struct conn *c)
-{
-	const struct smtp_txn *t = smtp_session_txn(c->s);
-	struct spool_msg *env = c->env;
-	const char *tls_version = smtp_session_tls_version(c->s);
-
-	c->env = NULL;
-	free(env->sender);
-	env->sender = xstrdup(t->sender);
-	env->client_ip = xstrdup(c->ip);
-	env->helo = xstrdup(smtp_session_helo(c->s));
-	env->proto = xstrdup(smtp_session_proto(c->s));
-	if (tls_version != NULL) {
-		env->tls_version = xstrdup(tls_version);
-		env->tls_cipher = xstrdup(smtp_session_tls_cipher(c->s));
-	}
-	if (smtp_session_auth_user(c->s) != NULL)
-		env->auth_user = xstrdup(smtp_session_auth_user(c->s));
-	env->is_8bitmime = t->body == SMTP_BODY_8BITMIME;
-	env->is_smtputf8 = t->is_smtputf8;
-	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
-	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
-	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
-	c->mode = M_DATA;
-	line_deadline(c, 1);
-}
-
-static void
-on_committed(void *ctx, const struct msg_result *r)
-{
-	struct conn *c = ctx;
-	enum smtp_commit cr;
-
-	if (r->status == MSG_QUEUED)
-		cr = SMTP_COMMIT_OK;
-	else if (r->status == MSG_REFUSED)
-		cr = SMTP_COMMIT_LOOP;
-	else
-		cr = r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR;
-	if (r->status == MSG_TEMPFAIL)
-		log_ev_reject(r->qid, "DATA", "", r->code, r->dsn, r->text);
-	if (c->bev == NULL) {
-		/* the client left while we flushed: the message stands, the connection goes */
-		(void)smtp_session_committed(c->s, cr);
-		c->mode = M_CLOSING;
-		conn_free(c);
-		return;
-	}
-	c->mode = M_COMMAND;
-	if (act(c, smtp_session_committed(c->s, cr)) == -1)
-		return;
-	if (c->is_draining) {
-		conn_drain(c);
-		return;
-	}
-	conn_process(c);
-}
-
-/* Feeds message bytes to the DATA reader; returns 1 when the message ended. */
-static int
-data_input(struct conn *c, struct evbuffer *in)
-{
-	static uint8_t out[DATA_PIECE + DOTDATA_HELD_MAX];	/* loop thread only */
-	uint64_t max = c->srv->d.cfg->max_message_bytes;
-
-	while (evbuffer_get_length(in) > 0 && !c->is_paused) {
-		size_t len = evbuffer_get_length(in), used, out_len;
-		const uint8_t *p;
-		int is_end = 0;
-
-		if (len > DATA_PIECE)
-			len = DATA_PIECE;
-		p = evbuffer_pullup(in, (ssize_t)len);
-		used = dotdata_feed(&c->dd, p, len, out, &out_len, &is_end);
-		/* past the limit the rest is read and dropped: the reply comes at the end */
-		if (c->dd.body_bytes <= max && out_len > 0 && msg_sub_write(c->sub, out, out_len) == 1) {
-			c->is_paused = 1;
-			bufferevent_disable(c->bev, EV_READ);
-		}
-		evbuffer_drain(in, used);
-		if (is_end)
-			return 1;
-	}
-	return 0;
-}
-
-static void
-data_end(struct conn *c)
-{
-	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
-
-	line_deadline(c, 0);
-
-	if (a == SMTP_ACT_COMMIT) {
-		struct msg_sub *sub = c->sub;
-
-		c->sub = NULL;
-		c->mode = M_COMMIT;
-		msg_sub_end(sub, on_committed, c);
-		return;
-	}
-	msg_sub_abort(&c->sub);
-	c->mode = M_COMMAND;
-	(void)act(c, a);
 }
 
 /* ---- TLS ---- */
@@ -605,7 +268,7 @@ tls_up(struct conn *c)
 	}
 	/* RFC 3207 4.2: no greeting now; the client speaks first, with EHLO */
 	c->mode = M_COMMAND;
-	line_deadline(c, 0);
+	conn_line_deadline(c, 0);
 	conn_process(c);
 }
 
@@ -642,7 +305,7 @@ starttls(struct conn *c)
 	enum smtp_act a = smtp_session_starttls_ready(c->s, ssl != NULL);
 
 	if (a != SMTP_ACT_HANDSHAKE)
-		return act(c, a);
+		return conn_act(c, a);
 	c->ssl = ssl;
 	/*
 	 * CVE-2011-0411: bytes that came after the STARTTLS line were sent in
@@ -657,7 +320,7 @@ starttls(struct conn *c)
 	c->is_skipping_line = 0;
 	c->mode = M_STARTTLS;
 	tls_deadline(c);
-	send_output(c);	/* on_write switches to TLS once the 220 is out */
+	conn_send_output(c);	/* on_write switches to TLS once the 220 is out */
 	return -1;
 }
 
@@ -692,19 +355,19 @@ command_input(struct conn *c, struct evbuffer *in)
 		return -1;
 	a = smtp_session_line(c->s, r, &cmd, evbuffer_get_length(in) > used);
 	evbuffer_drain(in, used);
-	line_deadline(c, 0);
+	conn_line_deadline(c, 0);
 	if (r == SMTP_PARSE_TOO_LONG)
 		c->is_skipping_line = 1;
 	if (a == SMTP_ACT_STARTTLS)
 		return starttls(c);
-	if (act(c, a) == -1)
+	if (conn_act(c, a) == -1)
 		return -1;
 	if (a == SMTP_ACT_DATA)
-		data_begin(c);
+		conn_data_begin(c);
 	return 0;
 }
 
-static void
+void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -714,9 +377,9 @@ conn_process(struct conn *c)
 			if (command_input(c, in) == -1)
 				return;
 		} else if (c->mode == M_DATA) {
-			if (!data_input(c, in))
+			if (!conn_data_input(c, in))
 				return;
-			data_end(c);
+			conn_data_end(c);
 		} else {
 			return;
 		}
@@ -727,10 +390,10 @@ static void
 greet(struct conn *c, enum smtp_start how)
 {
 	c->mode = M_COMMAND;
-	line_deadline(c, 0);
+	conn_line_deadline(c, 0);
 	if (how == SMTP_START_EARLY_TALK)
 		log_ev_refused(c->id, c->ip, "client spoke before the greeting");
-	(void)act(c, smtp_session_start(c->s, how));
+	(void)conn_act(c, smtp_session_start(c->s, how));
 }
 
 static void
@@ -915,13 +578,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	else
 		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
-	c->hooks = (struct smtp_hooks){
-		.ctx = c,
-		.txn_begin = hook_txn_begin,
-		.has_room = hook_has_room,
-		.rcpt = hook_rcpt,
-		.sender_ok = hook_sender_ok,
-	};
+	conn_hooks_init(c);
 	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
@@ -962,7 +619,7 @@ conn_drain(struct conn *c)
 		struct buf *out = smtp_session_output(c->s);
 
 		(void)smtp_reply(out, 421, "4.3.2", "%s Service shutting down", c->srv->d.cfg->hostname);
-		send_output(c);
+		conn_send_output(c);
 		close_after_write(c);
 	}
 	/* M_DATA, M_COMMIT, M_AUTH, M_WAIT: what is in hand finishes first */

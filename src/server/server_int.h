@@ -6,12 +6,15 @@
 
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
 
 #include "policy/authlimit.h"
 #include "server/server.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
 #include "spool/spool.h"
+#include "msg/msg.h"
 
 struct listener {
 	struct server *srv;
@@ -50,6 +53,58 @@ unsigned client_counts_up(struct client_counts *cc, const char *ip);
 /* One session from ip ended. */
 void client_counts_down(struct client_counts *cc, const char *ip);
 
+/* ---- one connection: what conn.c, conn_auth.c and conn_data.c share ---- */
+
+enum conn_mode {
+	M_STARTTLS,	/* the 220 to STARTTLS is being written in plaintext */
+	M_HANDSHAKE,	/* TLS handshake (after STARTTLS, or implicit TLS) */
+	M_GREETING,	/* waiting out the listener's greeting delay */
+	M_COMMAND,
+	M_DATA,
+	M_COMMIT,	/* the spool is making the message durable */
+	M_AUTH,		/* a worker is checking a password */
+	M_WAIT,		/* holding a reply back (a failed AUTH is answered late) */
+	M_CLOSING,	/* last reply being written */
+};
+
+struct auth_job {
+	struct work w;		/* first: the workq hands back &w */
+	struct conn *c;		/* NULL once the connection is gone (shutdown) */
+	const char *hash;	/* borrowed from the configuration; NULL for no such user */
+	char pass[SASL_FIELD_MAX + 1];
+	int is_ok;
+};
+
+struct conn {
+	struct conn *next, *prev;
+	struct server *srv;
+	struct listener *l;
+	struct bufferevent *bev;
+	struct event *greet_ev;
+	struct event *tls_ev;	/* the handshake's deadline */
+	SSL *ssl;		/* between STARTTLS and the handshake's bufferevent */
+	struct event *wait_ev;	/* M_WAIT's timer */
+	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
+	struct event *session_ev;	/* the deadline of the whole session */
+	unsigned wait_ms;	/* how long the next SMTP_ACT_WAIT holds the reply */
+	struct auth_job *auth_job;	/* in M_AUTH */
+	struct smtp_session *s;
+	char id[24];
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	enum conn_mode mode;
+	int is_skipping_line;	/* dropping the rest of an overlong command line */
+	int is_paused;		/* reading stopped until the spool catches up */
+	int is_draining;	/* shutting down: close after the message in hand */
+	int is_busy;		/* over the session limit: refused once greeted */
+	int is_busy_client;	/* over the limit of sessions from its address: refused too */
+	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
+	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
+	struct dotdata dd;
+	struct spool_msg *env;	/* the envelope being built, from MAIL to DATA */
+	struct msg_sub *sub;	/* the message being received, from DATA to its commit */
+};
+
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
 /* Sends 421 to an idle session and closes it; a busy one closes after its message. */
@@ -58,5 +113,28 @@ void conn_drain(struct conn *c);
 struct conn *conn_next(struct conn *c);
 /* Frees every connection at once (shutdown). */
 void conn_free_all(struct server *srv);
+/* Frees c now (its replies are out, or the client is gone). */
+void conn_free(struct conn *c);
+/* Moves the session's replies to the socket. */
+void conn_send_output(struct conn *c);
+/* Sends the output and does what the session asked; returns 0 to go on reading. */
+int conn_act(struct conn *c, enum smtp_act a);
+/* Back to reading commands after a wait; what came meanwhile is in the buffer. */
+void conn_resume(struct conn *c);
+/* Processes the input in hand, as far as the mode allows. */
+void conn_process(struct conn *c);
+/* The deadline for the next command line (or, is_data, the whole DATA phase). */
+void conn_line_deadline(struct conn *c, int is_data);
+
+/* conn_auth.c: the password check on a worker, and the reply held back after a failure */
+void conn_auth_begin(struct conn *c);
+void conn_wait_begin(struct conn *c);
+
+/* conn_data.c: the envelope from MAIL to DATA, and the message into the submission core */
+void conn_hooks_init(struct conn *c);
+void conn_data_begin(struct conn *c);
+/* Feeds message bytes to the DATA reader; returns 1 when the message ended. */
+int conn_data_input(struct conn *c, struct evbuffer *in);
+void conn_data_end(struct conn *c);
 
 #endif
