@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,20 @@ prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
 	return 0;
 }
 
+/* Drops every capability from the bounding set (root only): 0, or -1 after saying why. */
+static int
+drop_bounding_set(void)
+{
+	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+			log_err("cannot drop capability %lu from the bounding set: %s", cap,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 drop_privileges(struct daemon *d)
 {
@@ -191,6 +206,13 @@ drop_privileges(struct daemon *d)
 	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
 		return -1;
 	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1);
+	/*
+	 * Empty the capability bounding set while root may still do so: no
+	 * program this process could ever run gets a capability back, whatever
+	 * its file capabilities say.
+	 */
+	if (drop_bounding_set() == -1)
+		return -1;
 	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;
@@ -198,6 +220,11 @@ drop_privileges(struct daemon *d)
 	/* never go back: a setuid(0) that works now means the drop failed */
 	if (setuid(0) == 0) {
 		log_err("privileges could not be dropped");
+		return -1;
+	}
+	/* and no set-id program gains anything for us either (execve keeps this) */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_err("cannot set no_new_privs: %s", strerror(errno));
 		return -1;
 	}
 	log_info("running as %s (uid %u)", c->user, (unsigned)pw->pw_uid);

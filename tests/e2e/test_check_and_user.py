@@ -76,3 +76,21 @@ def test_root_drops_to_server_user(sterna):
             break
         time.sleep(0.05)
     assert uid == want
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only when run as root")
+def test_no_capability_and_no_new_privileges_after_the_drop(sterna):
+    """After the drop: no capability in any set, the bounding set empty, and no_new_privs, so
+    that nothing this process could run (a set-id or file-capability program) gains any."""
+    sterna.wait_log(r"running as nobody")
+    with open("/proc/%d/status" % sterna.pid) as f:
+        status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(status[key], 16) == 0, (key, status[key])
+    assert status["NoNewPrivs"].strip() == "1"
+    # and it still works
+    c = sterna.connect()
+    c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@remote.test>\r\n", 250,
+             b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354,
+             b"Subject: caps\r\n\r\nnone\r\n.\r\n", 250)
+    sterna.wait_for_mail("alice")
