@@ -6,6 +6,7 @@
 #define STERNA_DELIVER_DELIVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spool/spool.h"
 
@@ -22,5 +23,13 @@
  */
 int maildir_deliver(struct spool *sp, const struct spool_msg *m, size_t rcpt,
     const char *maildir, const char *hostname, char *err, size_t errsize);
+
+/*
+ * Removes the files in the tmp/ folder of every Maildir under root (user
+ * u's is root/u) last changed before before_s (seconds since the epoch):
+ * what deliveries cut short by a crash left there (sweep.c). Links are not
+ * followed. Blocks; returns how many files were removed.
+ */
+unsigned maildir_sweep(const char *root, int64_t before_s);
 
 #endif

@@ -18,11 +18,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "deliver/deliver.h"
 #include "drop/drop.h"
 #include "main/claim.h"
 #include "main/fdlimit.h"
@@ -52,7 +54,13 @@ struct daemon {
 	struct server *server;
 	struct tls_server *tls;
 	struct qid_gen qids;
-	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer;
+	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
+	struct sweep_job {
+		struct work w;		/* first: the workq hands back &w */
+		const char *root;
+		unsigned removed;
+		int is_running;
+	} sweep;
 	int is_stopping;
 };
 
@@ -63,6 +71,40 @@ to_scheduler(void *ctx, struct spool_msg *m)
 	struct daemon *d = ctx;
 
 	sched_add(d->sched, m);
+}
+
+#define SWEEP_AGE_S (36 * 3600)	/* the Maildir convention for tmp/ */
+#define SWEEP_EVERY_S (6 * 3600)
+
+static void
+sweep_run(struct work *w)
+{
+	struct sweep_job *j = (struct sweep_job *)w;
+
+	j->removed = maildir_sweep(j->root, time(NULL) - SWEEP_AGE_S);
+}
+
+static void
+sweep_done(struct work *w)
+{
+	struct sweep_job *j = (struct sweep_job *)w;
+
+	j->is_running = 0;
+	log_info("mailboxes: tmp/ files older than 36 hours removed: %u", j->removed);
+}
+
+/* At start and every few hours: what crashed deliveries left in the Maildirs' tmp/. */
+static void
+on_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	if (d->sweep.is_running || d->is_stopping)
+		return;
+	d->sweep = (struct sweep_job){ .w = { .run = sweep_run, .done = sweep_done },
+		.root = d->cfg->mailbox_root, .is_running = 1 };
+	workq_submit(d->wq, &d->sweep.w);
 }
 
 static void
@@ -275,6 +317,8 @@ daemon_free(struct daemon *d)
 		event_free(d->sig_hup);
 	if (d->space_timer)
 		event_free(d->space_timer);
+	if (d->sweep_timer)
+		event_free(d->sweep_timer);
 	if (d->stop_timer)
 		event_free(d->stop_timer);
 	if (d->base)
@@ -378,6 +422,9 @@ verb_serve(int argc, char **argv)
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
 	d.space_timer = event_new(d.base, -1, EV_PERSIST, on_space_timer, &d);
+	d.sweep_timer = event_new(d.base, -1, EV_PERSIST, on_sweep_timer, &d);
+	event_add(d.sweep_timer, &(struct timeval){ SWEEP_EVERY_S, 0 });
+	on_sweep_timer(-1, 0, &d);
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.space_timer, &second);

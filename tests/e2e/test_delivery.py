@@ -192,3 +192,20 @@ def test_mailbox_left_to_root_is_given_back_at_start(sterna):
              b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354,
              b"Subject: new\r\n\r\ndelivered\r\n.\r\n", 250)
     assert len(sterna.wait_for_mail("alice", count=2)) == 2
+
+
+def test_old_files_in_maildir_tmp_are_removed(sterna):
+    """A crash between a delivery's write and its rename leaves a file in tmp/ (never
+    delivered: its recipient is still queued). After 36 hours it goes (Maildir convention)."""
+    sterna.stop()
+    tmp = os.path.join(sterna.maildir("alice"), "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    old, fresh = os.path.join(tmp, "1.crashed.host"), os.path.join(tmp, "2.writing.host")
+    for p in (old, fresh):
+        with open(p, "wb") as f:
+            f.write(b"Subject: half\n\n")
+    then = time.time() - 37 * 3600
+    os.utime(old, (then, then))
+    sterna.start()
+    sterna.wait_log(r"mailboxes: tmp/ files older than 36 hours removed: 1$")
+    assert not os.path.exists(old) and os.path.exists(fresh)
