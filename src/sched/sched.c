@@ -37,6 +37,7 @@
 #include "dns/dns.h"
 #include "msg/msg.h"
 #include "sched/backoff.h"
+#include "sched/health.h"
 #include "sched/heap.h"
 #include "sched/myself.h"
 #include "util/ascii.h"
@@ -126,6 +127,8 @@ struct dest {
 	uint64_t window_start_s;
 	unsigned window_count;
 	struct event *rate_ev;
+	struct dest_health health;	/* down after a failed connection: no flood of new ones */
+	char down_why[SMTPC_TEXT + 160];	/* why it went down, for the messages it defers */
 	struct dest *next;
 };
 
@@ -917,6 +920,12 @@ dest_kick(struct dest *d)
 
 	if (s->is_stopping)
 		return;
+	if (health_conns_allowed(&d->health, now_s(), 1) == 0) {
+		/* down: its messages wait for their next try, with no connection now */
+		if (d->nqueued > 0)
+			dest_fail_queued(d, OUT_TEMP, 0, "4.4.1", d->down_why);
+		return;
+	}
 	/* idle connections first: reuse is cheaper than a new one */
 	for (struct oconn *oc = d->conns; oc != NULL && d->nqueued > 0; oc = oc->next) {
 		if (!oc->is_idle || !rate_allows(d))
@@ -925,7 +934,8 @@ dest_kick(struct dest *d)
 		evtimer_del(oc->idle_ev);
 		give_job(oc);
 	}
-	while (d->nqueued > d->nopening && d->nconns < cfg->max_connections_per_dest &&
+	while (d->nqueued > d->nopening &&
+	    d->nconns < health_conns_allowed(&d->health, now_s(), cfg->max_connections_per_dest) &&
 	    s->nconns < cfg->max_connections && rate_allows(d)) {
 		struct oconn *oc;
 
@@ -963,6 +973,8 @@ conn_ready(void *ctx, struct smtp_out *c)
 	if (!oc->is_ready) {
 		oc->is_ready = 1;
 		d->nopening--;
+		if (health_ok(&d->health))
+			log_ev_dest_up(d->key);
 	}
 	if (s->is_stopping || smtp_out_messages(c) >= s->cfg->max_messages_per_connection) {
 		smtp_out_quit(c);
@@ -1024,6 +1036,8 @@ conn_closed(void *ctx, struct smtp_out *c, const char *why)
 	struct oconn *oc = ctx, **pp;
 	struct dest *d = oc->d;
 	struct sched *s = d->s;
+	int was_ready = oc->is_ready;
+	unsigned down_s;
 
 	(void)c;
 	for (pp = &d->conns; *pp != oc; pp = &(*pp)->next)
@@ -1037,11 +1051,23 @@ conn_closed(void *ctx, struct smtp_out *c, const char *why)
 		oc->job->oc = NULL;	/* its content is being read: load_done requeues it */
 	event_free(oc->idle_ev);
 	free(oc);
-	if (why != NULL && !s->is_stopping) {
-		/* no host of this destination would talk: its queue waits for the next try */
+	if (why != NULL && !was_ready && !s->is_stopping) {
+		/*
+		 * No host of this destination would talk: it is down for a while, and
+		 * its queue waits for the next try (each message with its T record)
+		 * rather than opening a connection per message.
+		 */
+		if (health_failed(&d->health, now_s(), s->cfg->retry_min_s, s->cfg->retry_max_s,
+		    &down_s))
+			log_ev_dest_down(d->key, why, down_s);
+		snprintf(d->down_why, sizeof(d->down_why), "%s", why);
+		dest_fail_queued(d, OUT_TEMP, 0, "4.4.1", why);
+		dns_result_free(&d->res);	/* the hosts may have moved: look again */
+	} else if (why != NULL && !s->is_stopping) {
+		/* a session that broke after it was ready: the next connection is tried at once */
 		if (d->nconns == 0)
 			dest_fail_queued(d, OUT_TEMP, 0, "4.4.1", why);
-		dns_result_free(&d->res);	/* the hosts may have moved: look again */
+		dns_result_free(&d->res);
 	}
 	kick_all(s);
 }

@@ -178,6 +178,23 @@ log_ev_expired(const char *rid, const char *to, unsigned attempts, const char *r
 }
 
 void
+log_ev_dest_down(const char *dest, const char *why, unsigned for_s)
+{
+	char b[LOG_QUOTE_SIZE], w[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, "-", "dest_down", "dest=%s for_s=%u reason=%s", Q(dest, b), for_s,
+	    Q(why, w));
+}
+
+void
+log_ev_dest_up(const char *dest)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, "-", "dest_up", "dest=%s", Q(dest, b));
+}
+
+void
 log_ev_connect_out(const char *id, const char *relay, const char *why)
 {
 	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];

@@ -63,6 +63,10 @@ void log_ev_bounced(const char *rid, const char *to, const char *relay, const ch
 /* A recipient still undelivered after queue.lifetime. */
 void log_ev_expired(const char *rid, const char *to, unsigned attempts, const char *reason);
 /* An outbound connection: opened, or failed with why. */
+/* A destination none of whose hosts took a connection: no new one for for_s. */
+void log_ev_dest_down(const char *dest, const char *why, unsigned for_s);
+/* A destination that was down took a connection again. */
+void log_ev_dest_up(const char *dest);
 void log_ev_connect_out(const char *id, const char *relay, const char *why);
 
 

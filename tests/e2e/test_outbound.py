@@ -19,10 +19,11 @@ from peers import BrokenTlsPeer, Sink, Unbound, free_port_on
 from test_auth import hash_password
 from test_tls import received_header
 
-MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF = (
+MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF, SILENT = (
     "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15",
-    "127.0.0.16", "127.0.0.17", "127.0.0.18", "127.0.0.19", "127.0.0.20", "127.0.0.21")
-PEERS = [MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF]
+    "127.0.0.16", "127.0.0.17", "127.0.0.18", "127.0.0.19", "127.0.0.20", "127.0.0.21",
+    "127.0.0.22")
+PEERS = [MX1, DEAD, EQ_A, EQ_B, AONLY, SOFT, HARD, STERNA2, TLSMX, BADTLS, SMART, SELF, SILENT]
 
 RECORDS = [
     "mx.test. MX 10 mx1.mx.test.",
@@ -54,6 +55,10 @@ RECORDS = [
     "selfbackup.test. MX 20 mx.self.test.",
     "selfbackupdown.test. MX 10 down.backup.test.",
     "selfbackupdown.test. MX 20 mx.self.test.",
+    # destinations that refuse connections, or take them and never speak
+    "dead.test. MX 10 down.backup.test.",
+    "silent.test. MX 10 mx.silent.test.",
+    "mx.silent.test. A %s" % SILENT,
 ]
 
 
@@ -467,3 +472,76 @@ def test_mx_pointing_back_here_is_never_tried_when_the_primary_is_down(mta, port
     wait_log(s, qid + r"\.1 deferred to=<bob@selfbackupdown.test> ")
     assert not re.search(r"connect-out relay=\S*\[%s\]" % re.escape(SELF), s.log()), s.log()
     assert qid in s.queue_ids()
+
+
+def send_many(s, rcpt, count):
+    with smtplib.SMTP("127.0.0.1", s.port, local_hostname="client.test",
+                      source_address=("127.0.0.2", 0), timeout=30) as c:
+        for i in range(count):
+            c.sendmail("alice@example.test", [rcpt], b"Subject: %d\r\n\r\nx\r\n" % i)
+
+
+class Silent:
+    """A host that takes connections and never says a word (counted)."""
+
+    def __init__(self, host, port):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(128)
+        self.held, self.accepted, self.stopping = [], 0, False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(conn)
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def test_a_refusing_destination_is_not_flooded(mta, port):
+    """200 messages for a domain whose host refuses connections: the destination is marked
+    down at the first failure (one log line), its messages deferred each with its T record,
+    and it gets one probe per down time, not a connection per message."""
+    s = mta(queue__max_connections_per_destination=3)
+    send_many(s, "bob@dead.test", 200)
+    wait_log(s, r"dest_down dest=dead\.test\S* for_s=1 reason=\"down\.backup\.test\[")
+    deadline = time.monotonic() + 20
+    while len(re.findall(r"\.1 deferred to=<bob@dead\.test> attempt=1 ", s.log())) < 200:
+        assert time.monotonic() < deadline, s.log()[-3000:]
+        time.sleep(0.1)
+    time.sleep(3)   # retries come back (queue.retry_min 1s) while it stays down
+    attempts = len(re.findall(r"connect-out relay=down\.backup\.test\[%s\]" % re.escape(DEAD),
+                              s.log()))
+    # at most three opened together at first, then about one probe a second: never one per
+    # message (before, 200 messages made thousands of attempts in these seconds)
+    assert 1 <= attempts <= 12, attempts
+    assert len(re.findall(r" dest_down ", s.log())) == 1
+    assert len(s.queue_ids()) == 200
+
+
+def test_a_silent_destination_is_not_flooded(mta, port):
+    """The same against a host that accepts and never greets: each try costs a greeting
+    timeout, and the destination is down after the first."""
+    silent = Silent(SILENT, port)
+    try:
+        s = mta(queue__max_connections_per_destination=3, outbound__greeting_timeout="1s")
+        send_many(s, "bob@silent.test", 100)
+        wait_log(s, r"dest_down dest=silent\.test\S* for_s=\d+ reason=", timeout=20)
+        wait_log(s, r"\.1 deferred to=<bob@silent\.test> attempt=1 ", timeout=20)
+        time.sleep(3)
+        assert 1 <= silent.accepted <= 8, silent.accepted
+    finally:
+        silent.stop()
