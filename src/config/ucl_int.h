@@ -189,6 +189,13 @@ int cfg_is_supported_hash(const char *h);
  */
 int cfg_users_load(struct config *c, const char *path, const char *at_file, unsigned at_line,
     char *err, size_t errsize);
+/*
+ * Parses a users file's bytes data[0..len) (untrusted: any bytes) into
+ * c->users, naming path in errors: 0, or -1 with "PATH:LINE: reason" in
+ * err and c->users freed.
+ */
+int cfg_users_parse(struct config *c, const char *path, const uint8_t *data, size_t len,
+    char *err, size_t errsize);
 /* Frees c->users. */
 void cfg_users_free(struct config *c);
 

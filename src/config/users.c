@@ -115,27 +115,14 @@ read_options(const char *file, unsigned line, char *opts, struct config_user *u,
 }
 
 int
-cfg_users_load(struct config *c, const char *path, const char *at_file, unsigned at_line,
+cfg_users_parse(struct config *c, const char *path, const uint8_t *data, size_t len,
     char *err, size_t errsize)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, cap = 0;
-	uint64_t id[2];
-	char why[256] = "", shown[64];
+	size_t cap = 0;
+	char shown[64];
 	unsigned line = 0;
 	int rc = -1;
 
-	if (ucl_disk_reader.read(NULL, path, USERS_MAX_FILE_BYTES, &data, &len, id, why,
-	    sizeof(why)) == -1) {
-		/* said where the file is named: that line is what the reader can fix */
-		if (len > USERS_MAX_FILE_BYTES)
-			cfg_error(err, errsize, at_file, at_line, "auth.users_file: '%s' is larger "
-			    "than 1 MiB", path);
-		else
-			cfg_error(err, errsize, at_file, at_line, "auth.users_file: cannot read '%s': %s",
-			    path, why);
-		goto out;
-	}
 	for (size_t pos = 0; pos < len;) {
 		const uint8_t *nl = memchr(data + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
@@ -199,13 +186,37 @@ cfg_users_load(struct config *c, const char *path, const char *at_file, unsigned
 	}
 	rc = 0;
 out:
-	if (data != NULL) {
-		/* hashes are not secrets, but there is no reason to leave the file about */
-		memset(data, 0, len);
-		free(data);
-	}
 	if (rc == -1)
 		cfg_users_free(c);
+	return rc;
+}
+
+int
+cfg_users_load(struct config *c, const char *path, const char *at_file, unsigned at_line,
+    char *err, size_t errsize)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint64_t id[2];
+	char why[256] = "";
+	int rc;
+
+	if (ucl_disk_reader.read(NULL, path, USERS_MAX_FILE_BYTES, &data, &len, id, why,
+	    sizeof(why)) == -1) {
+		/* said where the file is named: that line is what the reader can fix */
+		if (len > USERS_MAX_FILE_BYTES)
+			cfg_error(err, errsize, at_file, at_line, "auth.users_file: '%s' is larger "
+			    "than 1 MiB", path);
+		else
+			cfg_error(err, errsize, at_file, at_line, "auth.users_file: cannot read '%s': %s",
+			    path, why);
+		free(data);
+		return -1;
+	}
+	rc = cfg_users_parse(c, path, data, len, err, errsize);
+	/* hashes are not secrets, but there is no reason to leave the file about */
+	memset(data, 0, len);
+	free(data);
 	return rc;
 }
 
