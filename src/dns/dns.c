@@ -378,21 +378,7 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		finish(l, DNS_TEMPFAIL, "%s: MX lookup failed: %s", ares_strerror(status));
 		return;
 	}
-	for (struct ares_mx_reply *m = mx; m != NULL && l->nmx < MAX_MX; m = m->next) {
-		const char *h = m->host;
-		size_t len = strlen(h);
-
-		if (len > 0 && h[len - 1] == '.')
-			len--;
-		if (len == 1 && h[0] == '.')
-			len = 0;
-		if (len >= sizeof(l->mx[0].host))
-			continue;
-		memcpy(l->mx[l->nmx].host, h, len);
-		l->mx[l->nmx].host[len] = '\0';
-		l->mx[l->nmx].pref = m->priority;
-		l->nmx++;
-	}
+	l->nmx = mx_from_replies(mx, l->mx, MAX_MX);
 	if (mx != NULL)
 		ares_free_data(mx);
 	if (mx_is_null(l->mx, l->nmx)) {

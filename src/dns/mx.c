@@ -5,6 +5,9 @@
 #include "dns/mx.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
 
 static int
 cmp_mx(const void *a, const void *b)
@@ -37,4 +40,27 @@ mx_sort(struct dns_mx *v, size_t n, uint32_t (*rnd)(void *rctx), void *rctx)
 	}
 	qsort(v, kept, sizeof(*v), cmp_mx);
 	return kept;
+}
+
+size_t
+mx_from_replies(const struct ares_mx_reply *list, struct dns_mx *out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct ares_mx_reply *m = list; m != NULL && n < max; m = m->next) {
+		const char *h = m->host;
+		size_t len = h != NULL ? strlen(h) : 0;
+
+		/* "host." and "host" name the same host; "." alone is the root (a null MX) */
+		if (len > 0 && h[len - 1] == '.')
+			len--;
+		if (len >= sizeof(out[0].host))
+			continue;
+		memcpy(out[n].host, h, len);
+		out[n].host[len] = '\0';
+		out[n].pref = m->priority;
+		out[n].tiebreak = 0;
+		n++;
+	}
+	return n;
 }

@@ -22,6 +22,16 @@ struct dns_mx {
  */
 size_t mx_sort(struct dns_mx *v, size_t n, uint32_t (*rnd)(void *rctx), void *rctx);
 
+struct ares_mx_reply;
+
+/*
+ * The MX records of a reply as c-ares parsed it (hostile input: names of
+ * any length and bytes), into out[0..max): each host without its final
+ * dot, "" for the root; names too long for dns_mx are left out. Returns the
+ * count written.
+ */
+size_t mx_from_replies(const struct ares_mx_reply *list, struct dns_mx *out, size_t max);
+
 /* 1 if v (n records, as received) is a null MX: one record naming the root (RFC 7505 3). */
 int mx_is_null(const struct dns_mx *v, size_t n);
 
