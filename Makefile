@@ -51,7 +51,7 @@ test-san: $(BUILD_SAN)/build.ninja
 
 fuzz-short: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
-	sh tests/fuzz/run.sh $(BUILD_FUZZ) 20
+	sh tests/fuzz/run.sh $(BUILD_FUZZ) 12
 
 fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
