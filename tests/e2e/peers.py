@@ -188,13 +188,19 @@ class Sink:
         return out
 
     def wait_messages(self, count, timeout=15):
+        """Waits until count dumps exist and are whole: smtp-sink creates a dump file before it
+        writes it, so a file is taken as whole once it is not empty and has stopped growing."""
         deadline = time.monotonic() + timeout
-        while len(self.messages()) < count:
+        last = None
+        while True:
+            got = self.messages()
+            if len(got) >= count and all(got) and got == last:
+                return got
             if time.monotonic() > deadline:
                 raise AssertionError("smtp-sink got %d messages, wanted %d"
-                                     % (len(self.messages()), count))
-            time.sleep(0.05)
-        return self.messages()
+                                     % (len(got), count))
+            last = got
+            time.sleep(0.1)
 
     def stop(self):
         if self.proc is not None:
