@@ -51,9 +51,14 @@ sm_drop_exit_code(enum sm_drop_err e)
 	}
 }
 
-/* What an errno from writing or flushing means for the caller. */
+/*
+ * What an errno means for the caller: a full disk or a lack of descriptors
+ * passes (try again later), a refusal is about who runs us; anything else
+ * is otherwise, which is a failure to create the file or to write it
+ * (the exit codes differ: sysexits.h).
+ */
 static enum sm_drop_err
-write_errno(int e)
+errno_kind(int e, enum sm_drop_err otherwise)
 {
 	switch (e) {
 	case ENOSPC:
@@ -66,28 +71,10 @@ write_errno(int e)
 	case EPERM:
 		return SM_DROP_NOPERM;
 	case EFBIG:
-		return SM_DROP_DATAERR;
+		/* while writing, a file too big is the message's fault */
+		return otherwise == SM_DROP_IOERR ? SM_DROP_DATAERR : otherwise;
 	default:
-		return SM_DROP_IOERR;
-	}
-}
-
-/* What an errno from opening the folder or creating the file means. */
-static enum sm_drop_err
-create_errno(int e)
-{
-	switch (e) {
-	case EACCES:
-	case EPERM:
-		return SM_DROP_NOPERM;
-	case ENOSPC:
-	case EDQUOT:
-	case EMFILE:
-	case ENFILE:
-	case ENOMEM:
-		return SM_DROP_TEMPFAIL;
-	default:
-		return SM_DROP_CANTCREAT;
+		return otherwise;
 	}
 }
 
@@ -149,7 +136,7 @@ sm_drop_write(const char *spool_dir, const char *fullname, const char *sender,
 	}
 	/* O_PATH: a submitter may search the folder but not read it */
 	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		ret = create_errno(errno);
+		ret = errno_kind(errno, SM_DROP_CANTCREAT);
 		snprintf(err, errsize, "%s: %s%s", dir, strerror(errno), errno == ENOENT ?
 		    " (the daemon makes it when it starts)" : ret == SM_DROP_NOPERM ?
 		    " (not in the group that may submit mail?)" : "");
@@ -167,7 +154,7 @@ sm_drop_write(const char *spool_dir, const char *fullname, const char *sender,
 		/* O_EXCL and O_NOFOLLOW: never write through a file or link someone left there */
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd == -1 && errno != EEXIST) {
-			ret = create_errno(errno);
+			ret = errno_kind(errno, SM_DROP_CANTCREAT);
 			snprintf(err, errsize, "cannot create a file in %s: %s%s", dir,
 			    strerror(errno), ret == SM_DROP_NOPERM ?
 			    " (not in the group that may submit mail?)" : "");
@@ -183,18 +170,18 @@ sm_drop_write(const char *spool_dir, const char *fullname, const char *sender,
 	/* the umask may have taken the daemon's read permission away */
 	if (fchmod(fd, 0644) == -1 || write_all(fd, file.data, file.len) == -1 ||
 	    fsync(fd) == -1) {
-		ret = write_errno(errno);
+		ret = errno_kind(errno, SM_DROP_IOERR);
 		snprintf(err, errsize, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
 		goto out;
 	}
 	if (renameat(dfd, tmp, dfd, name) == -1) {
-		ret = write_errno(errno);
+		ret = errno_kind(errno, SM_DROP_IOERR);
 		snprintf(err, errsize, "cannot rename %s/%s: %s", dir, tmp, strerror(errno));
 		goto out;
 	}
 	is_renamed = 1;
 	if (flush_folder(dir, fd) == -1) {
-		ret = write_errno(errno);
+		ret = errno_kind(errno, SM_DROP_IOERR);
 		snprintf(err, errsize, "cannot flush %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -202,7 +189,7 @@ sm_drop_write(const char *spool_dir, const char *fullname, const char *sender,
 	n = close(fd);
 	fd = -1;
 	if (n == -1) {
-		ret = write_errno(errno);
+		ret = errno_kind(errno, SM_DROP_IOERR);
 		snprintf(err, errsize, "cannot write %s/%s: %s", dir, name, strerror(errno));
 		goto out;
 	}

@@ -114,25 +114,24 @@ static void
 on_committed(void *ctx, const struct msg_result *r)
 {
 	struct conn *c = ctx;
-	enum smtp_commit cr;
+	enum smtp_act a;
 
-	if (r->status == MSG_QUEUED)
-		cr = SMTP_COMMIT_OK;
-	else if (r->status == MSG_REFUSED)
-		cr = SMTP_COMMIT_LOOP;
-	else
-		cr = r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR;
 	if (r->status == MSG_TEMPFAIL)
 		log_ev_reject(r->qid, "DATA", "", r->code, r->dsn, r->text);
+	/* the core's verdict, in the session's words: a refusal carries its own code and text */
+	if (r->status == MSG_REFUSED)
+		a = smtp_session_refused(c->s, r->code, r->dsn, r->text);
+	else
+		a = smtp_session_committed(c->s, r->status == MSG_QUEUED ? SMTP_COMMIT_OK :
+		    r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR);
 	if (c->bev == NULL) {
 		/* the client left while we flushed: the message stands, the connection goes */
-		(void)smtp_session_committed(c->s, cr);
 		c->mode = M_CLOSING;
 		conn_free(c);
 		return;
 	}
 	c->mode = M_COMMAND;
-	if (conn_act(c, smtp_session_committed(c->s, cr)) == -1)
+	if (conn_act(c, a) == -1)
 		return;
 	if (c->is_draining) {
 		conn_drain(c);

@@ -880,6 +880,17 @@ smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_byte
 }
 
 enum smtp_act
+smtp_session_refused(struct smtp_session *s, int code, const char *dsn, const char *text)
+{
+	ASSERT(s->state == ST_COMMIT && code >= 500 && code <= 599 && dsn[0] == '5');
+	reply(s, code, dsn, "Error: %s", text);
+	log_ev_reject(s->txn->qid, "DATA", "", code, dsn, text);
+	txn_reset(s);
+	session_set_state(s, ST_READY);
+	return SMTP_ACT_NONE;
+}
+
+enum smtp_act
 smtp_session_committed(struct smtp_session *s, enum smtp_commit result)
 {
 	ASSERT(s->state == ST_COMMIT);
@@ -888,11 +899,6 @@ smtp_session_committed(struct smtp_session *s, enum smtp_commit result)
 		reply(s, 250, "2.0.0", "Ok: queued as %s", s->txn->qid);
 		s->stats.messages++;
 		s->stats.rcpts += s->txn->naccepted;
-		break;
-	case SMTP_COMMIT_LOOP:
-		/* RFC 5321 6.3: a message that went round too often is stopped, not passed on */
-		reply(s, 554, "5.4.6", "Error: too many hops");
-		log_ev_reject(s->txn->qid, "DATA", "", 554, "5.4.6", "too many hops");
 		break;
 	case SMTP_COMMIT_NOSPACE:
 		reply(s, 452, "4.3.1", "Insufficient system storage");

@@ -128,7 +128,6 @@ enum smtp_commit {
 	SMTP_COMMIT_OK,
 	SMTP_COMMIT_IOERR,	/* 451 4.3.0 */
 	SMTP_COMMIT_NOSPACE,	/* 452 4.3.1 */
-	SMTP_COMMIT_LOOP,	/* 554 5.4.6: more Received fields than smtp.max_hops */
 };
 
 struct smtp_session;
@@ -166,6 +165,14 @@ enum smtp_act smtp_session_line(struct smtp_session *s, enum smtp_parse r,
 enum smtp_act smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_bytes);
 /* The commit asked for by SMTP_ACT_COMMIT is done; replies 250 or 45x. */
 enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit result);
+/*
+ * Instead of a commit, what SMTP_ACT_COMMIT asked for was refused for good
+ * by whoever judged the whole message (a mail loop; later content filters):
+ * replies "code dsn Error: text" (code 5xx, dsn its enhanced status),
+ * logs it, and ends the transaction. Returns SMTP_ACT_NONE.
+ */
+enum smtp_act smtp_session_refused(struct smtp_session *s, int code, const char *dsn,
+    const char *text);
 /* The client took too long (a command line, DATA, the session): replies 421, asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 

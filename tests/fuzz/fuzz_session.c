@@ -139,8 +139,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			a = smtp_session_data_end(s, dd.flags, dd.body_bytes);
 			if (a == SMTP_ACT_COMMIT) {
 				check_output(s);
-				a = smtp_session_committed(s, (bits >> 7) & 1 ? SMTP_COMMIT_LOOP :
-				    at % 3 == 0 ? SMTP_COMMIT_IOERR : SMTP_COMMIT_OK);
+				a = (bits >> 7) & 1 ?
+				    smtp_session_refused(s, 554, "5.4.6", "too many hops") :
+				    smtp_session_committed(s, at % 3 == 0 ? SMTP_COMMIT_IOERR :
+				    SMTP_COMMIT_OK);
 			}
 		}
 		if (a == SMTP_ACT_WAIT) {
