@@ -8,6 +8,8 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libssl-dev libc-ares-dev libcrypt-dev libgmime-3.0-dev libcmocka-dev
 python3 python3-pytest swaks msmtp s-nail openssl nmap unbound testssl.sh"
+# seccomp filter of the daemon (src/main/sandbox.c)
+PKGS="$PKGS libseccomp-dev"
 
 missing=""
 for p in $PKGS; do
