@@ -92,6 +92,7 @@ struct config {
 	unsigned max_sessions_per_client;	/* from one address (not trusted networks) */
 	unsigned io_threads;		/* threads for disk work */
 	enum log_level log_level;
+	unsigned is_sandboxed;		/* seccomp and Landlock once privileges are dropped */
 
 	/* listen "NAME" { } */
 	struct config_listener *listeners;

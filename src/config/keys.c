@@ -88,6 +88,8 @@ static const struct key_row rows[] = {
 	    1, 64, 0, NULL, NULL, NULL },
 	{ "server.log_level", KT_LOG_LEVEL, KS_NONE, CFG(log_level), 0, "info",
 	    0, 0, 0, NULL, NULL, NULL },
+	{ "server.sandbox", KT_BOOL, KS_UNSIGNED, CFG(is_sandboxed), 1, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
 
 	{ "listen.*.address", KT_ADDRESS, KS_STR, LIS(address), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },

@@ -1031,6 +1031,7 @@ test_defaults(void **state)
 	assert_int_equal(c->max_sessions, 1000);
 	assert_int_equal(c->io_threads, 2);
 	assert_int_equal(c->log_level, LOG_INFO);
+	assert_int_equal(c->is_sandboxed, 1);
 	assert_int_equal(c->nlisteners, 1);
 	assert_string_equal(c->listeners[0].name, "mx");
 	assert_string_equal(c->listeners[0].address, "127.0.0.1:2525");
@@ -1084,6 +1085,7 @@ test_full(void **state)
 	assert_int_equal(c->max_sessions, 5000);
 	assert_int_equal(c->io_threads, 4);
 	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_int_equal(c->is_sandboxed, 0);
 
 	assert_int_equal(c->nlisteners, 2);
 	assert_string_equal(c->listeners[0].name, "mx");
