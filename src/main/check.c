@@ -3,13 +3,15 @@
  * The TLS certificates and keys are read too (readable, PEM, the key
  * matching its certificate), as serve would read them at start. A warning
  * (exit 0) when server.max_sessions does not fit in the descriptor limit
- * that serve would raise itself to.
+ * that serve would raise itself to. A line says how serve would be
+ * confined (server.sandbox, and whether this kernel has Landlock).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "main/fdlimit.h"
+#include "main/sandbox.h"
 #include "main/verbs.h"
 #include "tls/tls.h"
 
@@ -20,6 +22,24 @@ verb_config_arg(int argc, char **argv, const char *verb)
 		return argv[2];
 	fprintf(stderr, "usage: sterna %s -c FILE\n", verb);
 	return NULL;
+}
+
+/* What serve would confine itself to, as far as it depends on this kernel. */
+static void
+print_sandbox(const char *path, const struct config *c)
+{
+	int abi = sandbox_landlock_abi();
+
+	if (!c->is_sandboxed)
+		printf("%s: sandbox: off (server.sandbox = false): system calls and files are not "
+		    "confined\n", path);
+	else if (abi >= 2)
+		printf("%s: sandbox: system calls filtered, files confined (Landlock ABI %d)\n", path,
+		    abi);
+	else
+		printf("%s: sandbox: system calls filtered; files are not confined (%s)\n", path,
+		    abi == 0 ? "this kernel has no Landlock" :
+		    "Landlock ABI 1 cannot allow renames between folders");
 }
 
 int
@@ -46,6 +66,7 @@ verb_check(int argc, char **argv)
 	(void)fdlimit_sessions(c, fdlimit_hard(), err, sizeof(err));
 	if (err[0] != '\0')
 		printf("%s: warning: %s\n", path, err);
+	print_sandbox(path, c);
 	printf("%s: ok\n", path);
 	config_free(&c);
 	return 0;

@@ -3,11 +3,12 @@
  * Order matters: read the configuration, load the TLS certificates (a key
  * may be readable by root only), bind the listeners (ports below 1024 need
  * root), create the spool and mailbox roots and the maildrop folder and
- * hand them to the unprivileged user, drop privileges, then open the spool,
- * recover what it holds, settle what the folder entrances left half taken
- * (src/drop), and serve. SIGTERM/SIGINT stop accepting and taking files,
- * let messages in hand finish, wait for deliveries in flight, and exit. SIGHUP reads the TLS
- * certificates again; the rest of the configuration needs a restart.
+ * hand them to the unprivileged user, drop privileges, confine the process
+ * (sandbox.c) before any thread starts, then open the spool, recover what
+ * it holds, settle what the folder entrances left half taken (src/drop),
+ * and serve. SIGTERM/SIGINT stop accepting and taking files, let messages
+ * in hand finish, wait for deliveries in flight, and exit. SIGHUP reads the
+ * TLS certificates again; the rest of the configuration needs a restart.
  */
 #include <errno.h>
 #include <grp.h>
@@ -28,6 +29,7 @@
 #include "drop/drop.h"
 #include "main/claim.h"
 #include "main/fdlimit.h"
+#include "main/sandbox.h"
 #include "main/verbs.h"
 #include "msg/msg.h"
 #include "policy/policy.h"
@@ -369,18 +371,10 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	d.wq = workq_new(d.cfg->io_threads);
-	/*
-	 * Two threads of their own: a burst of slow hash checks (tens of ms
-	 * each, on purpose) must delay neither the loop nor the spool's flushes.
-	 */
-	if (d.cfg->users_file[0] != '\0')
-		d.auth_wq = workq_new(2);
 	d.local = local_db_new(d.cfg);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .wq = d.wq, .auth_wq = d.auth_wq, .tls = d.tls,
-		.max_sessions = sessions_that_fit(d.cfg) };
+		.qids = &d.qids, .tls = d.tls, .max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -388,6 +382,22 @@ verb_serve(int argc, char **argv)
 	}
 	if (drop_privileges(&d) == -1)
 		goto out;
+	/*
+	 * Before the first thread: Landlock confines the calling thread and
+	 * those it starts from then on, never one already running (the seccomp
+	 * filter reaches those too, but the rules must hold for every thread).
+	 */
+	if (!d.cfg->is_sandboxed)
+		log_warn("server.sandbox is off: system calls and files are not confined");
+	else if (sandbox_apply(d.cfg) == -1)
+		goto out;
+	d.wq = workq_new(d.cfg->io_threads);
+	/*
+	 * Two threads of their own: a burst of slow hash checks (tens of ms
+	 * each, on purpose) must delay neither the loop nor the spool's flushes.
+	 */
+	if (d.cfg->users_file[0] != '\0')
+		d.auth_wq = workq_new(2);
 	if ((d.spool = spool_open(d.cfg->spool_dir, d.wq, err, sizeof(err))) == NULL) {
 		log_err("spool: %s", err);
 		goto out;
@@ -400,7 +410,7 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
-	server_attach(d.server, d.spool, d.msg);
+	server_attach(d.server, d.spool, d.msg, d.wq, d.auth_wq);
 	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
 	if (recovered < 0) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));

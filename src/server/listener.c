@@ -57,15 +57,6 @@ server_new(const struct server_deps *deps)
 	srv->per_client = client_counts_new();
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
-	srv->wq_ev = event_new(deps->base, workq_fd(deps->wq), EV_READ | EV_PERSIST, on_workq, srv);
-	ASSERT(srv->wq_ev != NULL);
-	event_add(srv->wq_ev, NULL);
-	if (deps->auth_wq != NULL) {
-		srv->auth_wq_ev = event_new(deps->base, workq_fd(deps->auth_wq), EV_READ | EV_PERSIST,
-		    on_auth_workq, srv);
-		ASSERT(srv->auth_wq_ev != NULL);
-		event_add(srv->auth_wq_ev, NULL);
-	}
 	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
 	srv->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
 	    64 * 1024);
@@ -157,8 +148,7 @@ server_bind(struct server *srv, char *err, size_t errsize)
 		l->sconf.offers_starttls = cl->offers_starttls && !cl->is_implicit_tls &&
 		    tls_server_has_cert(srv->d.tls);
 		/* no users file, no AUTH: there would be nobody to log in as */
-		l->sconf.is_auth_offered = c->users_file[0] != '\0' && cl->is_auth &&
-		    srv->d.auth_wq != NULL;
+		l->sconf.is_auth_offered = c->users_file[0] != '\0' && cl->is_auth;
 		l->sconf.is_auth_tls_only = !cl->is_auth_without_tls;
 		l->sconf.is_auth_required = cl->is_auth_required;
 		fd = socket(cl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -181,10 +171,24 @@ server_bind(struct server *srv, char *err, size_t errsize)
 }
 
 void
-server_attach(struct server *srv, struct spool *sp, struct msg_core *msg)
+server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
+    struct workq *auth_wq)
 {
+	/* AUTH is offered wherever there is a users file (server_bind): its checks need the pool */
+	ASSERT(wq != NULL && (auth_wq != NULL || srv->d.cfg->users_file[0] == '\0'));
 	srv->d.spool = sp;
 	srv->d.msg = msg;
+	srv->d.wq = wq;
+	srv->d.auth_wq = auth_wq;
+	srv->wq_ev = event_new(srv->d.base, workq_fd(wq), EV_READ | EV_PERSIST, on_workq, srv);
+	ASSERT(srv->wq_ev != NULL);
+	event_add(srv->wq_ev, NULL);
+	if (auth_wq != NULL) {
+		srv->auth_wq_ev = event_new(srv->d.base, workq_fd(auth_wq), EV_READ | EV_PERSIST,
+		    on_auth_workq, srv);
+		ASSERT(srv->auth_wq_ev != NULL);
+		event_add(srv->auth_wq_ev, NULL);
+	}
 }
 
 void
@@ -248,7 +252,8 @@ server_free(struct server **sp)
 	conn_free_all(srv);
 	event_free(srv->accept_ev);
 	client_counts_free(&srv->per_client);
-	event_free(srv->wq_ev);
+	if (srv->wq_ev)
+		event_free(srv->wq_ev);
 	if (srv->auth_wq_ev)
 		event_free(srv->auth_wq_ev);
 	authlimit_free(&srv->authlimit);

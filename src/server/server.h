@@ -26,17 +26,25 @@ struct server_deps {
 	struct msg_core *msg;	/* the way into the queue; NULL until server_attach() */
 	struct local_db *local;
 	struct qid_gen *qids;
-	struct workq *wq;	/* the spool's workers; the server watches their completions */
+	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
-	struct workq *auth_wq;	/* password checks (slow by design), apart from the disk work */
+	struct workq *auth_wq;	/* password checks (slow by design), apart from the disk work;
+				 * NULL until server_attach(), and then too without a users file */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
 struct server *server_new(const struct server_deps *deps);
 /* Binds every configured listener: 0, or -1 with the reason in err. */
 int server_bind(struct server *srv, char *err, size_t errsize);
-/* Gives the server its spool and submission core (opened after privileges were dropped). */
-void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg);
+/*
+ * Gives the server what is made after privileges are dropped and the
+ * process is confined (main/sandbox.h): its spool, the submission core, and
+ * the worker pools, whose completions it then watches (auth_wq is NULL when
+ * there is no users file). Threads started before the confinement would
+ * escape its Landlock part, hence their place here and not in server_new().
+ */
+void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
+    struct workq *auth_wq);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*
