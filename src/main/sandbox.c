@@ -396,10 +396,15 @@ seccomp_confine(int is_logged)
 			goto out;
 	}
 #ifdef SC_IS_ASAN
-	/* the tracer is a process: it checks that its parent lives, attaches, and is waited for */
+	/*
+	 * the tracer is a process: it checks that its parent lives, lists the
+	 * threads (/proc/PID/task, with the older getdents), attaches to them,
+	 * and is waited for
+	 */
 	if (sc_add(ctx, SCMP_ACT_ALLOW, "ptrace", 0, NULL) == -1 ||
 	    sc_add(ctx, SCMP_ACT_ALLOW, "clone", 0, NULL) == -1 ||
 	    sc_add(ctx, SCMP_ACT_ALLOW, "getppid", 0, NULL) == -1 ||
+	    sc_add(ctx, SCMP_ACT_ALLOW, "getdents", 0, NULL) == -1 ||
 	    sc_add(ctx, SCMP_ACT_ALLOW, "wait4", 0, NULL) == -1)
 		goto out;
 #else
