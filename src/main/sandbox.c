@@ -360,6 +360,17 @@ sc_add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned nargs,
 	return 0;
 }
 
+/*
+ * An argument the kernel takes as an int (an option, a family, a request):
+ * only its low 32 bits say anything, whatever a caller left above them.
+ */
+static struct scmp_arg_cmp
+sc_int_is(unsigned arg, uint32_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu,
+		.datum_b = v };
+}
+
 static int
 seccomp_confine(int is_logged)
 {
@@ -414,7 +425,7 @@ seccomp_confine(int is_logged)
 		goto out;
 #endif
 	for (size_t i = 0; i < NELEM(sc_prctl_ok); i++) {
-		arg = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sc_prctl_ok[i]);
+		arg = sc_int_is(0, (uint32_t)sc_prctl_ok[i]);
 		if (sc_add(ctx, SCMP_ACT_ALLOW, "prctl", 1, &arg) == -1)
 			goto out;
 	}
@@ -425,23 +436,23 @@ seccomp_confine(int is_logged)
 	if (sc_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL) == -1)
 		goto out;
 	for (size_t i = 0; i < NELEM(sc_ioctl_ok); i++) {
-		arg = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)sc_ioctl_ok[i]);
+		arg = sc_int_is(1, (uint32_t)sc_ioctl_ok[i]);
 		if (sc_add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &arg) == -1)
 			goto out;
 	}
 	/* limits may be read (getrlimit), no longer raised: that was done before the drop */
-	arg = SCMP_A2(SCMP_CMP_EQ, 0);
+	arg = (struct scmp_arg_cmp){ .arg = 2, .op = SCMP_CMP_EQ, .datum_a = 0, .datum_b = 0 };
 	if (sc_add(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &arg) == -1 ||
 	    sc_add(ctx, SCMP_ACT_ALLOW, "getrlimit", 0, NULL) == -1)
 		goto out;
 	for (size_t i = 0; i < NELEM(sc_socket_ok); i++) {
-		arg = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sc_socket_ok[i]);
+		arg = sc_int_is(0, (uint32_t)sc_socket_ok[i]);
 		if (sc_add(ctx, SCMP_ACT_ALLOW, "socket", 1, &arg) == -1)
 			goto out;
 	}
 	/* and routing netlink alone: the interface list (getifaddrs, sched/myself.c) */
 	if (sc_add(ctx, SCMP_ACT_ALLOW, "socket", 2, (struct scmp_arg_cmp[]){
-	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE) }) == -1)
+	    sc_int_is(0, AF_NETLINK), sc_int_is(2, NETLINK_ROUTE) }) == -1)
 		goto out;
 	if ((r = seccomp_load(ctx)) < 0) {
 		log_err("sandbox: cannot load the seccomp filter: %s", strerror(-r));
