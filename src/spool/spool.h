@@ -57,6 +57,8 @@ struct spool_rcpt {
 	int is_done;		/* a D record says it is finished */
 	unsigned attempts;	/* failed attempts so far (T records) */
 	uint64_t next_try_s;	/* not before this time (seconds since the epoch) */
+	char status[16];	/* the D record's enhanced status ("2.0.0", "5.1.1"); "" before */
+	char *reason;		/* the last T record's reason, NULL before any */
 };
 
 /*
@@ -85,6 +87,7 @@ struct spool_msg {
 	 */
 	char *fail_status, *fail_text;
 	int is_8bitmime, is_smtputf8;
+	int is_held;		/* the last H record put it on hold: not delivered until released */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */
@@ -185,6 +188,12 @@ int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char 
 /* Durably records a failed attempt for recipient i and its next try: 0, or -1 with errno. */
 int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
     uint64_t next_try_s, const char *reason);
+/*
+ * Durably records that an operator (uid) put qid on hold (is_held 1) or
+ * released it (0): an H record, so a held message stays held across a
+ * restart. 0, or -1 with errno.
+ */
+int spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid);
 /*
  * Removes qid from the queue (all recipients done): 0, or -1 with errno.
  * Not flushed: a removal lost in a crash delivers the message again (a
