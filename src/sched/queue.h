@@ -115,7 +115,7 @@ struct sched_op_req;
  * the operation waits until the attempt has ended and is recorded (never a
  * half-recorded state). done(ctx, result) runs on the loop once every
  * matched message is done, which may be at once. Returns a handle for
- * sched_op_forget, or NULL when done ran already.
+ * sched_op_forget, valid until done runs, or NULL when done ran already.
  */
 struct sched_op_req *sched_apply(struct sched *s, enum sched_op op, const struct sched_filter *f,
     long uid, void (*done)(void *ctx, const struct sched_op_result *r), void *ctx);

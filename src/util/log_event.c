@@ -129,6 +129,12 @@ log_ev_removed(const char *qid, const char *why)
 }
 
 void
+log_ev_operator(const char *qid, const char *op, long uid)
+{
+	log_event(LOG_INFO, qid, "operator", "op=%s uid=%ld", op, uid);
+}
+
+void
 log_ev_tls(const char *cid, const char *version, const char *cipher, const char *sni,
     const char *cert, uint64_t discarded)
 {

@@ -41,6 +41,8 @@ void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned
 void log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
     unsigned rcpts, const char *why);
 void log_ev_removed(const char *qid, const char *why);
+/* An operator (uid) applied op ("hold", "delete", ...) to message qid. */
+void log_ev_operator(const char *qid, const char *op, long uid);
 /*
  * A TLS handshake finished: sni is the name the client asked for (NULL:
  * none), cert the configured certificate that answered, discarded the
