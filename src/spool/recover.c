@@ -106,7 +106,8 @@ spool_recover(struct spool *sp, struct qid_gen *gen, void (*found)(void *ctx, st
 		memcpy(ids[nids++], e->d_name, QID_LEN + 1);
 	}
 	closedir(d);
-	qsort(ids, nids, sizeof(*ids), cmp_qid);
+	if (nids > 1)
+		qsort(ids, nids, sizeof(*ids), cmp_qid);
 	for (size_t k = 0; k < nids; k++) {
 		struct spool_msg *m;
 		char err[256];
