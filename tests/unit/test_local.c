@@ -59,10 +59,10 @@ static const struct {
 	    { { "bob@localhost", "bob" }, { "alice+lists@example.test", "alice" } } },
 	/* the deepest nesting the configuration allows is expanded to its end */
 	{ "d1@example.test", SMTP_RCPT_ACCEPT, { { "far@other.example", NULL } } },
-	{ "nobody@example.test", SMTP_RCPT_UNKNOWN, { { NULL } } },
+	{ "nobody@example.test", SMTP_RCPT_UNKNOWN, { { NULL, NULL } } },
 	/* the forward is the alias's; the client itself still may not relay there */
-	{ "partner@other.example", SMTP_RCPT_RELAY_DENIED, { { NULL } } },
-	{ "info%other.example@example.test", SMTP_RCPT_TRICK, { { NULL } } },
+	{ "partner@other.example", SMTP_RCPT_RELAY_DENIED, { { NULL, NULL } } },
+	{ "info%other.example@example.test", SMTP_RCPT_TRICK, { { NULL, NULL } } },
 };
 
 static struct config *
