@@ -52,12 +52,23 @@ struct config_user {
 	unsigned line;
 };
 
+/*
+ * A target without '@' is a local user or another alias (lowercased), in
+ * the domain of the address that reached it. A target with '@' is an
+ * address (as smtp_addr_format() writes it, ASCII, domain lowercased): in a
+ * local domain it is looked up again like a local recipient; in any other
+ * it is forwarded to, as a remote recipient. load.c checks that every one
+ * resolves, that none is a relay trick, and the bounds below.
+ */
 struct config_alias {
 	char *name;			/* the alias's local part, lowercased */
-	char **targets;			/* local users or other aliases, lowercased */
+	char **targets;			/* names or addresses, as above */
 	size_t ntargets;
 	unsigned line;
 };
+
+/* Aliases through aliases: local.c expands no deeper, so load.c refuses deeper nesting. */
+#define CONFIG_ALIAS_DEPTH_MAX 16
 
 /* One "key = value" of a map section (outbound.routes, outbound.sources). */
 struct config_map_entry {
@@ -126,6 +137,7 @@ struct config {
 	size_t naliases;
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
+	unsigned max_alias_targets;	/* targets one address may expand into, repeats counted */
 
 	/* relay { } */
 	struct cidr *trusted_networks;	/* clients that may relay without AUTH */

@@ -418,12 +418,15 @@ static void
 test_dsn(void **state)
 {
 	static const char headers[] = "Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody\r\n";
-	struct dsn_rcpt r[2] = {
+	struct dsn_rcpt r[3] = {
 		{ "B@mx.test", "b@mx.test", "5.1.1", "mx1.mx.test", 550, "no such user" },
 		{ NULL, "c@nullmx.test", "5.1.10", NULL, 556, "null MX" },
+		/* a forward: the alias the sender wrote, and where it led */
+		{ "info@example.test", "partner@other.example", "5.1.1", "mx.other.example", 550,
+		  "unknown" },
 	};
 	struct dsn_msg m = { "mx.example.test", "6C3QWXZ6WTC00", "6C3QWXZ6WTC01", "a@example.test",
-		1700000000, 1700000100, 0, 1700432000, r, 2, (const uint8_t *)headers,
+		1700000000, 1700000100, 0, 1700432000, r, 3, (const uint8_t *)headers,
 		sizeof(headers) - 1 };
 	struct buf out;
 	const char *s;
@@ -440,6 +443,13 @@ test_dsn(void **state)
 	    "Final-Recipient: rfc822; b@mx.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
 	    "Remote-MTA: dns; mx1.mx.test\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"));
 	assert_non_null(strstr(s, "\r\n\r\nFinal-Recipient: rfc822; c@nullmx.test\r\n"));
+	assert_non_null(strstr(s, "\r\n\r\nOriginal-Recipient: rfc822; info@example.test\r\n"
+	    "Final-Recipient: rfc822; partner@other.example\r\n"));
+	/* the text names the alias beside its target; an address that only changed case is one */
+	assert_non_null(strstr(s, "\r\n<partner@other.example> (expanded from <info@example.test>): "
+	    "host mx.other.example said: 550 unknown\r\n"));
+	assert_non_null(strstr(s, "\r\n<b@mx.test>: host mx1.mx.test said: 550 no such user\r\n"));
+	assert_non_null(strstr(s, "\r\n<c@nullmx.test>: 556 null MX\r\n"));
 	/* the header section only, not the body */
 	assert_non_null(strstr(s, "Content-Type: text/rfc822-headers"));
 	assert_non_null(strstr(s, "Subject: hi\r\n"));
