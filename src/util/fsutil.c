@@ -54,19 +54,26 @@ pread_all(int fd, void *p, size_t n, off_t off)
 	return (ssize_t)got;
 }
 
-int
-fsync_dir(const char *path)
+/* Applies flush (fsync or syncfs) to the directory at path: 0, or -1 with errno. */
+static int
+flush_dir_with(const char *path, int (*flush)(int fd))
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r, saved;
 
 	if (fd == -1)
 		return -1;
-	r = fsync(fd);
+	r = flush(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+int
+fsync_dir(const char *path)
+{
+	return flush_dir_with(path, fsync);
 }
 
 /*
@@ -83,7 +90,7 @@ static int
 flush_new_dir(char *path)
 {
 	char *slash = strrchr(path, '/');
-	int fd, r, saved;
+	int r;
 
 	if (slash == NULL)
 		r = fsync_dir(".");
@@ -96,13 +103,7 @@ flush_new_dir(char *path)
 	}
 	if (r == 0 || (errno != EACCES && errno != EPERM))
 		return r;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	r = syncfs(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
+	return flush_dir_with(path, syncfs);
 }
 
 int
