@@ -3,6 +3,8 @@
 #   make deps     install the Debian 12 packages the build and tests need (as root)
 #   make run      build, then run a server on 127.0.0.1 with examples/sterna.conf
 #   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
+#   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
+#                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
@@ -12,8 +14,9 @@ BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 PYTEST     ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 300
+POWER_ROUNDS ?= 100
 
-.PHONY: all deps run test test-unit test-e2e test-san fuzz fuzz-short bench clean
+.PHONY: all deps run test test-unit test-e2e test-san test-crash fuzz fuzz-short bench clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -44,6 +47,10 @@ test-unit: all
 
 test-e2e: all
 	STERNA_BIN=$(abspath $(BUILD))/sterna $(PYTEST) -q tests/e2e
+
+test-crash: deps all
+	STERNA_BIN=$(abspath $(BUILD))/sterna STERNA_POWER_ROUNDS=$(POWER_ROUNDS) \
+		$(PYTEST) -q -s tests/e2e/test_power_loss.py
 
 test-san: $(BUILD_SAN)/build.ninja
 	ninja -C $(BUILD_SAN)

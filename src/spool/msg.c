@@ -337,13 +337,17 @@ struct delivered {
 	size_t rcpt;
 };
 
-/* Flusher thread: the delivered copy is durable; record it before anyone hears of the batch. */
+/*
+ * Flusher thread: the delivered copy is durable; record it before anyone
+ * hears of the batch. The next group commit's syncfs flushes the record;
+ * where the spool is flushed file by file, nothing would: it is flushed here.
+ */
 static void
 record_delivered(void *ctx)
 {
 	struct delivered *d = ctx;
 
-	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", 0) == -1)
+	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", !d->sp->is_syncfs_durable) == -1)
 		log_err("%s.%zu: delivered, but cannot record it (%s): a restart may deliver it again",
 		    d->qid, d->rcpt + 1, strerror(errno));
 }
