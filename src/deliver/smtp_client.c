@@ -135,12 +135,8 @@ session_failed(struct smtp_out *c, const char *why)
 	snprintf(c->why, sizeof(c->why), "%s: %s", c->relay, why);
 	log_ev_connect_out(c->id, c->relay, why);
 	drop_bev(c);
+	smtpc_lost(&c->sm);	/* what had no final reply gets none */
 	if (c->txn != NULL) {
-		/* an accepted RCPT is no delivery: only the reply to the final dot is */
-		if (!c->txn->is_sent)
-			for (size_t i = 0; i < c->txn->nrcpts; i++)
-				if (c->txn->results[i].code / 100 == 2)
-					c->txn->results[i].code = 0;
 		snprintf(c->sent_why, sizeof(c->sent_why), "%s", c->why);
 		c->pend_sent = 1;
 	}
