@@ -93,6 +93,20 @@ struct config_nexthop {
 	int is_literal;			/* written in brackets: no MX lookup */
 };
 
+/*
+ * An LMTP next hop (RFC 2033) as written in configuration: "unix:/path" (a
+ * UNIX socket by its absolute path), or "host:port" / "[address]:port"
+ * (TCP to the host's A/AAAA addresses, or to the address; never MX). The
+ * port must be given, and not be 25: LMTP has none of its own, and is
+ * never to be spoken on SMTP's (RFC 2033).
+ */
+struct config_lmtp_hop {
+	char host[256];			/* TCP: the host name or the address; "" for a socket */
+	unsigned port;			/* TCP: 1 to 65535; 0 for a socket */
+	struct sockaddr_storage sa;	/* a socket's or the address's: where to connect */
+	socklen_t sa_len;		/* 0: host is a name, to be looked up first */
+};
+
 struct config {
 	char *path;			/* the file read */
 
@@ -199,6 +213,15 @@ struct config {
  * one. Pure; config checks and the scheduler use it.
  */
 int config_nexthop_parse(const char *s, struct config_nexthop *out);
+/*
+ * Parses an LMTP next hop (see struct config_lmtp_hop): 0, or -1 when s
+ * is not one (a relative or overlong socket path, no port or port 25, an
+ * address outside brackets). Pure. With sa_len set, out->sa is a ready
+ * target (AF_UNIX, AF_INET or AF_INET6, port included); with sa_len 0,
+ * host is to be looked up by its A/AAAA records (dns_lookup_mail with
+ * use_mx 0) at out->port.
+ */
+int config_lmtp_hop_parse(const char *s, struct config_lmtp_hop *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
 int config_is_ip(const char *s);
 /* The value for key (a lowercased domain) in map, or NULL. */

@@ -2,7 +2,7 @@
  * test_config.c - the configuration: the UCL-subset parser (every syntax
  * element and every error with its exact message and line), includes
  * through an in-memory reader, the key table (types, bounds, suggestions),
- * the cross-key checks, and the files in configs/.
+ * the cross-key checks, the files in configs/, and LMTP next hops.
  *
  * configs/bad/NAME.conf must fail with the first line of NAME.expect. The
  * test reads each file by its absolute path, SRCDIR "/configs/bad/NAME.conf",
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -1473,6 +1474,95 @@ test_bad_files(void **state)
 	assert_true(nconf >= 25);
 }
 
+/* ---- LMTP next hops ---- */
+
+static const struct {
+	const char *in;
+	int want;			/* 0 or -1 */
+	int family;			/* of sa: AF_UNIX, AF_INET, AF_INET6; 0 for a name */
+	const char *host;		/* the name or address; for a socket, its path */
+	unsigned port;
+} lmtp_hops[] = {
+	{ "unix:/run/dovecot/lmtp", 0, AF_UNIX, "/run/dovecot/lmtp", 0 },
+	{ "unix:/x", 0, AF_UNIX, "/x", 0 },
+	{ "unix:run/dovecot/lmtp", -1, 0, NULL, 0 },		/* relative */
+	{ "unix:", -1, 0, NULL, 0 },
+	{ "unix:/a\tb", -1, 0, NULL, 0 },			/* control byte */
+	{ "UNIX:/run/lmtp", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:24", 0, AF_INET, "127.0.0.1", 24 },
+	{ "[::1]:2424", 0, AF_INET6, "::1", 2424 },
+	{ "[IPv6:::1]:24", -1, 0, NULL, 0 },
+	{ "mailstore.example.test:24", 0, 0, "mailstore.example.test", 24 },
+	{ "[Mailstore.Example.test]:24", 0, 0, "mailstore.example.test", 24 },	/* no MX anyway */
+	{ "127.0.0.1:24", -1, 0, NULL, 0 },			/* an address goes in brackets */
+	{ "mailstore.example.test", -1, 0, NULL, 0 },		/* no port */
+	{ "[127.0.0.1]", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:25", -1, 0, NULL, 0 },			/* RFC 2033: never SMTP's port */
+	{ "[127.0.0.1]:0", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:65536", -1, 0, NULL, 0 },
+	{ "lmtp.example.test:24x", -1, 0, NULL, 0 },
+	{ "", -1, 0, NULL, 0 },
+};
+
+static void
+test_lmtp_hop(void **state)
+{
+	char longpath[160];
+	struct config_lmtp_hop h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lmtp_hops) / sizeof(lmtp_hops[0]); i++) {
+		int rc = config_lmtp_hop_parse(lmtp_hops[i].in, &h);
+
+		if (rc != lmtp_hops[i].want)
+			fail_msg("'%s': got %d", lmtp_hops[i].in, rc);
+		if (rc == -1)
+			continue;
+		assert_int_equal(h.port, lmtp_hops[i].port);
+		if (lmtp_hops[i].family == 0) {
+			assert_int_equal(h.sa_len, 0);	/* a name: looked up first */
+			assert_string_equal(h.host, lmtp_hops[i].host);
+		} else if (lmtp_hops[i].family == AF_UNIX) {
+			const struct sockaddr_un *su = (const void *)&h.sa;
+
+			assert_int_equal(su->sun_family, AF_UNIX);
+			assert_string_equal(h.host, "");
+			assert_string_equal(su->sun_path, lmtp_hops[i].host);
+			/* what connect() wants: the path and its NUL, no more */
+			assert_int_equal(h.sa_len, offsetof(struct sockaddr_un, sun_path) +
+			    strlen(lmtp_hops[i].host) + 1);
+		} else if (lmtp_hops[i].family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)&h.sa;
+			char ip[INET_ADDRSTRLEN];
+
+			assert_int_equal(h.sa_len, sizeof(*s4));
+			assert_int_equal(s4->sin_family, AF_INET);
+			assert_int_equal(ntohs(s4->sin_port), lmtp_hops[i].port);
+			assert_string_equal(inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)),
+			    lmtp_hops[i].host);
+			assert_string_equal(h.host, lmtp_hops[i].host);
+		} else {
+			const struct sockaddr_in6 *s6 = (const void *)&h.sa;
+			char ip[INET6_ADDRSTRLEN];
+
+			assert_int_equal(h.sa_len, sizeof(*s6));
+			assert_int_equal(s6->sin6_family, AF_INET6);
+			assert_int_equal(ntohs(s6->sin6_port), lmtp_hops[i].port);
+			assert_string_equal(inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)),
+			    lmtp_hops[i].host);
+		}
+	}
+	/* the longest path a sockaddr_un holds, and one byte more */
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:/", 6);
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = '\0';
+	assert_int_equal(config_lmtp_hop_parse(longpath, &h), 0);
+	assert_int_equal(h.sa_len, sizeof(struct sockaddr_un));
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = 'a';
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path)] = '\0';
+	assert_int_equal(config_lmtp_hop_parse(longpath, &h), -1);
+}
+
 int
 main(void)
 {
@@ -1494,6 +1584,7 @@ main(void)
 		cmocka_unit_test(test_small_err),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_lmtp_hop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
