@@ -26,7 +26,7 @@ enum dns_status {
 
 /* One address to try, in the order to try it. */
 struct dns_target {
-	char host[256];			/* the MX host (or the domain for an implicit MX) */
+	char host[256];			/* the MX host, the domain for an implicit MX; "" for a socket */
 	unsigned pref;			/* its MX preference (0 for an implicit MX) */
 	struct sockaddr_storage sa;	/* port set to the one asked for */
 	socklen_t sa_len;
