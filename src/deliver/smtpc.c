@@ -489,6 +489,28 @@ after_rcpts(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 	txn_failed(c, r, act);
 }
 
+/*
+ * RFC 5321 4.3.2: MAIL, RCPT, RSET and the end of the data are answered
+ * 2xx, 4xx or 5xx, and DATA 354, 4xx or 5xx. Any other reply comes from a
+ * broken or out-of-step peer, and is no verdict on anyone: a 250 to DATA
+ * taken as one would count a message never sent as delivered.
+ */
+static int
+reply_fits(enum smtpc_state s, int code)
+{
+	switch (s) {
+	case SMTPC_MAIL:
+	case SMTPC_RCPT:
+	case SMTPC_RSET:
+	case SMTPC_DOT:
+		return code / 100 != 3;
+	case SMTPC_DATA:
+		return code == 354 || code / 100 == 4 || code / 100 == 5;
+	default:
+		return 1;
+	}
+}
+
 void
 smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *act)
 {
@@ -499,6 +521,11 @@ smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 	/* RFC 5321 3.8: 421 at any point means the server is closing the session */
 	if (r->code == 421 && c->state != SMTPC_QUIT) {
 		fail(c, act, 0, "the server closes the session", r);
+		return;
+	}
+	if (!reply_fits(c->state, r->code)) {
+		/* found by fuzz_smtpc; test_session_replies_out_of_place */
+		fail(c, act, 0, "reply out of place", r);
 		return;
 	}
 	switch (c->state) {

@@ -390,6 +390,42 @@ test_session_auth_and_failures(void **state)
 	buf_clear(&s.out);
 }
 
+static void
+test_session_replies_out_of_place(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test", "c@mx.test", "d@mx.test" };
+	struct smtpc_result res[3];
+	struct smtpc_txn t = { "a@x.test", rcpts, 3, 10, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	/* a 250 to DATA is no acceptance of a message never sent: nobody is delivered */
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-mx.test\r\n250 PIPELINING\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n250 2.0.0 queued\r\n", "");
+	assert_true(s.act.is_failed && !t.is_sent);
+	assert_int_equal(res[0].code, 0);
+	assert_int_equal(res[1].code, 550);
+	assert_int_equal(res[2].code, 0);
+	/* nor is a 354 to RCPT a verdict on its recipient (found by fuzz_smtpc, in LMTP mode) */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	s.conf.is_lmtp = 1;
+	reply(&s, "220 lmtp.test\r\n", "LHLO out.example.test\r\n");
+	reply(&s, "250-lmtp.test\r\n250 PIPELINING\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n", "");
+	assert_true(s.act.is_failed && !t.is_sent);
+	assert_int_equal(res[0].code, 0);
+	assert_int_equal(res[1].code, 0);
+	assert_int_equal(res[2].code, 0);
+	buf_clear(&s.out);
+}
+
 /* ---- LMTP (RFC 2033) ---- */
 
 /* An LMTP session up to ready: LHLO, never EHLO, and the server's extensions. */
@@ -791,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_session_not_pipelined_all_refused),
 		cmocka_unit_test(test_session_starttls_and_limits),
 		cmocka_unit_test(test_session_auth_and_failures),
+		cmocka_unit_test(test_session_replies_out_of_place),
 		cmocka_unit_test(test_lmtp_all_accepted),
 		cmocka_unit_test(test_lmtp_per_recipient_failures),
 		cmocka_unit_test(test_lmtp_lost_after_some_replies),
