@@ -218,8 +218,8 @@ int config_nexthop_parse(const char *s, struct config_nexthop *out);
  * is not one (a relative or overlong socket path, no port or port 25, an
  * address outside brackets). Pure. With sa_len set, out->sa is a ready
  * target (AF_UNIX, AF_INET or AF_INET6, port included); with sa_len 0,
- * host is to be looked up by its A/AAAA records (dns_lookup_mail with
- * use_mx 0) at out->port.
+ * host is to be looked up by its A/AAAA records at out->port, never MX.
+ * dns_lookup_lmtp() does either, and gives the targets smtp_out_new() takes.
  */
 int config_lmtp_hop_parse(const char *s, struct config_lmtp_hop *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
