@@ -152,6 +152,8 @@ struct config {
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
 	unsigned max_alias_targets;	/* targets one address may expand into, repeats counted */
+	char *lmtp;			/* "": Maildir; else the LMTP next hop of every mailbox */
+	struct config_map lmtp_routes;	/* local user or local domain -> LMTP hop, or "maildir" */
 
 	/* relay { } */
 	struct cidr *trusted_networks;	/* clients that may relay without AUTH */

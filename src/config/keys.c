@@ -73,6 +73,8 @@ static int check_domain_or_empty(const char *s);
 static int check_ip_or_empty(const char *s);
 static int check_resolver(const char *s);
 static int check_nexthop_or_empty(const char *s);
+static int check_lmtp_or_empty(const char *s);
+static int check_lmtp_or_maildir(const char *s);
 static int check_source(const char *s);
 static int check_address_or_empty(const char *s);
 
@@ -146,6 +148,12 @@ static const struct key_row rows[] = {
 	    NULL, NULL },
 	{ "local.max_alias_targets", KT_COUNT, KS_UNSIGNED, CFG(max_alias_targets), 1000, NULL,
 	    1, 100000, 0, NULL, NULL, NULL },
+	{ "local.lmtp", KT_STRING, KS_STR, CFG(lmtp), 0, "", 0, 0, 0, NULL,
+	    check_lmtp_or_empty, "'%s' is not an LMTP next hop (unix:/path, host:port or "
+	    "[address]:port)" },
+	{ "local.lmtp_routes", KT_MAP, KS_NONE, CFG(lmtp_routes), 0, NULL, 0, 0, 0, NULL,
+	    check_lmtp_or_maildir, "'%s' is not an LMTP next hop (unix:/path, host:port or "
+	    "[address]:port) or maildir" },
 
 	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
 	    0, 0, 0, NULL, NULL, NULL },
@@ -360,6 +368,20 @@ check_nexthop_or_empty(const char *s)
 	struct config_nexthop h;
 
 	return s[0] == '\0' || config_nexthop_parse(s, &h) == 0;
+}
+
+static int
+check_lmtp_or_empty(const char *s)
+{
+	struct config_lmtp_hop h;
+
+	return s[0] == '\0' || config_lmtp_hop_parse(s, &h) == 0;
+}
+
+static int
+check_lmtp_or_maildir(const char *s)
+{
+	return strcmp(s, "maildir") == 0 || check_lmtp_or_empty(s);
 }
 
 /* "ADDRESS" or "ADDRESS HELO-NAME" */

@@ -740,6 +740,8 @@ config_free(struct config **cp)
 	free(c->out_source_address);
 	free_map(&c->out_sources);
 	free_map(&c->out_routes);
+	free_map(&c->lmtp_routes);
+	free(c->lmtp);
 	free(c->smarthost);
 	free(c->smarthost_user);
 	free(c->smarthost_password);

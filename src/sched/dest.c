@@ -1,6 +1,7 @@
 /*
  * dest.c - the SMTP and LMTP agents: one destination (struct dest) per
- * next hop (with its source address, HELO name and TLS policy), each with
+ * next hop (with its source address, HELO name and TLS policy; for LMTP
+ * (RFC 2033) a mailbox server's socket or host and port), each with
  * its own queue of jobs, connections, connection limit and rate limit, so
  * a slow or dead destination never holds up another. A destination
  * resolves its next hop (dns.c), opens connections up to its limits
@@ -126,6 +127,12 @@ on_dns(void *ctx, struct dns_result *r)
 		/* the words the established MTAs use, so that a postmaster knows it at once */
 		snprintf(why, sizeof(why), "mail for %s loops back to myself", d->t.hop.host);
 		dest_fail_queued(d, OUT_PERM, 554, "5.4.6", why);
+		dns_result_free(&r);
+		return;
+	}
+	if (r->status != DNS_OK && d->t.kind == TARGET_LMTP) {
+		/* our own mailbox server's name: a local fault to fix, never the sender's */
+		dest_fail_queued(d, OUT_TEMP, 0, "4.4.3", r->why);
 		dns_result_free(&r);
 		return;
 	}
@@ -315,8 +322,11 @@ dest_kick(struct dest *d)
 		if (d->res == NULL || sched_now_s() >= d->res_expires_s) {
 			if (!d->is_resolving) {
 				d->is_resolving = 1;
-				dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
-				    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
+				if (d->t.kind == TARGET_LMTP)
+					dns_lookup_lmtp(s->dns, &d->t.lmtp, on_dns, d);
+				else
+					dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
+					    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
 			}
 			return;
 		}
@@ -464,6 +474,7 @@ dest_for(struct sched *s, const struct target *t)
 	d->cconf.proto.helo_name = d->t.helo;
 	d->cconf.proto.is_tls_allowed = s->ssl_ctx != NULL;
 	d->cconf.proto.is_tls_required = t->is_tls_required;
+	d->cconf.proto.is_lmtp = t->kind == TARGET_LMTP;
 	if (t->has_auth) {
 		d->cconf.proto.auth_plain_b64 = s->auth_plain;
 		d->cconf.proto.auth_user_b64 = s->auth_user;

@@ -1,9 +1,10 @@
 /*
  * route.c - a recipient's target: the agent that delivers it and where.
  * A recipient the policy resolved to a mailbox (a local user) goes to its
- * Maildir; any other goes by SMTP to the next hop of its domain: a route
- * of outbound.routes, the smarthost, the host of an address literal, or
- * the domain's MX. The target's key groups recipients: one transaction
+ * Maildir, or by LMTP where local.lmtp_routes names the user or its
+ * domain, or local.lmtp says so for every mailbox; any other goes by SMTP
+ * to the next hop of its domain: a route of outbound.routes, the
+ * smarthost, the host of an address literal, or the domain's MX. The target's key groups recipients: one transaction
  * carries a destination's recipients (RFC 5321 5.1 / 3.3).
  */
 #include "sched/sched_int.h"
@@ -72,12 +73,36 @@ smtp_target(const struct sched *s, const struct spool_msg *m, const char *to, st
 	    t->is_tls_required);
 }
 
+/* The LMTP next hop of a local recipient (mailbox, final address to), or NULL for its Maildir. */
+static const char *
+lmtp_hop_of(const struct config *cfg, const char *mailbox, const char *to)
+{
+	const char *hop;
+	char domain[256];
+
+	domain_of(to, domain, sizeof(domain));
+	if ((hop = config_map_get(&cfg->lmtp_routes, mailbox)) == NULL &&
+	    (hop = config_map_get(&cfg->lmtp_routes, domain)) == NULL)
+		hop = cfg->lmtp;
+	return hop[0] == '\0' || strcmp(hop, "maildir") == 0 ? NULL : hop;
+}
+
 void
 route_target(const struct sched *s, const struct spool_msg *m, size_t i, struct target *t)
 {
 	const struct spool_rcpt *r = &m->rcpts[i];
+	const char *hop;
 
 	memset(t, 0, sizeof(*t));
+	if (r->mailbox != NULL && (hop = lmtp_hop_of(s->cfg, r->mailbox, r->to)) != NULL &&
+	    config_lmtp_hop_parse(hop, &t->lmtp) == 0) {
+		t->kind = TARGET_LMTP;
+		t->mailbox = r->mailbox;
+		/* LHLO names us as EHLO does */
+		snprintf(t->helo, sizeof(t->helo), "%s", s->cfg->hostname);
+		snprintf(t->key, sizeof(t->key), "lmtp|%s", hop);
+		return;
+	}
 	if (r->mailbox != NULL) {
 		t->kind = TARGET_MAILDIR;
 		t->mailbox = r->mailbox;

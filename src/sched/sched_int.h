@@ -54,9 +54,9 @@ enum target_kind { TARGET_MAILDIR, TARGET_LMTP, TARGET_SMTP };
 struct target {
 	enum target_kind kind;
 	const char *mailbox;		/* MAILDIR: the local user (borrowed from the envelope) */
-	struct config_nexthop hop;	/* LMTP, SMTP: the next hop */
+	struct config_nexthop hop;	/* SMTP: the next hop */
 	int use_mx;			/* SMTP to a domain: look its MX up */
-	char lmtp_path[108];		/* LMTP over a UNIX socket: its path ("" for TCP) */
+	struct config_lmtp_hop lmtp;	/* LMTP: a UNIX socket, or a host and port */
 	char helo[256], source[64];
 	int is_tls_required, has_auth;	/* the smarthost: TLS, then AUTH */
 	char key[640];			/* recipients with the same key share a destination */
