@@ -13,6 +13,8 @@ python3 python3-pytest swaks msmtp s-nail openssl nmap unbound testssl.sh"
 PKGS="$PKGS python3-llfuse"
 # Dovecot: a real LMTP server and IMAP store for the delivery tests (tests/e2e/dovecot.py)
 PKGS="$PKGS dovecot-core dovecot-lmtpd dovecot-imapd"
+# Jansson: the control socket's JSON lines (src/control)
+PKGS="$PKGS libjansson-dev"
 
 missing=""
 for p in $PKGS; do
