@@ -226,6 +226,12 @@ int config_nexthop_parse(const char *s, struct config_nexthop *out);
 int config_lmtp_hop_parse(const char *s, struct config_lmtp_hop *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
 int config_is_ip(const char *s);
+/*
+ * A duration as the configuration writes it, digits and a unit (ms, s, min,
+ * h, d, w, y: "30s", "5min", "2d"), in milliseconds: 0, or -1 when s is
+ * none or too large. For command lines that take durations.
+ */
+int config_parse_duration_ms(const char *s, uint64_t *ms_out);
 /* The value for key (a lowercased domain) in map, or NULL. */
 const char *config_map_get(const struct config_map *map, const char *key);
 
