@@ -5,9 +5,11 @@
  * root), create the spool and mailbox roots and the maildrop folder and
  * hand them to the unprivileged user, drop privileges, then open the spool,
  * recover what it holds, settle what the folder entrances left half taken
- * (src/drop), and serve. SIGTERM/SIGINT stop accepting and taking files,
- * let messages in hand finish, wait for deliveries in flight, and exit. SIGHUP reads the TLS
- * certificates again; the rest of the configuration needs a restart.
+ * (src/drop), open the control socket (src/control), and serve. SIGTERM/SIGINT
+ * stop accepting and taking files, let messages in hand finish, wait for
+ * deliveries in flight, and exit; the control socket answers until then.
+ * SIGHUP reads the TLS certificates again; the rest of the configuration
+ * needs a restart.
  */
 #include <errno.h>
 #include <grp.h>
@@ -24,6 +26,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "control/control.h"
 #include "deliver/deliver.h"
 #include "drop/drop.h"
 #include "main/claim.h"
@@ -35,6 +38,7 @@
 #include "server/server.h"
 #include "spool/spool.h"
 #include "tls/tls.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/qid.h"
@@ -53,6 +57,7 @@ struct daemon {
 	struct local_db *local;
 	struct server *server;
 	struct tls_server *tls;
+	struct control *control;	/* the control socket: sterna queue, status */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -296,6 +301,8 @@ sessions_that_fit(const struct config *cfg)
 static void
 daemon_free(struct daemon *d)
 {
+	/* first: its connections borrow the scheduler and the server */
+	control_free(&d->control);
 	server_free(&d->server);
 	tls_server_free(&d->tls);
 	sched_free(&d->sched);
@@ -332,6 +339,7 @@ verb_serve(int argc, char **argv)
 	const char *path = verb_config_arg(argc, argv, "serve");
 	struct daemon d = { 0 };
 	struct timeval second = { 1, 0 };
+	uint64_t started_us = clock_wall_us();
 	char err[1024];
 	long recovered;
 	int status = 1;
@@ -416,6 +424,13 @@ verb_serve(int argc, char **argv)
 	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
 		.qids = &d.qids };
 	if ((d.drops = drops_new(&ddeps, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	/* as server.user, so that the socket is that user's; the queue is known by now */
+	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
+		.sched = d.sched, .server = d.server, .started_us = started_us };
+	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
