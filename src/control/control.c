@@ -45,6 +45,7 @@
 #define LIST_SLICE 500			/* messages listed per turn of the loop */
 #define OUT_WATERMARK (256 * 1024)	/* a listing goes on below this much unsent output */
 #define IDLE_S 60			/* for a request, or for the client to read a reply */
+#define LINGER_S 5			/* for the client to close, after our last reply */
 #define MAX_GROUPS 65536		/* SO_PEERGROUPS: more than any system allows */
 
 enum cc_state {
@@ -52,6 +53,7 @@ enum cc_state {
 	CC_LISTING,	/* a listing in progress: a cursor */
 	CC_APPLYING,	/* an operation in the scheduler's hands */
 	CC_CLOSING,	/* the last reply is going out */
+	CC_DRAINING,	/* it is out; what the client still sends is read and dropped */
 };
 
 struct ctl_conn {
@@ -122,10 +124,12 @@ close_after_write(struct ctl_conn *c)
 
 	c->state = CC_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
-	/* on_write frees it once the output is empty, not merely low */
+	/* on_write goes on once the output is empty, not merely low */
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &idle);
 }
+
+static void linger(struct ctl_conn *c);
 
 /*
  * Reading stays on while a request is in hand, so that a client that
@@ -332,10 +336,33 @@ on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 
-	(void)bev;
 	if (c->state == CC_IDLE)
 		take_requests(c);
+	else if (c->state == CC_DRAINING)
+		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
 	/* else it waits for the request in hand */
+}
+
+/*
+ * The last reply is out. Closing now, with bytes of the client's still
+ * unread, would reset the connection, and the client might never read
+ * the reply (the error that says why): our side is shut, and what still
+ * comes is dropped until the client closes, or LINGER_S.
+ */
+static void
+linger(struct ctl_conn *c)
+{
+	static const struct timeval linger_tv = { LINGER_S, 0 };
+
+	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) == -1) {
+		conn_free(c);
+		return;
+	}
+	c->state = CC_DRAINING;
+	bufferevent_set_timeouts(c->bev, &linger_tv, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 }
 
 static void
@@ -344,7 +371,7 @@ on_write(struct bufferevent *bev, void *arg)
 	struct ctl_conn *c = arg;
 
 	if (c->state == CC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_free(c);
+		linger(c);
 	else if (c->state == CC_LISTING && c->is_waiting_drain)
 		list_slice(c);
 }
