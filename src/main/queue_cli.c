@@ -339,22 +339,23 @@ exchange(struct qcli *q, struct ctl_client *cl, const char *id)
 	struct sched_filter f = q->f;
 	json_t *req, *r;
 	char err[256];
-	int is_closed, code = 0;
+	int is_closed, is_sent, send_errno, code = 0;
 
 	f.qid = id;
 	req = ctl_req_new(q->sub, &f, q->is_all);
-	if (ctl_client_send(cl, req) == -1) {
-		json_decref(req);
-		say(q, "cannot send to the daemon: %s", strerror(errno));
-		return EX_UNAVAILABLE;
-	}
+	/* a daemon that refused us may have closed already, after saying why: read that */
+	is_sent = ctl_client_send(cl, req) == 0;
+	send_errno = errno;
 	json_decref(req);
 	for (;;) {
 		const json_t *msg, *ok;
 
 		if ((r = ctl_client_read(cl, &is_closed, err, sizeof(err))) == NULL) {
-			say(q, "%s", err);
-			return is_closed ? EX_UNAVAILABLE : EX_PROTOCOL;
+			if (!is_sent)
+				say(q, "cannot send to the daemon: %s", strerror(send_errno));
+			else
+				say(q, "%s", err);
+			return is_closed || !is_sent ? EX_UNAVAILABLE : EX_PROTOCOL;
 		}
 		msg = json_object_get(r, "msg");
 		ok = json_object_get(r, "ok");
