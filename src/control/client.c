@@ -23,6 +23,7 @@ struct ctl_client {
 	struct buf in;		/* read: in.data[start..len) is not handed out yet */
 	size_t start;
 	size_t scanned;		/* bytes after start known to hold no LF */
+	size_t line_off, line_len;	/* the line last handed out, in in.data */
 };
 
 struct ctl_client *
@@ -127,6 +128,8 @@ ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errs
 	}
 	len = (size_t)(lf - (c->in.data + c->start));
 	j = json_loadb((const char *)c->in.data + c->start, len, JSON_REJECT_DUPLICATES, &jerr);
+	c->line_off = c->start;
+	c->line_len = len;
 	c->start += len + 1;
 	c->scanned = 0;
 	if (j == NULL || !json_is_object(j)) {
@@ -136,6 +139,13 @@ ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errs
 		return NULL;
 	}
 	return j;
+}
+
+const char *
+ctl_client_line(const struct ctl_client *c, size_t *len_out)
+{
+	*len_out = c->line_len;
+	return (const char *)c->in.data + c->line_off;
 }
 
 void

@@ -186,6 +186,8 @@ int ctl_client_send(struct ctl_client *c, const json_t *req);
  * no JSON object, or longer than CTL_MAX_REPLY_LINE).
  */
 json_t *ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errsize);
+/* The bytes of the line ctl_client_read() last parsed (no LF): valid until the next read. */
+const char *ctl_client_line(const struct ctl_client *c, size_t *len_out);
 void ctl_client_free(struct ctl_client **c);
 
 /* ---- text for people (print.c); every time in local time ---- */

@@ -278,13 +278,35 @@ print_json(const json_t *j)
 	putchar('\n');
 }
 
+/*
+ * A message as a JSON line: the daemon's own bytes when the reply line is
+ * {"msg":OBJECT} and nothing else (it parsed, so they are that object, as
+ * compact as print_json would make them), which spares a large listing
+ * encoding every message a second time.
+ */
+static void
+print_msg_json(struct ctl_client *cl, const json_t *r, const json_t *msg)
+{
+	static const char head[] = "{\"msg\":";
+	size_t len;
+	const char *line = ctl_client_line(cl, &len);
+
+	if (json_object_size(r) == 1 && len > sizeof(head) && memcmp(line, head, sizeof(head) - 1) == 0 &&
+	    line[len - 1] == '}') {
+		fwrite(line + sizeof(head) - 1, 1, len - sizeof(head), stdout);
+		putchar('\n');
+	} else {
+		print_json(msg);
+	}
+}
+
 /* A message line of a listing or show. */
 static void
-on_msg(struct qcli *q, const json_t *msg)
+on_msg(struct qcli *q, struct ctl_client *cl, const json_t *r, const json_t *msg)
 {
 	q->listed++;
 	if (q->is_json)
-		print_json(msg);
+		print_msg_json(cl, r, msg);
 	else if (strcmp(q->sub, "show") == 0)
 		ctl_print_show(stdout, msg);
 	else {
@@ -360,7 +382,7 @@ exchange(struct qcli *q, struct ctl_client *cl, const char *id)
 		msg = json_object_get(r, "msg");
 		ok = json_object_get(r, "ok");
 		if (json_is_object(msg)) {
-			on_msg(q, msg);
+			on_msg(q, cl, r, msg);
 		} else if (json_is_true(ok)) {
 			on_ok(q, r, id);
 			break;
