@@ -117,6 +117,11 @@ send_error(struct ctl_conn *c, enum ctl_err e, const char *why)
 	send_json(c, ctl_reply_error(e, why));
 }
 
+/*
+ * The last reply is in the output: the connection ends once it is out
+ * (on_write), or when the client has not taken it within IDLE_S. Never
+ * frees c itself, so callers may look at c after it.
+ */
 static void
 close_after_write(struct ctl_conn *c)
 {
@@ -128,8 +133,6 @@ close_after_write(struct ctl_conn *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &idle);
 }
-
-static void linger(struct ctl_conn *c);
 
 /*
  * Reading stays on while a request is in hand, so that a client that
@@ -314,6 +317,8 @@ take_requests(struct ctl_conn *c)
 	}
 }
 
+static void linger(struct ctl_conn *c);
+
 static void
 on_step(evutil_socket_t fd, short what, void *arg)
 {
@@ -327,8 +332,12 @@ on_step(evutil_socket_t fd, short what, void *arg)
 	if (c->state == CC_IDLE)
 		take_requests(c);
 	/* the requests it sent before its end are answered: the connection is over */
-	if (c->state == CC_IDLE && c->is_half_closed)
-		close_after_write(c);
+	if (c->state == CC_IDLE && c->is_half_closed) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			linger(c);	/* out already: no write is left to say so */
+		else
+			close_after_write(c);
+	}
 }
 
 static void

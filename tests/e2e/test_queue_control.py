@@ -483,6 +483,9 @@ def test_protocol_errors(mta):
     codes = [r["error"]["code"] if not r["ok"] else "ok" for r in replies]
     assert codes == ["unknown_op", "bad_filter", "too_deep", "bad_json", "bad_json",
                      "filter_required", "ok"]
+    # the end of the client's input after a listing: the whole reply, then the daemon closes
+    assert exchange(s, b'{"op":"list"}\n') == [{"ok": True, "count": 0}]
+    assert exchange(s, b'{"op":"status"}\n{"op":"list"}\n')[-1] == {"ok": True, "count": 0}
     assert all(r["error"]["message"] for r in replies if not r["ok"])
     # a line that never ends: one error, then the connection is closed
     replies = exchange(s, b"x" * 10000, shut=False)
@@ -512,6 +515,11 @@ def test_a_long_listing_streams_while_mail_flows(sterna_factory):
     s.wait_for_mail("alice")
     r = run([STERNA_BIN, "status", "-c", s.conf, "--json"])
     assert json.loads(r.stdout)["queue"]["deferred"] == 3000
+
+    # a client that shuts its sending side after asking (socat) gets it all, then the end
+    replies = exchange(s, b'{"op":"list","filter":{"domain":"never.test"}}\n')
+    assert [r["msg"]["id"] for r in replies[:-1]] == ids
+    assert replies[-1] == {"ok": True, "count": 3000}
 
     c.settimeout(30)
     f = c.makefile("rb")
