@@ -306,7 +306,8 @@ take_requests(struct ctl_conn *c)
 			return;
 		case CTL_LINE_TOO_LONG:
 			/* where the next request starts is unknown now: the last word */
-			send_error(c, CTL_ERR_LINE_TOO_LONG, "a request line is longer than 4096 bytes");
+			send_error(c, CTL_ERR_LINE_TOO_LONG,
+			    "a request line is longer than 4096 bytes");
 			close_after_write(c);
 			return;
 		case CTL_LINE_OK:
@@ -318,6 +319,14 @@ take_requests(struct ctl_conn *c)
 }
 
 static void linger(struct ctl_conn *c);
+
+static void
+drop_input(struct ctl_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
 
 static void
 on_step(evutil_socket_t fd, short what, void *arg)
@@ -345,10 +354,11 @@ on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 
+	(void)bev;
 	if (c->state == CC_IDLE)
 		take_requests(c);
 	else if (c->state == CC_DRAINING)
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+		drop_input(c);
 	/* else it waits for the request in hand */
 }
 
@@ -371,7 +381,7 @@ linger(struct ctl_conn *c)
 	bufferevent_set_timeouts(c->bev, &linger_tv, NULL);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_enable(c->bev, EV_READ);
-	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	drop_input(c);
 }
 
 static void
@@ -603,9 +613,9 @@ control_new(const struct control_deps *d, char *err, size_t errsize)
 	int fd;
 
 	if (n < 0 || (size_t)n >= sizeof(ctl->path)) {
-		snprintf(err, errsize, "control socket: %s/%s is longer than a socket's name may be "
-		    "(%zu bytes): choose a shorter spool.dir", d->spool_dir, CTL_SOCKET_NAME,
-		    sizeof(ctl->path) - 1);
+		snprintf(err, errsize, "control socket: %s/%s is longer than a socket's name "
+		    "may be (%zu bytes): choose a shorter spool.dir", d->spool_dir,
+		    CTL_SOCKET_NAME, sizeof(ctl->path) - 1);
 		free(ctl);
 		return NULL;
 	}

@@ -26,7 +26,7 @@
 
 #define CTL_SOCKET_NAME "control"	/* in spool.dir */
 #define CTL_MAX_LINE 4096		/* a request line, its LF included */
-#define CTL_MAX_DEPTH 8			/* arrays and objects inside each other in a request */
+#define CTL_MAX_DEPTH 8			/* arrays and objects nested in a request */
 #define CTL_MAX_TEXT 1024		/* a string of a filter (sender, recipient, domain) */
 #define CTL_MAX_REPLY_LINE (64u << 20)	/* what the client reads as one reply line */
 
@@ -51,7 +51,7 @@ enum ctl_err {
 	CTL_ERR_LINE_TOO_LONG,	/* "line_too_long": the connection is closed after it */
 	CTL_ERR_BAD_JSON,	/* "bad_json": not one JSON text, not UTF-8, a NUL */
 	CTL_ERR_TOO_DEEP,	/* "too_deep": nested deeper than CTL_MAX_DEPTH */
-	CTL_ERR_BAD_REQUEST,	/* "bad_request": not an object, no op, an unknown key, a wrong type */
+	CTL_ERR_BAD_REQUEST,	/* "bad_request": not an object, no op, unknown key, wrong type */
 	CTL_ERR_UNKNOWN_OP,	/* "unknown_op" */
 	CTL_ERR_BAD_FILTER,	/* "bad_filter": an unknown key or a bad value in "filter" */
 	CTL_ERR_FILTER_REQUIRED, /* "filter_required": an operation with no filter and no "all" */
@@ -78,7 +78,7 @@ struct ctl_req {
 	enum ctl_kind kind;
 	enum sched_op op;		/* CTL_APPLY */
 	struct sched_filter f;		/* CTL_LIST, CTL_SHOW (qid only), CTL_APPLY */
-	int is_all;			/* "all": true, which an empty filter of an operation needs */
+	int is_all;			/* "all": true: an operation's empty filter needs it */
 	char qid[QID_LEN + 1];		/* f.qid points here when set */
 	char *sender, *rcpt, *domain;	/* f.sender, f.rcpt, f.domain point here */
 };
@@ -166,7 +166,10 @@ struct control_deps {
  * user's. Returns a new control, or NULL with the reason in err.
  */
 struct control *control_new(const struct control_deps *d, char *err, size_t errsize);
-/* Closes every connection (operations in hand go on in the scheduler), removes the socket, frees *c. */
+/*
+ * Closes every connection (operations in hand go on in the scheduler),
+ * removes the socket, frees *c; c may point to NULL.
+ */
 void control_free(struct control **c);
 
 /* ---- the command line's side (client.c) ---- */

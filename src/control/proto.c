@@ -215,7 +215,8 @@ filter_parse(const json_t *fv, struct ctl_req *r, char *why, size_t whysize)
 		return refuse(why, whysize, CTL_ERR_BAD_FILTER, "\"filter\" is an object");
 	json_object_foreach((json_t *)fv, key, v) {
 		if (strcmp(key, "id") == 0) {
-			if (!json_is_string(v) || !qid_valid(json_string_value(v), json_string_length(v)))
+			if (!json_is_string(v) ||
+			    !qid_valid(json_string_value(v), json_string_length(v)))
 				return refuse(why, whysize, CTL_ERR_BAD_FILTER,
 				    "filter: \"id\" is not a queue id");
 			memcpy(r->qid, json_string_value(v), QID_LEN + 1);
@@ -237,8 +238,8 @@ filter_parse(const json_t *fv, struct ctl_req *r, char *why, size_t whysize)
 		} else if (strcmp(key, "max_age_s") == 0) {
 			e = filter_age(key, v, &f->max_age_s, why, whysize);
 		} else {
-			return refuse(why, whysize, CTL_ERR_BAD_FILTER, "filter: unknown key \"%.64s\"",
-			    key);
+			return refuse(why, whysize, CTL_ERR_BAD_FILTER,
+			    "filter: unknown key \"%.64s\"", key);
 		}
 		if (e != CTL_ERR_NONE)
 			return e;
@@ -279,8 +280,8 @@ req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 		    json_string_value(opv));
 	json_object_foreach((json_t *)root, key, v) {
 		if (strcmp(key, "op") != 0 && !key_allowed(r->kind, key))
-			return refuse(why, whysize, CTL_ERR_BAD_REQUEST, "%s: unknown key \"%.64s\"",
-			    json_string_value(opv), key);
+			return refuse(why, whysize, CTL_ERR_BAD_REQUEST,
+			    "%s: unknown key \"%.64s\"", json_string_value(opv), key);
 	}
 	if (r->kind == CTL_SHOW) {
 		v = json_object_get(root, "id");
@@ -298,7 +299,8 @@ req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 		return CTL_ERR_NONE;
 	if ((v = json_object_get(root, "all")) != NULL) {
 		if (!json_is_boolean(v))
-			return refuse(why, whysize, CTL_ERR_BAD_REQUEST, "\"all\" is true or false");
+			return refuse(why, whysize, CTL_ERR_BAD_REQUEST,
+			    "\"all\" is true or false");
 		r->is_all = json_is_true(v);
 	}
 	/* an operation on the whole queue is never a default: it must be asked for */
@@ -398,9 +400,11 @@ ctl_req_new(const char *op, const struct sched_filter *f, int is_all)
 		if (f->domain != NULL)
 			json_object_set_new(fj, "domain", json_string(f->domain));
 		if (f->min_age_s != 0)
-			json_object_set_new(fj, "min_age_s", json_integer((json_int_t)f->min_age_s));
+			json_object_set_new(fj, "min_age_s",
+			    json_integer((json_int_t)f->min_age_s));
 		if (f->max_age_s != 0)
-			json_object_set_new(fj, "max_age_s", json_integer((json_int_t)f->max_age_s));
+			json_object_set_new(fj, "max_age_s",
+			    json_integer((json_int_t)f->max_age_s));
 		json_object_set_new(req, "filter", fj);
 	}
 	if (is_all)

@@ -24,7 +24,7 @@
 #include "util/xalloc.h"
 
 struct qcli {
-	const char *prog;		/* "sterna queue", "mailq", "sendmail": before each message */
+	const char *prog;		/* "sterna queue", "mailq", "sendmail": starts messages */
 	const char *config;		/* -c */
 	const char *sub;		/* list, show, status, or an operation */
 	int is_json;
@@ -213,7 +213,8 @@ check_args(struct qcli *q)
 	}
 	if (strcmp(q->sub, "list") == 0 || strcmp(q->sub, "status") == 0) {
 		if (q->is_all) {
-			say(q, "--all is for operations; %s shows the whole queue without it", q->sub);
+			say(q, "--all is for operations; %s shows the whole queue without it",
+			    q->sub);
 			return EX_USAGE;
 		}
 		if (strcmp(q->sub, "status") == 0 && (q->has_filter || q->nids > 0)) {
@@ -291,8 +292,8 @@ print_msg_json(struct ctl_client *cl, const json_t *r, const json_t *msg)
 	size_t len;
 	const char *line = ctl_client_line(cl, &len);
 
-	if (json_object_size(r) == 1 && len > sizeof(head) && memcmp(line, head, sizeof(head) - 1) == 0 &&
-	    line[len - 1] == '}') {
+	if (json_object_size(r) == 1 && len > sizeof(head) &&
+	    memcmp(line, head, sizeof(head) - 1) == 0 && line[len - 1] == '}') {
 		fwrite(line + sizeof(head) - 1, 1, len - sizeof(head), stdout);
 		putchar('\n');
 	} else {
@@ -350,7 +351,8 @@ on_ok(struct qcli *q, const json_t *r, const char *id)
 	if (q->is_json)
 		print_json(r);
 	else if (id != NULL && matched > 0)
-		printf("%s: %s: %s\n", id, q->sub, json_integer_value(json_object_get(r, "failed")) ?
+		printf("%s: %s: %s\n", id, q->sub,
+		    json_integer_value(json_object_get(r, "failed")) ?
 		    "failed (the daemon's log says why)" : "done");
 }
 
@@ -394,7 +396,8 @@ exchange(struct qcli *q, struct ctl_client *cl, const char *id)
 			if (ecode != NULL && strcmp(ecode, "not_found") == 0 && id != NULL)
 				say(q, "%s: no such message in the queue", id);
 			else
-				say(q, "the daemon said: %s (%s)", text ? text : "?", ecode ? ecode : "?");
+				say(q, "the daemon said: %s (%s)", text ? text : "?",
+				    ecode ? ecode : "?");
 			code = ecode != NULL ? error_exit(ecode) : EX_PROTOCOL;
 			break;
 		} else {
