@@ -277,7 +277,7 @@ def test_delete_during_an_attempt(mta, sinks, port):
 def test_a_client_that_leaves_is_forgotten_not_its_operation(mta, sinks, port):
     s, q, _ = stalled_attempt(mta, sinks, port)
     c = socket.socket(socket.AF_UNIX)
-    c.connect(os.path.join(s.spool, "control"))
+    c.connect(control_path(s))
     c.sendall(b'{"op":"delete","filter":{"id":"%s"}}\n' % q.encode())
     c.close()
     wait_log(s, q + " removed why=deleted")
@@ -414,8 +414,7 @@ def test_status(mta):
 
 def test_daemon_not_running(mta):
     s = mta()
-    sock = os.path.join(s.spool, "control")
-    assert os.path.exists(sock)
+    sock = control_path(s)
     s.stop()
     assert not os.path.exists(sock)  # removed at stop: "not running", not "refused"
     r = queue(s, "list")
@@ -429,7 +428,7 @@ def test_daemon_not_running(mta):
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as other users (needs root)")
 def test_socket_refused_to_another_user(mta):
     s = mta()  # the daemon runs as nobody, its group nogroup
-    st = os.stat(os.path.join(s.spool, "control"))
+    st = os.stat(control_path(s))
     nobody = pwd.getpwnam("nobody")
     assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o660, nobody.pw_uid, nobody.pw_gid)
     stranger = ["setpriv", "--reuid", "4242", "--regid", "4242", "--clear-groups"]
@@ -452,12 +451,21 @@ def test_socket_refused_to_another_user(mta):
 
 # ---- the protocol itself ------------------------------------------------------------------
 
+def control_path(s):
+    """The daemon's control socket; its log when there is none (a daemon that never started:
+    another process took its port between the fixture's choice and the bind)."""
+    path = os.path.join(s.spool, "control")
+    if not os.path.exists(path):
+        pytest.fail("no control socket at %s; log:\n%s" % (path, s.log()[-3000:]))
+    return path
+
+
 def exchange(s, data, shut=True):
     """Sends data on a new control connection and reads every reply line until the daemon
     closes it (shut: after closing our sending side, as socat does)."""
     c = socket.socket(socket.AF_UNIX)
     c.settimeout(20)
-    c.connect(os.path.join(s.spool, "control"))
+    c.connect(control_path(s))
     c.sendall(data)
     if shut:
         c.shutdown(socket.SHUT_WR)
@@ -504,7 +512,7 @@ def test_a_long_listing_streams_while_mail_flows(sterna_factory):
 
     # a client that asks for the whole queue and then reads nothing
     c = socket.socket(socket.AF_UNIX)
-    c.connect(os.path.join(s.spool, "control"))
+    c.connect(control_path(s))
     c.sendall(b'{"op":"list"}\n')
     time.sleep(0.5)
     # meanwhile mail comes in and is delivered
