@@ -347,6 +347,14 @@ class PowerFS(llfuse.Operations):
         self._link(d, new_name, node)
         return self._attr(node)
 
+    def mknod(self, parent, name, mode, rdev, ctx):
+        # a UNIX socket (the daemon's control socket, bound in the spool) is an inode without
+        # data, as on a disk; device nodes and FIFOs have no business here
+        self._count("mknod")
+        if not stat.S_ISSOCK(mode):
+            raise llfuse.FUSEError(errno.EPERM)
+        return self._attr(self._new(parent, name, stat.S_IFSOCK | stat.S_IMODE(mode), ctx, b""))
+
     # files
     def create(self, parent, name, mode, flags, ctx):
         self._count("create")
