@@ -7,6 +7,9 @@
 #     each timed, the best of R runs (3 by default).
 #  3. While a listing runs, an SMTP client sends NOOP every 10 ms: the slowest answer says
 #     whether the listing held up the loop that receives mail.
+#  4. The receive rate (smtp-source, 5,000 messages of 4 KiB over 20 sessions, to a local
+#     Maildir) without a listing, then with listings of the whole queue one after another
+#     for as long as it sends, and the ratio of the two.
 # Usage: queue_list.sh /path/to/sterna [messages] [runs]
 set -eu
 bin=$1
@@ -106,3 +109,23 @@ worst, n = worst_while(lambda: lister.poll() is None)
 print("SMTP NOOP during the listing: slowest of %d answers %.1f ms (without a listing: "
       "slowest of %d, %.1f ms)" % (n, worst * 1000, nb, base * 1000))
 PY
+
+# receiving while the queue is listed over and over
+pf="$here/../.cache/postfix"
+if [ -x "$pf/usr/sbin/smtp-source" ]; then
+	recv_msgs=5000
+	send() { LD_LIBRARY_PATH="$pf/usr/lib/postfix" "$pf/usr/sbin/smtp-source" -s 20 -m "$recv_msgs" \
+	    -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$port"; }
+	rate() { /usr/bin/python3 -c "import sys; print('%.0f' % ($recv_msgs / ($2 - $1)))" "" "$1" "$2"; }
+	t0=$(now); send; t1=$(now)
+	quiet=$(rate "$t0" "$t1")
+	touch "$work/listing"
+	( while [ -e "$work/listing" ]; do "$bin" queue -c "$work/sterna.conf" list --json >/dev/null; done ) &
+	lpid=$!
+	t0=$(now); send; t1=$(now)
+	rm -f "$work/listing"
+	wait "$lpid" 2>/dev/null || true
+	busy=$(rate "$t0" "$t1")
+	echo "receive ($recv_msgs x 4 KiB, 20 sessions): $quiet msg/s alone, $busy msg/s while the queue is listed"
+	/usr/bin/python3 -c "print('  ratio with / without listings: %.2f' % ($busy / $quiet))"
+fi
