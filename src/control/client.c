@@ -23,7 +23,6 @@ struct ctl_client {
 	struct buf in;		/* read: in.data[start..len) is not handed out yet */
 	size_t start;
 	size_t scanned;		/* bytes after start known to hold no LF */
-	size_t line_off, line_len;	/* the line last handed out, in in.data */
 };
 
 struct ctl_client *
@@ -89,11 +88,10 @@ ctl_client_send(struct ctl_client *c, const json_t *req)
 	return ctl_json_line(req, dump_cb, c);
 }
 
-json_t *
-ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errsize)
+int
+ctl_client_next(struct ctl_client *c, const char **line_out, size_t *len_out, int *is_closed_out,
+    char *err, size_t errsize)
 {
-	json_error_t jerr;
-	json_t *j;
 	uint8_t *lf;
 	size_t len;
 
@@ -109,11 +107,11 @@ ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errs
 		if (c->in.len > CTL_MAX_REPLY_LINE) {
 			snprintf(err, errsize, "a reply line is longer than %u bytes",
 			    CTL_MAX_REPLY_LINE);
-			return NULL;
+			return -1;
 		}
 		if (buf_reserve(&c->in, READ_STEP) == -1) {
 			snprintf(err, errsize, "out of room for the reply");
-			return NULL;
+			return -1;
 		}
 		n = read(c->fd, c->in.data + c->in.len, READ_STEP);
 		if (n == -1 && errno == EINTR)
@@ -122,16 +120,24 @@ ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errs
 			*is_closed_out = 1;
 			snprintf(err, errsize, "the daemon closed the connection%s%s",
 			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-			return NULL;
+			return -1;
 		}
 		c->in.len += (size_t)n;
 	}
 	len = (size_t)(lf - (c->in.data + c->start));
-	j = json_loadb((const char *)c->in.data + c->start, len, JSON_REJECT_DUPLICATES, &jerr);
-	c->line_off = c->start;
-	c->line_len = len;
+	*line_out = (const char *)c->in.data + c->start;
 	c->start += len + 1;
 	c->scanned = 0;
+	*len_out = len;
+	return 0;
+}
+
+json_t *
+ctl_client_parse(const char *line, size_t len, char *err, size_t errsize)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+
 	if (j == NULL || !json_is_object(j)) {
 		snprintf(err, errsize, "a reply that is no JSON object%s%s", j == NULL ? ": " : "",
 		    j == NULL ? jerr.text : "");
@@ -141,11 +147,15 @@ ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errs
 	return j;
 }
 
-const char *
-ctl_client_line(const struct ctl_client *c, size_t *len_out)
+json_t *
+ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errsize)
 {
-	*len_out = c->line_len;
-	return (const char *)c->in.data + c->line_off;
+	const char *line;
+	size_t len;
+
+	if (ctl_client_next(c, &line, &len, is_closed_out, err, errsize) == -1)
+		return NULL;
+	return ctl_client_parse(line, len, err, errsize);
 }
 
 void

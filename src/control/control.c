@@ -38,11 +38,14 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/loop_prio.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
 
 #define MAX_CONNS 32			/* control connections at once */
 #define LIST_SLICE 500			/* messages listed per turn of the loop */
+#define LIST_PACE 3			/* a slice's time x this: the pause before the next */
+#define LIST_MAX_PAUSE_US 50000
 #define OUT_WATERMARK (256 * 1024)	/* a listing goes on below this much unsent output */
 #define IDLE_S 60			/* for a request, or for the client to read a reply */
 #define LINGER_S 5			/* for the client to close, after our last reply */
@@ -157,6 +160,26 @@ step_later(struct ctl_conn *c)
 	evtimer_add(c->step_ev, &now);
 }
 
+/*
+ * The next slice of a listing, after a pause LIST_PACE times as long as the
+ * last slice took: a listing takes at most a share of the loop, and of a
+ * core, however large the queue and however often operators ask. Mail
+ * events go first anyway (the slice's event has the background priority);
+ * the pause keeps the CPU for them on a machine with few cores.
+ */
+static void
+step_paced(struct ctl_conn *c, uint64_t slice_us)
+{
+	uint64_t pause_us = slice_us * LIST_PACE;
+	struct timeval tv;
+
+	if (pause_us > LIST_MAX_PAUSE_US)
+		pause_us = LIST_MAX_PAUSE_US;
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)pause_us;
+	evtimer_add(c->step_ev, &tv);
+}
+
 /* A reply is complete: on to the next request, on the next turn of the loop. */
 static void
 reply_over(struct ctl_conn *c)
@@ -181,10 +204,12 @@ on_view(void *ctx, const struct sched_view *v)
 static void
 list_slice(struct ctl_conn *c)
 {
+	uint64_t t0 = clock_mono_us();
+
 	c->is_waiting_drain = 0;
 	if (sched_cursor_next(c->cur, LIST_SLICE, on_view, c) > 0) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_WATERMARK)
-			step_later(c);
+			step_paced(c, clock_mono_us() - t0);
 		else
 			c->is_waiting_drain = 1;	/* on_write goes on */
 		return;
@@ -463,6 +488,8 @@ conn_new(struct control *ctl, evutil_socket_t fd)
 	ASSERT(c->bev != NULL);
 	c->step_ev = evtimer_new(ctl->d.base, on_step, c);
 	ASSERT(c->step_ev != NULL);
+	/* a listing's next slice waits while mail has something to do on the loop */
+	(void)event_priority_set(c->step_ev, LOOP_PRIORITY_BACKGROUND);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* libevent stops reading at the high mark: the input never holds more than one line */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_MAX_LINE);

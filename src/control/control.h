@@ -189,8 +189,14 @@ int ctl_client_send(struct ctl_client *c, const json_t *req);
  * no JSON object, or longer than CTL_MAX_REPLY_LINE).
  */
 json_t *ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errsize);
-/* The bytes of the line ctl_client_read() last parsed (no LF): valid until the next read. */
-const char *ctl_client_line(const struct ctl_client *c, size_t *len_out);
+/*
+ * ctl_client_read() in two steps: the next line (no LF; valid until the
+ * next read), 0, or -1 as ctl_client_read() fails; then, if wanted, its
+ * JSON object (NULL with the reason in err when it is none).
+ */
+int ctl_client_next(struct ctl_client *c, const char **line_out, size_t *len_out, int *is_closed_out,
+    char *err, size_t errsize);
+json_t *ctl_client_parse(const char *line, size_t len, char *err, size_t errsize);
 void ctl_client_free(struct ctl_client **c);
 
 /* ---- text for people (print.c); every time in local time ---- */

@@ -41,6 +41,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/loop_prio.h"
 #include "util/qid.h"
 #include "util/workq.h"
 
@@ -353,7 +354,12 @@ verb_serve(int argc, char **argv)
 	log_init(2, d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
-	if (d.base == NULL) {
+	/*
+	 * Three priorities, every event in the middle one (libevent's default
+	 * is the middle) except background work that must yield to mail: an
+	 * operator's listing of a large queue goes on only in the gaps.
+	 */
+	if (d.base == NULL || event_base_priority_init(d.base, LOOP_PRIORITIES) == -1) {
 		log_err("cannot create the event loop");
 		goto out;
 	}
