@@ -3,7 +3,10 @@
 #   make deps     install the Debian 12 packages the build and tests need (as root)
 #   make run      build, then run a server on 127.0.0.1 with examples/sterna.conf
 #   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
-#   make bench    throughput and memory benchmarks against Postfix's smtp-sink
+#   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
+#                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
+#   make bench    throughput and memory benchmarks against Postfix's smtp-sink, and a
+#                 listing of a 100,000-message queue
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -12,8 +15,9 @@ BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 PYTEST     ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 300
+POWER_ROUNDS ?= 100
 
-.PHONY: all deps run test test-unit test-e2e test-san fuzz fuzz-short bench clean
+.PHONY: all deps run test test-unit test-e2e test-san test-crash fuzz fuzz-short bench clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -45,6 +49,10 @@ test-unit: all
 test-e2e: all
 	STERNA_BIN=$(abspath $(BUILD))/sterna $(PYTEST) -q tests/e2e
 
+test-crash: deps all
+	STERNA_BIN=$(abspath $(BUILD))/sterna STERNA_POWER_ROUNDS=$(POWER_ROUNDS) \
+		$(PYTEST) -q -s tests/e2e/test_power_loss.py
+
 test-san: $(BUILD_SAN)/build.ninja
 	ninja -C $(BUILD_SAN)
 	$(MAKE) test-unit test-e2e BUILD=$(BUILD_SAN)
@@ -59,6 +67,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 
 bench: deps all
 	sh bench/run.sh $(abspath $(BUILD))/sterna
+	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

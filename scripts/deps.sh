@@ -8,6 +8,13 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libssl-dev libc-ares-dev libcrypt-dev libgmime-3.0-dev libcmocka-dev
 python3 python3-pytest swaks msmtp s-nail openssl nmap unbound testssl.sh"
+# the power-loss tests' FUSE file system (tests/e2e/powerfs.py); as root libfuse mounts with
+# mount(2) itself, so no fusermount (fuse, fuse3) is needed
+PKGS="$PKGS python3-llfuse"
+# Dovecot: a real LMTP server and IMAP store for the delivery tests (tests/e2e/dovecot.py)
+PKGS="$PKGS dovecot-core dovecot-lmtpd dovecot-imapd"
+# Jansson: the control socket's JSON lines (src/control)
+PKGS="$PKGS libjansson-dev"
 # seccomp filter of the daemon (src/main/sandbox.c)
 PKGS="$PKGS libseccomp-dev"
 
@@ -26,7 +33,8 @@ if [ -n "$missing" ]; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	# unbound is a service: keep apt from starting it (the tests run their own instance)
+	# unbound and dovecot are services: keep apt from starting them (the tests run their
+	# own instances, with private configurations, on loopback)
 	norc=""
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

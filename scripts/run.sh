@@ -21,7 +21,10 @@ or over TLS, trusting the self-signed ./var/tls/cert.pem:
   openssl s_client -starttls smtp -connect 127.0.0.1:2587 -CAfile var/tls/cert.pem
   openssl s_client -connect 127.0.0.1:2465 -CAfile var/tls/cert.pem
 
-It lands in ./var/mail/alice/new/ (a Maildir); the queue is ./var/spool. Ctrl-C stops it;
-kill -HUP reads renewed certificates.
+It lands in ./var/mail/alice/new/ (a Maildir); the queue is ./var/spool, and
+
+  $bin queue -c $conf list
+
+shows what waits in it. Ctrl-C stops it; kill -HUP reads renewed certificates.
 MSG
 exec "$bin" serve -c "$conf"

@@ -52,12 +52,23 @@ struct config_user {
 	unsigned line;
 };
 
+/*
+ * A target without '@' is a local user or another alias (lowercased), in
+ * the domain of the address that reached it. A target with '@' is an
+ * address (as smtp_addr_format() writes it, ASCII, domain lowercased): in a
+ * local domain it is looked up again like a local recipient; in any other
+ * it is forwarded to, as a remote recipient. load.c checks that every one
+ * resolves, that none is a relay trick, and the bounds below.
+ */
 struct config_alias {
 	char *name;			/* the alias's local part, lowercased */
-	char **targets;			/* local users or other aliases, lowercased */
+	char **targets;			/* names or addresses, as above */
 	size_t ntargets;
 	unsigned line;
 };
+
+/* Aliases through aliases: local.c expands no deeper, so load.c refuses deeper nesting. */
+#define CONFIG_ALIAS_DEPTH_MAX 16
 
 /* One "key = value" of a map section (outbound.routes, outbound.sources). */
 struct config_map_entry {
@@ -80,6 +91,20 @@ struct config_nexthop {
 	char host[256];			/* a domain name or a numeric address */
 	unsigned port;			/* 0: the default port */
 	int is_literal;			/* written in brackets: no MX lookup */
+};
+
+/*
+ * An LMTP next hop (RFC 2033) as written in configuration: "unix:/path" (a
+ * UNIX socket by its absolute path), or "host:port" / "[address]:port"
+ * (TCP to the host's A/AAAA addresses, or to the address; never MX). The
+ * port must be given, and not be 25: LMTP has none of its own, and is
+ * never to be spoken on SMTP's (RFC 2033).
+ */
+struct config_lmtp_hop {
+	char host[256];			/* TCP: the host name or the address; "" for a socket */
+	unsigned port;			/* TCP: 1 to 65535; 0 for a socket */
+	struct sockaddr_storage sa;	/* a socket's or the address's: where to connect */
+	socklen_t sa_len;		/* 0: host is a name, to be looked up first */
 };
 
 struct config {
@@ -127,6 +152,9 @@ struct config {
 	size_t naliases;
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
+	unsigned max_alias_targets;	/* targets one address may expand into, repeats counted */
+	char *lmtp;			/* "": Maildir; else the LMTP next hop of every mailbox */
+	struct config_map lmtp_routes;	/* local user or local domain -> LMTP hop, or "maildir" */
 
 	/* relay { } */
 	struct cidr *trusted_networks;	/* clients that may relay without AUTH */
@@ -188,8 +216,23 @@ struct config {
  * one. Pure; config checks and the scheduler use it.
  */
 int config_nexthop_parse(const char *s, struct config_nexthop *out);
+/*
+ * Parses an LMTP next hop (see struct config_lmtp_hop): 0, or -1 when s
+ * is not one (a relative or overlong socket path, no port or port 25, an
+ * address outside brackets). Pure. With sa_len set, out->sa is a ready
+ * target (AF_UNIX, AF_INET or AF_INET6, port included); with sa_len 0,
+ * host is to be looked up by its A/AAAA records at out->port, never MX.
+ * dns_lookup_lmtp() does either, and gives the targets smtp_out_new() takes.
+ */
+int config_lmtp_hop_parse(const char *s, struct config_lmtp_hop *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
 int config_is_ip(const char *s);
+/*
+ * A duration as the configuration writes it, digits and a unit (ms, s, min,
+ * h, d, w, y: "30s", "5min", "2d"), in milliseconds: 0, or -1 when s is
+ * none or too large. For command lines that take durations.
+ */
+int config_parse_duration_ms(const char *s, uint64_t *ms_out);
 /* The value for key (a lowercased domain) in map, or NULL. */
 const char *config_map_get(const struct config_map *map, const char *key);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smtp/smtp.h"
 #include "util/ascii.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -72,6 +73,8 @@ static int check_domain_or_empty(const char *s);
 static int check_ip_or_empty(const char *s);
 static int check_resolver(const char *s);
 static int check_nexthop_or_empty(const char *s);
+static int check_lmtp_or_empty(const char *s);
+static int check_lmtp_or_maildir(const char *s);
 static int check_source(const char *s);
 static int check_address_or_empty(const char *s);
 
@@ -145,6 +148,14 @@ static const struct key_row rows[] = {
 	    0, 0, 0, NULL, NULL, NULL },
 	{ "local.aliases", KT_ALIASES, KS_NONE, CFG(aliases), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },
+	{ "local.max_alias_targets", KT_COUNT, KS_UNSIGNED, CFG(max_alias_targets), 1000, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "local.lmtp", KT_STRING, KS_STR, CFG(lmtp), 0, "", 0, 0, 0, NULL,
+	    check_lmtp_or_empty, "'%s' is not an LMTP next hop (unix:/path, host:port or "
+	    "[address]:port)" },
+	{ "local.lmtp_routes", KT_MAP, KS_NONE, CFG(lmtp_routes), 0, NULL, 0, 0, 0, NULL,
+	    check_lmtp_or_maildir, "'%s' is not an LMTP next hop (unix:/path, host:port or "
+	    "[address]:port) or maildir" },
 
 	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
 	    0, 0, 0, NULL, NULL, NULL },
@@ -359,6 +370,20 @@ check_nexthop_or_empty(const char *s)
 	struct config_nexthop h;
 
 	return s[0] == '\0' || config_nexthop_parse(s, &h) == 0;
+}
+
+static int
+check_lmtp_or_empty(const char *s)
+{
+	struct config_lmtp_hop h;
+
+	return s[0] == '\0' || config_lmtp_hop_parse(s, &h) == 0;
+}
+
+static int
+check_lmtp_or_maildir(const char *s)
+{
+	return strcmp(s, "maildir") == 0 || check_lmtp_or_empty(s);
 }
 
 /* "ADDRESS" or "ADDRESS HELO-NAME" */
@@ -915,8 +940,59 @@ read_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 }
 
 /*
- * local.aliases { NAME = ["t1", "t2"]; NAME = "t1, t2"; }: names and
- * targets are local names; whether targets exist is load.c's to check.
+ * One alias target as written: a name is lowercased in place; an address
+ * replaces *tp with its canonical form (the local part as written: what
+ * case means there is the remote host's business; the domain lowercased).
+ * Returns NULL, or why t is refused, to follow "'TARGET' " in a message.
+ */
+static const char *
+read_alias_target(char **tp)
+{
+	char *t = *tp, canon[SMTP_ADDR_FMT_MAX];
+	struct smtp_addr a;
+	enum smtp_addr_err e;
+
+	if (strchr(t, '@') == NULL) {
+		/* a name is a local part on its own: a trick is named as one, not as a bad name */
+		if (strchr(t, '%') != NULL)
+			return "is refused: '%' in the local part (the percent hack)";
+		if (strchr(t, '!') != NULL)
+			return "is refused: '!' in the local part (a bang path)";
+		ascii_lower(t);
+		return cfg_is_local_name(t) ? NULL : "is not a valid target name";
+	}
+	/* ASCII only: a UTF-8 recipient would need SMTPUTF8 of a message that may not have it */
+	e = smtp_addr_parse(slice_str(t), 0, &a);
+	if (e == SMTP_ADDR_NEEDS_UTF8 || e == SMTP_ADDR_BAD_UTF8 || e == SMTP_ADDR_UNSAFE_UTF8)
+		return "is not an ASCII address";
+	if (e != SMTP_ADDR_OK || a.local_len == 0)
+		return "is not a valid address";
+	/*
+	 * The forms relay.c refuses in RCPT TO from anyone: a target is
+	 * relayed to whoever sent to the alias, so it must not hide a second
+	 * destination that some host on the way might act on.
+	 */
+	if (a.has_route)
+		return "is refused: a source route";
+	if (memchr(a.local, '@', a.local_len) != NULL)
+		return "is refused: '@' in the local part";
+	if (memchr(a.local, '%', a.local_len) != NULL)
+		return "is refused: '%' in the local part (the percent hack)";
+	if (memchr(a.local, '!', a.local_len) != NULL)
+		return "is refused: '!' in the local part (a bang path)";
+	if (a.is_literal)
+		return "is refused: mail is not relayed to address literals";
+	if (smtp_addr_format(&a, canon, sizeof(canon)) == -1)
+		return "is not a valid address";
+	free(t);
+	*tp = xstrdup(canon);
+	return NULL;
+}
+
+/*
+ * local.aliases { NAME = ["t1", "t2"]; NAME = "t1, t2"; }: names are
+ * local names, targets names or addresses (read_alias_target); whether
+ * they resolve is load.c's to check.
  */
 static int
 read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path)
@@ -949,6 +1025,7 @@ read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path)
 		struct cfg_alias_src *src = &l->alias_src[c->naliases];
 		const struct ucl_node *const *items, *one[1];
 		size_t nitems, cap = 0;
+		const char *why;
 		char shown[64];
 
 		c->naliases++;
@@ -987,7 +1064,6 @@ read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path)
 				while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 					len--;
 				t = xstrndup(s, len);
-				ascii_lower(t);
 				if (al->ntargets == cap) {
 					cap = cap ? cap * 2 : 4;
 					al->targets = xrealloc(al->targets, cap * sizeof(char *));
@@ -1000,9 +1076,9 @@ read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path)
 					key_error(l, items[k], buf_cstr(&sub), "empty target");
 					goto out;
 				}
-				if (!cfg_is_local_name(t)) {
-					key_error(l, items[k], buf_cstr(&sub),
-					    "'%s' is not a valid target name", cfg_shorten(t, shown));
+				if ((why = read_alias_target(&al->targets[al->ntargets - 1])) != NULL) {
+					key_error(l, items[k], buf_cstr(&sub), "'%s' %s",
+					    cfg_shorten(t, shown), why);
 					goto out;
 				}
 				s += strcspn(s, ",");

@@ -1,9 +1,10 @@
 /*
  * load.c - config_load(): parse the file (ucl.c), read it against the key
  * table (keys.c), then the checks that concern several keys at once:
- * listeners, the default hostname, aliases against users, postmaster
- * (RFC 5321 4.5.1), the retry interval and the relative paths. Nothing is
- * half-applied: the caller gets a whole checked config or one error.
+ * listeners, the default hostname, aliases against users and local domains
+ * (with their nesting and size), postmaster (RFC 5321 4.5.1), the retry
+ * interval and the relative paths. Nothing is half-applied: the caller
+ * gets a whole checked config or one error.
  */
 #include "config/config.h"
 
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "config/ucl_int.h"
+#include "smtp/smtp.h"
+#include "util/ascii.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -234,8 +237,125 @@ check_alias_loops(struct cfg_load *l, size_t **edges, const size_t *nedges)
 }
 
 /*
- * Aliases may not shadow users, every target must be a user or an alias,
- * and no alias may lead back to itself.
+ * What delivery does with each alias, once the graph is known to be free
+ * of loops: local.c expands CONFIG_ALIAS_DEPTH_MAX aliases deep at most
+ * and visits a target once for each way it is reached. So an alias nested
+ * deeper would lose targets without a word, and one that reaches more than
+ * local.max_alias_targets targets (a diamond repeated a few times reaches
+ * millions) would cost every message sent to it that much: both are
+ * refused here, for the first such alias in file order. Post-order with
+ * an explicit stack, as in check_alias_loops().
+ */
+static int
+check_alias_sizes(struct cfg_load *l, size_t **edges, const size_t *nedges)
+{
+	const struct config *c = l->cfg;
+	const uint64_t cap = c->max_alias_targets;
+	size_t n = c->naliases, *stack, *next;
+	uint64_t *count;	/* targets reached, repeats counted, at most cap + 1 */
+	unsigned *levels;	/* aliases on the longest chain from here, itself included */
+	uint8_t *done;
+	int rc = 0;
+
+	stack = xmalloc((n ? n : 1) * sizeof(*stack));
+	next = xcalloc(n ? n : 1, sizeof(*next));
+	count = xcalloc(n ? n : 1, sizeof(*count));
+	levels = xcalloc(n ? n : 1, sizeof(*levels));
+	done = xcalloc(n ? n : 1, 1);
+	for (size_t start = 0; start < n; start++) {
+		size_t depth = 0;
+
+		if (done[start])
+			continue;
+		stack[depth++] = start;
+		while (depth > 0) {
+			size_t a = stack[depth - 1];
+
+			if (next[a] < nedges[a]) {
+				size_t b = edges[a][next[a]++];
+
+				/* no loops: b is not on the stack, so the stack never outgrows n */
+				if (!done[b])
+					stack[depth++] = b;
+				continue;
+			}
+			/* what is not an alias is one target: a user or an address forwarded to */
+			count[a] = c->aliases[a].ntargets - nedges[a];
+			levels[a] = 1;
+			for (size_t k = 0; k < nedges[a]; k++) {
+				size_t b = edges[a][k];
+
+				count[a] += count[b];
+				if (count[a] > cap)
+					count[a] = cap + 1;
+				if (levels[b] + 1 > levels[a])
+					levels[a] = levels[b] + 1;
+			}
+			if (levels[a] > CONFIG_ALIAS_DEPTH_MAX)
+				levels[a] = CONFIG_ALIAS_DEPTH_MAX + 1;
+			done[a] = 1;
+			depth--;
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct ucl_node *node = l->alias_src[i].node;
+
+		if (levels[i] > CONFIG_ALIAS_DEPTH_MAX)
+			rc = cfg_error(l->err, l->errsize, node->file, node->line, "local.aliases.%s: "
+			    "aliases nested more than %d deep", node->key, CONFIG_ALIAS_DEPTH_MAX);
+		else if (count[i] > cap)
+			rc = cfg_error(l->err, l->errsize, node->file, node->line, "local.aliases.%s: "
+			    "expands into more than %u targets (local.max_alias_targets; a target "
+			    "reached twice counts twice)", node->key, c->max_alias_targets);
+	}
+	free(stack);
+	free(next);
+	free(count);
+	free(levels);
+	free(done);
+	return rc;
+}
+
+/*
+ * The alias or user an alias target names (a position in aliases, or
+ * SIZE_MAX for a user), as local.c finds it: a name as it is; an address
+ * in a local domain as RCPT TO would, by its local part lowercased, then
+ * without its +tag. Returns 0, 1 for an address in another domain
+ * (forwarded to; no lookup), or -1 when nothing here has that name.
+ */
+static int
+resolve_target(const struct config *c, const struct name_ref *users,
+    const struct name_ref *aliases, const char *t, size_t *alias_out)
+{
+	const char *at = strrchr(t, '@');
+	size_t len = at != NULL ? (size_t)(at - t) : strlen(t);
+	char name[SMTP_ADDR_FMT_MAX], *delim;
+
+	if (at != NULL && !config_is_local_domain(c, at + 1))
+		return 1;
+	if (len >= sizeof(name))
+		return -1;
+	memcpy(name, t, len);
+	name[len] = '\0';
+	ascii_lower(name);
+	if ((*alias_out = find_name(aliases, c->naliases, name)) != SIZE_MAX ||
+	    find_name(users, c->nlocal_users, name) != SIZE_MAX)
+		return 0;
+	/* as local_rcpt(): an address "user+tag" reaches user when user+tag is not a name */
+	if (at == NULL || c->recipient_delimiter == '\0' ||
+	    (delim = strchr(name, c->recipient_delimiter)) == NULL || delim == name)
+		return -1;
+	*delim = '\0';
+	if ((*alias_out = find_name(aliases, c->naliases, name)) != SIZE_MAX ||
+	    find_name(users, c->nlocal_users, name) != SIZE_MAX)
+		return 0;
+	return -1;
+}
+
+/*
+ * Aliases may not shadow users, every target must be a user, an alias or
+ * an address (one in a local domain must be a user or an alias there too),
+ * no alias may lead back to itself, and none may expand too far.
  */
 static int
 check_aliases(struct cfg_load *l)
@@ -264,11 +384,12 @@ check_aliases(struct cfg_load *l)
 		}
 		edges[i] = xmalloc((a->ntargets ? a->ntargets : 1) * sizeof(**edges));
 		for (size_t k = 0; k < a->ntargets; k++) {
-			size_t pos = find_name(aliases, c->naliases, a->targets[k]);
+			size_t pos;
+			int r = resolve_target(c, users, aliases, a->targets[k], &pos);
 
-			if (pos != SIZE_MAX) {
+			if (r == 0 && pos != SIZE_MAX) {
 				edges[i][nedges[i]++] = pos;
-			} else if (find_name(users, c->nlocal_users, a->targets[k]) == SIZE_MAX) {
+			} else if (r == -1) {
 				rc = cfg_error(l->err, l->errsize, src->targets[k]->file,
 				    src->targets[k]->vline, "local.aliases.%s: '%s' is not a local user "
 				    "or alias", src->node->key, cfg_shorten(a->targets[k], shown));
@@ -278,6 +399,8 @@ check_aliases(struct cfg_load *l)
 	}
 	if (rc == 0)
 		rc = check_alias_loops(l, edges, nedges);
+	if (rc == 0)
+		rc = check_alias_sizes(l, edges, nedges);
 	for (size_t i = 0; i < c->naliases; i++)
 		free(edges[i]);
 	free(edges);
@@ -617,6 +740,8 @@ config_free(struct config **cp)
 	free(c->out_source_address);
 	free_map(&c->out_sources);
 	free_map(&c->out_routes);
+	free_map(&c->lmtp_routes);
+	free(c->lmtp);
 	free(c->smarthost);
 	free(c->smarthost_user);
 	free(c->smarthost_password);

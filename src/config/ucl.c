@@ -579,6 +579,29 @@ static const struct suffix suffixes[] = {
 	{ "y", UCL_UNIT_TIME, (uint64_t)365 * 86400 * 1000 },
 };
 
+int
+config_parse_duration_ms(const char *s, uint64_t *ms_out)
+{
+	struct slice w = slice_str(s);
+	size_t ndig;
+	uint64_t v;
+
+	for (ndig = 0; ndig < w.len && ascii_isdigit(w.p[ndig]); ndig++)
+		;
+	if (ndig == 0 || ascii_parse_u64((struct slice){ w.p, ndig }, &v) == -1)
+		return -1;
+	for (size_t k = 0; k < NELEM(suffixes); k++) {
+		if (suffixes[k].unit != UCL_UNIT_TIME ||
+		    !slice_caseeq((struct slice){ w.p + ndig, w.len - ndig }, suffixes[k].name))
+			continue;
+		if (v > UINT64_MAX / suffixes[k].mult)
+			return -1;
+		*ms_out = v * suffixes[k].mult;
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * Gives the word in ps->tok its type: a boolean, a number (-? digits
  * suffix?) or else a string. A number too large for 64 bits is an error,

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "util/ascii.h"
 #include "util/clock.h"
 
 size_t
@@ -84,7 +85,12 @@ dsn_build(const struct dsn_msg *m, struct buf *out)
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		const struct dsn_rcpt *r = &m->rcpts[i];
 
-		rc |= buf_printf(out, "<%s>: ", r->final);
+		rc |= buf_printf(out, "<%s>", r->final);
+		/* an alias's target: the sender knows the message by the address it wrote */
+		if (r->orig != NULL && r->orig[0] != '\0' && (strlen(r->orig) != strlen(r->final) ||
+		    !ascii_casen_eq(r->orig, r->final, strlen(r->final))))
+			rc |= buf_printf(out, " (expanded from <%s>)", r->orig);
+		rc |= buf_append_str(out, ": ");
 		if (r->remote_mta != NULL)
 			rc |= buf_printf(out, "host %s said: ", r->remote_mta);
 		if (r->code != 0)

@@ -5,17 +5,20 @@
  * may call back in (send, quit) without surprises.
  * Timeouts are RFC 5321 4.5.3.2's, one per state, from the configuration;
  * while the body is being written, the data block timeout counts from the
- * last progress.
+ * last progress. A target may be a UNIX socket (an LMTP server on this
+ * machine): the same session, in the clear.
  */
 #include "deliver/smtp_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -135,12 +138,8 @@ session_failed(struct smtp_out *c, const char *why)
 	snprintf(c->why, sizeof(c->why), "%s: %s", c->relay, why);
 	log_ev_connect_out(c->id, c->relay, why);
 	drop_bev(c);
+	smtpc_lost(&c->sm);	/* what had no final reply gets none */
 	if (c->txn != NULL) {
-		/* an accepted RCPT is no delivery: only the reply to the final dot is */
-		if (!c->txn->is_sent)
-			for (size_t i = 0; i < c->txn->nrcpts; i++)
-				if (c->txn->results[i].code / 100 == 2)
-					c->txn->results[i].code = 0;
 		snprintf(c->sent_why, sizeof(c->sent_why), "%s", c->why);
 		c->pend_sent = 1;
 	}
@@ -392,6 +391,18 @@ format_relay(struct smtp_out *c)
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
 
+	if (t->sa.ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const void *)&t->sa;
+		size_t off = offsetof(struct sockaddr_un, sun_path), max = 0;
+
+		/* sun_path need not end in a NUL: its length is what sa_len leaves of it */
+		if (t->sa_len > off)
+			max = t->sa_len - off < sizeof(su->sun_path) ? t->sa_len - off :
+			    sizeof(su->sun_path);
+		snprintf(c->relay, sizeof(c->relay), "unix:%.*s", (int)strnlen(su->sun_path, max),
+		    su->sun_path);
+		return;
+	}
 	if (t->sa.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)&t->sa;
 
@@ -433,6 +444,11 @@ start_target(struct smtp_out *c)
 	c->tls_version[0] = c->tls_cipher[0] = '\0';
 	if (c->is_tls_off || c->conf->ssl_ctx == NULL)
 		c->proto.is_tls_allowed = 0;
+	if (t->sa.ss_family == AF_UNIX) {
+		/* the socket never leaves this machine: TLS would protect nothing there */
+		c->proto.is_tls_allowed = 0;
+		c->proto.is_tls_required = 0;
+	}
 	buf_reset(&c->out);
 	smtpc_reader_clear(&c->rd);
 	smtpc_reader_init(&c->rd);

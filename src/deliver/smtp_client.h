@@ -6,6 +6,9 @@
  * a 4xx greeting or a failed EHLO), then carries any number of messages
  * until told to quit. A failed TLS handshake is retried once on the same
  * host without TLS (opportunistic STARTTLS) unless TLS is required.
+ * LMTP (proto.is_lmtp) runs the same way; its target may be a UNIX socket
+ * (AF_UNIX in dns_target.sa, see config_lmtp_hop_parse), spoken to in the
+ * clear whatever the TLS policy says: the socket never leaves the machine.
  */
 #ifndef STERNA_DELIVER_SMTP_CLIENT_H
 #define STERNA_DELIVER_SMTP_CLIENT_H
@@ -45,7 +48,8 @@ struct smtp_out_conf {
 /*
  * Starts connecting to targets (n of them, copied) with conf (borrowed,
  * must outlive the client); ops are called with ctx. id names the
- * connection in logs.
+ * connection in logs. A target's sa may be AF_INET, AF_INET6 or AF_UNIX,
+ * sa_len its length (for AF_UNIX, up to the path's NUL).
  */
 struct smtp_out *smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
     const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
@@ -59,9 +63,9 @@ void smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *bo
 void smtp_out_quit(struct smtp_out *c);
 /* Closes at once, without callbacks, and frees *c. */
 void smtp_out_free(struct smtp_out **c);
-/* "host[ip]:port" of the server in use, for logs and bounces. */
+/* "host[ip]:port" of the server in use, or "unix:/path", for logs and bounces. */
 const char *smtp_out_relay(const struct smtp_out *c);
-/* The remote host's name, for Remote-MTA. */
+/* The remote host's name, for Remote-MTA: the target's host ("" for a UNIX socket). */
 const char *smtp_out_host(const struct smtp_out *c);
 /* Messages begun on this connection. */
 unsigned smtp_out_messages(const struct smtp_out *c);

@@ -2,6 +2,8 @@
  * smtpc.c - the SMTP client's protocol: reply parsing and the session
  * state machine (see smtpc.h). The machine never waits on anything but a
  * reply; smtp_client.c turns its actions into I/O and owns the timeouts.
+ * LMTP (RFC 2033) is the same machine with LHLO for EHLO and a reply per
+ * recipient after the data (lmtp_reply), so both share every other path.
  */
 #include "deliver/smtpc.h"
 
@@ -198,7 +200,8 @@ smtpc_reader_feed(struct smtpc_reader *r, const uint8_t *in, size_t len, size_t 
 /* ---- the session ---- */
 
 static const char *const state_names[] = {
-	[SMTPC_GREETING] = "greeting", [SMTPC_EHLO] = "EHLO", [SMTPC_HELO] = "HELO",
+	[SMTPC_GREETING] = "greeting", [SMTPC_EHLO] = "EHLO", [SMTPC_LHLO] = "LHLO",
+	[SMTPC_HELO] = "HELO",
 	[SMTPC_STARTTLS] = "STARTTLS", [SMTPC_TLS] = "TLS handshake", [SMTPC_AUTH] = "AUTH",
 	[SMTPC_AUTH_USER] = "AUTH LOGIN", [SMTPC_AUTH_PASS] = "AUTH LOGIN", [SMTPC_READY] = "idle",
 	[SMTPC_MAIL] = "MAIL", [SMTPC_RCPT] = "RCPT", [SMTPC_DATA] = "DATA",
@@ -252,6 +255,26 @@ set_result(struct smtpc_result *dst, int code, const char *status, const char *t
 	snprintf(dst->text, sizeof(dst->text), "%s", text);
 }
 
+void
+smtpc_lost(struct smtpc *c)
+{
+	struct smtpc_txn *t = c->txn;
+
+	if (t == NULL)
+		return;
+	/*
+	 * An accepted RCPT is no delivery: only the reply to the final dot is,
+	 * or in LMTP the recipient's own reply after it. Those of [0, nfinal)
+	 * came, and stand: a 250 there is a delivery, and trying it again
+	 * would deliver twice. The rest may or may not have been delivered;
+	 * trying again risks a duplicate, never a loss.
+	 */
+	for (size_t i = c->nfinal; i < t->nrcpts; i++)
+		if (t->results[i].code / 100 == 2)
+			t->results[i].code = 0;
+	c->txn = NULL;
+}
+
 /* The session is over. Recipients not finally answered are left unanswered (code 0). */
 static void
 fail(struct smtpc *c, struct smtpc_action *act, int is_perm, const char *what,
@@ -264,13 +287,7 @@ fail(struct smtpc *c, struct smtpc_action *act, int is_perm, const char *what,
 		snprintf(act->why, sizeof(act->why), "%s", what);
 	act->is_failed = 1;
 	act->is_perm = is_perm;
-	if (c->txn != NULL && !c->txn->is_sent) {
-		/* an accepted RCPT is no delivery: only the reply to the final dot is */
-		for (size_t i = 0; i < c->txn->nrcpts; i++)
-			if (c->txn->results[i].code / 100 == 2)
-				c->txn->results[i].code = 0;
-		c->txn = NULL;
-	}
+	smtpc_lost(c);
 	c->state = SMTPC_FAILED;
 }
 
@@ -313,6 +330,19 @@ after_hello(struct smtpc *c, struct smtpc_action *act)
 	}
 }
 
+static void
+hello(struct smtpc *c)
+{
+	/* RFC 2033 4.1: LHLO, so that an LMTP server is never taken for an SMTP one */
+	if (c->conf->is_lmtp) {
+		sendf(c, "LHLO %s\r\n", c->conf->helo_name);
+		c->state = SMTPC_LHLO;
+	} else {
+		sendf(c, "EHLO %s\r\n", c->conf->helo_name);
+		c->state = SMTPC_EHLO;
+	}
+}
+
 void
 smtpc_tls_ready(struct smtpc *c)
 {
@@ -320,8 +350,7 @@ smtpc_tls_ready(struct smtpc *c)
 	c->is_tls = 1;
 	c->caps = 0;
 	c->size_limit = 0;
-	sendf(c, "EHLO %s\r\n", c->conf->helo_name);
-	c->state = SMTPC_EHLO;
+	hello(c);
 }
 
 static void
@@ -384,6 +413,7 @@ smtpc_begin(struct smtpc *c, struct smtpc_txn *t, struct smtpc_action *act)
 	c->txn = t;
 	c->next_rcpt = 0;
 	c->naccepted = 0;
+	c->nfinal = 0;
 	c->messages++;
 	sendf(c, "MAIL FROM:<%s>", t->sender);
 	if (c->caps & SMTPC_CAP_SIZE)
@@ -417,6 +447,32 @@ smtpc_quit(struct smtpc *c)
 	c->state = SMTPC_QUIT;
 }
 
+/*
+ * LMTP after the data (RFC 2033 4.2): r is the reply for the next recipient
+ * that RCPT accepted, in RCPT order. The transaction ends with the last one.
+ */
+static void
+lmtp_reply(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *act)
+{
+	struct smtpc_txn *t = c->txn;
+	size_t i = c->nfinal;
+
+	/* [0, nfinal) are answered; the next with an RCPT 2xx is this reply's */
+	while (i < t->nrcpts && t->results[i].code / 100 != 2)
+		i++;
+	ASSERT(i < t->nrcpts);	/* the last one ends the transaction */
+	copy_result(&t->results[i], r);
+	t->is_sent |= r->code / 100 == 2;
+	c->nfinal = ++i;
+	while (i < t->nrcpts && t->results[i].code / 100 != 2)
+		i++;
+	if (i < t->nrcpts)
+		return;		/* more replies to come */
+	copy_result(&t->msg, r);
+	txn_done(c, act);
+	ready(c, act);
+}
+
 /* A reply to MAIL (mail_ok) or to a RCPT has come; what next. */
 static void
 after_rcpts(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *act)
@@ -433,6 +489,28 @@ after_rcpts(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 	txn_failed(c, r, act);
 }
 
+/*
+ * RFC 5321 4.3.2: MAIL, RCPT, RSET and the end of the data are answered
+ * 2xx, 4xx or 5xx, and DATA 354, 4xx or 5xx. Any other reply comes from a
+ * broken or out-of-step peer, and is no verdict on anyone: a 250 to DATA
+ * taken as one would count a message never sent as delivered.
+ */
+static int
+reply_fits(enum smtpc_state s, int code)
+{
+	switch (s) {
+	case SMTPC_MAIL:
+	case SMTPC_RCPT:
+	case SMTPC_RSET:
+	case SMTPC_DOT:
+		return code / 100 != 3;
+	case SMTPC_DATA:
+		return code == 354 || code / 100 == 4 || code / 100 == 5;
+	default:
+		return 1;
+	}
+}
+
 void
 smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *act)
 {
@@ -445,25 +523,32 @@ smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 		fail(c, act, 0, "the server closes the session", r);
 		return;
 	}
+	if (!reply_fits(c->state, r->code)) {
+		/* found by fuzz_smtpc; test_session_replies_out_of_place */
+		fail(c, act, 0, "reply out of place", r);
+		return;
+	}
 	switch (c->state) {
 	case SMTPC_GREETING:
 		if (r->code == 220) {
-			sendf(c, "EHLO %s\r\n", c->conf->helo_name);
-			c->state = SMTPC_EHLO;
+			hello(c);
 		} else {
 			fail(c, act, r->code / 100 == 5, "greeting", r);
 		}
 		break;
 	case SMTPC_EHLO:
+	case SMTPC_LHLO:
 		if (ok) {
 			c->caps = r->caps;
 			c->size_limit = r->size_limit;
 			after_hello(c, act);
-		} else if (r->code / 100 == 5 && !c->is_tls) {
+		} else if (r->code / 100 == 5 && !c->is_tls && c->state == SMTPC_EHLO) {
 			sendf(c, "HELO %s\r\n", c->conf->helo_name);	/* RFC 5321 3.2 */
 			c->state = SMTPC_HELO;
 		} else {
-			fail(c, act, 0, "EHLO", r);
+			/* LMTP has no HELO (RFC 2033 4.1): a 5xx to LHLO is the last word */
+			fail(c, act, c->state == SMTPC_LHLO && r->code / 100 == 5,
+			    smtpc_state_name(c->state), r);
 		}
 		break;
 	case SMTPC_HELO:
@@ -551,6 +636,10 @@ smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 			txn_done(c, act);
 			sendf(c, "RSET\r\n");
 			c->state = SMTPC_RSET;
+			break;
+		}
+		if (c->conf->is_lmtp) {
+			lmtp_reply(c, r, act);
 			break;
 		}
 		copy_result(&t->msg, r);

@@ -5,6 +5,8 @@
  * path is unit-tested byte by byte. RFC 5321 3.3, 4.1, 4.2, 4.5.3.2;
  * RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152
  * (8BITMIME), RFC 6531 (SMTPUTF8), RFC 4954 (AUTH PLAIN, LOGIN).
+ * The same machine speaks LMTP (RFC 2033) when its configuration says so:
+ * LHLO for EHLO, and one reply per accepted recipient after the data.
  *
  * A reply from a remote server is hostile input: a line is at most
  * SMTPC_MAX_LINE bytes, a reply at most SMTPC_MAX_LINES lines, and only
@@ -63,7 +65,11 @@ void smtpc_reader_clear(struct smtpc_reader *r);
 enum smtpc_parse smtpc_reader_feed(struct smtpc_reader *r, const uint8_t *in, size_t len,
     size_t *used_out, struct smtpc_reply *out);
 
-/* What one recipient's attempt came to. code 0: no answer yet (the session failed first). */
+/*
+ * What one recipient's attempt came to. code 0: no final answer (the session
+ * failed first); a 2xx is a delivery: the reply to the data in SMTP, the
+ * recipient's own reply after the data in LMTP (never the RCPT's alone).
+ */
 struct smtpc_result {
 	int code;
 	char status[16];
@@ -78,8 +84,13 @@ struct smtpc_txn {
 	uint64_t size;			/* bytes of the content as it will be sent */
 	int is_8bitmime, is_smtputf8;
 	struct smtpc_result *results;	/* nrcpts of them, filled in */
-	struct smtpc_result msg;	/* the reply that ended the message, or a local verdict */
-	int is_sent;			/* a final 2xx for the data: accepted rcpts are delivered */
+	/*
+	 * The reply that ended the message (in LMTP the last recipient's reply
+	 * after the data), or a local verdict; code 0 when the session failed
+	 * first. The recipients' results are what counts: in LMTP they differ.
+	 */
+	struct smtpc_result msg;
+	int is_sent;			/* some recipient's result is a delivery (a 2xx) */
 };
 
 struct smtpc_conf {
@@ -88,10 +99,15 @@ struct smtpc_conf {
 	int is_tls_required;		/* no STARTTLS, no session (smarthost) */
 	const char *auth_plain_b64;	/* base64("\0user\0password"), or NULL for no AUTH */
 	const char *auth_user_b64, *auth_pass_b64;	/* for AUTH LOGIN */
+	/*
+	 * LMTP (RFC 2033): LHLO instead of EHLO, no HELO to fall back to, and
+	 * after the data one reply per recipient accepted at RCPT, in RCPT order.
+	 */
+	int is_lmtp;
 };
 
 enum smtpc_state {
-	SMTPC_GREETING, SMTPC_EHLO, SMTPC_HELO, SMTPC_STARTTLS, SMTPC_TLS, SMTPC_AUTH,
+	SMTPC_GREETING, SMTPC_EHLO, SMTPC_LHLO, SMTPC_HELO, SMTPC_STARTTLS, SMTPC_TLS, SMTPC_AUTH,
 	SMTPC_AUTH_USER, SMTPC_AUTH_PASS, SMTPC_READY, SMTPC_MAIL, SMTPC_RCPT, SMTPC_DATA,
 	SMTPC_BODY, SMTPC_DOT, SMTPC_RSET, SMTPC_QUIT, SMTPC_FAILED,
 };
@@ -104,7 +120,7 @@ struct smtpc_action {
 	int is_txn_done;	/* the transaction given to smtpc_begin() has its results */
 	int is_closed;		/* QUIT was answered: close, all is well */
 	int is_failed;		/* the session is over, close: why holds the reason */
-	int is_perm;		/* with is_failed: the host refused for good (5xx greeting/EHLO) */
+	int is_perm;		/* with is_failed: the host refused for good (5xx greeting, HELO, LHLO) */
 	char why[SMTPC_TEXT + 64];
 };
 
@@ -117,6 +133,7 @@ struct smtpc {
 	struct smtpc_txn *txn;
 	size_t next_rcpt;		/* the RCPT whose reply comes next */
 	size_t naccepted;
+	size_t nfinal;			/* LMTP: results [0, nfinal) have their reply after the data */
 	unsigned messages;		/* transactions begun on this connection */
 	struct buf *out;		/* where commands are appended (the caller's) */
 };
@@ -137,6 +154,12 @@ void smtpc_begin(struct smtpc *c, struct smtpc_txn *t, struct smtpc_action *act)
 void smtpc_body_sent(struct smtpc *c);
 /* In SMTPC_READY: ends the session politely. */
 void smtpc_quit(struct smtpc *c);
+/*
+ * The connection is gone (closed, timed out, broken): the transaction in
+ * progress, if any, ends; its recipients without a final reply get code 0
+ * (to try again), the others keep theirs. Call before dropping the session.
+ */
+void smtpc_lost(struct smtpc *c);
 /* The state's name, for logs. */
 const char *smtpc_state_name(enum smtpc_state s);
 

@@ -398,21 +398,12 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		query_addrs(l, i, l->mx[i].host);
 }
 
-void
-dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
-    void (*done)(void *ctx, struct dns_result *r), void *ctx)
+static struct lookup *
+lookup_new(struct dns *d, void (*done)(void *ctx, struct dns_result *r), void *ctx)
 {
 	struct lookup *l = xcalloc(1, sizeof(*l));
-	size_t len = strlen(name);
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} u;
 
 	l->d = d;
-	l->use_mx = use_mx;
-	l->port = port;
 	l->done = done;
 	l->ctx = ctx;
 	l->r = xcalloc(1, sizeof(*l->r));
@@ -420,6 +411,23 @@ dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
 	if (d->lookups)
 		d->lookups->prev = l;
 	d->lookups = l;
+	return l;
+}
+
+void
+dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
+    void (*done)(void *ctx, struct dns_result *r), void *ctx)
+{
+	struct lookup *l = lookup_new(d, done, ctx);
+	size_t len = strlen(name);
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+
+	l->use_mx = use_mx;
+	l->port = port;
 	if (len >= sizeof(l->name)) {
 		snprintf(l->name, sizeof(l->name), "(too long)");
 		finish(l, DNS_NO_HOST, "%s: name too long%s", "");
@@ -444,4 +452,28 @@ dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
 		ares_query(d->ch, name, ns_c_in, ns_t_mx, on_mx, l);
 	}
 	rearm_timer(d);
+}
+
+void
+dns_lookup_lmtp(struct dns *d, const struct config_lmtp_hop *hop,
+    void (*done)(void *ctx, struct dns_result *r), void *ctx)
+{
+	struct lookup *l;
+	struct dns_target *t;
+
+	if (hop->sa_len == 0) {
+		/* LMTP goes to a host, not to a domain: its addresses, never an MX */
+		dns_lookup_mail(d, hop->host, 0, hop->port, done, ctx);
+		return;
+	}
+	/* a socket or an address: nothing to ask, the same answer as any lookup's */
+	l = lookup_new(d, done, ctx);
+	snprintf(l->name, sizeof(l->name), "%s", hop->host);
+	l->r->targets = xcalloc(1, sizeof(*l->r->targets));
+	t = &l->r->targets[l->r->ntargets++];
+	snprintf(t->host, sizeof(t->host), "%s", hop->host);
+	ASSERT(hop->sa_len <= sizeof(t->sa));
+	memcpy(&t->sa, &hop->sa, hop->sa_len);
+	t->sa_len = hop->sa_len;
+	finish(l, DNS_OK, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 struct dns;
+struct config_lmtp_hop;
 
 enum dns_status {
 	DNS_OK,			/* targets holds at least one address */
@@ -26,7 +27,7 @@ enum dns_status {
 
 /* One address to try, in the order to try it. */
 struct dns_target {
-	char host[256];			/* the MX host (or the domain for an implicit MX) */
+	char host[256];			/* the MX host, the domain for an implicit MX; "" for a socket */
 	unsigned pref;			/* its MX preference (0 for an implicit MX) */
 	struct sockaddr_storage sa;	/* port set to the one asked for */
 	socklen_t sa_len;
@@ -59,6 +60,15 @@ void dns_free(struct dns **d);
  * (free it with dns_result_free).
  */
 void dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
+    void (*done)(void *ctx, struct dns_result *r), void *ctx);
+/*
+ * Where an LMTP next hop (config_lmtp_hop_parse) goes, with the contract
+ * of dns_lookup_mail: a UNIX socket or an address is the one target,
+ * asking nobody (its host "" for a socket); a host name's A/AAAA
+ * addresses at the hop's port, never an MX lookup (RFC 2033: LMTP goes to
+ * a host). hop is borrowed for the call only.
+ */
+void dns_lookup_lmtp(struct dns *d, const struct config_lmtp_hop *hop,
     void (*done)(void *ctx, struct dns_result *r), void *ctx);
 /* Frees *r; r may point to NULL. */
 void dns_result_free(struct dns_result **r);

@@ -7,6 +7,7 @@
  * confined (server.sandbox, and whether this kernel has Landlock).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -15,6 +16,10 @@
 #include "main/verbs.h"
 #include "tls/tls.h"
 
+#ifndef STERNA_CONFIG_PATH
+#error "meson.build defines STERNA_CONFIG_PATH, the installed configuration's path"
+#endif
+
 const char *
 verb_config_arg(int argc, char **argv, const char *verb)
 {
@@ -22,6 +27,14 @@ verb_config_arg(int argc, char **argv, const char *verb)
 		return argv[2];
 	fprintf(stderr, "usage: sterna %s -c FILE\n", verb);
 	return NULL;
+}
+
+const char *
+verb_config_default(void)
+{
+	const char *env = getenv("STERNA_CONFIG");
+
+	return env != NULL && env[0] != '\0' ? env : STERNA_CONFIG_PATH;
 }
 
 /* What serve would confine itself to, as far as it depends on this kernel. */

@@ -6,6 +6,8 @@
  * SMTP there (-bs), and written into the spool's maildrop folder, where the
  * daemon takes it whenever it runs (sendmail_drop.c). No daemon is needed
  * and nothing is logged: there is no log here, only standard error.
+ * -q (deliver the queue now) and -bp (list it) are the exceptions: they ask
+ * the running daemon, as sterna queue does (queue_cli.c).
  * sterna sendmail is not installed set-id: who may submit is who may write
  * the maildrop folder (docs/operations.md). Installed set-group-id anyway,
  * it refuses a configuration named by the caller (-C, STERNA_CONFIG),
@@ -31,10 +33,6 @@
 #include "spool/spool.h"
 #include "util/xalloc.h"
 
-#ifndef STERNA_CONFIG_PATH
-#error "meson.build defines STERNA_CONFIG_PATH, the installed configuration's path"
-#endif
-
 #define READ_STEP (64 * 1024)
 
 struct sm_opts {
@@ -45,6 +43,9 @@ struct sm_opts {
 	int is_dot_end;		/* cleared by -i / -oi */
 	int is_verbose;		/* -v */
 	int is_smtp;		/* -bs */
+	int is_list;		/* -bp: the queue, as mailq lists it */
+	int is_flush;		/* -q: deliver the queue now (through the daemon) */
+	const char *flush_domain; /* -qRdomain: only what waits for that domain */
 	char **rcpts;		/* the arguments after the options */
 	int nrcpts;
 };
@@ -108,8 +109,10 @@ parse_opts(int argc, char **argv, struct sm_opts *o)
 				o->is_smtp = 0;
 			else if (strcmp(optarg, "s") == 0)
 				o->is_smtp = 1;
+			else if (strcmp(optarg, "p") == 0)
+				o->is_list = 1;
 			else {
-				say("-b%s is not supported (only -bm and -bs are)", optarg);
+				say("-b%s is not supported (only -bm, -bs and -bp are)", optarg);
 				return EX_USAGE;
 			}
 			break;
@@ -136,8 +139,16 @@ parse_opts(int argc, char **argv, struct sm_opts *o)
 			o->is_verbose = 1;
 			break;
 		case 'q':
-			say("-q is not supported: the daemon runs the queue (sterna queue)");
-			return EX_USAGE;
+			/* Postfix's forms: -q, and -qRsite for one destination; no intervals */
+			o->is_flush = 1;
+			if (optarg != NULL && optarg[0] == 'R' && optarg[1] != '\0') {
+				o->flush_domain = optarg[1] == '@' ? optarg + 2 : optarg + 1;
+			} else if (optarg != NULL) {
+				say("-q%s is not supported (only -q and -qRdomain are: the daemon "
+				    "runs the queue itself)", optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'B':	/* body type: the daemon looks at the bytes */
 		case 'h':	/* hop count: the daemon counts Received fields */
 		case 'L':	/* syslog label: nothing is logged here */
@@ -179,11 +190,7 @@ config_path(const struct sm_opts *o, int *code_out)
 		*code_out = EX_NOPERM;
 		return NULL;
 	}
-	if (o->config != NULL)
-		return o->config;
-	if (env != NULL && env[0] != '\0')
-		return env;
-	return STERNA_CONFIG_PATH;
+	return o->config != NULL ? o->config : verb_config_default();
 }
 
 /* 0 if the full name can go into the file and a From field: bounded, no control bytes. */
@@ -401,6 +408,9 @@ verb_sendmail(int argc, char **argv)
 		return code;
 	if ((path = config_path(&o, &code)) == NULL)
 		return code;
+	/* no message: the daemon's control socket, as sterna queue speaks to it */
+	if (o.is_flush || o.is_list)
+		return verb_queue_sendmail(path, o.is_flush, o.flush_domain);
 	if ((cfg = config_load_submit(path, err, sizeof(err))) == NULL) {
 		say("%s", err);
 		return EX_CONFIG;

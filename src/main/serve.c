@@ -6,9 +6,11 @@
  * hand them to the unprivileged user, drop privileges, confine the process
  * (sandbox.c) before any thread starts, then open the spool, recover what
  * it holds, settle what the folder entrances left half taken (src/drop),
- * and serve. SIGTERM/SIGINT stop accepting and taking files, let messages
- * in hand finish, wait for deliveries in flight, and exit. SIGHUP reads the
- * TLS certificates again; the rest of the configuration needs a restart.
+ * open the control socket (src/control), and serve. SIGTERM/SIGINT stop
+ * accepting and taking files, let messages in hand finish, wait for
+ * deliveries in flight, and exit; the control socket answers until then.
+ * SIGHUP reads the TLS certificates again; the rest of the configuration
+ * needs a restart.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,6 +27,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "control/control.h"
 #include "deliver/deliver.h"
 #include "drop/drop.h"
 #include "main/claim.h"
@@ -37,8 +40,10 @@
 #include "server/server.h"
 #include "spool/spool.h"
 #include "tls/tls.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/loop_prio.h"
 #include "util/qid.h"
 #include "util/workq.h"
 
@@ -55,6 +60,7 @@ struct daemon {
 	struct local_db *local;
 	struct server *server;
 	struct tls_server *tls;
+	struct control *control;	/* the control socket: sterna queue, status */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -298,6 +304,8 @@ sessions_that_fit(const struct config *cfg)
 static void
 daemon_free(struct daemon *d)
 {
+	/* first: its connections borrow the scheduler and the server */
+	control_free(&d->control);
 	server_free(&d->server);
 	tls_server_free(&d->tls);
 	sched_free(&d->sched);
@@ -334,6 +342,7 @@ verb_serve(int argc, char **argv)
 	const char *path = verb_config_arg(argc, argv, "serve");
 	struct daemon d = { 0 };
 	struct timeval second = { 1, 0 };
+	uint64_t started_us = clock_wall_us();
 	char err[1024];
 	long recovered;
 	int status = 1;
@@ -347,7 +356,12 @@ verb_serve(int argc, char **argv)
 	log_init(2, d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
-	if (d.base == NULL) {
+	/*
+	 * Three priorities, every event in the middle one (libevent's default
+	 * is the middle) except background work that must yield to mail: an
+	 * operator's listing of a large queue goes on only in the gaps.
+	 */
+	if (d.base == NULL || event_base_priority_init(d.base, LOOP_PRIORITIES) == -1) {
 		log_err("cannot create the event loop");
 		goto out;
 	}
@@ -426,6 +440,13 @@ verb_serve(int argc, char **argv)
 	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
 		.qids = &d.qids };
 	if ((d.drops = drops_new(&ddeps, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	/* as server.user, so that the socket is that user's; the queue is known by now */
+	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
+		.sched = d.sched, .server = d.server, .started_us = started_us };
+	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}

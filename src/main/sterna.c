@@ -1,6 +1,6 @@
 /*
  * sterna.c - the multi-call binary: sterna VERB [options], or the verb
- * named by the name it was run under (a link called "sendmail").
+ * named by the name it was run under (a link called "sendmail" or "mailq").
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,9 @@ usage(FILE *f)
 	    "                               read a password, print its hash for the users file\n"
 	    "       sterna sendmail [-t] [-i] [-f sender] [-F name] [-C FILE] [recipient ...]\n"
 	    "                               queue the message on standard input (also as \"sendmail\")\n"
+	    "       sterna queue [-c FILE] list|show|flush|hold|release|delete|bounce ...\n"
+	    "                               look at and act on the queue (sterna queue --help)\n"
+	    "       sterna status [-c FILE] the daemon and its queue in numbers\n"
 	    "       sterna --version | --help\n");
 }
 
@@ -35,6 +38,8 @@ main(int argc, char **argv)
 	/* cron, mailx and PHP run /usr/sbin/sendmail: a link to this binary */
 	if (argc > 0 && strcmp(base_name(argv[0]), "sendmail") == 0)
 		return verb_sendmail(argc, argv);
+	if (argc > 0 && strcmp(base_name(argv[0]), "mailq") == 0)
+		return verb_mailq(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -55,6 +60,10 @@ main(int argc, char **argv)
 		return verb_passwd(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sendmail") == 0)
 		return verb_sendmail(argc - 1, argv + 1);
+	if (strcmp(argv[1], "queue") == 0)
+		return verb_queue(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return verb_status(argc - 1, argv + 1);
 	fprintf(stderr, "sterna: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

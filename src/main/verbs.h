@@ -11,5 +11,18 @@ int verb_passwd(int argc, char **argv);
 int verb_sendmail(int argc, char **argv);
 /* Finds "-c FILE" in argv: the file, or NULL after printing usage. */
 const char *verb_config_arg(int argc, char **argv, const char *verb);
+/* The configuration when none is named: STERNA_CONFIG if set, else the installed one. */
+const char *verb_config_default(void);
+/* sterna queue ... (argv[0] is "queue"); exit codes of sysexits.h (docs/operations.md). */
+int verb_queue(int argc, char **argv);
+/* sterna status [-c FILE] [--json]. */
+int verb_status(int argc, char **argv);
+/* mailq: sterna queue list, when the binary runs under that name. */
+int verb_mailq(int argc, char **argv);
+/*
+ * sendmail -q (is_flush: every message, or with -qR those for domain) and
+ * sendmail -bp (the listing), with the configuration at config_path.
+ */
+int verb_queue_sendmail(const char *config_path, int is_flush, const char *domain);
 
 #endif

@@ -1,10 +1,15 @@
 /*
- * local.c - local recipients: which mailboxes a local address reaches.
+ * local.c - local recipients: which mailboxes a local address reaches, and
+ * which remote addresses its aliases forward to.
  * Local parts are matched without regard to ASCII case. "postmaster" is
  * accepted in every local domain (RFC 5321 4.5.1); the configuration check
  * made sure it resolves. "user+tag" reaches user when user+tag itself is
  * not a user or alias. Aliases nest; the configuration check refuses loops,
- * and the depth limit here stops one anyway.
+ * nesting deeper than the depth limit here (which stops a loop anyway) and
+ * expansions past local.max_alias_targets, so a recipient costs at most that.
+ * An alias target in another domain becomes a remote recipient: relay
+ * control judged the address the client gave, which is local, and the
+ * forward is what the alias is for. The envelope sender stays as it is.
  */
 #include "policy/policy.h"
 
@@ -14,8 +19,6 @@
 
 #include "util/ascii.h"
 #include "util/xalloc.h"
-
-#define ALIAS_DEPTH_MAX 16
 
 struct local_db {
 	const struct config *cfg;
@@ -82,29 +85,77 @@ find_alias(const struct local_db *db, const char *name)
 	return found ? *found : NULL;
 }
 
-/* Adds the mailboxes name reaches to env: 1 if any, 0 if name is unknown. */
+static int expand(const struct local_db *db, const char *name, const char *orig,
+    const char *to, const char *domain, struct spool_msg *env, int depth);
+static int reach(const struct local_db *db, char *name, const char *orig, const char *to,
+    const char *domain, struct spool_msg *env, int depth);
+
+/*
+ * Adds what alias target t (struct config_alias) of an address in domain
+ * reaches to env: 1 if anything, 0 if nothing.
+ */
+static int
+expand_target(const struct local_db *db, const char *t, const char *orig, const char *domain,
+    struct spool_msg *env, int depth)
+{
+	const char *at = strrchr(t, '@');
+	char name[SMTP_ADDR_FMT_MAX], to[SMTP_ADDR_FMT_MAX];
+	int n;
+
+	if (at == NULL) {
+		n = snprintf(to, sizeof(to), "%s@%s", t, domain);
+		if (n < 0 || (size_t)n >= sizeof(to))
+			return 0;
+		return expand(db, t, orig, to, domain, env, depth);
+	}
+	if (!config_is_local_domain(db->cfg, at + 1)) {
+		/* forwarded: the scheduler relays it like any remote recipient (MX, routes) */
+		(void)spool_msg_add_rcpt(env, orig, t, NULL);
+		return 1;
+	}
+	/* an address here is looked up as RCPT TO would be (+tag too), in its own domain */
+	if ((size_t)(at - t) >= sizeof(name) || strlen(t) >= sizeof(to))
+		return 0;
+	memcpy(name, t, (size_t)(at - t));
+	name[at - t] = '\0';
+	ascii_lower(name);
+	memcpy(to, t, strlen(t) + 1);
+	ascii_lower(to);
+	return reach(db, name, orig, to, at + 1, env, depth);
+}
+
+/* Adds the targets name reaches to env: 1 if any, 0 if name is unknown. */
 static int
 expand(const struct local_db *db, const char *name, const char *orig, const char *to,
     const char *domain, struct spool_msg *env, int depth)
 {
 	const struct config_alias *a;
-	char target_to[SMTP_ADDR_FMT_MAX];
 	int found = 0;
 
 	if (is_user(db, name)) {
 		(void)spool_msg_add_rcpt(env, orig, to, name);
 		return 1;
 	}
-	if ((a = find_alias(db, name)) == NULL || depth >= ALIAS_DEPTH_MAX)
+	if ((a = find_alias(db, name)) == NULL || depth >= CONFIG_ALIAS_DEPTH_MAX)
 		return 0;
-	for (size_t i = 0; i < a->ntargets; i++) {
-		int n = snprintf(target_to, sizeof(target_to), "%s@%s", a->targets[i], domain);
-
-		if (n < 0 || (size_t)n >= sizeof(target_to))
-			continue;
-		found |= expand(db, a->targets[i], orig, target_to, domain, env, depth + 1);
-	}
+	for (size_t i = 0; i < a->ntargets; i++)
+		found |= expand_target(db, a->targets[i], orig, domain, env, depth + 1);
 	return found;
+}
+
+/* expand(), then, if that finds nothing, the name without its +tag (name is changed). */
+static int
+reach(const struct local_db *db, char *name, const char *orig, const char *to,
+    const char *domain, struct spool_msg *env, int depth)
+{
+	char delim = db->cfg->recipient_delimiter, *at;
+
+	if (expand(db, name, orig, to, domain, env, depth))
+		return 1;
+	if (delim == '\0' || (at = strchr(name, delim)) == NULL || at == name)
+		return 0;
+	*at = '\0';
+	return expand(db, name, orig, to, domain, env, depth);
 }
 
 enum smtp_rcpt_decision
@@ -113,7 +164,6 @@ local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_ms
 	const struct config *c = db->cfg;
 	char local[SMTP_LOCAL_MAX + 1], orig[SMTP_ADDR_FMT_MAX], to[SMTP_ADDR_FMT_MAX];
 	const char *domain;
-	char *delim;
 
 	if (smtp_addr_format(a, orig, sizeof(orig)) == -1)
 		return SMTP_RCPT_UNKNOWN;
@@ -136,15 +186,7 @@ local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_ms
 		return SMTP_RCPT_UNKNOWN;
 	if (a->is_bare_postmaster && snprintf(to, sizeof(to), "postmaster@%s", domain) >= (int)sizeof(to))
 		return SMTP_RCPT_UNKNOWN;
-	if (expand(db, local, orig, to, domain, env, 0))
-		return SMTP_RCPT_ACCEPT;
-	if (c->recipient_delimiter != '\0' &&
-	    (delim = strchr(local, c->recipient_delimiter)) != NULL && delim != local) {
-		*delim = '\0';
-		if (expand(db, local, orig, to, domain, env, 0))
-			return SMTP_RCPT_ACCEPT;
-	}
-	return SMTP_RCPT_UNKNOWN;
+	return reach(db, local, orig, to, domain, env, 0) ? SMTP_RCPT_ACCEPT : SMTP_RCPT_UNKNOWN;
 }
 
 const struct config *

@@ -1,9 +1,10 @@
 /*
  * policy.h - decisions about envelopes, never replies: the session turns a
  * decision into the reply of docs/smtp.md.
- * Local recipients (local.c): users, aliases (nested), postmaster in every
- * local domain, plus-addressing. Relay control (relay.c): which addresses
- * are local, which are tricks, and who may send to the rest.
+ * Local recipients (local.c): users, aliases (nested, forwarding to other
+ * domains), postmaster in every local domain, plus-addressing. Relay
+ * control (relay.c): which addresses are local, which are tricks, and who
+ * may send to the rest.
  */
 #ifndef STERNA_POLICY_POLICY_H
 #define STERNA_POLICY_POLICY_H
@@ -31,7 +32,9 @@ enum smtp_rcpt_decision policy_rcpt(const struct local_db *db, const struct smtp
 
 /*
  * a, known to be local, against the users and aliases: on SMTP_RCPT_ACCEPT
- * one target per mailbox has been added to env.
+ * one target per mailbox, and one remote recipient (mailbox NULL) per
+ * address its aliases forward to, have been added to env, each with a's
+ * address as orig. Forwards need no relay permission: the alias grants it.
  */
 enum smtp_rcpt_decision local_rcpt(const struct local_db *db, const struct smtp_addr *a,
     struct spool_msg *env);

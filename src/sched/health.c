@@ -44,3 +44,9 @@ health_conns_allowed(const struct dest_health *h, uint64_t now_s, unsigned limit
 		return limit;
 	return now_s < h->down_until_s ? 0 : 1;
 }
+
+void
+health_retry_now(struct dest_health *h)
+{
+	h->down_until_s = 0;
+}

@@ -34,5 +34,7 @@ int health_ok(struct dest_health *h);
  * connection works, limit when up.
  */
 unsigned health_conns_allowed(const struct dest_health *h, uint64_t now_s, unsigned limit);
+/* An operator's flush: a destination that is down may have its probe connection now. */
+void health_retry_now(struct dest_health *h);
 
 #endif

@@ -66,6 +66,19 @@ server_new(const struct server_deps *deps)
 #define ACCEPT_PAUSE_MIN_MS 10
 #define ACCEPT_PAUSE_MAX_MS 1000
 
+int
+server_accept_is_shortage(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+unsigned
+server_accept_pause_next(unsigned prev_ms)
+{
+	return prev_ms == 0 ? ACCEPT_PAUSE_MIN_MS :
+	    prev_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS : prev_ms * 2;
+}
+
 static void
 on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
@@ -115,14 +128,12 @@ on_accept_error(struct evconnlistener *evl, void *arg)
 	struct timeval tv;
 
 	(void)evl;
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+	if (!server_accept_is_shortage(err)) {
 		log_err("listener %s: accept: %s", l->conf->name, strerror(err));
 		return;
 	}
 	srv->accept_failures++;
-	srv->accept_pause_ms = srv->accept_pause_ms == 0 ? ACCEPT_PAUSE_MIN_MS :
-	    srv->accept_pause_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS :
-	    srv->accept_pause_ms * 2;
+	srv->accept_pause_ms = server_accept_pause_next(srv->accept_pause_ms);
 	set_accepting(srv, 0);
 	tv = (struct timeval){ srv->accept_pause_ms / 1000, (srv->accept_pause_ms % 1000) * 1000 };
 	evtimer_add(srv->accept_ev, &tv);

@@ -54,6 +54,15 @@ void server_start(struct server *srv);
 unsigned server_drain(struct server *srv);
 /* Sessions open now. */
 unsigned server_sessions(const struct server *srv);
+/*
+ * Accepting failed with err: 1 when it is a shortage of descriptors or
+ * memory, which accepting again at once would only repeat (a busy loop);
+ * the caller pauses accepting for server_accept_pause_next(the last pause,
+ * 0 for none yet): 10 ms, doubling to 1 s. The control socket's accept
+ * loop (src/control) pauses the same way.
+ */
+int server_accept_is_shortage(int err);
+unsigned server_accept_pause_next(unsigned prev_ms);
 void server_free(struct server **srv);
 
 #endif

@@ -72,6 +72,7 @@ spool_msg_free(struct spool_msg **mp)
 		free(m->rcpts[i].to);
 		free(m->rcpts[i].orig);
 		free(m->rcpts[i].mailbox);
+		free(m->rcpts[i].reason);
 	}
 	free(m->rcpts);
 	free(m->sender);

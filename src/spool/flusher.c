@@ -8,7 +8,9 @@
  *   1. syncfs(2) once per file system in the batch: the data and inodes of
  *      every file are on stable storage (one device flush, however many
  *      files: measured ~1 ms for 1 to 20 files where one fsync per file
- *      costs ~0.6 ms each and sequential ones do not merge);
+ *      costs ~0.6 ms each and sequential ones do not merge); on a file
+ *      system where syncfs is not known to be a durable flush (FUSE, NFS,
+ *      SMB, anything not in fs_kinds[]), an fsync of each file instead;
  *   2. renames each file into its target directory;
  *   3. fsyncs each target directory once, which makes the renames durable.
  * Only then does each item's done() run. While a batch is being flushed the
@@ -17,19 +19,22 @@
  * are being received, a batch of only deliveries ("lazy" items) waits up to
  * LAZY_WAIT_US for a received message to ride with, since a session is
  * waiting for that one and nobody is waiting for a delivery. With nothing
- * received lately, deliveries are flushed at once. A failed syncfs
- * or directory fsync fails the items it covers and is never retried into a
- * success (SECURITY.md 2); the item says whether its rename happened, so
- * its owner knows which name to remove.
+ * received lately, deliveries are flushed at once. A failed syncfs, file
+ * fsync or directory fsync fails the items it covers and is never retried
+ * into a success (SECURITY.md 2); the item says whether its rename
+ * happened, so its owner knows which name to remove.
  */
 #include "spool/spool_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,12 +45,48 @@
 #define LAZY_WAIT_US 2000		/* how long deliveries wait for a received message */
 #define RECEIVING_WINDOW_US 50000	/* "receiving lately": an eager item this recently */
 
+/*
+ * File systems whose syncfs(2) makes every file on them durable: local
+ * disk file systems, whose sync_fs writes back all dirty data and commits
+ * the journal or log (tmpfs keeps nothing over a power loss anyway).
+ * Elsewhere syncfs may flush nothing at all: the kernel sends FUSE_SYNCFS
+ * to virtiofs only, so on any other FUSE file system syncfs returns 0 and
+ * the server never hears of it; NFS and SMB promise durability through
+ * fsync (NFS: COMMIT), not syncfs. There, and on any type not listed, each
+ * file gets its own fsync.
+ * overlayfs (a container's root) is left out on purpose: whether its
+ * syncfs is a flush depends on the file system under it.
+ */
+static const struct fs_kind {
+	unsigned long magic;	/* statfs f_type */
+	const char *name;
+	int is_syncfs_durable;
+} fs_kinds[] = {
+	{ 0xEF53, "ext2/ext3/ext4", 1 },
+	{ 0x58465342, "xfs", 1 },
+	{ 0x9123683E, "btrfs", 1 },
+	{ 0xF2F52010, "f2fs", 1 },
+	{ 0x01021994, "tmpfs", 1 },
+	{ 0x65735546, "fuse", 0 },
+	{ 0x6969, "nfs", 0 },
+	{ 0xFF534D42, "cifs", 0 },
+	{ 0xFE534D42, "smb2", 0 },
+	{ 0x794C7630, "overlayfs", 0 },
+};
+
+/* A file system the flusher has met, and how it flushes files there. */
+struct fs_seen {
+	dev_t dev;
+	int is_syncfs_durable;
+};
+
 /* One file system or one directory of a batch, flushed once for all its items. */
 struct flush_target {
 	dev_t dev;
 	ino_t ino;
 	int fd;
 	int err;
+	int is_each;		/* a file system: fsync each file, syncfs is no flush here */
 };
 
 struct flusher {
@@ -58,6 +99,8 @@ struct flusher {
 	int is_stopping;
 	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
 	size_t nfss, ndirs, fss_cap, dirs_cap;
+	struct fs_seen *seen;		/* every file system met so far (flusher thread) */
+	size_t nseen, seen_cap;
 	uint64_t nbatches, nitems;	/* for the log line at stop: how well flushes are shared */
 };
 
@@ -87,6 +130,69 @@ target_of(struct flush_target **set, size_t *n, size_t *cap, int fd, int is_dir)
 	return &(*set)[(*n)++];
 }
 
+/*
+ * Whether one syncfs(2) makes the files on fd's file system (device dev)
+ * durable. The first time a file system is met, its type is looked up and
+ * the flush method logged, naming it by label or else by its device.
+ * XXX: a file system mounted later on a device number seen before keeps
+ * the first one's method; a daemon's spool and mailboxes stay mounted.
+ */
+static int
+fs_syncfs_is_durable(struct flusher *f, int fd, dev_t dev, const char *label)
+{
+	const struct fs_kind *kind = NULL;
+	struct statfs sfs;
+	char name[32] = "type unknown", dev_label[64];
+
+	for (size_t i = 0; i < f->nseen; i++)
+		if (f->seen[i].dev == dev)
+			return f->seen[i].is_syncfs_durable;
+	if (fstatfs(fd, &sfs) == 0) {
+		snprintf(name, sizeof(name), "type 0x%lx", (unsigned long)sfs.f_type);
+		for (size_t i = 0; i < sizeof(fs_kinds) / sizeof(fs_kinds[0]); i++)
+			if ((unsigned long)sfs.f_type == fs_kinds[i].magic)
+				kind = &fs_kinds[i];
+	}
+	if (label == NULL) {
+		snprintf(dev_label, sizeof(dev_label), "device %u:%u", major(dev), minor(dev));
+		label = dev_label;
+	}
+	if (kind != NULL && kind->is_syncfs_durable)
+		log_info("spool: flush of %s (%s): one syncfs(2) per group commit", label,
+		    kind->name);
+	else
+		log_info("spool: flush of %s (%s): fsync(2) of each file, syncfs(2) is no "
+		    "durable flush there", label, kind ? kind->name : name);
+	if (f->nseen == f->seen_cap) {
+		f->seen_cap = f->seen_cap ? f->seen_cap * 2 : 4;
+		f->seen = xrealloc(f->seen, f->seen_cap * sizeof(*f->seen));
+	}
+	f->seen[f->nseen++] = (struct fs_seen){ .dev = dev,
+		.is_syncfs_durable = kind != NULL && kind->is_syncfs_durable };
+	return kind != NULL && kind->is_syncfs_durable;
+}
+
+/*
+ * fsync of the closed file name in dirfd, opened again for it: fsync
+ * flushes the file, whichever descriptor it is called on (fsync(2)).
+ * 0, or -1 with errno; a close error counts (NFS reports late ones there).
+ */
+static int
+fsync_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int r, saved;
+
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	if (close(fd) == -1 && r == 0)
+		return -1;
+	errno = saved;
+	return r;
+}
+
 static void
 flush_batch(struct flusher *f, struct flush_item *batch)
 {
@@ -103,16 +209,23 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
 	}
-	for (size_t i = 0; i < f->nfss; i++)
-		if (syncfs(f->fss[i].fd) == -1) {
-			f->fss[i].err = errno;
+	for (size_t i = 0; i < f->nfss; i++) {
+		struct flush_target *fs = &f->fss[i];
+
+		fs->is_each = !fs_syncfs_is_durable(f, fs->fd, fs->dev, NULL);
+		if (!fs->is_each && syncfs(fs->fd) == -1) {
+			fs->err = errno;
 			log_err("spool: syncfs failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
-	/* 2. the renames of the files now durable */
+	}
+	/* 2. the renames of the files now durable (where syncfs is none, once fsynced) */
 	for (it = batch; it != NULL; it = it->next) {
 		if (it->err == 0 && f->fss[it->fs_index].err != 0)
 			it->err = f->fss[it->fs_index].err;
+		if (it->err == 0 && f->fss[it->fs_index].is_each &&
+		    fsync_at(it->from_dirfd, it->from_name) == -1)
+			it->err = errno;
 		if (it->err != 0)
 			continue;
 		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
@@ -204,13 +317,17 @@ flusher_main(void *arg)
 }
 
 struct flusher *
-flusher_new(void)
+flusher_new(int fd, const char *label, int *is_syncfs_durable_out)
 {
 	struct flusher *f = xcalloc(1, sizeof(*f));
+	struct stat st;
 	int r;
 
 	pthread_condattr_t ca;
 
+	/* before the thread starts: f->seen is the thread's from then on */
+	*is_syncfs_durable_out = fstat(fd, &st) == 0 &&
+	    fs_syncfs_is_durable(f, fd, st.st_dev, label);
 	pthread_mutex_init(&f->mu, NULL);
 	/* the lazy wait is measured on the monotonic clock, like clock_mono_us() */
 	pthread_condattr_init(&ca);
@@ -240,6 +357,7 @@ flusher_free(struct flusher **fp)
 	pthread_mutex_destroy(&f->mu);
 	free(f->fss);
 	free(f->dirs);
+	free(f->seen);
 	free(f);
 	*fp = NULL;
 }

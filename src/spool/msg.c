@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -107,22 +108,36 @@ add_rcpt(struct spool_msg *m, struct slice p)
 	return 0;
 }
 
-/* A D or T record after E: which recipient, and what. A bad one is ignored. */
+/* A D, T or H record after E: which recipient (or the message), and what. A bad one is ignored. */
 static void
 apply_status(struct spool_msg *m, enum rec_type type, struct slice p)
 {
+	struct spool_rcpt *r;
+	struct slice v;
 	uint64_t i, n;
 
+	if (type == REC_HOLD) {
+		if (rec_kv_get_u64(p, "held", &n) == 1)
+			m->is_held = n != 0;
+		return;
+	}
 	if (rec_kv_get_u64(p, "rcpt", &i) != 1 || i >= m->nrcpts)
 		return;
+	r = &m->rcpts[i];
 	if (type == REC_DONE) {
-		m->rcpts[i].is_done = 1;
+		r->is_done = 1;
+		if (rec_kv_get(p, "status", &v) == 1 && v.len < sizeof(r->status)) {
+			memcpy(r->status, v.p, v.len);
+			r->status[v.len] = '\0';
+		}
 		return;
 	}
 	if (rec_kv_get_u64(p, "attempts", &n) == 1)
-		m->rcpts[i].attempts = (unsigned)n;
+		r->attempts = (unsigned)n;
 	if (rec_kv_get_u64(p, "next", &n) == 1)
-		m->rcpts[i].next_try_s = n;
+		r->next_try_s = n;
+	free(r->reason);
+	r->reason = kv_dup(p, "reason");
 }
 
 struct spool_msg *
@@ -152,7 +167,7 @@ spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 	rec_reader_init(&rd, fd);
 	while ((r = rec_reader_next(&rd, &type, &p, &crc)) == 1) {
 		if (is_ended) {
-			if (type == REC_DONE || type == REC_DEFER)
+			if (type == REC_DONE || type == REC_DEFER || type == REC_HOLD)
 				apply_status(m, type, p);
 			continue;
 		}
@@ -296,6 +311,21 @@ spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned at
 }
 
 int
+spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid)
+{
+	struct buf p;
+	int r = -1;
+
+	buf_init(&p, 256);
+	if (rec_kv_add_u64(&p, "held", is_held != 0) == 0 &&
+	    rec_kv_add_u64(&p, "uid", uid < 0 ? UINT32_MAX : (uint64_t)uid) == 0 &&
+	    rec_kv_add_u64(&p, "time", clock_wall_us() / 1000000u) == 0)
+		r = append_status(sp, qid, REC_HOLD, &p, 1);
+	buf_clear(&p);
+	return r;
+}
+
+int
 spool_msg_remove(struct spool *sp, const char *qid)
 {
 	return unlinkat(sp->queue_fd, qid, 0);
@@ -307,13 +337,17 @@ struct delivered {
 	size_t rcpt;
 };
 
-/* Flusher thread: the delivered copy is durable; record it before anyone hears of the batch. */
+/*
+ * Flusher thread: the delivered copy is durable; record it before anyone
+ * hears of the batch. The next group commit's syncfs flushes the record;
+ * where the spool is flushed file by file, nothing would: it is flushed here.
+ */
 static void
 record_delivered(void *ctx)
 {
 	struct delivered *d = ctx;
 
-	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", 0) == -1)
+	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", !d->sp->is_syncfs_durable) == -1)
 		log_err("%s.%zu: delivered, but cannot record it (%s): a restart may deliver it again",
 		    d->qid, d->rcpt + 1, strerror(errno));
 }

@@ -29,6 +29,7 @@ rec_type_known(uint8_t c)
 	case REC_END:
 	case REC_DONE:
 	case REC_DEFER:
+	case REC_HOLD:
 		return 1;
 	default:
 		return 0;

@@ -10,7 +10,7 @@
  * E, whose payload is the number of records before it (4 bytes BE) and the
  * CRC-32C of their CRCs, each as 4 bytes BE in order (4 bytes BE). A file
  * without a valid E was never acknowledged. Records appended after E (D done,
- * T deferred) say what happened to recipients since; each stands alone, and a
+ * T deferred, H held or released by an operator) say what happened since; each stands alone, and a
  * torn last one is ignored, which at worst delivers a recipient again.
  *
  * M, S, R, D and T payloads are key/value lists: key NUL value NUL, repeated.
@@ -40,6 +40,7 @@ enum rec_type {
 	REC_END = 'E',
 	REC_DONE = 'D',
 	REC_DEFER = 'T',
+	REC_HOLD = 'H',
 };
 
 /* The running count and CRC-of-CRCs that the E record carries. */

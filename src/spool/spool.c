@@ -64,7 +64,7 @@ spool_open(const char *dir, struct workq *wq, char *err, size_t errsize)
 	}
 	/* the renames below must stay inside one file system, and syncfs covers it */
 	spool_refresh_space(sp);
-	sp->fl = flusher_new();
+	sp->fl = flusher_new(sp->queue_fd, dir, &sp->is_syncfs_durable);
 	return sp;
 }
 

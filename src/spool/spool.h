@@ -9,10 +9,12 @@
  * Receiving (loop thread): spool_txn_new() with the envelope, then
  * spool_txn_write() of body bytes as they arrive, then spool_txn_commit().
  * The bytes are written by worker threads; the commit joins the next group
- * commit (flusher.c): one syncfs(2) makes every file of the batch durable,
- * each is renamed into queue/, one fsync of queue/ makes the renames
- * durable, and only then does each commit's callback run (and the session
- * say 250). A failure anywhere fails the message, never acknowledges it.
+ * commit (flusher.c): one syncfs(2) makes every file of the batch durable
+ * (an fsync of each file where syncfs is no durable flush: FUSE, NFS, SMB;
+ * spool_open logs which), each is renamed into queue/, one fsync of queue/
+ * makes the renames durable, and only then does each commit's callback run
+ * (and the session say 250). A failure anywhere fails the message, never
+ * acknowledges it.
  *
  * Delivering (worker threads): spool_msg_load() reads a committed file,
  * spool_msg_read_content() streams its body, spool_msg_mark_done() and
@@ -57,6 +59,8 @@ struct spool_rcpt {
 	int is_done;		/* a D record says it is finished */
 	unsigned attempts;	/* failed attempts so far (T records) */
 	uint64_t next_try_s;	/* not before this time (seconds since the epoch) */
+	char status[16];	/* the D record's enhanced status ("2.0.0", "5.1.1"); "" before */
+	char *reason;		/* the last T record's reason, NULL before any */
 };
 
 /*
@@ -85,6 +89,7 @@ struct spool_msg {
 	 */
 	char *fail_status, *fail_text;
 	int is_8bitmime, is_smtputf8;
+	int is_held;		/* the last H record put it on hold: not delivered until released */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */
@@ -186,6 +191,12 @@ int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char 
 int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
     uint64_t next_try_s, const char *reason);
 /*
+ * Durably records that an operator (uid) put qid on hold (is_held 1) or
+ * released it (0): an H record, so a held message stays held across a
+ * restart. 0, or -1 with errno.
+ */
+int spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid);
+/*
  * Removes qid from the queue (all recipients done): 0, or -1 with errno.
  * Not flushed: a removal lost in a crash delivers the message again (a
  * duplicate, never a loss); the next group commit makes it durable.
@@ -207,9 +218,10 @@ int spool_has(struct spool *sp, const char *qid);
  * to_dirfd) and makes the rename durable, in the spool's next group commit,
  * so deliveries share the flushes of receiving. As soon as that is done,
  * and before any other file of the batch is reported (a later message's
- * 250), recipient rcpt of qid is recorded done (a D record, written but not
- * flushed on its own): a crash of the process after that cannot deliver
- * the recipient again; a power loss before the next flush can, once.
+ * 250), recipient rcpt of qid is recorded done (a D record, which the next
+ * group commit's syncfs flushes, or an fdatasync of its own where the spool
+ * is flushed file by file): a crash of the process after that cannot
+ * deliver the recipient again; a power loss before that flush can, once.
  * Blocks the calling worker thread (never the loop) until then. Returns 0,
  * or -1 with errno; either way *is_renamed says which of the two names the
  * file has now.

@@ -35,6 +35,7 @@ struct spool {
 	int incoming_fd, queue_fd, corrupt_fd;
 	struct workq *wq;
 	struct flusher *fl;
+	int is_syncfs_durable;		/* the group commit's syncfs flushes the spool */
 	_Atomic uint64_t free_bytes;
 };
 
@@ -61,8 +62,14 @@ struct spool_txn {
 	struct flush_item flush;	/* incoming/qid -> queue/qid */
 };
 
-/* flusher.c: group commit of finished files. */
-struct flusher *flusher_new(void);
+/*
+ * flusher.c: group commit of finished files. Starts the thread; fd is on
+ * the spool's file system, named label in the log line that says how files
+ * are flushed there; *is_syncfs_durable_out says whether by one syncfs(2)
+ * per batch (1) or by an fsync of each file (0: nothing else flushes the
+ * spool's files there, so what is appended to them needs its own fsync).
+ */
+struct flusher *flusher_new(int fd, const char *label, int *is_syncfs_durable_out);
 /* Flushes the batch in hand, stops the thread, frees *f. */
 void flusher_free(struct flusher **f);
 /* Any thread: joins the next batch; it->done() runs on the flusher's thread. */

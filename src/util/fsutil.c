@@ -1,5 +1,5 @@
 /*
- * fsutil.c - write_all, pread_all, directory flushes and mkdir -p.
+ * fsutil.c - write_all, pread_all, directory flushes and mkdir -p (durable).
  */
 #include "fsutil.h"
 
@@ -54,19 +54,56 @@ pread_all(int fd, void *p, size_t n, off_t off)
 	return (ssize_t)got;
 }
 
-int
-fsync_dir(const char *path)
+/* Applies flush (fsync or syncfs) to the directory at path: 0, or -1 with errno. */
+static int
+flush_dir_with(const char *path, int (*flush)(int fd))
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r, saved;
 
 	if (fd == -1)
 		return -1;
-	r = fsync(fd);
+	r = flush(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+int
+fsync_dir(const char *path)
+{
+	return flush_dir_with(path, fsync);
+}
+
+/*
+ * Makes the entry of the directory just made at path durable: a new
+ * directory is in its parent, which only a flush of the parent keeps over a
+ * power loss (ext4 happens to commit it with the next fsync of anything;
+ * other file systems need not). A parent we may write but not read (mode
+ * -wx) cannot be opened for fsync: syncfs(2) of its file system is the
+ * next best flush there.
+ * XXX: a caller that finds (EEXIST) a directory another thread made an
+ * instant ago does not wait for that thread's flush of it.
+ */
+static int
+flush_new_dir(char *path)
+{
+	char *slash = strrchr(path, '/');
+	int r;
+
+	if (slash == NULL)
+		r = fsync_dir(".");
+	else if (slash == path)
+		r = fsync_dir("/");
+	else {
+		*slash = '\0';
+		r = fsync_dir(path);
+		*slash = '/';
+	}
+	if (r == 0 || (errno != EACCES && errno != EPERM))
+		return r;
+	return flush_dir_with(path, syncfs);
 }
 
 int
@@ -84,11 +121,11 @@ mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		if (mkdir(tmp, mode) == 0 ? flush_new_dir(tmp) == -1 : errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+	if (mkdir(tmp, mode) == 0 ? flush_new_dir(tmp) == -1 : errno != EEXIST)
 		return -1;
 	return 0;
 }

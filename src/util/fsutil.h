@@ -13,7 +13,10 @@ int write_all(int fd, const void *p, size_t n);
 ssize_t pread_all(int fd, void *p, size_t n, off_t off);
 /* fsyncs the directory at path: 0, or -1 with errno. */
 int fsync_dir(const char *path);
-/* Creates path and its missing parents with mode: 0, or -1 with errno. */
+/*
+ * Creates path and its missing parents with mode, each made durable in its
+ * parent (fsync of the parent) before the next: 0, or -1 with errno.
+ */
 int mkdir_p(const char *path, mode_t mode);
 
 #endif

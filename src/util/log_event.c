@@ -3,6 +3,8 @@
  */
 #include "log_event.h"
 
+#include <stdio.h>
+
 #include "log.h"
 
 #define Q(s, b) log_quote_str((s), (b))
@@ -129,6 +131,12 @@ log_ev_removed(const char *qid, const char *why)
 }
 
 void
+log_ev_operator(const char *qid, const char *op, long uid)
+{
+	log_event(LOG_INFO, qid, "operator", "op=%s uid=%ld", op, uid);
+}
+
+void
 log_ev_tls(const char *cid, const char *version, const char *cipher, const char *sni,
     const char *cert, uint64_t discarded)
 {
@@ -250,4 +258,47 @@ log_ev_file_removed(const char *qid, const char *entrance, const char *why)
 	char b[LOG_QUOTE_SIZE];
 
 	log_event(LOG_INFO, qid, "file_removed", "entrance=%s why=%s", entrance, Q(why, b));
+}
+
+void
+log_ev_control_refused(const char *id, long uid, long gid, long pid)
+{
+	log_event(LOG_WARN, id, "control_refused", "uid=%ld gid=%ld pid=%ld", uid, gid, pid);
+}
+
+void
+log_ev_control(int is_quiet, const char *id, long uid, const char *op,
+    const struct log_ctl_sel *sel)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE], sender[LOG_QUOTE_SIZE + 2];
+	static const struct log_ctl_sel none = { 0 };
+
+	if (sel == NULL)
+		sel = &none;
+	/* the operator typed these: quoted like any text from outside; "" is <> */
+	if (sel->sender == NULL)
+		snprintf(sender, sizeof(sender), "-");
+	else
+		snprintf(sender, sizeof(sender), "<%s>", sel->sender[0] ? Q(sel->sender, b1) : "");
+	log_event(is_quiet ? LOG_DEBUG : LOG_INFO, id, "control",
+	    "uid=%ld op=%s id=%s state=%s sender=%s recipient=%s domain=%s "
+	    "min_age_s=%llu max_age_s=%llu all=%s", uid, op,
+	    sel->qid ? sel->qid : "-", sel->states ? sel->states : "-", sender,
+	    sel->rcpt ? Q(sel->rcpt, b2) : "-", sel->domain ? Q(sel->domain, b3) : "-",
+	    (unsigned long long)sel->min_age_s, (unsigned long long)sel->max_age_s,
+	    sel->is_all ? "yes" : "no");
+}
+
+void
+log_ev_control_done(const char *id, long uid, const char *op, size_t matched, size_t done,
+    size_t failed)
+{
+	log_event(failed ? LOG_WARN : LOG_INFO, id, "control_done",
+	    "uid=%ld op=%s matched=%zu done=%zu failed=%zu", uid, op, matched, done, failed);
+}
+
+void
+log_ev_control_error(const char *id, long uid, const char *code)
+{
+	log_event(LOG_INFO, id, "control_error", "uid=%ld code=%s", uid, code);
 }

@@ -7,6 +7,7 @@
 #ifndef STERNA_UTIL_LOG_EVENT_H
 #define STERNA_UTIL_LOG_EVENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
@@ -41,6 +42,8 @@ void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned
 void log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
     unsigned rcpts, const char *why);
 void log_ev_removed(const char *qid, const char *why);
+/* An operator (uid) applied op ("hold", "delete", ...) to message qid. */
+void log_ev_operator(const char *qid, const char *op, long uid);
 /*
  * A TLS handshake finished: sni is the name the client asked for (NULL:
  * none), cert the configured certificate that answered, discarded the
@@ -89,5 +92,27 @@ void log_ev_rcpt_refused(const char *qid, const char *entrance, const char *to,
     const char *reason);
 /* A taken file is gone from the folder; why: "queued", "queued before a restart". */
 void log_ev_file_removed(const char *qid, const char *entrance, const char *why);
+
+/* ---- the control socket (src/control): id is the control connection's ("ctl7") ---- */
+/* A peer that is not root, server.user, nor in server.user's group; it is disconnected. */
+void log_ev_control_refused(const char *id, long uid, long gid, long pid);
+/* What a control request selects: NULL (0) where it says nothing. */
+struct log_ctl_sel {
+	const char *qid, *states, *sender, *rcpt, *domain;
+	uint64_t min_age_s, max_age_s;
+	int is_all;
+};
+/*
+ * A control request from the operator uid: op, and for listings and
+ * operations what it selects (the scheduler logs each message it touches).
+ * is_quiet (status requests, which monitors poll) logs at debug level.
+ */
+void log_ev_control(int is_quiet, const char *id, long uid, const char *op,
+    const struct log_ctl_sel *sel);
+/* An operation applied: how many messages matched, are done, and failed. */
+void log_ev_control_done(const char *id, long uid, const char *op, size_t matched, size_t done,
+    size_t failed);
+/* A request refused with an error code of docs/control.md. */
+void log_ev_control_error(const char *id, long uid, const char *code);
 
 #endif

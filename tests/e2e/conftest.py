@@ -37,6 +37,15 @@ def free_port():
     return port
 
 
+def _socket_key(path):
+    """What tells one socket file from the next at path (None: there is none)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_ctime_ns)
+
+
 def _render_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -117,6 +126,8 @@ class Sterna:
         m = re.fullmatch(r"([\d.]+):(\d+)", tree['listen "mx"']["address"])
         if m:
             self.host, self.port = m.group(1), int(m.group(2))
+        # a test may put the spool elsewhere (the power-loss tests' file system)
+        self.spool = tree["spool"]["dir"]
         with open(self.conf, "w") as f:
             f.write(render_config(tree) + "\n")
         self.start()
@@ -128,13 +139,20 @@ class Sterna:
         self.proc = subprocess.Popen(self.wrap + [STERNA_BIN, "serve", "-c", self.conf],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
+        # The port is bound (and takes connections into its backlog) before the spool is
+        # ready; the daemon makes its control socket just before it serves: a new one (not
+        # what a killed daemon left) says it is up, and its spool folders are made.
+        sock = os.path.join(self.spool, "control")
+        before = _socket_key(sock)
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None:
                 pytest.fail("sterna exited with %s at start; log:\n%s" % (self.proc.returncode, self.log()))
             try:
                 socket.create_connection((self.host, self.port), timeout=1).close()
-                return
+                key = _socket_key(sock)
+                if key is not None and key != before:
+                    return
             except OSError:
                 pass
             if time.monotonic() > deadline:

@@ -55,3 +55,21 @@ def test_deferred_message_survives_restart(sterna_factory):
     sterna.start()
     [got] = sterna.wait_for_mail("bob", timeout=15)
     assert got.endswith(b"\n\nkept across a restart\n")
+
+
+def test_a_queue_file_removed_by_hand_is_forgotten(sterna_factory):
+    """`rm` of a deferred message's queue file: the next attempt finds it gone, the scheduler
+    forgets it (one `removed why=gone` line) and neither retries it again nor bounces it."""
+    sterna = sterna_factory(queue__retry_min="1s", queue__retry_max="1s", queue__lifetime="3s",
+                            bounce__delay_notice="0s")
+    block_maildir(sterna, "alice")
+    qid = smtplib_send(sterna, ["alice@example.test"], b"Subject: ghost\r\n\r\nremoved by hand\r\n")
+    wait_log(sterna, qid + r"\.1 deferred .*attempt=1 ")
+    os.unlink(os.path.join(sterna.spool, "queue", qid))
+    wait_log(sterna, qid + r" removed why=gone")
+    time.sleep(4)   # past the lifetime: a ghost would have expired and bounced by now
+    log = sterna.log()
+    assert len(re.findall(qid + r" removed why=gone", log)) == 1
+    assert not re.search(qid + r"\.1 (expired|bounced)", log)
+    assert not re.search(qid + r"\.1 deferred .*attempt=2 ", log)
+    assert not re.search(r" received .*origin=notice", log)   # no notice to the sender

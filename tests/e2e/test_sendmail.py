@@ -19,6 +19,7 @@ from conftest import STERNA_BIN, free_port, render_config
 from folders import files_in, parse_mail, wait_until
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_NOUSER, EX_CANTCREAT, EX_CONFIG, EX_NOPERM = 0, 64, 65, 67, 73, 78, 77
+EX_UNAVAILABLE = 69
 IS_ROOT = os.geteuid() == 0
 ME = pwd.getpwuid(os.getuid()).pw_name
 
@@ -206,8 +207,11 @@ def test_refusals(drop):
     refused(drop.run(["a@@example.test"], b"x\n"), EX_USAGE, "bad address", drop)
     refused(drop.run(["-t"], b"To: ok@example.test, <broken@example.test\n\nx\n"), EX_DATAERR,
             "To field", drop)
-    refused(drop.run(["-q"], b""), EX_USAGE, "-q is not supported", drop)
-    refused(drop.run(["-bp"], b""), EX_USAGE, "-bp is not supported", drop)
+    # -q and -bp ask the running daemon (test_queue_control.py); here there is none
+    refused(drop.run(["-q"], b""), EX_UNAVAILABLE, "cannot reach the daemon", drop)
+    refused(drop.run(["-bp"], b""), EX_UNAVAILABLE, "(is it running?)", drop)
+    refused(drop.run(["-q30m"], b""), EX_USAGE, "-q30m is not supported", drop)
+    refused(drop.run(["-bi"], b""), EX_USAGE, "-bi is not supported", drop)
     refused(drop.run(["-Z"], b""), EX_USAGE, "unknown option -Z", drop)
     refused(drop.run(["-F", "a\nBcc: x@y.test", "alice"], b"x\n"), EX_USAGE, "full name", drop)
     hops = b"".join(b"Received: from h%d\n" % i for i in range(101))

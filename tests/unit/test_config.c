@@ -2,7 +2,7 @@
  * test_config.c - the configuration: the UCL-subset parser (every syntax
  * element and every error with its exact message and line), includes
  * through an in-memory reader, the key table (types, bounds, suggestions),
- * the cross-key checks, and the files in configs/.
+ * the cross-key checks, the files in configs/, and LMTP next hops.
  *
  * configs/bad/NAME.conf must fail with the first line of NAME.expect. The
  * test reads each file by its absolute path, SRCDIR "/configs/bad/NAME.conf",
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -969,6 +970,78 @@ static const struct load_case load_cases[] = {
 	{ "local {\n users = [alice]\n aliases {\n a = alice\n ALICE = a\n } }",
 	    "t.conf:7: local.aliases.ALICE: 'alice' is a local user; an alias may not have a user's "
 	    "name" },
+	/* targets that are addresses: forwarded, or in a local domain looked up again */
+#define LOCAL_AT "local {\n domains = [example.test, localhost]\n users = [postmaster, alice]\n"
+	{ LOCAL_AT " aliases {\n info = \"alice, partner@other.example\"\n"
+	    " fwd = [\"Partner@Other.Example\", \"b@c.example\"]\n"
+	    " here = [\"Alice@LocalHost\", \"alice+x@example.test\", \"info@example.test\"]\n } }",
+	    NULL },
+	{ LOCAL_AT " aliases {\n a = \"carol@example.test\"\n } }",
+	    "t.conf:7: local.aliases.a: 'carol@example.test' is not a local user or alias" },
+	{ LOCAL_AT " aliases {\n a = \"alice+x@other.example, carol+x@localhost\"\n } }",
+	    "t.conf:7: local.aliases.a: 'carol+x@localhost' is not a local user or alias" },
+	{ LOCAL_AT " recipient_delimiter = \"\"\n aliases {\n a = \"alice+x@localhost\"\n } }",
+	    "t.conf:8: local.aliases.a: 'alice+x@localhost' is not a local user or alias" },
+	/* a bare name is a name: no +tag there */
+	{ LOCAL_AT " recipient_delimiter = \"-\"\n aliases {\n a = \"alice-x\"\n } }",
+	    "t.conf:8: local.aliases.a: 'alice-x' is not a local user or alias" },
+	{ LOCAL_AT " aliases {\n a = \"b@example.test\"\n b = \"A@LocalHost\"\n } }",
+	    "t.conf:7: alias loop: a -> b -> a" },
+	{ LOCAL_AT " aliases {\n a = \"a+x@example.test\"\n } }", "t.conf:7: alias loop: a -> a" },
+	/* the relay tricks, as RCPT TO refuses them: in an address or in a name */
+	{ LOCAL_AT " aliases {\n a = \"u%other.example@relay.example\"\n } }",
+	    "t.conf:7: local.aliases.a: 'u%other.example@relay.example' is refused: '%' in the local "
+	    "part (the percent hack)" },
+	{ LOCAL_AT " aliases {\n a = \"alice, u%other.example\"\n } }",
+	    "t.conf:7: local.aliases.a: 'u%other.example' is refused: '%' in the local part (the "
+	    "percent hack)" },
+	{ LOCAL_AT " aliases {\n a = \"other.example!u@relay.example\"\n } }",
+	    "t.conf:7: local.aliases.a: 'other.example!u@relay.example' is refused: '!' in the local "
+	    "part (a bang path)" },
+	{ LOCAL_AT " aliases {\n a = \"other.example!u\"\n } }",
+	    "t.conf:7: local.aliases.a: 'other.example!u' is refused: '!' in the local part (a bang "
+	    "path)" },
+	{ LOCAL_AT " aliases {\n a = '\"u@other.example\"@relay.example'\n } }",
+	    "t.conf:7: local.aliases.a: '\"u@other.example\"@relay.example' is refused: '@' in the "
+	    "local part" },
+	{ LOCAL_AT " aliases {\n a = '\"u\\\\@other.example\"@relay.example'\n } }",
+	    "t.conf:7: local.aliases.a: '\"u\\@other.example\"@relay.example' is refused: '@' in the "
+	    "local part" },
+	{ LOCAL_AT " aliases {\n a = '\"u%other.example\"@relay.example'\n } }",
+	    "t.conf:7: local.aliases.a: '\"u%other.example\"@relay.example' is refused: '%' in the "
+	    "local part (the percent hack)" },
+	{ LOCAL_AT " aliases {\n a = \"@relay.example:u@other.example\"\n } }",
+	    "t.conf:7: local.aliases.a: '@relay.example:u@other.example' is refused: a source "
+	    "route" },
+	{ LOCAL_AT " aliases {\n a = \"u@[192.0.2.1]\"\n } }",
+	    "t.conf:7: local.aliases.a: 'u@[192.0.2.1]' is refused: mail is not relayed to address "
+	    "literals" },
+	{ LOCAL_AT " aliases {\n a = \"j\xc3\xb6rg@other.example\"\n } }",
+	    "t.conf:7: local.aliases.a: 'j\xc3\xb6rg@other.example' is not an ASCII address" },
+	{ LOCAL_AT " aliases {\n a = \"u@@other.example\"\n } }",
+	    "t.conf:7: local.aliases.a: 'u@@other.example' is not a valid address" },
+	{ LOCAL_AT " aliases {\n a = \"u@other.example.\"\n } }",
+	    "t.conf:7: local.aliases.a: 'u@other.example.' is not a valid address" },
+	{ LOCAL_AT " aliases {\n a = '\"\"@other.example'\n } }",
+	    "t.conf:7: local.aliases.a: '\"\"@other.example' is not a valid address" },
+	{ LOCAL_AT " aliases {\n a = \"<u@other.example>\"\n } }",
+	    "t.conf:7: local.aliases.a: '<u@other.example>' is not a valid address" },
+	/* how far one address may expand: repeats count, each alias at most 16 deep */
+	{ "local { max_alias_targets = 0 }", "t.conf:3: local.max_alias_targets: must be at least 1" },
+	{ "local { max_alias_targets = 100001 }",
+	    "t.conf:3: local.max_alias_targets: must be at most 100000" },
+	{ LOCAL_AT " max_alias_targets = 3\n aliases {\n"
+	    " all = [sales, \"x@other.example\"]\n sales = \"alice, y@other.example\"\n } }", NULL },
+	{ LOCAL_AT " max_alias_targets = 3\n aliases {\n"
+	    " sales = \"alice, y@other.example\"\n"
+	    " all = [sales, \"x@other.example\", \"z@other.example\"]\n } }",
+	    "t.conf:9: local.aliases.all: expands into more than 3 targets (local.max_alias_targets; "
+	    "a target reached twice counts twice)" },
+	{ LOCAL_AT " max_alias_targets = 3\n aliases {\n"
+	    " all = [a, b]\n a = \"alice, postmaster\"\n b = \"alice, postmaster\"\n } }",
+	    "t.conf:8: local.aliases.all: expands into more than 3 targets (local.max_alias_targets; "
+	    "a target reached twice counts twice)" },
+#undef LOCAL_AT
 	/* postmaster: a user or an alias, once there are local domains */
 	{ "local { domains = [example.test]; users = [alice]; aliases { postmaster = alice } }",
 	    NULL },
@@ -1059,6 +1132,7 @@ test_defaults(void **state)
 	assert_int_equal(c->naliases, 0);
 	assert_string_equal(c->mailbox_root, "/var/mail");
 	assert_int_equal(c->recipient_delimiter, '+');
+	assert_int_equal(c->max_alias_targets, 1000);
 	assert_int_equal(c->retry_min_s, 300);
 	assert_int_equal(c->retry_max_s, 3600);
 	assert_int_equal(c->lifetime_s, 5 * 86400);
@@ -1139,7 +1213,7 @@ test_full(void **state)
 	assert_string_equal(c->local_users[3], "1234");
 	assert_string_equal(c->mailbox_root, "/srv/mail");
 	assert_int_equal(c->recipient_delimiter, '-');
-	assert_int_equal(c->naliases, 3);
+	assert_int_equal(c->naliases, 4);
 	assert_string_equal(c->aliases[0].name, "info");
 	assert_int_equal(c->aliases[0].ntargets, 2);
 	assert_string_equal(c->aliases[0].targets[0], "alice");
@@ -1151,6 +1225,13 @@ test_full(void **state)
 	assert_string_equal(c->aliases[1].targets[1], "bob");
 	assert_string_equal(c->aliases[2].name, "postmaster-alias");
 	assert_int_equal(c->aliases[2].line, 5);	/* in the included file */
+	/* addresses: the local part as written, the domain lowercased */
+	assert_string_equal(c->aliases[3].name, "partners");
+	assert_int_equal(c->aliases[3].ntargets, 3);
+	assert_string_equal(c->aliases[3].targets[0], "Partner@other.example");
+	assert_string_equal(c->aliases[3].targets[1], "alice@localhost");
+	assert_string_equal(c->aliases[3].targets[2], "bob-x@example.test");
+	assert_int_equal(c->max_alias_targets, 50);
 
 	assert_int_equal(c->retry_min_s, 30);
 	assert_int_equal(c->retry_max_s, 7200);
@@ -1307,6 +1388,47 @@ strip_dir(char *s, const char *dir)
 		memmove(p, p + n, strlen(p + n) + 1);
 }
 
+/*
+ * A chain of n aliases, a0 -> a1 -> ... -> alice: local.c expands
+ * CONFIG_ALIAS_DEPTH_MAX of them, so a longer chain must not load (it would
+ * lose alice without a word). Returns the config or NULL with err.
+ */
+static struct config *
+load_chain(unsigned n, char *err, size_t errsize)
+{
+	struct config *c;
+	struct buf b;
+	char *text;
+
+	buf_init(&b, SIZE_MAX);
+	buf_printf(&b, "%slocal {\n users = [alice]\n aliases {\n", BASE);
+	for (unsigned i = 0; i + 1 < n; i++)
+		buf_printf(&b, " a%u = a%u\n", i, i + 1);
+	buf_printf(&b, " a%u = alice\n } }\n", n - 1);
+	text = xstrdup(buf_cstr(&b));
+	buf_clear(&b);
+	c = load_text(text, err, errsize);
+	free(text);
+	return c;
+}
+
+static void
+test_alias_depth(void **state)
+{
+	char err[1024] = "";
+	struct config *c = load_chain(CONFIG_ALIAS_DEPTH_MAX, err, sizeof(err));
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	config_free(&c);
+	assert_null(load_chain(CONFIG_ALIAS_DEPTH_MAX + 1, err, sizeof(err)));
+	assert_string_equal(err, "t.conf:6: local.aliases.a0: aliases nested more than 16 deep");
+	/* a long chain is refused by its depth, quickly, and without deep recursion */
+	assert_null(load_chain(50000, err, sizeof(err)));
+	assert_string_equal(err, "t.conf:6: local.aliases.a0: aliases nested more than 16 deep");
+}
+
 /* configs/bad/NAME.conf fails with NAME.expect's first line; see the top of this file. */
 static void
 test_bad_files(void **state)
@@ -1354,6 +1476,95 @@ test_bad_files(void **state)
 	assert_true(nconf >= 25);
 }
 
+/* ---- LMTP next hops ---- */
+
+static const struct {
+	const char *in;
+	int want;			/* 0 or -1 */
+	int family;			/* of sa: AF_UNIX, AF_INET, AF_INET6; 0 for a name */
+	const char *host;		/* the name or address; for a socket, its path */
+	unsigned port;
+} lmtp_hops[] = {
+	{ "unix:/run/dovecot/lmtp", 0, AF_UNIX, "/run/dovecot/lmtp", 0 },
+	{ "unix:/x", 0, AF_UNIX, "/x", 0 },
+	{ "unix:run/dovecot/lmtp", -1, 0, NULL, 0 },		/* relative */
+	{ "unix:", -1, 0, NULL, 0 },
+	{ "unix:/a\tb", -1, 0, NULL, 0 },			/* control byte */
+	{ "UNIX:/run/lmtp", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:24", 0, AF_INET, "127.0.0.1", 24 },
+	{ "[::1]:2424", 0, AF_INET6, "::1", 2424 },
+	{ "[IPv6:::1]:24", -1, 0, NULL, 0 },
+	{ "mailstore.example.test:24", 0, 0, "mailstore.example.test", 24 },
+	{ "[Mailstore.Example.test]:24", 0, 0, "mailstore.example.test", 24 },	/* no MX anyway */
+	{ "127.0.0.1:24", -1, 0, NULL, 0 },			/* an address goes in brackets */
+	{ "mailstore.example.test", -1, 0, NULL, 0 },		/* no port */
+	{ "[127.0.0.1]", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:25", -1, 0, NULL, 0 },			/* RFC 2033: never SMTP's port */
+	{ "[127.0.0.1]:0", -1, 0, NULL, 0 },
+	{ "[127.0.0.1]:65536", -1, 0, NULL, 0 },
+	{ "lmtp.example.test:24x", -1, 0, NULL, 0 },
+	{ "", -1, 0, NULL, 0 },
+};
+
+static void
+test_lmtp_hop(void **state)
+{
+	char longpath[160];
+	struct config_lmtp_hop h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lmtp_hops) / sizeof(lmtp_hops[0]); i++) {
+		int rc = config_lmtp_hop_parse(lmtp_hops[i].in, &h);
+
+		if (rc != lmtp_hops[i].want)
+			fail_msg("'%s': got %d", lmtp_hops[i].in, rc);
+		if (rc == -1)
+			continue;
+		assert_int_equal(h.port, lmtp_hops[i].port);
+		if (lmtp_hops[i].family == 0) {
+			assert_int_equal(h.sa_len, 0);	/* a name: looked up first */
+			assert_string_equal(h.host, lmtp_hops[i].host);
+		} else if (lmtp_hops[i].family == AF_UNIX) {
+			const struct sockaddr_un *su = (const void *)&h.sa;
+
+			assert_int_equal(su->sun_family, AF_UNIX);
+			assert_string_equal(h.host, "");
+			assert_string_equal(su->sun_path, lmtp_hops[i].host);
+			/* what connect() wants: the path and its NUL, no more */
+			assert_int_equal(h.sa_len, offsetof(struct sockaddr_un, sun_path) +
+			    strlen(lmtp_hops[i].host) + 1);
+		} else if (lmtp_hops[i].family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)&h.sa;
+			char ip[INET_ADDRSTRLEN];
+
+			assert_int_equal(h.sa_len, sizeof(*s4));
+			assert_int_equal(s4->sin_family, AF_INET);
+			assert_int_equal(ntohs(s4->sin_port), lmtp_hops[i].port);
+			assert_string_equal(inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)),
+			    lmtp_hops[i].host);
+			assert_string_equal(h.host, lmtp_hops[i].host);
+		} else {
+			const struct sockaddr_in6 *s6 = (const void *)&h.sa;
+			char ip[INET6_ADDRSTRLEN];
+
+			assert_int_equal(h.sa_len, sizeof(*s6));
+			assert_int_equal(s6->sin6_family, AF_INET6);
+			assert_int_equal(ntohs(s6->sin6_port), lmtp_hops[i].port);
+			assert_string_equal(inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)),
+			    lmtp_hops[i].host);
+		}
+	}
+	/* the longest path a sockaddr_un holds, and one byte more */
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:/", 6);
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = '\0';
+	assert_int_equal(config_lmtp_hop_parse(longpath, &h), 0);
+	assert_int_equal(h.sa_len, sizeof(struct sockaddr_un));
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = 'a';
+	longpath[5 + sizeof(((struct sockaddr_un *)0)->sun_path)] = '\0';
+	assert_int_equal(config_lmtp_hop_parse(longpath, &h), -1);
+}
+
 int
 main(void)
 {
@@ -1366,6 +1577,7 @@ main(void)
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_depth),
 		cmocka_unit_test(test_load_cases),
+		cmocka_unit_test(test_alias_depth),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_example),
@@ -1374,6 +1586,7 @@ main(void)
 		cmocka_unit_test(test_small_err),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_lmtp_hop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
  * test_outbound.c - the pure parts of outbound delivery: MX ordering and
  * null MX (dns/mx.c), the client's reply reader fed whole and split at
- * every byte, the client state machine, dot-stuffing (deliver/smtpc.c),
- * notices (deliver/dsn.c) and the due-time heap (sched/heap.c).
+ * every byte, the client state machine in SMTP and in LMTP mode,
+ * dot-stuffing (deliver/smtpc.c), notices (deliver/dsn.c) and the due-time
+ * heap (sched/heap.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -390,6 +391,311 @@ test_session_auth_and_failures(void **state)
 }
 
 static void
+test_session_replies_out_of_place(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@mx.test", "c@mx.test", "d@mx.test" };
+	struct smtpc_result res[3];
+	struct smtpc_txn t = { "a@x.test", rcpts, 3, 10, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	/* a 250 to DATA is no acceptance of a message never sent: nobody is delivered */
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-mx.test\r\n250 PIPELINING\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n250 2.0.0 queued\r\n", "");
+	assert_true(s.act.is_failed && !t.is_sent);
+	assert_int_equal(res[0].code, 0);
+	assert_int_equal(res[1].code, 550);
+	assert_int_equal(res[2].code, 0);
+	/* nor is a 354 to RCPT a verdict on its recipient (found by fuzz_smtpc, in LMTP mode) */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	s.conf.is_lmtp = 1;
+	reply(&s, "220 lmtp.test\r\n", "LHLO out.example.test\r\n");
+	reply(&s, "250-lmtp.test\r\n250 PIPELINING\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n", "");
+	assert_true(s.act.is_failed && !t.is_sent);
+	assert_int_equal(res[0].code, 0);
+	assert_int_equal(res[1].code, 0);
+	assert_int_equal(res[2].code, 0);
+	buf_clear(&s.out);
+}
+
+/* ---- LMTP (RFC 2033) ---- */
+
+/* An LMTP session up to ready: LHLO, never EHLO, and the server's extensions. */
+static void
+lmtp_ready(struct sess *s)
+{
+	sess_init(s, 1);
+	s->conf.is_lmtp = 1;
+	reply(s, "220 lmtp.test LMTP ready\r\n", "LHLO out.example.test\r\n");
+	reply(s, "250-lmtp.test\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 PIPELINING\r\n", "");
+	assert_true(s->act.is_ready);
+}
+
+static void
+test_lmtp_all_accepted(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@example.test", "c@example.test", "d@example.test" };
+	struct smtpc_result res[3];
+	struct smtpc_txn t = { "a@example.org", rcpts, 3, 100, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	assert_string_equal(buf_cstr(&s.out), "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\n"
+	    "DATA\r\n");
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 Sender OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n"
+	    "354 OK\r\n", "");
+	assert_true(s.act.want_body);
+	smtpc_body_sent(&s.c);
+	/* RFC 2033 4.2: one reply per recipient, in RCPT order; the last ends the message */
+	reply(&s, "250 2.0.0 <b@example.test> x1 Saved\r\n", "");
+	assert_false(s.act.is_txn_done || s.act.is_ready || s.act.is_failed);
+	reply(&s, "250 2.0.0 <c@example.test> x2 Saved\r\n", "");
+	assert_false(s.act.is_txn_done);
+	reply(&s, "250 2.0.0 <d@example.test> x3 Saved\r\n", "");
+	assert_true(s.act.is_txn_done && s.act.is_ready && t.is_sent);
+	assert_int_equal(res[0].code, 250);
+	assert_string_equal(res[0].status, "2.0.0");
+	assert_string_equal(res[0].text, "<b@example.test> x1 Saved");	/* each its own reply */
+	assert_string_equal(res[1].text, "<c@example.test> x2 Saved");
+	assert_string_equal(res[2].text, "<d@example.test> x3 Saved");
+	assert_string_equal(t.msg.text, "<d@example.test> x3 Saved");
+	/* the connection carries the next message */
+	smtpc_begin(&s.c, &t, &s.act);
+	assert_int_equal(s.c.messages, 2);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	reply(&s, "250 2.0.0 b\r\n250 2.0.0 c\r\n250 2.0.0 d\r\n", "");
+	assert_true(s.act.is_txn_done && t.is_sent);
+	assert_string_equal(res[0].text, "b");
+	assert_string_equal(res[2].text, "d");
+	buf_clear(&s.out);
+}
+
+static void
+test_lmtp_per_recipient_failures(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@example.test", "nobody@example.test", "full@example.test",
+		"gone@example.test" };
+	struct smtpc_result res[4];
+	struct smtpc_txn t = { "a@example.org", rcpts, 4, 100, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 <nobody@example.test> User doesn't "
+	    "exist\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	/* three replies, for the three accepted: the refused one is skipped */
+	reply(&s, "250 2.0.0 <b@example.test> Saved\r\n", "");
+	reply(&s, "452 4.2.2 <full@example.test> Quota exceeded (mailbox for user is full)\r\n", "");
+	assert_false(s.act.is_txn_done);
+	reply(&s, "550 5.2.1 <gone@example.test> Mailbox disabled\r\n", "");
+	assert_true(s.act.is_txn_done && s.act.is_ready && t.is_sent);
+	assert_int_equal(res[0].code, 250);				/* delivered */
+	assert_int_equal(res[1].code, 550);				/* its RCPT reply */
+	assert_string_equal(res[1].status, "5.1.1");
+	assert_int_equal(res[2].code, 452);				/* deferred alone */
+	assert_string_equal(res[2].status, "4.2.2");
+	assert_string_equal(res[2].text, "<full@example.test> Quota exceeded (mailbox for user "
+	    "is full)");
+	assert_int_equal(res[3].code, 550);				/* bounced alone */
+	assert_string_equal(res[3].status, "5.2.1");
+	assert_int_equal(t.msg.code, 550);	/* the reply that ended the message */
+
+	/* nobody delivered: no recipient's result is a delivery, and is_sent says so */
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 no\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n"
+	    "354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	reply(&s, "452 4.2.2 full\r\n452 4.2.2 full\r\n451 4.3.0 error\r\n", "");
+	assert_true(s.act.is_txn_done && !t.is_sent);
+	assert_int_equal(res[0].code, 452);
+	assert_int_equal(res[1].code, 550);
+	assert_int_equal(res[2].code, 452);
+	assert_int_equal(res[3].code, 451);
+
+	/* every RCPT refused: the pipelined DATA is refused, the RCPT replies stand */
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n450 4.2.1 c\r\n550 5.1.1 d\r\n"
+	    "503 5.5.1 No valid recipients\r\n", "RSET\r\n");
+	assert_true(s.act.is_txn_done && !t.is_sent);
+	assert_int_equal(res[2].code, 450);
+	reply(&s, "250 2.0.0 OK\r\n", "");
+	assert_true(s.act.is_ready);
+	buf_clear(&s.out);
+}
+
+static void
+test_lmtp_lost_after_some_replies(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@example.test", "c@example.test", "d@example.test",
+		"e@example.test" };
+	struct smtpc_result res[4];
+	struct smtpc_txn t = { "a@example.org", rcpts, 4, 100, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n550 5.1.1 no\r\n250 2.1.5 OK\r\n"
+	    "354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	reply(&s, "250 2.0.0 b Saved\r\n452 4.2.2 c full\r\n", "");
+	/* the connection breaks: what was answered stands, the rest is tried again */
+	smtpc_lost(&s.c);
+	assert_int_equal(res[0].code, 250);	/* delivered: again would be twice */
+	assert_int_equal(res[1].code, 452);
+	assert_int_equal(res[2].code, 550);	/* refused at RCPT */
+	assert_int_equal(res[3].code, 0);	/* accepted at RCPT, no reply: not delivered */
+	assert_true(t.is_sent);
+	assert_int_equal(t.msg.code, 0);	/* nothing ended the message */
+	smtpc_lost(&s.c);			/* twice is harmless */
+	assert_int_equal(res[0].code, 250);
+
+	/* a 421 in the middle of the replies ends the session the same way */
+	buf_clear(&s.out);
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n"
+	    "354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	reply(&s, "250 2.0.0 b Saved\r\n", "");
+	reply(&s, "421 4.3.2 shutting down\r\n", "");
+	assert_true(s.act.is_failed && !s.act.is_perm);
+	assert_int_equal(res[0].code, 250);
+	assert_int_equal(res[1].code, 0);
+	assert_int_equal(res[2].code, 0);
+	assert_int_equal(res[3].code, 0);
+
+	/* lost before the first reply: nobody is delivered */
+	buf_clear(&s.out);
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n"
+	    "354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	smtpc_lost(&s.c);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(res[i].code, 0);
+	assert_false(t.is_sent);
+
+	/* SMTP: lost while waiting for the reply to the dot, the accepted RCPTs are no delivery */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	reply(&s, "220 mx.test\r\n", "EHLO out.example.test\r\n");
+	reply(&s, "250-mx.test\r\n250 PIPELINING\r\n", "");
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n250 ok\r\n354 go\r\n", "");
+	smtpc_body_sent(&s.c);
+	smtpc_lost(&s.c);
+	assert_int_equal(res[0].code, 0);
+	assert_int_equal(res[1].code, 550);
+	assert_int_equal(res[2].code, 0);
+	assert_false(t.is_sent);
+	buf_clear(&s.out);
+}
+
+static void
+test_lmtp_multiline_replies(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@example.test", "c@example.test" };
+	struct smtpc_result res[2];
+	struct smtpc_txn t = { "a@example.org", rcpts, 2, 100, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	lmtp_ready(&s);
+	smtpc_begin(&s.c, &t, &s.act);
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	/* a reply of several lines is one recipient's: it does not count as two */
+	reply(&s, "452-4.2.2 <b@example.test> mailbox full\r\n452-4.2.2 try again\r\n"
+	    "452 4.2.2 later\r\n", "");
+	assert_false(s.act.is_txn_done);
+	reply(&s, "250-2.0.0 <c@example.test> Saved\r\n250 2.0.0 as x9\r\n", "");
+	assert_true(s.act.is_txn_done && t.is_sent);
+	assert_int_equal(res[0].code, 452);
+	assert_string_equal(res[0].status, "4.2.2");
+	assert_string_equal(res[0].text, "<b@example.test> mailbox full; try again; later");
+	assert_int_equal(res[1].code, 250);
+	assert_string_equal(res[1].text, "<c@example.test> Saved; as x9");
+	buf_clear(&s.out);
+}
+
+static void
+test_lmtp_greeting(void **state)
+{
+	struct sess s;
+	const char *rcpts[] = { "b@example.test" };
+	struct smtpc_result res[1];
+	struct smtpc_txn t = { "", rcpts, 1, 100, 0, 0, res, { 0 }, 0 };
+
+	(void)state;
+	/* no HELO after a refused LHLO (RFC 2033 4.1): the host has said no */
+	sess_init(&s, 1);
+	s.conf.is_lmtp = 1;
+	reply(&s, "220 lmtp.test\r\n", "LHLO out.example.test\r\n");
+	reply(&s, "500 5.5.1 Unknown command\r\n", "");
+	assert_true(s.act.is_failed && s.act.is_perm);
+	assert_non_null(strstr(s.act.why, "LHLO"));
+	/* a 4xx is no verdict on the host */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	s.conf.is_lmtp = 1;
+	reply(&s, "220 lmtp.test\r\n", "LHLO out.example.test\r\n");
+	reply(&s, "421 4.3.2 busy\r\n", "");
+	assert_true(s.act.is_failed && !s.act.is_perm);
+
+	/* STARTTLS when offered and allowed (over TCP), then LHLO again (RFC 3207 4.2) */
+	buf_clear(&s.out);
+	sess_init(&s, 1);
+	s.conf.is_lmtp = 1;
+	reply(&s, "220 lmtp.test\r\n", "LHLO out.example.test\r\n");
+	reply(&s, "250-lmtp.test\r\n250 STARTTLS\r\n", "STARTTLS\r\n");
+	reply(&s, "220 2.0.0 go\r\n", "");
+	assert_true(s.act.want_tls);
+	smtpc_tls_ready(&s.c);
+	assert_string_equal(buf_cstr(&s.out), "LHLO out.example.test\r\n");
+	assert_string_equal(smtpc_state_name(s.c.state), "LHLO");
+	buf_reset(&s.out);
+	/* without PIPELINING, one command at a time, as in SMTP */
+	reply(&s, "250 lmtp.test\r\n", "");
+	assert_true(s.act.is_ready && s.c.is_tls);
+	smtpc_begin(&s.c, &t, &s.act);
+	assert_string_equal(buf_cstr(&s.out), "MAIL FROM:<>\r\n");
+	buf_reset(&s.out);
+	reply(&s, "250 2.1.0 OK\r\n", "RCPT TO:<b@example.test>\r\n");
+	reply(&s, "250 2.1.5 OK\r\n", "DATA\r\n");
+	reply(&s, "354 OK\r\n", "");
+	smtpc_body_sent(&s.c);
+	reply(&s, "250 2.0.0 Saved\r\n", "");
+	assert_true(s.act.is_txn_done && t.is_sent && res[0].code == 250);
+	buf_clear(&s.out);
+}
+
+static void
 test_dotstuff(void **state)
 {
 	static const char in[] = ".a\r\nb\r\n..c\r\n.\r\nend";
@@ -418,12 +724,15 @@ static void
 test_dsn(void **state)
 {
 	static const char headers[] = "Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody\r\n";
-	struct dsn_rcpt r[2] = {
+	struct dsn_rcpt r[3] = {
 		{ "B@mx.test", "b@mx.test", "5.1.1", "mx1.mx.test", 550, "no such user" },
 		{ NULL, "c@nullmx.test", "5.1.10", NULL, 556, "null MX" },
+		/* a forward: the alias the sender wrote, and where it led */
+		{ "info@example.test", "partner@other.example", "5.1.1", "mx.other.example", 550,
+		  "unknown" },
 	};
 	struct dsn_msg m = { "mx.example.test", "6C3QWXZ6WTC00", "6C3QWXZ6WTC01", "a@example.test",
-		1700000000, 1700000100, 0, 1700432000, r, 2, (const uint8_t *)headers,
+		1700000000, 1700000100, 0, 1700432000, r, 3, (const uint8_t *)headers,
 		sizeof(headers) - 1 };
 	struct buf out;
 	const char *s;
@@ -440,6 +749,13 @@ test_dsn(void **state)
 	    "Final-Recipient: rfc822; b@mx.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
 	    "Remote-MTA: dns; mx1.mx.test\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"));
 	assert_non_null(strstr(s, "\r\n\r\nFinal-Recipient: rfc822; c@nullmx.test\r\n"));
+	assert_non_null(strstr(s, "\r\n\r\nOriginal-Recipient: rfc822; info@example.test\r\n"
+	    "Final-Recipient: rfc822; partner@other.example\r\n"));
+	/* the text names the alias beside its target; an address that only changed case is one */
+	assert_non_null(strstr(s, "\r\n<partner@other.example> (expanded from <info@example.test>): "
+	    "host mx.other.example said: 550 unknown\r\n"));
+	assert_non_null(strstr(s, "\r\n<b@mx.test>: host mx1.mx.test said: 550 no such user\r\n"));
+	assert_non_null(strstr(s, "\r\n<c@nullmx.test>: 556 null MX\r\n"));
 	/* the header section only, not the body */
 	assert_non_null(strstr(s, "Content-Type: text/rfc822-headers"));
 	assert_non_null(strstr(s, "Subject: hi\r\n"));
@@ -511,6 +827,12 @@ main(void)
 		cmocka_unit_test(test_session_not_pipelined_all_refused),
 		cmocka_unit_test(test_session_starttls_and_limits),
 		cmocka_unit_test(test_session_auth_and_failures),
+		cmocka_unit_test(test_session_replies_out_of_place),
+		cmocka_unit_test(test_lmtp_all_accepted),
+		cmocka_unit_test(test_lmtp_per_recipient_failures),
+		cmocka_unit_test(test_lmtp_lost_after_some_replies),
+		cmocka_unit_test(test_lmtp_multiline_replies),
+		cmocka_unit_test(test_lmtp_greeting),
 		cmocka_unit_test(test_dotstuff),
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test(test_heap),

@@ -1,0 +1,219 @@
+/*
+ * control.h - the control socket: how `sterna queue`, `sterna status`,
+ * mailq and `sendmail -q` talk to the daemon. A UNIX stream socket,
+ * <spool.dir>/control (mode 0660, server.user's), and one JSON object per
+ * line each way; docs/control.md is the protocol.
+ *
+ *   proto.c    request lines into requests, and queue views, results and
+ *              errors into JSON (pure: no sockets, no libevent)
+ *   control.c  the daemon's side: the socket, who may use it, connections,
+ *              listings streamed a slice per turn of the loop, operations
+ *              through the scheduler's queue interface (sched/queue.h)
+ *   client.c   the command line's side: connect, send, read reply lines
+ *   print.c    replies as text for people (mailq's table, show, status)
+ */
+#ifndef STERNA_CONTROL_CONTROL_H
+#define STERNA_CONTROL_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "sched/queue.h"
+#include "util/qid.h"
+
+#define CTL_SOCKET_NAME "control"	/* in spool.dir */
+#define CTL_MAX_LINE 4096		/* a request line, its LF included */
+#define CTL_MAX_DEPTH 8			/* arrays and objects nested in a request */
+#define CTL_MAX_TEXT 1024		/* a string of a filter (sender, recipient, domain) */
+#define CTL_MAX_REPLY_LINE (64u << 20)	/* what the client reads as one reply line */
+
+/* ---- requests (proto.c) ---- */
+
+enum ctl_line {
+	CTL_LINE_OK,		/* a whole line: *len_out bytes, then the LF */
+	CTL_LINE_MORE,		/* no LF yet, and room for more */
+	CTL_LINE_TOO_LONG,	/* CTL_MAX_LINE bytes without an LF */
+};
+
+/*
+ * Finds the first request line in p[0..n): its length without the LF in
+ * *len_out (the caller then drops len + 1 bytes). Bytes inside the line
+ * are not judged here (ctl_req_parse does).
+ */
+enum ctl_line ctl_line_find(const uint8_t *p, size_t n, size_t *len_out);
+
+/* Every error a reply can carry; each has a stable code (ctl_err_code). */
+enum ctl_err {
+	CTL_ERR_NONE,
+	CTL_ERR_LINE_TOO_LONG,	/* "line_too_long": the connection is closed after it */
+	CTL_ERR_BAD_JSON,	/* "bad_json": not one JSON text, not UTF-8, a NUL */
+	CTL_ERR_TOO_DEEP,	/* "too_deep": nested deeper than CTL_MAX_DEPTH */
+	CTL_ERR_BAD_REQUEST,	/* "bad_request": not an object, no op, unknown key, wrong type */
+	CTL_ERR_UNKNOWN_OP,	/* "unknown_op" */
+	CTL_ERR_BAD_FILTER,	/* "bad_filter": an unknown key or a bad value in "filter" */
+	CTL_ERR_FILTER_REQUIRED, /* "filter_required": an operation with no filter and no "all" */
+	CTL_ERR_NOT_FOUND,	/* "not_found": show of a queue id that is not in the queue */
+	CTL_ERR_FORBIDDEN,	/* "forbidden": the peer may not use the socket; then closed */
+	CTL_ERR_BUSY,		/* "busy": too many control connections; then closed */
+	CTL_NERRS
+};
+
+/* The stable code of e ("bad_json", ...); "" for CTL_ERR_NONE. */
+const char *ctl_err_code(enum ctl_err e);
+/* The error whose code is code: 0, or -1 for a code this version does not know. */
+int ctl_err_parse(const char *code, enum ctl_err *out);
+
+enum ctl_kind {
+	CTL_LIST,	/* every message the filter matches, streamed */
+	CTL_SHOW,	/* one message, with its whole envelope */
+	CTL_STATUS,	/* the daemon and the queue in numbers */
+	CTL_APPLY,	/* flush, hold, release, delete, bounce (sched_apply) */
+};
+
+/* A request, parsed: it owns the strings its filter points to. */
+struct ctl_req {
+	enum ctl_kind kind;
+	enum sched_op op;		/* CTL_APPLY */
+	struct sched_filter f;		/* CTL_LIST, CTL_SHOW (qid only), CTL_APPLY */
+	int is_all;			/* "all": true: an operation's empty filter needs it */
+	char qid[QID_LEN + 1];		/* f.qid points here when set */
+	char *sender, *rcpt, *domain;	/* f.sender, f.rcpt, f.domain point here */
+};
+
+/*
+ * Parses one request line p[0..len) (without its LF; any bytes). Returns
+ * CTL_ERR_NONE with r filled (ctl_req_clear() frees it), or the error
+ * with a sentence for people in why (r then needs no clearing). Checked in
+ * this order: depth (before any parsing, so that no parser recurses
+ * deeply), JSON, the object's keys, op, filter, and "all".
+ */
+enum ctl_err ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char *why,
+    size_t whysize);
+void ctl_req_clear(struct ctl_req *r);
+/* "list", "show", "status", or the operation's name. */
+const char *ctl_req_op_name(const struct ctl_req *r);
+/* 1 if f selects nothing in particular (it would match the whole queue). */
+int ctl_filter_is_empty(const struct sched_filter *f);
+/*
+ * A request for the daemon: op is "list", "status", an operation's name,
+ * ...; f (may be NULL) becomes its "filter", is_all its "all". For show,
+ * use op "show" and f->qid. Returns a new object.
+ */
+json_t *ctl_req_new(const char *op, const struct sched_filter *f, int is_all);
+
+/* ---- replies (proto.c) ---- */
+
+/* {"ok":false,"error":{"code":...,"message":...}}: a new object. */
+json_t *ctl_reply_error(enum ctl_err e, const char *message);
+/* {"ok":true,"count":N}: the end of a listing. */
+json_t *ctl_reply_end(size_t count);
+/* {"ok":true,"op":...,"matched":N,"done":N,"failed":N}. */
+json_t *ctl_reply_result(enum sched_op op, const struct sched_op_result *r);
+
+/* What a status reply says besides the scheduler's numbers. */
+struct ctl_status {
+	struct sched_stats st;
+	uint64_t started_s;		/* when the daemon started (seconds since the epoch) */
+	uint64_t uptime_s;
+	unsigned sessions;		/* SMTP sessions open */
+	unsigned controls;		/* control connections open, this one included */
+};
+
+/* {"ok":true,"status":{...}}. */
+json_t *ctl_reply_status(const struct ctl_status *s);
+/*
+ * A message as listings show it: id, state, arrival, size, sender,
+ * next_attempt and recipients (each with email, orig, state, agent,
+ * attempts, last_reply, next_attempt, status); with is_detail also where
+ * it came from (origin, client, helo, proto, TLS, user). Reads v only
+ * during the call. Returns a new object.
+ */
+json_t *ctl_view_json(const struct sched_view *v, int is_detail);
+/* {"msg": msg}, taking msg. */
+json_t *ctl_reply_msg(json_t *msg);
+/*
+ * Writes j as one line (compact, LF-terminated) through write(p, n, ctx),
+ * which returns 0, or -1 to stop (jansson's dump callback). Returns 0, or -1.
+ */
+int ctl_json_line(const json_t *j, json_dump_callback_t write, void *ctx);
+/* An RFC 3339 UTC time, "2026-12-24T08:00:00Z", into out (24 bytes): out. */
+const char *ctl_time_str(uint64_t t_s, char out[24]);
+/* The inverse for what ctl_time_str writes: 0 and *t_out, or -1. */
+int ctl_time_parse(const char *s, uint64_t *t_out);
+
+/* ---- the daemon's side (control.c) ---- */
+
+struct control;
+struct event_base;
+struct server;
+struct sched;
+
+struct control_deps {
+	struct event_base *base;
+	const char *spool_dir;		/* the socket is spool_dir/control */
+	struct sched *sched;		/* borrowed; must outlive the control */
+	struct server *server;		/* for its session count; borrowed */
+	uint64_t started_us;		/* the daemon's start, wall clock */
+};
+
+/*
+ * Makes the socket (a stale one left by an earlier daemon is replaced: the
+ * spool lock says none runs), mode 0660, and serves it. Run it as
+ * server.user, after privileges are dropped, so that the socket is that
+ * user's. Returns a new control, or NULL with the reason in err.
+ */
+struct control *control_new(const struct control_deps *d, char *err, size_t errsize);
+/*
+ * Closes every connection (operations in hand go on in the scheduler),
+ * removes the socket, frees *c; c may point to NULL.
+ */
+void control_free(struct control **c);
+
+/* ---- the command line's side (client.c) ---- */
+
+struct ctl_client;
+
+/*
+ * Connects to the socket at path: a new client, or NULL with errno
+ * (ENOENT, ECONNREFUSED: no daemon; EACCES: the socket's mode refuses us).
+ */
+struct ctl_client *ctl_client_connect(const char *path);
+/* Sends req as one line: 0, or -1 with errno. */
+int ctl_client_send(struct ctl_client *c, const json_t *req);
+/*
+ * Reads the next reply line: a new JSON object, or NULL with why in err
+ * (the daemon closed the connection: *is_closed_out set; a line that is
+ * no JSON object, or longer than CTL_MAX_REPLY_LINE).
+ */
+json_t *ctl_client_read(struct ctl_client *c, int *is_closed_out, char *err, size_t errsize);
+/*
+ * ctl_client_read() in two steps: the next line (no LF; valid until the
+ * next read), 0, or -1 as ctl_client_read() fails; then, if wanted, its
+ * JSON object (NULL with the reason in err when it is none).
+ */
+int ctl_client_next(struct ctl_client *c, const char **line_out, size_t *len_out, int *is_closed_out,
+    char *err, size_t errsize);
+json_t *ctl_client_parse(const char *line, size_t len, char *err, size_t errsize);
+void ctl_client_free(struct ctl_client **c);
+
+/* ---- text for people (print.c); every time in local time ---- */
+
+/* mailq's heading ("-Queue ID- --Size-- ..."). */
+void ctl_print_list_head(FILE *f);
+/*
+ * One message of a listing as mailq shows it: id with '*' (active) or '!'
+ * (held), size, arrival, sender, then each recipient still to deliver,
+ * under its last reply. Adds its size to *bytes.
+ */
+void ctl_print_list_msg(FILE *f, const json_t *msg, uint64_t *bytes);
+/* "-- N Kbytes in M Requests." or "Mail queue is empty". */
+void ctl_print_list_tail(FILE *f, uint64_t bytes, size_t count);
+/* One message, every field on its own line (sterna queue show). */
+void ctl_print_show(FILE *f, const json_t *msg);
+/* A status reply's "status" object (sterna status). */
+void ctl_print_status(FILE *f, const json_t *st);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * outcome.c - the record step: every attempt ends here, on a worker
+ * thread: D records for delivered recipients, T records (attempt count,
+ * next try) for deferred ones, and for permanent failures a notice built
+ * by dsn.c. The notice is committed to the spool as a new message first;
+ * only then are the failed recipients marked done (SECURITY.md, bounces).
+ * What was recorded goes back to the loop in the job's outcomes
+ * (job_finish applies them): workers never change the envelope.
+ */
+#include "sched/sched_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver/dsn.h"
+#include "msg/msg.h"
+#include "sched/backoff.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/log_event.h"
+#include "util/xalloc.h"
+
+static void
+rid_of(const struct spool_msg *m, size_t i, char *out, size_t size)
+{
+	snprintf(out, size, "%s.%zu", m->qid, i + 1);
+}
+
+struct header_sink {
+	struct buf b;
+};
+
+static int
+header_sink(void *ctx, const void *p, size_t n)
+{
+	struct header_sink *h = ctx;
+	size_t room = h->b.max - h->b.len;
+
+	(void)buf_append(&h->b, p, n < room ? n : room);
+	/* the header section is all a notice returns: stop once its end is in */
+	if (dsn_header_len(h->b.data, h->b.len) < h->b.len || h->b.len == h->b.max)
+		return -1;
+	return 0;
+}
+
+/* Builds a notice of kind is_delay for the outcomes that want one, into out. */
+static void
+build_notice(struct job *j, int is_delay, const char *to, struct buf *out)
+{
+	struct sched *s = j->s;
+	const struct spool_msg *m = j->q->m;
+	struct dsn_rcpt *dr = xcalloc(j->n, sizeof(*dr));
+	struct header_sink h;
+	struct dsn_msg dm = { 0 };
+	size_t n = 0;
+
+	for (size_t k = 0; k < j->n; k++) {
+		const struct outcome *o = &j->out[k];
+		const struct spool_rcpt *r = &m->rcpts[o->i];
+
+		if (is_delay ? !o->is_delay_notice : o->kind != OUT_PERM)
+			continue;
+		dr[n].orig = r->orig;
+		dr[n].final = r->to;
+		dr[n].status = o->status;
+		dr[n].remote_mta = o->host[0] ? o->host : NULL;
+		dr[n].code = o->code;
+		dr[n].diag = o->text;
+		n++;
+	}
+	buf_init(&h.b, DSN_MAX_HEADERS + 4096);
+	(void)spool_msg_read_content(s->sp, m->qid, header_sink, &h);
+	dm.hostname = s->cfg->hostname;
+	dm.qid = m->qid;
+	dm.bounce_qid = m->qid;
+	dm.to = to;
+	dm.arrival_s = (int64_t)(m->arrival_us / 1000000u);
+	dm.now_s = (int64_t)sched_now_s();
+	dm.is_delay = is_delay;
+	dm.retry_until_s = dm.arrival_s + s->cfg->lifetime_s;
+	dm.rcpts = dr;
+	dm.nrcpts = n;
+	dm.headers = h.b.data ? h.b.data : (const uint8_t *)"";
+	dm.headers_len = h.b.len;
+	buf_init(out, DSN_MAX_HEADERS + 64 * 1024 + n * 2048);
+	if (dsn_build(&dm, out) == -1) {
+		log_err("%s: cannot build the delivery status notification", m->qid);
+		buf_reset(out);
+	}
+	buf_clear(&h.b);
+	free(dr);
+}
+
+/* Who a notice about m goes to: the sender, postmaster for <> mail, or nobody (NULL). */
+static const char *
+notice_to(const struct sched *s, const struct spool_msg *m)
+{
+	if (m->sender[0] != '\0')
+		return m->sender;
+	if (s->cfg->null_sender_to[0] == '\0')
+		return NULL;
+	/* a notice to postmaster that failed is dropped: never a loop (SECURITY.md 6) */
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (strcmp(m->rcpts[i].to, s->cfg->null_sender_to) == 0)
+			return NULL;
+	return s->cfg->null_sender_to;
+}
+
+/* The reason for a log line: who said what, or our own reason. */
+static const char *
+describe(const struct outcome *o, char *out, size_t size)
+{
+	if (o->code != 0 && o->host[0] != '\0')
+		snprintf(out, size, "host %s said: %d %s %s", o->relay, o->code, o->status, o->text);
+	else if (o->code != 0)
+		snprintf(out, size, "%d %s %s", o->code, o->status, o->text);
+	else
+		snprintf(out, size, "%s", o->text);
+	return out;
+}
+
+/* Worker: D and T records, lifetime, and the notices' bytes. */
+void
+record(struct job *j)
+{
+	struct sched *s = j->s;
+	const struct config *cfg = s->cfg;
+	const struct spool_msg *m = j->q->m;
+	uint64_t now = sched_now_s(), arrival = m->arrival_us / 1000000u;
+	int any_perm = 0, any_delay = 0;
+	const char *to = notice_to(s, m);
+	int is_all_ok = j->is_whole;
+
+	if (spool_has(s->sp, m->qid) == 0) {
+		/* removed by hand while it was out: nothing to record, nobody to tell */
+		j->is_gone = 1;
+		return;
+	}
+
+	for (size_t k = 0; k < j->n; k++)
+		is_all_ok &= j->out[k].kind == OUT_OK;
+	for (size_t k = 0; k < j->n; k++) {
+		struct outcome *o = &j->out[k];
+		const struct spool_rcpt *r = &m->rcpts[o->i];
+		char rid[QID_LEN + 24], why[sizeof(o->text) + 400];
+		unsigned delay;
+		uint64_t prev;
+
+		rid_of(m, o->i, rid, sizeof(rid));
+		if (o->kind == OUT_OK) {
+			/*
+			 * A Maildir delivery wrote its D record itself (maildir_deliver). A remote
+			 * one that finishes the message removes the file instead: D records would
+			 * cost a flush each, and a crash before the removal is durable can only
+			 * deliver again, never lose.
+			 */
+			if (!is_all_ok && j->agent != &agent_maildir &&
+			    spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
+				log_err("%s: delivered, but cannot record it (%s): a restart may "
+				    "deliver it again", rid, strerror(errno));
+			o->is_recorded = o->is_done = 1;
+			if (j->agent == &agent_maildir)
+				log_ev_delivered(rid, r->to, r->mailbox,
+				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status);
+			else
+				log_ev_relayed(rid, r->to, o->relay,
+				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status,
+				    o->tls_version[0] ? o->tls_version : NULL,
+				    o->tls_cipher[0] ? o->tls_cipher : NULL, o->text);
+			continue;
+		}
+		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {
+			/* RFC 3463 4.4.7: delivery time expired; the last reason says why */
+			char gave_up[sizeof(o->text)];
+
+			log_ev_expired(rid, r->to, r->attempts + 1, describe(o, why, sizeof(why)));
+			snprintf(gave_up, sizeof(gave_up), "%.400s (gave up after %u attempts)", o->text,
+			    r->attempts + 1);
+			memcpy(o->text, gave_up, sizeof(o->text));
+			o->kind = OUT_PERM;
+			o->is_expired = 1;
+			if (o->status[0] == '\0' || o->status[0] == '4')
+				snprintf(o->status, sizeof(o->status), "%s", "4.4.7");
+		}
+		if (o->kind == OUT_TEMP) {
+			/* the previous attempt's time, from what the spool holds: survives a restart */
+			prev = r->attempts == 0 ? arrival :
+			    r->next_try_s - backoff_delay_s(r->attempts, cfg->retry_min_s, cfg->retry_max_s);
+			o->attempts = r->attempts + 1;
+			delay = backoff_delay_s(o->attempts, cfg->retry_min_s, cfg->retry_max_s);
+			o->next_try_s = now + delay;
+			o->is_recorded = 1;
+			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, o->attempts, o->next_try_s,
+			    o->text) == -1)
+				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+			log_ev_deferred(rid, r->to, o->attempts, delay, describe(o, why, sizeof(why)));
+			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
+			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
+				o->is_delay_notice = 1;
+				any_delay = 1;
+			}
+			continue;
+		}
+		if (o->kind == OUT_PERM) {
+			any_perm = 1;
+			if (to == NULL) {
+				/* RFC 5321 4.5.5: no notice about a notice; the log says it all */
+				if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
+					log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+				o->is_recorded = o->is_done = 1;
+				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
+				    describe(o, why, sizeof(why)), "-");
+			}
+		}
+	}
+	if (is_all_ok) {
+		if (spool_msg_remove(s->sp, m->qid) == -1) {
+			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
+		} else {
+			j->is_removed = 1;
+			log_ev_removed(m->qid, "delivered");
+		}
+	}
+	if (any_perm && to != NULL) {
+		build_notice(j, 0, to, &j->dsn);
+		j->has_perm_unmarked = 1;
+	}
+	if (any_delay)
+		build_notice(j, 1, m->sender, &j->delay_dsn);
+}
+
+/* Worker: the notice is in the queue (or could not be): the failed recipients' records. */
+static void
+mark_perm_run(struct work *w)
+{
+	struct job *j = (struct job *)w;
+	struct sched *s = j->s;
+	const struct spool_msg *m = j->q->m;
+	uint64_t next = sched_now_s() + s->cfg->retry_min_s;
+
+	for (size_t k = 0; k < j->n; k++) {
+		struct outcome *o = &j->out[k];
+		const struct spool_rcpt *r = &m->rcpts[o->i];
+		char rid[QID_LEN + 24];
+
+		if (o->kind != OUT_PERM)
+			continue;
+		rid_of(m, o->i, rid, sizeof(rid));
+		if (j->notice_ok) {
+			if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
+				log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+			o->is_recorded = o->is_done = 1;
+			log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
+			    j->notice_qid[0] ? j->notice_qid : "-");
+		} else {
+			/* the notice is not safe: keep the recipient, try again (and notify) later */
+			o->is_recorded = 1;
+			o->attempts = r->attempts;
+			o->next_try_s = next;
+			snprintf(o->text, sizeof(o->text), "the failure notice could not be queued");
+			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, r->attempts, next,
+			    "the failure notice could not be queued") == -1)
+				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+		}
+	}
+}
+
+static void
+mark_perm_done(struct work *w)
+{
+	struct job *j = (struct job *)w;
+
+	j->s->inflight_work--;
+	job_finish(j);
+}
+
+static void
+on_delay_committed(void *ctx, const struct msg_result *r)
+{
+	struct sched *s = ctx;
+
+	s->inflight_work--;
+	if (r->status == MSG_QUEUED)
+		log_info("%s: delay notice queued", r->qid);
+	else
+		log_err("%s: the delay notice could not be queued: %s", r->qid, r->text);
+}
+
+static void
+on_notice_committed(void *ctx, const struct msg_result *r)
+{
+	struct job *j = ctx;
+	struct sched *s = j->s;
+
+	s->inflight_work--;
+	j->notice_ok = r->status == MSG_QUEUED;
+	if (j->notice_ok)
+		memcpy(j->notice_qid, r->qid, sizeof(j->notice_qid));	/* for the bounced lines */
+	else
+		log_err("%s: the failure notice could not be queued (%s); retrying later",
+		    j->q->m->qid, r->text);
+	sched_submit(s, j, mark_perm_run, mark_perm_done);
+}
+
+/*
+ * Queues a notice (bytes in b) from us (sender <>) to addr through the
+ * submission core, which calls done(ctx, result) once it is durable (or
+ * failed). Returns -1 when addr reaches nobody (a local sender that is gone).
+ */
+static int
+queue_notice(struct sched *s, const char *addr, struct buf *b,
+    void (*done)(void *ctx, const struct msg_result *r), void *ctx)
+{
+	struct spool_msg *n = msg_env_new(s->msg, SPOOL_FROM_NOTICE);
+	struct msg_sub *sub;
+	char err[512];
+
+	if (msg_env_add_rcpt(s->msg, n, addr, err, sizeof(err)) == -1) {
+		log_info("%s: no notice: %s", n->qid, err);
+		spool_msg_free(&n);
+		return -1;
+	}
+	sub = msg_sub_new(s->msg, n, "notice");
+	/* all the bytes are in hand: the spool buffers them, whatever it says of pausing */
+	(void)msg_sub_write(sub, b->data, b->len);
+	s->inflight_work++;
+	msg_sub_end(sub, done, ctx);
+	return 0;
+}
+
+/* Loop: the record step is done; notices go into the queue. */
+void
+record_done(struct work *w)
+{
+	struct job *j = (struct job *)w;
+	struct sched *s = j->s;
+	const char *to = notice_to(s, j->q->m);
+
+	s->inflight_work--;
+	if (s->is_stopping) {
+		/* no new messages now: the failed recipients are still pending, and notified later */
+		job_finish(j);
+		return;
+	}
+	if (j->delay_dsn.len > 0)
+		(void)queue_notice(s, j->q->m->sender, &j->delay_dsn, on_delay_committed, s);
+	if (j->has_perm_unmarked) {
+		if (j->dsn.len > 0 && to != NULL &&
+		    queue_notice(s, to, &j->dsn, on_notice_committed, j) == 0)
+			return;
+		/* nobody to tell (a local sender that is gone), or no notice could be built */
+		j->notice_ok = j->dsn.len > 0;
+		sched_submit(s, j, mark_perm_run, mark_perm_done);
+		return;
+	}
+	job_finish(j);
+}
+
+void
+record_run(struct work *w)
+{
+	record((struct job *)w);
+}
+
+void
+job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
+    const char *text)
+{
+	for (size_t k = 0; k < j->n; k++) {
+		struct outcome *o = &j->out[k];
+
+		o->kind = kind;
+		o->code = code;
+		snprintf(o->status, sizeof(o->status), "%s", status);
+		snprintf(o->text, sizeof(o->text), "%s", text);
+	}
+}
