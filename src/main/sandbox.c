@@ -75,7 +75,8 @@ struct ll_ruleset_attr {
  * writer made: a link, a FIFO, a socket, a device node. Renaming one into
  * taken/ counts as making one of its type there, so those rights are
  * given too; the filter refuses the calls that would really make them
- * (symlink, mknod), so only bind() could, a socket file.
+ * (symlink, mknod). bind() does make a socket file: the control socket,
+ * <spool.dir>/control (src/control).
  */
 #define LL_ENTRANCE (LL_WRITE | LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_MAKE_FIFO | \
 	LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK)
@@ -202,7 +203,7 @@ static const char *const ll_system_read[] = {
  * socket in /tmp) is not restricted by Landlock up to ABI 7 (Linux 6.18,
  * checked by connecting under a ruleset that handles every right): the
  * filesystem rights cover creating a socket file (MAKE_SOCK, given only in
- * the entrances), not connecting to one. The abstract namespace is scoped
+ * the entrances, the spool's control socket), not connecting to one. The abstract namespace is scoped
  * (ABI 6) so that the daemon cannot reach the abstract sockets of processes
  * outside the sandbox, nor signal them; it does neither.
  */
@@ -295,6 +296,8 @@ static const char *const sc_allowed[] = {
 	"fdatasync", "syncfs", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
 	"mkdirat", "rmdir", "getdents64", "fcntl", "flock", "dup", "dup2", "dup3", "readlink",
 	"readlinkat", "access", "faccessat", "faccessat2",
+	/* the control socket's mode, set between its bind and its listen */
+	"chmod", "fchmodat",
 	/* the event loop (libevent), the worker queues' wake-ups, the folders' watches */
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "eventfd2", "pipe2", "poll",
 	"ppoll", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
