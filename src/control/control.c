@@ -655,7 +655,8 @@ control_new(const struct control_deps *d, char *err, size_t errsize)
 	ctl->gid = getegid();
 	buf_init(&ctl->line, SIZE_MAX);
 	ctl->pause_ev = evtimer_new(d->base, on_pause_over, ctl);
-	ctl->evl = evconnlistener_new(d->base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* backlog 0: it listens already (64); -1 would listen again with libevent's own */
+	ctl->evl = evconnlistener_new(d->base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	ASSERT(ctl->pause_ev != NULL && ctl->evl != NULL);
 	evconnlistener_set_error_cb(ctl->evl, on_accept_error);
 	log_info("control socket %s (mode 0660, uid %u, gid %u)", ctl->path, (unsigned)ctl->uid,

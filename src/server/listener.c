@@ -209,7 +209,9 @@ server_start(struct server *srv)
 	for (size_t i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 
-		l->evl = evconnlistener_new(srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+		/* backlog 0: it listens already; -1 would listen again with libevent's 128 */
+		l->evl = evconnlistener_new(srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE,
+		    0, l->fd);
 		ASSERT(l->evl != NULL);
 		evconnlistener_set_error_cb(l->evl, on_accept_error);
 		log_info("listening on %s (%s%s)", l->conf->address, l->conf->name,
