@@ -490,11 +490,14 @@ dest_for(struct sched *s, const struct target *t)
 struct dest *
 dest_of_target(struct sched *s, const struct target *t)
 {
-	struct dest *d = dest_for(s, t);
+	return dest_for(s, t);
+}
 
+void
+dest_job_new(struct dest *d)
+{
 	d->njobs++;
 	d->last_used_s = sched_now_s();
-	return d;
 }
 
 void

@@ -85,7 +85,6 @@ index_remove(struct sched *s, struct qmsg *q)
 {
 	struct qmsg **pp;
 
-	cursors_forget(s, q);
 	for (pp = &s->buckets[bucket_of(s, q->m->qid)]; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == q) {
 			*pp = q->hnext;

@@ -81,7 +81,8 @@ static int
 matches(const struct qmsg *q, const struct sched_filter *f, uint64_t now_s)
 {
 	const struct spool_msg *m = q->m;
-	uint64_t age = now_s - m->arrival_us / 1000000u;
+	uint64_t arrival_s = m->arrival_us / 1000000u;
+	uint64_t age = now_s > arrival_s ? now_s - arrival_s : 0;	/* 0 after a clock step */
 	int any;
 
 	if (f->states != 0 && (f->states & (1u << state_of(q))) == 0)

@@ -138,6 +138,7 @@ q_drop(struct qmsg *q)
 	ASSERT(q->inflight == 0 && q->jobs == NULL);
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
+	cursors_forget(s, q);
 	index_remove(s, q);
 	spool_msg_free(&q->m);
 	free(q->rcpt_active);
@@ -222,6 +223,8 @@ job_new(struct qmsg *q, const struct agent_ops *agent, struct dest *d)
 	j->q = q;
 	j->agent = agent;
 	j->d = d;
+	if (d != NULL)
+		dest_job_new(d);
 	j->out = xcalloc(q->m->nrcpts, sizeof(*j->out));
 	j->qnext = q->jobs;
 	q->jobs = j;
@@ -360,8 +363,6 @@ q_start(struct qmsg *q, int is_flush)
 		if (k == njobs) {
 			jobs[njobs] = job_new(q, agent, d);
 			jobs[njobs++]->is_flush = is_flush;
-		} else if (d != NULL) {
-			dest_job_gone(d);	/* counted once per job */
 		}
 		job_add_rcpt(jobs[k], i);
 	}

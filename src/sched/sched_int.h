@@ -243,8 +243,10 @@ void op_req_count(struct sched_op_req *req, int is_ok);
 void cursors_forget(struct sched *s, struct qmsg *q);
 
 /* dest.c */
-/* The destination for target t (LMTP, SMTP), counting the job that will point to it. */
+/* The destination for target t (LMTP, SMTP): the one with its key, or a new one. */
 struct dest *dest_of_target(struct sched *s, const struct target *t);
+/* A job points to d now: d is not freed while it does. */
+void dest_job_new(struct dest *d);
 /* A job that pointed to d is over. */
 void dest_job_gone(struct dest *d);
 /* A flush: d, if down, may try again now. */
