@@ -119,7 +119,7 @@ int cfg_verror(char *err, size_t errsize, const char *file, unsigned line, const
 const char *cfg_shorten(const char *s, char *out);
 
 /*
- * The key table (keys.c) and the walk over the tree (keys.c), with what the
+ * The key table (keys.c) and the walk over the tree (key_read.c), with what the
  * cross-key checks of load.c need to know about where each value was set.
  */
 struct cfg_alias_src {

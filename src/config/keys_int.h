@@ -1,0 +1,95 @@
+/*
+ * keys_int.h - what the key table (keys.c) and the code that reads values
+ * against it (key_read.c, key_lists.c, key_checks.c) share; nothing outside
+ * src/config includes it.
+ */
+#ifndef STERNA_CONFIG_KEYS_INT_H
+#define STERNA_CONFIG_KEYS_INT_H
+
+#include "config/ucl_int.h"
+
+enum key_type {
+	KT_STRING,	/* a string; a bare word is taken as written */
+	KT_PATH,	/* a string naming a file or directory (load.c makes it absolute) */
+	KT_COUNT,	/* a whole number; k, m, g multiply */
+	KT_SIZE,	/* bytes; k, m, g, kb, mb, gb */
+	KT_DURATION,	/* ms, s, min, h, d, w, y; a plain number is seconds, as in UCL */
+	KT_LOG_LEVEL,
+	KT_DOMAINS,	/* a list of domain names, lowercased */
+	KT_NAMES,	/* a list of local user names, lowercased */
+	KT_DELIMITER,	/* one character of "+-_=", or "" */
+	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
+	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
+	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
+	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
+	KT_BOOL,	/* true/false, yes/no, on/off */
+};
+
+enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
+
+enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT };
+
+struct key_row {
+	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
+	enum key_type type;
+	enum key_store store;
+	enum key_base base;	/* which struct off is an offset into */
+	size_t off;
+	uint64_t def;		/* numbers: in bytes, or in ms for durations */
+	const char *def_str;
+	uint64_t min, max;	/* the same unit as def */
+	unsigned scale_ms;	/* durations: 1 stores ms, 1000 stores seconds */
+	const char *why;	/* said after a bound, e.g. the RFC that sets it */
+	int (*check)(const char *s);
+	const char *check_msg;	/* "'%s' is not ..." for a value that check() refuses */
+};
+
+#define CFG(f) KB_CONFIG, offsetof(struct config, f)
+#define LIS(f) KB_LISTENER, offsetof(struct config_listener, f)
+#define CRT(f) KB_CERT, offsetof(struct config_cert, f)
+#define SEC 1000ull
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+#define KIB 1024ull
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+
+/* The key table, in the order docs/configuration.md lists the keys. */
+extern const struct key_row cfg_rows[];
+extern const size_t cfg_nrows;
+
+/* key_checks.c: value checks named by rows; 1 if s is acceptable. */
+int cfg_check_server_user(const char *s);
+int cfg_check_hostname(const char *s);
+int cfg_check_domain_or_empty(const char *s);
+int cfg_check_ip_or_empty(const char *s);
+int cfg_check_resolver(const char *s);
+int cfg_check_nexthop_or_empty(const char *s);
+int cfg_check_lmtp_or_empty(const char *s);
+int cfg_check_lmtp_or_maildir(const char *s);
+int cfg_check_source(const char *s);
+int cfg_check_address_or_empty(const char *s);
+
+/* key_read.c */
+/* "FILE:LINE: path: message", at the line of n's value. Returns -1. */
+int cfg_key_error(struct cfg_load *l, const struct ucl_node *n, const char *path,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 1 if n is a string, a number or a boolean. */
+int cfg_is_scalar(const struct ucl_node *n);
+/* Stores v (bytes, ms or a count, already scaled) at r's place in base. */
+void cfg_store_number(void *base, const struct key_row *r, uint64_t v);
+/* Stores a copy of s at r's place in base, freeing what was there. */
+void cfg_store_string(void *base, const struct key_row *r, const char *s);
+
+/* key_lists.c: each 0, or -1 with l->err set */
+int cfg_read_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path);
+int cfg_read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path);
+int cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path);
+int cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path);
+int cfg_read_address(struct cfg_load *l, const struct ucl_node *n, const char *path,
+    struct config_listener *lis);
+
+#endif
