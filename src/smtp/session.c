@@ -1088,3 +1088,12 @@ smtp_session_stats(const struct smtp_session *s)
 {
 	return &s->stats;
 }
+
+const char *
+smtp_stage_name(enum smtp_stage st)
+{
+	static const char *const names[] = { "connect", "helo", "auth", "mail", "rcpt", "data",
+		"eom" };
+
+	return (unsigned)st < NELEM(names) ? names[st] : "?";
+}

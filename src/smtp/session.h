@@ -22,6 +22,7 @@
 #include "smtp/smtp.h"
 #include "util/buf.h"
 #include "util/qid.h"
+#include "util/verdict.h"
 
 enum smtp_body { SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };
 
@@ -54,6 +55,46 @@ struct smtp_client {
 	const char *auth_user;	/* the authenticated user, NULL before AUTH */
 	int is_trusted;		/* from a network in relay.trusted_networks */
 };
+
+/*
+ * The stages at which the session asks for a verdict (SMTP_ACT_ASK), each
+ * as soon as the client has said what it decides on, and before the
+ * session changes state.
+ */
+enum smtp_stage {
+	SMTP_STAGE_CONNECT,	/* before the greeting */
+	SMTP_STAGE_HELO,	/* HELO/EHLO with a well-formed name */
+	SMTP_STAGE_AUTH,	/* credentials to check */
+	SMTP_STAGE_MAIL,	/* a well-formed MAIL, within the size limit */
+	SMTP_STAGE_RCPT,	/* a well-formed RCPT, within max_recipients */
+	SMTP_STAGE_DATA,	/* DATA, before the 354 */
+	SMTP_STAGE_EOM,		/* the message read to its end, well formed, before the commit */
+};
+
+/*
+ * A question, with what is known at its stage; valid (with everything it
+ * points to) until smtp_session_answer().
+ */
+struct smtp_ask {
+	enum smtp_stage stage;
+	const char *id;			/* the session's id (the connection's) */
+	const char *qid;		/* the transaction's queue id: RCPT, DATA, EOM; else "" */
+	const char *client_ip;		/* text */
+	const char *local_ip;		/* the server's address on this connection; "" if unknown */
+	int is_trusted;			/* from relay.trusted_networks */
+	int is_tls;
+	const char *helo;		/* the HELO/EHLO name ("" before one); at HELO the new one */
+	const char *auth_user;		/* the authenticated user (lowercased), NULL before AUTH */
+	const char *auth_mech;		/* AUTH: "PLAIN" or "LOGIN" */
+	const struct sasl_creds *creds;	/* AUTH: what to check; NULL at other stages */
+	const struct smtp_addr *sender;	/* MAIL (the one asked about), RCPT, DATA, EOM; else NULL */
+	const struct smtp_addr *rcpt;	/* RCPT: the recipient; else NULL */
+	uint64_t size;			/* MAIL: SIZE= (0 if absent); EOM: the message's bytes */
+	unsigned nrcpts;		/* recipients accepted so far in this transaction */
+};
+
+/* "connect", "helo", "auth", "mail", "rcpt", "data", "eom": for logs and rules. */
+const char *smtp_stage_name(enum smtp_stage st);
 
 /* What the session asks of the world. ctx is passed back to each hook. */
 struct smtp_hooks {
