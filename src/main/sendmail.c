@@ -215,7 +215,7 @@ fullname_ok(const char *s)
 static int
 check_rcpts(const struct config *cfg, const struct sm_rcpts *rcpts)
 {
-	const struct smtp_client local = { .ip = "127.0.0.1", .local_ip = "", .is_trusted = 1 };
+	const struct relay_client local = { .ip = "127.0.0.1", .local_ip = "", .is_trusted = 1 };
 	struct local_db *db = local_db_new(cfg);
 	struct spool_msg *env = spool_msg_new();
 	int code = 0;
@@ -227,21 +227,21 @@ check_rcpts(const struct config *cfg, const struct sm_rcpts *rcpts)
 		if (smtp_addr_parse(slice_str(rcpts->v[i]), 1, &a) != SMTP_ADDR_OK)
 			continue;
 		switch (policy_rcpt(db, &local, &a, env)) {
-		case SMTP_RCPT_ACCEPT:
+		case POLICY_RCPT_ACCEPT:
 			break;
-		case SMTP_RCPT_UNKNOWN:
+		case POLICY_RCPT_UNKNOWN:
 			say("<%s>: no such local user", rcpts->v[i]);
 			code = EX_NOUSER;
 			break;
-		case SMTP_RCPT_TRICK:
+		case POLICY_RCPT_TRICK:
 			say("<%s>: no '%%', '!' or '@' in the local part", rcpts->v[i]);
 			code = EX_DATAERR;
 			break;
-		case SMTP_RCPT_RELAY_DENIED:
+		case POLICY_RCPT_RELAY_DENIED:
 			say("<%s>: address literals of other hosts are not relayed to", rcpts->v[i]);
 			code = EX_NOPERM;
 			break;
-		case SMTP_RCPT_TEMPFAIL:
+		case POLICY_RCPT_TEMPFAIL:
 		default:
 			say("<%s>: temporary lookup failure", rcpts->v[i]);
 			code = EX_TEMPFAIL;

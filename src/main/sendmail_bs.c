@@ -72,25 +72,33 @@ hook_has_room(void *ctx, uint64_t size)
 	    free_bytes - b->cfg->min_free_bytes >= size;
 }
 
-/* No AUTH is offered here, so the session never asks. */
-static int
-hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
-{
-	(void)ctx, (void)user, (void)from;
-	return 0;
-}
-
 /*
- * The daemon's answer for a trusted client: an unknown local user gets
- * 550 now rather than a bounce later. The file keeps the address as
- * given; the daemon resolves it again when it takes the file.
+ * The daemon's answers for a trusted local client, given here at once: an
+ * unknown local user gets 550 now rather than a bounce later (the file
+ * keeps the address as given; the daemon resolves it again when it takes
+ * the file); every other stage is accepted, and no AUTH is offered. Returns
+ * the session's action after the answers.
  */
-static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt)
+static enum smtp_act
+answer_locally(struct bs *b, enum smtp_act a)
 {
-	struct bs *b = ctx;
+	static const struct relay_client local = { .ip = "127.0.0.1", .local_ip = "",
+		.is_trusted = 1 };
 
-	return policy_rcpt(b->local, client, rcpt, b->env);
+	while (a == SMTP_ACT_ASK) {
+		const struct smtp_ask *q = smtp_session_ask(b->s);
+		char to[SMTP_ADDR_FMT_MAX];
+		struct verdict v;
+
+		verdict_accept(&v);
+		if (q->stage == SMTP_STAGE_RCPT) {
+			if (smtp_addr_format(q->rcpt, to, sizeof(to)) == -1)
+				to[0] = '\0';
+			policy_rcpt_verdict(policy_rcpt(b->local, &local, q->rcpt, b->env), to, &v);
+		}
+		a = smtp_session_answer(b->s, &v);
+	}
+	return a;
 }
 
 /* Sends the session's replies: 0, or -1 when standard output is gone. */
@@ -244,7 +252,8 @@ run(struct bs *b)
 	int is_data = 0, is_skipping = 0;
 	enum smtp_act a;
 
-	if (smtp_session_start(b->s, SMTP_START_GREET) == SMTP_ACT_CLOSE || flush_out(b) == -1)
+	if (answer_locally(b, smtp_session_start(b->s, SMTP_START_GREET)) == SMTP_ACT_CLOSE ||
+	    flush_out(b) == -1)
 		return;
 	for (;;) {
 		int r;
@@ -256,7 +265,7 @@ run(struct bs *b)
 				continue;
 			}
 			is_data = 0;
-			a = smtp_session_data_end(b->s, dd.flags, dd.body_bytes);
+			a = answer_locally(b, smtp_session_data_end(b->s, dd.flags, dd.body_bytes));
 			if (a == SMTP_ACT_COMMIT)
 				a = commit(b);
 			buf_reset(&b->body);
@@ -269,6 +278,7 @@ run(struct bs *b)
 			}
 			if (r == 0)
 				continue;
+			a = answer_locally(b, a);
 		}
 		if (flush_out(b) == -1)
 			return;
@@ -315,8 +325,6 @@ sm_bs_run(const struct config *cfg, int in, int out, int is_verbose)
 		.ctx = &b,
 		.txn_begin = hook_txn_begin,
 		.has_room = hook_has_room,
-		.sender_ok = hook_sender_ok,
-		.rcpt = hook_rcpt,
 	};
 
 	/* a client that hangs up is an error to report, not a signal that kills us */

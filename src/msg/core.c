@@ -119,7 +119,7 @@ msg_env_add_rcpt(struct msg_core *c, struct spool_msg *env, const char *addr, ch
     size_t errsize)
 {
 	/* a local entrance speaks for a local user: trusted, like a client of relay.trusted_networks */
-	const struct smtp_client local = { .ip = "127.0.0.1", .local_ip = "", .is_trusted = 1 };
+	const struct relay_client local = { .ip = "127.0.0.1", .local_ip = "", .is_trusted = 1 };
 	struct smtp_addr a;
 
 	if (smtp_addr_parse(slice_str(addr), 1, &a) != SMTP_ADDR_OK || a.is_null) {
@@ -131,19 +131,19 @@ msg_env_add_rcpt(struct msg_core *c, struct spool_msg *env, const char *addr, ch
 		return -1;
 	}
 	switch (policy_rcpt(c->d.local, &local, &a, env)) {
-	case SMTP_RCPT_ACCEPT:
+	case POLICY_RCPT_ACCEPT:
 		return 0;
-	case SMTP_RCPT_UNKNOWN:
+	case POLICY_RCPT_UNKNOWN:
 		snprintf(err, errsize, "<%s>: no such local user", addr);
 		return -1;
-	case SMTP_RCPT_TRICK:
+	case POLICY_RCPT_TRICK:
 		snprintf(err, errsize, "<%s>: no '%%', '!' or '@' in the local part", addr);
 		return -1;
-	case SMTP_RCPT_RELAY_DENIED:
+	case POLICY_RCPT_RELAY_DENIED:
 		snprintf(err, errsize, "<%s>: address literals of other hosts are not relayed to",
 		    addr);
 		return -1;
-	case SMTP_RCPT_TEMPFAIL:
+	case POLICY_RCPT_TEMPFAIL:
 	default:
 		snprintf(err, errsize, "<%s>: temporary lookup failure", addr);
 		return -1;

@@ -158,7 +158,7 @@ reach(const struct local_db *db, char *name, const char *orig, const char *to,
 	return expand(db, name, orig, to, domain, env, depth);
 }
 
-enum smtp_rcpt_decision
+enum policy_rcpt_result
 local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_msg *env)
 {
 	const struct config *c = db->cfg;
@@ -166,11 +166,11 @@ local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_ms
 	const char *domain;
 
 	if (smtp_addr_format(a, orig, sizeof(orig)) == -1)
-		return SMTP_RCPT_UNKNOWN;
+		return POLICY_RCPT_UNKNOWN;
 	if (a->is_bare_postmaster) {
 		/* RFC 5321 4.1.1.3: <postmaster> alone names this host's postmaster */
 		if (c->nlocal_domains == 0)
-			return SMTP_RCPT_UNKNOWN;
+			return POLICY_RCPT_UNKNOWN;
 		domain = c->local_domains[0];
 	} else {
 		domain = a->domain;
@@ -178,15 +178,15 @@ local_rcpt(const struct local_db *db, const struct smtp_addr *a, struct spool_ms
 	/* local names are ASCII; anything else (UTF-8, '@' from a quoted string) is nobody here */
 	if (a->has_utf8 || a->local_len == 0 || a->local_len >= sizeof(local) ||
 	    memchr(a->local, '@', a->local_len) != NULL)
-		return SMTP_RCPT_UNKNOWN;
+		return POLICY_RCPT_UNKNOWN;
 	memcpy(local, a->local, a->local_len);
 	local[a->local_len] = '\0';
 	ascii_lower(local);
 	if (snprintf(to, sizeof(to), "%s", orig) >= (int)sizeof(to))
-		return SMTP_RCPT_UNKNOWN;
+		return POLICY_RCPT_UNKNOWN;
 	if (a->is_bare_postmaster && snprintf(to, sizeof(to), "postmaster@%s", domain) >= (int)sizeof(to))
-		return SMTP_RCPT_UNKNOWN;
-	return reach(db, local, orig, to, domain, env, 0) ? SMTP_RCPT_ACCEPT : SMTP_RCPT_UNKNOWN;
+		return POLICY_RCPT_UNKNOWN;
+	return reach(db, local, orig, to, domain, env, 0) ? POLICY_RCPT_ACCEPT : POLICY_RCPT_UNKNOWN;
 }
 
 const struct config *

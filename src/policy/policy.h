@@ -10,11 +10,28 @@
 #define STERNA_POLICY_POLICY_H
 
 #include "config/config.h"
-#include "smtp/session.h"
 #include "smtp/smtp.h"
 #include "spool/spool.h"
+#include "util/verdict.h"
 
 struct local_db;
+
+/* Who the client is, as relay control needs to know: what relaying it may do. */
+struct relay_client {
+	const char *ip;		/* the client's address, text */
+	const char *local_ip;	/* the server's address on this connection, text ("" if unknown) */
+	const char *auth_user;	/* the authenticated user, NULL before AUTH */
+	int is_trusted;		/* from a network in relay.trusted_networks */
+};
+
+/* What policy_rcpt() decided about a recipient. */
+enum policy_rcpt_result {
+	POLICY_RCPT_ACCEPT,		/* its targets are in the envelope */
+	POLICY_RCPT_UNKNOWN,		/* no such local user */
+	POLICY_RCPT_RELAY_DENIED,	/* not ours, and this client may not relay */
+	POLICY_RCPT_TRICK,		/* '%', '!' or '@' in the local part, or a source route */
+	POLICY_RCPT_TEMPFAIL,		/* the lookup failed for now */
+};
 
 /* Returns a new lookup index over c's users and aliases; borrows c, which must outlive it. */
 struct local_db *local_db_new(const struct config *c);
@@ -24,19 +41,26 @@ void local_db_free(struct local_db **db);
  * Decides on the recipient a from client: relay tricks are refused for
  * everyone; a local address is looked up (local_rcpt); any other is
  * accepted only from a trusted network or an authenticated session, as a
- * remote recipient (mailbox NULL). On SMTP_RCPT_ACCEPT the final targets
+ * remote recipient (mailbox NULL). On POLICY_RCPT_ACCEPT the final targets
  * have been added to env (spool_msg_add_rcpt: one per mailbox).
  */
-enum smtp_rcpt_decision policy_rcpt(const struct local_db *db, const struct smtp_client *client,
+enum policy_rcpt_result policy_rcpt(const struct local_db *db, const struct relay_client *client,
     const struct smtp_addr *a, struct spool_msg *env);
 
 /*
- * a, known to be local, against the users and aliases: on SMTP_RCPT_ACCEPT
+ * The SMTP verdict for r about the recipient to (formatted): 550 5.1.1,
+ * 554 5.7.1, 553 5.7.1 or 451 4.3.0, with the rules "local", "relay",
+ * "relay_trick", "lookup"; ACCEPT for POLICY_RCPT_ACCEPT.
+ */
+void policy_rcpt_verdict(enum policy_rcpt_result r, const char *to, struct verdict *v_out);
+
+/*
+ * a, known to be local, against the users and aliases: on POLICY_RCPT_ACCEPT
  * one target per mailbox, and one remote recipient (mailbox NULL) per
  * address its aliases forward to, have been added to env, each with a's
  * address as orig. Forwards need no relay permission: the alias grants it.
  */
-enum smtp_rcpt_decision local_rcpt(const struct local_db *db, const struct smtp_addr *a,
+enum policy_rcpt_result local_rcpt(const struct local_db *db, const struct smtp_addr *a,
     struct spool_msg *env);
 /* The configuration db reads. */
 const struct config *local_db_config(const struct local_db *db);

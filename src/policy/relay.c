@@ -100,14 +100,14 @@ relay_is_trusted(const struct config *c, const char *ip)
 	return cidr_list_match(c->trusted_networks, c->ntrusted_networks, ip);
 }
 
-enum smtp_rcpt_decision
-policy_rcpt(const struct local_db *db, const struct smtp_client *client,
+enum policy_rcpt_result
+policy_rcpt(const struct local_db *db, const struct relay_client *client,
     const struct smtp_addr *a, struct spool_msg *env)
 {
 	char orig[SMTP_ADDR_FMT_MAX];
 
 	if (relay_trick(a) != RELAY_TRICK_NONE)
-		return SMTP_RCPT_TRICK;
+		return POLICY_RCPT_TRICK;
 	switch (relay_dest(local_db_config(db), client->local_ip, a)) {
 	case RELAY_DEST_LOCAL:
 		return local_rcpt(db, a, env);
@@ -117,16 +117,43 @@ policy_rcpt(const struct local_db *db, const struct smtp_client *client,
 		 * outbound delivery routes by MX, and a literal would let a
 		 * client aim this server at any host it likes.
 		 */
-		return SMTP_RCPT_RELAY_DENIED;
+		return POLICY_RCPT_RELAY_DENIED;
 	case RELAY_DEST_REMOTE:
 	default:
 		break;
 	}
 	if (!client->is_trusted && client->auth_user == NULL)
-		return SMTP_RCPT_RELAY_DENIED;
+		return POLICY_RCPT_RELAY_DENIED;
 	if (smtp_addr_format(a, orig, sizeof(orig)) == -1)
-		return SMTP_RCPT_UNKNOWN;
+		return POLICY_RCPT_UNKNOWN;
 	/* remote: no mailbox; the scheduler keeps it queued for outbound delivery */
 	(void)spool_msg_add_rcpt(env, orig, orig, NULL);
-	return SMTP_RCPT_ACCEPT;
+	return POLICY_RCPT_ACCEPT;
+}
+
+void
+policy_rcpt_verdict(enum policy_rcpt_result r, const char *to, struct verdict *v_out)
+{
+	switch (r) {
+	case POLICY_RCPT_ACCEPT:
+		verdict_accept(v_out);
+		return;
+	case POLICY_RCPT_UNKNOWN:
+		verdict_set(v_out, VERDICT_REJECT, 550, "5.1.1", "local",
+		    "<%s>: Recipient address rejected: User unknown", to);
+		return;
+	case POLICY_RCPT_RELAY_DENIED:
+		verdict_set(v_out, VERDICT_REJECT, 554, "5.7.1", "relay", "<%s>: Relay access denied",
+		    to);
+		return;
+	case POLICY_RCPT_TRICK:
+		verdict_set(v_out, VERDICT_REJECT, 553, "5.7.1", "relay_trick",
+		    "<%s>: Recipient address rejected: no '%%', '!' or '@' in the local part", to);
+		return;
+	case POLICY_RCPT_TEMPFAIL:
+	default:
+		verdict_set(v_out, VERDICT_TEMPFAIL, 451, "4.3.0", "lookup",
+		    "<%s>: Temporary lookup failure", to);
+		return;
+	}
 }

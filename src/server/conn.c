@@ -84,9 +84,8 @@ conn_free(struct conn *c)
 		event_free(c->line_ev);
 	if (c->session_ev)
 		event_free(c->session_ev);
-	/* only at shutdown: the worker finishes, and its done() finds no connection */
-	if (c->auth_job != NULL)
-		c->auth_job->c = NULL;
+	/* a question out is never answered now: its worker's result finds no one */
+	policy_client_free(&c->pc);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
@@ -129,14 +128,21 @@ conn_act(struct conn *c, enum smtp_act a)
 		close_after_write(c);
 		return -1;
 	}
-	if (a == SMTP_ACT_AUTH) {
-		conn_auth_begin(c);
+	switch (a) {
+	case SMTP_ACT_ASK:
+		return conn_ask(c);
+	case SMTP_ACT_DATA:
+		conn_data_begin(c);
+		return 0;
+	case SMTP_ACT_COMMIT:
+		conn_commit(c);
 		return -1;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
-/* Back to reading commands after AUTH or a wait; what came meanwhile is in the buffer. */
+/* Back to reading commands after a question or a wait; what came meanwhile is in the buffer. */
 void
 conn_resume(struct conn *c)
 {
@@ -360,11 +366,7 @@ command_input(struct conn *c, struct evbuffer *in)
 		c->is_skipping_line = 1;
 	if (a == SMTP_ACT_STARTTLS)
 		return starttls(c);
-	if (conn_act(c, a) == -1)
-		return -1;
-	if (a == SMTP_ACT_DATA)
-		conn_data_begin(c);
-	return 0;
+	return conn_act(c, a);
 }
 
 void
@@ -442,12 +444,12 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->mode != M_CLOSING && c->mode != M_COMMIT &&
-	    c->mode != M_AUTH) {
+	    c->mode != M_ASK) {
 		client_timed_out(c, "idle");	/* not a byte for smtp.idle_timeout */
 		return;
 	}
 	/* EOF or error: the client is gone */
-	if (c->mode == M_COMMIT || c->mode == M_AUTH) {
+	if (c->mode == M_COMMIT) {
 		/* the commit's callback still needs c: drop the socket now, c later */
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -582,6 +584,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
+	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted);
 	/* one address may not take every session; the trusted networks are ours to size */
 	c->is_busy_client = client_counts_up(srv->per_client, c->ip) > cfg->max_sessions_per_client &&
 	    !is_trusted;
@@ -622,7 +625,7 @@ conn_drain(struct conn *c)
 		conn_send_output(c);
 		close_after_write(c);
 	}
-	/* M_DATA, M_COMMIT, M_AUTH, M_WAIT: what is in hand finishes first */
+	/* M_DATA, M_COMMIT, M_ASK, M_WAIT: what is in hand finishes first */
 }
 
 void

@@ -29,18 +29,6 @@ hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
 	memcpy(qid_out, c->env->qid, QID_LEN + 1);
 }
 
-static enum smtp_rcpt_decision
-hook_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *rcpt)
-{
-	struct conn *c = ctx;
-	size_t before = c->env->nrcpts;
-	enum smtp_rcpt_decision d = policy_rcpt(c->srv->d.local, client, rcpt, c->env);
-
-	for (size_t i = before; d == SMTP_RCPT_ACCEPT && i < c->env->nrcpts; i++)
-		log_ev_rcpt(c->env->qid, c->env->rcpts[i].to, c->env->rcpts[i].orig);
-	return d;
-}
-
 /*
  * SECURITY.md 3: refuse MAIL when free space is below spool.min_free (1.5 x
  * the size limit). The figure is measured every second; within 64 largest
@@ -61,12 +49,6 @@ hook_has_room(void *ctx, uint64_t size)
 		free_bytes = spool_free_bytes(srv->d.spool);
 	}
 	return free_bytes >= need;
-}
-
-static int
-hook_sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
-{
-	return policy_sender_ok(((struct conn *)ctx)->srv->d.cfg, user, from);
 }
 
 /* ---- DATA: the message goes to the submission core ---- */
@@ -169,22 +151,24 @@ conn_data_input(struct conn *c, struct evbuffer *in)
 }
 
 void
+conn_commit(struct conn *c)
+{
+	struct msg_sub *sub = c->sub;
+
+	c->sub = NULL;
+	c->mode = M_COMMIT;
+	msg_sub_end(sub, on_committed, c);
+}
+
+void
 conn_data_end(struct conn *c)
 {
 	enum smtp_act a = smtp_session_data_end(c->s, c->dd.flags, c->dd.body_bytes);
 
 	conn_line_deadline(c, 0);
-
-	if (a == SMTP_ACT_COMMIT) {
-		struct msg_sub *sub = c->sub;
-
-		c->sub = NULL;
-		c->mode = M_COMMIT;
-		msg_sub_end(sub, on_committed, c);
-		return;
-	}
-	msg_sub_abort(&c->sub);
 	c->mode = M_COMMAND;
+	if (a != SMTP_ACT_ASK)
+		msg_sub_abort(&c->sub);	/* refused as it stands: nothing is kept */
 	(void)conn_act(c, a);
 }
 
@@ -195,7 +179,5 @@ conn_hooks_init(struct conn *c)
 		.ctx = c,
 		.txn_begin = hook_txn_begin,
 		.has_room = hook_has_room,
-		.rcpt = hook_rcpt,
-		.sender_ok = hook_sender_ok,
 	};
 }

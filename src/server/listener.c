@@ -57,9 +57,6 @@ server_new(const struct server_deps *deps)
 	srv->per_client = client_counts_new();
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
-	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
-	srv->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
-	    64 * 1024);
 	return srv;
 }
 
@@ -191,6 +188,12 @@ server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct
 	srv->d.msg = msg;
 	srv->d.wq = wq;
 	srv->d.auth_wq = auth_wq;
+	srv->policy = policy_new(&(struct policy_deps){
+		.base = srv->d.base,
+		.cfg = srv->d.cfg,
+		.local = srv->d.local,
+		.auth_wq = auth_wq,
+	});
 	srv->wq_ev = event_new(srv->d.base, workq_fd(wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
 	event_add(srv->wq_ev, NULL);
@@ -269,7 +272,7 @@ server_free(struct server **sp)
 		event_free(srv->wq_ev);
 	if (srv->auth_wq_ev)
 		event_free(srv->auth_wq_ev);
-	authlimit_free(&srv->authlimit);
+	policy_free(&srv->policy);
 	free(srv->listeners);
 	free(srv);
 	*sp = NULL;

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 
-#include "policy/authlimit.h"
+#include "policy/engine.h"
 #include "server/server.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
@@ -33,7 +33,7 @@ struct server {
 	size_t nlisteners;
 	struct event *wq_ev;
 	struct event *auth_wq_ev;
-	struct authlimit *authlimit;	/* AUTH failures per client address */
+	struct policy *policy;		/* the verdicts on every session's questions */
 	struct client_counts *per_client;	/* sessions open per client address */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
@@ -62,17 +62,9 @@ enum conn_mode {
 	M_COMMAND,
 	M_DATA,
 	M_COMMIT,	/* the spool is making the message durable */
-	M_AUTH,		/* a worker is checking a password */
+	M_ASK,		/* policy is judging the session's question */
 	M_WAIT,		/* holding a reply back (a failed AUTH is answered late) */
 	M_CLOSING,	/* last reply being written */
-};
-
-struct auth_job {
-	struct work w;		/* first: the workq hands back &w */
-	struct conn *c;		/* NULL once the connection is gone (shutdown) */
-	const char *hash;	/* borrowed from the configuration; NULL for no such user */
-	char pass[SASL_FIELD_MAX + 1];
-	int is_ok;
 };
 
 struct conn {
@@ -86,9 +78,9 @@ struct conn {
 	struct event *wait_ev;	/* M_WAIT's timer */
 	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
 	struct event *session_ev;	/* the deadline of the whole session */
-	unsigned wait_ms;	/* how long the next SMTP_ACT_WAIT holds the reply */
-	struct auth_job *auth_job;	/* in M_AUTH */
 	struct smtp_session *s;
+	struct policy_client *pc;	/* what policy knows of this client */
+	size_t rcpt_mark;	/* RCPT asked: the envelope's recipients before it */
 	char id[24];
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
@@ -117,7 +109,11 @@ void conn_free_all(struct server *srv);
 void conn_free(struct conn *c);
 /* Moves the session's replies to the socket. */
 void conn_send_output(struct conn *c);
-/* Sends the output and does what the session asked; returns 0 to go on reading. */
+/*
+ * Sends the output and does what the session asked (all but STARTTLS):
+ * returns 0 to go on reading (commands, or the message after DATA), -1
+ * when reading waits (a question, a commit, a wait) or c is closing.
+ */
 int conn_act(struct conn *c, enum smtp_act a);
 /* Back to reading commands after a wait; what came meanwhile is in the buffer. */
 void conn_resume(struct conn *c);
@@ -126,13 +122,16 @@ void conn_process(struct conn *c);
 /* The deadline for the next command line (or, is_data, the whole DATA phase). */
 void conn_line_deadline(struct conn *c, int is_data);
 
-/* conn_auth.c: the password check on a worker, and the reply held back after a failure */
-void conn_auth_begin(struct conn *c);
+/* conn_ask.c: the session's questions to policy, and a reply held back */
+/* Asks policy the session's question; as conn_act() (-1 while the answer is out). */
+int conn_ask(struct conn *c);
 void conn_wait_begin(struct conn *c);
 
 /* conn_data.c: the envelope from MAIL to DATA, and the message into the submission core */
 void conn_hooks_init(struct conn *c);
 void conn_data_begin(struct conn *c);
+/* The message is to be kept (SMTP_ACT_COMMIT): the submission is ended, its commit awaited. */
+void conn_commit(struct conn *c);
 /* Feeds message bytes to the DATA reader; returns 1 when the message ended. */
 int conn_data_input(struct conn *c, struct evbuffer *in);
 void conn_data_end(struct conn *c);

@@ -10,8 +10,11 @@
  * read DATA, commit the message, start TLS, close. It owns the transaction
  * (envelope). TLS itself (OpenSSL) is the caller's: the session only learns
  * that the handshake is done, and with which version and cipher.
- * Policy and admission are asked through struct smtp_hooks, so this file
- * needs no sockets, no spool and no configuration loader.
+ * Policy is asked at each stage through one mechanism: the session returns
+ * SMTP_ACT_ASK with a question (struct smtp_ask), the caller has it judged
+ * (at once or later) and gives the verdict to smtp_session_answer(), which
+ * replies and goes on. The spool is asked through struct smtp_hooks. So
+ * this file needs no sockets, no DNS, no spool and no configuration loader.
  */
 #ifndef STERNA_SMTP_SESSION_H
 #define STERNA_SMTP_SESSION_H
@@ -38,22 +41,6 @@ struct smtp_txn {
 	enum smtp_body body;
 	int is_smtputf8;
 	unsigned naccepted;	/* RCPT commands accepted, for smtp.max_recipients */
-};
-
-enum smtp_rcpt_decision {
-	SMTP_RCPT_ACCEPT,	/* the caller keeps the recipient's targets */
-	SMTP_RCPT_UNKNOWN,	/* 550 5.1.1 user unknown */
-	SMTP_RCPT_RELAY_DENIED,	/* 554 5.7.1 relay access denied */
-	SMTP_RCPT_TRICK,	/* 553 5.7.1 '%', '!' or '@' in the local part */
-	SMTP_RCPT_TEMPFAIL,	/* 451 4.3.0 try again later */
-};
-
-/* Who the client is, as policy needs to know: what relaying it may do. */
-struct smtp_client {
-	const char *ip;		/* the client's address, text */
-	const char *local_ip;	/* the server's address on this connection, text ("" if unknown) */
-	const char *auth_user;	/* the authenticated user, NULL before AUTH */
-	int is_trusted;		/* from a network in relay.trusted_networks */
 };
 
 /*
@@ -106,14 +93,6 @@ struct smtp_hooks {
 	void (*txn_begin)(void *ctx, char qid_out[QID_LEN + 1]);
 	/* 1 if the spool has room for a message of size bytes (0: unknown size). */
 	int (*has_room)(void *ctx, uint64_t size);
-	/* 1 if the authenticated user may use from as envelope sender. */
-	int (*sender_ok)(void *ctx, const char *user, const struct smtp_addr *from);
-	/*
-	 * Decides on a recipient from client; on ACCEPT the caller has added
-	 * its final targets to the envelope it began at txn_begin.
-	 */
-	enum smtp_rcpt_decision (*rcpt)(void *ctx, const struct smtp_client *client,
-	    const struct smtp_addr *rcpt);
 };
 
 struct smtp_session_conf {
@@ -139,23 +118,17 @@ enum smtp_act {
 	SMTP_ACT_STARTTLS,	/* prepare TLS, then call smtp_session_starttls_ready() */
 	SMTP_ACT_HANDSHAKE,	/* send the output (220), discard unread input, then handshake */
 	/*
-	 * Check smtp_session_auth_creds() (off the event loop: hashes are
-	 * slow), then call smtp_session_auth_done(). Send the output first.
+	 * Have smtp_session_ask() judged (now or later: read no commands
+	 * meanwhile), then give the verdict to smtp_session_answer(). Send
+	 * the output first.
 	 */
-	SMTP_ACT_AUTH,
+	SMTP_ACT_ASK,
 	/*
-	 * Hold the output and read no commands for a while (the caller picks
-	 * how long: a failed AUTH is answered late), then send it and do what
+	 * Hold the output and read no commands for smtp_session_wait_ms()
+	 * (a failed AUTH is answered late), then send it and do what
 	 * smtp_session_wait_over() says.
 	 */
 	SMTP_ACT_WAIT,
-};
-
-enum smtp_auth_result {
-	SMTP_AUTH_OK,		/* 235 2.7.0 */
-	SMTP_AUTH_BAD,		/* 535 5.7.8, after a wait */
-	SMTP_AUTH_BLOCKED,	/* 454 4.7.0: this client failed too often lately; nothing was checked */
-	SMTP_AUTH_TEMPFAIL,	/* 454 4.7.0: the check itself failed */
 };
 
 enum smtp_start {
@@ -189,7 +162,11 @@ void smtp_session_set_client(struct smtp_session *s, const char *local_ip, int i
 /* Frees *s and its transaction, sets *s to NULL; s may point to NULL. */
 void smtp_session_free(struct smtp_session **s);
 
-/* The first reply of the session: greeting or refusal. */
+/*
+ * The first reply of the session: a refusal (BUSY, BUSY_CLIENT,
+ * EARLY_TALK: 421 or 554, CLOSE), or, for GREET, SMTP_ACT_ASK at the
+ * CONNECT stage, whose answer gives the greeting or refuses the client.
+ */
 enum smtp_act smtp_session_start(struct smtp_session *s, enum smtp_start how);
 /*
  * One result of smtp_cmd_parse() (OK, BAD or TOO_LONG; never MORE) and its
@@ -200,8 +177,10 @@ enum smtp_act smtp_session_line(struct smtp_session *s, enum smtp_parse r,
     const struct smtp_cmd *cmd, int has_more_input);
 /*
  * The message was read to its end: flags are dotdata's, body_bytes its
- * length. Returns SMTP_ACT_COMMIT if it is to be kept, SMTP_ACT_NONE if it
- * was refused (the reply is in the output).
+ * length. Returns SMTP_ACT_ASK (the EOM stage) when it is well formed,
+ * whose accepting answer returns SMTP_ACT_COMMIT; SMTP_ACT_NONE if it was
+ * refused or discarded (the reply is in the output: then the caller keeps
+ * nothing).
  */
 enum smtp_act smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_bytes);
 /* The commit asked for by SMTP_ACT_COMMIT is done; replies 250 or 45x. */
@@ -235,15 +214,23 @@ enum smtp_act smtp_session_starttls_ready(struct smtp_session *s, int is_ready);
  * STARTTLS; STARTTLS now gets 503.
  */
 void smtp_session_tls_started(struct smtp_session *s, const char *version, const char *cipher);
-/*
- * The credentials to check after SMTP_ACT_AUTH; valid (and the password
- * in memory) until smtp_session_auth_done(), which wipes them.
- */
-const struct sasl_creds *smtp_session_auth_creds(const struct smtp_session *s);
 /* The mechanism of the AUTH in progress or done: "PLAIN", "LOGIN", or "". */
 const char *smtp_session_auth_mech(const struct smtp_session *s);
-/* The result of the check asked for by SMTP_ACT_AUTH. Returns NONE, CLOSE or WAIT. */
-enum smtp_act smtp_session_auth_done(struct smtp_session *s, enum smtp_auth_result r);
+/* The question asked by SMTP_ACT_ASK; valid until smtp_session_answer(). */
+const struct smtp_ask *smtp_session_ask(const struct smtp_session *s);
+/*
+ * The verdict on the question out. ACCEPT lets the stage go on (250, 235,
+ * 354, the greeting; COMMIT at EOM); REJECT and TEMPFAIL give the
+ * verdict's reply (a 421 closes; REJECTs count towards smtp.max_errors;
+ * at CONNECT any refusal closes); DISCARD answers as ACCEPT but the
+ * transaction is dropped at its end (NONE at EOM, after a 250). A verdict
+ * with delay_ms holds its reply back (SMTP_ACT_WAIT). At AUTH, ACCEPT
+ * logs the user in; REJECT is a failed login (535 unless the verdict says
+ * otherwise). Returns the next action, as the stage's own call would.
+ */
+enum smtp_act smtp_session_answer(struct smtp_session *s, const struct verdict *v);
+/* How long the wait asked for by SMTP_ACT_WAIT lasts, in ms. */
+unsigned smtp_session_wait_ms(const struct smtp_session *s);
 /* The wait asked for by SMTP_ACT_WAIT is over: NONE, or CLOSE. */
 enum smtp_act smtp_session_wait_over(struct smtp_session *s);
 /* The authenticated user (lowercased), or NULL. */

@@ -79,10 +79,21 @@ void
 log_ev_reject(const char *id, const char *cmd, const char *arg, int code, const char *dsn,
     const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	log_ev_reject_by(id, cmd, arg, code, dsn, reason, "");
+}
 
-	log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s", cmd,
-	    Q(arg, b1), code, dsn ? dsn : "-", Q(reason, b2));
+void
+log_ev_reject_by(const char *id, const char *cmd, const char *arg, int code, const char *dsn,
+    const char *reason, const char *rule)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+
+	if (rule == NULL || rule[0] == '\0')
+		log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s", cmd,
+		    Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", Q(reason, b2));
+	else
+		log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s rule=%s",
+		    cmd, Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", Q(reason, b2), Q(rule, b3));
 }
 
 void

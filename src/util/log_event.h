@@ -32,6 +32,9 @@ void log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t si
 void log_ev_rcpt(const char *qid, const char *to, const char *orig);
 void log_ev_reject(const char *id, const char *cmd, const char *arg, int code,
     const char *dsn, const char *reason);
+/* The same, naming the rule that refused (a verdict's; "" for none). */
+void log_ev_reject_by(const char *id, const char *cmd, const char *arg, int code,
+    const char *dsn, const char *reason, const char *rule);
 /* A message is in the queue: cid names the entrance (a connection id, "pickup", ...). */
 void log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
     unsigned nrcpt, const char *proto, const char *origin);

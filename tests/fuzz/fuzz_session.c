@@ -2,9 +2,9 @@
  * fuzz_session.c - the SMTP session state machine driven as conn.c drives
  * it: the input is what a client sends, cut into lines by the command
  * parser and into a message by the DATA reader; every action the session
- * asks for is answered at once (STARTTLS and AUTH succeed or fail, commits
- * succeed, fail or meet a mail loop, by the bits of byte 0). The policy
- * hooks are stubs: recipients at example.test are accepted. Checked: the
+ * asks for is answered at once (STARTTLS succeeds or fails, commits
+ * succeed, fail or meet a mail loop, by the bits of byte 0; policy's
+ * verdicts turn through every kind, see answer()). Checked: the
  * session's state assertions hold, every reply line is "ddd" then " " or
  * "-" and ends in CRLF, and a session that asked to close says nothing more.
  */
@@ -39,22 +39,6 @@ has_room(void *ctx, uint64_t size)
 	return size < 1000000;
 }
 
-static int
-sender_ok(void *ctx, const char *user, const struct smtp_addr *from)
-{
-	(void)ctx, (void)user;
-	return from->is_null || strcmp(from->domain, "example.test") == 0;
-}
-
-static enum smtp_rcpt_decision
-rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *a)
-{
-	(void)ctx;
-	if (strcmp(a->domain, "example.test") == 0)
-		return SMTP_RCPT_ACCEPT;
-	return client->is_trusted || client->auth_user ? SMTP_RCPT_ACCEPT : SMTP_RCPT_RELAY_DENIED;
-}
-
 /* Every reply line well-formed; the buffer emptied as conn.c empties it. */
 static void
 check_output(struct smtp_session *s)
@@ -79,19 +63,60 @@ check_output(struct smtp_session *s)
 	buf_reset(out);
 }
 
+/*
+ * Policy's answers, driven by the input: which verdict each question gets
+ * turns with the question's number and byte 0, so every stage meets every
+ * kind (accept, reject, tempfail, a 421, discard, a held-back reject).
+ * A question carries what its stage promises.
+ */
+static enum smtp_act
+answer(struct smtp_session *s, enum smtp_act a, unsigned bits, unsigned *nq)
+{
+	while (a == SMTP_ACT_ASK) {
+		const struct smtp_ask *q = smtp_session_ask(s);
+		struct verdict v;
+
+		CHECK((q->stage == SMTP_STAGE_AUTH) == (q->creds != NULL));
+		CHECK((q->stage == SMTP_STAGE_RCPT) == (q->rcpt != NULL));
+		CHECK(q->stage != SMTP_STAGE_MAIL || q->sender != NULL);
+		switch ((bits >> 6) + (*nq)++ % 7) {
+		case 1:
+			verdict_set(&v, VERDICT_REJECT, 550, "5.7.1", "fuzz", "Refused \r\n by rule");
+			break;
+		case 2:
+			verdict_set(&v, VERDICT_TEMPFAIL, 450, "4.7.1", "fuzz", "Later");
+			break;
+		case 3:
+			verdict_set(&v, VERDICT_TEMPFAIL, 421, "4.7.0", "fuzz", "Go away");
+			break;
+		case 4:
+			verdict_set(&v, VERDICT_DISCARD, 0, "", "fuzz", "dropped");
+			break;
+		case 5:
+			verdict_set(&v, VERDICT_REJECT, 535, "5.7.8", "fuzz", "Bad");
+			v.delay_ms = 10;
+			break;
+		default:
+			verdict_accept(&v);
+			break;
+		}
+		check_output(s);
+		a = smtp_session_answer(s, &v);
+	}
+	return a;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct smtp_hooks hooks = {
-		.txn_begin = txn_begin, .has_room = has_room, .sender_ok = sender_ok, .rcpt = rcpt,
-	};
+	static const struct smtp_hooks hooks = { .txn_begin = txn_begin, .has_room = has_room };
 	struct smtp_session_conf conf = {
 		.hostname = "mx.example.test", .max_line_bytes = 512, .max_text_line_bytes = 1000,
 		.max_message_bytes = 100000, .max_recipients = 5, .max_errors = 50,
 		.max_auth_failures = 3,
 	};
 	struct smtp_session *s;
-	unsigned bits;
+	unsigned bits, nq = 0;
 	size_t at = 1;
 	enum smtp_act a;
 
@@ -104,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.is_auth_required = (bits >> 3) & 1;
 	s = smtp_session_new(&conf, &hooks, "c1", "192.0.2.1");
 	smtp_session_set_client(s, "192.0.2.2", (bits >> 4) & 1);
-	a = smtp_session_start(s, SMTP_START_GREET);
+	a = answer(s, smtp_session_start(s, SMTP_START_GREET), bits, &nq);
 	check_output(s);
 	while (a != SMTP_ACT_CLOSE && at < size) {
 		struct smtp_cmd cmd;
@@ -114,16 +139,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == SMTP_PARSE_MORE)
 			break;
 		CHECK(used > 0 && used <= size - at);
-		a = smtp_session_line(s, r, &cmd, at + used < size);
+		a = answer(s, smtp_session_line(s, r, &cmd, at + used < size), bits, &nq);
 		at += used;
 		check_output(s);
 		if (a == SMTP_ACT_STARTTLS) {
 			a = smtp_session_starttls_ready(s, (bits >> 5) & 1);
 			if (a == SMTP_ACT_HANDSHAKE)
 				smtp_session_tls_started(s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
-		} else if (a == SMTP_ACT_AUTH) {
-			CHECK(smtp_session_auth_creds(s) != NULL);
-			a = smtp_session_auth_done(s, (bits >> 6) & 1 ? SMTP_AUTH_OK : SMTP_AUTH_BAD);
 		} else if (a == SMTP_ACT_DATA) {
 			struct dotdata dd;
 			uint8_t *out = malloc(size - at + DOTDATA_HELD_MAX + 1);
@@ -136,7 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(out);
 			if (!is_end)
 				break;	/* the input ended inside the message */
-			a = smtp_session_data_end(s, dd.flags, dd.body_bytes);
+			a = answer(s, smtp_session_data_end(s, dd.flags, dd.body_bytes), bits, &nq);
 			if (a == SMTP_ACT_COMMIT) {
 				check_output(s);
 				a = (bits >> 7) & 1 ?

@@ -30,39 +30,39 @@ struct target {
 /* From a client that may not relay: whatever it reaches here, an alias reached. */
 static const struct {
 	const char *path;
-	enum smtp_rcpt_decision want;
+	enum policy_rcpt_result want;
 	struct target targets[MAX_TARGETS];	/* in order; to == NULL ends the list */
 } cases[] = {
-	{ "alice@example.test", SMTP_RCPT_ACCEPT, { { "alice@example.test", "alice" } } },
+	{ "alice@example.test", POLICY_RCPT_ACCEPT, { { "alice@example.test", "alice" } } },
 	/* a local user and a forward */
-	{ "info@example.test", SMTP_RCPT_ACCEPT,
+	{ "info@example.test", POLICY_RCPT_ACCEPT,
 	    { { "alice@example.test", "alice" }, { "partner@other.example", NULL } } },
 	/* the local target takes the domain the client named; the forward stays as written */
-	{ "INFO@LocalHost", SMTP_RCPT_ACCEPT,
+	{ "INFO@LocalHost", POLICY_RCPT_ACCEPT,
 	    { { "alice@localhost", "alice" }, { "partner@other.example", NULL } } },
-	{ "info+tag@example.test", SMTP_RCPT_ACCEPT,
+	{ "info+tag@example.test", POLICY_RCPT_ACCEPT,
 	    { { "alice@example.test", "alice" }, { "partner@other.example", NULL } } },
 	/* only forwards: the local part keeps its case, the domain is lowercased */
-	{ "away@example.test", SMTP_RCPT_ACCEPT,
+	{ "away@example.test", POLICY_RCPT_ACCEPT,
 	    { { "Partner@other.example", NULL }, { "second@far.example", NULL } } },
 	/* partner twice (through info, and written in another case): one copy */
-	{ "team@example.test", SMTP_RCPT_ACCEPT,
+	{ "team@example.test", POLICY_RCPT_ACCEPT,
 	    { { "alice@example.test", "alice" }, { "partner@other.example", NULL },
 	      { "bob@example.test", "bob" } } },
-	{ "mixed@example.test", SMTP_RCPT_ACCEPT,
+	{ "mixed@example.test", POLICY_RCPT_ACCEPT,
 	    { { "alice@example.test", "alice" }, { "partner@other.example", NULL },
 	      { "second@far.example", NULL } } },
 	/* addresses in a local domain are looked up again, +tag and all */
-	{ "here@example.test", SMTP_RCPT_ACCEPT,
+	{ "here@example.test", POLICY_RCPT_ACCEPT,
 	    { { "bob@localhost", "bob" }, { "alice+lists@example.test", "alice" } } },
-	{ "chain@example.test", SMTP_RCPT_ACCEPT,
+	{ "chain@example.test", POLICY_RCPT_ACCEPT,
 	    { { "bob@localhost", "bob" }, { "alice+lists@example.test", "alice" } } },
 	/* the deepest nesting the configuration allows is expanded to its end */
-	{ "d1@example.test", SMTP_RCPT_ACCEPT, { { "far@other.example", NULL } } },
-	{ "nobody@example.test", SMTP_RCPT_UNKNOWN, { { NULL, NULL } } },
+	{ "d1@example.test", POLICY_RCPT_ACCEPT, { { "far@other.example", NULL } } },
+	{ "nobody@example.test", POLICY_RCPT_UNKNOWN, { { NULL, NULL } } },
 	/* the forward is the alias's; the client itself still may not relay there */
-	{ "partner@other.example", SMTP_RCPT_RELAY_DENIED, { { NULL, NULL } } },
-	{ "info%other.example@example.test", SMTP_RCPT_TRICK, { { NULL, NULL } } },
+	{ "partner@other.example", POLICY_RCPT_RELAY_DENIED, { { NULL, NULL } } },
+	{ "info%other.example@example.test", POLICY_RCPT_TRICK, { { NULL, NULL } } },
 };
 
 static struct config *
@@ -91,14 +91,14 @@ test_targets(void **state)
 {
 	struct config *c = local_conf();
 	struct local_db *db = local_db_new(c);
-	const struct smtp_client untrusted = { .ip = "198.51.100.7", .local_ip = "127.0.0.1" };
+	const struct relay_client untrusted = { .ip = "198.51.100.7", .local_ip = "127.0.0.1" };
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct smtp_addr a = addr(cases[i].path);
 		struct spool_msg *env = spool_msg_new();
 		char orig[SMTP_ADDR_FMT_MAX];
-		enum smtp_rcpt_decision d = policy_rcpt(db, &untrusted, &a, env);
+		enum policy_rcpt_result d = policy_rcpt(db, &untrusted, &a, env);
 		size_t n = 0;
 
 		if (d != cases[i].want)
@@ -134,18 +134,18 @@ test_repeats(void **state)
 {
 	struct config *c = local_conf();
 	struct local_db *db = local_db_new(c);
-	const struct smtp_client trusted = { .ip = "192.0.2.9", .local_ip = "127.0.0.1",
+	const struct relay_client trusted = { .ip = "192.0.2.9", .local_ip = "127.0.0.1",
 		.is_trusted = 1 };
 	struct spool_msg *env = spool_msg_new();
 	struct smtp_addr a = addr("info@example.test"), b = addr("PARTNER@other.example");
 
 	(void)state;
-	assert_int_equal(policy_rcpt(db, &trusted, &a, env), SMTP_RCPT_ACCEPT);
+	assert_int_equal(policy_rcpt(db, &trusted, &a, env), POLICY_RCPT_ACCEPT);
 	assert_int_equal(env->nrcpts, 2);
-	assert_int_equal(policy_rcpt(db, &trusted, &a, env), SMTP_RCPT_ACCEPT);
+	assert_int_equal(policy_rcpt(db, &trusted, &a, env), POLICY_RCPT_ACCEPT);
 	assert_int_equal(env->nrcpts, 2);
 	/* the same address in another case: remote local parts may mean case, but one copy */
-	assert_int_equal(policy_rcpt(db, &trusted, &b, env), SMTP_RCPT_ACCEPT);
+	assert_int_equal(policy_rcpt(db, &trusted, &b, env), POLICY_RCPT_ACCEPT);
 	assert_int_equal(env->nrcpts, 2);
 	assert_string_equal(env->rcpts[1].orig, "info@example.test");
 	spool_msg_free(&env);

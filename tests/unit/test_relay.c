@@ -263,32 +263,32 @@ enum who { UNTRUSTED, TRUSTED, AUTHED };
 static const struct {
 	const char *path;
 	enum who who;
-	enum smtp_rcpt_decision want;
+	enum policy_rcpt_result want;
 	const char *mailbox;	/* the first target's mailbox on ACCEPT; "" for remote (NULL) */
 } rcpt_cases[] = {
-	{ "alice@example.test", UNTRUSTED, SMTP_RCPT_ACCEPT, "alice" },
-	{ "ALICE@EXAMPLE.TEST", UNTRUSTED, SMTP_RCPT_ACCEPT, "alice" },
-	{ "alice+tag@example.test", UNTRUSTED, SMTP_RCPT_ACCEPT, "alice" },
-	{ "alice@[127.0.0.1]", UNTRUSTED, SMTP_RCPT_ACCEPT, "alice" },
-	{ "nobody@example.test", UNTRUSTED, SMTP_RCPT_UNKNOWN, NULL },
-	{ "nobody@example.test", TRUSTED, SMTP_RCPT_UNKNOWN, NULL },
-	{ "alice@other.test", UNTRUSTED, SMTP_RCPT_RELAY_DENIED, NULL },
-	{ "alice@Other.Test", UNTRUSTED, SMTP_RCPT_RELAY_DENIED, NULL },
-	{ "alice@other.test", TRUSTED, SMTP_RCPT_ACCEPT, "" },
-	{ "alice@other.test", AUTHED, SMTP_RCPT_ACCEPT, "" },
-	{ "alice@[192.0.2.1]", UNTRUSTED, SMTP_RCPT_RELAY_DENIED, NULL },
-	{ "alice@[192.0.2.1]", TRUSTED, SMTP_RCPT_RELAY_DENIED, NULL },	/* never to a literal */
-	{ "alice@[192.0.2.1]", AUTHED, SMTP_RCPT_RELAY_DENIED, NULL },
+	{ "alice@example.test", UNTRUSTED, POLICY_RCPT_ACCEPT, "alice" },
+	{ "ALICE@EXAMPLE.TEST", UNTRUSTED, POLICY_RCPT_ACCEPT, "alice" },
+	{ "alice+tag@example.test", UNTRUSTED, POLICY_RCPT_ACCEPT, "alice" },
+	{ "alice@[127.0.0.1]", UNTRUSTED, POLICY_RCPT_ACCEPT, "alice" },
+	{ "nobody@example.test", UNTRUSTED, POLICY_RCPT_UNKNOWN, NULL },
+	{ "nobody@example.test", TRUSTED, POLICY_RCPT_UNKNOWN, NULL },
+	{ "alice@other.test", UNTRUSTED, POLICY_RCPT_RELAY_DENIED, NULL },
+	{ "alice@Other.Test", UNTRUSTED, POLICY_RCPT_RELAY_DENIED, NULL },
+	{ "alice@other.test", TRUSTED, POLICY_RCPT_ACCEPT, "" },
+	{ "alice@other.test", AUTHED, POLICY_RCPT_ACCEPT, "" },
+	{ "alice@[192.0.2.1]", UNTRUSTED, POLICY_RCPT_RELAY_DENIED, NULL },
+	{ "alice@[192.0.2.1]", TRUSTED, POLICY_RCPT_RELAY_DENIED, NULL },	/* never to a literal */
+	{ "alice@[192.0.2.1]", AUTHED, POLICY_RCPT_RELAY_DENIED, NULL },
 	/* the tricks: refused for local and remote domains, from anyone */
-	{ "user%other.test@example.test", UNTRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "alice%other.test@example.test", TRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "user%other.test@other.test", AUTHED, SMTP_RCPT_TRICK, NULL },
-	{ "other.test!user@example.test", UNTRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "other.test!alice@example.test", TRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "\"user@other.test\"@example.test", UNTRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "\"alice@other.test\"@other.test", AUTHED, SMTP_RCPT_TRICK, NULL },
-	{ "@a.test:user@other.test", TRUSTED, SMTP_RCPT_TRICK, NULL },
-	{ "@other.test:alice@example.test", UNTRUSTED, SMTP_RCPT_TRICK, NULL },
+	{ "user%other.test@example.test", UNTRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "alice%other.test@example.test", TRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "user%other.test@other.test", AUTHED, POLICY_RCPT_TRICK, NULL },
+	{ "other.test!user@example.test", UNTRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "other.test!alice@example.test", TRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "\"user@other.test\"@example.test", UNTRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "\"alice@other.test\"@other.test", AUTHED, POLICY_RCPT_TRICK, NULL },
+	{ "@a.test:user@other.test", TRUSTED, POLICY_RCPT_TRICK, NULL },
+	{ "@other.test:alice@example.test", UNTRUSTED, POLICY_RCPT_TRICK, NULL },
 };
 
 static void
@@ -301,19 +301,19 @@ test_policy_rcpt(void **state)
 	for (size_t i = 0; i < NELEM(rcpt_cases); i++) {
 		struct smtp_addr a = addr(rcpt_cases[i].path);
 		struct spool_msg *env = spool_msg_new();
-		struct smtp_client cl = {
+		struct relay_client cl = {
 			.ip = rcpt_cases[i].who == TRUSTED ? "192.0.2.9" : "198.51.100.7",
 			.local_ip = "127.0.0.1",
 			.auth_user = rcpt_cases[i].who == AUTHED ? "alice" : NULL,
 			.is_trusted = rcpt_cases[i].who == TRUSTED,
 		};
-		enum smtp_rcpt_decision d;
+		enum policy_rcpt_result d;
 
 		d = policy_rcpt(db, &cl, &a, env);
 		if (d != rcpt_cases[i].want)
 			fail_msg("'%s' (who %d): got %d, want %d", rcpt_cases[i].path,
 			    rcpt_cases[i].who, d, rcpt_cases[i].want);
-		if (d == SMTP_RCPT_ACCEPT) {
+		if (d == POLICY_RCPT_ACCEPT) {
 			assert_true(env->nrcpts >= 1);
 			if (rcpt_cases[i].mailbox[0] == '\0') {
 				assert_null(env->rcpts[0].mailbox);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/policy.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
 #include "util/log.h"
@@ -57,6 +58,8 @@ struct fake {
 	uint64_t room_size;
 	unsigned ntargets;	/* recipients accepted since the last txn_begin */
 	char last_mailbox[SMTP_LOCAL_MAX + 1];
+	unsigned nasked[SMTP_STAGE_EOM + 1];	/* questions asked, per stage */
+	const struct verdict *next;	/* the next verdict to give instead of judging, once */
 };
 
 static void
@@ -78,25 +81,36 @@ fake_has_room(void *ctx, uint64_t size)
 	return f->has_room;
 }
 
-static enum smtp_rcpt_decision
-fake_rcpt(void *ctx, const struct smtp_client *client, const struct smtp_addr *a)
+/*
+ * The judge, as policy would answer for a client at 192.0.2.x: alice and
+ * bob at example.test are local users, other local parts unknown, other
+ * domains not relayed to; every other stage is accepted.
+ */
+static void
+fake_judge(struct fake *f, const struct smtp_ask *q, struct verdict *v)
 {
-	struct fake *f = ctx;
-	char orig[SMTP_ADDR_FMT_MAX], mailbox[SMTP_LOCAL_MAX + 1];
+	char to[SMTP_ADDR_FMT_MAX], mailbox[SMTP_LOCAL_MAX + 1];
+	const struct smtp_addr *a = q->rcpt;
 
-	(void)client;
-	if (strcmp(a->domain, "example.test") != 0)
-		return SMTP_RCPT_RELAY_DENIED;
+	verdict_accept(v);
+	f->nasked[q->stage]++;
+	if (q->stage != SMTP_STAGE_RCPT)
+		return;
+	assert_int_equal(smtp_addr_format(a, to, sizeof(to)), 0);
+	if (strcmp(a->domain, "example.test") != 0) {
+		policy_rcpt_verdict(POLICY_RCPT_RELAY_DENIED, to, v);
+		return;
+	}
 	/* local parts match without regard to ASCII case (docs/smtp.md, RCPT TO) */
 	for (size_t i = 0; i <= a->local_len; i++)
 		mailbox[i] = (a->local[i] >= 'A' && a->local[i] <= 'Z') ? a->local[i] | 0x20 : a->local[i];
-	if (strcmp(mailbox, "alice") != 0 && strcmp(mailbox, "bob") != 0)
-		return SMTP_RCPT_UNKNOWN;
-	assert_int_equal(smtp_addr_format(a, orig, sizeof(orig)), 0);
+	if (strcmp(mailbox, "alice") != 0 && strcmp(mailbox, "bob") != 0) {
+		policy_rcpt_verdict(POLICY_RCPT_UNKNOWN, to, v);
+		return;
+	}
 	/* the caller keeps the targets: the fake remembers the last one */
 	(void)snprintf(f->last_mailbox, sizeof(f->last_mailbox), "%s", mailbox);
 	f->ntargets++;
-	return SMTP_RCPT_ACCEPT;
 }
 
 struct fixture {
@@ -116,7 +130,6 @@ fx_open_conf(struct fixture *fx, const struct smtp_session_conf *c, const char *
 		.ctx = &fx->fake,
 		.txn_begin = fake_txn_begin,
 		.has_room = fake_has_room,
-		.rcpt = fake_rcpt,
 	};
 	fx->s = smtp_session_new(c, &fx->hooks, "c1", peer_ip);
 	assert_non_null(fx->s);
@@ -134,6 +147,24 @@ fx_close(struct fixture *fx)
 	smtp_session_free(&fx->s);
 	assert_null(fx->s);
 	smtp_session_free(&fx->s);	/* NULL is accepted */
+}
+
+/* Answers the session's questions as policy would, at once; returns the action after them. */
+static enum smtp_act
+fx_answer(struct fixture *fx, enum smtp_act a)
+{
+	while (a == SMTP_ACT_ASK) {
+		struct verdict v;
+
+		if (fx->fake.next != NULL) {
+			v = *fx->fake.next;
+			fx->fake.next = NULL;
+		} else {
+			fake_judge(&fx->fake, smtp_session_ask(fx->s), &v);
+		}
+		a = smtp_session_answer(fx->s, &v);
+	}
+	return a;
 }
 
 /* Takes the session's output as a string and empties it, as conn.c does after sending. */
@@ -176,7 +207,7 @@ feed(struct fixture *fx, const char *in, size_t len)
 
 			pos = lf != NULL ? (size_t)(lf - p) + 1 : len;
 		}
-		fx->act = smtp_session_line(fx->s, r, &cmd, pos < len);
+		fx->act = fx_answer(fx, smtp_session_line(fx->s, r, &cmd, pos < len));
 	}
 	return take_output(fx);
 }
@@ -435,14 +466,14 @@ run_case(const struct session_case *c)
 
 		switch (st->kind) {
 		case STEP_START:
-			fx.act = smtp_session_start(fx.s, (enum smtp_start)st->how);
+			fx.act = fx_answer(&fx, smtp_session_start(fx.s, (enum smtp_start)st->how));
 			got = take_output(&fx);
 			break;
 		case STEP_LINE:
 			got = feed(&fx, st->in, st->len);
 			break;
 		case STEP_DATA_END:
-			fx.act = smtp_session_data_end(fx.s, st->how, st->bytes);
+			fx.act = fx_answer(&fx, smtp_session_data_end(fx.s, st->how, st->bytes));
 			got = take_output(&fx);
 			break;
 		case STEP_COMMITTED:
@@ -487,7 +518,7 @@ static void
 begin(struct fixture *fx, const char *peer_ip)
 {
 	fx_open(fx, peer_ip);
-	assert_int_equal(smtp_session_start(fx->s, SMTP_START_GREET), SMTP_ACT_NONE);
+	assert_int_equal(fx_answer(fx, smtp_session_start(fx->s, SMTP_START_GREET)), SMTP_ACT_NONE);
 	(void)take_output(fx);
 }
 
@@ -610,7 +641,7 @@ to_commit(struct fixture *fx, const char *helo_verb, const char *mail_params, in
 		assert_string_equal(FEED(fx, "RCPT TO:<bob@example.test>\r\n"), "250 2.1.5 Ok\r\n");
 	(void)FEED(fx, "DATA\r\n");
 	assert_int_equal(fx->act, SMTP_ACT_DATA);
-	assert_int_equal(smtp_session_data_end(fx->s, 0, 10), SMTP_ACT_COMMIT);
+	assert_int_equal(fx_answer(fx, smtp_session_data_end(fx->s, 0, 10)), SMTP_ACT_COMMIT);
 }
 
 /* The facts the submission core builds the Received field from. */
@@ -757,7 +788,7 @@ static void
 begin_tls(struct fixture *fx)
 {
 	fx_open_conf(fx, &conf_tls, "192.0.2.1");
-	assert_int_equal(smtp_session_start(fx->s, SMTP_START_GREET), SMTP_ACT_NONE);
+	assert_int_equal(fx_answer(fx, smtp_session_start(fx->s, SMTP_START_GREET)), SMTP_ACT_NONE);
 	(void)take_output(fx);
 }
 
@@ -883,7 +914,7 @@ test_implicit_tls(void **state)
 	fx_open_conf(&fx, &conf_tls, "192.0.2.1");
 	smtp_session_tls_started(fx.s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
 	assert_string_equal(take_output(&fx), "");
-	assert_int_equal(smtp_session_start(fx.s, SMTP_START_GREET), SMTP_ACT_NONE);
+	assert_int_equal(fx_answer(&fx, smtp_session_start(fx.s, SMTP_START_GREET)), SMTP_ACT_NONE);
 	assert_string_equal(take_output(&fx), "220 " HOST " ESMTP sterna\r\n");
 	assert_string_equal(FEED(&fx, "EHLO client.test\r\n"), EHLO_REPLY);
 	assert_string_equal(FEED(&fx, "STARTTLS\r\n"), "503 5.5.1 Error: TLS already active\r\n");

@@ -1,0 +1,125 @@
+/*
+ * engine.c - the stages in order, each asking the checks that have the
+ * data then, and the connection's memory between them. The first check
+ * that refuses decides; an allow list lets a client past the checks of
+ * its kind.
+ */
+#include "policy/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+struct policy *
+policy_new(const struct policy_deps *d)
+{
+	struct policy *p = xcalloc(1, sizeof(*p));
+	const struct config *c = d->cfg;
+
+	p->d = *d;
+	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
+	p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
+	    64 * 1024);
+	return p;
+}
+
+void
+policy_free(struct policy **pp)
+{
+	struct policy *p = *pp;
+
+	if (p == NULL)
+		return;
+	ASSERT(p->nclients == 0);
+	authlimit_free(&p->authlimit);
+	free(p);
+	*pp = NULL;
+}
+
+struct policy_client *
+policy_client_new(struct policy *p, const char *id, const char *ip, const char *local_ip,
+    int is_trusted)
+{
+	struct policy_client *pc = xcalloc(1, sizeof(*pc));
+
+	pc->p = p;
+	(void)snprintf(pc->id, sizeof(pc->id), "%s", id);
+	(void)snprintf(pc->ip, sizeof(pc->ip), "%s", ip);
+	(void)snprintf(pc->local_ip, sizeof(pc->local_ip), "%s", local_ip);
+	pc->is_trusted = is_trusted;
+	p->nclients++;
+	return pc;
+}
+
+void
+policy_client_free(struct policy_client **pcp)
+{
+	struct policy_client *pc = *pcp;
+
+	if (pc == NULL)
+		return;
+	policy_auth_cancel(pc);
+	pc->p->nclients--;
+	free(pc);
+	*pcp = NULL;
+}
+
+/* MAIL: an authenticated user sends as themselves (RFC 6409 6.1). */
+static void
+judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v)
+{
+	char from[SMTP_ADDR_FMT_MAX];
+
+	if (q->auth_user != NULL && !policy_sender_ok(pc->p->d.cfg, q->auth_user, q->sender)) {
+		if (smtp_addr_format(q->sender, from, sizeof(from)) == -1)
+			from[0] = '\0';
+		verdict_set(v, VERDICT_REJECT, 553, "5.7.1", "sender_login",
+		    "<%s>: Sender address rejected: not owned by user %s", from, q->auth_user);
+		return;
+	}
+	verdict_accept(v);
+}
+
+/* RCPT: relay control and the local users and aliases, which fill the envelope. */
+static void
+judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
+    struct verdict *v)
+{
+	const struct relay_client client = {
+		.ip = q->client_ip,
+		.local_ip = q->local_ip,
+		.auth_user = q->auth_user,
+		.is_trusted = q->is_trusted,
+	};
+	char to[SMTP_ADDR_FMT_MAX];
+
+	ASSERT(env != NULL);
+	if (smtp_addr_format(q->rcpt, to, sizeof(to)) == -1)
+		to[0] = '\0';
+	policy_rcpt_verdict(policy_rcpt(pc->p->d.local, &client, q->rcpt, env), to, v);
+}
+
+int
+policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
+    policy_done_fn *done, void *ctx, struct verdict *v_out)
+{
+	switch (q->stage) {
+	case SMTP_STAGE_AUTH:
+		return policy_auth_ask(pc, q, done, ctx, v_out);
+	case SMTP_STAGE_MAIL:
+		judge_mail(pc, q, v_out);
+		return 1;
+	case SMTP_STAGE_RCPT:
+		judge_rcpt(pc, q, env, v_out);
+		return 1;
+	case SMTP_STAGE_CONNECT:
+	case SMTP_STAGE_HELO:
+	case SMTP_STAGE_DATA:
+	case SMTP_STAGE_EOM:
+	default:
+		verdict_accept(v_out);
+		return 1;
+	}
+}

@@ -1,0 +1,62 @@
+/*
+ * engine.h - policy's answers to the SMTP session's questions: one verdict
+ * per stage (struct smtp_ask), from the checks that have the data then.
+ * Checks that need no waiting answer in the call; those that wait (a
+ * password hash on a worker; DNS) answer later, on the loop, through the
+ * callback. The server asks for every connection through a policy_client,
+ * which remembers what earlier stages learnt (an allow-listed client, a
+ * verified host name, lookups under way) and cancels what is out when the
+ * connection ends.
+ */
+#ifndef STERNA_POLICY_ENGINE_H
+#define STERNA_POLICY_ENGINE_H
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "policy/policy.h"
+#include "smtp/session.h"
+#include "spool/spool.h"
+#include "util/verdict.h"
+#include "util/workq.h"
+
+struct policy;
+struct policy_client;
+
+/* Everything the engine uses, borrowed; all must outlive it. */
+struct policy_deps {
+	struct event_base *base;
+	const struct config *cfg;
+	const struct local_db *local;
+	struct workq *auth_wq;	/* password checks; NULL without a users file (no AUTH) */
+};
+
+struct policy *policy_new(const struct policy_deps *d);
+/* Frees *p and sets it to NULL; every policy_client must be gone. */
+void policy_free(struct policy **p);
+
+/*
+ * A connection from ip (text) to local_ip, with the connection's id for
+ * logs; is_trusted: from relay.trusted_networks. Checks that look the
+ * client up start now, so that their answers are in by the time they are
+ * needed.
+ */
+struct policy_client *policy_client_new(struct policy *p, const char *id, const char *ip,
+    const char *local_ip, int is_trusted);
+/* Ends the connection's checks (a question out is never answered) and frees *pc. */
+void policy_client_free(struct policy_client **pc);
+
+typedef void policy_done_fn(void *ctx, const struct verdict *v);
+
+/*
+ * Judges q (borrowed for the call only). At RCPT, env is the envelope
+ * being built: on ACCEPT the recipient's targets have been added to it
+ * (policy_rcpt); NULL at other stages. Returns 1 with the verdict in
+ * *v_out when it is known now, or 0 when done(ctx, v) will run later on
+ * the loop (never inside this call), unless the client is freed first.
+ * One question at a time per client.
+ */
+int policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
+    policy_done_fn *done, void *ctx, struct verdict *v_out);
+
+#endif

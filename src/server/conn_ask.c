@@ -1,0 +1,81 @@
+/*
+ * conn_ask.c - a connection's questions to policy (src/policy/engine.h):
+ * the session asks, the engine answers now or later, and the session's
+ * next action is carried out. While a question is out the connection
+ * reads no commands (what the client pipelines waits in the buffer); a
+ * client that leaves meanwhile is freed at once, its question cancelled.
+ * A reply held back (a failed AUTH's) waits on a timer.
+ */
+#include "server/server_int.h"
+
+#include "util/log_event.h"
+#include "util/xalloc.h"
+
+/* The verdict on the question out: the session answers; then what it asks next. */
+static int
+answered(struct conn *c, const struct verdict *v)
+{
+	enum smtp_stage stage = smtp_session_ask(c->s)->stage;
+	enum smtp_act a;
+
+	if (stage == SMTP_STAGE_RCPT && v->kind != VERDICT_REJECT && v->kind != VERDICT_TEMPFAIL)
+		for (size_t i = c->rcpt_mark; i < c->env->nrcpts; i++)
+			log_ev_rcpt(c->env->qid, c->env->rcpts[i].to, c->env->rcpts[i].orig);
+	a = smtp_session_answer(c->s, v);
+	if (stage == SMTP_STAGE_EOM && a != SMTP_ACT_COMMIT)
+		msg_sub_abort(&c->sub);	/* refused or discarded: nothing is kept */
+	return conn_act(c, a);
+}
+
+static void
+on_answer(void *ctx, const struct verdict *v)
+{
+	struct conn *c = ctx;
+
+	ASSERT(c->mode == M_ASK);
+	c->mode = M_COMMAND;
+	if (answered(c, v) == -1)
+		return;
+	conn_resume(c);
+}
+
+int
+conn_ask(struct conn *c)
+{
+	const struct smtp_ask *q = smtp_session_ask(c->s);
+	struct verdict v;
+
+	conn_send_output(c);
+	if (q->stage == SMTP_STAGE_RCPT)
+		c->rcpt_mark = c->env->nrcpts;
+	if (!policy_ask(c->pc, q, q->stage == SMTP_STAGE_RCPT ? c->env : NULL, on_answer, c, &v)) {
+		c->mode = M_ASK;
+		return -1;
+	}
+	return answered(c, &v);
+}
+
+static void
+on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)what;
+	c->mode = M_COMMAND;
+	if (conn_act(c, smtp_session_wait_over(c->s)) == -1)
+		return;
+	conn_resume(c);
+}
+
+void
+conn_wait_begin(struct conn *c)
+{
+	unsigned ms = smtp_session_wait_ms(c->s);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	c->mode = M_WAIT;
+	if (c->wait_ev == NULL)
+		c->wait_ev = evtimer_new(c->srv->d.base, on_wait_timer, c);
+	ASSERT(c->wait_ev != NULL);
+	evtimer_add(c->wait_ev, &tv);
+}
