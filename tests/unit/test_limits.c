@@ -1,6 +1,7 @@
 /*
  * test_limits.c - the rate counters (policy/ratelimit.c: slots at window
- * edges, retry times, LRU eviction, the bound on entries and memory).
+ * edges, retry times, LRU eviction, the bound on entries and memory), and
+ * the limits { } keys of the configuration.
  * Time is passed in, so nothing here sleeps.
  */
 #include <setjmp.h>
@@ -14,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
+#include "config/ucl_int.h"
 #include "policy/ratelimit.h"
+#include "util/buf.h"
 #include "util/siphash.h"
 #include "util/xalloc.h"
 
@@ -270,6 +274,122 @@ test_siphash(void **state)
 	assert_true(siphash13(&a, "", 0) != siphash13(&a, "\0", 1));
 }
 
+/* ---- the configuration ---- */
+
+/* A configuration with the defaults of every key (limits { } included), then what a test sets. */
+static struct config *
+load_text(const char *text, char *err, size_t errsize)
+{
+	struct buf b;
+	struct ucl_doc *d;
+	struct config *c = NULL;
+
+	buf_init(&b, SIZE_MAX);
+	buf_printf(&b, "server { hostname = \"mx.example.test\"; }\n"
+	    "listen \"mx\" { address = \"127.0.0.1:2525\"; }\n%s\n", text);
+	d = ucl_parse_mem(b.data, b.len, "t.conf", NULL, NULL, err, errsize);
+	if (d != NULL)
+		c = config_load_doc(d, "t.conf", err, errsize);
+	ucl_doc_free(&d);
+	buf_clear(&b);
+	return c;
+}
+
+
+static void
+test_config_keys(void **state)
+{
+	char err[512];
+	struct config *c = load_text("", err, sizeof(err));
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->client_prefix_v4, 32);
+	assert_int_equal(c->client_prefix_v6, 64);
+	assert_int_equal(c->client_connections, 50);
+	assert_int_equal(c->client_connections_per_minute, 0);
+	assert_int_equal(c->client_messages_per_minute, 0);
+	assert_int_equal(c->client_recipients_per_minute, 0);
+	assert_int_equal(c->user_messages_per_hour, 0);
+	assert_int_equal(c->sender_domain_messages_per_hour, 0);
+	assert_int_equal(c->limits_table_entries, 100000);
+	config_free(&c);
+
+	c = load_text("limits {\n client_prefix_v4 = 24; client_prefix_v6 = 48;\n"
+	    " client_connections = 10; client_connections_per_minute = 60;\n"
+	    " client_messages_per_minute = 1k; client_recipients_per_minute = 2000;\n"
+	    " user_messages_per_hour = 500; sender_domain_messages_per_hour = 0;\n"
+	    " table_entries = 20000;\n}", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->client_prefix_v4, 24);
+	assert_int_equal(c->client_prefix_v6, 48);
+	assert_int_equal(c->client_connections, 10);
+	assert_int_equal(c->client_connections_per_minute, 60);
+	assert_int_equal(c->client_messages_per_minute, 1000);
+	assert_int_equal(c->client_recipients_per_minute, 2000);
+	assert_int_equal(c->user_messages_per_hour, 500);
+	assert_int_equal(c->sender_domain_messages_per_hour, 0);
+	assert_int_equal(c->limits_table_entries, 20000);
+	config_free(&c);
+
+	/* the older name of client_connections still works, and 0 is no limit under it too */
+	c = load_text("server { max_sessions_per_client = 7 }", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->client_connections, 7);
+	config_free(&c);
+	c = load_text("server { max_sessions_per_client = 0 }", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->client_connections, 0);
+	config_free(&c);
+}
+
+static const struct {
+	const char *text;
+	const char *want;
+} bad_keys[] = {
+	{ "server { max_sessions_per_client = 7 }\nlimits { client_connections = 8 }",
+	    "t.conf:4: limits.client_connections: also set as server.max_sessions_per_client at "
+	    "t.conf:3 (two names of one key: keep one)" },
+	/* the server section comes first in the walk, having been opened first (line 1) */
+	{ "limits { client_connections = 8 }\nserver { max_sessions_per_client = 8 }",
+	    "t.conf:3: limits.client_connections: also set as server.max_sessions_per_client at "
+	    "t.conf:4 (two names of one key: keep one)" },
+	{ "limits { client_prefix_v4 = 7 }", "t.conf:3: limits.client_prefix_v4: must be at least 8" },
+	{ "limits { client_prefix_v4 = 33 }",
+	    "t.conf:3: limits.client_prefix_v4: must be at most 32" },
+	{ "limits { client_prefix_v6 = 15 }",
+	    "t.conf:3: limits.client_prefix_v6: must be at least 16" },
+	{ "limits { client_prefix_v6 = 129 }",
+	    "t.conf:3: limits.client_prefix_v6: must be at most 128" },
+	{ "limits { table_entries = 99 }", "t.conf:3: limits.table_entries: must be at least 100" },
+	{ "limits { client_messages_per_minute = 1000001 }",
+	    "t.conf:3: limits.client_messages_per_minute: must be at most 1000000" },
+	{ "limits { client_messages_per_minute = 1min }",
+	    "t.conf:3: limits.client_messages_per_minute: expected a number, not a duration" },
+	{ "limits { client_message_per_minute = 5 }",
+	    "t.conf:3: unknown key 'limits.client_message_per_minute' (did you mean "
+	    "'limits.client_messages_per_minute'?)" },
+	{ "server { client_connections = 5 }",
+	    "t.conf:3: unknown key 'server.client_connections' (did you mean "
+	    "'limits.client_connections'?)" },
+};
+
+static void
+test_config_bad_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(bad_keys); i++) {
+		char err[512] = "";
+		struct config *c = load_text(bad_keys[i].text, err, sizeof(err));
+
+		if (c != NULL)
+			fail_msg("%s: loaded", bad_keys[i].text);
+		if (strcmp(err, bad_keys[i].want) != 0)
+			fail_msg("%s\n want: %s\n  got: %s", bad_keys[i].text, bad_keys[i].want, err);
+	}
+}
+
 int
 main(void)
 {
@@ -283,6 +403,8 @@ main(void)
 		cmocka_unit_test(test_rate_keys),
 		cmocka_unit_test(test_rate_bound),
 		cmocka_unit_test(test_siphash),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_config_bad_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
