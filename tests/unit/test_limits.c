@@ -1,7 +1,9 @@
 /*
  * test_limits.c - the rate counters (policy/ratelimit.c: slots at window
- * edges, retry times, LRU eviction, the bound on entries and memory), and
- * the limits { } keys of the configuration.
+ * edges, retry times, LRU eviction, the bound on entries and memory) and
+ * the limits built on them (policy/limits.c: client prefixes, sessions at
+ * once, each rate limit reached and recovered, the trusted exemption, what
+ * is counted), and the limits { } keys of the configuration.
  * Time is passed in, so nothing here sleeps.
  */
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include "config/config.h"
 #include "config/ucl_int.h"
+#include "policy/limits.h"
 #include "policy/ratelimit.h"
 #include "util/buf.h"
 #include "util/siphash.h"
@@ -274,7 +277,53 @@ test_siphash(void **state)
 	assert_true(siphash13(&a, "", 0) != siphash13(&a, "\0", 1));
 }
 
-/* ---- the configuration ---- */
+/* ---- limits: clients by prefix ---- */
+
+static const struct {
+	const char *ip;
+	unsigned v4, v6;
+	const char *want;	/* NULL: not an address */
+} nets[] = {
+	{ "192.0.2.77", 32, 64, "192.0.2.77/32" },
+	{ "192.0.2.77", 24, 64, "192.0.2.0/24" },
+	{ "192.0.2.77", 20, 64, "192.0.0.0/20" },
+	{ "::ffff:192.0.2.77", 24, 64, "192.0.2.0/24" },	/* mapped: the IPv4 prefix */
+	{ "::FFFF:192.0.2.77", 32, 128, "192.0.2.77/32" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 64, "2001:db8:1:2::/64" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 48, "2001:db8:1::/48" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 56, "2001:db8:1::/56" },
+	{ "2001:db8:1:2ff:3:4:5:6", 24, 60, "2001:db8:1:2f0::/60" },
+	{ "2001:db8::1", 24, 128, "2001:db8::1/128" },
+	{ "::1", 24, 64, "::/64" },
+	{ "::ffff:0:192.0.2.1", 24, 80, "::ffff:0:0:0/80" },	/* not mapped: a 0 more */
+	{ "192.0.2.256", 24, 64, NULL },
+	{ "mx.example.test", 24, 64, NULL },
+	{ "", 24, 64, NULL },
+	{ "[::1]", 24, 64, NULL },
+};
+
+static void
+test_client_net(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(nets); i++) {
+		struct cidr net;
+		char text[64];
+		int rc = policy_limits_client_net(nets[i].ip, nets[i].v4, nets[i].v6, &net);
+
+		if (nets[i].want == NULL) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(cidr_format(&net, text, sizeof(text)), 0);
+		if (strcmp(text, nets[i].want) != 0)
+			fail_msg("%s /%u /%u: got %s, want %s", nets[i].ip, nets[i].v4, nets[i].v6,
+			    text, nets[i].want);
+	}
+}
+
+/* ---- limits: sessions at once ---- */
 
 /* A configuration with the defaults of every key (limits { } included), then what a test sets. */
 static struct config *
@@ -295,6 +344,235 @@ load_text(const char *text, char *err, size_t errsize)
 	return c;
 }
 
+static struct policy_limits *
+limits_from(const char *text)
+{
+	char err[512];
+	struct config *c = load_text(text, err, sizeof(err));
+	struct policy_limits *l;
+
+	if (c == NULL)
+		fail_msg("%s", err);
+	l = policy_limits_new(c);
+	config_free(&c);	/* the limits keep nothing of it */
+	return l;
+}
+
+static void
+assert_verdict(const struct verdict *v, int code, const char *dsn, const char *rule,
+    const char *text)
+{
+	assert_int_equal(v->kind, VERDICT_TEMPFAIL);
+	assert_int_equal(v->code, code);
+	assert_string_equal(v->dsn, dsn);
+	assert_string_equal(v->rule, rule);
+	assert_string_equal(v->text, text);
+}
+
+static void
+test_sessions(void **state)
+{
+	struct policy_limits *l = limits_from("limits { client_connections = 2; client_prefix_v4 = 24; }");
+	size_t bytes0 = policy_limits_bytes(l);
+	struct verdict v;
+
+	(void)state;
+	assert_int_equal(policy_limits_up(l, "192.0.2.1", 0, &v), 0);
+	assert_int_equal(v.kind, VERDICT_ACCEPT);
+	assert_int_equal(policy_limits_up(l, "192.0.2.2", 0, &v), 0);	/* the same /24 */
+	assert_int_equal(policy_limits_up(l, "::ffff:192.0.2.3", 0, &v), 1);
+	assert_verdict(&v, 421, "4.7.0", "limit:client_connections",
+	    "Too many connections from your address, try again later");
+	assert_int_equal(policy_limits_sessions(l, "192.0.2.200"), 3);	/* the refused one too */
+	assert_int_equal(policy_limits_up(l, "192.0.3.1", 0, &v), 0);	/* another /24 */
+	/* trusted: counted, never refused */
+	assert_int_equal(policy_limits_up(l, "192.0.2.4", 1, &v), 0);
+	assert_int_equal(policy_limits_sessions(l, "192.0.2.0"), 4);
+	policy_limits_down(l, "::ffff:192.0.2.3");
+	policy_limits_down(l, "192.0.2.4");
+	policy_limits_down(l, "192.0.2.1");
+	assert_int_equal(policy_limits_up(l, "192.0.2.9", 0, &v), 0);	/* room again */
+	policy_limits_down(l, "192.0.2.9");
+	policy_limits_down(l, "192.0.2.2");
+	policy_limits_down(l, "192.0.3.1");
+	assert_int_equal(policy_limits_sessions(l, "192.0.2.1"), 0);
+	assert_int_equal(policy_limits_bytes(l), bytes0);	/* the entries went with their sessions */
+	/* not an address (a local entrance): neither counted nor refused */
+	assert_int_equal(policy_limits_up(l, "local", 0, &v), 0);
+	assert_int_equal(policy_limits_up(l, "local", 0, &v), 0);
+	assert_int_equal(policy_limits_up(l, "local", 0, &v), 0);
+	policy_limits_down(l, "local");
+	policy_limits_free(&l);
+	assert_null(l);
+	policy_limits_free(&l);
+
+	/* 0: no limit, nothing counted */
+	l = limits_from("limits { client_connections = 0 }");
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(policy_limits_up(l, "192.0.2.1", 0, &v), 0);
+	assert_int_equal(policy_limits_sessions(l, "192.0.2.1"), 0);
+	for (int i = 0; i < 100; i++)
+		policy_limits_down(l, "192.0.2.1");
+	policy_limits_free(&l);
+}
+
+/* ---- limits: rates per stage ---- */
+
+static struct smtp_addr
+addr(const char *s)
+{
+	struct smtp_addr a;
+
+	assert_int_equal(smtp_addr_parse(slice_str(s), 1, &a), SMTP_ADDR_OK);
+	return a;
+}
+
+static struct smtp_ask
+ask(enum smtp_stage stage, const char *ip, const char *user, const struct smtp_addr *from)
+{
+	return (struct smtp_ask){ .stage = stage, .id = "c1", .qid = "", .client_ip = ip,
+	    .local_ip = "127.0.0.1", .helo = "client.test", .auth_user = user, .sender = from };
+}
+
+static int
+judge(struct policy_limits *l, struct smtp_ask req, int64_t now, struct verdict *v)
+{
+	return policy_limits_judge(l, &req, now, v);
+}
+
+static void
+test_connect_rate(void **state)
+{
+	struct policy_limits *l = limits_from("limits { client_connections_per_minute = 2; }");
+	struct smtp_ask trusted = ask(SMTP_STAGE_CONNECT, "192.0.2.1", NULL, NULL);
+	struct verdict v;
+
+	(void)state;
+	trusted.is_trusted = 1;
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::1", NULL, NULL), 0, &v), 0);
+	assert_int_equal(v.kind, VERDICT_ACCEPT);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2:ffff::9", NULL, NULL), 1, &v),
+	    0);
+	/* the same /64: the third in a minute */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::77", NULL, NULL), 2, &v), 1);
+	assert_verdict(&v, 421, "4.7.0", "limit:client_connections_per_minute",
+	    "Too many connections from your address, try again later");
+	/* the next /64, and a trusted client, are not that client */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:3::1", NULL, NULL), 2, &v), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(policy_limits_judge(l, &trusted, 2, &v), 0);
+	/* recovered once the window (and the slot beyond it) has passed */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::1", NULL, NULL), 70 * SEC - 1,
+	    &v), 1);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::1", NULL, NULL), 70 * SEC, &v),
+	    0);
+	/* the stages that have no limit: accepted, nothing counted */
+	for (enum smtp_stage st = SMTP_STAGE_HELO; st <= SMTP_STAGE_EOM; st++)
+		assert_int_equal(judge(l, ask(st, "2001:db8:1:2::1", NULL, NULL), 70 * SEC, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::1", NULL, NULL), 70 * SEC, &v),
+	    0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_CONNECT, "2001:db8:1:2::1", NULL, NULL), 70 * SEC, &v),
+	    1);
+	policy_limits_free(&l);
+}
+
+static void
+test_mail_rates(void **state)
+{
+	struct policy_limits *l = limits_from("limits { client_messages_per_minute = 3; "
+	    "user_messages_per_hour = 1; sender_domain_messages_per_hour = 4; }");
+	struct smtp_addr from = addr("a@Example.ORG"), other = addr("b@other.test"), null = addr("");
+	struct smtp_ask tr = ask(SMTP_STAGE_MAIL, "192.0.2.50", NULL, &other);
+	struct verdict v;
+
+	(void)state;
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", "alice", &from), 0, &v), 0);
+	/* the user's second in the hour: refused, and counted by neither other limit */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", "alice", &from), 0, &v), 1);
+	assert_verdict(&v, 450, "4.7.1", "limit:user_messages_per_hour",
+	    "Error: too many messages from your account, try again later");
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", "bob", &from), 0, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", NULL, &null), 0, &v), 0);
+	/* the client's fourth in the minute */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", NULL, &from), 0, &v), 1);
+	assert_verdict(&v, 450, "4.7.1", "limit:client_messages_per_minute",
+	    "Error: too many messages from your address, try again later");
+	/* example.org has sent 2 (the refused ones not counted); 2 more from elsewhere, then no */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.2", NULL, &from), 0, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.3", NULL, &from), 0, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.4", NULL, &from), 0, &v), 1);
+	assert_verdict(&v, 450, "4.7.1", "limit:sender_domain_messages_per_hour",
+	    "Error: too many messages from your sender domain, try again later");
+	/* a trusted client: free of its own limit, not of the user's or the domain's */
+	tr.is_trusted = 1;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(policy_limits_judge(l, &tr, 0, &v), 0);
+	assert_int_equal(policy_limits_judge(l, &tr, 0, &v), 1);
+	assert_string_equal(v.rule, "limit:sender_domain_messages_per_hour");
+	tr.sender = &null;
+	tr.auth_user = "bob";
+	assert_int_equal(policy_limits_judge(l, &tr, 0, &v), 1);
+	assert_string_equal(v.rule, "limit:user_messages_per_hour");
+	/* each recovers after its window */
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", NULL, &null), 70 * SEC - 1, &v), 1);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.1", NULL, &null), 70 * SEC, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.9", "alice", &null), 70 * MIN - 1, &v),
+	    1);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.9", "alice", &null), 70 * MIN, &v), 0);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.9", NULL, &from), 70 * MIN - 1, &v), 1);
+	assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, "192.0.2.9", NULL, &from), 70 * MIN, &v), 0);
+	policy_limits_free(&l);
+}
+
+static void
+test_rcpt_rate(void **state)
+{
+	struct policy_limits *l = limits_from("limits { client_recipients_per_minute = 5; "
+	    "client_prefix_v4 = 24 }");
+	struct smtp_ask req = ask(SMTP_STAGE_RCPT, "198.51.100.7", NULL, NULL);
+	struct smtp_addr to = addr("x@example.test");
+	struct verdict v;
+
+	(void)state;
+	req.rcpt = &to;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(policy_limits_judge(l, &req, i * SEC, &v), 0);
+	req.client_ip = "198.51.100.200";	/* the same /24 */
+	assert_int_equal(policy_limits_judge(l, &req, 5 * SEC, &v), 1);
+	assert_verdict(&v, 450, "4.7.1", "limit:client_recipients_per_minute",
+	    "Error: too many recipients from your address, try again later");
+	req.is_trusted = 1;
+	assert_int_equal(policy_limits_judge(l, &req, 5 * SEC, &v), 0);
+	req.is_trusted = 0;
+	assert_int_equal(policy_limits_judge(l, &req, 70 * SEC - 1, &v), 1);
+	assert_int_equal(policy_limits_judge(l, &req, 70 * SEC, &v), 0);
+	policy_limits_free(&l);
+}
+
+/* Tables exist for the limits that are set, and no more memory than the bound allows. */
+static void
+test_limits_memory(void **state)
+{
+	struct policy_limits *l = limits_from("");
+	struct verdict v;
+	char ip[64];
+
+	(void)state;
+	assert_int_equal(policy_limits_max_bytes(l), 0);	/* the default sets no rate limit */
+	policy_limits_free(&l);
+	l = limits_from("limits { client_messages_per_minute = 1; table_entries = 1000 }");
+	assert_int_equal(policy_limits_max_bytes(l), 1000 * ratelimit_bytes_per_entry());
+	for (unsigned i = 0; i < 100000; i++) {
+		struct smtp_addr from = addr("a@example.org");
+
+		snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
+		assert_int_equal(judge(l, ask(SMTP_STAGE_MAIL, ip, NULL, &from), i, &v), 0);
+	}
+	assert_true(policy_limits_bytes(l) <= policy_limits_max_bytes(l) + 64 * 1024);
+	policy_limits_free(&l);
+}
+
+/* ---- the configuration ---- */
 
 static void
 test_config_keys(void **state)
@@ -403,6 +681,12 @@ main(void)
 		cmocka_unit_test(test_rate_keys),
 		cmocka_unit_test(test_rate_bound),
 		cmocka_unit_test(test_siphash),
+		cmocka_unit_test(test_client_net),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_connect_rate),
+		cmocka_unit_test(test_mail_rates),
+		cmocka_unit_test(test_rcpt_rate),
+		cmocka_unit_test(test_limits_memory),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_config_bad_keys),
 	};
