@@ -114,7 +114,6 @@ struct config {
 	char *hostname;			/* greeting, Received, EHLO reply */
 	char *user;			/* unprivileged user to run as when started as root */
 	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
-	unsigned max_sessions_per_client;	/* from one address (not trusted networks) */
 	unsigned io_threads;		/* threads for disk work */
 	enum log_level log_level;
 	unsigned is_sandboxed;		/* seccomp and Landlock once privileges are dropped */
@@ -168,6 +167,17 @@ struct config {
 	unsigned auth_max_failures;	/* per session, then 421 and close */
 	unsigned auth_client_max_failures; /* per client address in auth_client_window_s */
 	unsigned auth_client_window_s;	/* ... after which it is refused for this long */
+
+	/* limits { }: who may talk to us how much (src/policy/limits.c); 0: no limit */
+	unsigned client_prefix_v4;	/* clients are counted by their address cut to this */
+	unsigned client_prefix_v6;	/* ... so that one /64 is one client, not millions */
+	unsigned client_connections;	/* sessions at once per client (server.max_sessions_per_client) */
+	unsigned client_connections_per_minute;
+	unsigned client_messages_per_minute;	/* MAIL commands */
+	unsigned client_recipients_per_minute;	/* RCPT commands */
+	unsigned user_messages_per_hour;	/* per authenticated user */
+	unsigned sender_domain_messages_per_hour;	/* per envelope sender domain, any client */
+	unsigned limits_table_entries;	/* the bound on each counter table */
 
 	/* queue { } */
 	unsigned retry_min_s;		/* first retry of a failed delivery */

@@ -357,6 +357,22 @@ struct section {
 	struct config_cert *cert;
 };
 
+/*
+ * Another row with r's place that the file has set already: a key that
+ * moved keeps its older name working (server.max_sessions_per_client is
+ * limits.client_connections), and setting both would leave one silently
+ * ignored.
+ */
+static const struct key_row *
+synonym_set(const struct cfg_load *l, const struct key_row *r)
+{
+	for (size_t i = 0; i < cfg_nrows; i++)
+		if (&cfg_rows[i] != r && cfg_rows[i].base == KB_CONFIG && cfg_rows[i].off == r->off &&
+		    l->set_by[i] != NULL)
+			return &cfg_rows[i];
+	return NULL;
+}
+
 /* One key's value into the config, or into the listener or certificate of sec. */
 static int
 apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
@@ -369,8 +385,15 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	char level[16];
 
 	ASSERT(base != NULL);
-	if (r->base == KB_CONFIG)
+	if (r->base == KB_CONFIG) {
+		const struct key_row *other = synonym_set(l, r);
+
+		if (other != NULL)
+			return cfg_key_error(l, n, path, "also set as %s at %s:%u (two names of one "
+			    "key: keep one)", other->path, l->set_by[other - cfg_rows]->file,
+			    l->set_by[other - cfg_rows]->vline);
 		l->set_by[r - cfg_rows] = n;
+	}
 	switch (r->type) {
 	case KT_STRING:
 	case KT_PATH:

@@ -586,8 +586,8 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	smtp_session_set_client(c->s, local_ip, is_trusted);
 	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted);
 	/* one address may not take every session; the trusted networks are ours to size */
-	c->is_busy_client = client_counts_up(srv->per_client, c->ip) > cfg->max_sessions_per_client &&
-	    !is_trusted;
+	c->is_busy_client = client_counts_up(srv->per_client, c->ip) > cfg->client_connections &&
+	    cfg->client_connections != 0 && !is_trusted;
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
 	if (srv->conns)
