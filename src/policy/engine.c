@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -22,6 +23,7 @@ policy_new(const struct policy_deps *d)
 	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
 	p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
 	    64 * 1024);
+	p->limits = policy_limits_new(c);
 	return p;
 }
 
@@ -34,6 +36,7 @@ policy_free(struct policy **pp)
 		return;
 	ASSERT(p->nclients == 0);
 	authlimit_free(&p->authlimit);
+	policy_limits_free(&p->limits);
 	free(p);
 	*pp = NULL;
 }
@@ -49,6 +52,8 @@ policy_client_new(struct policy *p, const char *id, const char *ip, const char *
 	(void)snprintf(pc->ip, sizeof(pc->ip), "%s", ip);
 	(void)snprintf(pc->local_ip, sizeof(pc->local_ip), "%s", local_ip);
 	pc->is_trusted = is_trusted;
+	/* counted now, so that sessions waiting for their greeting count too */
+	pc->is_over_sessions = policy_limits_up(p->limits, pc->ip, is_trusted, &pc->over_sessions);
 	p->nclients++;
 	return pc;
 }
@@ -61,12 +66,33 @@ policy_client_free(struct policy_client **pcp)
 	if (pc == NULL)
 		return;
 	policy_auth_cancel(pc);
+	policy_limits_down(pc->p->limits, pc->ip);
 	pc->p->nclients--;
 	free(pc);
 	*pcp = NULL;
 }
 
-/* MAIL: an authenticated user sends as themselves (RFC 6409 6.1). */
+static int64_t
+now_ms(void)
+{
+	return (int64_t)clock_mono_ms();
+}
+
+/* CONNECT: too many sessions from this client at once, or connections per minute. */
+static void
+judge_connect(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v)
+{
+	if (pc->is_over_sessions) {
+		*v = pc->over_sessions;
+		return;
+	}
+	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
+}
+
+/*
+ * MAIL: an authenticated user sends as themselves (RFC 6409 6.1); then the
+ * message limits, so that a refused sender does not count.
+ */
 static void
 judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v)
 {
@@ -79,7 +105,7 @@ judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v
 		    "<%s>: Sender address rejected: not owned by user %s", from, q->auth_user);
 		return;
 	}
-	verdict_accept(v);
+	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
 }
 
 /* RCPT: relay control and the local users and aliases, which fill the envelope. */
@@ -96,6 +122,9 @@ judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 	char to[SMTP_ADDR_FMT_MAX];
 
 	ASSERT(env != NULL);
+	/* every recipient asked for counts, known or not, as Postfix counts them */
+	if (policy_limits_judge(pc->p->limits, q, now_ms(), v))
+		return;
 	if (smtp_addr_format(q->rcpt, to, sizeof(to)) == -1)
 		to[0] = '\0';
 	policy_rcpt_verdict(policy_rcpt(pc->p->d.local, &client, q->rcpt, env), to, v);
@@ -115,6 +144,8 @@ policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 		judge_rcpt(pc, q, env, v_out);
 		return 1;
 	case SMTP_STAGE_CONNECT:
+		judge_connect(pc, q, v_out);
+		return 1;
 	case SMTP_STAGE_HELO:
 	case SMTP_STAGE_DATA:
 	case SMTP_STAGE_EOM:

@@ -9,10 +9,12 @@
 
 #include "policy/authlimit.h"
 #include "policy/engine.h"
+#include "policy/limits.h"
 
 struct policy {
 	struct policy_deps d;
 	struct authlimit *authlimit;	/* AUTH failures per client address */
+	struct policy_limits *limits;	/* sessions, connections, messages, recipients per client */
 	unsigned nclients;
 };
 
@@ -24,6 +26,8 @@ struct policy_client {
 	char ip[INET6_ADDRSTRLEN];
 	char local_ip[INET6_ADDRSTRLEN];
 	int is_trusted;
+	int is_over_sessions;		/* over limits.client_connections: refused at CONNECT */
+	struct verdict over_sessions;	/* ... with this */
 	struct auth_job *auth_job;	/* a password check out */
 };
 

@@ -61,7 +61,6 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	client_counts_down(srv->per_client, c->ip);
 	msg_sub_abort(&c->sub);
 	spool_msg_free(&c->env);
 	if (c->greet_ev)
@@ -523,11 +522,6 @@ session_begin(struct conn *c)
 		greet(c, SMTP_START_BUSY);
 		return;
 	}
-	if (c->is_busy_client) {
-		log_ev_refused(c->id, c->ip, "too many sessions from this address");
-		greet(c, SMTP_START_BUSY_CLIENT);
-		return;
-	}
 	if (lc->greeting_delay_ms > 0) {
 		struct timeval d = { lc->greeting_delay_ms / 1000, (lc->greeting_delay_ms % 1000) * 1000 };
 
@@ -585,9 +579,6 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
 	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted);
-	/* one address may not take every session; the trusted networks are ours to size */
-	c->is_busy_client = client_counts_up(srv->per_client, c->ip) > cfg->client_connections &&
-	    cfg->client_connections != 0 && !is_trusted;
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
 	if (srv->conns)

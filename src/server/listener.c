@@ -54,7 +54,6 @@ server_new(const struct server_deps *deps)
 		.max_errors = c->max_errors,
 		.max_auth_failures = c->auth_max_failures,
 	};
-	srv->per_client = client_counts_new();
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
 	return srv;
@@ -267,7 +266,6 @@ server_free(struct server **sp)
 	stop_listeners(srv);
 	conn_free_all(srv);
 	event_free(srv->accept_ev);
-	client_counts_free(&srv->per_client);
 	if (srv->wq_ev)
 		event_free(srv->wq_ev);
 	if (srv->auth_wq_ev)

@@ -34,7 +34,6 @@ struct server {
 	struct event *wq_ev;
 	struct event *auth_wq_ev;
 	struct policy *policy;		/* the verdicts on every session's questions */
-	struct client_counts *per_client;	/* sessions open per client address */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	unsigned long next_conn_id;
@@ -44,14 +43,6 @@ struct server {
 	unsigned accept_pause_ms;	/* the last pause; 0 once an accept works again */
 	unsigned long accept_failures;	/* accepts refused for want of descriptors, all told */
 };
-
-/* clients.c: sessions per client address */
-struct client_counts *client_counts_new(void);
-void client_counts_free(struct client_counts **cc);
-/* One more session from ip: returns how many it has now. */
-unsigned client_counts_up(struct client_counts *cc, const char *ip);
-/* One session from ip ended. */
-void client_counts_down(struct client_counts *cc, const char *ip);
 
 /* ---- one connection: what conn.c, conn_auth.c and conn_data.c share ---- */
 
@@ -89,7 +80,6 @@ struct conn {
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
 	int is_busy;		/* over the session limit: refused once greeted */
-	int is_busy_client;	/* over the limit of sessions from its address: refused too */
 	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
 	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
 	struct dotdata dd;

@@ -645,10 +645,6 @@ smtp_session_start(struct smtp_session *s, enum smtp_start how)
 	case SMTP_START_BUSY:
 		session_reply(s, 421, "4.7.0", "%s Too many connections, try again later", s->conf->hostname);
 		break;
-	case SMTP_START_BUSY_CLIENT:
-		session_reply(s, 421, "4.7.0", "%s Too many connections from your address, try again later",
-		    s->conf->hostname);
-		break;
 	case SMTP_START_EARLY_TALK:
 		/* RFC 5321 3.1: a client waits for the greeting; one that does not is no MTA */
 		session_reply(s, 554, "5.5.0", "%s Protocol error: client spoke before the greeting",

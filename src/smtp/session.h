@@ -134,7 +134,6 @@ enum smtp_act {
 enum smtp_start {
 	SMTP_START_GREET,	/* a normal connection */
 	SMTP_START_BUSY,	/* over the session limit */
-	SMTP_START_BUSY_CLIENT,	/* over the limit of sessions from one address */
 	SMTP_START_EARLY_TALK,	/* the client sent bytes before the greeting */
 };
 
@@ -163,8 +162,8 @@ void smtp_session_set_client(struct smtp_session *s, const char *local_ip, int i
 void smtp_session_free(struct smtp_session **s);
 
 /*
- * The first reply of the session: a refusal (BUSY, BUSY_CLIENT,
- * EARLY_TALK: 421 or 554, CLOSE), or, for GREET, SMTP_ACT_ASK at the
+ * The first reply of the session: a refusal (BUSY, EARLY_TALK: 421 or
+ * 554, CLOSE), or, for GREET, SMTP_ACT_ASK at the
  * CONNECT stage, whose answer gives the greeting or refuses the client.
  */
 enum smtp_act smtp_session_start(struct smtp_session *s, enum smtp_start how);

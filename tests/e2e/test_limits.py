@@ -167,7 +167,7 @@ def test_one_address_cannot_take_every_session(sterna_factory):
             break
         d.close()
     assert r.code == 220, r
-    s.wait_log(r"refused ip=127\.0\.0\.1 reason=\"too many sessions from this address\"")
+    s.wait_log(r"c\d+ reject cmd=CONNECT arg=127\.0\.0\.1 code=421 dsn=4\.7\.0 .*rule=limit:client_connections")
 
 
 def test_trusted_networks_are_not_capped_per_address(sterna_factory):
