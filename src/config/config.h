@@ -107,6 +107,77 @@ struct config_lmtp_hop {
 	socklen_t sa_len;		/* 0: host is a name, to be looked up first */
 };
 
+/*
+ * The allow and block lists of policy { } (src/policy/lists.c): for each
+ * kind of thing listed an allow list, then a block list. What an entry may
+ * be depends on the kind (config_entry_parse()).
+ */
+enum config_list_id {
+	CONFIG_ALLOW_CLIENTS,
+	CONFIG_BLOCK_CLIENTS,
+	CONFIG_ALLOW_CLIENT_NAMES,
+	CONFIG_BLOCK_CLIENT_NAMES,
+	CONFIG_ALLOW_HELO,
+	CONFIG_BLOCK_HELO,
+	CONFIG_ALLOW_SENDERS,
+	CONFIG_BLOCK_SENDERS,
+	CONFIG_ALLOW_RECIPIENTS,
+	CONFIG_BLOCK_RECIPIENTS,
+	CONFIG_LIST_N,
+};
+
+enum config_list_kind {
+	CONFIG_LIST_OF_CLIENTS,		/* addresses and networks */
+	CONFIG_LIST_OF_CLIENT_NAMES,	/* verified host names of clients */
+	CONFIG_LIST_OF_HELO,		/* HELO/EHLO names and address literals */
+	CONFIG_LIST_OF_SENDERS,		/* envelope senders, <> included */
+	CONFIG_LIST_OF_RECIPIENTS,	/* envelope recipients */
+};
+
+/* One entry as written in the configuration. */
+struct config_list_entry {
+	char *text;			/* as written */
+	char *file;			/* the configuration file that holds it */
+	unsigned line;
+};
+
+struct config_list {
+	struct config_list_entry *v;	/* policy.NAME: checked, in file order */
+	size_t n;
+	char *file;			/* policy.NAME_file: an absolute path, "" for none */
+	char *file_set_in;		/* where policy.NAME_file is set (NULL when it is not) */
+	unsigned file_set_line;
+};
+
+/* The longest entry of a list, in bytes as written (a file's line may be longer with a comment). */
+#define CONFIG_ENTRY_MAX 512
+/* local part, '@', domain: SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX (listentry.c checks it) */
+#define CONFIG_ENTRY_KEY_MAX 320
+
+enum config_entry_form {
+	CONFIG_ENTRY_NETWORK,	/* clients: an address or a network (net) */
+	CONFIG_ENTRY_NAME,	/* names, HELO: exactly key */
+	CONFIG_ENTRY_SUFFIX,	/* ".example.com": any name (or address's domain) under key */
+	CONFIG_ENTRY_ADDRESS,	/* senders, recipients: exactly the address key, "local@domain" */
+	CONFIG_ENTRY_DOMAIN,	/* senders, recipients: any address at the domain key */
+	CONFIG_ENTRY_NULL,	/* senders: <>, the null sender */
+};
+
+/* An entry understood: what policy compares. */
+struct config_entry {
+	enum config_entry_form form;
+	struct cidr net;	/* NETWORK */
+	/*
+	 * NAME, SUFFIX, DOMAIN: lowercased, without the leading '.' or '@'; an
+	 * address literal in canonical form ("[192.0.2.1]", "[ipv6:2001:db8::1]").
+	 * ADDRESS: the local part with quoting undone, as written (its case
+	 * matters, RFC 5321 2.4), '@', the domain lowercased. Not NUL-terminated
+	 * for ADDRESS: a quoted local part may hold any byte.
+	 */
+	char key[CONFIG_ENTRY_KEY_MAX + 1];
+	size_t key_len;
+};
+
 struct config {
 	char *path;			/* the file read */
 
@@ -158,6 +229,10 @@ struct config {
 	/* relay { } */
 	struct cidr *trusted_networks;	/* clients that may relay without AUTH */
 	size_t ntrusted_networks;
+
+	/* policy { }: allow and block lists */
+	struct config_list lists[CONFIG_LIST_N];	/* by enum config_list_id */
+	unsigned is_block_tempfail;	/* block lists answer 4xx (4.7.1), not 5xx */
 
 	/* auth { } */
 	char *users_file;		/* "" for none: AUTH is not offered */
@@ -245,6 +320,19 @@ int config_is_ip(const char *s);
 int config_parse_duration_ms(const char *s, uint64_t *ms_out);
 /* The value for key (a lowercased domain) in map, or NULL. */
 const char *config_map_get(const struct config_map *map, const char *key);
+
+/* What list id holds, and whether it is a block list. */
+enum config_list_kind config_list_kind(enum config_list_id id);
+int config_list_is_block(enum config_list_id id);
+/* The list's key in policy { }: "allow_clients" ... "block_recipients". */
+const char *config_list_name(enum config_list_id id);
+/*
+ * Reads one entry of a list of kind from s[0..len) (any bytes: the lines
+ * of list files come here too) into *out. Returns NULL, or why it is not
+ * one, to follow "'ENTRY' " in a message. Pure.
+ */
+const char *config_entry_parse(enum config_list_kind kind, const uint8_t *s, size_t len,
+    struct config_entry *out);
 
 /*
  * Reads path (and its includes) and checks it. Relative paths in the file

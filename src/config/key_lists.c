@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,44 @@ cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path)
 			    "as \"192.0.2.0/24\" or \"2001:db8::/32\"", cfg_shorten(items[i]->str, shown));
 		}
 		c->ntrusted_networks++;
+	}
+	return 0;
+}
+
+/*
+ * policy.allow_clients ... block_recipients: each entry checked by
+ * config_entry_parse(), and kept as written, with its place, for the log
+ * line of a match. A repeat is allowed (the first one is named in logs):
+ * lists are often merged from several sources.
+ */
+int
+cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path)
+{
+	const size_t id = (r->off - offsetof(struct config, lists)) / sizeof(struct config_list);
+	struct config_list *cl = &l->cfg->lists[id];
+	const struct ucl_node *const *items, *one[1];
+	struct config_entry e;
+	size_t nitems;
+	const char *why;
+	char shown[64];
+
+	ASSERT(id < CONFIG_LIST_N);
+	if (list_items(l, n, path, "entries", one, &items, &nitems) == -1)
+		return -1;
+	cl->v = xcalloc(nitems ? nitems : 1, sizeof(*cl->v));
+	for (size_t i = 0; i < nitems; i++) {
+		struct config_list_entry *ce = &cl->v[cl->n];
+
+		why = config_entry_parse(config_list_kind((enum config_list_id)id),
+		    (const uint8_t *)items[i]->str, items[i]->len, &e);
+		if (why != NULL)
+			return cfg_key_error(l, items[i], path, "'%s' %s",
+			    cfg_shorten(items[i]->str, shown), why);
+		ce->text = xstrdup(items[i]->str);
+		ce->file = xstrdup(items[i]->file);
+		ce->line = items[i]->vline;
+		cl->n++;
 	}
 	return 0;
 }

@@ -431,6 +431,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		return cfg_read_map(l, r, n, path);
 	case KT_CIDRS:
 		return cfg_read_cidrs(l, n, path);
+	case KT_LIST:
+		return cfg_read_policy_list(l, r, n, path);
 	case KT_BOOL:
 		if (n->type != UCL_BOOLEAN)
 			return cfg_key_error(l, n, path, "expected true or false");

@@ -105,6 +105,25 @@ const struct key_row cfg_rows[] = {
 	{ "relay.trusted_networks", KT_CIDRS, KS_NONE, CFG(trusted_networks), 0, NULL,
 	    0, 0, 0, NULL, NULL, NULL },
 
+	/* policy { }: allow and block lists (listentry.c), allow before block for each kind */
+#define POLICY_LIST(name, id) \
+	{ "policy." name, KT_LIST, KS_NONE, CFG(lists[id]), 0, NULL, 0, 0, 0, NULL, NULL, NULL }, \
+	{ "policy." name "_file", KT_PATH, KS_STR, CFG(lists[id].file), 0, "", 0, 0, 0, NULL, \
+	    NULL, NULL }
+	POLICY_LIST("allow_clients", CONFIG_ALLOW_CLIENTS),
+	POLICY_LIST("block_clients", CONFIG_BLOCK_CLIENTS),
+	POLICY_LIST("allow_client_names", CONFIG_ALLOW_CLIENT_NAMES),
+	POLICY_LIST("block_client_names", CONFIG_BLOCK_CLIENT_NAMES),
+	POLICY_LIST("allow_helo", CONFIG_ALLOW_HELO),
+	POLICY_LIST("block_helo", CONFIG_BLOCK_HELO),
+	POLICY_LIST("allow_senders", CONFIG_ALLOW_SENDERS),
+	POLICY_LIST("block_senders", CONFIG_BLOCK_SENDERS),
+	POLICY_LIST("allow_recipients", CONFIG_ALLOW_RECIPIENTS),
+	POLICY_LIST("block_recipients", CONFIG_BLOCK_RECIPIENTS),
+#undef POLICY_LIST
+	{ "policy.block_tempfail", KT_BOOL, KS_UNSIGNED, CFG(is_block_tempfail), 0, NULL, 0, 1, 0,
+	    NULL, NULL, NULL },
+
 	{ "auth.users_file", KT_PATH, KS_STR, CFG(users_file), 0, "", 0, 0, 0, NULL, NULL, NULL },
 	{ "auth.fail_delay", KT_DURATION, KS_UNSIGNED, CFG(auth_fail_delay_ms), SEC, NULL,
 	    0, 30 * SEC, 1, NULL, NULL, NULL },

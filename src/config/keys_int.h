@@ -23,6 +23,7 @@ enum key_type {
 	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
 	KT_BOOL,	/* true/false, yes/no, on/off */
+	KT_LIST,	/* a policy allow or block list: off is its struct config_list */
 };
 
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
@@ -91,5 +92,7 @@ int cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_n
 int cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path);
 int cfg_read_address(struct cfg_load *l, const struct ucl_node *n, const char *path,
     struct config_listener *lis);
+int cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
+    const char *path);
 
 #endif

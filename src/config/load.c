@@ -543,6 +543,12 @@ absolute_at(struct cfg_load *l, const struct ucl_node *n, char **pathp, const ch
 	return 0;
 }
 
+int
+cfg_absolute_at(struct cfg_load *l, const struct ucl_node *n, char **pathp, const char *key)
+{
+	return absolute_at(l, n, pathp, key);
+}
+
 static int
 make_absolute(struct cfg_load *l, enum cfg_key_id id, char **pathp, const char *key)
 {
@@ -639,6 +645,8 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 		rc = make_absolute(&l, CFG_KEY_USERS_FILE, &c->users_file, "auth.users_file");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_PICKUP_DIR, &c->pickup_dir, "pickup.dir");
+	if (rc == 0)
+		rc = cfg_policy_list_paths(&l);
 	if (rc == 0 && c->users_file[0] != '\0' && !is_submit) {
 		const struct ucl_node *un = l.set_by[cfg_key_row(CFG_KEY_USERS_FILE)];
 
@@ -749,6 +757,7 @@ config_free(struct config **cp)
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);
+	cfg_policy_lists_free(c);
 	cfg_users_free(c);
 	free(c);
 	*cp = NULL;

@@ -200,6 +200,16 @@ int cfg_users_parse(struct config *c, const char *path, const uint8_t *data, siz
 void cfg_users_free(struct config *c);
 
 /*
+ * Makes *pathp (set at n) absolute, from the directory of n's file when
+ * it is relative; key names it in messages. 0, or -1 with l->err set.
+ */
+int cfg_absolute_at(struct cfg_load *l, const struct ucl_node *n, char **pathp, const char *key);
+/* listentry.c: the policy.*_file paths made absolute, with where each was set; 0 or -1. */
+int cfg_policy_list_paths(struct cfg_load *l);
+/* Frees c->lists. */
+void cfg_policy_lists_free(struct config *c);
+
+/*
  * Reads the document into a new config and checks it as config_load() does
  * (path is what config->path gets). Borrows doc. For config_load and fuzzing.
  */

@@ -1,10 +1,11 @@
 /*
  * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
  * The TLS certificates and keys are read too (readable, PEM, the key
- * matching its certificate), as serve would read them at start. A warning
- * (exit 0) when server.max_sessions does not fit in the descriptor limit
- * that serve would raise itself to. A line says how serve would be
- * confined (server.sandbox, and whether this kernel has Landlock).
+ * matching its certificate), and so are the list files of policy { }, as
+ * serve would read them at start. A warning (exit 0) when
+ * server.max_sessions does not fit in the descriptor limit that serve
+ * would raise itself to. A line says how serve would be confined
+ * (server.sandbox, and whether this kernel has Landlock).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
+#include "policy/lists.h"
 #include "tls/tls.h"
 
 #ifndef STERNA_CONFIG_PATH
@@ -61,6 +63,7 @@ verb_check(int argc, char **argv)
 	const char *path = verb_config_arg(argc, argv, "check");
 	struct config *c;
 	struct tls_server *tls;
+	struct policy_lists *lists;
 	char err[1024];
 
 	if (path == NULL)
@@ -75,6 +78,12 @@ verb_check(int argc, char **argv)
 		return 1;
 	}
 	tls_server_free(&tls);
+	if ((lists = policy_lists_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&c);
+		return 1;
+	}
+	policy_lists_free(&lists);
 	/* a warning, not an error: the limit is the machine's, and serve starts anyway */
 	(void)fdlimit_sessions(c, fdlimit_hard(), err, sizeof(err));
 	if (err[0] != '\0')

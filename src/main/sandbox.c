@@ -240,6 +240,11 @@ landlock_confine(const struct config *cfg, int abi)
 		if (ll_allow_file_folder(ruleset, cfg->certs[i].chain, attr.handled_access_fs) == -1 ||
 		    ll_allow_file_folder(ruleset, cfg->certs[i].key, attr.handled_access_fs) == -1)
 			goto out;
+	/* policy's list files are read again when they change, often replaced by a rename */
+	for (size_t i = 0; i < CONFIG_LIST_N; i++)
+		if (cfg->lists[i].file != NULL && cfg->lists[i].file[0] != '\0' &&
+		    ll_allow_file_folder(ruleset, cfg->lists[i].file, attr.handled_access_fs) == -1)
+			goto out;
 	/* read at start only today; kept readable for a reload of the users */
 	if (cfg->users_file[0] != '\0' &&
 	    ll_allow(ruleset, cfg->users_file, LL_READ, attr.handled_access_fs) == -1)

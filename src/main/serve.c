@@ -3,12 +3,13 @@
  * Order matters: read the configuration, load the TLS certificates (a key
  * may be readable by root only), bind the listeners (ports below 1024 need
  * root), create the spool and mailbox roots and the maildrop folder and
- * hand them to the unprivileged user, drop privileges, confine the process
- * (sandbox.c) before any thread starts, then open the spool, recover what
- * it holds, settle what the folder entrances left half taken (src/drop),
- * open the control socket (src/control), and serve. SIGTERM/SIGINT stop
- * accepting and taking files, let messages in hand finish, wait for
- * deliveries in flight, and exit; the control socket answers until then.
+ * hand them to the unprivileged user, drop privileges, read policy's list
+ * files (src/policy/lists.c), confine the process (sandbox.c) before any
+ * thread starts, then open the spool, recover what it holds, settle what
+ * the folder entrances left half taken (src/drop), open the control socket
+ * (src/control), and serve. SIGTERM/SIGINT stop accepting and taking
+ * files, let messages in hand finish, wait for deliveries in flight, and
+ * exit; the control socket answers until then.
  * SIGHUP reads the TLS certificates again; the rest of the configuration
  * needs a restart.
  */
@@ -35,6 +36,7 @@
 #include "main/sandbox.h"
 #include "main/verbs.h"
 #include "msg/msg.h"
+#include "policy/lists.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "server/server.h"
@@ -60,6 +62,7 @@ struct daemon {
 	struct local_db *local;
 	struct server *server;
 	struct tls_server *tls;
+	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
@@ -308,6 +311,7 @@ daemon_free(struct daemon *d)
 	control_free(&d->control);
 	server_free(&d->server);
 	tls_server_free(&d->tls);
+	policy_lists_free(&d->lists);
 	sched_free(&d->sched);
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
@@ -396,6 +400,16 @@ verb_serve(int argc, char **argv)
 	}
 	if (drop_privileges(&d) == -1)
 		goto out;
+	/*
+	 * As the user who will read them again when they change, so that a
+	 * file only root can read stops the start rather than going stale;
+	 * before the sandbox, which names their folders, so that a missing
+	 * file is said as such.
+	 */
+	if ((d.lists = policy_lists_new(d.cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	/*
 	 * Before the first thread: Landlock confines the calling thread and
 	 * those it starts from then on, never one already running (the seccomp

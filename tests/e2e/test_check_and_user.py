@@ -7,6 +7,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -62,6 +63,67 @@ def test_check_missing_file(tmp_path):
     p = run("check", "-c", str(tmp_path / "none.conf"))
     assert p.returncode == 1
     assert p.stderr.decode().split("\n")[0].endswith("none.conf: cannot read: No such file or directory")
+
+
+def test_list_files_are_read_by_check_and_at_start():
+    """policy's list files: `sterna check` and `sterna serve` read them, name the bad line of
+    one, and name a missing one where the configuration does. serve reads them as server.user,
+    so the folder is one that user may read."""
+    from conftest import free_port
+    d = tempfile.mkdtemp(prefix="sterna-e2e-")
+    try:
+        os.chmod(d, 0o755)
+        server = 'hostname = "mx.example.test";'
+        if os.geteuid() == 0:
+            server += ' user = "nobody";'
+            os.chown(d, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+        conf = os.path.join(d, "sterna.conf")
+        with open(conf, "w") as f:
+            f.write('server { %s }\nlisten "mx" { address = "127.0.0.1:%d"; }\n'
+                    'spool { dir = "spool"; }\nlocal { mailbox_root = "mail"; }\n'
+                    'policy {\n\tallow_clients = ["127.0.0.1"];\n\tblock_clients_file = "clients.txt";\n}\n'
+                    % (server, free_port()))
+        lists = os.path.join(d, "clients.txt")
+        cases = [
+            (None, "sterna.conf:7: policy.block_clients_file: cannot read clients.txt: No such file "
+             "or directory"),
+            (b"# networks\n192.0.2.0/24\r\n\n10.0.0.0/33 # no\n", "clients.txt:4: '10.0.0.0/33' is "
+             "not an address or a network in CIDR notation (as 192.0.2.0/24 or 2001:db8::/32)"),
+            (b"192.0.2.\xff\n", "clients.txt:1: '192.0.2.\\xff' is not an address or a network in "
+             "CIDR notation (as 192.0.2.0/24 or 2001:db8::/32)"),
+        ]
+        for data, want in cases:
+            if data is not None:
+                with open(lists, "wb") as f:
+                    f.write(data)
+            p = run("check", "-c", conf)
+            assert p.returncode == 1, p.stderr
+            assert p.stderr.decode().replace(d + "/", "") == want + "\n"
+            p = run("serve", "-c", conf)
+            assert p.returncode == 1
+            assert want in p.stderr.decode().replace(d + "/", ""), p.stderr
+        with open(lists, "wb") as f:
+            f.write(b"192.0.2.0/24\n2001:db8::/32\n")
+        p = run("check", "-c", conf)
+        assert p.returncode == 0, p.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def test_daemon_starts_with_list_files(sterna_factory):
+    """The daemon reads its list files as server.user, and its sandbox lets it."""
+    d = tempfile.mkdtemp(prefix="sterna-e2e-")
+    try:
+        os.chmod(d, 0o755)
+        for name, data in (("clients.txt", "192.0.2.0/24\n"), ("senders.txt", "<>\n.example.net\n")):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(data)
+        s = sterna_factory(policy__block_clients_file=os.path.join(d, "clients.txt"),
+                           policy__allow_senders_file=os.path.join(d, "senders.txt"))
+        c = s.connect()
+        c.dialog(b"NOOP\r\n", 250)
+    finally:
+        shutil.rmtree(d)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only when run as root")
