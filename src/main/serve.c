@@ -37,6 +37,7 @@
 #include "main/verbs.h"
 #include "msg/msg.h"
 #include "policy/lists.h"
+#include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "server/server.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct server *server;
 	struct tls_server *tls;
 	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
+	struct policy *policy;		/* the verdicts on the sessions' questions */
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
@@ -310,6 +312,7 @@ daemon_free(struct daemon *d)
 	/* first: its connections borrow the scheduler and the server */
 	control_free(&d->control);
 	server_free(&d->server);
+	policy_free(&d->policy);	/* its clients went with the server's connections */
 	tls_server_free(&d->tls);
 	policy_lists_free(&d->lists);
 	sched_free(&d->sched);
@@ -438,7 +441,9 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
-	server_attach(d.server, d.spool, d.msg, d.wq, d.auth_wq);
+	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
+		.local = d.local, .lists = d.lists, .auth_wq = d.auth_wq });
+	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
 	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
 	if (recovered < 0) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));

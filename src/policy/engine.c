@@ -11,7 +11,17 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/log_event.h"
 #include "util/xalloc.h"
+
+static void
+on_auth_workq(evutil_socket_t fd, short what, void *arg)
+{
+	struct policy *p = arg;
+
+	(void)fd, (void)what;
+	workq_run_done(p->d.auth_wq);
+}
 
 struct policy *
 policy_new(const struct policy_deps *d)
@@ -20,6 +30,12 @@ policy_new(const struct policy_deps *d)
 	const struct config *c = d->cfg;
 
 	p->d = *d;
+	if (d->auth_wq != NULL) {
+		p->auth_wq_ev = event_new(d->base, workq_fd(d->auth_wq), EV_READ | EV_PERSIST,
+		    on_auth_workq, p);
+		ASSERT(p->auth_wq_ev != NULL);
+		event_add(p->auth_wq_ev, NULL);
+	}
 	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
 	p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
 	    64 * 1024);
@@ -35,6 +51,8 @@ policy_free(struct policy **pp)
 	if (p == NULL)
 		return;
 	ASSERT(p->nclients == 0);
+	if (p->auth_wq_ev != NULL)
+		event_free(p->auth_wq_ev);
 	authlimit_free(&p->authlimit);
 	policy_limits_free(&p->limits);
 	free(p);
@@ -78,7 +96,39 @@ now_ms(void)
 	return (int64_t)clock_mono_ms();
 }
 
-/* CONNECT: too many sessions from this client at once, or connections per minute. */
+/*
+ * The allow and block lists at q's stage: 1 when a block list refuses (v
+ * says how), 0 to go on. An allow list that names the client makes it
+ * allow-listed for the session: later client checks (HELO lists, DNSBL,
+ * reverse DNS) pass it by; addresses are still judged.
+ */
+static int
+judge_lists(struct policy_client *pc, const struct smtp_ask *q, const char *client_name,
+    struct verdict *v)
+{
+	struct policy_list_hit hit;
+	enum policy_lists_result r;
+
+	if (pc->is_allowed && q->stage == SMTP_STAGE_HELO)
+		return 0;
+	r = policy_lists_judge(pc->p->d.lists, q, client_name, v, &hit);
+	if (r == POLICY_LISTS_NONE)
+		return 0;
+	log_ev_listed(q->stage == SMTP_STAGE_CONNECT || q->stage == SMTP_STAGE_HELO ? pc->id :
+	    q->qid[0] != '\0' ? q->qid : pc->id, hit.name, hit.entry, hit.file, hit.line);
+	if (r == POLICY_LISTS_ALLOW) {
+		if (q->stage == SMTP_STAGE_CONNECT)
+			pc->is_allowed = 1;
+		verdict_accept(v);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * CONNECT: too many sessions from this client at once; the client lists;
+ * connections per minute.
+ */
 static void
 judge_connect(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v)
 {
@@ -86,6 +136,8 @@ judge_connect(struct policy_client *pc, const struct smtp_ask *q, struct verdict
 		*v = pc->over_sessions;
 		return;
 	}
+	if (judge_lists(pc, q, NULL, v))
+		return;
 	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
 }
 
@@ -105,6 +157,8 @@ judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v
 		    "<%s>: Sender address rejected: not owned by user %s", from, q->auth_user);
 		return;
 	}
+	if (judge_lists(pc, q, NULL, v))
+		return;
 	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
 }
 
@@ -122,6 +176,8 @@ judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 	char to[SMTP_ADDR_FMT_MAX];
 
 	ASSERT(env != NULL);
+	if (judge_lists(pc, q, NULL, v))
+		return;
 	/* every recipient asked for counts, known or not, as Postfix counts them */
 	if (policy_limits_judge(pc->p->limits, q, now_ms(), v))
 		return;
@@ -147,6 +203,8 @@ policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 		judge_connect(pc, q, v_out);
 		return 1;
 	case SMTP_STAGE_HELO:
+		(void)judge_lists(pc, q, NULL, v_out);
+		return 1;
 	case SMTP_STAGE_DATA:
 	case SMTP_STAGE_EOM:
 	default:

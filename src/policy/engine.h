@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "policy/lists.h"
 #include "policy/policy.h"
 #include "smtp/session.h"
 #include "spool/spool.h"
@@ -28,7 +29,12 @@ struct policy_deps {
 	struct event_base *base;
 	const struct config *cfg;
 	const struct local_db *local;
-	struct workq *auth_wq;	/* password checks; NULL without a users file (no AUTH) */
+	struct policy_lists *lists;	/* allow and block lists (read from their files as they change) */
+	/*
+	 * Password checks, whose completions the engine watches on base;
+	 * NULL without a users file (no AUTH).
+	 */
+	struct workq *auth_wq;
 };
 
 struct policy *policy_new(const struct policy_deps *d);

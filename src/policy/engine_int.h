@@ -13,6 +13,7 @@
 
 struct policy {
 	struct policy_deps d;
+	struct event *auth_wq_ev;	/* the password checks' completions */
 	struct authlimit *authlimit;	/* AUTH failures per client address */
 	struct policy_limits *limits;	/* sessions, connections, messages, recipients per client */
 	unsigned nclients;
@@ -26,6 +27,7 @@ struct policy_client {
 	char ip[INET6_ADDRSTRLEN];
 	char local_ip[INET6_ADDRSTRLEN];
 	int is_trusted;
+	int is_allowed;			/* in allow_clients or allow_client_names */
 	int is_over_sessions;		/* over limits.client_connections: refused at CONNECT */
 	struct verdict over_sessions;	/* ... with this */
 	struct auth_job *auth_job;	/* a password check out */

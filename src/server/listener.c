@@ -27,15 +27,6 @@ on_workq(evutil_socket_t fd, short what, void *arg)
 	workq_run_done(srv->d.wq);
 }
 
-static void
-on_auth_workq(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-
-	(void)fd, (void)what;
-	workq_run_done(srv->d.auth_wq);
-}
-
 static void on_accept_pause_over(evutil_socket_t fd, short what, void *arg);
 
 struct server *
@@ -179,29 +170,17 @@ server_bind(struct server *srv, char *err, size_t errsize)
 
 void
 server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
-    struct workq *auth_wq)
+    struct policy *policy)
 {
 	/* AUTH is offered wherever there is a users file (server_bind): its checks need the pool */
-	ASSERT(wq != NULL && (auth_wq != NULL || srv->d.cfg->users_file[0] == '\0'));
+	ASSERT(wq != NULL && policy != NULL);
 	srv->d.spool = sp;
 	srv->d.msg = msg;
 	srv->d.wq = wq;
-	srv->d.auth_wq = auth_wq;
-	srv->policy = policy_new(&(struct policy_deps){
-		.base = srv->d.base,
-		.cfg = srv->d.cfg,
-		.local = srv->d.local,
-		.auth_wq = auth_wq,
-	});
+	srv->policy = policy;
 	srv->wq_ev = event_new(srv->d.base, workq_fd(wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
 	event_add(srv->wq_ev, NULL);
-	if (auth_wq != NULL) {
-		srv->auth_wq_ev = event_new(srv->d.base, workq_fd(auth_wq), EV_READ | EV_PERSIST,
-		    on_auth_workq, srv);
-		ASSERT(srv->auth_wq_ev != NULL);
-		event_add(srv->auth_wq_ev, NULL);
-	}
 }
 
 void
@@ -268,9 +247,6 @@ server_free(struct server **sp)
 	event_free(srv->accept_ev);
 	if (srv->wq_ev)
 		event_free(srv->wq_ev);
-	if (srv->auth_wq_ev)
-		event_free(srv->auth_wq_ev);
-	policy_free(&srv->policy);
 	free(srv->listeners);
 	free(srv);
 	*sp = NULL;

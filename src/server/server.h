@@ -10,7 +10,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
-#include "policy/policy.h"
+#include "policy/engine.h"
 #include "msg/msg.h"
 #include "spool/spool.h"
 #include "tls/tls.h"
@@ -28,8 +28,6 @@ struct server_deps {
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
-	struct workq *auth_wq;	/* password checks (slow by design), apart from the disk work;
-				 * NULL until server_attach(), and then too without a users file */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
@@ -38,13 +36,14 @@ struct server *server_new(const struct server_deps *deps);
 int server_bind(struct server *srv, char *err, size_t errsize);
 /*
  * Gives the server what is made after privileges are dropped and the
- * process is confined (main/sandbox.h): its spool, the submission core, and
- * the worker pools, whose completions it then watches (auth_wq is NULL when
- * there is no users file). Threads started before the confinement would
- * escape its Landlock part, hence their place here and not in server_new().
+ * process is confined (main/sandbox.h): its spool, the submission core, the
+ * spool's worker pool, whose completions it then watches, and the policy
+ * engine (borrowed; it must outlive the server). Threads started before the
+ * confinement would escape its Landlock part, hence their place here and
+ * not in server_new().
  */
 void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
-    struct workq *auth_wq);
+    struct policy *policy);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*

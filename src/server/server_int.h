@@ -32,8 +32,7 @@ struct server {
 	struct listener *listeners;
 	size_t nlisteners;
 	struct event *wq_ev;
-	struct event *auth_wq_ev;
-	struct policy *policy;		/* the verdicts on every session's questions */
+	struct policy *policy;		/* the verdicts on every session's questions (borrowed) */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	unsigned long next_conn_id;

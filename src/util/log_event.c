@@ -97,6 +97,16 @@ log_ev_reject_by(const char *id, const char *cmd, const char *arg, int code, con
 }
 
 void
+log_ev_listed(const char *id, const char *list, const char *entry, const char *file,
+    unsigned line)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_INFO, id, "listed", "list=%s entry=%s at=%s:%u", list, Q(entry, b1),
+	    Q(file ? file : "-", b2), line);
+}
+
+void
 log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
     unsigned nrcpt, const char *proto, const char *origin)
 {

@@ -35,6 +35,12 @@ void log_ev_reject(const char *id, const char *cmd, const char *arg, int code,
 /* The same, naming the rule that refused (a verdict's; "" for none). */
 void log_ev_reject_by(const char *id, const char *cmd, const char *arg, int code,
     const char *dsn, const char *reason, const char *rule);
+/*
+ * An allow or block list decided: list is its name, entry the entry as
+ * written, file and line where (the configuration, or the list's file).
+ */
+void log_ev_listed(const char *id, const char *list, const char *entry, const char *file,
+    unsigned line);
 /* A message is in the queue: cid names the entrance (a connection id, "pickup", ...). */
 void log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
     unsigned nrcpt, const char *proto, const char *origin);
