@@ -117,7 +117,7 @@ const struct key_row cfg_rows[] = {
 	{ "policy.dnsbl_timeout", KT_DURATION, KS_UNSIGNED, CFG(dnsbl_timeout_ms), 2 * SEC, NULL,
 	    100, 30 * SEC, 1, NULL, NULL, NULL },
 	{ "policy.dnsbl_cache_entries", KT_COUNT, KS_UNSIGNED, CFG(dnsbl_cache_entries), 10000,
-	    NULL, 0, 10000000, 0, NULL, NULL, NULL },
+	    NULL, 0, 1000000, 0, NULL, NULL, NULL },
 	{ "policy.require_fcrdns", KT_BOOL, KS_UNSIGNED, CFG(is_fcrdns_required), 0, NULL,
 	    0, 1, 0, NULL, NULL, NULL },
 	{ "policy.fcrdns_timeout", KT_DURATION, KS_UNSIGNED, CFG(fcrdns_timeout_ms), 5 * SEC,
