@@ -178,6 +178,27 @@ struct config_entry {
 	size_t key_len;
 };
 
+/*
+ * One DNS blocklist: policy { dnsbl "NAME" { zone = ...; answers = [...];
+ * weight = N; } }. src/policy/dnsbl.c asks it about each client.
+ */
+struct config_dnsbl {
+	char *name;			/* the section's name, for rules ("dnsbl:NAME") and logs */
+	char *zone;			/* lowercased, without a final dot */
+	/*
+	 * Which returned addresses count as "listed" (IPv4 networks). None:
+	 * any of 127.0.0.0/8 but 127.255.255.0/24, which lists such as
+	 * Spamhaus use to say they refuse to answer, not that a client is listed.
+	 */
+	struct cidr *answers;
+	size_t nanswers;
+	unsigned weight;		/* added to the score when the list lists the client */
+	unsigned line;			/* where the section starts */
+};
+
+/* Lists a configuration may name: each is one more query per connection. */
+#define CONFIG_DNSBL_MAX 16
+
 struct config {
 	char *path;			/* the file read */
 
@@ -269,6 +290,15 @@ struct config {
 	/* dns { } */
 	char *dns_resolver;		/* "ip", "ip:port", "[ip6]:port"; "": /etc/resolv.conf */
 	unsigned dns_timeout_ms;
+
+	/* policy { }: DNSBL and reverse DNS */
+	struct config_dnsbl *dnsbls;	/* in file order */
+	size_t ndnsbls;
+	unsigned dnsbl_threshold;	/* the sum of weights at which a client is refused */
+	unsigned dnsbl_timeout_ms;	/* lists not answered by then count as not listing */
+	unsigned dnsbl_cache_entries;	/* answers kept (per list and client); 0: none */
+	unsigned is_fcrdns_required;	/* refuse clients without forward-confirmed reverse DNS */
+	unsigned fcrdns_timeout_ms;	/* for PTR and the names' addresses together */
 
 	/* outbound { } */
 	unsigned out_port;		/* the port of MX hosts (25) */

@@ -339,23 +339,26 @@ cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node 
 }
 
 /*
- * relay.trusted_networks: numeric networks only (nothing to resolve at
- * start). A network with host bits set is refused rather than masked: it
- * is most likely a typo for a host or a different network.
+ * relay.trusted_networks, policy.dnsbl.NAME.answers: numeric networks only
+ * (nothing to resolve at start). A network with host bits set is refused
+ * rather than masked: it is most likely a typo for a host or a different
+ * network.
  */
 int
-cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path)
+cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path,
+    struct cidr **v_out, size_t *n_out)
 {
-	struct config *c = l->cfg;
 	const struct ucl_node *const *items, *one[1];
 	size_t nitems;
 	char shown[64], canon[64];
 
 	if (list_items(l, n, path, "networks such as \"192.0.2.0/24\"", one, &items, &nitems) == -1)
 		return -1;
-	c->trusted_networks = xcalloc(nitems ? nitems : 1, sizeof(*c->trusted_networks));
+	free(*v_out);
+	*n_out = 0;
+	*v_out = xcalloc(nitems ? nitems : 1, sizeof(**v_out));
 	for (size_t i = 0; i < nitems; i++) {
-		struct cidr *net = &c->trusted_networks[c->ntrusted_networks];
+		struct cidr *net = &(*v_out)[*n_out];
 
 		switch (cidr_parse(items[i]->str, net)) {
 		case CIDR_OK:
@@ -369,7 +372,7 @@ cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path)
 			return cfg_key_error(l, items[i], path, "'%s' is not a network in CIDR notation, "
 			    "as \"192.0.2.0/24\" or \"2001:db8::/32\"", cfg_shorten(items[i]->str, shown));
 		}
-		c->ntrusted_networks++;
+		(*n_out)++;
 	}
 	return 0;
 }

@@ -197,7 +197,7 @@ unknown_key(struct cfg_load *l, const struct ucl_node *n, const char *path)
  * Matches path against the table: the row whose pattern it equals (in
  * *row_out), or, when it is only a prefix of patterns, a section (*row_out
  * NULL, returns 1; *is_named_out when the section is a '*' one, and
- * *base_out says whether it is a listener or a certificate). Returns 0 for
+ * *base_out says which named section it is). Returns 0 for
  * an unknown path.
  */
 static int
@@ -351,10 +351,11 @@ read_string(struct cfg_load *l, const struct key_row *r, const struct ucl_node *
 	return 0;
 }
 
-/* The named section being read, if any: a listener or a certificate. */
+/* The named section being read, if any: a listener, a certificate or a DNSBL. */
 struct section {
 	struct config_listener *lis;
 	struct config_cert *cert;
+	struct config_dnsbl *dnsbl;
 };
 
 /*
@@ -373,13 +374,14 @@ synonym_set(const struct cfg_load *l, const struct key_row *r)
 	return NULL;
 }
 
-/* One key's value into the config, or into the listener or certificate of sec. */
+/* One key's value into the config, or into the named section sec. */
 static int
 apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path, const struct section *sec)
 {
 	void *base = r->base == KB_LISTENER ? (void *)sec->lis :
-	    r->base == KB_CERT ? (void *)sec->cert : (void *)l->cfg;
+	    r->base == KB_CERT ? (void *)sec->cert :
+	    r->base == KB_DNSBL ? (void *)sec->dnsbl : (void *)l->cfg;
 	struct config_listener *lis = sec->lis;
 	uint64_t v = 0;
 	char level[16];
@@ -430,7 +432,10 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	case KT_MAP:
 		return cfg_read_map(l, r, n, path);
 	case KT_CIDRS:
-		return cfg_read_cidrs(l, n, path);
+		if (r->base == KB_DNSBL)
+			return cfg_read_cidrs(l, n, path, &sec->dnsbl->answers, &sec->dnsbl->nanswers);
+		return cfg_read_cidrs(l, n, path, &l->cfg->trusted_networks,
+		    &l->cfg->ntrusted_networks);
 	case KT_LIST:
 		return cfg_read_policy_list(l, r, n, path);
 	case KT_BOOL:
@@ -522,6 +527,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: certificates have names: write cert \"NAME\" { %s = ...; }",
 				    buf_cstr(&path), m->key);
+			else if (is_named && base == KB_DNSBL)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: lists have names: write dnsbl \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
 			else if (is_named)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
@@ -533,6 +542,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				rc = cfg_key_error(l, m, buf_cstr(&path), "expected a section { ... }");
 		} else if (is_named && base == KB_CERT) {
 			struct section inner = { .cert = cert_new(l, m) };
+
+			rc = walk(l, m, buf_cstr(&path), &inner);
+		} else if (is_named && base == KB_DNSBL) {
+			struct section inner = { .dnsbl = cfg_dnsbl_new(l, m) };
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named) {
@@ -570,6 +583,7 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->listen_nodes);
 	free(l->listen_addr);
 	free(l->cert_nodes);
+	free(l->dnsbl_nodes);
 	free(l->user_nodes);
 	memset(l, 0, sizeof(*l));
 }

@@ -123,6 +123,24 @@ const struct key_row cfg_rows[] = {
 #undef POLICY_LIST
 	{ "policy.block_tempfail", KT_BOOL, KS_UNSIGNED, CFG(is_block_tempfail), 0, NULL, 0, 1, 0,
 	    NULL, NULL, NULL },
+	/* policy { }: DNSBL and reverse DNS (src/policy/dnsbl.c, rdns.c) */
+	{ "policy.dnsbl.*.zone", KT_STRING, KS_STR, DBL(zone), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_dnsbl_zone, "'%s' is not a DNS zone such as zen.spamhaus.org (a domain "
+	    "name of at most 189 characters)" },
+	{ "policy.dnsbl.*.answers", KT_CIDRS, KS_NONE, DBL(answers), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "policy.dnsbl.*.weight", KT_COUNT, KS_UNSIGNED, DBL(weight), 1, NULL, 0, 100, 0, NULL,
+	    NULL, NULL },
+	{ "policy.dnsbl_threshold", KT_COUNT, KS_UNSIGNED, CFG(dnsbl_threshold), 1, NULL,
+	    1, 1000, 0, NULL, NULL, NULL },
+	{ "policy.dnsbl_timeout", KT_DURATION, KS_UNSIGNED, CFG(dnsbl_timeout_ms), 2 * SEC, NULL,
+	    100, 30 * SEC, 1, NULL, NULL, NULL },
+	{ "policy.dnsbl_cache_entries", KT_COUNT, KS_UNSIGNED, CFG(dnsbl_cache_entries), 10000,
+	    NULL, 0, 1000000, 0, NULL, NULL, NULL },
+	{ "policy.require_fcrdns", KT_BOOL, KS_UNSIGNED, CFG(is_fcrdns_required), 0, NULL,
+	    0, 1, 0, NULL, NULL, NULL },
+	{ "policy.fcrdns_timeout", KT_DURATION, KS_UNSIGNED, CFG(fcrdns_timeout_ms), 5 * SEC,
+	    NULL, 100, 30 * SEC, 1, NULL, NULL, NULL },
 
 	{ "auth.users_file", KT_PATH, KS_STR, CFG(users_file), 0, "", 0, 0, 0, NULL, NULL, NULL },
 	{ "auth.fail_delay", KT_DURATION, KS_UNSIGNED, CFG(auth_fail_delay_ms), SEC, NULL,

@@ -28,7 +28,7 @@ enum key_type {
 
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
 
-enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT };
+enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT, KB_DNSBL };
 
 struct key_row {
 	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
@@ -48,6 +48,7 @@ struct key_row {
 #define CFG(f) KB_CONFIG, offsetof(struct config, f)
 #define LIS(f) KB_LISTENER, offsetof(struct config_listener, f)
 #define CRT(f) KB_CERT, offsetof(struct config_cert, f)
+#define DBL(f) KB_DNSBL, offsetof(struct config_dnsbl, f)
 #define SEC 1000ull
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -89,10 +90,18 @@ int cfg_read_list(struct cfg_load *l, const struct key_row *r, const struct ucl_
 int cfg_read_aliases(struct cfg_load *l, const struct ucl_node *n, const char *path);
 int cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path);
-int cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path);
+/* A list of networks into *v_out (a new array) and *n_out. */
+int cfg_read_cidrs(struct cfg_load *l, const struct ucl_node *n, const char *path,
+    struct cidr **v_out, size_t *n_out);
 int cfg_read_address(struct cfg_load *l, const struct ucl_node *n, const char *path,
     struct config_listener *lis);
 int cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path);
+
+/* key_policy.c: policy { dnsbl "NAME" { } } */
+/* 1 if s may be a DNSBL zone: a domain name with room left for an IPv6 query name. */
+int cfg_check_dnsbl_zone(const char *s);
+/* The list of section n, appended to l->cfg->dnsbls with its defaults. */
+struct config_dnsbl *cfg_dnsbl_new(struct cfg_load *l, const struct ucl_node *n);
 
 #endif

@@ -136,6 +136,8 @@ struct cfg_load {
 	size_t listen_cap;			/* room in the three arrays above */
 	const struct ucl_node **cert_nodes;	/* per tls.cert section: its node */
 	size_t cert_cap;
+	const struct ucl_node **dnsbl_nodes;	/* per policy.dnsbl section: its node */
+	size_t dnsbl_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;
@@ -208,6 +210,13 @@ int cfg_absolute_at(struct cfg_load *l, const struct ucl_node *n, char **pathp, 
 int cfg_policy_list_paths(struct cfg_load *l);
 /* Frees c->lists. */
 void cfg_policy_lists_free(struct config *c);
+/*
+ * policy { dnsbl "NAME" { } } as a whole, once read (key_policy.c): names,
+ * zones, answers, how many. 0, or -1 with l->err set.
+ */
+int cfg_check_dnsbls(struct cfg_load *l);
+/* Frees c->dnsbls. */
+void cfg_dnsbls_free(struct config *c);
 
 /*
  * Reads the document into a new config and checks it as config_load() does

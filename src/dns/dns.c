@@ -16,24 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ares.h>
-
 #include "config/config.h"
+#include "dns/dns_int.h"
 #include "dns/mx.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define MAX_MX 16		/* MX hosts looked at per domain */
 #define MAX_ADDRS 32		/* addresses per lookup, over all its hosts */
-#define MAX_SOCKS 16		/* c-ares keeps one socket per server and protocol */
-
-struct dns_sock {
-	ares_socket_t fd;
-	struct event *ev;
-	short what;
-};
-
-struct lookup;
 
 struct host_query {
 	struct lookup *l;
@@ -58,17 +48,8 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
-struct dns {
-	struct event_base *base;
-	ares_channel ch;
-	struct dns_sock socks[MAX_SOCKS];
-	struct event *timer;
-	struct lookup *lookups;
-	int is_destroying;
-};
-
-static void
-rearm_timer(struct dns *d)
+void
+dns_rearm_timer(struct dns *d)
 {
 	struct timeval tv, *t = ares_timeout(d->ch, NULL, &tv);
 
@@ -85,7 +66,7 @@ on_sock(evutil_socket_t fd, short what, void *arg)
 
 	ares_process_fd(d->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
 	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	rearm_timer(d);
+	dns_rearm_timer(d);
 }
 
 static void
@@ -95,7 +76,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	rearm_timer(d);
+	dns_rearm_timer(d);
 }
 
 /* c-ares: watch fd for reading and/or writing, or stop watching it. */
@@ -106,7 +87,7 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	struct dns_sock *s = NULL, *free_slot = NULL;
 	short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
 
-	for (size_t i = 0; i < MAX_SOCKS; i++) {
+	for (size_t i = 0; i < DNS_MAX_SOCKS; i++) {
 		if (d->socks[i].ev != NULL && d->socks[i].fd == fd)
 			s = &d->socks[i];
 		else if (d->socks[i].ev == NULL && free_slot == NULL)
@@ -123,7 +104,7 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 			s = free_slot;
 		if (s == NULL) {
 			/* XXX: cannot happen with c-ares's one socket per server and protocol */
-			log_err("dns: more than %d resolver sockets", MAX_SOCKS);
+			log_err("dns: more than %d resolver sockets", DNS_MAX_SOCKS);
 			return;
 		}
 		s->fd = fd;
@@ -201,7 +182,8 @@ dns_free(struct dns **dp)
 	ares_destroy(d->ch);	/* the callbacks of queries in flight run now, and see is_destroying */
 	while (d->lookups != NULL)
 		lookup_free(d->lookups);
-	for (size_t i = 0; i < MAX_SOCKS; i++)
+	dns_queries_drop(d);
+	for (size_t i = 0; i < DNS_MAX_SOCKS; i++)
 		if (d->socks[i].ev)
 			event_free(d->socks[i].ev);
 	event_free(d->timer);
@@ -451,7 +433,7 @@ dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
 	} else {
 		ares_query(d->ch, name, ns_c_in, ns_t_mx, on_mx, l);
 	}
-	rearm_timer(d);
+	dns_rearm_timer(d);
 }
 
 void

@@ -14,6 +14,8 @@
 
 #include <event2/event.h>
 
+#include "dns/answer.h"
+
 struct dns;
 struct config_lmtp_hop;
 
@@ -47,7 +49,11 @@ struct dns_result {
  */
 struct dns *dns_new(struct event_base *base, const char *resolver, unsigned timeout_ms,
     char *err, size_t errsize);
-/* Cancels lookups in flight (their callbacks run with DNS_TEMPFAIL first) and frees *d. */
+/*
+ * Frees *d. Lookups and queries in flight are dropped: their callbacks
+ * never run, and the handles of queries become invalid, so the owners of
+ * queries cancel them first.
+ */
 void dns_free(struct dns **d);
 
 /*
@@ -72,5 +78,45 @@ void dns_lookup_lmtp(struct dns *d, const struct config_lmtp_hop *hop,
     void (*done)(void *ctx, struct dns_result *r), void *ctx);
 /* Frees *r; r may point to NULL. */
 void dns_result_free(struct dns_result **r);
+
+/*
+ * ---- queries for the client checks (query.c) ----
+ * Each returns a new handle at once; done(ctx, r) runs exactly once, on a
+ * later turn of the loop (never inside the call), unless the query is
+ * cancelled first. r is borrowed for the callback only. The handle is the
+ * query's until done has returned, then it is gone: the asker forgets it
+ * in done (or before, with dns_query_cancel). A query's time is bounded by
+ * dns.timeout per try, two tries; askers that need less use a timer of
+ * their own and cancel.
+ */
+struct dns_query;
+
+/*
+ * The A records of name ("2.0.0.127.zen.example"): FOUND with the
+ * addresses (IPv4 text) and the smallest TTL; NONE with the negative TTL.
+ * name is copied.
+ */
+struct dns_query *dns_query_a(struct dns *d, const char *name,
+    void (*done)(void *ctx, const struct dns_reply *r), void *ctx);
+/*
+ * The PTR names of ip (text; an IPv4-mapped IPv6 address is asked as
+ * IPv4): FOUND with up to DNS_NAMES_MAX names. An ip that is no address is
+ * NONE.
+ */
+struct dns_query *dns_query_ptr(struct dns *d, const char *ip,
+    void (*done)(void *ctx, const struct dns_reply *r), void *ctx);
+/*
+ * The addresses of name: family AF_INET asks A, AF_INET6 AAAA, AF_UNSPEC
+ * both at once (FOUND when either has addresses; else TEMPFAIL when either
+ * failed; else NONE). CNAME chains are followed by the resolver.
+ */
+struct dns_query *dns_query_addrs(struct dns *d, const char *name, int family,
+    void (*done)(void *ctx, const struct dns_reply *r), void *ctx);
+/*
+ * Cancels *q, whose callback then never runs, and sets *q to NULL; *q may
+ * be NULL. Calling it from q's own callback does nothing but clear *q.
+ * What c-ares still has in flight is freed when it comes back.
+ */
+void dns_query_cancel(struct dns_query **q);
 
 #endif

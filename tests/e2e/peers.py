@@ -1,7 +1,9 @@
-"""Real peers for the outbound tests: unbound as the DNS server and Postfix's smtp-sink as
-remote MTAs, each started on loopback and stopped by pid; and, for the one case no real
-server does on demand, a small SMTP peer whose TLS handshake always fails."""
+"""Real peers for the outbound and client-check tests: unbound as the DNS server (MX and
+address records, DNSBL zones, reverse zones, zones that never answer) and Postfix's
+smtp-sink as remote MTAs, each started on loopback and stopped by pid; and, for the one case
+no real server does on demand, a small SMTP peer whose TLS handshake always fails."""
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -69,12 +71,42 @@ def free_port_on(hosts):
     raise RuntimeError("no common free port")
 
 
+def dnsbl_name(ip, zone):
+    """The name a DNSBL zone lists ip under: "2.0.0.127.bl.test" for 127.0.0.2; an IPv6
+    address as its 32 nibbles, lowest first (RFC 5782 2.4)."""
+    a = ipaddress.ip_address(ip)
+    if a.version == 4:
+        return "%s.%s" % (".".join(reversed(str(a).split("."))), zone)
+    return "%s.%s" % (".".join(reversed(a.exploded.replace(":", ""))), zone)
+
+
+def listed(ip, zone, code="127.0.0.2", ttl=300):
+    """The record that lists ip in the DNSBL zone, answering code."""
+    return "%s. %d A %s" % (dnsbl_name(ip, zone), ttl, code)
+
+
+def ptr(ip, name):
+    """The PTR record of ip (in 127.in-addr.arpa or ip6.arpa: declare that zone)."""
+    rev = ipaddress.ip_address(ip).reverse_pointer
+    return "%s. PTR %s." % (rev, name)
+
+
 class Unbound:
     """unbound in the foreground on 127.0.0.1:port, serving local-data only (no root trust
-    anchor, no remote control); zones listed in stub_dead are delegated to a loopback port
-    where nothing answers, so lookups there time out."""
+    anchor, no remote control).
 
-    def __init__(self, records, stub_dead=()):
+    records are local-data lines ("name. [TTL] TYPE data"; see listed() and ptr()) under
+    "test." or one of zones. Each of zones (such as "bl.test", "127.in-addr.arpa",
+    "ip6.arpa") is served as a zone of its own, with a SOA whose MINIMUM is neg_ttl, so that
+    a name it lacks gets NXDOMAIN with a negative TTL (RFC 2308). unbound has built-in zones
+    "127.in-addr.arpa" and ::1's full reverse name (PTR localhost): a zone of the same name
+    replaces one; a zone above it does not, and its PTR localhost answers too. Zones listed in
+    stub_dead are delegated to a loopback port where nothing answers: on a fresh unbound,
+    lookups there get no answer for well over 10 s, longer than any test's timeouts; but
+    once unbound has seen that server time out a few times it marks it down and may answer
+    SERVFAIL at once for a while, so a test that needs silence starts its own Unbound."""
+
+    def __init__(self, records, stub_dead=(), zones=(), neg_ttl=60):
         self.dir = tempfile.mkdtemp(prefix="unbound-")
         os.chmod(self.dir, 0o755)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -104,6 +136,10 @@ class Unbound:
             "  infra-host-ttl: 1",
             "  local-zone: \"test.\" static",
         ]
+        for z in zones:
+            lines.append("  local-zone: \"%s.\" static" % z)
+            lines.append("  local-data: \"%s. 3600 SOA ns.%s. hostmaster.%s. 1 3600 600 86400 %d\""
+                         % (z, z, z, neg_ttl))
         for z in stub_dead:
             lines.append("  local-zone: \"%s.\" transparent" % z)
         for r in records:
@@ -129,11 +165,43 @@ class Unbound:
     def address(self):
         return "127.0.0.1:%d" % self.port
 
+    def query(self, name, qtype="A", timeout=5.0):
+        """Asks name's qtype records over UDP: (rcode, answer count, authority count), or
+        None when no answer came within timeout seconds."""
+        return dns_query(("127.0.0.1", self.port), name, qtype, timeout)
+
     def stop(self):
         terminate(self.proc)
         self._dead.close()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
+
+
+def dns_query(server, name, qtype="A", timeout=5.0):
+    """One DNS question to server (host, port) over UDP: (rcode, ancount, nscount), or None
+    when nothing answers within timeout seconds."""
+    qid = os.urandom(2)
+    question = b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split("."))
+    msg = qid + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + question + b"\x00" + \
+        QTYPES[qtype].to_bytes(2, "big") + b"\x00\x01"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(msg, server)
+        deadline = time.monotonic() + timeout
+        while True:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            data = s.recv(4096)
+            if data[:2] == qid:
+                return (data[3] & 0x0f, int.from_bytes(data[6:8], "big"),
+                        int.from_bytes(data[8:10], "big"))
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
 
 
 class Sink:

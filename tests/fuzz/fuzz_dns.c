@@ -5,6 +5,8 @@
  * NUL-terminated name, at most the maximum is kept,
  * the sorted list runs by preference, a null MX is the one record naming
  * the root, and no root record survives the sort beside other hosts.
+ * The same bytes as a reply that found nothing, for its negative TTL
+ * (dns_negative_ttl, RFC 2308): read within bounds, a TTL below 2^31.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include <ares.h>
 
+#include "dns/answer.h"
 #include "dns/mx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +35,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dns_mx v[MAX];
 	uint32_t seed = 1;
 	size_t n, kept;
+	unsigned ttl = 0;
 
+	if (dns_negative_ttl(data, size, &ttl) == 0)
+		CHECK(ttl < 0x80000000u);
 	if (size > 65535 || ares_parse_mx_reply(data, (int)size, &mx) != ARES_SUCCESS) {
 		if (mx != NULL)
 			ares_free_data(mx);

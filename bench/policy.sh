@@ -1,0 +1,124 @@
+#!/bin/sh
+# make bench: what policy costs. 10,000 messages of 4 KiB over 20 sessions from smtp-source
+# into sterna delivering to a Maildir, twice in one run: with no policy at all, and with five
+# DNSBLs (answered by a local unbound) and every allow and block list configured (inline and in
+# files of a thousand entries each). Reported as both rates and their ratio.
+# Usage: policy.sh /path/to/sterna [messages] [sessions]
+set -eu
+bin=$1
+msgs=${2:-10000}
+sess=${3:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+pf="$here/../.cache/postfix"
+export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
+source_bin="$pf/usr/sbin/smtp-source"
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+free_port() { /usr/bin/python3 -c 'import socket, sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-SOCK_STREAM}"; }
+now() { date +%s.%N; }
+rate() { /usr/bin/python3 -c "import sys; print('%.0f' % ($msgs / ($2 - $1)))" "" "$1" "$2"; }
+wait_port() { /usr/bin/python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
+
+# --- unbound: five blocklist zones; each lists a few addresses, none of them the client's ---
+dns_port=$(free_port SOCK_DGRAM)
+{
+	echo "server:"
+	echo "  interface: 127.0.0.1@$dns_port"
+	echo "  port: $dns_port"
+	echo "  username: \"\""
+	echo "  chroot: \"\""
+	echo "  directory: \"$work\""
+	echo "  pidfile: \"\""
+	echo "  use-syslog: no"
+	echo "  do-ip6: no"
+	echo "  access-control: 127.0.0.0/8 allow"
+	echo "  module-config: \"iterator\""
+	for n in 1 2 3 4 5; do
+		echo "  local-zone: \"bl$n.bench.\" static"
+		echo "  local-data: \"bl$n.bench. 3600 SOA ns.bl$n.bench. h.bl$n.bench. 1 3600 600 86400 60\""
+		for h in 2 3 4 5; do
+			echo "  local-data: \"$h.0.0.127.bl$n.bench. 300 A 127.0.0.2\""
+		done
+	done
+	echo "remote-control:"
+	echo "  control-enable: no"
+} > "$work/unbound.conf"
+unbound -d -c "$work/unbound.conf" >"$work/unbound.log" 2>&1 &
+pids="$pids $!"
+sleep 0.5
+
+# --- list files of a thousand entries each ---
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+def write(name, lines):
+    with open("%s/%s" % (w, name), "w") as f:
+        f.write("# %s for the benchmark\n" % name + "\n".join(lines) + "\n")
+write("clients", ["10.%d.%d.0/24" % (i // 256, i % 256) for i in range(1000)])
+write("names", [".spam%d.example" % i for i in range(1000)])
+write("helo", ["bad%d.example" % i for i in range(1000)])
+write("senders", ["spam%d.example" % i for i in range(1000)])
+write("recipients", ["gone%d@example.test" % i for i in range(1000)])
+PY
+chmod 644 "$work"/clients "$work"/names "$work"/helo "$work"/senders "$work"/recipients
+
+policy_section="policy {
+	allow_clients = [\"192.0.2.1\"]; block_clients = [\"198.51.100.0/24\"]; block_clients_file = \"$work/clients\";
+	allow_client_names = [\"good.example\"]; block_client_names_file = \"$work/names\";
+	allow_helo = [\"good.example\"]; block_helo_file = \"$work/helo\";
+	allow_senders = [\"boss@spam1.example\"]; block_senders_file = \"$work/senders\";
+	allow_recipients = [\"postmaster@example.test\"]; block_recipients_file = \"$work/recipients\";
+	dnsbl \"bl1\" { zone = \"bl1.bench\"; }
+	dnsbl \"bl2\" { zone = \"bl2.bench\"; }
+	dnsbl \"bl3\" { zone = \"bl3.bench\"; }
+	dnsbl \"bl4\" { zone = \"bl4.bench\"; }
+	dnsbl \"bl5\" { zone = \"bl5.bench\"; }
+}"
+
+# one run: $1 a name, $2 extra configuration
+run() {
+	port=$(free_port)
+	mkdir -p "$work/$1"
+	[ "$(id -u)" -eq 0 ] && chown nobody "$work/$1"
+	cat > "$work/$1.conf" <<CONF
+server { hostname = "mx.example.test"; $user_line max_sessions = 100000; max_sessions_per_client = 100000; log_level = "warning"; }
+listen "mx" { address = "127.0.0.1:$port"; }
+spool { dir = "$work/$1/spool"; }
+local { domains = ["example.test"]; users = ["postmaster", "alice"]; mailbox_root = "$work/$1/mail"; }
+dns { resolver = "127.0.0.1:$dns_port"; }
+$2
+CONF
+	"$bin" serve -c "$work/$1.conf" 2>"$work/$1.log" &
+	spid=$!
+	pids="$pids $spid"
+	wait_port "$port"
+	t0=$(now)
+	"$source_bin" -s "$sess" -m "$msgs" -l 4096 -f bench@example.org -t alice@example.test \
+		"127.0.0.1:$port"
+	t1=$(now)
+	kill "$spid"
+	wait "$spid" 2>/dev/null || true
+	rate "$t0" "$t1"
+}
+
+bare=$(run bare "")
+full=$(run policy "$policy_section")
+echo "policy: $msgs messages of 4 KiB over $sess sessions (smtp-source, loopback)"
+echo "  no policy:                          $bare msg/s"
+echo "  5 DNSBLs and every list (5,000 entries in files): $full msg/s"
+/usr/bin/python3 -c "print('  ratio with / without: %.2f' % ($full / $bare))"
