@@ -37,6 +37,7 @@
 #include "main/verbs.h"
 #include "msg/msg.h"
 #include "policy/lists.h"
+#include "dns/dns.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -65,6 +66,8 @@ struct daemon {
 	struct tls_server *tls;
 	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
 	struct policy *policy;		/* the verdicts on the sessions' questions */
+	struct dns *client_dns;		/* the clients' DNS checks, apart from delivery's lookups */
+	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients */
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
@@ -313,6 +316,8 @@ daemon_free(struct daemon *d)
 	control_free(&d->control);
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
+	dnsbl_free(&d->dnsbl);		/* their checks went with them */
+	dns_free(&d->client_dns);
 	tls_server_free(&d->tls);
 	policy_lists_free(&d->lists);
 	sched_free(&d->sched);
@@ -441,8 +446,18 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
+	/*
+	 * A resolver of its own for the clients' checks: their queries come
+	 * and go with connections, and never wait behind delivery's.
+	 */
+	if ((d.client_dns = dns_new(d.base, d.cfg->dns_resolver, d.cfg->dns_timeout_ms, err,
+	    sizeof(err))) == NULL) {
+		log_err("dns: %s", err);
+		goto out;
+	}
+	d.dnsbl = dnsbl_new(d.cfg, d.client_dns, d.base);
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
-		.local = d.local, .lists = d.lists, .auth_wq = d.auth_wq });
+		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
 	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
 	if (recovered < 0) {

@@ -61,18 +61,27 @@ policy_free(struct policy **pp)
 
 struct policy_client *
 policy_client_new(struct policy *p, const char *id, const char *ip, const char *local_ip,
-    int is_trusted)
+    int is_trusted, int is_auth_offered)
 {
 	struct policy_client *pc = xcalloc(1, sizeof(*pc));
+	struct smtp_ask by_address = { .stage = SMTP_STAGE_CONNECT, .id = id, .qid = "",
+		.client_ip = ip, .local_ip = local_ip, .is_trusted = is_trusted, .helo = "" };
+	struct verdict v;
 
 	pc->p = p;
 	(void)snprintf(pc->id, sizeof(pc->id), "%s", id);
 	(void)snprintf(pc->ip, sizeof(pc->ip), "%s", ip);
 	(void)snprintf(pc->local_ip, sizeof(pc->local_ip), "%s", local_ip);
 	pc->is_trusted = is_trusted;
+	pc->is_auth_offered = is_auth_offered;
 	/* counted now, so that sessions waiting for their greeting count too */
 	pc->is_over_sessions = policy_limits_up(p->limits, pc->ip, is_trusted, &pc->over_sessions);
 	p->nclients++;
+	/*
+	 * What the lists say of the address alone (judged again, and logged, at
+	 * CONNECT): a client they decide on needs no DNS check.
+	 */
+	policy_dns_start(pc, policy_lists_judge(p->d.lists, &by_address, NULL, &v, NULL));
 	return pc;
 }
 
@@ -84,6 +93,7 @@ policy_client_free(struct policy_client **pcp)
 	if (pc == NULL)
 		return;
 	policy_auth_cancel(pc);
+	policy_dns_stop(pc);
 	policy_limits_down(pc->p->limits, pc->ip);
 	pc->p->nclients--;
 	free(pc);
@@ -136,7 +146,9 @@ judge_connect(struct policy_client *pc, const struct smtp_ask *q, struct verdict
 		*v = pc->over_sessions;
 		return;
 	}
-	if (judge_lists(pc, q, NULL, v))
+	if (judge_lists(pc, q, policy_dns_name(pc), v))
+		return;
+	if (policy_dns_judge(pc, q, v))
 		return;
 	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
 }
@@ -157,6 +169,8 @@ judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v
 		    "<%s>: Sender address rejected: not owned by user %s", from, q->auth_user);
 		return;
 	}
+	if (policy_dns_judge(pc, q, v))
+		return;
 	if (judge_lists(pc, q, NULL, v))
 		return;
 	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
@@ -186,29 +200,62 @@ judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 	policy_rcpt_verdict(policy_rcpt(pc->p->d.local, &client, q->rcpt, env), to, v);
 }
 
+/* Every stage but AUTH, with what DNS said in hand. */
+static void
+judge(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
+    struct verdict *v)
+{
+	switch (q->stage) {
+	case SMTP_STAGE_CONNECT:
+		judge_connect(pc, q, v);
+		return;
+	case SMTP_STAGE_HELO:
+		(void)judge_lists(pc, q, NULL, v);
+		return;
+	case SMTP_STAGE_MAIL:
+		judge_mail(pc, q, v);
+		return;
+	case SMTP_STAGE_RCPT:
+		judge_rcpt(pc, q, env, v);
+		return;
+	case SMTP_STAGE_AUTH:
+	case SMTP_STAGE_DATA:
+	case SMTP_STAGE_EOM:
+	default:
+		verdict_accept(v);
+		return;
+	}
+}
+
 int
 policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
     policy_done_fn *done, void *ctx, struct verdict *v_out)
 {
-	switch (q->stage) {
-	case SMTP_STAGE_AUTH:
+	ASSERT(!pc->is_waiting && pc->auth_job == NULL);
+	if (q->stage == SMTP_STAGE_AUTH)
 		return policy_auth_ask(pc, q, done, ctx, v_out);
-	case SMTP_STAGE_MAIL:
-		judge_mail(pc, q, v_out);
-		return 1;
-	case SMTP_STAGE_RCPT:
-		judge_rcpt(pc, q, env, v_out);
-		return 1;
-	case SMTP_STAGE_CONNECT:
-		judge_connect(pc, q, v_out);
-		return 1;
-	case SMTP_STAGE_HELO:
-		(void)judge_lists(pc, q, NULL, v_out);
-		return 1;
-	case SMTP_STAGE_DATA:
-	case SMTP_STAGE_EOM:
-	default:
-		verdict_accept(v_out);
-		return 1;
+	if (!policy_dns_ready(pc, q)) {
+		/* no check has counted anything yet: all of them run once DNS has answered */
+		pc->is_waiting = 1;
+		pc->wait_q = q;
+		pc->wait_env = env;
+		pc->wait_done = done;
+		pc->wait_ctx = ctx;
+		return 0;
 	}
+	judge(pc, q, env, v_out);
+	return 1;
+}
+
+void
+policy_resume(struct policy_client *pc)
+{
+	struct verdict v;
+
+	if (!pc->is_waiting || !policy_dns_ready(pc, pc->wait_q))
+		return;
+	pc->is_waiting = 0;
+	judge(pc, pc->wait_q, pc->wait_env, &v);
+	/* last: the answer may end the connection, and this client with it */
+	pc->wait_done(pc->wait_ctx, &v);
 }

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "policy/dnsbl.h"
 #include "policy/lists.h"
 #include "policy/policy.h"
 #include "smtp/session.h"
@@ -30,6 +31,7 @@ struct policy_deps {
 	const struct config *cfg;
 	const struct local_db *local;
 	struct policy_lists *lists;	/* allow and block lists (read from their files as they change) */
+	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients; NULL: none asked */
 	/*
 	 * Password checks, whose completions the engine watches on base;
 	 * NULL without a users file (no AUTH).
@@ -43,24 +45,27 @@ void policy_free(struct policy **p);
 
 /*
  * A connection from ip (text) to local_ip, with the connection's id for
- * logs; is_trusted: from relay.trusted_networks. Checks that look the
- * client up start now, so that their answers are in by the time they are
- * needed.
+ * logs; is_trusted: from relay.trusted_networks; is_auth_offered: the
+ * listener offers AUTH, so that the client may still log in, and the
+ * checks that authenticated clients are spared (DNSBL, reverse DNS) wait
+ * for MAIL. Checks that look the client up in DNS start now, so that their
+ * answers are in by the time they are needed.
  */
 struct policy_client *policy_client_new(struct policy *p, const char *id, const char *ip,
-    const char *local_ip, int is_trusted);
+    const char *local_ip, int is_trusted, int is_auth_offered);
 /* Ends the connection's checks (a question out is never answered) and frees *pc. */
 void policy_client_free(struct policy_client **pc);
 
 typedef void policy_done_fn(void *ctx, const struct verdict *v);
 
 /*
- * Judges q (borrowed for the call only). At RCPT, env is the envelope
- * being built: on ACCEPT the recipient's targets have been added to it
- * (policy_rcpt); NULL at other stages. Returns 1 with the verdict in
- * *v_out when it is known now, or 0 when done(ctx, v) will run later on
- * the loop (never inside this call), unless the client is freed first.
- * One question at a time per client.
+ * Judges q. At RCPT, env is the envelope being built: on ACCEPT the
+ * recipient's targets have been added to it (policy_rcpt); NULL at other
+ * stages. Returns 1 with the verdict in *v_out when it is known now, or 0
+ * when done(ctx, v) will run later on the loop (never inside this call),
+ * unless the client is freed first; q and env are borrowed until then (the
+ * session keeps its question until it is answered). One question at a
+ * time per client.
  */
 int policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
     policy_done_fn *done, void *ctx, struct verdict *v_out);

@@ -578,7 +578,8 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
-	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted);
+	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted,
+	    l->sconf.is_auth_offered);
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
 	if (srv->conns)
