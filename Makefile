@@ -5,8 +5,8 @@
 #   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
 #   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
-#   make bench    throughput and memory benchmarks against Postfix's smtp-sink, and a
-#                 listing of a 100,000-message queue
+#   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
+#                 of a 100,000-message queue, and what policy (DNSBLs, lists) costs
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -68,6 +68,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 bench: deps all
 	sh bench/run.sh $(abspath $(BUILD))/sterna
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
+	sh bench/policy.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

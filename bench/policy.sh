@@ -19,19 +19,7 @@ cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$wor
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || true
 
-free_port() { /usr/bin/python3 -c 'import socket, sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-SOCK_STREAM}"; }
-now() { date +%s.%N; }
-rate() { /usr/bin/python3 -c "import sys; print('%.0f' % ($msgs / ($2 - $1)))" "" "$1" "$2"; }
-wait_port() { /usr/bin/python3 - "$1" <<'PY'
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
+. "$here/lib.sh"
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
 
 # --- unbound: five blocklist zones; each lists a few addresses, none of them the client's ---

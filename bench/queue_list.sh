@@ -22,8 +22,7 @@ spid=""
 cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
+. "$here/lib.sh"
 secs() { /usr/bin/python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 # the best of $runs runs of a command line (its output to /dev/null)
 best() {
@@ -116,7 +115,7 @@ if [ -x "$pf/usr/sbin/smtp-source" ]; then
 	recv_msgs=5000
 	send() { LD_LIBRARY_PATH="$pf/usr/lib/postfix" "$pf/usr/sbin/smtp-source" -s 20 -m "$recv_msgs" \
 	    -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$port"; }
-	rate() { /usr/bin/python3 -c "import sys; print('%.0f' % ($recv_msgs / ($2 - $1)))" "" "$1" "$2"; }
+	msgs=$recv_msgs	# what rate() counts
 	t0=$(now); send; t1=$(now)
 	quiet=$(rate "$t0" "$t1")
 	touch "$work/listing"

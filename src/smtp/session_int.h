@@ -1,7 +1,8 @@
 /*
  * session_int.h - what the parts of the session share: session.c (the
- * verbs and the life of a session), session_auth.c (the AUTH exchange)
- * and session_ask.c (questions to policy and what each answer does).
+ * verbs and the life of a session), session_envelope.c (MAIL and RCPT),
+ * session_auth.c (the AUTH exchange) and session_ask.c (questions to
+ * policy and what each answer does).
  * Nothing outside src/smtp includes it.
  */
 #ifndef STERNA_SMTP_SESSION_INT_H
@@ -102,6 +103,10 @@ int session_auth_usable(const struct smtp_session *s);
 void session_helo_reply(struct smtp_session *s);
 /* A new transaction after MAIL was accepted: s->ask_addr, s->ask_fmt, s->ask_mail. */
 void session_mail_begin(struct smtp_session *s);
+
+/* session_envelope.c: the verbs MAIL and RCPT (verb table rows) */
+enum smtp_act session_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more);
+enum smtp_act session_do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more);
 
 /* session_ask.c */
 /* Asks the question of stage st (with what s knows now); returns SMTP_ACT_ASK. */

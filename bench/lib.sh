@@ -1,0 +1,18 @@
+# bench/lib.sh - what the benchmarks share; sourced, after they set msgs (messages per run).
+
+# A free port on 127.0.0.1: free_port [SOCK_STREAM|SOCK_DGRAM].
+free_port() { /usr/bin/python3 -c 'import socket, sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-SOCK_STREAM}"; }
+now() { date +%s.%N; }
+# Messages per second for $msgs messages between two times: rate T0 T1.
+rate() { /usr/bin/python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))" "$msgs" "$1" "$2"; }
+# Waits until something listens on 127.0.0.1:PORT (10 s at most).
+wait_port() { /usr/bin/python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
