@@ -324,6 +324,10 @@ struct config {
 	char *pickup_dir;		/* "": no pickup folder */
 	unsigned pickup_scan_interval_ms;	/* the fallback scan; also a file's settle time */
 	char *maildrop_group;		/* "": only root and server.user may use the maildrop */
+
+	/* events { }: the event log (src/events/evlog.c) */
+	unsigned events_retention_s;	/* files older than this go */
+	uint64_t events_max_bytes;	/* ... and the oldest go while the folder holds more */
 };
 
 /*

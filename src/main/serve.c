@@ -38,6 +38,8 @@
 #include "msg/msg.h"
 #include "policy/lists.h"
 #include "dns/dns.h"
+#include "events/events.h"
+#include "events/evlog.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -59,6 +61,8 @@ struct daemon {
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
 	struct msg_core *msg;
+	struct events *events;		/* what happens to mail, for those who follow it */
+	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -324,6 +328,9 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	/* after every producer: what they said last is written */
+	evlog_free(&d->evlog);
+	events_free(&d->events);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
 	spool_unlock(&d->lock);
@@ -438,14 +445,27 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
+	d.events = events_new();
+	{
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s", d.cfg->spool_dir, EVLOG_DIR);
+		if ((d.evlog = evlog_open(dir, d.cfg->events_retention_s, d.cfg->events_max_bytes,
+		    d.base, err, sizeof(err))) == NULL) {
+			log_err("events: %s", err);
+			goto out;
+		}
+	}
+	events_subscribe(d.events, evlog_sink, d.evlog);
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
-		.local = d.local, .qids = &d.qids };
+		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
+	sched_set_events(d.sched, d.events);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
 	 * and go with connections, and never wait behind delivery's.

@@ -121,6 +121,40 @@ describe(const struct outcome *o, char *out, size_t size)
 	return out;
 }
 
+void
+outcome_emit(const struct qmsg *q, const struct outcome *o)
+{
+	const struct spool_msg *m = q->m;
+	struct event e = {
+		.time_us = clock_wall_us(),
+		.message_id = m->qid,
+		.rcpt_index = o->i,
+		.recipient = m->rcpts[o->i].to,
+		.sender = m->sender,
+		.code = o->code,
+		.dsn = o->status,
+		.reply = o->text,
+		.relay = o->relay,
+	};
+
+	if (q->s->events == NULL)
+		return;
+	if (o->kind == OUT_OK) {
+		e.type = EVENT_DELIVERED;
+	} else if (!o->is_done) {
+		/* a failure kept for another try (a bounce whose notice could not be queued too) */
+		e.type = EVENT_DEFERRED;
+		e.attempt = o->attempts;
+		e.next_attempt_s = o->next_try_s;
+	} else {
+		e.type = o->is_expired ? EVENT_EXPIRED : EVENT_BOUNCED;
+		events_classify(o->code, o->status, o->text, &e.bounce_class, &e.bounce_category);
+		if (o->is_expired)
+			e.bounce_class = BOUNCE_SOFT;	/* the address may be fine: it was not reached */
+	}
+	events_emit(q->s->events, &e);
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)

@@ -269,6 +269,7 @@ apply_outcome(struct qmsg *q, const struct outcome *o)
 	q->rcpt_active[o->i] = 0;
 	if (!o->is_recorded)
 		return;		/* given back before it was tried, or stopped */
+	outcome_emit(q, o);
 	if (o->is_done) {
 		r->is_done = 1;
 		snprintf(r->status, sizeof(r->status), "%s", o->status);
@@ -281,6 +282,12 @@ apply_outcome(struct qmsg *q, const struct outcome *o)
 	r->reason = xstrdup(o->text);
 	q->has_failed_before = 1;
 	stats_count(q->s, OUT_TEMP);
+}
+
+void
+sched_set_events(struct sched *s, struct events *ev)
+{
+	s->events = ev;
 }
 
 void

@@ -171,6 +171,7 @@ struct sched {
 	struct event *wq_ev, *timer, *sweep_ev;
 	struct heap due;
 	struct dns *dns;
+	struct events *events;		/* each recorded outcome is an event; may be NULL */
 	SSL_CTX *ssl_ctx;
 	char *auth_plain, *auth_user, *auth_pass;
 	struct dest *dests;
@@ -217,6 +218,8 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
+/* A recorded outcome of q's as an event of the stream (on the loop). */
+void outcome_emit(const struct qmsg *q, const struct outcome *o);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);
