@@ -196,6 +196,18 @@ struct config_dnsbl {
 	unsigned line;			/* where the section starts */
 };
 
+/*
+ * A webhook: events { webhook "NAME" { url = ...; secret = ...; types =
+ * "bounced,delivered"; } }. src/events/webhook.c POSTs each event to it.
+ */
+struct config_webhook {
+	char *name;			/* the section's name, for logs and its cursor's file */
+	char *url;			/* http:// or https://, a host (name or address), a path */
+	char *secret;			/* the HMAC-SHA256 key of the signature header */
+	char *types;			/* "delivered,bounced": the event types sent; "": every one */
+	unsigned line;			/* where the section starts */
+};
+
 /* Lists a configuration may name: each is one more query per connection. */
 #define CONFIG_DNSBL_MAX 16
 
@@ -325,9 +337,13 @@ struct config {
 	unsigned pickup_scan_interval_ms;	/* the fallback scan; also a file's settle time */
 	char *maildrop_group;		/* "": only root and server.user may use the maildrop */
 
-	/* events { }: the event log (src/events/evlog.c) */
+	/* events { }: the event log (src/events/evlog.c) and webhooks (webhook.c) */
 	unsigned events_retention_s;	/* files older than this go */
 	uint64_t events_max_bytes;	/* ... and the oldest go while the folder holds more */
+	struct config_webhook *webhooks;	/* in file order */
+	size_t nwebhooks;
+	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
+	unsigned webhook_retry_for_s;	/* an event not taken this long after it happened is dropped */
 };
 
 /*

@@ -356,6 +356,7 @@ struct section {
 	struct config_listener *lis;
 	struct config_cert *cert;
 	struct config_dnsbl *dnsbl;
+	struct config_webhook *webhook;
 };
 
 /*
@@ -381,7 +382,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 {
 	void *base = r->base == KB_LISTENER ? (void *)sec->lis :
 	    r->base == KB_CERT ? (void *)sec->cert :
-	    r->base == KB_DNSBL ? (void *)sec->dnsbl : (void *)l->cfg;
+	    r->base == KB_DNSBL ? (void *)sec->dnsbl :
+	    r->base == KB_WEBHOOK ? (void *)sec->webhook : (void *)l->cfg;
 	struct config_listener *lis = sec->lis;
 	uint64_t v = 0;
 	char level[16];
@@ -531,6 +533,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: lists have names: write dnsbl \"NAME\" { %s = ...; }",
 				    buf_cstr(&path), m->key);
+			else if (is_named && base == KB_WEBHOOK)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: webhooks have names: write webhook \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
 			else if (is_named)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
@@ -546,6 +552,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named && base == KB_DNSBL) {
 			struct section inner = { .dnsbl = cfg_dnsbl_new(l, m) };
+
+			rc = walk(l, m, buf_cstr(&path), &inner);
+		} else if (is_named && base == KB_WEBHOOK) {
+			struct section inner = { .webhook = cfg_webhook_new(l, m) };
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named) {
@@ -584,6 +594,7 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->listen_addr);
 	free(l->cert_nodes);
 	free(l->dnsbl_nodes);
+	free(l->webhook_nodes);
 	free(l->user_nodes);
 	memset(l, 0, sizeof(*l));
 }

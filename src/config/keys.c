@@ -246,6 +246,17 @@ const struct key_row cfg_rows[] = {
 	    HOUR, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "events.max_size", KT_SIZE, KS_U64, CFG(events_max_bytes), GIB, NULL, 16 * MIB,
 	    1024 * GIB, 0, NULL, NULL, NULL },
+	{ "events.webhook_timeout", KT_DURATION, KS_UNSIGNED, CFG(webhook_timeout_ms), 10 * SEC,
+	    NULL, 100, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "events.webhook_retry_for", KT_DURATION, KS_UNSIGNED, CFG(webhook_retry_for_s), DAY,
+	    NULL, MIN, 30 * DAY, SEC, NULL, NULL, NULL },
+	{ "events.webhook.*.url", KT_STRING, KS_STR, WHK(url), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_webhook_url, "'%s' is not an http:// or https:// URL with a host" },
+	{ "events.webhook.*.secret", KT_STRING, KS_STR, WHK(secret), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_event_types, "'%s' is not a list of event types such as "
+	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
 };
 
 /* enum cfg_key_id -> row path */

@@ -138,6 +138,8 @@ struct cfg_load {
 	size_t cert_cap;
 	const struct ucl_node **dnsbl_nodes;	/* per policy.dnsbl section: its node */
 	size_t dnsbl_cap;
+	const struct ucl_node **webhook_nodes;	/* per events.webhook section: its node */
+	size_t webhook_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;
@@ -215,6 +217,10 @@ void cfg_policy_lists_free(struct config *c);
  * zones, answers, how many. 0, or -1 with l->err set.
  */
 int cfg_check_dnsbls(struct cfg_load *l);
+/* events { webhook "NAME" { } } as a whole (key_events.c): required keys. 0, or -1. */
+int cfg_check_webhooks(struct cfg_load *l);
+/* Frees c->webhooks. */
+void cfg_webhooks_free(struct config *c);
 /* Frees c->dnsbls. */
 void cfg_dnsbls_free(struct config *c);
 

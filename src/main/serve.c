@@ -40,6 +40,7 @@
 #include "dns/dns.h"
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/webhook.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct msg_core *msg;
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
+	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -321,6 +323,7 @@ daemon_free(struct daemon *d)
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
+	webhooks_free(&d->webhooks);
 	dns_free(&d->client_dns);
 	tls_server_free(&d->tls);
 	policy_lists_free(&d->lists);
@@ -476,6 +479,17 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	d.dnsbl = dnsbl_new(d.cfg, d.client_dns, d.base);
+	if (d.cfg->nwebhooks > 0) {
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s/webhooks", d.cfg->spool_dir, EVLOG_DIR);
+		if ((d.webhooks = webhooks_new(d.cfg, d.evlog, d.base, d.client_dns, dir, err,
+		    sizeof(err))) == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		events_subscribe(d.events, webhooks_sink, d.webhooks);
+	}
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
 		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);

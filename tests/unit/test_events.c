@@ -3,7 +3,7 @@
  * means (classify.c) for the replies seen in the wild; the event log:
  * cursors in order and kept across a reopen, a line a crash cut short
  * dropped, files rotating by event count, pages read after a cursor, and
- * the oldest files expired past the size bound.
+ * the oldest files expired past the size bound; the webhooks' signature.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/webhook.h"
 
 /* ---- the stream ---- */
 
@@ -324,12 +325,28 @@ test_rotation_reading_and_expiry(void **state)
 	evlog_free(&l);
 }
 
+/* ---- webhooks' signature: as any HMAC-SHA256 library computes it ---- */
+
+static void
+test_webhook_signature(void **state)
+{
+	const char body[] = "{\"cursor\":\"1\"}";
+	char sig[160];
+
+	(void)state;
+	webhook_signature("whsec-0123456789abcdef", 1733390000, body, strlen(body), sig,
+	    sizeof(sig));
+	assert_string_equal(sig, "t=1733390000,v1="
+	    "8ff08e432f596fe1ee421a510beca2adbfcfb199ae095f9bbb04f707bf94f322");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subscribers_in_order),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_webhook_signature),
 		cmocka_unit_test_setup_teardown(test_cursors_and_pages, logdir_setup, logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_a_half_written_line_is_dropped, logdir_setup,
 		    logdir_teardown),
