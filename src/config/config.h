@@ -238,6 +238,7 @@ struct config {
 	unsigned max_recipients;
 	unsigned max_errors;
 	unsigned max_hops;		/* Received fields a message may carry (mail loops) */
+	unsigned max_future_release_s;	/* FUTURERELEASE's longest hold (RFC 4865); 0: not offered */
 	unsigned idle_timeout_ms;	/* for one complete command line; or no byte at all */
 	unsigned in_data_timeout_ms;	/* for the whole DATA phase, 354 to the final dot */
 	unsigned session_timeout_ms;	/* for the whole session */

@@ -71,6 +71,8 @@ const struct key_row cfg_rows[] = {
 	    1, 1000, 0, NULL, NULL, NULL },
 	{ "smtp.max_hops", KT_COUNT, KS_UNSIGNED, CFG(max_hops), 100, NULL,
 	    1, 1000, 0, " (RFC 5321 6.3)", NULL, NULL },
+	{ "smtp.max_future_release", KT_DURATION, KS_UNSIGNED, CFG(max_future_release_s),
+	    30 * DAY, NULL, 0, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "smtp.data_timeout", KT_DURATION, KS_UNSIGNED, CFG(in_data_timeout_ms), 20 * MIN, NULL,
 	    SEC, DAY, 1, NULL, NULL, NULL },
 	{ "smtp.session_timeout", KT_DURATION, KS_UNSIGNED, CFG(session_timeout_ms), HOUR, NULL,

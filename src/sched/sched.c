@@ -73,7 +73,8 @@ q_due_s(const struct qmsg *q)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < due)
 			due = m->rcpts[i].next_try_s;
-	return due;
+	/* a scheduled message (FUTURERELEASE, send_at) is not tried before its time */
+	return due != UINT64_MAX && due < m->release_s ? m->release_s : due;
 }
 
 /* ---- the heap of waiting messages ---- */
@@ -346,6 +347,11 @@ q_start(struct qmsg *q, int is_flush)
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
 	q->is_flush_due = 0;
+	if (m->release_s > now) {
+		/* not even a flush sends a scheduled message early: it waits for its time */
+		q_wait(q);
+		return;
+	}
 	if (m->fail_status != NULL) {
 		q_bounce(q, 554, m->fail_status, m->fail_text ? m->fail_text : "refused", NULL);
 		return;
