@@ -345,6 +345,7 @@ struct config {
 	size_t nwebhooks;
 	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
 	unsigned webhook_retry_for_s;	/* an event not taken this long after it happened is dropped */
+	char *suppress_on;		/* hard bounces of these categories suppress the address; "": none */
 };
 
 /*

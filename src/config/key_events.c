@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/events.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
 
@@ -16,7 +17,7 @@
 #define URL_MAX_LEN 1024
 
 static const char *const event_types[] = { "received", "delivered", "deferred", "bounced",
-	"expired" };
+	"expired", "suppressed" };
 
 /*
  * http:// or https://, then a host (a name, an IPv4 address, or an IPv6
@@ -62,6 +63,15 @@ cfg_check_event_types(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+/* A comma-separated list of bounce categories, or "" for none. */
+int
+cfg_check_bounce_categories(const char *s)
+{
+	unsigned bits;
+
+	return bounce_categories_parse(s, &bits) == 0;
 }
 
 struct config_webhook *

@@ -243,7 +243,10 @@ const struct key_row cfg_rows[] = {
 	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
 	{ "maildrop.group", KT_STRING, KS_STR, CFG(maildrop_group), 0, "", 0, 0, 0, NULL,
 	    cfg_check_server_user, "'%s' is not a valid group name" },
-	/* the event log (src/events/evlog.c) */
+	/* the event log (src/events/evlog.c), webhooks (webhook.c), suppression (suppress.c) */
+	{ "events.suppress_on", KT_STRING, KS_STR, CFG(suppress_on), 0, "bad_mailbox,dns", 0, 0, 0,
+	    NULL, cfg_check_bounce_categories, "'%s' is not a list of bounce categories such as "
+	    "\"bad_mailbox,dns\" (bad_mailbox, mailbox_full, policy, spam_block, dns, other)" },
 	{ "events.retention", KT_DURATION, KS_UNSIGNED, CFG(events_retention_s), 7 * DAY, NULL,
 	    HOUR, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "events.max_size", KT_SIZE, KS_U64, CFG(events_max_bytes), GIB, NULL, 16 * MIB,

@@ -109,3 +109,28 @@ events_classify(int code, const char *dsn, const char *text, enum bounce_class *
 	*class_out = class == 5 && (cat == BOUNCE_BAD_MAILBOX || cat == BOUNCE_DNS ||
 	    cat == BOUNCE_OTHER) ? BOUNCE_HARD : BOUNCE_SOFT;
 }
+
+int
+bounce_categories_parse(const char *s, unsigned *bits_out)
+{
+	unsigned bits = 0;
+
+	while (*s != '\0') {
+		size_t n = strcspn(s, ","), k;
+
+		for (k = BOUNCE_BAD_MAILBOX; k <= BOUNCE_OTHER; k++) {
+			const char *name = bounce_category_name((enum bounce_category)k);
+
+			if (strlen(name) == n && strncmp(s, name, n) == 0)
+				break;
+		}
+		if (k > BOUNCE_OTHER)
+			return -1;
+		bits |= 1u << k;
+		s += n;
+		if (*s == ',' && *++s == '\0')
+			return -1;
+	}
+	*bits_out = bits;
+	return 0;
+}

@@ -55,7 +55,7 @@ const char *
 event_type_name(enum event_type t)
 {
 	static const char *const names[] = { "received", "delivered", "deferred", "bounced",
-		"expired" };
+		"expired", "suppressed" };
 
 	return (unsigned)t < NELEM(names) ? names[t] : "?";
 }

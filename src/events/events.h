@@ -19,6 +19,7 @@ enum event_type {
 	EVENT_DEFERRED,		/* a failed attempt; another comes at next_attempt_s */
 	EVENT_BOUNCED,		/* failed for good (a notice goes to the sender, if any) */
 	EVENT_EXPIRED,		/* queue.lifetime passed: failed for good after retries */
+	EVENT_SUPPRESSED,	/* not tried: the address is on the suppression list (failed) */
 	EVENT_TYPE_N,
 };
 
@@ -64,7 +65,7 @@ void events_subscribe(struct events *ev, events_sink_fn *fn, void *ctx);
 /* Hands e to every consumer in the order they subscribed; the loop thread only. */
 void events_emit(struct events *ev, const struct event *e);
 
-/* "received", "delivered", "deferred", "bounced", "expired". */
+/* "received", "delivered", "deferred", "bounced", "expired", "suppressed". */
 const char *event_type_name(enum event_type t);
 /* "hard", "soft"; "" for none. */
 const char *bounce_class_name(enum bounce_class c);
@@ -80,5 +81,10 @@ const char *bounce_category_name(enum bounce_category c);
  */
 void events_classify(int code, const char *dsn, const char *text, enum bounce_class *class_out,
     enum bounce_category *category_out);
+/*
+ * A comma-separated list of category names ("bad_mailbox,dns"; "" for
+ * none) as bits (1u << enum bounce_category) in *bits_out: 0, or -1.
+ */
+int bounce_categories_parse(const char *s, unsigned *bits_out);
 
 #endif

@@ -40,6 +40,7 @@
 #include "dns/dns.h"
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/suppress.h"
 #include "events/webhook.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
@@ -65,6 +66,7 @@ struct daemon {
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
+	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -333,6 +335,7 @@ daemon_free(struct daemon *d)
 	msg_core_free(&d->msg);
 	/* after every producer: what they said last is written */
 	evlog_free(&d->evlog);
+	suppress_free(&d->suppress);
 	events_free(&d->events);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
@@ -460,6 +463,19 @@ verb_serve(int argc, char **argv)
 		}
 	}
 	events_subscribe(d.events, evlog_sink, d.evlog);
+	{
+		char list_path[4096];
+		unsigned categories = 0;
+
+		(void)snprintf(list_path, sizeof(list_path), "%s/%s", d.cfg->spool_dir,
+		    SUPPRESS_FILE);
+		(void)bounce_categories_parse(d.cfg->suppress_on, &categories);
+		if ((d.suppress = suppress_open(list_path, categories, err, sizeof(err))) == NULL) {
+			log_err("suppression list: %s", err);
+			goto out;
+		}
+		events_subscribe(d.events, suppress_sink, d.suppress);
+	}
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
@@ -469,6 +485,7 @@ verb_serve(int argc, char **argv)
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
 	sched_set_events(d.sched, d.events);
+	sched_set_suppress(d.sched, d.suppress);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
 	 * and go with connections, and never wait behind delivery's.

@@ -147,8 +147,11 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		e.attempt = o->attempts;
 		e.next_attempt_s = o->next_try_s;
 	} else {
-		e.type = o->is_expired ? EVENT_EXPIRED : EVENT_BOUNCED;
-		events_classify(o->code, o->status, o->text, &e.bounce_class, &e.bounce_category);
+		e.type = o->is_suppressed ? EVENT_SUPPRESSED : o->is_expired ? EVENT_EXPIRED :
+		    EVENT_BOUNCED;
+		if (!o->is_suppressed)
+			events_classify(o->code, o->status, o->text, &e.bounce_class,
+			    &e.bounce_category);
 		if (o->is_expired)
 			e.bounce_class = BOUNCE_SOFT;	/* the address may be fine: it was not reached */
 	}

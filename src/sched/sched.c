@@ -292,6 +292,12 @@ sched_set_events(struct sched *s, struct events *ev)
 }
 
 void
+sched_set_suppress(struct sched *s, const struct suppress *sup)
+{
+	s->suppress = sup;
+}
+
+void
 job_finish(struct job *j)
 {
 	struct qmsg *q = j->q;
@@ -335,13 +341,28 @@ q_bounce(struct qmsg *q, int code, const char *status, const char *text,
 
 /* ---- an attempt ---- */
 
+/*
+ * Recipients on the suppression list are not tried: they fail for good
+ * (a notice goes to the sender, as for any failure) and their events say
+ * SUPPRESSED, not BOUNCED.
+ */
+static void
+fail_suppressed(struct job *j)
+{
+	job_fail_all(j, OUT_PERM, 550, "5.1.1",
+	    "not tried: the address is on the suppression list (it bounced hard before)");
+	for (size_t k = 0; k < j->n; k++)
+		j->out[k].is_suppressed = 1;
+	sched_submit(j->q->s, j, record_run, record_done);
+}
+
 void
 q_start(struct qmsg *q, int is_flush)
 {
 	struct sched *s = q->s;
 	struct spool_msg *m = q->m;
 	uint64_t now = sched_now_s();
-	struct job **jobs;
+	struct job **jobs, *suppressed = NULL;
 	size_t njobs = 0, pending = 0;
 
 	if (heap_has(&q->hn))
@@ -367,6 +388,12 @@ q_start(struct qmsg *q, int is_flush)
 		pending += !r->is_done;
 		if (r->is_done || q->rcpt_active[i] || (!is_flush && r->next_try_s > now))
 			continue;
+		if (s->suppress != NULL && suppress_has(s->suppress, r->to)) {
+			if (suppressed == NULL)
+				suppressed = job_new(q, NULL, NULL);
+			job_add_rcpt(suppressed, i);
+			continue;
+		}
 		route_target(s, m, i, &t);
 		agent = agent_of(t.kind);
 		if (agent != &agent_maildir)
@@ -385,6 +412,8 @@ q_start(struct qmsg *q, int is_flush)
 	for (size_t k = 0; k < njobs; k++)
 		jobs[k]->agent->start(s, jobs[k]);
 	free(jobs);
+	if (suppressed != NULL)
+		fail_suppressed(suppressed);
 	if (q->inflight == 0)
 		q_settle(q);	/* nothing due after all (a clock step): wait again */
 }

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "events/events.h"
+#include "events/suppress.h"
 #include "spool/spool.h"
 #include "util/qid.h"
 
@@ -36,6 +37,8 @@ struct sched *sched_new(struct event_base *base, struct spool *sp, const struct 
  * (delivered, deferred, bounced, expired); ev is borrowed.
  */
 void sched_set_events(struct sched *s, struct events *ev);
+/* Recipients on sup's list are not tried from now on (sup borrowed). */
+void sched_set_suppress(struct sched *s, const struct suppress *sup);
 /* Stops starting deliveries and closes outbound connections (their messages stay queued). */
 void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */

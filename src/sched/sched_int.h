@@ -97,6 +97,7 @@ struct outcome {
 	char tls_version[32];		/* of the session that carried it, "" in the clear */
 	char tls_cipher[64];
 	int is_expired, is_delay_notice;
+	int is_suppressed;		/* not tried: on the suppression list */
 	/* what the record step wrote, for the loop to apply (job_finish) */
 	int is_recorded;		/* a D or T record (or the removal) says the following */
 	int is_done;			/* delivered or failed for good */
@@ -172,6 +173,7 @@ struct sched {
 	struct heap due;
 	struct dns *dns;
 	struct events *events;		/* each recorded outcome is an event; may be NULL */
+	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
 	SSL_CTX *ssl_ctx;
 	char *auth_plain, *auth_user, *auth_pass;
 	struct dest *dests;

@@ -23,6 +23,7 @@
 
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/suppress.h"
 #include "events/webhook.h"
 
 /* ---- the stream ---- */
@@ -325,6 +326,67 @@ test_rotation_reading_and_expiry(void **state)
 	evlog_free(&l);
 }
 
+/* ---- the suppression list ---- */
+
+static void
+test_suppression_list(void **state)
+{
+	struct logdir *d = *state;
+	char path[128], err[256];
+	struct suppress *s;
+	json_t *page = json_array();
+	unsigned bits = 0;
+	struct event e = { .type = EVENT_BOUNCED, .message_id = "Q", .recipient = "Hard@X.test",
+		.code = 550, .dsn = "5.1.1", .reply = "no such user", .bounce_class = BOUNCE_HARD,
+		.bounce_category = BOUNCE_BAD_MAILBOX, .time_us = 1000000 };
+
+	(void)state;
+	assert_int_equal(bounce_categories_parse("bad_mailbox,dns", &bits), 0);
+	assert_int_equal(bits, (1u << BOUNCE_BAD_MAILBOX) | (1u << BOUNCE_DNS));
+	assert_int_equal(bounce_categories_parse("", &bits), 0);
+	assert_int_equal(bits, 0);
+	assert_int_equal(bounce_categories_parse("dns,", &bits), -1);
+	assert_int_equal(bounce_categories_parse("spam", &bits), -1);
+	snprintf(path, sizeof(path), "%s/suppressions.jsonl", d->dir);
+	s = suppress_open(path, (1u << BOUNCE_BAD_MAILBOX), err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(suppress_add(s, "b@x.test", "by hand", 5), 1);
+	assert_int_equal(suppress_add(s, "B@X.TEST", "again", 6), 0);
+	assert_true(suppress_has(s, "b@X.test"));
+	suppress_sink(s, &e);			/* a hard bounce of a chosen category */
+	assert_true(suppress_has(s, "hard@x.test"));
+	e.recipient = "soft@x.test";
+	e.bounce_class = BOUNCE_SOFT;
+	suppress_sink(s, &e);			/* soft: no */
+	e.bounce_class = BOUNCE_HARD;
+	e.bounce_category = BOUNCE_DNS;
+	suppress_sink(s, &e);			/* a category not chosen: no */
+	e.type = EVENT_DELIVERED;
+	e.bounce_category = BOUNCE_BAD_MAILBOX;
+	suppress_sink(s, &e);			/* not a bounce: no */
+	assert_false(suppress_has(s, "soft@x.test"));
+	assert_int_equal(suppress_add(s, "a@x.test", "x", 7), 1);
+	assert_int_equal(suppress_remove(s, "A@x.test"), 1);
+	assert_int_equal(suppress_remove(s, "a@x.test"), 0);
+	assert_int_equal(suppress_count(s), 2);
+	suppress_free(&s);
+	/* again from the file: what was added, less what was removed */
+	s = suppress_open(path, 0, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(suppress_count(s), 2);
+	assert_int_equal(suppress_list(s, "", 10, page), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(page, 0), "email")),
+	    "b@x.test");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(page, 0), "reason")),
+	    "by hand");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(page, 1), "email")),
+	    "hard@x.test");
+	json_array_clear(page);
+	assert_int_equal(suppress_list(s, "b@x.test", 10, page), 1);
+	json_decref(page);
+	suppress_free(&s);
+}
+
 /* ---- webhooks' signature: as any HMAC-SHA256 library computes it ---- */
 
 static void
@@ -347,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_subscribers_in_order),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_webhook_signature),
+		cmocka_unit_test_setup_teardown(test_suppression_list, logdir_setup, logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_cursors_and_pages, logdir_setup, logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_a_half_written_line_is_dropped, logdir_setup,
 		    logdir_teardown),
