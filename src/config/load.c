@@ -760,6 +760,7 @@ config_free(struct config **cp)
 	free(c->trusted_networks);
 	cfg_dnsbls_free(c);
 	cfg_webhooks_free(c);
+	free(c->suppress_on);
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);
