@@ -306,13 +306,20 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	if (c->is_handshaking) {
 		const char *bad = tls_client_verify_error(bufferevent_openssl_get_ssl(bev));
 
-		/* verify: say what was wrong with the certificate, not just that the handshake broke */
-		if (bad != NULL)
-			snprintf(why, sizeof(why), "certificate of %s not verified: %s",
-			    c->targets[c->cur].host, bad);
-		else
+		if (bad == NULL) {
 			tls_error(bev, why, sizeof(why));
-		handshake_failed(c, why);
+			handshake_failed(c, why);
+			return;
+		}
+		/*
+		 * verify (so TLS is required: no retry in the clear): what was wrong
+		 * with the certificate, short enough to survive the event lines'
+		 * cut, and in full here
+		 */
+		log_warn("%s: the certificate of %s is not verified (%s): nothing sent, the "
+		    "messages wait", c->id, c->relay, bad);
+		snprintf(why, sizeof(why), "certificate not verified: %s", bad);
+		session_failed(c, why);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {

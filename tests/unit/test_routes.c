@@ -249,7 +249,7 @@ test_route_of(void **state)
 	assert_int_equal(config_route_of(c, "other.test", &r), CONFIG_ROUTE_ANY);
 	assert_string_equal(r.hop.host, "hub.test");
 	assert_int_equal(r.tls, CONFIG_TLS_ENCRYPT);
-	/* a null client sends everything to the hub: address literals too */
+	/* a null client sends everything to the hub: a notice to a sender at a literal too */
 	assert_int_equal(config_route_of(c, "[192.0.2.99]", &r), CONFIG_ROUTE_ANY);
 	assert_string_equal(r.hop.host, "hub.test");
 	/* a subdomain is a domain of its own */
