@@ -206,9 +206,9 @@ const struct key_row cfg_rows[] = {
 	    0, 0, 0, NULL, cfg_check_ip_or_empty, "'%s' is not a numeric IPv4 or IPv6 address" },
 	{ "outbound.sources", KT_MAP, KS_NONE, CFG(out_sources), 0, NULL, 0, 0, 0, NULL,
 	    cfg_check_source, "'%s' is not \"ADDRESS\" or \"ADDRESS HELO-NAME\"" },
-	{ "outbound.routes", KT_MAP, KS_NONE, CFG(out_routes), 0, NULL, 0, 0, 0, NULL,
-	    cfg_check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
-	    "[host]:port)" },
+	{ "outbound.routes", KT_ROUTES, KS_NONE, CFG(out_routes), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_route, "'%s' is not a next hop (host, host:port, [host] or [host]:port) "
+	    "and an optional TLS policy (none, may, encrypt or verify)" },
 	{ "outbound.smarthost", KT_STRING, KS_STR, CFG(smarthost), 0, "", 0, 0, 0, NULL,
 	    cfg_check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
 	    "[host]:port)" },
@@ -216,6 +216,11 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL, NULL },
 	{ "outbound.smarthost_password", KT_STRING, KS_STR, CFG(smarthost_password), 0, "",
 	    0, 0, 0, NULL, NULL, NULL },
+	/* the default is may; load.c makes it verify where there is a password to protect */
+	{ "outbound.smarthost_tls", KT_TLS, KS_UNSIGNED, CFG(smarthost_tls), CONFIG_TLS_MAY, NULL,
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "outbound.tls_ca_file", KT_PATH, KS_STR, CFG(out_tls_ca_file), 0, "", 0, 0, 0, NULL,
+	    NULL, NULL },
 	{ "outbound.connect_timeout", KT_DURATION, KS_UNSIGNED, CFG(connect_timeout_ms), 30 * SEC,
 	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
 	{ "outbound.greeting_timeout", KT_DURATION, KS_UNSIGNED, CFG(greeting_timeout_ms),
@@ -279,6 +284,10 @@ static const char *const key_ids[] = {
 	[CFG_KEY_SMARTHOST_PASSWORD] = "outbound.smarthost_password",
 	[CFG_KEY_USERS_FILE] = "auth.users_file",
 	[CFG_KEY_PICKUP_DIR] = "pickup.dir",
+	[CFG_KEY_SERVER_USER] = "server.user",
+	[CFG_KEY_ROUTES] = "outbound.routes",
+	[CFG_KEY_SMARTHOST_TLS] = "outbound.smarthost_tls",
+	[CFG_KEY_TLS_CA_FILE] = "outbound.tls_ca_file",
 };
 
 size_t
@@ -325,6 +334,7 @@ cfg_set_defaults(struct config *c)
 			c->recipient_delimiter = r->def_str[0];
 			break;
 		case KT_BOOL:
+		case KT_TLS:
 			cfg_store_number(c, r, r->def);
 			break;
 		default:

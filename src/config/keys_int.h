@@ -21,6 +21,8 @@ enum key_type {
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
 	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
+	KT_ROUTES,	/* KT_MAP whose DOMAIN may also be "*": every other domain */
+	KT_TLS,		/* a TLS policy: none, may, encrypt, verify (enum config_tls) */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
 	KT_BOOL,	/* true/false, yes/no, on/off */
 	KT_LIST,	/* a policy allow or block list: off is its struct config_list */
@@ -69,6 +71,7 @@ int cfg_check_domain_or_empty(const char *s);
 int cfg_check_ip_or_empty(const char *s);
 int cfg_check_resolver(const char *s);
 int cfg_check_nexthop_or_empty(const char *s);
+int cfg_check_route(const char *s);
 int cfg_check_lmtp_or_empty(const char *s);
 int cfg_check_lmtp_or_maildir(const char *s);
 int cfg_check_source(const char *s);

@@ -22,7 +22,6 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "tls/tls.h"
@@ -228,9 +227,10 @@ connect_to(struct hook *h)
 
 		if (ssl == NULL)
 			return NULL;
-		/* SNI, and the certificate must name the URL's host */
-		(void)SSL_set_tlsext_host_name(ssl, h->host);
-		if (SSL_set1_host(ssl, h->host) != 1) {
+		/* SNI (for a name: RFC 6066 3 allows no address), and the certificate must name the host */
+		if (!config_is_ip(h->host))
+			(void)SSL_set_tlsext_host_name(ssl, h->host);
+		if (tls_client_verify_peer(ssl, h->host) == -1) {
 			SSL_free(ssl);
 			return NULL;
 		}
@@ -442,15 +442,11 @@ webhooks_new(const struct config *c, struct evlog *log, struct event_base *base,
 		webhooks_free(&w);
 		return NULL;
 	}
-	w->ssl_ctx = SSL_CTX_new(TLS_client_method());
-	if (w->ssl_ctx == NULL || tls_ctx_harden(w->ssl_ctx) == -1 ||
-	    SSL_CTX_set_default_verify_paths(w->ssl_ctx) != 1) {
-		(void)snprintf(err, errsize, "webhooks: cannot set up TLS");
-		ERR_clear_error();
+	/* receivers are verified against the system's trust store, as a browser would */
+	if ((w->ssl_ctx = tls_client_ctx_new(TLS_PROFILE_STRICT, "", err, errsize)) == NULL) {
 		webhooks_free(&w);
 		return NULL;
 	}
-	SSL_CTX_set_verify(w->ssl_ctx, SSL_VERIFY_PEER, NULL);
 	w->hooks = xcalloc(c->nwebhooks ? c->nwebhooks : 1, sizeof(*w->hooks));
 	for (size_t i = 0; i < c->nwebhooks; i++, w->n++)
 		if (hook_init(&w->hooks[i], w, &c->webhooks[i], err, errsize) == -1) {

@@ -205,7 +205,8 @@ record(struct job *j)
 				log_ev_relayed(rid, r->to, o->relay,
 				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status,
 				    o->tls_version[0] ? o->tls_version : NULL,
-				    o->tls_cipher[0] ? o->tls_cipher : NULL, o->text);
+				    o->tls_cipher[0] ? o->tls_cipher : NULL, config_tls_name(o->tls),
+				    o->is_verified, o->text);
 			continue;
 		}
 		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {

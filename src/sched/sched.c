@@ -26,6 +26,7 @@
 
 #include "dns/dns.h"
 #include "sched/myself.h"
+#include "tls/tls.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
@@ -441,6 +442,7 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
     struct msg_core *msg, char *err, size_t errsize)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
+	char why[256];
 
 	s->base = base;
 	s->sp = sp;
@@ -451,9 +453,17 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 		return NULL;
 	}
 	s->me = myself_new(cfg);
-	s->ssl_ctx = smtp_out_tls_ctx();
-	if (s->ssl_ctx == NULL)
-		log_warn("outbound: no TLS context; STARTTLS will not be used");
+	/* where TLS is required a context is a must: no start without one */
+	if ((s->ssl_required = tls_client_ctx_required(cfg, err, errsize)) == NULL) {
+		myself_free(&s->me);
+		dns_free(&s->dns);
+		free(s);
+		return NULL;
+	}
+	/* opportunistic TLS can do without: mail goes in the clear, as it would without STARTTLS */
+	if ((s->ssl_may = tls_client_ctx_new(TLS_PROFILE_OPPORTUNISTIC, NULL, why,
+	    sizeof(why))) == NULL)
+		log_warn("outbound: %s; STARTTLS will not be used where it is optional", why);
 	if (cfg->smarthost_user[0] != '\0') {
 		/* RFC 4616: authzid (empty), NUL, authcid, NUL, password */
 		size_t ul = strlen(cfg->smarthost_user), pl = strlen(cfg->smarthost_password);
@@ -550,8 +560,8 @@ sched_free(struct sched **sp)
 	dests_sweep(s, 1);
 	dns_free(&s->dns);
 	myself_free(&s->me);
-	if (s->ssl_ctx)
-		SSL_CTX_free(s->ssl_ctx);
+	SSL_CTX_free(s->ssl_may);
+	SSL_CTX_free(s->ssl_required);
 	free(s->auth_plain);
 	free(s->auth_user);
 	free(s->auth_pass);
