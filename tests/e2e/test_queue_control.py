@@ -181,7 +181,7 @@ def test_json_output_has_the_documented_fields(mta):
     for line in r.out.splitlines():
         m = json.loads(line)
         assert set(m) == MSG_KEYS
-        assert m["state"] in ("queued", "active", "deferred", "held")
+        assert m["state"] in ("queued", "active", "deferred", "held", "scheduled")
         assert TIME.match(m["arrival"]) and isinstance(m["size"], int) and m["size"] > 0
         assert m["next_attempt"] is None or TIME.match(m["next_attempt"])
         for rc in m["recipients"]:
@@ -195,7 +195,7 @@ def test_json_output_has_the_documented_fields(mta):
     assert set(st) == {"version", "started", "uptime_s", "sessions", "control_connections",
                        "queue", "recipients", "oldest_arrival", "last_minute",
                        "outbound_connections"}
-    assert set(st["queue"]) == {"total", "queued", "active", "deferred", "held"}
+    assert set(st["queue"]) == {"total", "queued", "active", "deferred", "held", "scheduled"}
     assert set(st["last_minute"]) == {"delivered", "deferred", "failed"}
     [res] = qjson(s, "hold", q)
     assert res == {"ok": True, "op": "hold", "matched": 1, "done": 1, "failed": 0}
@@ -399,7 +399,8 @@ def test_status(mta):
     out = r.stdout.decode()
     assert re.match(r"sterna \S+, up \d+m \d\ds \(since .+\)\n", out), out
     assert re.search(r"^SMTP sessions: +1$", out, re.M), out
-    assert re.search(r"^Queue: +1 messages: 0 queued, 0 active, 1 deferred, 0 held$", out, re.M)
+    assert re.search(r"^Queue: +1 messages: 0 queued, 0 active, 1 deferred, 0 held, "
+                     r"0 scheduled$", out, re.M)
     assert re.search(r"^Recipients to deliver: +1$", out, re.M)
     assert re.search(r"^Last minute: +\d+ delivered, \d+ deferred, 0 failed$", out, re.M)
     st = json.loads(run([STERNA_BIN, "status", "-c", s.conf, "--json"]).stdout)
