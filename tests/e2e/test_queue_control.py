@@ -404,7 +404,8 @@ def test_status(mta):
     assert re.search(r"^Recipients to deliver: +1$", out, re.M)
     assert re.search(r"^Last minute: +\d+ delivered, \d+ deferred, 0 failed$", out, re.M)
     st = json.loads(run([STERNA_BIN, "status", "-c", s.conf, "--json"]).stdout)
-    assert st["queue"] == {"total": 1, "queued": 0, "active": 0, "deferred": 1, "held": 0}
+    assert st["queue"] == {"total": 1, "queued": 0, "active": 0, "deferred": 1, "held": 0,
+                           "scheduled": 0}
     assert st["sessions"] == 1 and st["recipients"] == 1
     assert st["last_minute"]["delivered"] >= 1 and st["last_minute"]["deferred"] >= 1
     assert TIME.match(st["oldest_arrival"]) and TIME.match(st["started"])
