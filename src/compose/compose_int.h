@@ -175,8 +175,9 @@ int compose_text_expand(const struct compose_text *t, const char *const *vals,
 /* Bytes the HTML escape makes of s[0..len). */
 size_t compose_html_len(const char *s, size_t len);
 /*
- * in[0..len) with every line end (CRLF, LF, a lone CR) made CRLF, appended
- * to out. 0, or -1 when out is full.
+ * in[0..len) with every line end (CRLF, LF, a lone CR) made CRLF, and one
+ * added at the end when a text that is not empty has none, appended to out.
+ * 0, or -1 when out is full.
  */
 int compose_crlf(const char *in, size_t len, struct buf *out);
 

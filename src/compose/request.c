@@ -88,6 +88,10 @@ text_read(const json_t *req, const char *key, size_t max, unsigned flags,
 
 	if (v == NULL || json_is_null(v))
 		return 0;
+	/* a body too large for any message is a matter of size, not of the field's form */
+	if (flags == 0 && json_is_string(v) && json_string_length(v) > max)
+		return compose_fail(err, 413, "body_too_large", key, "larger than a message may "
+		    "be (%zu bytes)", max);
 	if (compose_string(v, key, max, flags, &s, &len, err) == -1)
 		return -1;
 	x->s = xstrndup(s, len);

@@ -197,5 +197,15 @@ compose_crlf(const char *in, size_t len, struct buf *out)
 			i++;
 		run = i + 1;
 	}
-	return buf_append(out, in + run, len - run);
+	if (buf_append(out, in + run, len - run) == -1)
+		return -1;
+	/*
+	 * Text ends with a line end: one is added when it is missing, so that a
+	 * body reads back the same whether it is the message's only part (where
+	 * the message's last CRLF belongs to it) or one of several (where the
+	 * CRLF before a boundary does not, RFC 2046 5.1.1).
+	 */
+	if (len > 0 && in[len - 1] != '\n' && in[len - 1] != '\r')
+		return buf_append(out, "\r\n", 2);
+	return 0;
 }
