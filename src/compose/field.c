@@ -163,6 +163,25 @@ addr_why(enum smtp_addr_err e)
 	}
 }
 
+/*
+ * 1 if GMime writes the domain of addr (formatted, A-labels) as it is. It
+ * reads an A-label into Unicode and writes the IDN form back; a label that
+ * is no valid Punycode ("xn--excmple") does not come back and would be
+ * written as raw UTF-8, a header the envelope's SMTPUTF8 flag knows
+ * nothing of (fuzz_compose found it).
+ */
+static int
+idn_round_trips(const char *addr)
+{
+	InternetAddress *ia = internet_address_mailbox_new(NULL, addr);
+	const char *idn = internet_address_mailbox_get_idn_addr(INTERNET_ADDRESS_MAILBOX(ia));
+	const char *at = strrchr(addr, '@'), *idn_at = idn != NULL ? strrchr(idn, '@') : NULL;
+	int ok = at != NULL && idn_at != NULL && strcmp(at, idn_at) == 0;
+
+	g_object_unref(ia);
+	return ok;
+}
+
 /* email (NUL-free) checked and formatted into out. 0, or -1 with err. */
 static int
 addr_format(const char *email, const char *path, char out[SMTP_ADDR_FMT_MAX],
@@ -187,7 +206,7 @@ addr_format(const char *email, const char *path, char out[SMTP_ADDR_FMT_MAX],
 	} else {
 		r = smtp_addr_format(&a, out, SMTP_ADDR_FMT_MAX);
 	}
-	if (r == -1)
+	if (r == -1 || (!a.is_literal && !idn_round_trips(out)))
 		return compose_bad(err, path, "is not an email address (bad domain)");
 	*is_utf8_out = ascii_has_8bit(out, strlen(out));
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "drop/eml.h"
+#include "mime/mime.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
 
@@ -130,6 +131,7 @@ compose_raw(const json_t *req, const struct compose_limits *lim, int64_t now_s,
 	size_t entries = 0;
 	int is_utf8, is_8bit_head, r = -1;
 
+	mime_init();
 	memset(out, 0, sizeof(*out));
 	compose_tpl_init(&t);
 	t.now_s = now_s;

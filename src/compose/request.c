@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/mime.h"
 #include "util/xalloc.h"
 
 void
@@ -257,6 +258,7 @@ compose_message(const json_t *req, const struct compose_limits *lim, int64_t now
 	struct compose_tpl t;
 	int r = -1;
 
+	mime_init();	/* GMime reads addresses and encodes header text from the first field on */
 	memset(out, 0, sizeof(*out));
 	compose_tpl_init(&t);
 	t.now_s = now_s;
@@ -432,6 +434,7 @@ compose_batch_new(const json_t *req, const struct compose_limits *lim, int64_t n
 	struct compose_batch *b = xcalloc(1, sizeof(*b));
 	const json_t *rv;
 
+	mime_init();
 	compose_tpl_init(&b->t);
 	b->t.now_s = now_s;
 	b->lim = *lim;

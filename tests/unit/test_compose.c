@@ -83,6 +83,9 @@ static const struct {
 	{ MSG, "{\"from\": \"@r.example:a@x.example\", \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from" },
 	{ MSG, "{\"from\": \"a@x.example\\r\\nRCPT TO:<c@z>\", \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from" },
 	{ MSG, "{\"from\": \"a@x..example\", \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from" },
+	/* no valid Punycode: GMime would write it back as UTF-8 (found by fuzz_compose) */
+	{ MSG, "{\"from\": \"a@x.xn--excmple\", \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from" },
+	{ MSG, "{\"from\": \"a@x.b\u00fc.xn--excmple\", \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from" },
 	{ MSG, "{\"from\": {\"email\": \"a@x.example\", \"name\": \"A\\r\\nBcc: e@evil.example\"}, \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from.name" },
 	{ MSG, "{\"from\": {\"email\": \"a@x.example\", \"nick\": \"A\"}, \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from.nick" },
 	{ MSG, "{\"from\": {\"name\": \"A\"}, \"to\": [\"b@y.example\"], \"text\": \"t\"}", 422, "invalid_field", "from.email" },
