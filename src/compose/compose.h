@@ -128,10 +128,11 @@ struct compose_batch;
  * plus recipients, [{"to": ADDRESS, "substitutions": {NAME: VALUE}}],
  * 1 to max_batch of them, each address once. Everything is checked here,
  * once: a batch that comes back builds a message for every recipient,
- * unless one grows past max_message_bytes by its substitutions. Keeps a
- * reference to req (the values are read from it, not copied): the caller
- * must not change req until compose_batch_free. Returns a new batch, or
- * NULL with *err filled.
+ * unless one passes max_message_bytes only once encoded (the handler then
+ * refuses the whole batch: nothing of it may be queued). Keeps a reference
+ * to req (the values are read from it, not copied): the caller must not
+ * change req until compose_batch_free. *lim is copied, its hostname
+ * borrowed until then too. Returns a new batch, or NULL with *err filled.
  */
 struct compose_batch *compose_batch_new(const json_t *req, const struct compose_limits *lim,
     int64_t now_s, struct compose_err *err);
