@@ -94,6 +94,36 @@ struct config_nexthop {
 };
 
 /*
+ * The TLS policy of a destination (an entry of outbound.routes, the
+ * smarthost): none, never STARTTLS; may, STARTTLS when offered and no
+ * certificate check (opportunistic, RFC 7435: what MX hosts get); encrypt,
+ * no session without TLS, any certificate; verify, no session without TLS
+ * and a certificate that a trust anchor vouches for and that names the
+ * host connected to (RFC 6125). In this order: each demands more.
+ */
+enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_MAY, CONFIG_TLS_ENCRYPT, CONFIG_TLS_VERIFY };
+
+/* Where mail goes instead of its domain's MX: a next hop and its TLS policy. */
+struct config_route {
+	struct config_nexthop hop;
+	enum config_tls tls;
+};
+
+/* What decided a domain's next hop (config_route_of()). */
+enum config_route_kind {
+	CONFIG_ROUTE_NONE,		/* nothing: the domain's MX, or an address literal's host */
+	CONFIG_ROUTE_DOMAIN,		/* outbound.routes names the domain */
+	CONFIG_ROUTE_ANY,		/* the "*" entry of outbound.routes */
+	CONFIG_ROUTE_SMARTHOST,		/* outbound.smarthost */
+};
+
+/* Where a key was set, for the checks made after loading (NULL file: not set). */
+struct config_place {
+	char *file;
+	unsigned line;
+};
+
+/*
  * An LMTP next hop (RFC 2033) as written in configuration: "unix:/path" (a
  * UNIX socket by its absolute path), or "host:port" / "[address]:port"
  * (TCP to the host's A/AAAA addresses, or to the address; never MX). The
@@ -196,6 +226,18 @@ struct config_dnsbl {
 	unsigned line;			/* where the section starts */
 };
 
+/*
+ * A webhook: events { webhook "NAME" { url = ...; secret = ...; types =
+ * "bounced,delivered"; } }. src/events/webhook.c POSTs each event to it.
+ */
+struct config_webhook {
+	char *name;			/* the section's name, for logs and its cursor's file */
+	char *url;			/* http:// or https://, a host (name or address), a path */
+	char *secret;			/* the HMAC-SHA256 key of the signature header */
+	char *types;			/* "delivered,bounced": the event types sent; "": every one */
+	unsigned line;			/* where the section starts */
+};
+
 /* Lists a configuration may name: each is one more query per connection. */
 #define CONFIG_DNSBL_MAX 16
 
@@ -205,6 +247,7 @@ struct config {
 	/* server { } */
 	char *hostname;			/* greeting, Received, EHLO reply */
 	char *user;			/* unprivileged user to run as when started as root */
+	struct config_place user_at;	/* sterna check looks the user up, and says where */
 	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
 	unsigned io_threads;		/* threads for disk work */
 	enum log_level log_level;
@@ -226,6 +269,7 @@ struct config {
 	unsigned max_recipients;
 	unsigned max_errors;
 	unsigned max_hops;		/* Received fields a message may carry (mail loops) */
+	unsigned max_future_release_s;	/* FUTURERELEASE's longest hold (RFC 4865); 0: not offered */
 	unsigned idle_timeout_ms;	/* for one complete command line; or no byte at all */
 	unsigned in_data_timeout_ms;	/* for the whole DATA phase, 354 to the final dot */
 	unsigned session_timeout_ms;	/* for the whole session */
@@ -305,10 +349,13 @@ struct config {
 	char *out_helo_name;		/* "": server.hostname */
 	char *out_source_address;	/* "": the kernel chooses */
 	struct config_map out_sources;	/* sender domain -> "address [helo]" */
-	struct config_map out_routes;	/* recipient domain -> next hop */
+	struct config_map out_routes;	/* recipient domain or "*" -> "NEXT-HOP [TLS-POLICY]" */
 	char *smarthost;		/* "": none; else a next hop for every remote domain */
 	char *smarthost_user;
 	char *smarthost_password;
+	unsigned smarthost_tls;		/* enum config_tls: verify with a user, may without */
+	char *out_tls_ca_file;		/* what verify trusts: "" the system's store */
+	struct config_place out_tls_ca_file_at;
 	unsigned connect_timeout_ms;
 	unsigned greeting_timeout_ms;	/* RFC 5321 4.5.3.2.1: 5 min */
 	unsigned helo_timeout_ms;	/* EHLO, STARTTLS, AUTH, RSET, QUIT */
@@ -324,6 +371,15 @@ struct config {
 	char *pickup_dir;		/* "": no pickup folder */
 	unsigned pickup_scan_interval_ms;	/* the fallback scan; also a file's settle time */
 	char *maildrop_group;		/* "": only root and server.user may use the maildrop */
+
+	/* events { }: the event log (src/events/evlog.c) and webhooks (webhook.c) */
+	unsigned events_retention_s;	/* files older than this go */
+	uint64_t events_max_bytes;	/* ... and the oldest go while the folder holds more */
+	struct config_webhook *webhooks;	/* in file order */
+	size_t nwebhooks;
+	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
+	unsigned webhook_retry_for_s;	/* an event not taken this long after it happened is dropped */
+	char *suppress_on;		/* hard bounces of these categories suppress the address; "": none */
 };
 
 /*
@@ -331,6 +387,28 @@ struct config {
  * one. Pure; config checks and the scheduler use it.
  */
 int config_nexthop_parse(const char *s, struct config_nexthop *out);
+/*
+ * Parses a route as outbound.routes writes it after the domain: "NEXT-HOP"
+ * or "NEXT-HOP POLICY" (none, may, encrypt, verify; may when left out).
+ * 0, or -1 when s is not one. Pure.
+ */
+int config_route_parse(const char *s, struct config_route *out);
+/* Parses a TLS policy's name (any case): 0, or -1 when s is none. */
+int config_tls_parse(const char *s, enum config_tls *out);
+/* The name of a TLS policy: "none", "may", "encrypt", "verify". */
+const char *config_tls_name(enum config_tls tls);
+/*
+ * Where mail for domain (lowercased; an address literal in brackets) goes:
+ * a route naming the domain, else the "*" route, else the smarthost, else
+ * nothing (CONFIG_ROUTE_NONE: its MX, with out->tls may). With a route,
+ * *out holds its next hop and TLS policy. Pure.
+ */
+enum config_route_kind config_route_of(const struct config *c, const char *domain,
+    struct config_route *out);
+
+/* 1 if some destination of c has the TLS policy verify: a route, or the smarthost. */
+int config_uses_verify(const struct config *c);
+
 /*
  * Parses an LMTP next hop (see struct config_lmtp_hop): 0, or -1 when s
  * is not one (a relative or overlong socket path, no port or port 25, an

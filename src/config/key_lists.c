@@ -296,8 +296,8 @@ out:
 }
 
 /*
- * KT_MAP: ["DOMAIN VALUE", ...]. Domains are lowercased and may appear
- * once; r->check judges each VALUE.
+ * KT_MAP, KT_ROUTES: ["DOMAIN VALUE", ...]. Domains are lowercased and may
+ * appear once; r->check judges each VALUE.
  */
 int
 cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
@@ -325,9 +325,10 @@ cfg_read_map(struct cfg_load *l, const struct key_row *r, const struct ucl_node 
 		e->value = xstrdup(sp);
 		e->line = items[i]->vline;
 		map->n++;
-		if (!cfg_is_domain(e->key))
-			return cfg_key_error(l, items[i], path, "'%s' is not a domain name",
-			    cfg_shorten(e->key, shown));
+		/* outbound.routes: "*" routes every domain that no other entry names */
+		if (!cfg_is_domain(e->key) && !(r->type == KT_ROUTES && strcmp(e->key, "*") == 0))
+			return cfg_key_error(l, items[i], path, "'%s' is not a domain name%s",
+			    cfg_shorten(e->key, shown), r->type == KT_ROUTES ? " or *" : "");
 		if (!r->check(e->value))
 			return cfg_key_error(l, items[i], path, r->check_msg, cfg_shorten(e->value, shown));
 		for (size_t k = 0; k < i; k++)

@@ -351,11 +351,36 @@ read_string(struct cfg_load *l, const struct key_row *r, const struct ucl_node *
 	return 0;
 }
 
+/*
+ * A boolean: 1 or 0, or -1. The parser makes the bare words true, yes, on,
+ * false, no, off booleans; the same words in quotes are taken too, since
+ * "yes" in quotes is no less clear, and refusing it only puzzles.
+ */
+static int
+bool_of(const struct ucl_node *n)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+
+	if (n->type == UCL_BOOLEAN)
+		return n->boolean;
+	if (n->type != UCL_STRING)
+		return -1;
+	for (size_t k = 0; k < NELEM(yes); k++) {
+		if (slice_caseeq(slice_str(n->str), yes[k]))
+			return 1;
+		if (slice_caseeq(slice_str(n->str), no[k]))
+			return 0;
+	}
+	return -1;
+}
+
 /* The named section being read, if any: a listener, a certificate or a DNSBL. */
 struct section {
 	struct config_listener *lis;
 	struct config_cert *cert;
 	struct config_dnsbl *dnsbl;
+	struct config_webhook *webhook;
 };
 
 /*
@@ -381,7 +406,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 {
 	void *base = r->base == KB_LISTENER ? (void *)sec->lis :
 	    r->base == KB_CERT ? (void *)sec->cert :
-	    r->base == KB_DNSBL ? (void *)sec->dnsbl : (void *)l->cfg;
+	    r->base == KB_DNSBL ? (void *)sec->dnsbl :
+	    r->base == KB_WEBHOOK ? (void *)sec->webhook : (void *)l->cfg;
 	struct config_listener *lis = sec->lis;
 	uint64_t v = 0;
 	char level[16];
@@ -430,7 +456,16 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	case KT_ALIASES:
 		return cfg_read_aliases(l, n, path);
 	case KT_MAP:
+	case KT_ROUTES:
 		return cfg_read_map(l, r, n, path);
+	case KT_TLS: {
+		enum config_tls tls;
+
+		if (!cfg_is_scalar(n) || config_tls_parse(n->str, &tls) == -1)
+			return cfg_key_error(l, n, path, "must be one of none, may, encrypt, verify");
+		cfg_store_number(base, r, (uint64_t)tls);
+		return 0;
+	}
 	case KT_CIDRS:
 		if (r->base == KB_DNSBL)
 			return cfg_read_cidrs(l, n, path, &sec->dnsbl->answers, &sec->dnsbl->nanswers);
@@ -438,11 +473,14 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 		    &l->cfg->ntrusted_networks);
 	case KT_LIST:
 		return cfg_read_policy_list(l, r, n, path);
-	case KT_BOOL:
-		if (n->type != UCL_BOOLEAN)
-			return cfg_key_error(l, n, path, "expected true or false");
-		cfg_store_number(base, r, (uint64_t)n->boolean);
+	case KT_BOOL: {
+		int b = bool_of(n);
+
+		if (b == -1)
+			return cfg_key_error(l, n, path, "expected true or false (or yes/no, on/off)");
+		cfg_store_number(base, r, (uint64_t)b);
 		return 0;
+	}
 	case KT_ADDRESS:
 		if (cfg_read_address(l, n, path, lis) == -1)
 			return -1;
@@ -531,6 +569,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: lists have names: write dnsbl \"NAME\" { %s = ...; }",
 				    buf_cstr(&path), m->key);
+			else if (is_named && base == KB_WEBHOOK)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: webhooks have names: write webhook \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
 			else if (is_named)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
@@ -546,6 +588,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named && base == KB_DNSBL) {
 			struct section inner = { .dnsbl = cfg_dnsbl_new(l, m) };
+
+			rc = walk(l, m, buf_cstr(&path), &inner);
+		} else if (is_named && base == KB_WEBHOOK) {
+			struct section inner = { .webhook = cfg_webhook_new(l, m) };
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named) {
@@ -584,6 +630,7 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->listen_addr);
 	free(l->cert_nodes);
 	free(l->dnsbl_nodes);
+	free(l->webhook_nodes);
 	free(l->user_nodes);
 	memset(l, 0, sizeof(*l));
 }

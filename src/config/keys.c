@@ -71,6 +71,8 @@ const struct key_row cfg_rows[] = {
 	    1, 1000, 0, NULL, NULL, NULL },
 	{ "smtp.max_hops", KT_COUNT, KS_UNSIGNED, CFG(max_hops), 100, NULL,
 	    1, 1000, 0, " (RFC 5321 6.3)", NULL, NULL },
+	{ "smtp.max_future_release", KT_DURATION, KS_UNSIGNED, CFG(max_future_release_s),
+	    30 * DAY, NULL, 0, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "smtp.data_timeout", KT_DURATION, KS_UNSIGNED, CFG(in_data_timeout_ms), 20 * MIN, NULL,
 	    SEC, DAY, 1, NULL, NULL, NULL },
 	{ "smtp.session_timeout", KT_DURATION, KS_UNSIGNED, CFG(session_timeout_ms), HOUR, NULL,
@@ -204,9 +206,9 @@ const struct key_row cfg_rows[] = {
 	    0, 0, 0, NULL, cfg_check_ip_or_empty, "'%s' is not a numeric IPv4 or IPv6 address" },
 	{ "outbound.sources", KT_MAP, KS_NONE, CFG(out_sources), 0, NULL, 0, 0, 0, NULL,
 	    cfg_check_source, "'%s' is not \"ADDRESS\" or \"ADDRESS HELO-NAME\"" },
-	{ "outbound.routes", KT_MAP, KS_NONE, CFG(out_routes), 0, NULL, 0, 0, 0, NULL,
-	    cfg_check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
-	    "[host]:port)" },
+	{ "outbound.routes", KT_ROUTES, KS_NONE, CFG(out_routes), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_route, "'%s' is not a next hop (host, host:port, [host] or [host]:port) "
+	    "and an optional TLS policy (none, may, encrypt or verify)" },
 	{ "outbound.smarthost", KT_STRING, KS_STR, CFG(smarthost), 0, "", 0, 0, 0, NULL,
 	    cfg_check_nexthop_or_empty, "'%s' is not a next hop (host, host:port, [host] or "
 	    "[host]:port)" },
@@ -214,6 +216,11 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL, NULL },
 	{ "outbound.smarthost_password", KT_STRING, KS_STR, CFG(smarthost_password), 0, "",
 	    0, 0, 0, NULL, NULL, NULL },
+	/* the default is may; load.c makes it verify where there is a password to protect */
+	{ "outbound.smarthost_tls", KT_TLS, KS_UNSIGNED, CFG(smarthost_tls), CONFIG_TLS_MAY, NULL,
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "outbound.tls_ca_file", KT_PATH, KS_STR, CFG(out_tls_ca_file), 0, "", 0, 0, 0, NULL,
+	    NULL, NULL },
 	{ "outbound.connect_timeout", KT_DURATION, KS_UNSIGNED, CFG(connect_timeout_ms), 30 * SEC,
 	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
 	{ "outbound.greeting_timeout", KT_DURATION, KS_UNSIGNED, CFG(greeting_timeout_ms),
@@ -241,6 +248,25 @@ const struct key_row cfg_rows[] = {
 	    NULL, 100, HOUR, 1, NULL, NULL, NULL },
 	{ "maildrop.group", KT_STRING, KS_STR, CFG(maildrop_group), 0, "", 0, 0, 0, NULL,
 	    cfg_check_server_user, "'%s' is not a valid group name" },
+	/* the event log (src/events/evlog.c), webhooks (webhook.c), suppression (suppress.c) */
+	{ "events.suppress_on", KT_STRING, KS_STR, CFG(suppress_on), 0, "bad_mailbox,dns", 0, 0, 0,
+	    NULL, cfg_check_bounce_categories, "'%s' is not a list of bounce categories such as "
+	    "\"bad_mailbox,dns\" (bad_mailbox, mailbox_full, policy, spam_block, dns, other)" },
+	{ "events.retention", KT_DURATION, KS_UNSIGNED, CFG(events_retention_s), 7 * DAY, NULL,
+	    HOUR, 366 * DAY, SEC, NULL, NULL, NULL },
+	{ "events.max_size", KT_SIZE, KS_U64, CFG(events_max_bytes), GIB, NULL, 16 * MIB,
+	    1024 * GIB, 0, NULL, NULL, NULL },
+	{ "events.webhook_timeout", KT_DURATION, KS_UNSIGNED, CFG(webhook_timeout_ms), 10 * SEC,
+	    NULL, 100, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "events.webhook_retry_for", KT_DURATION, KS_UNSIGNED, CFG(webhook_retry_for_s), DAY,
+	    NULL, MIN, 30 * DAY, SEC, NULL, NULL, NULL },
+	{ "events.webhook.*.url", KT_STRING, KS_STR, WHK(url), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_webhook_url, "'%s' is not an http:// or https:// URL with a host" },
+	{ "events.webhook.*.secret", KT_STRING, KS_STR, WHK(secret), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_event_types, "'%s' is not a list of event types such as "
+	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
 };
 
 /* enum cfg_key_id -> row path */
@@ -258,6 +284,10 @@ static const char *const key_ids[] = {
 	[CFG_KEY_SMARTHOST_PASSWORD] = "outbound.smarthost_password",
 	[CFG_KEY_USERS_FILE] = "auth.users_file",
 	[CFG_KEY_PICKUP_DIR] = "pickup.dir",
+	[CFG_KEY_SERVER_USER] = "server.user",
+	[CFG_KEY_ROUTES] = "outbound.routes",
+	[CFG_KEY_SMARTHOST_TLS] = "outbound.smarthost_tls",
+	[CFG_KEY_TLS_CA_FILE] = "outbound.tls_ca_file",
 };
 
 size_t
@@ -304,6 +334,7 @@ cfg_set_defaults(struct config *c)
 			c->recipient_delimiter = r->def_str[0];
 			break;
 		case KT_BOOL:
+		case KT_TLS:
 			cfg_store_number(c, r, r->def);
 			break;
 		default:

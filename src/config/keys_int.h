@@ -21,6 +21,8 @@ enum key_type {
 	KT_ALIASES,	/* an object: NAME = [targets] or NAME = "t1, t2" */
 	KT_ADDRESS,	/* numeric "IPv4:port" or "[IPv6]:port" */
 	KT_MAP,		/* a list of "DOMAIN VALUE" strings; check() judges each VALUE */
+	KT_ROUTES,	/* KT_MAP whose DOMAIN may also be "*": every other domain */
+	KT_TLS,		/* a TLS policy: none, may, encrypt, verify (enum config_tls) */
 	KT_CIDRS,	/* a list of networks, "192.0.2.0/24" or "2001:db8::/32" */
 	KT_BOOL,	/* true/false, yes/no, on/off */
 	KT_LIST,	/* a policy allow or block list: off is its struct config_list */
@@ -28,7 +30,7 @@ enum key_type {
 
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
 
-enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT, KB_DNSBL };
+enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT, KB_DNSBL, KB_WEBHOOK };
 
 struct key_row {
 	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
@@ -49,6 +51,7 @@ struct key_row {
 #define LIS(f) KB_LISTENER, offsetof(struct config_listener, f)
 #define CRT(f) KB_CERT, offsetof(struct config_cert, f)
 #define DBL(f) KB_DNSBL, offsetof(struct config_dnsbl, f)
+#define WHK(f) KB_WEBHOOK, offsetof(struct config_webhook, f)
 #define SEC 1000ull
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -68,6 +71,7 @@ int cfg_check_domain_or_empty(const char *s);
 int cfg_check_ip_or_empty(const char *s);
 int cfg_check_resolver(const char *s);
 int cfg_check_nexthop_or_empty(const char *s);
+int cfg_check_route(const char *s);
 int cfg_check_lmtp_or_empty(const char *s);
 int cfg_check_lmtp_or_maildir(const char *s);
 int cfg_check_source(const char *s);
@@ -97,6 +101,13 @@ int cfg_read_address(struct cfg_load *l, const struct ucl_node *n, const char *p
     struct config_listener *lis);
 int cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path);
+
+/* key_events.c: events { webhook "NAME" { } } */
+int cfg_check_webhook_url(const char *s);
+int cfg_check_event_types(const char *s);
+int cfg_check_bounce_categories(const char *s);
+/* The webhook of section n, appended to l->cfg->webhooks. */
+struct config_webhook *cfg_webhook_new(struct cfg_load *l, const struct ucl_node *n);
 
 /* key_policy.c: policy { dnsbl "NAME" { } } */
 /* 1 if s may be a DNSBL zone: a domain name with room left for an IPv6 query name. */

@@ -1,10 +1,11 @@
 /*
  * load.c - config_load(): parse the file (ucl.c), read it against the key
  * table (keys.c), then the checks that concern several keys at once:
- * listeners, the default hostname, aliases against users and local domains
- * (with their nesting and size), postmaster (RFC 5321 4.5.1), the retry
- * interval and the relative paths. Nothing is half-applied: the caller
- * gets a whole checked config or one error.
+ * listeners (listeners.c), the default hostname, aliases against users and
+ * local domains (with their nesting and size), postmaster (RFC 5321
+ * 4.5.1), the retry interval, the outbound keys (outbound.c) and the
+ * relative paths. Nothing is half-applied: the caller gets a whole
+ * checked config or one error.
  */
 #include "config/config.h"
 
@@ -22,99 +23,21 @@
 #include "util/buf.h"
 #include "util/xalloc.h"
 
-/* ---- listeners ---- */
+/* ---- server ---- */
 
-struct listen_key {
-	uint8_t bytes[1 + 2 + 16];	/* family, port, address */
-	size_t pos;			/* index in file order */
-};
-
+/* Whether the user exists is the machine's to say: sterna check asks it, naming this place. */
 static int
-cmp_listen_key(const void *a, const void *b)
+server_user_place(struct cfg_load *l)
 {
-	const struct listen_key *x = a, *y = b;
-	int c = memcmp(x->bytes, y->bytes, sizeof(x->bytes));
+	const struct ucl_node *n = l->set_by[cfg_key_row(CFG_KEY_SERVER_USER)];
 
-	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static void
-listen_key_of(const struct config_listener *lis, struct listen_key *k)
-{
-	memset(k->bytes, 0, sizeof(k->bytes));
-	if (lis->sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)&lis->sa;
-
-		k->bytes[0] = 6;
-		memcpy(k->bytes + 1, &s6->sin6_port, 2);
-		memcpy(k->bytes + 3, &s6->sin6_addr, 16);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)&lis->sa;
-
-		k->bytes[0] = 4;
-		memcpy(k->bytes + 1, &s4->sin_port, 2);
-		memcpy(k->bytes + 3, &s4->sin_addr, 4);
-	}
-}
-
-/* At least one listener, and no address and port twice (bind would fail). */
-static int
-check_listeners(struct cfg_load *l)
-{
-	const struct config *c = l->cfg;
-	const struct ucl_node *root = l->doc->root, *ln = ucl_get(root, "listen");
-	struct listen_key *keys;
-	size_t best = SIZE_MAX, first = 0;
-
-	if (c->nlisteners == 0)
-		return cfg_error(l->err, l->errsize, ln ? ln->file : root->file, ln ? ln->line : 1,
-		    "no listener: add one, as listen \"mx\" { address = \"127.0.0.1:25\"; }");
-	keys = xmalloc(c->nlisteners * sizeof(*keys));
-	for (size_t i = 0; i < c->nlisteners; i++) {
-		listen_key_of(&c->listeners[i], &keys[i]);
-		keys[i].pos = i;
-	}
-	qsort(keys, c->nlisteners, sizeof(*keys), cmp_listen_key);
-	for (size_t i = 1; i < c->nlisteners; i++) {
-		if (memcmp(keys[i].bytes, keys[i - 1].bytes, sizeof(keys[i].bytes)) == 0 &&
-		    keys[i].pos < best && (i == 1 || memcmp(keys[i - 1].bytes, keys[i - 2].bytes,
-		    sizeof(keys[i].bytes)) != 0)) {
-			best = keys[i].pos;
-			first = keys[i - 1].pos;
-		}
-	}
-	free(keys);
-	if (best == SIZE_MAX)
-		return 0;
-	return cfg_error(l->err, l->errsize, l->listen_addr[best]->file,
-	    l->listen_addr[best]->vline, "listen.%s.address: %s is already used by listen.%s at %s:%u",
-	    c->listeners[best].name, c->listeners[best].address, c->listeners[first].name,
-	    l->listen_addr[first]->file, l->listen_addr[first]->vline);
-}
-
-/* A listener that requires AUTH must be able to offer it, or no one could send there. */
-static int
-check_listener_auth(struct cfg_load *l)
-{
-	const struct config *c = l->cfg;
-
-	for (size_t i = 0; i < c->nlisteners; i++) {
-		const struct config_listener *cl = &c->listeners[i];
-		const struct ucl_node *n = l->listen_nodes[i];
-
-		if (!cl->is_auth_required)
-			continue;
-		if (!cl->is_auth)
-			return cfg_error(l->err, l->errsize, n->file, n->line, "listen.%s: require_auth "
-			    "needs auth = true", cl->name);
-		if (c->users_file == NULL || c->users_file[0] == '\0')
-			return cfg_error(l->err, l->errsize, n->file, n->line, "listen.%s: require_auth "
-			    "needs auth.users_file (nobody could log in)", cl->name);
+	if (n != NULL) {
+		l->cfg->user_at.file = xstrdup(n->file);
+		l->cfg->user_at.line = n->vline;
 	}
 	return 0;
 }
 
-/* ---- hostname ---- */
 
 /* Unset, the hostname is the machine's, which must then be fully qualified. */
 static int
@@ -448,24 +371,6 @@ check_retry(struct cfg_load *l)
 	    cfg_format_ms((uint64_t)c->retry_max_s * 1000, b));
 }
 
-/* AUTH to the smarthost needs both a user and a password, and a smarthost to send them to. */
-static int
-check_smarthost(struct cfg_load *l)
-{
-	const struct config *c = l->cfg;
-	const struct ucl_node *nu = l->set_by[cfg_key_row(CFG_KEY_SMARTHOST_USER)];
-	const struct ucl_node *np = l->set_by[cfg_key_row(CFG_KEY_SMARTHOST_PASSWORD)];
-	const struct ucl_node *at = nu != NULL ? nu : np;
-
-	if ((c->smarthost_user[0] == '\0') != (c->smarthost_password[0] == '\0'))
-		return cfg_error(l->err, l->errsize, at->file, at->vline,
-		    "outbound.smarthost_user and outbound.smarthost_password go together");
-	if (c->smarthost_user[0] != '\0' && c->smarthost[0] == '\0')
-		return cfg_error(l->err, l->errsize, at->file, at->vline,
-		    "outbound.smarthost_user: set outbound.smarthost too");
-	return 0;
-}
-
 /* ---- paths ---- */
 
 /* Joins base (absolute) and rel, folding "." and ".." by the letter. */
@@ -622,9 +527,9 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	l.set_by = xcalloc(cfg_nkeys(), sizeof(*l.set_by));
 	rc = cfg_apply(&l);
 	if (rc == 0)
-		rc = check_listeners(&l);
+		rc = cfg_check_listeners(&l);
 	if (rc == 0)
-		rc = check_listener_auth(&l);
+		rc = server_user_place(&l);
 	if (rc == 0)
 		rc = default_hostname(&l);
 	if (rc == 0)
@@ -638,7 +543,9 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	if (rc == 0)
 		rc = cfg_check_dnsbls(&l);
 	if (rc == 0)
-		rc = check_smarthost(&l);
+		rc = cfg_check_webhooks(&l);
+	if (rc == 0)
+		rc = cfg_check_outbound(&l);
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
 	if (rc == 0)
@@ -722,6 +629,7 @@ config_free(struct config **cp)
 	free(c->path);
 	free(c->hostname);
 	free(c->user);
+	free(c->user_at.file);
 	for (size_t i = 0; i < c->nlisteners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].address);
@@ -755,8 +663,12 @@ config_free(struct config **cp)
 	free(c->smarthost);
 	free(c->smarthost_user);
 	free(c->smarthost_password);
+	free(c->out_tls_ca_file);
+	free(c->out_tls_ca_file_at.file);
 	free(c->trusted_networks);
 	cfg_dnsbls_free(c);
+	cfg_webhooks_free(c);
+	free(c->suppress_on);
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);

@@ -138,6 +138,8 @@ struct cfg_load {
 	size_t cert_cap;
 	const struct ucl_node **dnsbl_nodes;	/* per policy.dnsbl section: its node */
 	size_t dnsbl_cap;
+	const struct ucl_node **webhook_nodes;	/* per events.webhook section: its node */
+	size_t webhook_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;
@@ -159,6 +161,10 @@ enum cfg_key_id {
 	CFG_KEY_SMARTHOST_PASSWORD,
 	CFG_KEY_USERS_FILE,
 	CFG_KEY_PICKUP_DIR,
+	CFG_KEY_SERVER_USER,
+	CFG_KEY_ROUTES,
+	CFG_KEY_SMARTHOST_TLS,
+	CFG_KEY_TLS_CA_FILE,
 };
 
 /* Number of rows in the key table. */
@@ -215,8 +221,21 @@ void cfg_policy_lists_free(struct config *c);
  * zones, answers, how many. 0, or -1 with l->err set.
  */
 int cfg_check_dnsbls(struct cfg_load *l);
+/* events { webhook "NAME" { } } as a whole (key_events.c): required keys. 0, or -1. */
+int cfg_check_webhooks(struct cfg_load *l);
+/* Frees c->webhooks. */
+void cfg_webhooks_free(struct config *c);
 /* Frees c->dnsbls. */
 void cfg_dnsbls_free(struct config *c);
+
+/* listeners.c: at least one, no address twice, no wildcard over another; AUTH where required */
+int cfg_check_listeners(struct cfg_load *l);
+/*
+ * outbound.c: the smarthost's credentials and TLS policy (its default
+ * made verify where there is a password), the "*" route against the
+ * smarthost, the CA file's path. 0, or -1 with l->err set.
+ */
+int cfg_check_outbound(struct cfg_load *l);
 
 /*
  * Reads the document into a new config and checks it as config_load() does

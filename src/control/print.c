@@ -74,9 +74,9 @@ ctl_print_list_msg(FILE *f, const json_t *msg, uint64_t *bytes)
 	long long size = iget(msg, "size");
 
 	fputs(sget(msg, "id") != NULL ? sget(msg, "id") : "?", f);
-	/* Postfix's marks: '*' an attempt is out, '!' on hold */
+	/* Postfix's marks: '*' an attempt is out, '!' on hold; ours: '@' scheduled for later */
 	fputc(state == NULL ? ' ' : strcmp(state, "active") == 0 ? '*' :
-	    strcmp(state, "held") == 0 ? '!' : ' ', f);
+	    strcmp(state, "held") == 0 ? '!' : strcmp(state, "scheduled") == 0 ? '@' : ' ', f);
 	fprintf(f, " %8lld %-20s  ", size,
 	    local_time(sget(msg, "arrival"), "%a %b %e %H:%M:%S", when, sizeof(when)));
 	if (sender != NULL && sender[0] == '\0')
@@ -234,9 +234,9 @@ ctl_print_status(FILE *f, const json_t *st)
 	    span(iget(st, "uptime_s"), up, sizeof(up)),
 	    local_time(sget(st, "started"), SHOW_TIME, when, sizeof(when)));
 	fprintf(f, "%-23s%lld\n", "SMTP sessions:", iget(st, "sessions"));
-	fprintf(f, "%-23s%lld messages: %lld queued, %lld active, %lld deferred, %lld held\n",
-	    "Queue:", iget(q, "total"), iget(q, "queued"), iget(q, "active"),
-	    iget(q, "deferred"), iget(q, "held"));
+	fprintf(f, "%-23s%lld messages: %lld queued, %lld active, %lld deferred, %lld held, "
+	    "%lld scheduled\n", "Queue:", iget(q, "total"), iget(q, "queued"), iget(q, "active"),
+	    iget(q, "deferred"), iget(q, "held"), iget(q, "scheduled"));
 	fprintf(f, "%-23s%lld\n", "Recipients to deliver:", iget(st, "recipients"));
 	if (sget(st, "oldest_arrival") != NULL)
 		fprintf(f, "%-23s%s\n", "Oldest message:",

@@ -593,6 +593,8 @@ ctl_view_json(const struct sched_view *v, int is_detail)
 	    "next_attempt", jtime(v->next_try_s),
 	    "recipients", rcpts);
 	ASSERT(o != NULL);
+	if (m->release_s > 0)
+		json_object_set_new(o, "release_at", jtime(m->release_s));
 	if (is_detail)
 		add_detail(o, m);
 	return o;
@@ -612,7 +614,7 @@ ctl_reply_status(const struct ctl_status *s)
 
 	for (unsigned i = 0; i < SCHED_NSTATES; i++)
 		total += st->by_state[i];
-	return json_pack("{s:b,s:{s:s,s:o,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:o,"
+	return json_pack("{s:b,s:{s:s,s:o,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:o,"
 	    "s:{s:I,s:I,s:I},s:I}}",
 	    "ok", 1, "status",
 	    "version", STERNA_VERSION,
@@ -626,6 +628,7 @@ ctl_reply_status(const struct ctl_status *s)
 	    "active", (json_int_t)st->by_state[SCHED_ACTIVE],
 	    "deferred", (json_int_t)st->by_state[SCHED_DEFERRED],
 	    "held", (json_int_t)st->by_state[SCHED_HELD],
+	    "scheduled", (json_int_t)st->by_state[SCHED_SCHEDULED],
 	    "recipients", (json_int_t)st->recipients,
 	    "oldest_arrival", jtime(st->oldest_arrival_us / 1000000u),
 	    "last_minute",

@@ -4,8 +4,11 @@
  * It tries the addresses it is given in order until one gets as far as
  * being ready for a message (next MX on a refused connection, a timeout,
  * a 4xx greeting or a failed EHLO), then carries any number of messages
- * until told to quit. A failed TLS handshake is retried once on the same
- * host without TLS (opportunistic STARTTLS) unless TLS is required.
+ * until told to quit. TLS follows the destination's policy (enum
+ * config_tls): a failed handshake is retried once on the same host without
+ * TLS where TLS is opportunistic (may); where it is required (encrypt,
+ * verify) the host has failed, and under verify so has a handshake whose
+ * certificate does not check out, before any command (AUTH above all).
  * LMTP (proto.is_lmtp) runs the same way; its target may be a UNIX socket
  * (AF_UNIX in dns_target.sa, see config_lmtp_hop_parse), spoken to in the
  * clear whatever the TLS policy says: the socket never leaves the machine.
@@ -41,7 +44,8 @@ struct smtp_out_ops {
 struct smtp_out_conf {
 	const struct config *cfg;	/* timeouts */
 	SSL_CTX *ssl_ctx;		/* NULL: never STARTTLS */
-	struct smtpc_conf proto;	/* HELO name, TLS policy, AUTH */
+	enum config_tls tls;		/* the destination's policy; proto's TLS flags follow it */
+	struct smtpc_conf proto;	/* HELO name, TLS allowed and required, AUTH */
 	const char *source_address;	/* "" or NULL: any */
 };
 
@@ -77,8 +81,9 @@ int smtp_out_is_tls(const struct smtp_out *c);
  */
 const char *smtp_out_tls_version(const struct smtp_out *c);
 const char *smtp_out_tls_cipher(const struct smtp_out *c);
-
-/* A client TLS context for opportunistic STARTTLS (no certificate checks): NULL on failure. */
-SSL_CTX *smtp_out_tls_ctx(void);
+/* The TLS policy the session runs under: the destination's, none for a UNIX socket. */
+enum config_tls smtp_out_tls_policy(const struct smtp_out *c);
+/* 1 if the session runs over TLS with a peer whose certificate was verified. */
+int smtp_out_is_verified(const struct smtp_out *c);
 
 #endif

@@ -216,6 +216,13 @@ smtpc_state_name(enum smtpc_state s)
 }
 
 void
+smtpc_conf_tls(struct smtpc_conf *conf, enum config_tls tls, int has_ctx)
+{
+	conf->is_tls_allowed = tls != CONFIG_TLS_NONE && has_ctx;
+	conf->is_tls_required = tls >= CONFIG_TLS_ENCRYPT;
+}
+
+void
 smtpc_init(struct smtpc *c, const struct smtpc_conf *conf, struct buf *out)
 {
 	memset(c, 0, sizeof(*c));

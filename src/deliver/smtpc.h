@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "util/buf.h"
 
 #define SMTPC_MAX_LINE 2048	/* RFC 5321 4.5.3.1.5 asks for 512; some servers say more */
@@ -96,7 +97,7 @@ struct smtpc_txn {
 struct smtpc_conf {
 	const char *helo_name;
 	int is_tls_allowed;		/* STARTTLS when offered */
-	int is_tls_required;		/* no STARTTLS, no session (smarthost) */
+	int is_tls_required;		/* no STARTTLS, no session (encrypt, verify) */
 	const char *auth_plain_b64;	/* base64("\0user\0password"), or NULL for no AUTH */
 	const char *auth_user_b64, *auth_pass_b64;	/* for AUTH LOGIN */
 	/*
@@ -105,6 +106,15 @@ struct smtpc_conf {
 	 */
 	int is_lmtp;
 };
+
+/*
+ * Sets conf's TLS flags for a destination's policy: none never sends
+ * STARTTLS; may sends it when offered and goes on in the clear without;
+ * encrypt and verify allow no session without it (verify's check of the
+ * certificate is the handshake's, in smtp_client.c). has_ctx is 0 when no
+ * TLS context is to be had: then TLS is never tried.
+ */
+void smtpc_conf_tls(struct smtpc_conf *conf, enum config_tls tls, int has_ctx);
 
 enum smtpc_state {
 	SMTPC_GREETING, SMTPC_EHLO, SMTPC_LHLO, SMTPC_HELO, SMTPC_STARTTLS, SMTPC_TLS, SMTPC_AUTH,

@@ -1,12 +1,16 @@
 /*
  * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
- * The TLS certificates and keys are read too (readable, PEM, the key
- * matching its certificate), and so are the list files of policy { }, as
- * serve would read them at start. A warning (exit 0) when
+ * What depends on this machine is checked too, as serve would meet it at
+ * start: server.user must exist; the TLS certificates and keys are read
+ * (readable, PEM, the key matching its certificate), and so are the CA
+ * file of outbound (or the system's trust store where a destination
+ * verifies) and the list files of policy { }. A warning (exit 0) when
  * server.max_sessions does not fit in the descriptor limit that serve
  * would raise itself to. A line says how serve would be confined
  * (server.sandbox, and whether this kernel has Landlock).
  */
+#include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +61,32 @@ print_sandbox(const char *path, const struct config *c)
 		    "Landlock ABI 1 cannot allow renames between folders");
 }
 
+/*
+ * serve switches to server.user when started as root, and stops when there
+ * is no such user: better said now than at the first start as root.
+ */
+static int
+check_user(const struct config *c, char *err, size_t errsize)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int rc;
+
+	if (c->user[0] == '\0')
+		return 0;
+	rc = getpwnam_r(c->user, &pw, buf, sizeof(buf), &found);
+	if (found != NULL)
+		return 0;
+	/* none is 0; some NSS modules say so with ENOENT and friends (getpwnam_r(3)) */
+	if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+		snprintf(err, errsize, "%s:%u: server.user: no such user '%s'", c->user_at.file,
+		    c->user_at.line, c->user);
+	else
+		snprintf(err, errsize, "%s:%u: server.user: cannot look up '%s': %s",
+		    c->user_at.file, c->user_at.line, c->user, strerror(rc));
+	return -1;
+}
+
 int
 verb_check(int argc, char **argv)
 {
@@ -64,6 +94,7 @@ verb_check(int argc, char **argv)
 	struct config *c;
 	struct tls_server *tls;
 	struct policy_lists *lists;
+	SSL_CTX *ctx;
 	char err[1024];
 
 	if (path == NULL)
@@ -78,6 +109,13 @@ verb_check(int argc, char **argv)
 		return 1;
 	}
 	tls_server_free(&tls);
+	if (check_user(c, err, sizeof(err)) == -1 ||
+	    (ctx = tls_client_ctx_required(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&c);
+		return 1;
+	}
+	SSL_CTX_free(ctx);
 	if ((lists = policy_lists_new(c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		config_free(&c);

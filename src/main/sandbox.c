@@ -249,6 +249,10 @@ landlock_confine(const struct config *cfg, int abi)
 	if (cfg->users_file[0] != '\0' &&
 	    ll_allow(ruleset, cfg->users_file, LL_READ, attr.handled_access_fs) == -1)
 		goto out;
+	/* the scheduler reads it once it starts, after the sandbox (the system's is under /etc) */
+	if (cfg->out_tls_ca_file[0] != '\0' &&
+	    ll_allow(ruleset, cfg->out_tls_ca_file, LL_READ, attr.handled_access_fs) == -1)
+		goto out;
 	for (size_t i = 0; i < NELEM(ll_system_read); i++)
 		if (ll_allow(ruleset, ll_system_read[i], LL_READ, attr.handled_access_fs) == -1)
 			goto out;
@@ -301,6 +305,8 @@ static const char *const sc_allowed[] = {
 	"fdatasync", "syncfs", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
 	"mkdirat", "rmdir", "getdents64", "fcntl", "flock", "dup", "dup2", "dup3", "readlink",
 	"readlinkat", "access", "faccessat", "faccessat2",
+	/* the event log cuts a line a crash left half-written */
+	"ftruncate",
 	/* the control socket's mode, set between its bind and its listen */
 	"chmod", "fchmodat",
 	/* the event loop (libevent), the worker queues' wake-ups, the folders' watches */

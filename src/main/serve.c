@@ -38,6 +38,10 @@
 #include "msg/msg.h"
 #include "policy/lists.h"
 #include "dns/dns.h"
+#include "events/events.h"
+#include "events/evlog.h"
+#include "events/suppress.h"
+#include "events/webhook.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -59,6 +63,10 @@ struct daemon {
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
 	struct msg_core *msg;
+	struct events *events;		/* what happens to mail, for those who follow it */
+	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
+	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
+	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -317,6 +325,7 @@ daemon_free(struct daemon *d)
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
+	webhooks_free(&d->webhooks);
 	dns_free(&d->client_dns);
 	tls_server_free(&d->tls);
 	policy_lists_free(&d->lists);
@@ -324,6 +333,10 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	/* after every producer: what they said last is written */
+	evlog_free(&d->evlog);
+	suppress_free(&d->suppress);
+	events_free(&d->events);
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
 	spool_unlock(&d->lock);
@@ -438,14 +451,41 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
+	d.events = events_new();
+	{
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s", d.cfg->spool_dir, EVLOG_DIR);
+		if ((d.evlog = evlog_open(dir, d.cfg->events_retention_s, d.cfg->events_max_bytes,
+		    d.base, err, sizeof(err))) == NULL) {
+			log_err("events: %s", err);
+			goto out;
+		}
+	}
+	events_subscribe(d.events, evlog_sink, d.evlog);
+	{
+		char list_path[4096];
+		unsigned categories = 0;
+
+		(void)snprintf(list_path, sizeof(list_path), "%s/%s", d.cfg->spool_dir,
+		    SUPPRESS_FILE);
+		(void)bounce_categories_parse(d.cfg->suppress_on, &categories);
+		if ((d.suppress = suppress_open(list_path, categories, err, sizeof(err))) == NULL) {
+			log_err("suppression list: %s", err);
+			goto out;
+		}
+		events_subscribe(d.events, suppress_sink, d.suppress);
+	}
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
-		.local = d.local, .qids = &d.qids };
+		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
+	sched_set_events(d.sched, d.events);
+	sched_set_suppress(d.sched, d.suppress);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
 	 * and go with connections, and never wait behind delivery's.
@@ -456,6 +496,17 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	d.dnsbl = dnsbl_new(d.cfg, d.client_dns, d.base);
+	if (d.cfg->nwebhooks > 0) {
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s/webhooks", d.cfg->spool_dir, EVLOG_DIR);
+		if ((d.webhooks = webhooks_new(d.cfg, d.evlog, d.base, d.client_dns, dir, err,
+		    sizeof(err))) == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		events_subscribe(d.events, webhooks_sink, d.webhooks);
+	}
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
 		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);

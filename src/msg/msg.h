@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "events/events.h"
 #include "spool/spool.h"
 #include "util/qid.h"
 
@@ -48,6 +49,7 @@ struct msg_core_deps {
 	const struct config *cfg;
 	const struct local_db *local;
 	struct qid_gen *qids;
+	struct events *events;		/* a RECEIVED event per recipient of each message; may be NULL */
 };
 
 /* Returns a new core. */

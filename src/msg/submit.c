@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "msg/header.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
@@ -177,6 +178,26 @@ msg_sub_write(struct msg_sub *s, const void *p, size_t n)
 	return content_write(s, p, n);
 }
 
+/* One RECEIVED event per recipient: the event stream counts recipients, as the API does. */
+static void
+emit_received(const struct msg_sub *s)
+{
+	const struct spool_msg *m = s->env;
+	struct event e = {
+		.type = EVENT_RECEIVED,
+		.time_us = clock_wall_us(),
+		.message_id = m->qid,
+		.sender = m->sender,
+		.entrance = spool_origin_name(m->origin),
+	};
+
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		e.rcpt_index = i;
+		e.recipient = m->rcpts[i].to;
+		events_emit(s->core->d.events, &e);
+	}
+}
+
 /* Tells the entrance, logs, and hands a committed envelope over; frees s. */
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
@@ -187,6 +208,7 @@ finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, con
 		log_ev_received(s->env->qid, s->entrance, s->env->sender, s->env->content_bytes,
 		    (unsigned)s->env->nrcpts, s->env->proto ? s->env->proto : "local",
 		    spool_origin_name(s->env->origin));
+		emit_received(s);
 	}
 	s->done(s->done_ctx, &r);
 	if (status == MSG_QUEUED) {

@@ -395,6 +395,8 @@ conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why)
 		    smtp_out_tls_version(c) ? smtp_out_tls_version(c) : "");
 		snprintf(o->tls_cipher, sizeof(o->tls_cipher), "%s",
 		    smtp_out_tls_cipher(c) ? smtp_out_tls_cipher(c) : "");
+		o->tls = smtp_out_tls_policy(c);
+		o->is_verified = smtp_out_is_verified(c);
 		o->code = r->code;
 		snprintf(o->status, sizeof(o->status), "%s", r->status);
 		if (r->code == 0) {
@@ -470,10 +472,12 @@ dest_for(struct sched *s, const struct target *t)
 	d->key = d->t.key;
 	d->s = s;
 	d->cconf.cfg = s->cfg;
-	d->cconf.ssl_ctx = s->ssl_ctx;
+	/* RFC 7435 for may; the stricter context of src/tls where TLS is required */
+	d->cconf.tls = t->tls;
+	d->cconf.ssl_ctx = t->tls == CONFIG_TLS_NONE ? NULL :
+	    t->tls == CONFIG_TLS_MAY ? s->ssl_may : s->ssl_required;
 	d->cconf.proto.helo_name = d->t.helo;
-	d->cconf.proto.is_tls_allowed = s->ssl_ctx != NULL;
-	d->cconf.proto.is_tls_required = t->is_tls_required;
+	smtpc_conf_tls(&d->cconf.proto, t->tls, d->cconf.ssl_ctx != NULL);
 	d->cconf.proto.is_lmtp = t->kind == TARGET_LMTP;
 	if (t->has_auth) {
 		d->cconf.proto.auth_plain_b64 = s->auth_plain;

@@ -121,6 +121,43 @@ describe(const struct outcome *o, char *out, size_t size)
 	return out;
 }
 
+void
+outcome_emit(const struct qmsg *q, const struct outcome *o)
+{
+	const struct spool_msg *m = q->m;
+	struct event e = {
+		.time_us = clock_wall_us(),
+		.message_id = m->qid,
+		.rcpt_index = o->i,
+		.recipient = m->rcpts[o->i].to,
+		.sender = m->sender,
+		.code = o->code,
+		.dsn = o->status,
+		.reply = o->text,
+		.relay = o->relay,
+	};
+
+	if (q->s->events == NULL)
+		return;
+	if (o->kind == OUT_OK) {
+		e.type = EVENT_DELIVERED;
+	} else if (!o->is_done) {
+		/* a failure kept for another try (a bounce whose notice could not be queued too) */
+		e.type = EVENT_DEFERRED;
+		e.attempt = o->attempts;
+		e.next_attempt_s = o->next_try_s;
+	} else {
+		e.type = o->is_suppressed ? EVENT_SUPPRESSED : o->is_expired ? EVENT_EXPIRED :
+		    EVENT_BOUNCED;
+		if (!o->is_suppressed)
+			events_classify(o->code, o->status, o->text, &e.bounce_class,
+			    &e.bounce_category);
+		if (o->is_expired)
+			e.bounce_class = BOUNCE_SOFT;	/* the address may be fine: it was not reached */
+	}
+	events_emit(q->s->events, &e);
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)
@@ -168,7 +205,8 @@ record(struct job *j)
 				log_ev_relayed(rid, r->to, o->relay,
 				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status,
 				    o->tls_version[0] ? o->tls_version : NULL,
-				    o->tls_cipher[0] ? o->tls_cipher : NULL, o->text);
+				    o->tls_cipher[0] ? o->tls_cipher : NULL, config_tls_name(o->tls),
+				    o->is_verified, o->text);
 			continue;
 		}
 		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {

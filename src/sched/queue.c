@@ -27,6 +27,8 @@ state_of(const struct qmsg *q)
 		return SCHED_ACTIVE;
 	if (q->m->is_held)
 		return SCHED_HELD;
+	if (q->m->release_s > sched_now_s())
+		return SCHED_SCHEDULED;
 	return q->has_failed_before ? SCHED_DEFERRED : SCHED_QUEUED;
 }
 

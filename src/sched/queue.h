@@ -10,6 +10,8 @@
  *   deferred  an attempt failed for some recipient; waiting for the next
  *   held      put aside by an operator: never delivered until released
  *             (a record in the queue file: it stays held across a restart)
+ *   scheduled its first attempt waits for the time its sender chose
+ *             (FUTURERELEASE, the API's send_at); deleting cancels it
  * A recipient is pending (not tried yet), active, deferred (tried, will be
  * again), delivered, or failed (bounced, or given up).
  */
@@ -24,7 +26,9 @@
 struct sched;
 struct qmsg;
 
-enum sched_state { SCHED_QUEUED, SCHED_ACTIVE, SCHED_DEFERRED, SCHED_HELD, SCHED_NSTATES };
+enum sched_state {
+	SCHED_QUEUED, SCHED_ACTIVE, SCHED_DEFERRED, SCHED_HELD, SCHED_SCHEDULED, SCHED_NSTATES
+};
 
 enum sched_rcpt_state {
 	SCHED_RCPT_PENDING,

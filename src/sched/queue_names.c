@@ -8,7 +8,8 @@
 
 #include <string.h>
 
-static const char *const state_names[SCHED_NSTATES] = { "queued", "active", "deferred", "held" };
+static const char *const state_names[SCHED_NSTATES] = { "queued", "active", "deferred", "held",
+	"scheduled" };
 static const char *const rcpt_state_names[] = { "pending", "active", "deferred", "delivered",
 	"failed" };
 static const char *const op_names[] = { "flush", "hold", "release", "delete", "bounce" };

@@ -3,9 +3,10 @@
  * A recipient the policy resolved to a mailbox (a local user) goes to its
  * Maildir, or by LMTP where local.lmtp_routes names the user or its
  * domain, or local.lmtp says so for every mailbox; any other goes by SMTP
- * to the next hop of its domain: a route of outbound.routes, the
- * smarthost, the host of an address literal, or the domain's MX. The target's key groups recipients: one transaction
- * carries a destination's recipients (RFC 5321 5.1 / 3.3).
+ * to the next hop of its domain: a route of outbound.routes (its own, or
+ * "*"), the smarthost, the host of an address literal, or the domain's MX,
+ * each with its TLS policy. The target's key groups recipients: one
+ * transaction carries a destination's recipients (RFC 5321 5.1 / 3.3).
  */
 #include "sched/sched_int.h"
 
@@ -28,7 +29,9 @@ static void
 smtp_target(const struct sched *s, const struct spool_msg *m, const char *to, struct target *t)
 {
 	const struct config *cfg = s->cfg;
-	const char *route, *src;
+	struct config_route route;
+	enum config_route_kind kind;
+	const char *src;
 	char domain[256], sdomain[256];
 
 	domain_of(to, domain, sizeof(domain));
@@ -37,13 +40,10 @@ smtp_target(const struct sched *s, const struct spool_msg *m, const char *to, st
 	else
 		sdomain[0] = '\0';
 	t->kind = TARGET_SMTP;
-	if ((route = config_map_get(&cfg->out_routes, domain)) != NULL) {
-		(void)config_nexthop_parse(route, &t->hop);
-	} else if (cfg->smarthost[0] != '\0') {
-		(void)config_nexthop_parse(cfg->smarthost, &t->hop);
-		/* credentials travel only inside TLS */
-		t->is_tls_required = 1;
-		t->has_auth = 1;
+	if ((kind = config_route_of(cfg, domain, &route)) != CONFIG_ROUTE_NONE) {
+		t->hop = route.hop;
+		/* its credentials, if any: config_load let them go only where TLS is required */
+		t->has_auth = kind == CONFIG_ROUTE_SMARTHOST;
 	} else if (domain[0] == '[') {
 		/* an address literal (RFC 5321 4.1.3): that host, no MX */
 		size_t len = strcspn(domain + 1, "]");
@@ -56,6 +56,7 @@ smtp_target(const struct sched *s, const struct spool_msg *m, const char *to, st
 	} else {
 		snprintf(t->hop.host, sizeof(t->hop.host), "%s", domain);
 	}
+	t->tls = route.tls;	/* may for the MX hosts and address literals */
 	t->use_mx = !t->hop.is_literal;
 	snprintf(t->helo, sizeof(t->helo), "%s", cfg->out_helo_name[0] ? cfg->out_helo_name :
 	    cfg->hostname);
@@ -68,9 +69,9 @@ smtp_target(const struct sched *s, const struct spool_msg *m, const char *to, st
 		if (sp != NULL)
 			snprintf(t->helo, sizeof(t->helo), "%s", sp + 1);
 	}
-	snprintf(t->key, sizeof(t->key), "%s%s%s:%u|%s|%s|%d", t->hop.is_literal ? "[" : "",
+	snprintf(t->key, sizeof(t->key), "%s%s%s:%u|%s|%s|%s", t->hop.is_literal ? "[" : "",
 	    t->hop.host, t->hop.is_literal ? "]" : "", t->hop.port, t->source, t->helo,
-	    t->is_tls_required);
+	    config_tls_name(t->tls));
 }
 
 /* The LMTP next hop of a local recipient (mailbox, final address to), or NULL for its Maildir. */
@@ -98,6 +99,8 @@ route_target(const struct sched *s, const struct spool_msg *m, size_t i, struct 
 	    config_lmtp_hop_parse(hop, &t->lmtp) == 0) {
 		t->kind = TARGET_LMTP;
 		t->mailbox = r->mailbox;
+		/* STARTTLS when offered over TCP; smtp_client.c never uses it on a UNIX socket */
+		t->tls = CONFIG_TLS_MAY;
 		/* LHLO names us as EHLO does */
 		snprintf(t->helo, sizeof(t->helo), "%s", s->cfg->hostname);
 		snprintf(t->key, sizeof(t->key), "lmtp|%s", hop);

@@ -26,6 +26,7 @@
 
 #include "dns/dns.h"
 #include "sched/myself.h"
+#include "tls/tls.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
@@ -73,7 +74,8 @@ q_due_s(const struct qmsg *q)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < due)
 			due = m->rcpts[i].next_try_s;
-	return due;
+	/* a scheduled message (FUTURERELEASE, send_at) is not tried before its time */
+	return due != UINT64_MAX && due < m->release_s ? m->release_s : due;
 }
 
 /* ---- the heap of waiting messages ---- */
@@ -269,6 +271,7 @@ apply_outcome(struct qmsg *q, const struct outcome *o)
 	q->rcpt_active[o->i] = 0;
 	if (!o->is_recorded)
 		return;		/* given back before it was tried, or stopped */
+	outcome_emit(q, o);
 	if (o->is_done) {
 		r->is_done = 1;
 		snprintf(r->status, sizeof(r->status), "%s", o->status);
@@ -281,6 +284,18 @@ apply_outcome(struct qmsg *q, const struct outcome *o)
 	r->reason = xstrdup(o->text);
 	q->has_failed_before = 1;
 	stats_count(q->s, OUT_TEMP);
+}
+
+void
+sched_set_events(struct sched *s, struct events *ev)
+{
+	s->events = ev;
+}
+
+void
+sched_set_suppress(struct sched *s, const struct suppress *sup)
+{
+	s->suppress = sup;
 }
 
 void
@@ -327,18 +342,38 @@ q_bounce(struct qmsg *q, int code, const char *status, const char *text,
 
 /* ---- an attempt ---- */
 
+/*
+ * Recipients on the suppression list are not tried: they fail for good
+ * (a notice goes to the sender, as for any failure) and their events say
+ * SUPPRESSED, not BOUNCED.
+ */
+static void
+fail_suppressed(struct job *j)
+{
+	job_fail_all(j, OUT_PERM, 550, "5.1.1",
+	    "not tried: the address is on the suppression list (it bounced hard before)");
+	for (size_t k = 0; k < j->n; k++)
+		j->out[k].is_suppressed = 1;
+	sched_submit(j->q->s, j, record_run, record_done);
+}
+
 void
 q_start(struct qmsg *q, int is_flush)
 {
 	struct sched *s = q->s;
 	struct spool_msg *m = q->m;
 	uint64_t now = sched_now_s();
-	struct job **jobs;
+	struct job **jobs, *suppressed = NULL;
 	size_t njobs = 0, pending = 0;
 
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
 	q->is_flush_due = 0;
+	if (m->release_s > now) {
+		/* not even a flush sends a scheduled message early: it waits for its time */
+		q_wait(q);
+		return;
+	}
 	if (m->fail_status != NULL) {
 		q_bounce(q, 554, m->fail_status, m->fail_text ? m->fail_text : "refused", NULL);
 		return;
@@ -354,6 +389,12 @@ q_start(struct qmsg *q, int is_flush)
 		pending += !r->is_done;
 		if (r->is_done || q->rcpt_active[i] || (!is_flush && r->next_try_s > now))
 			continue;
+		if (s->suppress != NULL && suppress_has(s->suppress, r->to)) {
+			if (suppressed == NULL)
+				suppressed = job_new(q, NULL, NULL);
+			job_add_rcpt(suppressed, i);
+			continue;
+		}
 		route_target(s, m, i, &t);
 		agent = agent_of(t.kind);
 		if (agent != &agent_maildir)
@@ -372,6 +413,8 @@ q_start(struct qmsg *q, int is_flush)
 	for (size_t k = 0; k < njobs; k++)
 		jobs[k]->agent->start(s, jobs[k]);
 	free(jobs);
+	if (suppressed != NULL)
+		fail_suppressed(suppressed);
 	if (q->inflight == 0)
 		q_settle(q);	/* nothing due after all (a clock step): wait again */
 }
@@ -399,6 +442,7 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
     struct msg_core *msg, char *err, size_t errsize)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
+	char why[256];
 
 	s->base = base;
 	s->sp = sp;
@@ -409,9 +453,17 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 		return NULL;
 	}
 	s->me = myself_new(cfg);
-	s->ssl_ctx = smtp_out_tls_ctx();
-	if (s->ssl_ctx == NULL)
-		log_warn("outbound: no TLS context; STARTTLS will not be used");
+	/* where TLS is required a context is a must: no start without one */
+	if ((s->ssl_required = tls_client_ctx_required(cfg, err, errsize)) == NULL) {
+		myself_free(&s->me);
+		dns_free(&s->dns);
+		free(s);
+		return NULL;
+	}
+	/* opportunistic TLS can do without: mail goes in the clear, as it would without STARTTLS */
+	if ((s->ssl_may = tls_client_ctx_new(TLS_PROFILE_OPPORTUNISTIC, NULL, why,
+	    sizeof(why))) == NULL)
+		log_warn("outbound: %s; STARTTLS will not be used where it is optional", why);
 	if (cfg->smarthost_user[0] != '\0') {
 		/* RFC 4616: authzid (empty), NUL, authcid, NUL, password */
 		size_t ul = strlen(cfg->smarthost_user), pl = strlen(cfg->smarthost_password);
@@ -508,8 +560,8 @@ sched_free(struct sched **sp)
 	dests_sweep(s, 1);
 	dns_free(&s->dns);
 	myself_free(&s->me);
-	if (s->ssl_ctx)
-		SSL_CTX_free(s->ssl_ctx);
+	SSL_CTX_free(s->ssl_may);
+	SSL_CTX_free(s->ssl_required);
 	free(s->auth_plain);
 	free(s->auth_user);
 	free(s->auth_pass);

@@ -17,6 +17,8 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "events/events.h"
+#include "events/suppress.h"
 #include "spool/spool.h"
 #include "util/qid.h"
 
@@ -30,6 +32,13 @@ struct msg_core;
  */
 struct sched *sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
     struct msg_core *msg, char *err, size_t errsize);
+/*
+ * Every recipient's outcome from now on goes to ev as an event
+ * (delivered, deferred, bounced, expired); ev is borrowed.
+ */
+void sched_set_events(struct sched *s, struct events *ev);
+/* Recipients on sup's list are not tried from now on (sup borrowed). */
+void sched_set_suppress(struct sched *s, const struct suppress *sup);
 /* Stops starting deliveries and closes outbound connections (their messages stay queued). */
 void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */

@@ -58,7 +58,8 @@ struct target {
 	int use_mx;			/* SMTP to a domain: look its MX up */
 	struct config_lmtp_hop lmtp;	/* LMTP: a UNIX socket, or a host and port */
 	char helo[256], source[64];
-	int is_tls_required, has_auth;	/* the smarthost: TLS, then AUTH */
+	enum config_tls tls;		/* SMTP, LMTP: the TLS policy (may for MX hosts) */
+	int has_auth;			/* the smarthost: AUTH, when credentials are configured */
 	char key[640];			/* recipients with the same key share a destination */
 };
 
@@ -96,7 +97,10 @@ struct outcome {
 	char host[256];			/* the remote MTA, "" for none */
 	char tls_version[32];		/* of the session that carried it, "" in the clear */
 	char tls_cipher[64];
+	enum config_tls tls;		/* the TLS policy that session ran under */
+	int is_verified;		/* ... and whether its peer's certificate was verified */
 	int is_expired, is_delay_notice;
+	int is_suppressed;		/* not tried: on the suppression list */
 	/* what the record step wrote, for the loop to apply (job_finish) */
 	int is_recorded;		/* a D or T record (or the removal) says the following */
 	int is_done;			/* delivered or failed for good */
@@ -171,7 +175,10 @@ struct sched {
 	struct event *wq_ev, *timer, *sweep_ev;
 	struct heap due;
 	struct dns *dns;
-	SSL_CTX *ssl_ctx;
+	struct events *events;		/* each recorded outcome is an event; may be NULL */
+	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
+	SSL_CTX *ssl_may;		/* opportunistic STARTTLS; NULL: none to be had */
+	SSL_CTX *ssl_required;		/* encrypt and verify, with the trust anchors */
 	char *auth_plain, *auth_user, *auth_pass;
 	struct dest *dests;
 	struct job *local_head, *local_tail;
@@ -217,6 +224,8 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
+/* A recorded outcome of q's as an event of the stream (on the loop). */
+void outcome_emit(const struct qmsg *q, const struct outcome *o);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);

@@ -85,6 +85,7 @@ conn_data_begin(struct conn *c)
 		env->auth_user = xstrdup(smtp_session_auth_user(c->s));
 	env->is_8bitmime = t->body == SMTP_BODY_8BITMIME;
 	env->is_smtputf8 = t->is_smtputf8;
+	env->release_s = t->release_s;
 	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);

@@ -44,6 +44,7 @@ server_new(const struct server_deps *deps)
 		.max_recipients = c->max_recipients,
 		.max_errors = c->max_errors,
 		.max_auth_failures = c->auth_max_failures,
+		.max_future_release_s = c->max_future_release_s,
 	};
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);

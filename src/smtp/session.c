@@ -14,6 +14,7 @@
 
 #include "util/ascii.h"
 #include "util/clock.h"
+#include "util/rfc3339.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
@@ -189,6 +190,12 @@ session_auth_usable(const struct smtp_session *s)
 	return s->conf->is_auth_offered && (s->is_tls || !s->conf->is_auth_tls_only);
 }
 
+int
+session_future_release_offered(const struct smtp_session *s)
+{
+	return s->conf->max_future_release_s > 0 && session_auth_usable(s);
+}
+
 typedef enum smtp_act (*verb_fn)(struct smtp_session *, const struct smtp_cmd *, int);
 
 static enum smtp_act do_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd,
@@ -210,6 +217,8 @@ do_helo(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 void
 session_helo_reply(struct smtp_session *s)
 {
+	char until[32], future[80] = "";
+
 	/* RFC 5321 4.1.4: HELO/EHLO in the middle of a session resets it */
 	session_txn_reset(s);
 	memcpy(s->helo, s->ask_helo, sizeof(s->helo));
@@ -220,12 +229,19 @@ session_helo_reply(struct smtp_session *s)
 		session_reply(s, 250, NULL, "%s", s->conf->hostname);
 		return;
 	}
+	if (session_future_release_offered(s)) {
+		/* RFC 4865 3: the longest interval, and the latest time, a hold may ask */
+		rfc3339_format((int64_t)(clock_wall_us() / 1000000u) + s->conf->max_future_release_s,
+		    until);
+		(void)snprintf(future, sizeof(future), "FUTURERELEASE %u %s\n",
+		    s->conf->max_future_release_s, until);
+	}
 	/* RFC 3207 4.2: the EHLO after the handshake must not offer STARTTLS again */
 	session_reply(s, 250, NULL,
-	    "%s\nPIPELINING\nSIZE %llu\n%s%s8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
+	    "%s\nPIPELINING\nSIZE %llu\n%s%s%s8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8",
 	    s->conf->hostname, (unsigned long long)s->conf->max_message_bytes,
 	    s->conf->offers_starttls && !s->is_tls ? "STARTTLS\n" : "",
-	    session_auth_usable(s) ? "AUTH PLAIN LOGIN\n" : "");
+	    session_auth_usable(s) ? "AUTH PLAIN LOGIN\n" : "", future);
 }
 
 static enum smtp_act

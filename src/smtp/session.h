@@ -41,6 +41,7 @@ struct smtp_txn {
 	enum smtp_body body;
 	int is_smtputf8;
 	unsigned naccepted;	/* RCPT commands accepted, for smtp.max_recipients */
+	uint64_t release_s;	/* FUTURERELEASE (RFC 4865): not before this time; 0 for now */
 };
 
 /*
@@ -107,6 +108,11 @@ struct smtp_session_conf {
 	int is_auth_tls_only;		/* ... but only once TLS is on (the default) */
 	int is_auth_required;		/* submission: no MAIL before AUTH (RFC 6409 4.3) */
 	unsigned max_auth_failures;	/* 535s in one session before 421 and close */
+	/*
+	 * FUTURERELEASE (RFC 4865): the longest hold a client may ask for, in
+	 * seconds; offered where AUTH is, and taken after it; 0: not offered.
+	 */
+	unsigned max_future_release_s;
 };
 
 /* What the caller must do after a session call. */

@@ -9,9 +9,28 @@
 #include <string.h>
 
 #include "util/ascii.h"
+#include "util/clock.h"
+#include "util/rfc3339.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
+
+/*
+ * RFC 4865 3: HOLDFOR=seconds (1 to 9 digits) from now, or
+ * HOLDUNTIL=date-time (RFC 3339), as a UNIX time: 0, or -1 when malformed.
+ */
+static int
+hold_parse(const struct smtp_param *p, int64_t *until_out)
+{
+	uint64_t n;
+
+	if (slice_caseeq(p->key, "HOLDUNTIL"))
+		return rfc3339_parse((const char *)p->value.p, p->value.len, until_out);
+	if (p->value.len == 0 || p->value.len > 9 || ascii_parse_u64(p->value, &n) == -1)
+		return -1;
+	*until_out = (int64_t)(clock_wall_us() / 1000000u + n);
+	return 0;
+}
 
 /* 0, or the reply already given (-1 means "555", -2 "501"). */
 static int
@@ -55,6 +74,11 @@ mail_params_parse(const struct smtp_session *s, const struct smtp_cmd *cmd, stru
 			if (mp->has_auth || !p->has_value || p->value.len == 0)
 				return -2;
 			mp->has_auth = 1;
+		} else if ((slice_caseeq(p->key, "HOLDFOR") || slice_caseeq(p->key, "HOLDUNTIL")) &&
+		    session_future_release_offered(s)) {
+			if (mp->has_hold || !p->has_value || hold_parse(p, &mp->hold_until) == -1)
+				return -2;
+			mp->has_hold = 1;
 		} else {
 			return -1;
 		}
@@ -99,6 +123,14 @@ session_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	/* RFC 6409 4.3 and RFC 4954 6: submission wants to know who sends */
 	if (s->conf->is_auth_required && s->auth_user[0] == '\0')
 		return session_reject(s, "MAIL", arg, 530, "5.7.0", "Authentication required");
+	if (mp.has_hold && s->auth_user[0] == '\0')
+		return session_reject(s, "MAIL", arg, 530, "5.7.0",
+		    "Authentication required for FUTURERELEASE");
+	if (mp.has_hold &&
+	    mp.hold_until > (int64_t)(clock_wall_us() / 1000000u) + s->conf->max_future_release_s)
+		return session_reject(s, "MAIL", arg, 501, "5.5.4",
+		    "Release time beyond the maximum of %u seconds from now",
+		    s->conf->max_future_release_s);
 	if (mp.is_size_huge || mp.size > s->conf->max_message_bytes)
 		return session_reject(s, "MAIL", arg, 552, "5.3.4", "Message size exceeds fixed limit");
 	if (!s->hooks->has_room(s->hooks->ctx, mp.size)) {
@@ -124,6 +156,9 @@ session_mail_begin(struct smtp_session *s)
 	s->txn->size_declared = s->ask_mail.size;
 	s->txn->body = s->ask_mail.is_8bitmime ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT;
 	s->txn->is_smtputf8 = s->ask_mail.is_smtputf8;
+	/* a time already past is no hold: the message goes now (RFC 4865 3) */
+	if (s->ask_mail.has_hold && s->ask_mail.hold_until > (int64_t)(clock_wall_us() / 1000000u))
+		s->txn->release_s = (uint64_t)s->ask_mail.hold_until;
 	s->rcpts_tried = 0;
 	log_ev_mail(s->txn->qid, s->id, s->ask_fmt, s->ask_mail.size);
 	session_set_state(s, ST_MAIL);

@@ -35,6 +35,8 @@ enum auth_step { AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
 struct mail_params {
 	uint64_t size;
 	int has_size, is_size_huge, has_body, is_8bitmime, is_smtputf8, has_auth;
+	int has_hold;		/* HOLDFOR or HOLDUNTIL (RFC 4865) */
+	int64_t hold_until;	/* ... as a UNIX time */
 };
 
 struct smtp_session {
@@ -99,6 +101,8 @@ void session_txn_reset(struct smtp_session *s);
 void session_arg_str(struct slice a, char *out, size_t size);
 /* AUTH is offered here and now: RFC 4954 4 lets a server offer it only after TLS. */
 int session_auth_usable(const struct smtp_session *s);
+/* FUTURERELEASE is offered here and now: where AUTH is. */
+int session_future_release_offered(const struct smtp_session *s);
 /* HELO/EHLO accepted: the name in s->ask_helo becomes the session's, and the reply. */
 void session_helo_reply(struct smtp_session *s);
 /* A new transaction after MAIL was accepted: s->ask_addr, s->ask_fmt, s->ask_mail. */

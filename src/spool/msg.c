@@ -88,6 +88,8 @@ apply_meta(struct spool_msg *m, struct slice p)
 	m->local_uid = rec_kv_get_u64(p, "local_uid", &n) == 1 && n <= LONG_MAX ? (long)n : -1;
 	m->fail_status = kv_dup(p, "fail_status");
 	m->fail_text = kv_dup(p, "fail_text");
+	if (rec_kv_get_u64(p, "release", &n) == 1)
+		m->release_s = n;
 	return 0;
 }
 

@@ -90,6 +90,7 @@ struct spool_msg {
 	char *fail_status, *fail_text;
 	int is_8bitmime, is_smtputf8;
 	int is_held;		/* the last H record put it on hold: not delivered until released */
+	uint64_t release_s;	/* no attempt before this time (wall clock, s): a scheduled message; 0 */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */

@@ -1,10 +1,12 @@
 /*
- * tls.c - OpenSSL 3 contexts for the server: one per configured
+ * tls.c - OpenSSL 3 contexts. The server's: one per configured
  * certificate, all hardened the same way; the first is the default and
  * answers clients that send no name (or a name no certificate covers).
  * SIGHUP reads the files again: a connection's SSL holds a reference to
  * its context (OpenSSL counts them), so replacing a context here never
  * pulls it from under a session, and the next handshake gets the new one.
+ * The outbound client's: hardened by the same function, with the trust
+ * anchors that verifying a peer (RFC 6125) needs.
  */
 #include "tls/tls.h"
 
@@ -30,6 +32,12 @@
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 #define CIPHERS_TLS13 "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 #define GROUPS "X25519:P-256:P-384"
+/*
+ * Opportunistic TLS (RFC 7435): ours first, then whatever else OpenSSL
+ * calls acceptable (CBC, RSA key exchange), never unauthenticated or
+ * unencrypted suites.
+ */
+#define CIPHERS_OPPORTUNISTIC CIPHERS_TLS12 ":DEFAULT:!aNULL:!eNULL"
 
 struct tls_server {
 	const struct config *cfg;
@@ -41,24 +49,42 @@ struct tls_server {
 static int ex_cert_name = -1;
 
 int
-tls_ctx_harden(SSL_CTX *ctx)
+tls_ctx_harden(SSL_CTX *ctx, enum tls_profile profile)
 {
-	/* RFC 8996: TLS 1.0 and 1.1 are deprecated; SSLv2/v3 are long broken */
+	int is_opportunistic = profile == TLS_PROFILE_OPPORTUNISTIC;
+
+	/*
+	 * RFC 8996: TLS 1.0 and 1.1 are deprecated; SSLv2/v3 are long broken.
+	 * Opportunistic TLS keeps this floor too: the RFC forbids them for any
+	 * use, and a peer with nothing newer is retried in the clear.
+	 */
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
 		return -1;
 	/*
 	 * No compression (CRIME); no renegotiation of either side (a client
 	 * could make us do the expensive half over and over, and RFC 8446
-	 * dropped it); our cipher order, not the client's.
+	 * dropped it); our cipher order, not the client's (a server's choice:
+	 * a client context ignores it).
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
-	if (SSL_CTX_set_cipher_list(ctx, CIPHERS_TLS12) != 1 ||
+	/*
+	 * The exceptions of opportunistic TLS, and only those: where the
+	 * alternative to a handshake is the clear (RFC 7435 3), a weak cipher
+	 * beats none, so TLS 1.2 also offers the CBC and RSA key exchange
+	 * suites, and OpenSSL's security level 1 lets short keys through (the
+	 * peer's certificate is not checked there anyway, so its key vouches
+	 * for nothing). TLS 1.3's suites and the groups are the same for all.
+	 */
+	if (SSL_CTX_set_cipher_list(ctx, is_opportunistic ? CIPHERS_OPPORTUNISTIC :
+	    CIPHERS_TLS12) != 1 ||
 	    SSL_CTX_set_ciphersuites(ctx, CIPHERS_TLS13) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, GROUPS) != 1)
 		return -1;
+	if (is_opportunistic)
+		SSL_CTX_set_security_level(ctx, 1);
 	/* idle sessions are most sessions: give their read and write buffers back */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return 0;
@@ -163,7 +189,8 @@ ctx_load(struct tls_server *ts, size_t i, char *err, size_t errsize)
 		    "%s: cannot read: %s", c->key, strerror(errno));
 		goto fail;
 	}
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL || tls_ctx_harden(ctx) == -1) {
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    tls_ctx_harden(ctx, TLS_PROFILE_STRICT) == -1) {
 		cert_error(err, errsize, c->chain_file, c->chain_line, c->name, "chain",
 		    "cannot set up TLS: %s", ssl_reason(why, sizeof(why)));
 		goto fail;
@@ -319,4 +346,101 @@ tls_ssl_cert_name(const SSL *ssl)
 	const char *name = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_cert_name);
 
 	return name != NULL ? name : "-";
+}
+
+/* ---- the outbound client ---- */
+
+SSL_CTX *
+tls_client_ctx_new(enum tls_profile profile, const char *ca_file, char *err, size_t errsize)
+{
+	SSL_CTX *ctx = NULL;
+	char why[256];
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    tls_ctx_harden(ctx, profile) == -1) {
+		snprintf(err, errsize, "cannot set up TLS: %s", ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	/* checking nothing is the default; tls_client_verify_peer() asks per connection */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* RFC 6125 6.4.3: a wildcard stands for a whole left-most label, never part of one */
+	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(ctx),
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (ca_file == NULL)
+		return ctx;
+	if (ca_file[0] == '\0') {
+		/* Debian: /usr/lib/ssl/cert.pem, read now, and the hashed /usr/lib/ssl/certs */
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			snprintf(err, errsize, "cannot read the system's trust store: %s",
+			    ssl_reason(why, sizeof(why)));
+			goto fail;
+		}
+		return ctx;
+	}
+	if (readable(ca_file) == -1) {
+		snprintf(err, errsize, "%s: cannot read: %s", ca_file, strerror(errno));
+		goto fail;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		snprintf(err, errsize, "%s: not a PEM file of certificates: %s", ca_file,
+		    ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	return ctx;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_client_ctx_required(const struct config *cfg, char *err, size_t errsize)
+{
+	const char *ca = NULL;
+	SSL_CTX *ctx;
+	char why[768];
+
+	if (cfg->out_tls_ca_file[0] != '\0')
+		ca = cfg->out_tls_ca_file;	/* read even if nothing verifies: a typo shows now */
+	else if (config_uses_verify(cfg))
+		ca = "";
+	if ((ctx = tls_client_ctx_new(TLS_PROFILE_STRICT, ca, why, sizeof(why))) != NULL)
+		return ctx;
+	if (cfg->out_tls_ca_file_at.file != NULL)
+		snprintf(err, errsize, "%s:%u: outbound.tls_ca_file: %s",
+		    cfg->out_tls_ca_file_at.file, cfg->out_tls_ca_file_at.line, why);
+	else
+		snprintf(err, errsize, "outbound: %s", why);
+	return NULL;
+}
+
+int
+tls_client_verify_peer(SSL *ssl, const char *host)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	/* RFC 6125 6.2.1: an address is matched against iPAddress names, a name against DNS names */
+	if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1)
+		return 0;
+	ERR_clear_error();
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+const char *
+tls_client_verify_error(const SSL *ssl)
+{
+	long r = SSL_get_verify_result(ssl);
+
+	if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) == 0 || r == X509_V_OK)
+		return NULL;
+	return X509_verify_cert_error_string(r);
+}
+
+int
+tls_client_is_verified(const SSL *ssl)
+{
+	return (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0 &&
+	    SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 }

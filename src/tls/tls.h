@@ -1,8 +1,10 @@
 /*
- * tls.h - OpenSSL contexts: the hardening every context gets, and the
+ * tls.h - OpenSSL contexts: the hardening every context gets; the
  * server's certificates (tls { cert "NAME" { chain; key } }), one context
- * per certificate, chosen by the name the client asks for (SNI, RFC 6066 3).
- * No sockets here: src/server gives the SSL objects to bufferevent_openssl.
+ * per certificate, chosen by the name the client asks for (SNI, RFC 6066 3);
+ * the outbound client's contexts and the check of a peer's certificate.
+ * No sockets here: src/server and src/deliver give the SSL objects to
+ * bufferevent_openssl.
  */
 #ifndef STERNA_TLS_TLS_H
 #define STERNA_TLS_TLS_H
@@ -13,13 +15,21 @@
 
 #include "config/config.h"
 
+/* How strict a context is: see tls_ctx_harden(). */
+enum tls_profile {
+	TLS_PROFILE_STRICT,		/* the server; a client where TLS is required */
+	TLS_PROFILE_OPPORTUNISTIC,	/* a client that would otherwise send in the clear */
+};
+
 /*
  * Applies the settings every context of sterna gets, server or client:
  * TLS 1.2 and 1.3 only (RFC 8996), ECDHE with AEAD ciphers for TLS 1.2,
  * no compression (CRIME), no renegotiation, the server's cipher order.
+ * TLS_PROFILE_OPPORTUNISTIC makes the exceptions that opportunistic TLS
+ * (RFC 7435) needs, and only those (tls.c says which and why).
  * 0, or -1 if OpenSSL refused a setting.
  */
-int tls_ctx_harden(SSL_CTX *ctx);
+int tls_ctx_harden(SSL_CTX *ctx, enum tls_profile profile);
 
 struct tls_server;
 
@@ -55,5 +65,37 @@ const char *tls_ssl_cert_name(const SSL *ssl);
 
 /* The reason of an OpenSSL error code for a log line: never NULL. */
 const char *tls_error_reason(unsigned long e, char *buf, size_t size);
+
+/*
+ * A new client context, hardened for profile, that checks no peer until
+ * tls_client_verify_peer() asks it to for a connection. ca_file says what
+ * it trusts then: NULL nothing (a context that never verifies), "" the
+ * system's trust store, else the certificates of that PEM file only (read
+ * now). NULL on failure, with the reason in err (errsize bytes), as
+ * "PATH: cannot read: ..." for a CA file.
+ */
+SSL_CTX *tls_client_ctx_new(enum tls_profile profile, const char *ca_file, char *err,
+    size_t errsize);
+/*
+ * The outbound client's context for destinations that require TLS
+ * (encrypt, verify: TLS_PROFILE_STRICT), trusting outbound.tls_ca_file,
+ * or the system's trust store when that is "" and some destination of cfg
+ * (borrowed) verifies. NULL on failure, with "FILE:LINE:
+ * outbound.tls_ca_file: reason" (or "outbound: reason") in err.
+ */
+SSL_CTX *tls_client_ctx_required(const struct config *cfg, char *err, size_t errsize);
+/*
+ * Makes the handshake of ssl (a client's) fail unless the peer's chain
+ * leads to a trust anchor of its context and its certificate names host
+ * (a domain name, or an IPv4 or IPv6 address; RFC 6125). 0, or -1.
+ */
+int tls_client_verify_peer(SSL *ssl, const char *host);
+/*
+ * Why the peer's certificate was refused ("self-signed certificate",
+ * "hostname mismatch"), or NULL when that is not what broke the handshake.
+ */
+const char *tls_client_verify_error(const SSL *ssl);
+/* 1 if ssl was asked to verify its peer and did. */
+int tls_client_is_verified(const SSL *ssl);
 
 #endif

@@ -178,13 +178,15 @@ log_ev_tls_failed(const char *cid, const char *ip, const char *reason)
 
 void
 log_ev_relayed(const char *rid, const char *to, const char *relay, double delay_s,
-    const char *dsn, const char *tls_version, const char *tls_cipher, const char *reply)
+    const char *dsn, const char *tls_version, const char *tls_cipher, const char *tls_policy,
+    int is_verified, const char *reply)
 {
 	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
 
 	log_event(LOG_INFO, rid, "delivered", "to=<%s> relay=%s delay=%.3f dsn=%s tls=%s "
-	    "cipher=%s reply=%s", Q(to, b1), Q(relay, b2), delay_s, dsn,
-	    tls_version ? tls_version : "no", tls_cipher ? tls_cipher : "-", Q(reply, b3));
+	    "cipher=%s tls_policy=%s verified=%s reply=%s", Q(to, b1), Q(relay, b2), delay_s, dsn,
+	    tls_version ? tls_version : "no", tls_cipher ? tls_cipher : "-", tls_policy,
+	    is_verified ? "yes" : "no", Q(reply, b3));
 }
 
 void

@@ -65,10 +65,13 @@ void log_ev_tls_failed(const char *cid, const char *ip, const char *reason);
 /*
  * A remote delivery: relay is "host[ip]:port", tls_version and tls_cipher
  * those of the session (NULL: in the clear, logged as tls=no cipher=-),
- * reply the next hop's answer.
+ * tls_policy the destination's ("none", "may", "encrypt", "verify"),
+ * is_verified whether the peer's certificate was verified, reply the next
+ * hop's answer.
  */
 void log_ev_relayed(const char *rid, const char *to, const char *relay, double delay_s,
-    const char *dsn, const char *tls_version, const char *tls_cipher, const char *reply);
+    const char *dsn, const char *tls_version, const char *tls_cipher, const char *tls_policy,
+    int is_verified, const char *reply);
 /* A recipient failed for good; the sender is told by the notice notice_qid ("-" for none). */
 void log_ev_bounced(const char *rid, const char *to, const char *relay, const char *dsn,
     const char *reason, const char *notice_qid);

@@ -156,3 +156,49 @@ def test_no_capability_and_no_new_privileges_after_the_drop(sterna):
              b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354,
              b"Subject: caps\r\n\r\nnone\r\n.\r\n", 250)
     sterna.wait_for_mail("alice")
+
+
+def write_conf(d, body):
+    from conftest import free_port
+    conf = os.path.join(d, "sterna.conf")
+    with open(conf, "w") as f:
+        f.write('server { hostname = "mx.example.test"; }\nlisten "mx" { address = "127.0.0.1:%d"; }\n'
+                'spool { dir = "spool"; }\nlocal { mailbox_root = "mail"; }\n%s' % (free_port(), body))
+    return conf
+
+
+def test_check_refuses_a_server_user_that_does_not_exist(tmp_path):
+    conf = write_conf(str(tmp_path), 'server {\n\tuser = "no-such-sterna-user";\n}\n')
+    p = run("check", "-c", conf)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "%s:6: server.user: no such user 'no-such-sterna-user'\n" % conf
+    conf = write_conf(str(tmp_path), 'server {\n\tuser = "nobody";\n}\n')
+    p = run("check", "-c", conf)
+    assert p.returncode == 0, p.stderr
+
+
+def test_check_reads_the_outbound_ca_file(tmp_path):
+    """outbound.tls_ca_file is read as serve would read it: missing, not PEM, or good."""
+    conf = write_conf(str(tmp_path), 'outbound {\n\tsmarthost = "[192.0.2.25]:587";\n'
+                      '\tsmarthost_tls = verify;\n\ttls_ca_file = "ca.pem";\n}\n')
+    ca = str(tmp_path / "ca.pem")
+    p = run("check", "-c", conf)
+    assert p.returncode == 1
+    assert p.stderr.decode() == ("%s:8: outbound.tls_ca_file: %s: cannot read: No such file or "
+                                 "directory\n" % (conf, ca))
+    with open(ca, "w") as f:
+        f.write("not a certificate\n")
+    p = run("check", "-c", conf)
+    assert p.returncode == 1
+    assert p.stderr.decode().startswith("%s:8: outbound.tls_ca_file: %s: not a PEM file of "
+                                        "certificates: " % (conf, ca)), p.stderr
+    from conftest import make_cert
+    chain, _key = make_cert(str(tmp_path), "ca")
+    assert chain == ca
+    p = run("check", "-c", conf)
+    assert p.returncode == 0, p.stderr
+    # serve reads it too, and stops with the same words when it cannot
+    os.unlink(ca)
+    p = run("serve", "-c", conf)
+    assert p.returncode == 1
+    assert "outbound.tls_ca_file: %s: cannot read" % ca in p.stderr.decode(), p.stderr

@@ -314,7 +314,8 @@ def test_starttls_used_with_a_tls_capable_peer(mta, sterna_factory, cert_dir, po
     assert got.endswith(BODY.replace(b"\r\n", b"\n"))
     # the sender's log says how the message travelled...
     m = re.search(qid + r"\.1 delivered to=<bob@tls.test> relay=mx.tls.test\[%s\]:%d delay=\S+ "
-                  r"dsn=2\.0\.0 tls=(\S+) cipher=(\S+) reply=" % (TLSMX, port), a.log())
+                  r"dsn=2\.0\.0 tls=(\S+) cipher=(\S+) tls_policy=may verified=no reply="
+                  % (TLSMX, port), a.log())
     assert m, a.log()[-3000:]
     version, cipher = m.groups()
     assert version == "TLSv1.3", version
@@ -380,6 +381,7 @@ def smarthost(sterna_factory, cert_dir, sinks, port):
                        tls__cert__smart__key=key, outbound__port=port,
                        outbound__routes=["far.test [%s]" % MX1])
     b.sink = sinks(MX1, port)
+    b.chain = chain
     return b
 
 
@@ -393,7 +395,7 @@ def assert_no_password(s):
 
 def test_smarthost_with_auth_over_tls(mta, smarthost, port):
     a = mta(outbound__smarthost="[%s]" % SMART, outbound__smarthost_user="alice",
-            outbound__smarthost_password=SMARTHOST_PASSWORD)
+            outbound__smarthost_password=SMARTHOST_PASSWORD, outbound__tls_ca_file=smarthost.chain)
     qid = send(a, ["bob@far.test"], BODY)
     [got] = smarthost.sink.wait_messages(1)
     wait_gone(a, qid)
@@ -406,8 +408,10 @@ def test_smarthost_with_auth_over_tls(mta, smarthost, port):
                               r"proto=ESMTPSA origin=smtp$").group(1)
     smarthost.wait_log(re.escape(bqid) + r"\.1 delivered to=<bob@far.test> relay=")
     assert b" with ESMTPSA id " in got.replace(b"\n\t", b" ").replace(b"\n ", b" ")
+    # with credentials the smarthost's certificate is verified by default
     m = re.search(qid + r"\.1 delivered to=<bob@far.test> relay=%s\[%s\]:%d .* tls=(TLSv1\.3) "
-                  r"cipher=\S+ reply=" % (re.escape(SMART), re.escape(SMART), port), a.log())
+                  r"cipher=\S+ tls_policy=verify verified=yes reply="
+                  % (re.escape(SMART), re.escape(SMART), port), a.log())
     assert m, a.log()[-3000:]
     assert_no_password(a)
     assert_no_password(smarthost)
@@ -415,7 +419,8 @@ def test_smarthost_with_auth_over_tls(mta, smarthost, port):
 
 def test_smarthost_wrong_password_defers(mta, smarthost, port):
     a = mta(outbound__smarthost="[%s]" % SMART, outbound__smarthost_user="alice",
-            outbound__smarthost_password="wrong " + SMARTHOST_PASSWORD)
+            outbound__smarthost_password="wrong " + SMARTHOST_PASSWORD,
+            outbound__tls_ca_file=smarthost.chain)
     qid = send(a, ["bob@far.test"], b"Subject: wrong password\r\n\r\nx\r\n")
     wait_log(a, qid + r"\.1 deferred to=<bob@far.test> attempt=1 next_s=1 reason=.*535 5\.7\.8")
     # retried, and refused again: still deferred, never bounced

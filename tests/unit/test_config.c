@@ -775,7 +775,7 @@ static const struct load_case load_cases[] = {
 	    "t.conf:3: outbound.routes: 'example.net': expected \"DOMAIN VALUE\"" },
 	{ "outbound { routes = [\"example.net 127.0.0.1\"] }",
 	    "t.conf:3: outbound.routes: '127.0.0.1' is not a next hop (host, host:port, [host] or "
-	    "[host]:port)" },
+	    "[host]:port) and an optional TLS policy (none, may, encrypt or verify)" },
 	{ "outbound { routes = [\"a.test x.test\", \"A.test y.test\"] }",
 	    "t.conf:3: outbound.routes: 'a.test' is listed twice (first at line 3)" },
 	{ "outbound { smarthost = \"[smtp.example.net]:99999\" }",
@@ -913,6 +913,18 @@ static const struct load_case load_cases[] = {
 	    "t.conf:4: listen.c.address: [0::1]:25 is already used by listen.b at t.conf:3" },
 	{ "listen \"b\" { address = \"[::1]:25\" }\nlisten \"c\" { address = \"127.0.0.1:25\" }",
 	    NULL },
+	/* a wildcard beside a specific address of its family on the same port: bind would fail */
+	{ "listen \"b\" { address = \"0.0.0.0:2525\" }",
+	    "t.conf:3: listen.b.address: 0.0.0.0:2525 overlaps listen.mx (127.0.0.1:2525 at "
+	    "t.conf:2): 0.0.0.0:2525 takes the port on every address; list specific addresses "
+	    "instead" },
+	{ "listen \"b\" { address = \"[::]:25\" }\nlisten \"c\" { address = \"[::1]:25\" }",
+	    "t.conf:4: listen.c.address: [::1]:25 overlaps listen.b ([::]:25 at t.conf:3): [::]:25 "
+	    "takes the port on every address; list specific addresses instead" },
+	{ "listen \"b\" { address = \"0.0.0.0:2526\" }", NULL },
+	{ "listen \"b\" { address = \"[::]:2525\" }", NULL },	/* IPV6_V6ONLY: no overlap */
+	{ "listen \"b\" { address = \"0.0.0.0:25\" }\nlisten \"c\" { address = \"0.0.0.0:25\" }",
+	    "t.conf:4: listen.c.address: 0.0.0.0:25 is already used by listen.b at t.conf:3" },
 	{ "listen \"b\" { }", "t.conf:3: listen.b.address: required, as \"127.0.0.1:25\" or "
 	    "\"[::1]:25\"" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; tls = yes }",
@@ -946,8 +958,16 @@ static const struct load_case load_cases[] = {
 	{ "tls { handshake_timeout = 5min }", NULL },
 	{ "tls { handshake_timeout = 301s }", "t.conf:3: tls.handshake_timeout: must be at most 5min" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = off }", NULL },
+	/* booleans: the words in any case, bare or quoted */
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = \"no\" }", NULL },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = 'On' }", NULL },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = YES }", NULL },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = \"maybe\" }",
+	    "t.conf:3: listen.b.starttls: expected true or false (or yes/no, on/off)" },
+	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = [yes] }",
+	    "t.conf:3: listen.b.starttls: expected true or false (or yes/no, on/off)" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; starttls = 1 }",
-	    "t.conf:3: listen.b.starttls: expected true or false" },
+	    "t.conf:3: listen.b.starttls: expected true or false (or yes/no, on/off)" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\";\n implicit_tls = yes }",
 	    "t.conf:4: listen.b.implicit_tls: needs a certificate: add tls { cert \"NAME\" { "
 	    "chain = \"FILE\"; key = \"FILE\"; } }" },

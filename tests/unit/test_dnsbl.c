@@ -597,7 +597,7 @@ static const struct {
 	{ "policy { dnsbl_cache_entries = 1000001 }",
 	    "t.conf:3: policy.dnsbl_cache_entries: must be at most 1000000" },
 	{ "policy { require_fcrdns = 1 }",
-	    "t.conf:3: policy.require_fcrdns: expected true or false" },
+	    "t.conf:3: policy.require_fcrdns: expected true or false (or yes/no, on/off)" },
 };
 
 static void

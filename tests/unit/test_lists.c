@@ -153,7 +153,7 @@ static const struct {
 	{ "policy { block_senders_file = \"\" }", "t.conf:3: policy.block_senders_file: must not be "
 	    "empty" },
 	{ "policy { block_tempfail = yes }", NULL },
-	{ "policy { block_tempfail = 1 }", "t.conf:3: policy.block_tempfail: expected true or false" },
+	{ "policy { block_tempfail = 1 }", "t.conf:3: policy.block_tempfail: expected true or false (or yes/no, on/off)" },
 	{ "policy { block_client = [] }", "t.conf:3: unknown key 'policy.block_client' (did you "
 	    "mean 'policy.block_clients'?)" },
 	{ "policy { block_clients_files = \"x\" }", "t.conf:3: unknown key "

@@ -90,7 +90,7 @@ static int
 run_confined(int (*fn)(void))
 {
 	struct config cfg = { .path = conf_path, .spool_dir = spool, .mailbox_root = mail,
-		.pickup_dir = empty, .users_file = empty };
+		.pickup_dir = empty, .users_file = empty, .out_tls_ca_file = empty };
 	int status;
 	pid_t pid = fork();
 

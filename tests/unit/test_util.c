@@ -20,6 +20,7 @@
 #include "util/crc32c.h"
 #include "util/log.h"
 #include "util/qid.h"
+#include "util/rfc3339.h"
 #include "util/workq.h"
 
 #define NELEM_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -442,6 +443,40 @@ test_workq(void **state)
 	workq_free(&q);
 }
 
+/* RFC 3339 date-times: the forms it allows, and what it does not. */
+static void
+test_rfc3339(void **state)
+{
+	static const struct { const char *s; int64_t t; } good[] = {
+		{ "1970-01-01T00:00:00Z", 0 },
+		{ "2026-12-05T09:13:20Z", 1796462000 },
+		{ "2026-12-05t09:13:20.123456z", 1796462000 },
+		{ "2026-12-05T10:13:20+01:00", 1796462000 },
+		{ "2026-12-05T08:43:20-00:30", 1796462000 },
+		{ "2024-02-29T00:00:00Z", 1709164800 },
+		{ "2016-12-31T23:59:60Z", 1483228799 },	/* a leap second: the one before */
+	};
+	static const char *const bad[] = {
+		"", "2026-12-05", "2026-12-05T09:13:20", "2026-12-05 09:13:20Z",
+		"2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2026-12-05T24:00:00Z",
+		"2026-12-05T09:60:00Z", "1969-12-31T23:59:59Z", "2026-12-05T09:13:20.Z",
+		"2026-12-05T09:13:20+1:00", "2026-12-05T09:13:20+01:00x", "2026-1-05T09:13:20Z",
+	};
+	char out[32];
+	int64_t t;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(good); i++) {
+		assert_int_equal(rfc3339_parse(good[i].s, strlen(good[i].s), &t), 0);
+		assert_int_equal(t, good[i].t);
+	}
+	for (size_t i = 0; i < NELEM_OF(bad); i++)
+		if (rfc3339_parse(bad[i], strlen(bad[i]), &t) != -1)
+			fail_msg("'%s' taken", bad[i]);
+	rfc3339_format(1796462000, out);
+	assert_string_equal(out, "2026-12-05T09:13:20Z");
+}
+
 int
 main(void)
 {
@@ -457,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_workq),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

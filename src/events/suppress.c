@@ -1,0 +1,334 @@
+/*
+ * suppress.c - the list in memory (a hash table of lowercase addresses)
+ * and on disk (one JSON line per change: {"op":"add",...} or
+ * {"op":"remove",...}), compacted when it is opened. Changes are written
+ * at once and synced when the list is closed: a crash may forget the last
+ * additions, which the next hard bounce makes again.
+ */
+#include "events/suppress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/ascii.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define ADDR_MAX 512
+
+struct entry {
+	char *addr;			/* lowercase */
+	char *reason;
+	uint64_t time_s;
+	struct entry *next;		/* in its bucket */
+};
+
+struct suppress {
+	char *path;
+	int fd;
+	unsigned categories;
+	struct entry **buckets;
+	size_t nbuckets, n;
+};
+
+static uint64_t
+hash_of(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a: our own keys, lowercased, bounded */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void
+lower_copy(const char *in, char out[ADDR_MAX + 1])
+{
+	size_t n = 0;
+
+	for (; in[n] != '\0' && n < ADDR_MAX; n++)
+		out[n] = (char)ascii_tolower((unsigned char)in[n]);
+	out[n] = '\0';
+}
+
+static struct entry **
+slot_of(const struct suppress *s, const char *lower)
+{
+	struct entry **p = &s->buckets[hash_of(lower) & (s->nbuckets - 1)];
+
+	while (*p != NULL && strcmp((*p)->addr, lower) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+static void
+grow(struct suppress *s)
+{
+	size_t n = s->nbuckets * 2;
+	struct entry **b = xcalloc(n, sizeof(*b));
+
+	for (size_t i = 0; i < s->nbuckets; i++)
+		while (s->buckets[i] != NULL) {
+			struct entry *e = s->buckets[i];
+
+			s->buckets[i] = e->next;
+			e->next = b[hash_of(e->addr) & (n - 1)];
+			b[hash_of(e->addr) & (n - 1)] = e;
+		}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+/* The table only: 1 added, 0 there already. */
+static int
+put(struct suppress *s, const char *addr, const char *reason, uint64_t time_s)
+{
+	char lower[ADDR_MAX + 1];
+	struct entry **p, *e;
+
+	lower_copy(addr, lower);
+	if (*(p = slot_of(s, lower)) != NULL)
+		return 0;
+	e = xcalloc(1, sizeof(*e));
+	e->addr = xstrdup(lower);
+	e->reason = xstrndup(reason ? reason : "", SUPPRESS_REASON_MAX);
+	e->time_s = time_s;
+	*p = e;
+	if (++s->n > s->nbuckets)
+		grow(s);
+	return 1;
+}
+
+static int
+take(struct suppress *s, const char *addr)
+{
+	char lower[ADDR_MAX + 1];
+	struct entry **p, *e;
+
+	lower_copy(addr, lower);
+	if ((e = *(p = slot_of(s, lower))) == NULL)
+		return 0;
+	*p = e->next;
+	free(e->addr);
+	free(e->reason);
+	free(e);
+	s->n--;
+	return 1;
+}
+
+/* One change as a line in the file. */
+static void
+append(struct suppress *s, json_t *line)
+{
+	char *text = json_dumps(line, JSON_COMPACT);
+
+	json_decref(line);
+	if (text == NULL)
+		return;
+	if (s->fd == -1 || write_all(s->fd, text, strlen(text)) == -1 ||
+	    write_all(s->fd, "\n", 1) == -1)
+		log_warn("suppression list %s: cannot write: %s", s->path, strerror(errno));
+	free(text);
+}
+
+static json_t *
+entry_json(const struct entry *e)
+{
+	return json_pack("{s:s, s:s, s:I}", "email", e->addr, "reason", e->reason,
+	    "time", (json_int_t)e->time_s);
+}
+
+/* Reads the file's changes into the table; a line that does not read is passed over. */
+static void
+load(struct suppress *s, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+		const char *op = json_string_value(json_object_get(o, "op"));
+		const char *addr = json_string_value(json_object_get(o, "email"));
+
+		if (op != NULL && addr != NULL && strcmp(op, "add") == 0)
+			(void)put(s, addr, json_string_value(json_object_get(o, "reason")),
+			    (uint64_t)json_integer_value(json_object_get(o, "time")));
+		else if (op != NULL && addr != NULL && strcmp(op, "remove") == 0)
+			(void)take(s, addr);
+		json_decref(o);
+	}
+	free(line);
+}
+
+/* The file again, with one "add" per entry: through a new file and a rename. */
+static int
+compact(struct suppress *s)
+{
+	char tmp[4200];
+	int fd;
+
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", s->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	s->fd = fd;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (const struct entry *e = s->buckets[i]; e != NULL; e = e->next) {
+			json_t *o = entry_json(e);
+
+			json_object_set_new(o, "op", json_string("add"));
+			append(s, o);
+		}
+	if (fdatasync(fd) == -1 || rename(tmp, s->path) == -1) {
+		close(fd);
+		s->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct suppress *
+suppress_open(const char *path, unsigned categories, char *err, size_t errsize)
+{
+	struct suppress *s = xcalloc(1, sizeof(*s));
+	FILE *f;
+
+	s->path = xstrdup(path);
+	s->fd = -1;
+	s->categories = categories;
+	s->nbuckets = 64;
+	s->buckets = xcalloc(s->nbuckets, sizeof(*s->buckets));
+	if ((f = fopen(path, "re")) != NULL) {
+		load(s, f);
+		fclose(f);
+	} else if (errno != ENOENT) {
+		(void)snprintf(err, errsize, "cannot read %s: %s", path, strerror(errno));
+		suppress_free(&s);
+		return NULL;
+	}
+	if (compact(s) == -1) {
+		(void)snprintf(err, errsize, "cannot write %s: %s", path, strerror(errno));
+		suppress_free(&s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+suppress_free(struct suppress **sp)
+{
+	struct suppress *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->fd != -1) {
+		(void)fdatasync(s->fd);
+		close(s->fd);
+	}
+	for (size_t i = 0; i < s->nbuckets; i++)
+		while (s->buckets[i] != NULL) {
+			struct entry *e = s->buckets[i];
+
+			s->buckets[i] = e->next;
+			free(e->addr);
+			free(e->reason);
+			free(e);
+		}
+	free(s->buckets);
+	free(s->path);
+	free(s);
+	*sp = NULL;
+}
+
+int
+suppress_has(const struct suppress *s, const char *addr)
+{
+	char lower[ADDR_MAX + 1];
+
+	lower_copy(addr, lower);
+	return *slot_of(s, lower) != NULL;
+}
+
+int
+suppress_add(struct suppress *s, const char *addr, const char *reason, uint64_t time_s)
+{
+	char lower[ADDR_MAX + 1];
+	json_t *o;
+
+	if (!put(s, addr, reason, time_s))
+		return 0;
+	lower_copy(addr, lower);
+	o = entry_json(*slot_of(s, lower));
+	json_object_set_new(o, "op", json_string("add"));
+	append(s, o);
+	return 1;
+}
+
+int
+suppress_remove(struct suppress *s, const char *addr)
+{
+	char lower[ADDR_MAX + 1];
+
+	if (!take(s, addr))
+		return 0;
+	lower_copy(addr, lower);
+	append(s, json_pack("{s:s, s:s}", "op", "remove", "email", lower));
+	return 1;
+}
+
+size_t
+suppress_count(const struct suppress *s)
+{
+	return s->n;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp((*(const struct entry *const *)a)->addr,
+	    (*(const struct entry *const *)b)->addr);
+}
+
+size_t
+suppress_list(const struct suppress *s, const char *after, size_t limit, json_t *out)
+{
+	const struct entry **v = xcalloc(s->n ? s->n : 1, sizeof(*v));
+	char lower[ADDR_MAX + 1];
+	size_t n = 0, given = 0;
+
+	lower_copy(after, lower);
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (const struct entry *e = s->buckets[i]; e != NULL; e = e->next)
+			if (strcmp(e->addr, lower) > 0)
+				v[n++] = e;
+	qsort(v, n, sizeof(*v), cmp_entry);
+	for (; given < n && given < limit; given++)
+		json_array_append_new(out, entry_json(v[given]));
+	free(v);
+	return given;
+}
+
+void
+suppress_sink(void *ctx, const struct event *e)
+{
+	struct suppress *s = ctx;
+	char reason[SUPPRESS_REASON_MAX + 1], b[LOG_QUOTE_SIZE];
+
+	if (e->type != EVENT_BOUNCED || e->bounce_class != BOUNCE_HARD ||
+	    !((s->categories >> e->bounce_category) & 1))
+		return;
+	(void)snprintf(reason, sizeof(reason), "hard bounce (%s): %d %s %s",
+	    bounce_category_name(e->bounce_category), e->code, e->dsn ? e->dsn : "",
+	    e->reply ? e->reply : "");
+	if (suppress_add(s, e->recipient, reason, e->time_us / 1000000u))
+		log_event(LOG_INFO, e->message_id, "suppression_added", "to=<%s> category=%s",
+		    log_quote_str(e->recipient, b),
+		    bounce_category_name(e->bounce_category));
+}
