@@ -150,13 +150,4 @@ int compose_batch_build(struct compose_batch *b, size_t i, const char *id_left,
 /* Frees *b (NULL allowed) and drops its reference to the request. */
 void compose_batch_free(struct compose_batch **b);
 
-/*
- * An RFC 3339 date-time with its offset ("2026-12-24T09:00:00+01:00",
- * "...Z", a fraction of a second ignored) in s[0..len), not
- * NUL-terminated, into seconds since the epoch. Returns 0, or -1 for
- * anything else (no offset, a field out of range, a day the month lacks).
- * A leap second (":60") counts as ":59".
- */
-int compose_rfc3339(const char *s, size_t len, int64_t *t_out);
-
 #endif

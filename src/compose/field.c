@@ -18,6 +18,7 @@
 #include "mime/mime.h"
 #include "smtp/smtp.h"
 #include "util/ascii.h"
+#include "util/rfc3339.h"
 #include "util/xalloc.h"
 
 /* ---- refusals ---- */
@@ -486,7 +487,7 @@ compose_send_at_read(const json_t *req, const struct compose_limits *lim,
 		return 0;
 	if (compose_string(v, "send_at", 64, CF_NONEMPTY, &s, &len, err) == -1)
 		return -1;
-	if (compose_rfc3339(s, len, &at) == -1)
+	if (rfc3339_parse(s, len, &at) == -1)
 		return compose_bad(err, "send_at", "must be an RFC 3339 time with its offset, "
 		    "e.g. 2026-12-24T09:00:00+01:00");
 	if (at < t->now_s - COMPOSE_PAST_SLACK_S)
