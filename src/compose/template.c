@@ -188,6 +188,10 @@ compose_crlf(const char *in, size_t len, struct buf *out)
 {
 	size_t run = 0;
 
+	/* an empty buffer's data is NULL, and NULL + 0 is undefined (fuzz_compose found it) */
+	if (len == 0)
+		return 0;
+
 	for (size_t i = 0; i < len; i++) {
 		if (in[i] != '\r' && in[i] != '\n')
 			continue;
