@@ -19,10 +19,13 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
 		cp -r "$here/corpus/$name/." "$scratch/$name/"
 	fi
 	dict=""
-	case "$name" in cmd|addr|session) dict="-dict=$here/smtp.dict" ;; esac
+	case "$name" in
+	cmd|addr|session) dict="-dict=$here/smtp.dict" ;;
+	compose) dict="-dict=$here/compose.dict" ;;
+	esac
 	# GMime and GLib have no frame pointers: only a full unwind shows lsan.supp the GMime frame
 	asan="${ASAN_OPTIONS:-}"
-	case "$name" in eml) asan="fast_unwind_on_malloc=0${asan:+:$asan}" ;; esac
+	case "$name" in eml|compose) asan="fast_unwind_on_malloc=0${asan:+:$asan}" ;; esac
 	echo "fuzz: $name for ${seconds}s"
 	# shellcheck disable=SC2086
 	if ! ASAN_OPTIONS="$asan" "$bin" -max_total_time="$seconds" -print_final_stats=0 $dict \
