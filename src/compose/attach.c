@@ -182,7 +182,7 @@ att_read(const json_t *v, const char *path, const struct compose_limits *lim,
 	static const char *const known[] = { "filename", "content", "content_type", "content_id",
 		NULL };
 	const json_t *fv, *cv, *tv, *iv;
-	const char *s, *why;
+	const char *s, *why = "is not a MIME type";
 	size_t len;
 	char p[128];
 
