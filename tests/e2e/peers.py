@@ -51,6 +51,24 @@ def wait_port(host, port, proto=socket.SOCK_STREAM, timeout=10):
     raise RuntimeError("nothing answers on %s:%d" % (host, port))
 
 
+def free_udp_tcp_port():
+    """A port free on 127.0.0.1 for UDP and TCP both (unbound listens on both)."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            pass
+        finally:
+            t.close()
+            u.close()
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def free_port_on(hosts):
     """A TCP port free on every one of hosts (loopback addresses)."""
     for _ in range(50):
@@ -109,10 +127,7 @@ class Unbound:
     def __init__(self, records, stub_dead=(), zones=(), neg_ttl=60):
         self.dir = tempfile.mkdtemp(prefix="unbound-")
         os.chmod(self.dir, 0o755)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_udp_tcp_port()
         dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         dead.bind(("127.0.0.1", 0))
         self.dead_port = dead.getsockname()[1]
@@ -130,6 +145,9 @@ class Unbound:
             "  logfile: \"\"",
             "  verbosity: 0",
             "  do-ip6: no",
+            # UDP only: the answers here are small, and a TCP port of the same number that
+            # another test holds would stop unbound from starting
+            "  do-tcp: no",
             "  do-not-query-localhost: no",
             "  access-control: 127.0.0.0/8 allow",
             "  module-config: \"iterator\"",
