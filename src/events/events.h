@@ -51,6 +51,7 @@ struct event {
 	uint64_t next_attempt_s;	/* DEFERRED: wall clock, seconds */
 	enum bounce_class bounce_class;	/* BOUNCED, EXPIRED */
 	enum bounce_category bounce_category;
+	const char *api_meta;		/* the API's {"tags", "metadata"} as JSON text; NULL */
 };
 
 struct events;

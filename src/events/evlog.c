@@ -338,6 +338,16 @@ evlog_json(const struct event *e, uint64_t cursor)
 		format_time(e->next_attempt_s * 1000000u, t);
 		json_object_set_new(o, "next_attempt", json_string(t));
 	}
+	if (e->api_meta != NULL) {
+		/* the API's tags and metadata come back in every event of the message */
+		json_t *m = json_loads(e->api_meta, 0, NULL);
+
+		if (json_object_get(m, "tags") != NULL)
+			json_object_set(o, "tags", json_object_get(m, "tags"));
+		if (json_object_get(m, "metadata") != NULL)
+			json_object_set(o, "metadata", json_object_get(m, "metadata"));
+		json_decref(m);
+	}
 	if (e->bounce_class != BOUNCE_CLASS_NONE)
 		json_object_set_new(o, "bounce", json_pack("{s:s, s:s}", "class",
 		    bounce_class_name(e->bounce_class), "category",

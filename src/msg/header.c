@@ -196,6 +196,9 @@ received_local(const struct spool_msg *env, const char *hostname, struct buf *ou
 	case SPOOL_FROM_PICKUP:
 		r = buf_printf(out, "Received: by %s (sterna, from pickup)", hostname);
 		break;
+	case SPOOL_FROM_API:
+		r = buf_printf(out, "Received: by %s (sterna, from the HTTP API)", hostname);
+		break;
 	case SPOOL_FROM_NOTICE:
 	case SPOOL_FROM_SMTP:
 	default:

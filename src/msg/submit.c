@@ -189,6 +189,7 @@ emit_received(const struct msg_sub *s)
 		.message_id = m->qid,
 		.sender = m->sender,
 		.entrance = spool_origin_name(m->origin),
+		.api_meta = m->api_meta,
 	};
 
 	for (size_t i = 0; i < m->nrcpts; i++) {

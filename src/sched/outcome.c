@@ -135,6 +135,7 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		.dsn = o->status,
 		.reply = o->text,
 		.relay = o->relay,
+		.api_meta = m->api_meta,
 	};
 
 	if (q->s->events == NULL)

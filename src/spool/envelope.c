@@ -20,6 +20,8 @@ spool_origin_name(enum spool_origin o)
 		return "pickup";
 	case SPOOL_FROM_NOTICE:
 		return "notice";
+	case SPOOL_FROM_API:
+		return "api";
 	case SPOOL_FROM_SMTP:
 	default:
 		return "smtp";
@@ -86,6 +88,7 @@ spool_msg_free(struct spool_msg **mp)
 	free(m->local_user);
 	free(m->fail_status);
 	free(m->fail_text);
+	free(m->api_meta);
 	free(m);
 	*mp = NULL;
 }

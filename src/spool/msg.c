@@ -24,7 +24,7 @@ static enum spool_origin
 origin_of(struct slice v, const char *proto)
 {
 	static const enum spool_origin all[] = { SPOOL_FROM_SMTP, SPOOL_FROM_SENDMAIL,
-		SPOOL_FROM_PICKUP, SPOOL_FROM_NOTICE };
+		SPOOL_FROM_PICKUP, SPOOL_FROM_NOTICE, SPOOL_FROM_API };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (slice_eq(v, slice_str(spool_origin_name(all[i]))))
@@ -90,6 +90,7 @@ apply_meta(struct spool_msg *m, struct slice p)
 	m->fail_text = kv_dup(p, "fail_text");
 	if (rec_kv_get_u64(p, "release", &n) == 1)
 		m->release_s = n;
+	m->api_meta = kv_dup(p, "api_meta");
 	return 0;
 }
 

@@ -42,9 +42,10 @@ enum spool_origin {
 	SPOOL_FROM_SENDMAIL,	/* sterna sendmail, through the maildrop */
 	SPOOL_FROM_PICKUP,	/* a file in the pickup folder */
 	SPOOL_FROM_NOTICE,	/* a delivery status notice of our own */
+	SPOOL_FROM_API,		/* the HTTP API (POST /v1/messages) */
 };
 
-/* "smtp", "sendmail", "pickup", "notice". */
+/* "smtp", "sendmail", "pickup", "notice", "api". */
 const char *spool_origin_name(enum spool_origin o);
 
 /*
@@ -91,6 +92,11 @@ struct spool_msg {
 	int is_8bitmime, is_smtputf8;
 	int is_held;		/* the last H record put it on hold: not delivered until released */
 	uint64_t release_s;	/* no attempt before this time (wall clock, s): a scheduled message; 0 */
+	/*
+	 * The HTTP API's tags and metadata, as one JSON object's text
+	 * ({"tags": [...], "metadata": {...}}), for its events; NULL for none.
+	 */
+	char *api_meta;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */
