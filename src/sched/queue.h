@@ -79,6 +79,14 @@ struct sched_cursor;
 /* A new cursor at the start of the queue, for filter f (copied). */
 struct sched_cursor *sched_cursor_new(struct sched *s, const struct sched_filter *f);
 /*
+ * A new cursor for filter f (copied) at the first message after the queue
+ * id after (a page's last, for the next page): at once when that message
+ * is still queued, else after a walk of the ids before it. after need not
+ * be a valid id; one past every message gives an empty listing.
+ */
+struct sched_cursor *sched_cursor_new_after(struct sched *s, const struct sched_filter *f,
+    const char *after);
+/*
  * Calls each(ctx, view) for up to max more matching messages. Returns how
  * many were handed out; 0 means the listing is over.
  */
