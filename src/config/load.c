@@ -638,6 +638,8 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	if (rc == 0)
 		rc = cfg_check_dnsbls(&l);
 	if (rc == 0)
+		rc = cfg_check_http(&l);
+	if (rc == 0)
 		rc = check_smarthost(&l);
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
@@ -757,6 +759,7 @@ config_free(struct config **cp)
 	free(c->smarthost_password);
 	free(c->trusted_networks);
 	cfg_dnsbls_free(c);
+	cfg_http_free(c);
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);

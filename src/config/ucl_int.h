@@ -138,6 +138,9 @@ struct cfg_load {
 	size_t cert_cap;
 	const struct ucl_node **dnsbl_nodes;	/* per policy.dnsbl section: its node */
 	size_t dnsbl_cap;
+	const struct ucl_node **http_nodes;	/* per HTTP listener: its section */
+	const struct ucl_node **http_addr;	/* per HTTP listener: its address, or NULL */
+	size_t http_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;
@@ -159,6 +162,7 @@ enum cfg_key_id {
 	CFG_KEY_SMARTHOST_PASSWORD,
 	CFG_KEY_USERS_FILE,
 	CFG_KEY_PICKUP_DIR,
+	CFG_KEY_HTTP_KEYS_FILE,
 };
 
 /* Number of rows in the key table. */
@@ -217,6 +221,14 @@ void cfg_policy_lists_free(struct config *c);
 int cfg_check_dnsbls(struct cfg_load *l);
 /* Frees c->dnsbls. */
 void cfg_dnsbls_free(struct config *c);
+/*
+ * http { } as a whole, once read (key_http.c): a TLS listener needs a
+ * certificate, listeners need a keys file (made absolute here), no
+ * address twice, SMTP's included. 0, or -1 with l->err set.
+ */
+int cfg_check_http(struct cfg_load *l);
+/* Frees c->http_listeners and c->http_keys_file. */
+void cfg_http_free(struct config *c);
 
 /*
  * Reads the document into a new config and checks it as config_load() does
