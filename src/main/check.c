@@ -1,8 +1,8 @@
 /*
  * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
  * The TLS certificates and keys are read too (readable, PEM, the key
- * matching its certificate), and so are the list files of policy { }, as
- * serve would read them at start. A warning (exit 0) when
+ * matching its certificate), and so are the list files of policy { } and
+ * the API keys file, as serve would read them at start. A warning (exit 0) when
  * server.max_sessions does not fit in the descriptor limit that serve
  * would raise itself to. A line says how serve would be confined
  * (server.sandbox, and whether this kernel has Landlock).
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "http/http.h"
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
@@ -84,6 +85,17 @@ verb_check(int argc, char **argv)
 		return 1;
 	}
 	policy_lists_free(&lists);
+	if (c->http_keys_file[0] != '\0') {
+		struct http_keyring *keys = http_keyring_new(c->http_keys_file,
+		    c->http_requests_per_minute, err, sizeof(err));
+
+		if (keys == NULL) {
+			fprintf(stderr, "%s\n", err);
+			config_free(&c);
+			return 1;
+		}
+		http_keyring_free(&keys);
+	}
 	/* a warning, not an error: the limit is the machine's, and serve starts anyway */
 	(void)fdlimit_sessions(c, fdlimit_hard(), err, sizeof(err));
 	if (err[0] != '\0')
