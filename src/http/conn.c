@@ -13,8 +13,12 @@
  *     otherwise get a reset and lose the reply), and then evhttp is told
  *     the connection failed, and frees its side.
  *   - The socket (or TLS) bufferevent is ours, not the filter's: evhttp
- *     deems a reply sent once the filter has passed it on, and frees the
- *     connection then; we close only once the bytes are out.
+ *     deems a reply sent once the filter has passed it on, and would then
+ *     shut the socket (shutdown(2)) at once when the reply says
+ *     Connection: close, cutting it off. So the closing is taken from it:
+ *     when a reply is out of evhttp's hands, its Connection fields are
+ *     taken away before evhttp looks, and the connection closes here, once
+ *     the socket has taken every byte.
  * Timeouts: evhttp's (http.idle_timeout) for the next request; ours
  * (http.request_timeout) from a request's first byte to its last, against
  * clients that trickle; a write timeout for clients that do not read.
@@ -33,6 +37,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+
+#include "util/ascii.h"
 
 #include "tls/tls.h"
 #include "util/log.h"
@@ -43,6 +51,9 @@
 #define LINGER_MAX_S 10		/* and at most this long in all */
 
 static void conn_close_under(struct http_conn *c);
+static void on_linger_read(struct bufferevent *under, void *arg);
+static void on_linger_write(struct bufferevent *under, void *arg);
+static void on_linger_event(struct bufferevent *under, short what, void *arg);
 
 const char *
 http_conn_peer(struct http_conn *c)
@@ -135,8 +146,11 @@ on_filter_gone(void *arg)
 		c->req->conn = NULL;
 		c->req = NULL;
 	}
-	if (c->state == HTTP_CONN_REFUSING && !c->is_ending)
-		return;		/* the linger goes on; it ends the connection */
+	if (c->state == HTTP_CONN_REFUSING && !c->is_ending) {
+		/* the linger goes on (the filter's end took our callbacks); it ends the connection */
+		bufferevent_setcb(c->under, on_linger_read, on_linger_write, on_linger_event, c);
+		return;
+	}
 	conn_close_under(c);
 }
 
@@ -329,11 +343,70 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		bufferevent_trigger(c->under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
 }
 
-void
-http_conn_request_done(struct http_conn *c)
+/* The reply is in the socket's hands: now evhttp may let go. */
+static void
+on_close_drained(struct bufferevent *under, void *arg)
 {
+	(void)under;
+	conn_fail(arg);
+}
+
+static void
+on_close_event(struct bufferevent *under, short what, void *arg)
+{
+	(void)under, (void)what;
+	conn_fail(arg);
+}
+
+/* 1 if v is w, in any case (ASCII). */
+static int
+is_word(const char *v, const char *w)
+{
+	return v != NULL && strlen(v) == strlen(w) && ascii_casen_eq(v, w, strlen(w));
+}
+
+/* Whether evhttp would close after evreq's reply, as its evhttp_send_done() judges. */
+static int
+is_close(struct evhttp_request *evreq)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(evreq);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+	const char *ci = evhttp_find_header(in, "Connection");
+	const char *co = evhttp_find_header(out, "Connection");
+
+	if (is_word(ci, "close") || is_word(co, "close"))
+		return 1;
+	/* HTTP/1.0 closes unless the client asked to keep the connection */
+	return evreq->major == 1 && evreq->minor == 0 && !is_word(ci, "keep-alive");
+}
+
+void
+http_conn_request_done(struct http_conn *c, struct evhttp_request *evreq)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(evreq);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+	int closing = is_close(evreq);
+
+	/* evhttp reads these after this call: it must not shut the socket itself */
+	while (evhttp_remove_header(in, "Connection") == 0)
+		;
+	while (evhttp_remove_header(out, "Connection") == 0)
+		;
+	if (evreq->major == 1 && evreq->minor == 0)
+		evhttp_add_header(in, "Connection", "keep-alive");
 	if (c->state != HTTP_CONN_WAITING)
 		return;
+	if (closing) {
+		/* no next request: the connection ends once the socket has taken the reply */
+		c->state = HTTP_CONN_CLOSING;
+		bufferevent_setcb(c->under, NULL, on_close_drained, on_close_event, c);
+		bufferevent_disable(c->under, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(c->under)) == 0)
+			conn_fail(c);
+		else
+			bufferevent_enable(c->under, EV_WRITE);
+		return;
+	}
 	c->state = HTTP_CONN_READING;
 	http_frame_next_request(&c->fr);
 	/* a turn later: evhttp reads again only after this (it frees the request first) */
@@ -390,11 +463,15 @@ http_conn_new(struct http_listener *l)
 	/*
 	 * Deferred callbacks: evhttp then hears of the filter's reads and
 	 * writes on a turn of its own, as it would of a socket's; it is not
-	 * written to be called back inside its own writes.
+	 * written to be called back inside its own writes. CLOSE_ON_FREE, or
+	 * evhttp would close the socket itself when it frees the connection;
+	 * the filter then lets go of our bufferevent, which a reference of
+	 * ours keeps until its last bytes are out (http_conn_destroy).
 	 */
-	c->bev = bufferevent_filter_new(c->under, guard_input, NULL, BEV_OPT_DEFER_CALLBACKS,
-	    on_filter_gone, c->link);
+	c->bev = bufferevent_filter_new(c->under, guard_input, NULL,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, on_filter_gone, c->link);
 	ASSERT(c->bev != NULL);
+	bufferevent_incref(c->under);
 	c->timer = evtimer_new(base, on_timer, c);
 	c->kick_ev = event_new(base, -1, 0, on_kick, c);
 	ASSERT(c->timer != NULL && c->kick_ev != NULL);

@@ -151,7 +151,7 @@ enum http_conn_state {
 	HTTP_CONN_READING,		/* a request's bytes go to evhttp as the guard passes them */
 	HTTP_CONN_WAITING,		/* a whole request is with evhttp: the next waits for its reply */
 	HTTP_CONN_REFUSING,		/* the guard answers: our error, then the connection ends */
-	HTTP_CONN_CLOSING,		/* evhttp is done with it: what it wrote goes out, then close */
+	HTTP_CONN_CLOSING,		/* the last reply goes out, then the connection closes */
 };
 
 /*
@@ -249,8 +249,11 @@ struct http_conn_link {
 
 /* A new connection for l: its bufferevents and the guard; evhttp's is c->bev. */
 struct http_conn *http_conn_new(struct http_listener *l);
-/* evhttp has written c's reply (on_complete): the guard may pass the next request. */
-void http_conn_request_done(struct http_conn *c);
+/*
+ * evhttp has c's reply to evreq off its hands (on_complete): the guard may
+ * pass the next request, or the connection ends once the reply is out.
+ */
+void http_conn_request_done(struct http_conn *c, struct evhttp_request *evreq);
 /* evhttp has a reply to write: it goes out now (a filter does not write when enabled). */
 void http_conn_flush(struct http_conn *c);
 /* The peer's address for logs ("-" when unknown). */

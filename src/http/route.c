@@ -338,8 +338,7 @@ read_json(struct http_req *r)
 static void
 on_complete(struct evhttp_request *evreq, void *arg)
 {
-	(void)evreq;
-	http_conn_request_done(arg);
+	http_conn_request_done(arg, evreq);
 }
 
 void
@@ -352,6 +351,7 @@ http_dispatch(struct evhttp_request *evreq, void *arg)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	struct http_req *r = xcalloc(1, sizeof(*r));
+	const struct http_route_int *route;
 
 	ASSERT(c != NULL);
 	/* ours until the reply: evhttp must not free it with a connection that goes first */
@@ -372,8 +372,10 @@ http_dispatch(struct evhttp_request *evreq, void *arg)
 		http_reply_error(r, HTTP_ERR_NOT_FOUND, "no such path");
 		return;
 	}
-	if ((r->route = find_route(r)) == NULL)
+	/* after a refusal r is gone: only a route found is kept in it */
+	if ((route = find_route(r)) == NULL)
 		return;
+	r->route = route;
 	if (query != NULL) {
 		r->query = xcalloc(1, sizeof(*r->query));
 		TAILQ_INIT(r->query);
