@@ -1305,6 +1305,12 @@ test_example(void **state)
 	assert_string_equal(c->mailbox_root, want);
 	snprintf(want, sizeof(want), "%s/var/tls/cert.pem", dir);
 	assert_string_equal(c->certs[0].chain, want);
+	/* the HTTP API on loopback, its keys beside the spool */
+	assert_int_equal(c->nhttp_listeners, 1);
+	assert_string_equal(c->http_listeners[0].address, "127.0.0.1:8025");
+	assert_int_equal(c->http_listeners[0].is_implicit_tls, 0);
+	snprintf(want, sizeof(want), "%s/var/api_keys", dir);
+	assert_string_equal(c->http_keys_file, want);
 	config_free(&c);
 }
 
