@@ -9,11 +9,13 @@
  *              the start and the stop
  *   conn.c     a connection's guard: each request's framing judged before
  *              evhttp reads it (frame.c), one request at a time, the
- *              refusals evhttp would answer in HTML, slow clients
+ *              refusals evhttp would answer in HTML, slow clients, the close
  *   frame.c    pure: request heads and bodies, their bounds and framing
- *   route.c    the route table, paths ({id}), the key, scope and rate of a
- *              request, its JSON body; dispatch
- *   reply.c    replies: JSON, the error codes and their statuses
+ *   route.c    the route table, the key, scope and rate of a request, its
+ *              query and JSON body; dispatch
+ *   path.c     pure: route patterns ({id}) and request paths
+ *   reply.c    replies: JSON, headers, Connection: close, the log line
+ *   error.c    pure: the error codes, their statuses, the error shape
  *   keys.c     pure: the keys file's lines, new keys, the secret's check
  *   keyring.c  the keys file read, and read again when it changes
  *   api_queue.c  GET/DELETE /v1/messages/{id}, /v1/queue/..., /v1/health
