@@ -4,10 +4,17 @@ the API's words; DELETE of a message by the keys that may. Mail for dead.test st
 (its route leads to a port where nothing listens)."""
 
 import re
+import socket
+import time
 
+import pytest
+
+from peers import Sink, free_port_on
 from test_http_api import (  # noqa: F401 (fixtures)
-    api_factory, assert_error, deferred, keys_dir, mta_api, queue_json)
+    api_factory, assert_error, deferred, keys_dir, mta_api, parse_raw, queue_json)
 from test_outbound import send, wait_gone, wait_log
+
+SLOW = "127.0.0.32"
 
 BODY = b"Subject: api\r\nMessage-ID: <api1@example.test>\r\n\r\nin the queue\r\n"
 
@@ -159,3 +166,51 @@ def test_delete_message(mta_api):
     assert s.all_mail() == []   # deleted: no notice either
     st, _, res = api.call("DELETE", "/v1/messages/" + q, key="admin")
     assert_error(st, res, 404, "not_found")
+
+
+@pytest.fixture
+def stalled(api_factory):
+    """An API on a daemon with a message whose attempt is in flight: the peer (smtp-sink -w)
+    stalls, so the attempt ends only with the 4 s timeouts."""
+    port = free_port_on([SLOW])
+    sink = Sink(SLOW, port, "-w", "60")
+    api = api_factory(relay__trusted_networks=["127.0.0.2/32"], outbound__port=port,
+                      outbound__routes=["slow.test [%s]" % SLOW], queue__retry_min="1h",
+                      queue__retry_max="2h", outbound__mail_timeout="4s",
+                      outbound__rcpt_timeout="4s", outbound__data_timeout="4s")
+    q = send(api.s, ["bob@slow.test"], BODY)
+    deadline = time.monotonic() + 15
+    while queue_json(api.s, "list", q)[0]["state"] != "active":
+        assert time.monotonic() < deadline, api.s.log()[-3000:]
+        time.sleep(0.05)
+    yield api, q
+    sink.cleanup()
+
+
+def test_a_reply_waits_for_the_attempt_in_flight(stalled):
+    api, q = stalled
+    st, _, res = api.call("POST", "/v1/queue/%s/hold" % q, key="admin", conn=api.conn(timeout=30))
+    assert (st, res) == (200, {"op": "hold", "matched": 1, "done": 1, "failed": 0})
+    log = api.s.log()
+    # the attempt ended and was recorded first; only then the hold, and the reply
+    assert log.index(q + ".1 deferred") < log.index(q + " operator op=hold"), log[-3000:]
+    assert queue_json(api.s, "list", q)[0]["state"] == "held"
+
+
+def test_a_client_that_leaves_is_forgotten_not_its_operation(stalled):
+    api, q = stalled
+    c = socket.create_connection(("127.0.0.1", api.port), timeout=5)
+    c.sendall(b"DELETE /v1/messages/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+              % (q.encode(), api.keys["admin"].encode()))
+    time.sleep(0.5)
+    c.close()
+    wait_log(api.s, q + " removed why=deleted")
+    # the reply found nobody; the daemon goes on
+    wait_log(api.s, r"h\d+\.1 http peer=127\.0\.0\.1 method=DELETE path=/v1/messages/%s "
+             r"status=200" % q)
+    assert q not in api.s.queue_ids()
+    assert api.call("GET", "/v1/health")[0] == 200
+    status, _, body = parse_raw(api.raw(b"GET /v1/queue HTTP/1.1\r\nHost: x\r\nConnection: "
+                                        b"close\r\nAuthorization: Bearer %s\r\n\r\n"
+                                        % api.keys["admin"].encode()))
+    assert (status, body) == (200, {"messages": [], "next": None})
