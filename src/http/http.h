@@ -235,6 +235,12 @@ int http_req_is_gone(const struct http_req *r);
 
 /* status with body (taken; NULL: no body) as JSON. */
 void http_reply_json(struct http_req *r, int status, json_t *body);
+/*
+ * status with len bytes of body (copied) of content_type: for what is not
+ * JSON (GET /metrics, Prometheus's text format). Errors stay JSON.
+ */
+void http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *body,
+    size_t len);
 /* The error e, with message (printf) for people. */
 void http_reply_error(struct http_req *r, enum http_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

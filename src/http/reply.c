@@ -50,14 +50,17 @@ to_evbuffer(const char *p, size_t n, void *ctx)
 	return evbuffer_add(ctx, p, n);
 }
 
-/* The reply to r: sent, logged, and r freed; the connection's next request may come. */
+/*
+ * The reply to r: status, ctype, and the body in buf (taken; NULL for
+ * none); sent, logged, and r freed. The connection's next request may come.
+ */
 static void
-send_reply(struct http_req *r, int status, json_t *body, const char *code)
+send_reply(struct http_req *r, int status, const char *ctype, struct evbuffer *buf,
+    const char *code)
 {
 	struct http *srv = r->srv;
 	struct http_conn *c = r->conn;
 	struct evkeyvalq *h;
-	struct evbuffer *buf;
 
 	log_ev_http(r->id, r->peer, http_method_name(r->method), r->path_raw, status,
 	    r->has_key ? r->key.id : NULL, code, (clock_mono_us() - r->start_us) / 1000);
@@ -66,13 +69,14 @@ send_reply(struct http_req *r, int status, json_t *body, const char *code)
 	if (c == NULL) {
 		/* the client left: nobody to tell; the request is ours to free */
 		evhttp_request_free(r->evreq);
-		json_decref(body);
+		if (buf != NULL)
+			evbuffer_free(buf);
 		http_req_free(r);
 		return;
 	}
 	c->req = NULL;
 	h = evhttp_request_get_output_headers(r->evreq);
-	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	for (size_t i = 0; i < r->nextra; i++)
 		evhttp_add_header(h, r->extra_name[i], r->extra_value[i]);
@@ -80,23 +84,42 @@ send_reply(struct http_req *r, int status, json_t *body, const char *code)
 	if (c->is_last || srv->is_draining ||
 	    c->nrequests >= srv->cfg->http_max_requests_per_connection)
 		evhttp_add_header(h, "Connection", "close");
-	buf = evbuffer_new();
-	ASSERT(buf != NULL);
-	if (body != NULL) {
-		ASSERT(json_dump_callback(body, to_evbuffer, buf, JSON_COMPACT) == 0);
-		evbuffer_add(buf, "\n", 1);
-		json_decref(body);
-	}
 	evhttp_send_reply(r->evreq, status, http_status_text(status), buf);
-	evbuffer_free(buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
 	http_req_free(r);
 	http_conn_flush(c);
+}
+
+/* body (taken) as one compact line, in a new evbuffer; NULL for no body. */
+static struct evbuffer *
+json_buf(json_t *body)
+{
+	struct evbuffer *buf;
+
+	if (body == NULL)
+		return NULL;
+	buf = evbuffer_new();
+	ASSERT(buf != NULL && json_dump_callback(body, to_evbuffer, buf, JSON_COMPACT) == 0);
+	evbuffer_add(buf, "\n", 1);
+	json_decref(body);
+	return buf;
 }
 
 void
 http_reply_json(struct http_req *r, int status, json_t *body)
 {
-	send_reply(r, status, body, NULL);
+	send_reply(r, status, "application/json", json_buf(body), NULL);
+}
+
+void
+http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *body,
+    size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	ASSERT(buf != NULL && evbuffer_add(buf, body, len) == 0);
+	send_reply(r, status, content_type, buf, NULL);
 }
 
 static void
@@ -106,7 +129,8 @@ reply_error_v(struct http_req *r, enum http_err e, const char *field, const char
 	char msg[512];
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	send_reply(r, http_err_status(e), http_error_json(e, msg, field), http_err_code(e));
+	send_reply(r, http_err_status(e), "application/json",
+	    json_buf(http_error_json(e, msg, field)), http_err_code(e));
 }
 
 void
