@@ -1,8 +1,8 @@
 /*
  * queue.h - the queue as an operator sees and commands it: the one
  * interface that the control socket (src/control), and through it `sterna
- * queue`, mailq and `sterna status`, use; later the HTTP API and the
- * dashboard. Everything here runs on the loop thread.
+ * queue`, mailq and `sterna status`, and the HTTP API (src/http) use;
+ * later the dashboard. Everything here runs on the loop thread.
  *
  * Every message in the queue has one state:
  *   queued    waiting for its first attempt (or retried now by a flush)
