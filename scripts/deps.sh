@@ -17,6 +17,9 @@ PKGS="$PKGS dovecot-core dovecot-lmtpd dovecot-imapd"
 PKGS="$PKGS libjansson-dev"
 # seccomp filter of the daemon (src/main/sandbox.c)
 PKGS="$PKGS libseccomp-dev"
+# curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
+# is in libevent-dev already
+PKGS="$PKGS curl"
 
 missing=""
 for p in $PKGS; do

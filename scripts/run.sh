@@ -5,6 +5,11 @@ bin=$1
 conf=examples/sterna.conf
 # examples/sterna.conf names ./var/tls/cert.pem and key.pem: a self-signed pair will do here
 sh scripts/selfsigned.sh var/tls
+# the HTTP API's keys: none yet (sterna apikey new adds them while it runs)
+if [ ! -e var/api_keys ]; then
+	: > var/api_keys
+	chmod 0640 var/api_keys
+fi
 "$bin" check -c "$conf"
 cat <<MSG
 sterna is starting on 127.0.0.1:2525 (examples/sterna.conf), with submission on 127.0.0.1:2587
@@ -25,6 +30,11 @@ It lands in ./var/mail/alice/new/ (a Maildir); the queue is ./var/spool, and
 
   $bin queue -c $conf list
 
-shows what waits in it. Ctrl-C stops it; kill -HUP reads renewed certificates.
+shows what waits in it. The HTTP API is on 127.0.0.1:8025 (docs/api.md); make a key with
+
+  $bin apikey new -c $conf --scopes admin --name me
+  curl -s -H "Authorization: Bearer KEY" http://127.0.0.1:8025/v1/queue
+
+Ctrl-C stops it; kill -HUP reads renewed certificates and the API keys.
 MSG
 exec "$bin" serve -c "$conf"

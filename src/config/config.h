@@ -367,6 +367,20 @@ struct config {
 	unsigned max_messages_per_connection;
 	unsigned connection_idle_ms;	/* an idle connection is kept this long for reuse */
 
+	/* http { }: the HTTP API (src/http, docs/api.md) */
+	struct config_listener *http_listeners;	/* address, name, line; is_implicit_tls: tls */
+	size_t nhttp_listeners;
+	char *http_keys_file;		/* the API keys (src/http/keys.c); "" for none */
+	uint64_t http_max_body_bytes;
+	size_t http_max_header_bytes;	/* the request line and header fields together */
+	unsigned http_max_headers;	/* header fields in one request */
+	unsigned http_max_json_depth;	/* arrays and objects nested in a body */
+	unsigned http_max_connections;	/* at once, over all HTTP listeners */
+	unsigned http_max_requests_per_connection;
+	unsigned http_idle_timeout_ms;	/* for the next request; for the client to read a reply */
+	unsigned http_request_timeout_ms;	/* for a whole request, from its first byte */
+	unsigned http_requests_per_minute;	/* a key's rate when its line names none; 0: none */
+
 	/* pickup { }, maildrop { }: the folder entrances (src/drop) */
 	char *pickup_dir;		/* "": no pickup folder */
 	unsigned pickup_scan_interval_ms;	/* the fallback scan; also a file's settle time */

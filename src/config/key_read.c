@@ -140,6 +140,31 @@ pattern_prefix(const char *pattern, const char *path, size_t k, struct buf *out)
 	}
 }
 
+/*
+ * 1 if pattern is path, written inside a section, one section deeper:
+ * "http.listen.*.tls" for "listen.b.tls". The key is not in the wrong
+ * section then but in another kind of section (an SMTP listener is no HTTP
+ * one), and naming the other would mislead. A key outside any section
+ * ("max_errors") is in the wrong place, and gets its section named.
+ */
+static int
+is_deeper_twin(const char *pattern, const char *path)
+{
+	const char *dot = strchr(pattern, '.');
+	struct buf tail;
+	int is_twin;
+
+	/* the same kind of section: its name is written, not a listener's own name */
+	if (dot == NULL || dot[1] == '*' || ncomponents(path) < 2 ||
+	    ncomponents(dot + 1) != ncomponents(path))
+		return 0;
+	buf_init(&tail, 4096);
+	pattern_prefix(dot + 1, path, ncomponents(path), &tail);
+	is_twin = strcmp(buf_cstr(&tail), path) == 0;
+	buf_clear(&tail);
+	return is_twin;
+}
+
 static int
 unknown_key(struct cfg_load *l, const struct ucl_node *n, const char *path)
 {
@@ -169,7 +194,7 @@ unknown_key(struct cfg_load *l, const struct ucl_node *n, const char *path)
 		const char *rleaf = strrchr(cfg_rows[i].path, '.') + 1;
 		const char *star = strchr(cfg_rows[i].path, '*');
 
-		if (strcmp(rleaf, leaf) != 0)
+		if (strcmp(rleaf, leaf) != 0 || is_deeper_twin(cfg_rows[i].path, path))
 			continue;
 		best = 0;
 		buf_reset(&found);
@@ -375,7 +400,7 @@ bool_of(const struct ucl_node *n)
 	return -1;
 }
 
-/* The named section being read, if any: a listener, a certificate or a DNSBL. */
+/* The named section being read, if any: a listener (SMTP or HTTP), a certificate or a DNSBL. */
 struct section {
 	struct config_listener *lis;
 	struct config_cert *cert;
@@ -404,7 +429,7 @@ static int
 apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path, const struct section *sec)
 {
-	void *base = r->base == KB_LISTENER ? (void *)sec->lis :
+	void *base = r->base == KB_LISTENER || r->base == KB_HTTP_LISTENER ? (void *)sec->lis :
 	    r->base == KB_CERT ? (void *)sec->cert :
 	    r->base == KB_DNSBL ? (void *)sec->dnsbl :
 	    r->base == KB_WEBHOOK ? (void *)sec->webhook : (void *)l->cfg;
@@ -484,7 +509,10 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	case KT_ADDRESS:
 		if (cfg_read_address(l, n, path, lis) == -1)
 			return -1;
-		l->listen_addr[lis - l->cfg->listeners] = n;
+		if (r->base == KB_HTTP_LISTENER)
+			l->http_addr[lis - l->cfg->http_listeners] = n;
+		else
+			l->listen_addr[lis - l->cfg->listeners] = n;
 		return 0;
 	}
 	return 0;
@@ -595,7 +623,8 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named) {
-			struct section inner = { .lis = listener_new(l, m) };
+			struct section inner = { .lis = base == KB_HTTP_LISTENER ?
+			    cfg_http_listener_new(l, m) : listener_new(l, m) };
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 			if (rc == 0 && inner.lis->address == NULL)
@@ -631,6 +660,8 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->cert_nodes);
 	free(l->dnsbl_nodes);
 	free(l->webhook_nodes);
+	free(l->http_nodes);
+	free(l->http_addr);
 	free(l->user_nodes);
 	memset(l, 0, sizeof(*l));
 }

@@ -242,6 +242,32 @@ const struct key_row cfg_rows[] = {
 	{ "outbound.connection_idle", KT_DURATION, KS_UNSIGNED, CFG(connection_idle_ms), 10 * SEC,
 	    NULL, 0, HOUR, 1, NULL, NULL, NULL },
 
+	/* the HTTP API (src/http): no listener, no server */
+	{ "http.listen.*.address", KT_ADDRESS, KS_STR, HLS(address), 0, NULL, 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "http.listen.*.tls", KT_BOOL, KS_UNSIGNED, HLS(is_implicit_tls), 0, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
+	{ "http.keys_file", KT_PATH, KS_STR, CFG(http_keys_file), 0, "", 0, 0, 0, NULL, NULL, NULL },
+	/* a message of smtp.max_message_bytes' default (35 MiB) in base64 in JSON: about 47 MiB */
+	{ "http.max_body", KT_SIZE, KS_U64, CFG(http_max_body_bytes), 50 * MIB, NULL,
+	    KIB, GIB, 0, NULL, NULL, NULL },
+	{ "http.max_header_bytes", KT_SIZE, KS_SIZE, CFG(http_max_header_bytes), 16 * KIB, NULL,
+	    KIB, MIB, 0, NULL, NULL, NULL },
+	{ "http.max_headers", KT_COUNT, KS_UNSIGNED, CFG(http_max_headers), 64, NULL,
+	    8, 1000, 0, NULL, NULL, NULL },
+	{ "http.max_json_depth", KT_COUNT, KS_UNSIGNED, CFG(http_max_json_depth), 16, NULL,
+	    2, 64, 0, NULL, NULL, NULL },
+	{ "http.max_connections", KT_COUNT, KS_UNSIGNED, CFG(http_max_connections), 256, NULL,
+	    1, 100000, 0, NULL, NULL, NULL },
+	{ "http.max_requests_per_connection", KT_COUNT, KS_UNSIGNED,
+	    CFG(http_max_requests_per_connection), 1000, NULL, 1, 1000000, 0, NULL, NULL, NULL },
+	{ "http.idle_timeout", KT_DURATION, KS_UNSIGNED, CFG(http_idle_timeout_ms), MIN, NULL,
+	    SEC, HOUR, 1, NULL, NULL, NULL },
+	{ "http.request_timeout", KT_DURATION, KS_UNSIGNED, CFG(http_request_timeout_ms), 30 * SEC,
+	    NULL, SEC, HOUR, 1, NULL, NULL, NULL },
+	{ "http.requests_per_minute", KT_COUNT, KS_UNSIGNED, CFG(http_requests_per_minute), 600,
+	    NULL, 0, 1000000, 0, NULL, NULL, NULL },
+
 	/* the folder entrances (src/drop) */
 	{ "pickup.dir", KT_PATH, KS_STR, CFG(pickup_dir), 0, "", 0, 0, 0, NULL, NULL, NULL },
 	{ "pickup.scan_interval", KT_DURATION, KS_UNSIGNED, CFG(pickup_scan_interval_ms), 10 * SEC,
@@ -288,6 +314,7 @@ static const char *const key_ids[] = {
 	[CFG_KEY_ROUTES] = "outbound.routes",
 	[CFG_KEY_SMARTHOST_TLS] = "outbound.smarthost_tls",
 	[CFG_KEY_TLS_CA_FILE] = "outbound.tls_ca_file",
+	[CFG_KEY_HTTP_KEYS_FILE] = "http.keys_file",
 };
 
 size_t

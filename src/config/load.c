@@ -547,6 +547,8 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	if (rc == 0)
 		rc = cfg_check_outbound(&l);
 	if (rc == 0)
+		rc = cfg_check_http(&l);
+	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_SPOOL_DIR, &c->spool_dir, "spool.dir");
 	if (rc == 0)
 		rc = make_absolute(&l, CFG_KEY_MAILBOX_ROOT, &c->mailbox_root, "local.mailbox_root");
@@ -669,6 +671,7 @@ config_free(struct config **cp)
 	cfg_dnsbls_free(c);
 	cfg_webhooks_free(c);
 	free(c->suppress_on);
+	cfg_http_free(c);
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);

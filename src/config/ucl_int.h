@@ -140,6 +140,9 @@ struct cfg_load {
 	size_t dnsbl_cap;
 	const struct ucl_node **webhook_nodes;	/* per events.webhook section: its node */
 	size_t webhook_cap;
+	const struct ucl_node **http_nodes;	/* per HTTP listener: its section */
+	const struct ucl_node **http_addr;	/* per HTTP listener: its address, or NULL */
+	size_t http_cap;
 	struct cfg_alias_src *alias_src;	/* per alias */
 	const struct ucl_node **user_nodes;	/* per local user */
 	char *err;
@@ -165,6 +168,7 @@ enum cfg_key_id {
 	CFG_KEY_ROUTES,
 	CFG_KEY_SMARTHOST_TLS,
 	CFG_KEY_TLS_CA_FILE,
+	CFG_KEY_HTTP_KEYS_FILE,
 };
 
 /* Number of rows in the key table. */
@@ -227,6 +231,14 @@ int cfg_check_webhooks(struct cfg_load *l);
 void cfg_webhooks_free(struct config *c);
 /* Frees c->dnsbls. */
 void cfg_dnsbls_free(struct config *c);
+/*
+ * http { } as a whole, once read (key_http.c): a TLS listener needs a
+ * certificate, listeners need a keys file (made absolute here), no
+ * address twice, SMTP's included. 0, or -1 with l->err set.
+ */
+int cfg_check_http(struct cfg_load *l);
+/* Frees c->http_listeners and c->http_keys_file. */
+void cfg_http_free(struct config *c);
 
 /* listeners.c: at least one, no address twice, no wildcard over another; AUTH where required */
 int cfg_check_listeners(struct cfg_load *l);

@@ -7,8 +7,8 @@
  * mode lets through; anyone else gets "forbidden", a log line, and the
  * door. Each connection takes one request at a time (the next waits in
  * the kernel and in a bounded input buffer) and answers it fully first:
- *  - a listing goes out a slice of LIST_SLICE messages per turn of the
- *    loop, and only while the client keeps reading (its output below
+ *  - a listing goes out a slice per turn of the loop, paced (src/qview's
+ *    pager), and only while the client keeps reading (its output below
  *    OUT_WATERMARK), so that listing the whole of a large queue never
  *    holds up receiving or delivering, and a client that stops reading
  *    holds a cursor, not the daemon's memory;
@@ -43,9 +43,6 @@
 #include "util/xalloc.h"
 
 #define MAX_CONNS 32			/* control connections at once */
-#define LIST_SLICE 500			/* messages listed per turn of the loop */
-#define LIST_PACE 3			/* a slice's time x this: the pause before the next */
-#define LIST_MAX_PAUSE_US 50000
 #define OUT_WATERMARK (256 * 1024)	/* a listing goes on below this much unsent output */
 #define IDLE_S 60			/* for a request, or for the client to read a reply */
 #define LINGER_S 5			/* for the client to close, after our last reply */
@@ -53,7 +50,7 @@
 
 enum cc_state {
 	CC_IDLE,	/* waiting for a request */
-	CC_LISTING,	/* a listing in progress: a cursor */
+	CC_LISTING,	/* a listing in progress: a pager */
 	CC_APPLYING,	/* an operation in the scheduler's hands */
 	CC_CLOSING,	/* the last reply is going out */
 	CC_DRAINING,	/* it is out; what the client still sends is read and dropped */
@@ -66,13 +63,11 @@ struct ctl_conn {
 	long uid, gid;
 	enum cc_state state;
 	struct ctl_req req;		/* the request in hand; cleared before the next */
-	struct sched_cursor *cur;	/* CC_LISTING */
-	size_t count;			/* messages listed so far */
-	int is_waiting_drain;		/* the listing waits for its output to drain */
+	struct qview_pager *pager;	/* CC_LISTING */
 	struct sched_op_req *op;	/* CC_APPLYING, once sched_apply returned */
 	int is_op_done;
 	int is_half_closed;		/* the client said all it will: close after this reply */
-	struct event *step_ev;		/* the next turn: a slice, or the next request */
+	struct event *step_ev;		/* the next turn: the next request */
 	struct ctl_conn *prev, *next;
 };
 
@@ -160,26 +155,6 @@ step_later(struct ctl_conn *c)
 	evtimer_add(c->step_ev, &now);
 }
 
-/*
- * The next slice of a listing, after a pause LIST_PACE times as long as the
- * last slice took: a listing takes at most a share of the loop, and of a
- * core, however large the queue and however often operators ask. Mail
- * events go first anyway (the slice's event has the background priority);
- * the pause keeps the CPU for them on a machine with few cores.
- */
-static void
-step_paced(struct ctl_conn *c, uint64_t slice_us)
-{
-	uint64_t pause_us = slice_us * LIST_PACE;
-	struct timeval tv;
-
-	if (pause_us > LIST_MAX_PAUSE_US)
-		pause_us = LIST_MAX_PAUSE_US;
-	tv.tv_sec = 0;
-	tv.tv_usec = (suseconds_t)pause_us;
-	evtimer_add(c->step_ev, &tv);
-}
-
 /* A reply is complete: on to the next request, on the next turn of the loop. */
 static void
 reply_over(struct ctl_conn *c)
@@ -196,31 +171,35 @@ on_view(void *ctx, const struct sched_view *v)
 {
 	struct ctl_conn *c = ctx;
 
-	send_json(c, ctl_reply_msg(ctl_view_json(v, c->req.kind == CTL_SHOW)));
-	c->count++;
+	send_json(c, ctl_reply_msg(qview_msg_json(v, c->req.kind == CTL_SHOW)));
 }
 
-/* One slice of the listing; the rest waits for the next turn, or for the client. */
-static void
-list_slice(struct ctl_conn *c)
+/* The listing waits while the client has not read what went out. */
+static int
+is_output_full(void *ctx)
 {
-	uint64_t t0 = clock_mono_us();
+	struct ctl_conn *c = ctx;
 
-	c->is_waiting_drain = 0;
-	if (sched_cursor_next(c->cur, LIST_SLICE, on_view, c) > 0) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_WATERMARK)
-			step_paced(c, clock_mono_us() - t0);
-		else
-			c->is_waiting_drain = 1;	/* on_write goes on */
-		return;
-	}
-	sched_cursor_free(&c->cur);
-	if (c->req.kind == CTL_SHOW && c->count == 0)
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUT_WATERMARK;
+}
+
+static void
+on_listed(void *ctx, size_t count, int has_more)
+{
+	struct ctl_conn *c = ctx;
+
+	(void)has_more;		/* no bound: the listing ends with the queue */
+	qview_pager_free(&c->pager);
+	if (c->req.kind == CTL_SHOW && count == 0)
 		send_error(c, CTL_ERR_NOT_FOUND, "no such message in the queue");
 	else
-		send_json(c, ctl_reply_end(c->count));
+		send_json(c, ctl_reply_end(count));
 	reply_over(c);
 }
+
+static const struct qview_pager_ops list_ops = {
+	.each = on_view, .is_full = is_output_full, .done = on_listed,
+};
 
 /* ---- operations ---- */
 
@@ -242,7 +221,7 @@ on_applied(void *ctx, const struct sched_op_result *r)
 static void
 log_request(struct ctl_conn *c)
 {
-	const struct sched_filter *f = &c->req.f;
+	const struct sched_filter *f = &c->req.qf.f;
 	char states[64] = "";
 	size_t used = 0;
 	struct log_ctl_sel sel = { .qid = f->qid, .sender = f->sender, .rcpt = f->rcpt,
@@ -296,15 +275,14 @@ request(struct ctl_conn *c, const uint8_t *p, size_t len)
 		break;
 	case CTL_LIST:
 	case CTL_SHOW:
-		c->cur = sched_cursor_new(c->ctl->d.sched, &c->req.f);
-		c->count = 0;
 		set_state(c, CC_LISTING);
-		list_slice(c);
+		c->pager = qview_pager_new(c->ctl->d.base, c->ctl->d.sched, &c->req.qf.f, NULL,
+		    SIZE_MAX, &list_ops, c);
 		break;
 	case CTL_APPLY:
 		set_state(c, CC_APPLYING);
 		c->is_op_done = 0;
-		c->op = sched_apply(c->ctl->d.sched, c->req.op, &c->req.f, c->uid, on_applied, c);
+		c->op = sched_apply(c->ctl->d.sched, c->req.op, &c->req.qf.f, c->uid, on_applied, c);
 		/* done may have run inside the call already, and then there is no handle */
 		if (c->is_op_done)
 			c->op = NULL;
@@ -359,10 +337,6 @@ on_step(evutil_socket_t fd, short what, void *arg)
 	struct ctl_conn *c = arg;
 
 	(void)fd, (void)what;
-	if (c->state == CC_LISTING) {
-		list_slice(c);
-		return;
-	}
 	if (c->state == CC_IDLE)
 		take_requests(c);
 	/* the requests it sent before its end are answered: the connection is over */
@@ -416,8 +390,8 @@ on_write(struct bufferevent *bev, void *arg)
 
 	if (c->state == CC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		linger(c);
-	else if (c->state == CC_LISTING && c->is_waiting_drain)
-		list_slice(c);
+	else if (c->state == CC_LISTING)
+		qview_pager_resume(c->pager);
 }
 
 /*
@@ -488,7 +462,7 @@ conn_new(struct control *ctl, evutil_socket_t fd)
 	ASSERT(c->bev != NULL);
 	c->step_ev = evtimer_new(ctl->d.base, on_step, c);
 	ASSERT(c->step_ev != NULL);
-	/* a listing's next slice waits while mail has something to do on the loop */
+	/* the next request waits while mail has something to do on the loop */
 	(void)event_priority_set(c->step_ev, LOOP_PRIORITY_BACKGROUND);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* libevent stops reading at the high mark: the input never holds more than one line */
@@ -512,7 +486,7 @@ conn_free(struct ctl_conn *c)
 	/* the operation goes on in the scheduler; only its answer has nobody to go to */
 	if (c->op != NULL)
 		sched_op_forget(c->op);
-	sched_cursor_free(&c->cur);
+	qview_pager_free(&c->pager);
 	ctl_req_clear(&c->req);
 	event_free(c->step_ev);
 	bufferevent_free(c->bev);

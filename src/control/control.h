@@ -21,13 +21,14 @@
 
 #include <jansson.h>
 
+#include "qview/qview.h"
 #include "sched/queue.h"
 #include "util/qid.h"
 
 #define CTL_SOCKET_NAME "control"	/* in spool.dir */
 #define CTL_MAX_LINE 4096		/* a request line, its LF included */
 #define CTL_MAX_DEPTH 8			/* arrays and objects nested in a request */
-#define CTL_MAX_TEXT 1024		/* a string of a filter (sender, recipient, domain) */
+#define CTL_MAX_TEXT QVIEW_MAX_TEXT	/* a string of a filter (sender, recipient, domain) */
 #define CTL_MAX_REPLY_LINE (64u << 20)	/* what the client reads as one reply line */
 
 /* ---- requests (proto.c) ---- */
@@ -77,10 +78,8 @@ enum ctl_kind {
 struct ctl_req {
 	enum ctl_kind kind;
 	enum sched_op op;		/* CTL_APPLY */
-	struct sched_filter f;		/* CTL_LIST, CTL_SHOW (qid only), CTL_APPLY */
+	struct qview_filter qf;		/* CTL_LIST, CTL_SHOW (qid only), CTL_APPLY */
 	int is_all;			/* "all": true: an operation's empty filter needs it */
-	char qid[QID_LEN + 1];		/* f.qid points here when set */
-	char *sender, *rcpt, *domain;	/* f.sender, f.rcpt, f.domain point here */
 };
 
 /*
@@ -95,8 +94,6 @@ enum ctl_err ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char
 void ctl_req_clear(struct ctl_req *r);
 /* "list", "show", "status", or the operation's name. */
 const char *ctl_req_op_name(const struct ctl_req *r);
-/* 1 if f selects nothing in particular (it would match the whole queue). */
-int ctl_filter_is_empty(const struct sched_filter *f);
 /*
  * A request for the daemon: op is "list", "status", an operation's name,
  * ...; f (may be NULL) becomes its "filter", is_all its "all". For show,
@@ -124,14 +121,6 @@ struct ctl_status {
 
 /* {"ok":true,"status":{...}}. */
 json_t *ctl_reply_status(const struct ctl_status *s);
-/*
- * A message as listings show it: id, state, arrival, size, sender,
- * next_attempt and recipients (each with email, orig, state, agent,
- * attempts, last_reply, next_attempt, status); with is_detail also where
- * it came from (origin, client, helo, proto, TLS, user). Reads v only
- * during the call. Returns a new object.
- */
-json_t *ctl_view_json(const struct sched_view *v, int is_detail);
 /* {"msg": msg}, taking msg. */
 json_t *ctl_reply_msg(json_t *msg);
 /*
@@ -139,10 +128,6 @@ json_t *ctl_reply_msg(json_t *msg);
  * which returns 0, or -1 to stop (jansson's dump callback). Returns 0, or -1.
  */
 int ctl_json_line(const json_t *j, json_dump_callback_t write, void *ctx);
-/* An RFC 3339 UTC time, "2026-12-24T08:00:00Z", into out (24 bytes): out. */
-const char *ctl_time_str(uint64_t t_s, char out[24]);
-/* The inverse for what ctl_time_str writes: 0 and *t_out, or -1. */
-int ctl_time_parse(const char *s, uint64_t *t_out);
 
 /* ---- the daemon's side (control.c) ---- */
 

@@ -39,7 +39,7 @@ local_time(const char *iso, const char *fmt, char *out, size_t size)
 	time_t tt;
 	struct tm tm;
 
-	if (iso == NULL || ctl_time_parse(iso, &t) == -1)
+	if (iso == NULL || qview_time_parse(iso, &t) == -1)
 		return "?";
 	tt = (time_t)t;
 	if (localtime_r(&tt, &tm) == NULL || strftime(out, size, fmt, &tm) == 0)

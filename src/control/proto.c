@@ -9,7 +9,8 @@
  * by the caller (ctl_line_find), its nesting before jansson sees it (a
  * parser that recurses must not be handed a thousand brackets), and every
  * key and value is checked; what is not understood is refused with a code
- * that never changes for the same cause, never ignored.
+ * that never changes for the same cause, never ignored. Filters, views and
+ * results are src/qview's, shared with the HTTP API.
  */
 #include "control/control.h"
 
@@ -17,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "spool/spool.h"
+#include "util/jdepth.h"
 #include "util/xalloc.h"
 
 enum ctl_line
@@ -83,39 +84,6 @@ refuse(char *why, size_t whysize, enum ctl_err e, const char *fmt, ...)
 	return e;
 }
 
-/*
- * 1 if no array or object in p[0..n) lies deeper than max. Brackets inside
- * strings do not count; whatever else is wrong with the text is left to
- * the parser, which then never nests deeper than max.
- */
-static int
-depth_ok(const uint8_t *p, size_t n, unsigned max)
-{
-	unsigned depth = 0;
-	int is_str = 0, is_esc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-
-		if (is_str) {
-			if (is_esc)
-				is_esc = 0;
-			else if (c == '\\')
-				is_esc = 1;
-			else if (c == '"')
-				is_str = 0;
-		} else if (c == '"') {
-			is_str = 1;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return 0;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return 1;
-}
-
 static const struct {
 	const char *name;
 	enum ctl_kind kind;
@@ -142,112 +110,12 @@ key_allowed(enum ctl_kind k, const char *key)
 	}
 }
 
-/* A string of the filter: set, not too long; "" only where empty means something. */
-static enum ctl_err
-filter_text(const char *key, const json_t *v, int may_be_empty, char **out, char *why,
-    size_t whysize)
-{
-	size_t len;
-
-	if (!json_is_string(v))
-		return refuse(why, whysize, CTL_ERR_BAD_FILTER, "filter: \"%s\" is a string", key);
-	len = json_string_length(v);
-	if (len > CTL_MAX_TEXT || (len == 0 && !may_be_empty) ||
-	    strlen(json_string_value(v)) != len)
-		return refuse(why, whysize, CTL_ERR_BAD_FILTER,
-		    "filter: \"%s\" is %s", key, len == 0 ? "empty" : "not a usable string");
-	*out = xstrdup(json_string_value(v));
-	return CTL_ERR_NONE;
-}
-
-static enum ctl_err
-filter_age(const char *key, const json_t *v, uint64_t *out, char *why, size_t whysize)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return refuse(why, whysize, CTL_ERR_BAD_FILTER,
-		    "filter: \"%s\" is a number of seconds, 0 or more", key);
-	*out = (uint64_t)json_integer_value(v);
-	return CTL_ERR_NONE;
-}
-
-static enum ctl_err
-filter_state(const json_t *v, unsigned *out, char *why, size_t whysize)
-{
-	const json_t *names = v;
-	json_t *one = NULL;
-	enum ctl_err e = CTL_ERR_NONE;
-	size_t i;
-	json_t *it;
-
-	/* one name, or a list of names */
-	if (json_is_string(v))
-		names = one = json_pack("[O]", v);
-	if (!json_is_array(names) || json_array_size(names) == 0) {
-		e = refuse(why, whysize, CTL_ERR_BAD_FILTER,
-		    "filter: \"state\" is a state or a list of states");
-		goto out;
-	}
-	json_array_foreach(names, i, it) {
-		enum sched_state st;
-
-		if (!json_is_string(it) || sched_state_parse(json_string_value(it), &st) == -1) {
-			e = refuse(why, whysize, CTL_ERR_BAD_FILTER,
-			    "filter: \"state\": %.64s is none of queued, active, deferred, held",
-			    json_is_string(it) ? json_string_value(it) : "a value");
-			goto out;
-		}
-		*out |= 1u << st;
-	}
-out:
-	json_decref(one);
-	return e;
-}
-
+/* The request's "filter": a bad one is the request's bad_filter. */
 static enum ctl_err
 filter_parse(const json_t *fv, struct ctl_req *r, char *why, size_t whysize)
 {
-	struct sched_filter *f = &r->f;
-	const char *key;
-	json_t *v;
-	enum ctl_err e = CTL_ERR_NONE;
-
-	if (!json_is_object(fv))
-		return refuse(why, whysize, CTL_ERR_BAD_FILTER, "\"filter\" is an object");
-	json_object_foreach((json_t *)fv, key, v) {
-		if (strcmp(key, "id") == 0) {
-			if (!json_is_string(v) ||
-			    !qid_valid(json_string_value(v), json_string_length(v)))
-				return refuse(why, whysize, CTL_ERR_BAD_FILTER,
-				    "filter: \"id\" is not a queue id");
-			memcpy(r->qid, json_string_value(v), QID_LEN + 1);
-			f->qid = r->qid;
-		} else if (strcmp(key, "state") == 0) {
-			e = filter_state(v, &f->states, why, whysize);
-		} else if (strcmp(key, "sender") == 0) {
-			/* "" is the null sender, <> */
-			if ((e = filter_text(key, v, 1, &r->sender, why, whysize)) == CTL_ERR_NONE)
-				f->sender = r->sender;
-		} else if (strcmp(key, "recipient") == 0) {
-			if ((e = filter_text(key, v, 0, &r->rcpt, why, whysize)) == CTL_ERR_NONE)
-				f->rcpt = r->rcpt;
-		} else if (strcmp(key, "domain") == 0) {
-			if ((e = filter_text(key, v, 0, &r->domain, why, whysize)) == CTL_ERR_NONE)
-				f->domain = r->domain;
-		} else if (strcmp(key, "min_age_s") == 0) {
-			e = filter_age(key, v, &f->min_age_s, why, whysize);
-		} else if (strcmp(key, "max_age_s") == 0) {
-			e = filter_age(key, v, &f->max_age_s, why, whysize);
-		} else {
-			return refuse(why, whysize, CTL_ERR_BAD_FILTER,
-			    "filter: unknown key \"%.64s\"", key);
-		}
-		if (e != CTL_ERR_NONE)
-			return e;
-	}
-	if (f->min_age_s != 0 && f->max_age_s != 0 && f->min_age_s > f->max_age_s)
-		return refuse(why, whysize, CTL_ERR_BAD_FILTER,
-		    "filter: \"min_age_s\" is more than \"max_age_s\": nothing could match");
-	return CTL_ERR_NONE;
+	return qview_filter_parse(fv, &r->qf, why, whysize) == 0 ? CTL_ERR_NONE :
+	    CTL_ERR_BAD_FILTER;
 }
 
 /* The kind (and operation) that op names. */
@@ -288,8 +156,8 @@ req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 		if (!json_is_string(v) || !qid_valid(json_string_value(v), json_string_length(v)))
 			return refuse(why, whysize, CTL_ERR_BAD_FILTER,
 			    "show: \"id\" is a queue id, and it is missing or not one");
-		memcpy(r->qid, json_string_value(v), QID_LEN + 1);
-		r->f.qid = r->qid;
+		memcpy(r->qf.qid, json_string_value(v), QID_LEN + 1);
+		r->qf.f.qid = r->qf.qid;
 		return CTL_ERR_NONE;
 	}
 	if ((v = json_object_get(root, "filter")) != NULL &&
@@ -304,7 +172,7 @@ req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 		r->is_all = json_is_true(v);
 	}
 	/* an operation on the whole queue is never a default: it must be asked for */
-	if (ctl_filter_is_empty(&r->f) && !r->is_all)
+	if (qview_filter_is_empty(&r->qf.f) && !r->is_all)
 		return refuse(why, whysize, CTL_ERR_FILTER_REQUIRED,
 		    "%s: no filter: give one, or \"all\": true for the whole queue",
 		    json_string_value(opv));
@@ -320,7 +188,7 @@ ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char *why, size_t
 
 	memset(r, 0, sizeof(*r));
 	why[0] = '\0';
-	if (!depth_ok(p, len, CTL_MAX_DEPTH))
+	if (!jdepth_ok(p, len, CTL_MAX_DEPTH))
 		return refuse(why, whysize, CTL_ERR_TOO_DEEP, "nested deeper than %d levels",
 		    CTL_MAX_DEPTH);
 	/* no NUL (raw or \u0000), UTF-8 only, one text and nothing after it */
@@ -341,9 +209,7 @@ ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char *why, size_t
 void
 ctl_req_clear(struct ctl_req *r)
 {
-	free(r->sender);
-	free(r->rcpt);
-	free(r->domain);
+	qview_filter_clear(&r->qf);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -363,50 +229,18 @@ ctl_req_op_name(const struct ctl_req *r)
 	}
 }
 
-int
-ctl_filter_is_empty(const struct sched_filter *f)
-{
-	return f->states == 0 && f->qid == NULL && f->sender == NULL && f->rcpt == NULL &&
-	    f->domain == NULL && f->min_age_s == 0 && f->max_age_s == 0;
-}
-
 json_t *
 ctl_req_new(const char *op, const struct sched_filter *f, int is_all)
 {
-	json_t *req = json_pack("{s:s}", "op", op), *fj;
+	json_t *req = json_pack("{s:s}", "op", op);
 
 	if (strcmp(op, "show") == 0) {
 		ASSERT(f != NULL && f->qid != NULL);
 		json_object_set_new(req, "id", json_string(f->qid));
 		return req;
 	}
-	if (f != NULL && !ctl_filter_is_empty(f)) {
-		fj = json_object();
-		if (f->qid != NULL)
-			json_object_set_new(fj, "id", json_string(f->qid));
-		if (f->states != 0) {
-			json_t *names = json_array();
-
-			for (unsigned st = 0; st < SCHED_NSTATES; st++)
-				if (f->states & (1u << st))
-					json_array_append_new(names,
-					    json_string(sched_state_name((enum sched_state)st)));
-			json_object_set_new(fj, "state", names);
-		}
-		if (f->sender != NULL)
-			json_object_set_new(fj, "sender", json_string(f->sender));
-		if (f->rcpt != NULL)
-			json_object_set_new(fj, "recipient", json_string(f->rcpt));
-		if (f->domain != NULL)
-			json_object_set_new(fj, "domain", json_string(f->domain));
-		if (f->min_age_s != 0)
-			json_object_set_new(fj, "min_age_s",
-			    json_integer((json_int_t)f->min_age_s));
-		if (f->max_age_s != 0)
-			json_object_set_new(fj, "max_age_s",
-			    json_integer((json_int_t)f->max_age_s));
-		json_object_set_new(req, "filter", fj);
-	}
+	if (f != NULL && !qview_filter_is_empty(f))
+		json_object_set_new(req, "filter", qview_filter_json(f));
 	if (is_all)
 		json_object_set_new(req, "all", json_true());
 	return req;
@@ -430,173 +264,11 @@ ctl_reply_end(size_t count)
 json_t *
 ctl_reply_result(enum sched_op op, const struct sched_op_result *r)
 {
-	return json_pack("{s:b,s:s,s:I,s:I,s:I}", "ok", 1, "op", sched_op_name(op),
-	    "matched", (json_int_t)r->matched, "done", (json_int_t)r->done,
-	    "failed", (json_int_t)r->failed);
-}
+	json_t *o = json_pack("{s:b}", "ok", 1), *res = qview_result_json(op, r);
 
-const char *
-ctl_time_str(uint64_t t_s, char out[24])
-{
-	time_t t = (time_t)t_s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 24, "1970-01-01T00:00:00Z");
-	return out;
-}
-
-int
-ctl_time_parse(const char *s, uint64_t *t_out)
-{
-	struct tm tm = { 0 };
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	time_t t;
-
-	if (end == NULL || *end != '\0' || (t = timegm(&tm)) < 0)
-		return -1;
-	*t_out = (uint64_t)t;
-	return 0;
-}
-
-static json_t *
-jtime(uint64_t t_s)
-{
-	char b[24];
-
-	return t_s == 0 ? json_null() : json_string(ctl_time_str(t_s, b));
-}
-
-/* The length of the valid UTF-8 sequence at p[0..n) (no overlong form, no surrogate), or 0. */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t cp, min;
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0)
-		len = 2, cp = c & 0x1f, min = 0x80;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3, cp = c & 0x0f, min = 0x800;
-	else if ((c & 0xf8) == 0xf0)
-		len = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/*
- * A JSON string of s, NULL giving null. JSON strings are UTF-8, and a
- * queue file may hold other bytes (a remote server's reply, an 8-bit
- * address): each byte that is not part of valid UTF-8 becomes U+FFFD.
- */
-static json_t *
-jstr(const char *s)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n;
-	char *fixed, *w;
-	json_t *j;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	n = strlen(s);
-	w = fixed = xmalloc(n * 3 + 1);
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(p + i, n - i);
-
-		if (len == 0) {
-			memcpy(w, "\xef\xbf\xbd", 3);
-			w += 3;
-			i++;
-		} else {
-			memcpy(w, p + i, len);
-			w += len;
-			i += len;
-		}
-	}
-	*w = '\0';
-	j = json_string(fixed);
-	free(fixed);
-	ASSERT(j != NULL);
-	return j;
-}
-
-static json_t *
-rcpt_json(const struct sched_view *v, size_t i)
-{
-	const struct spool_rcpt *r = &v->m->rcpts[i];
-	enum sched_rcpt_state st = sched_view_rcpt(v, i);
-	int is_waiting = st == SCHED_RCPT_PENDING || st == SCHED_RCPT_DEFERRED;
-
-	json_t *o = json_pack("{s:o,s:o,s:s,s:o,s:I,s:o,s:o,s:o}",
-	    "email", jstr(r->to),
-	    "orig", jstr(r->orig),
-	    "state", sched_rcpt_state_name(st),
-	    "agent", jstr(sched_view_agent(v, i)),
-	    "attempts", (json_int_t)r->attempts,
-	    "last_reply", jstr(r->reason),
-	    "next_attempt", jtime(is_waiting ? r->next_try_s : 0),
-	    "status", r->status[0] != '\0' ? jstr(r->status) : json_null());
-
-	ASSERT(o != NULL);
-	return o;
-}
-
-/* Where the message came from, for show. */
-static void
-add_detail(json_t *o, const struct spool_msg *m)
-{
-	json_object_set_new(o, "origin", json_string(spool_origin_name(m->origin)));
-	json_object_set_new(o, "client_ip", jstr(m->client_ip));
-	json_object_set_new(o, "client_name", jstr(m->client_name));
-	json_object_set_new(o, "helo", jstr(m->helo));
-	json_object_set_new(o, "proto", jstr(m->proto));
-	json_object_set_new(o, "tls_version", jstr(m->tls_version));
-	json_object_set_new(o, "tls_cipher", jstr(m->tls_cipher));
-	json_object_set_new(o, "auth_user", jstr(m->auth_user));
-	json_object_set_new(o, "local_user", jstr(m->local_user));
-	json_object_set_new(o, "local_uid", m->local_uid >= 0 ?
-	    json_integer((json_int_t)m->local_uid) : json_null());
-	json_object_set_new(o, "fail_status", jstr(m->fail_status));
-	json_object_set_new(o, "fail_text", jstr(m->fail_text));
-}
-
-json_t *
-ctl_view_json(const struct sched_view *v, int is_detail)
-{
-	const struct spool_msg *m = v->m;
-	json_t *rcpts = json_array(), *o;
-
-	for (size_t i = 0; i < m->nrcpts; i++)
-		json_array_append_new(rcpts, rcpt_json(v, i));
-	o = json_pack("{s:s,s:s,s:o,s:I,s:o,s:o,s:o}",
-	    "id", m->qid,
-	    "state", sched_state_name(v->state),
-	    "arrival", jtime(m->arrival_us / 1000000u),
-	    "size", (json_int_t)m->content_bytes,
-	    "sender", jstr(m->sender != NULL ? m->sender : ""),
-	    "next_attempt", jtime(v->next_try_s),
-	    "recipients", rcpts);
-	ASSERT(o != NULL);
-	if (m->release_s > 0)
-		json_object_set_new(o, "release_at", jtime(m->release_s));
-	if (is_detail)
-		add_detail(o, m);
+	/* "ok" first, then the view every queue client shares */
+	json_object_update(o, res);
+	json_decref(res);
 	return o;
 }
 
@@ -618,7 +290,7 @@ ctl_reply_status(const struct ctl_status *s)
 	    "s:{s:I,s:I,s:I},s:I}}",
 	    "ok", 1, "status",
 	    "version", STERNA_VERSION,
-	    "started", jtime(s->started_s),
+	    "started", qview_time_json(s->started_s),
 	    "uptime_s", (json_int_t)s->uptime_s,
 	    "sessions", (json_int_t)s->sessions,
 	    "control_connections", (json_int_t)s->controls,
@@ -630,7 +302,7 @@ ctl_reply_status(const struct ctl_status *s)
 	    "held", (json_int_t)st->by_state[SCHED_HELD],
 	    "scheduled", (json_int_t)st->by_state[SCHED_SCHEDULED],
 	    "recipients", (json_int_t)st->recipients,
-	    "oldest_arrival", jtime(st->oldest_arrival_us / 1000000u),
+	    "oldest_arrival", qview_time_json(st->oldest_arrival_us / 1000000u),
 	    "last_minute",
 	    "delivered", (json_int_t)st->delivered_last_min,
 	    "deferred", (json_int_t)st->deferred_last_min,

@@ -4,7 +4,7 @@
  * start: server.user must exist; the TLS certificates and keys are read
  * (readable, PEM, the key matching its certificate), and so are the CA
  * file of outbound (or the system's trust store where a destination
- * verifies) and the list files of policy { }. A warning (exit 0) when
+ * verifies), the list files of policy { } and the API keys file. A warning (exit 0) when
  * server.max_sessions does not fit in the descriptor limit that serve
  * would raise itself to. A line says how serve would be confined
  * (server.sandbox, and whether this kernel has Landlock).
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "http/http.h"
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
@@ -122,6 +123,17 @@ verb_check(int argc, char **argv)
 		return 1;
 	}
 	policy_lists_free(&lists);
+	if (c->http_keys_file[0] != '\0') {
+		struct http_keyring *keys = http_keyring_new(c->http_keys_file,
+		    c->http_requests_per_minute, err, sizeof(err));
+
+		if (keys == NULL) {
+			fprintf(stderr, "%s\n", err);
+			config_free(&c);
+			return 1;
+		}
+		http_keyring_free(&keys);
+	}
 	/* a warning, not an error: the limit is the machine's, and serve starts anyway */
 	(void)fdlimit_sessions(c, fdlimit_hard(), err, sizeof(err));
 	if (err[0] != '\0')

@@ -11,8 +11,12 @@
 unsigned
 fdlimit_reserve(const struct config *c)
 {
+	/* the HTTP API's connections have a bound of their own (http.max_connections) */
+	unsigned http = c->nhttp_listeners > 0 ?
+	    (unsigned)c->nhttp_listeners + c->http_max_connections : 0;
+
 	/* each disk worker holds at most a queue file and a mailbox file at once */
-	return FD_BASE + (unsigned)c->nlisteners + 2 * c->io_threads + c->max_connections;
+	return FD_BASE + (unsigned)c->nlisteners + 2 * c->io_threads + c->max_connections + http;
 }
 
 uint64_t

@@ -16,7 +16,8 @@
  * Descriptors kept for everything but sessions: the listeners, the spool's
  * directories and the files its workers hold, mailbox files, DNS sockets,
  * outbound connections (queue.max_connections), the folder entrances,
- * the log and libevent's own.
+ * the HTTP API's listeners and connections (http.max_connections), the
+ * log and libevent's own.
  */
 unsigned fdlimit_reserve(const struct config *c);
 /*

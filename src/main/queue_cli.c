@@ -195,7 +195,7 @@ parse_args(struct qcli *q, int argc, char **argv, int takes_sub)
 	}
 	q->ids = argv + optind;
 	q->nids = argc - optind;
-	q->has_filter = !ctl_filter_is_empty(&q->f);
+	q->has_filter = !qview_filter_is_empty(&q->f);
 	return 0;
 }
 

@@ -245,6 +245,10 @@ landlock_confine(const struct config *cfg, int abi)
 		if (cfg->lists[i].file != NULL && cfg->lists[i].file[0] != '\0' &&
 		    ll_allow_file_folder(ruleset, cfg->lists[i].file, attr.handled_access_fs) == -1)
 			goto out;
+	/* the API keys: read again when they change, the file maybe replaced by a rename */
+	if (cfg->http_keys_file != NULL && cfg->http_keys_file[0] != '\0' &&
+	    ll_allow_file_folder(ruleset, cfg->http_keys_file, attr.handled_access_fs) == -1)
+		goto out;
 	/* read at start only today; kept readable for a reload of the users */
 	if (cfg->users_file[0] != '\0' &&
 	    ll_allow(ruleset, cfg->users_file, LL_READ, attr.handled_access_fs) == -1)

@@ -7,11 +7,13 @@
  * files (src/policy/lists.c), confine the process (sandbox.c) before any
  * thread starts, then open the spool, recover what it holds, settle what
  * the folder entrances left half taken (src/drop), open the control socket
- * (src/control), and serve. SIGTERM/SIGINT stop accepting and taking
- * files, let messages in hand finish, wait for deliveries in flight, and
- * exit; the control socket answers until then.
- * SIGHUP reads the TLS certificates again; the rest of the configuration
- * needs a restart.
+ * (src/control), and serve. The HTTP API (src/http) is bound with SMTP's
+ * listeners, reads its keys file as the unprivileged user, and starts with
+ * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
+ * requests in hand finish, wait for deliveries in flight, and exit; the
+ * control socket answers until then.
+ * SIGHUP reads the TLS certificates and the API keys again; the rest of the
+ * configuration needs a restart.
  */
 #include <errno.h>
 #include <grp.h>
@@ -31,6 +33,7 @@
 #include "control/control.h"
 #include "deliver/deliver.h"
 #include "drop/drop.h"
+#include "http/http.h"
 #include "main/claim.h"
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
@@ -77,6 +80,7 @@ struct daemon {
 	struct dns *client_dns;		/* the clients' DNS checks, apart from delivery's lookups */
 	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients */
 	struct control *control;	/* the control socket: sterna queue, status */
+	struct http *http;		/* the HTTP API, when http { } has a listener */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -146,6 +150,7 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
+	    (d->http == NULL || http_drain(d->http) == 0) &&
 	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0)
 		event_base_loopexit(d->base, NULL);
 }
@@ -171,8 +176,8 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 /*
  * SIGHUP: renewed certificates are read again (sessions stay up; a bad
- * file keeps the certificate in use). The rest of the configuration is
- * read at start only.
+ * file keeps the certificate in use), and so are the API keys. The rest of
+ * the configuration is read at start only.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -181,6 +186,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	unsigned nbad;
 
 	(void)sig, (void)what;
+	if (d->http != NULL)
+		http_reload(d->http);
 	if (!tls_server_has_cert(d->tls)) {
 		log_info("SIGHUP: no TLS certificate to reload; restart to apply other changes");
 		return;
@@ -320,8 +327,9 @@ sessions_that_fit(const struct config *cfg)
 static void
 daemon_free(struct daemon *d)
 {
-	/* first: its connections borrow the scheduler and the server */
+	/* first: their connections borrow the scheduler and the server */
 	control_free(&d->control);
+	http_free(&d->http);
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
@@ -419,6 +427,13 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (d.cfg->nhttp_listeners > 0) {
+		d.http = http_new(&(struct http_deps){ .base = d.base, .cfg = d.cfg, .tls = d.tls });
+		if (http_bind(d.http, err, sizeof(err)) == -1) {
+			log_err("%s", err);
+			goto out;
+		}
+	}
 	if (drop_privileges(&d) == -1)
 		goto out;
 	/*
@@ -430,6 +445,19 @@ verb_serve(int argc, char **argv)
 	if ((d.lists = policy_lists_new(d.cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
+	}
+	if (d.http != NULL) {
+		struct http_keyring *keys = http_keyring_new(d.cfg->http_keys_file,
+		    d.cfg->http_requests_per_minute, err, sizeof(err));
+
+		if (keys == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		if (http_keyring_count(keys) == 0)
+			log_warn("http.keys_file: %s has no key: only /v1/health answers",
+			    d.cfg->http_keys_file);
+		http_set_keys(d.http, keys);
 	}
 	/*
 	 * Before the first thread: Landlock confines the calling thread and
@@ -535,6 +563,10 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (d.http != NULL && http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1) {
+		log_err("http: %s", err);
+		goto out;
+	}
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
 	d.space_timer = event_new(d.base, -1, EV_PERSIST, on_space_timer, &d);
@@ -546,6 +578,8 @@ verb_serve(int argc, char **argv)
 	event_add(d.space_timer, &second);
 	drops_start(d.drops);
 	server_start(d.server);
+	if (d.http != NULL)
+		http_start(d.http);
 	log_info("sterna %s ready: %s", STERNA_VERSION, d.cfg->hostname);
 	event_base_dispatch(d.base);
 	log_info("stopped");

@@ -24,5 +24,7 @@ int verb_mailq(int argc, char **argv);
  * sendmail -bp (the listing), with the configuration at config_path.
  */
 int verb_queue_sendmail(const char *config_path, int is_flush, const char *domain);
+/* sterna apikey new ... (argv[0] is "apikey"): an API key for the HTTP API. */
+int verb_apikey(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/ascii.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -97,50 +98,6 @@ lists_file_parse(enum config_list_kind kind, const char *path, const uint8_t *da
 	return 0;
 }
 
-/* The file's bytes, at most LISTS_FILE_MAX, and what it is: 0, or -1 with why. */
-static int
-read_all(const char *path, struct buf *out, struct stat *st, char *why, size_t whysize)
-{
-	int fd, ret = -1;
-
-	/* O_NONBLOCK: a FIFO put in a file's place must not hang the event loop */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
-		(void)snprintf(why, whysize, "%s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) == -1) {
-		(void)snprintf(why, whysize, "%s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		(void)snprintf(why, whysize, "not a regular file");
-		goto out;
-	}
-	for (;;) {
-		ssize_t got;
-
-		if (buf_reserve(out, 65536) == -1 &&
-		    (out->len == out->max || buf_reserve(out, out->max - out->len) == -1)) {
-			(void)snprintf(why, whysize, "larger than %u MiB", LISTS_FILE_MAX >> 20);
-			goto out;
-		}
-		got = read(fd, out->data + out->len, out->cap - out->len);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got == -1) {
-			(void)snprintf(why, whysize, "%s", strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		out->len += (size_t)got;
-	}
-	ret = 0;
-out:
-	close(fd);
-	return ret;
-}
-
 /* Remembers st as what f was when last read: a file is read again only once it changes. */
 static void
 remember(struct lists_file *f, const struct stat *st)
@@ -171,10 +128,14 @@ lists_file_read(struct lists_file *f, char *err, size_t errsize)
 
 	/* one byte past the bound, so that a file just too large is seen to be */
 	buf_init(&data, (size_t)LISTS_FILE_MAX + 1);
-	if (read_all(f->path, &data, &st, why, sizeof(why)) == -1) {
+	switch (fs_read_file(f->path, &data, &st, why, sizeof(why))) {
+	case -1:
 		(void)snprintf(err, errsize, "%s", why);
 		buf_clear(&data);
 		return LISTS_FILE_UNREADABLE;
+	case -2:
+		data.len = data.max;
+		break;
 	}
 	remember(f, &st);
 	if (data.len > LISTS_FILE_MAX) {

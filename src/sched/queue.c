@@ -161,6 +161,34 @@ sched_cursor_new(struct sched *s, const struct sched_filter *f)
 	return c;
 }
 
+struct sched_cursor *
+sched_cursor_new_after(struct sched *s, const struct sched_filter *f, const char *after)
+{
+	struct sched_cursor *c = sched_cursor_new(s, f);
+	struct qmsg *q;
+
+	if (f->qid != NULL) {
+		/* one message: it is after the cursor or it is not */
+		if (c->next != NULL && strcmp(c->next->m->qid, after) <= 0)
+			c->next = NULL;
+		return c;
+	}
+	if ((q = index_find(s, after)) != NULL) {
+		c->next = q->next;
+		return c;
+	}
+	/*
+	 * It left the queue since: the list is in id order, so the next is the
+	 * first greater id. XXX: a walk over the ids before it, one compare
+	 * each, in the loop's turn (about a millisecond per 100,000 messages);
+	 * pages of a queue that large are asked for by operators, rarely.
+	 */
+	for (q = s->first; q != NULL && strcmp(q->m->qid, after) <= 0; q = q->next)
+		;
+	c->next = q;
+	return c;
+}
+
 size_t
 sched_cursor_next(struct sched_cursor *c, size_t max,
     void (*each)(void *ctx, const struct sched_view *v), void *ctx)

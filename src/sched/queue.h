@@ -1,8 +1,8 @@
 /*
  * queue.h - the queue as an operator sees and commands it: the one
  * interface that the control socket (src/control), and through it `sterna
- * queue`, mailq and `sterna status`, use; later the HTTP API and the
- * dashboard. Everything here runs on the loop thread.
+ * queue`, mailq and `sterna status`, and the HTTP API (src/http) use;
+ * later the dashboard. Everything here runs on the loop thread.
  *
  * Every message in the queue has one state:
  *   queued    waiting for its first attempt (or retried now by a flush)
@@ -82,6 +82,14 @@ struct sched_cursor;
 
 /* A new cursor at the start of the queue, for filter f (copied). */
 struct sched_cursor *sched_cursor_new(struct sched *s, const struct sched_filter *f);
+/*
+ * A new cursor for filter f (copied) at the first message after the queue
+ * id after (a page's last, for the next page): at once when that message
+ * is still queued, else after a walk of the ids before it. after need not
+ * be a valid id; one past every message gives an empty listing.
+ */
+struct sched_cursor *sched_cursor_new_after(struct sched *s, const struct sched_filter *f,
+    const char *after);
 /*
  * Calls each(ctx, view) for up to max more matching messages. Returns how
  * many were handed out; 0 means the listing is over.

@@ -1,11 +1,13 @@
 /*
- * fsutil.c - write_all, pread_all, directory flushes and mkdir -p (durable).
+ * fsutil.c - write_all, pread_all, directory flushes, mkdir -p (durable), and
+ * small files read whole.
  */
 #include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,4 +130,46 @@ mkdir_p(const char *path, mode_t mode)
 	if (mkdir(tmp, mode) == 0 ? flush_new_dir(tmp) == -1 : errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+fs_read_file(const char *path, struct buf *b, struct stat *st, char *why, size_t whysize)
+{
+	int fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+		(void)snprintf(why, whysize, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		(void)snprintf(why, whysize, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		(void)snprintf(why, whysize, "not a regular file");
+		goto out;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if (buf_reserve(b, 65536) == -1 &&
+		    (b->len == b->max || buf_reserve(b, b->max - b->len) == -1)) {
+			ret = -2;
+			goto out;
+		}
+		got = read(fd, b->data + b->len, b->cap - b->len);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1) {
+			(void)snprintf(why, whysize, "%s", strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		b->len += (size_t)got;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
 }

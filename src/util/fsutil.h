@@ -5,7 +5,10 @@
 #define STERNA_UTIL_FSUTIL_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+#include "util/buf.h"
 
 /* Writes all n bytes, retrying short writes and EINTR: 0, or -1 with errno. */
 int write_all(int fd, const void *p, size_t n);
@@ -18,5 +21,13 @@ int fsync_dir(const char *path);
  * parent (fsync of the parent) before the next: 0, or -1 with errno.
  */
 int mkdir_p(const char *path, mode_t mode);
+/*
+ * Reads the regular file at path whole, appending to b, with its fstat in
+ * *st. Opened O_NONBLOCK, so that a FIFO put in a file's place cannot hang
+ * the caller (the loop reads list and key files). Returns 0; -1 with why
+ * (the errno's text, "not a regular file"); -2 when it holds more than
+ * b->max bytes (b then holds the first ones, *st the file's).
+ */
+int fs_read_file(const char *path, struct buf *b, struct stat *st, char *why, size_t whysize);
 
 #endif

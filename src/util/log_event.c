@@ -325,3 +325,31 @@ log_ev_control_error(const char *id, long uid, const char *code)
 {
 	log_event(LOG_INFO, id, "control_error", "uid=%ld code=%s", uid, code);
 }
+
+void
+log_ev_http(const char *id, const char *peer, const char *method, const char *path, int status,
+    const char *key, const char *code, uint64_t ms)
+{
+	char b[LOG_QUOTE_SIZE];
+
+	log_event(status >= 500 ? LOG_WARN : LOG_INFO, id, "http",
+	    "peer=%s method=%s path=%s status=%d key=%s code=%s ms=%llu", peer, method,
+	    Q(path, b), status, key != NULL ? key : "-", code != NULL ? code : "-",
+	    (unsigned long long)ms);
+}
+
+void
+log_ev_http_refused(const char *id, const char *peer, int status, const char *code,
+    const char *why)
+{
+	log_event(LOG_INFO, id, "http_refused", "peer=%s status=%d code=%s why=\"%s\"", peer,
+	    status, code, why);
+}
+
+void
+log_ev_http_op(const char *id, const char *key, const char *op, size_t matched, size_t done,
+    size_t failed)
+{
+	log_event(failed ? LOG_WARN : LOG_INFO, id, "http_op",
+	    "key=%s op=%s matched=%zu done=%zu failed=%zu", key, op, matched, done, failed);
+}

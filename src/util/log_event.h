@@ -127,4 +127,22 @@ void log_ev_control_done(const char *id, long uid, const char *op, size_t matche
 /* A request refused with an error code of docs/control.md. */
 void log_ev_control_error(const char *id, long uid, const char *code);
 
+/* ---- the HTTP API (src/http): id is the request's ("h7.2": connection 7, request 2) ---- */
+/*
+ * A request answered: its method and path (as sent: quoted), the status,
+ * the key that made it ("-" for none), the error code ("-" for none) and
+ * how long it took. Errors of the client's (4xx) log at info, 5xx at warning.
+ */
+void log_ev_http(const char *id, const char *peer, const char *method, const char *path,
+    int status, const char *key, const char *code, uint64_t ms);
+/*
+ * A connection's request refused before any handler saw it (its framing,
+ * its size, too slow): the status, code and why; the connection is closed.
+ */
+void log_ev_http_refused(const char *id, const char *peer, int status, const char *code,
+    const char *why);
+/* An operation on the queue by an API key: as log_ev_control_done. */
+void log_ev_http_op(const char *id, const char *key, const char *op, size_t matched, size_t done,
+    size_t failed);
+
 #endif

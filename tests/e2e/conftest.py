@@ -3,7 +3,7 @@
 `sterna` starts one daemon with the default test configuration; `sterna_factory(**overrides)`
 starts one with changed keys, written with "__" for the dots of docs/configuration.md:
     sterna_factory(smtp__max_errors=3, listen__mx__greeting_delay="1s",
-                   policy__dnsbl__zen__zone="bl.test")
+                   policy__dnsbl__zen__zone="bl.test", http__listen__api__address="...")
 `sterna_tls` starts one with a throwaway self-signed certificate (made with the openssl
 command by `make_cert`): STARTTLS on the mx port, implicit TLS on `port_smtps`.
 Every process started here is stopped by pid at teardown, and a sanitizer report
@@ -120,6 +120,8 @@ class Sterna:
                 parts = ["tls", 'cert "%s"' % parts[2]] + parts[3:]
             elif parts[:2] == ["policy", "dnsbl"]:
                 parts = ["policy", 'dnsbl "%s"' % parts[2]] + parts[3:]
+            elif parts[:2] == ["http", "listen"]:
+                parts = ["http", 'listen "%s"' % parts[2]] + parts[3:]
             node = tree
             for p in parts[:-1]:
                 node = node.setdefault(p, {})

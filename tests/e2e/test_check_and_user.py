@@ -40,6 +40,12 @@ def test_check_example_config(tmp_path):
                         p.stderr.decode()), p.stderr
     subprocess.run(["sh", os.path.join(ROOT, "scripts", "selfsigned.sh"), str(tmp_path / "var" / "tls")],
                    check=True, stdout=subprocess.PIPE, timeout=60)
+    # make run makes the HTTP API's keys file, empty, beside them
+    keys = tmp_path / "var" / "api_keys"
+    p = run("check", "-c", conf)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "%s: No such file or directory\n" % keys, p.stderr
+    keys.write_text("")
     p = run("check", "-c", conf)
     assert p.returncode == 0, p.stderr
 

@@ -51,7 +51,7 @@ round_trip(const struct ctl_req *r)
 	if (r->kind == CTL_STATUS)
 		j = ctl_req_new("status", NULL, 0);
 	else
-		j = ctl_req_new(ctl_req_op_name(r), &r->f, r->is_all);
+		j = ctl_req_new(ctl_req_op_name(r), &r->qf.f, r->is_all);
 	buf_init(&b, 1 << 20);
 	CHECK(ctl_json_line(j, to_buf, &b) == 0);
 	json_decref(j);
@@ -59,10 +59,10 @@ round_trip(const struct ctl_req *r)
 	CHECK(ctl_req_parse(b.data, b.len - 1, &again, why, sizeof(why)) == CTL_ERR_NONE);
 	CHECK(again.kind == r->kind && again.is_all == r->is_all);
 	CHECK(r->kind != CTL_APPLY || again.op == r->op);
-	CHECK(again.f.states == r->f.states && again.f.min_age_s == r->f.min_age_s &&
-	    again.f.max_age_s == r->f.max_age_s);
-	CHECK(same(again.f.qid, r->f.qid) && same(again.f.sender, r->f.sender) &&
-	    same(again.f.rcpt, r->f.rcpt) && same(again.f.domain, r->f.domain));
+	CHECK(again.qf.f.states == r->qf.f.states && again.qf.f.min_age_s == r->qf.f.min_age_s &&
+	    again.qf.f.max_age_s == r->qf.f.max_age_s);
+	CHECK(same(again.qf.f.qid, r->qf.f.qid) && same(again.qf.f.sender, r->qf.f.sender) &&
+	    same(again.qf.f.rcpt, r->qf.f.rcpt) && same(again.qf.f.domain, r->qf.f.domain));
 	ctl_req_clear(&again);
 	buf_clear(&b);
 }

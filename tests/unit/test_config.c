@@ -1156,6 +1156,18 @@ test_defaults(void **state)
 	assert_int_equal(c->retry_min_s, 300);
 	assert_int_equal(c->retry_max_s, 3600);
 	assert_int_equal(c->lifetime_s, 5 * 86400);
+	/* no HTTP listener unless one is configured */
+	assert_int_equal(c->nhttp_listeners, 0);
+	assert_string_equal(c->http_keys_file, "");
+	assert_int_equal(c->http_max_body_bytes, 50 * 1024 * 1024);
+	assert_int_equal(c->http_max_header_bytes, 16384);
+	assert_int_equal(c->http_max_headers, 64);
+	assert_int_equal(c->http_max_json_depth, 16);
+	assert_int_equal(c->http_max_connections, 256);
+	assert_int_equal(c->http_max_requests_per_connection, 1000);
+	assert_int_equal(c->http_idle_timeout_ms, 60000);
+	assert_int_equal(c->http_request_timeout_ms, 30000);
+	assert_int_equal(c->http_requests_per_minute, 600);
 	assert_int_equal(c->ntrusted_networks, 0);	/* never an open relay */
 	assert_int_equal(config_is_local_domain(c, "example.test"), 0);
 	config_free(&c);
@@ -1260,6 +1272,23 @@ test_full(void **state)
 	assert_int_equal(c->ntrusted_networks, 1);
 	assert_int_equal(c->trusted_networks[0].family, AF_INET6);
 	assert_int_equal(c->trusted_networks[0].prefix_bits, 128);
+
+	assert_int_equal(c->nhttp_listeners, 2);
+	assert_string_equal(c->http_listeners[0].name, "api");
+	assert_int_equal(c->http_listeners[0].is_implicit_tls, 0);
+	assert_string_equal(c->http_listeners[1].address, "[::1]:8443");
+	assert_int_equal(c->http_listeners[1].is_implicit_tls, 1);
+	snprintf(want, sizeof(want), "%s/configs/api_keys", dir);
+	assert_string_equal(c->http_keys_file, want);
+	assert_int_equal(c->http_max_body_bytes, 2 * 1024 * 1024);
+	assert_int_equal(c->http_max_header_bytes, 8192);
+	assert_int_equal(c->http_max_headers, 32);
+	assert_int_equal(c->http_max_json_depth, 8);
+	assert_int_equal(c->http_max_connections, 100);
+	assert_int_equal(c->http_max_requests_per_connection, 50);
+	assert_int_equal(c->http_idle_timeout_ms, 10000);
+	assert_int_equal(c->http_request_timeout_ms, 5000);
+	assert_int_equal(c->http_requests_per_minute, 0);
 	config_free(&c);
 }
 
@@ -1296,6 +1325,12 @@ test_example(void **state)
 	assert_string_equal(c->mailbox_root, want);
 	snprintf(want, sizeof(want), "%s/var/tls/cert.pem", dir);
 	assert_string_equal(c->certs[0].chain, want);
+	/* the HTTP API on loopback, its keys beside the spool */
+	assert_int_equal(c->nhttp_listeners, 1);
+	assert_string_equal(c->http_listeners[0].address, "127.0.0.1:8025");
+	assert_int_equal(c->http_listeners[0].is_implicit_tls, 0);
+	snprintf(want, sizeof(want), "%s/var/api_keys", dir);
+	assert_string_equal(c->http_keys_file, want);
 	config_free(&c);
 }
 

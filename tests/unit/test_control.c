@@ -3,7 +3,8 @@
  * print.c): request lines with the exact bad bytes (over-long lines, bad
  * JSON, NULs, 8-bit bytes, deep nesting, unknown ops and keys, bad
  * filters), the requests the client builds read back as they were meant,
- * and queue views as JSON and as mailq's text.
+ * replies, and queue views as mailq's text (the views as JSON are
+ * test_qview.c's).
  *
  * The queue interface's names and views are the daemon's (src/sched/queue.c,
  * which needs the whole scheduler): stub_queue.c stands in for them.
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "control/control.h"
+#include "queue_fixture.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 
@@ -201,13 +203,13 @@ test_parse_values(void **state)
 	    sizeof(why)), CTL_ERR_NONE);
 	assert_int_equal(r.kind, CTL_APPLY);
 	assert_int_equal(r.op, SCHED_OP_HOLD);
-	assert_int_equal(r.f.states, (1u << SCHED_HELD) | (1u << SCHED_DEFERRED));
-	assert_string_equal(r.f.domain, "Example.COM");
-	assert_string_equal(r.f.sender, "");
-	assert_string_equal(r.f.rcpt, "b@x.test");
-	assert_string_equal(r.f.qid, "6C7EAJ89TX000");
-	assert_int_equal(r.f.min_age_s, 60);
-	assert_int_equal(r.f.max_age_s, 3600);
+	assert_int_equal(r.qf.f.states, (1u << SCHED_HELD) | (1u << SCHED_DEFERRED));
+	assert_string_equal(r.qf.f.domain, "Example.COM");
+	assert_string_equal(r.qf.f.sender, "");
+	assert_string_equal(r.qf.f.rcpt, "b@x.test");
+	assert_string_equal(r.qf.f.qid, "6C7EAJ89TX000");
+	assert_int_equal(r.qf.f.min_age_s, 60);
+	assert_int_equal(r.qf.f.max_age_s, 3600);
 	assert_int_equal(r.is_all, 0);
 	assert_string_equal(ctl_req_op_name(&r), "hold");
 	ctl_req_clear(&r);
@@ -215,7 +217,7 @@ test_parse_values(void **state)
 	assert_int_equal(ctl_req_parse(IN("{\"op\":\"show\",\"id\":\"6C7EAJ89TX000\"}"), &r, why,
 	    sizeof(why)), CTL_ERR_NONE);
 	assert_int_equal(r.kind, CTL_SHOW);
-	assert_string_equal(r.f.qid, "6C7EAJ89TX000");
+	assert_string_equal(r.qf.f.qid, "6C7EAJ89TX000");
 	ctl_req_clear(&r);
 
 	assert_int_equal(ctl_req_parse(IN("{\"op\":\"delete\",\"all\":true}"), &r, why,
@@ -223,7 +225,7 @@ test_parse_values(void **state)
 	assert_int_equal(r.kind, CTL_APPLY);
 	assert_int_equal(r.op, SCHED_OP_DELETE);
 	assert_int_equal(r.is_all, 1);
-	assert_true(ctl_filter_is_empty(&r.f));
+	assert_true(qview_filter_is_empty(&r.qf.f));
 	ctl_req_clear(&r);
 }
 
@@ -296,13 +298,13 @@ test_request_round_trip(void **state)
 	assert_int_equal(b.data[b.len - 1], '\n');
 	assert_int_equal(ctl_req_parse(b.data, b.len - 1, &r, why, sizeof(why)), CTL_ERR_NONE);
 	assert_int_equal(r.op, SCHED_OP_DELETE);
-	assert_int_equal(r.f.states, f.states);
-	assert_string_equal(r.f.sender, "");
-	assert_string_equal(r.f.rcpt, f.rcpt);
-	assert_string_equal(r.f.domain, f.domain);
-	assert_int_equal(r.f.min_age_s, 60);
-	assert_int_equal(r.f.max_age_s, 7200);
-	assert_null(r.f.qid);
+	assert_int_equal(r.qf.f.states, f.states);
+	assert_string_equal(r.qf.f.sender, "");
+	assert_string_equal(r.qf.f.rcpt, f.rcpt);
+	assert_string_equal(r.qf.f.domain, f.domain);
+	assert_int_equal(r.qf.f.min_age_s, 60);
+	assert_int_equal(r.qf.f.max_age_s, 7200);
+	assert_null(r.qf.f.qid);
 	ctl_req_clear(&r);
 
 	buf_reset(&b);
@@ -318,100 +320,6 @@ test_request_round_trip(void **state)
 	json_decref(req);
 	assert_memory_equal(b.data, "{\"op\":\"show\",\"id\":\"6C7EAJ89TX000\"}\n", b.len);
 	buf_clear(&b);
-}
-
-static void
-test_time(void **state)
-{
-	char b[24];
-	uint64_t t;
-
-	(void)state;
-	assert_string_equal(ctl_time_str(1796450218, b), "2026-12-05T05:56:58Z");
-	assert_int_equal(ctl_time_parse("2026-12-05T05:56:58Z", &t), 0);
-	assert_int_equal(t, 1796450218);
-	assert_int_equal(ctl_time_parse("2026-12-05T05:56:58", &t), -1);
-	assert_int_equal(ctl_time_parse("2026-12-05T05:56:58Zx", &t), -1);
-	assert_int_equal(ctl_time_parse("", &t), -1);
-}
-
-/* A message in the queue as a test builds it: deferred remote, delivered local, pending. */
-static struct spool_msg *
-sample_msg(void)
-{
-	struct spool_msg *m = spool_msg_new();
-
-	snprintf(m->qid, sizeof(m->qid), "6C7EAJ89TX000");
-	m->sender = strdup("a@example.org");
-	m->arrival_us = 1796450218ull * 1000000u + 123;
-	m->content_bytes = 1834;
-	m->client_ip = strdup("192.0.2.10");
-	m->helo = strdup("client.test");
-	m->proto = strdup("ESMTP");
-	spool_msg_add_rcpt(m, "bob@example.net", "bob@example.net", NULL);
-	spool_msg_add_rcpt(m, "info@example.test", "alice@example.test", "alice");
-	spool_msg_add_rcpt(m, "carol@example.net", "carol@example.net", NULL);
-	m->rcpts[0].attempts = 3;
-	m->rcpts[0].next_try_s = 1796453818;
-	/* a remote server's reply with a byte that is not UTF-8, and a control byte */
-	m->rcpts[0].reason = strdup("host mx.example.net said: 451 4.3.0 busy \xff\x1b[31m");
-	m->rcpts[1].is_done = 1;
-	snprintf(m->rcpts[1].status, sizeof(m->rcpts[1].status), "2.0.0");
-	return m;
-}
-
-static void
-test_view_json(void **state)
-{
-	struct spool_msg *m = sample_msg();
-	struct sched_view v = { .m = m, .state = SCHED_DEFERRED, .next_try_s = 1796453818 };
-	json_t *o = ctl_view_json(&v, 0), *r0, *r1, *r2;
-
-	(void)state;
-	assert_string_equal(json_string_value(json_object_get(o, "id")), "6C7EAJ89TX000");
-	assert_string_equal(json_string_value(json_object_get(o, "state")), "deferred");
-	assert_string_equal(json_string_value(json_object_get(o, "arrival")), "2026-12-05T05:56:58Z");
-	assert_int_equal(json_integer_value(json_object_get(o, "size")), 1834);
-	assert_string_equal(json_string_value(json_object_get(o, "sender")), "a@example.org");
-	assert_string_equal(json_string_value(json_object_get(o, "next_attempt")),
-	    "2026-12-05T06:56:58Z");
-	assert_null(json_object_get(o, "client_ip"));	/* detail only */
-	assert_int_equal(json_array_size(json_object_get(o, "recipients")), 3);
-	r0 = json_array_get(json_object_get(o, "recipients"), 0);
-	r1 = json_array_get(json_object_get(o, "recipients"), 1);
-	r2 = json_array_get(json_object_get(o, "recipients"), 2);
-	assert_string_equal(json_string_value(json_object_get(r0, "email")), "bob@example.net");
-	assert_string_equal(json_string_value(json_object_get(r0, "state")), "deferred");
-	assert_string_equal(json_string_value(json_object_get(r0, "agent")), "smtp");
-	assert_int_equal(json_integer_value(json_object_get(r0, "attempts")), 3);
-	/* the 8-bit byte is U+FFFD: a JSON string is UTF-8 */
-	assert_string_equal(json_string_value(json_object_get(r0, "last_reply")),
-	    "host mx.example.net said: 451 4.3.0 busy \xef\xbf\xbd\x1b[31m");
-	assert_string_equal(json_string_value(json_object_get(r0, "next_attempt")),
-	    "2026-12-05T06:56:58Z");
-	assert_true(json_is_null(json_object_get(r0, "status")));
-	assert_string_equal(json_string_value(json_object_get(r1, "state")), "delivered");
-	assert_string_equal(json_string_value(json_object_get(r1, "orig")), "info@example.test");
-	assert_string_equal(json_string_value(json_object_get(r1, "agent")), "maildir");
-	assert_string_equal(json_string_value(json_object_get(r1, "status")), "2.0.0");
-	assert_true(json_is_null(json_object_get(r1, "next_attempt")));
-	assert_string_equal(json_string_value(json_object_get(r2, "state")), "pending");
-	assert_true(json_is_null(json_object_get(r2, "last_reply")));
-	json_decref(o);
-
-	/* show adds where it came from; the null sender is "" */
-	free(m->sender);
-	m->sender = strdup("");
-	v.state = SCHED_HELD;
-	v.next_try_s = 0;
-	o = ctl_view_json(&v, 1);
-	assert_string_equal(json_string_value(json_object_get(o, "sender")), "");
-	assert_true(json_is_null(json_object_get(o, "next_attempt")));
-	assert_string_equal(json_string_value(json_object_get(o, "client_ip")), "192.0.2.10");
-	assert_string_equal(json_string_value(json_object_get(o, "origin")), "smtp");
-	assert_true(json_is_null(json_object_get(o, "local_uid")));
-	json_decref(o);
-	spool_msg_free(&m);
 }
 
 static void
@@ -458,9 +366,9 @@ test_replies(void **state)
 static void
 test_print_list(void **state)
 {
-	struct spool_msg *m = sample_msg();
+	struct spool_msg *m = queue_fixture_msg();
 	struct sched_view v = { .m = m, .state = SCHED_HELD };
-	json_t *o = ctl_view_json(&v, 0);
+	json_t *o = qview_msg_json(&v, 0);
 	char *text = NULL;
 	size_t len = 0;
 	uint64_t bytes = 0;
@@ -500,8 +408,6 @@ main(void)
 		cmocka_unit_test(test_parse_long_text),
 		cmocka_unit_test(test_err_codes),
 		cmocka_unit_test(test_request_round_trip),
-		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_view_json),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_print_list),
 	};

@@ -1,8 +1,9 @@
 /*
  * test_util.c - the small and boring parts (src/util): buf's ceiling,
  * slices and ASCII helpers, queue ids (order, validity, time round trip,
- * restart after ids found on disk), CRC-32C, log_quote() and the worker
- * pool's completions coming back to the calling thread.
+ * restart after ids found on disk), CRC-32C, log_quote(), the nesting of
+ * JSON text (jdepth) and the worker pool's completions coming back to the
+ * calling thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "util/ascii.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
+#include "util/jdepth.h"
 #include "util/log.h"
 #include "util/qid.h"
 #include "util/rfc3339.h"
@@ -477,6 +479,44 @@ test_rfc3339(void **state)
 	assert_string_equal(out, "2026-12-05T09:13:20Z");
 }
 
+/* ---- jdepth ---- */
+
+#define JIN(s) (const uint8_t *)(s), sizeof(s) - 1
+
+static void
+test_jdepth(void **state)
+{
+	static const struct {
+		const uint8_t *p;
+		size_t len;
+		unsigned max;
+		int want;
+	} cases[] = {
+		{ JIN("{}"), 1, 1 },
+		{ JIN("{}"), 0, 0 },
+		{ JIN("[[[]]]"), 3, 1 },
+		{ JIN("[[[]]]"), 2, 0 },
+		{ JIN("{\"a\":[{\"b\":1}]}"), 3, 1 },
+		{ JIN("{\"a\":[{\"b\":1}]}"), 2, 0 },
+		/* brackets in strings do not count, nor do escaped quotes end them */
+		{ JIN("{\"[[[[\":\"{{{{\"}"), 1, 1 },
+		{ JIN("{\"\\\"[[[[\":1}"), 1, 1 },
+		/* closers do not go below zero: "]]]][[" is depth 2, not -2 */
+		{ JIN("]]]][["), 1, 0 },
+		{ JIN("]]]][["), 2, 1 },
+		/* siblings are not nested */
+		{ JIN("[[],[],[],[]]"), 2, 1 },
+		/* a NUL is any byte to the count */
+		{ JIN("[\0[\0]]"), 2, 1 },
+		{ JIN(""), 0, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM_OF(cases); i++)
+		if (jdepth_ok(cases[i].p, cases[i].len, cases[i].max) != cases[i].want)
+			fail_msg("case %zu: want %d", i, cases[i].want);
+}
+
 int
 main(void)
 {
@@ -493,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_workq),
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_jdepth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
