@@ -283,6 +283,16 @@ suppress_remove(struct suppress *s, const char *addr)
 	return 1;
 }
 
+json_t *
+suppress_get(const struct suppress *s, const char *addr)
+{
+	char lower[ADDR_MAX + 1];
+	const struct entry *e;
+
+	lower_copy(addr, lower);
+	return (e = *slot_of(s, lower)) != NULL ? entry_json(e) : NULL;
+}
+
 size_t
 suppress_count(const struct suppress *s)
 {

@@ -39,6 +39,8 @@ int suppress_has(const struct suppress *s, const char *addr);
 int suppress_add(struct suppress *s, const char *addr, const char *reason, uint64_t time_s);
 /* Removes addr: 1, or 0 when it was not there. */
 int suppress_remove(struct suppress *s, const char *addr);
+/* addr's entry as {"email", "reason", "time"} (a new reference), or NULL when it is not there. */
+json_t *suppress_get(const struct suppress *s, const char *addr);
 size_t suppress_count(const struct suppress *s);
 /*
  * Up to limit entries after address `after` ("" from the first), in

@@ -45,6 +45,7 @@
 #include "events/evlog.h"
 #include "events/suppress.h"
 #include "events/webhook.h"
+#include "http/api_send.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -70,6 +71,8 @@ struct daemon {
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
 	struct suppress *suppress;	/* addresses not to be mailed again */
+	struct api_send *api_send;	/* the HTTP API's sending endpoints */
+	struct api_events *api_events;	/* ... its event feed and suppression list */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -330,6 +333,8 @@ daemon_free(struct daemon *d)
 	/* first: their connections borrow the scheduler and the server */
 	control_free(&d->control);
 	http_free(&d->http);
+	http_api_send_free(&d->api_send);
+	http_api_events_free(&d->api_events);
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
@@ -563,7 +568,10 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	if (d.http != NULL && http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1) {
+	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
+	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
+	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
+	    sizeof(err))) == NULL)) {
 		log_err("http: %s", err);
 		goto out;
 	}
