@@ -7,12 +7,15 @@
 #include "control/control.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -169,4 +172,34 @@ ctl_client_free(struct ctl_client **cp)
 	buf_clear(&c->in);
 	free(c);
 	*cp = NULL;
+}
+
+struct ctl_client *
+ctl_client_open(const char *config, int *code_out, char *err, size_t errsize)
+{
+	struct config *cfg;
+	struct ctl_client *cl;
+	char path[4096];
+	int n;
+
+	if ((cfg = config_load_submit(config, err, errsize)) == NULL) {
+		*code_out = EX_CONFIG;
+		return NULL;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", cfg->spool_dir, CTL_SOCKET_NAME);
+	config_free(&cfg);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		(void)snprintf(err, errsize, "the spool's path is too long");
+		*code_out = EX_CONFIG;
+		return NULL;
+	}
+	if ((cl = ctl_client_connect(path)) == NULL) {
+		int e = errno;
+
+		(void)snprintf(err, errsize, "cannot reach the daemon at %s: %s%s", path,
+		    strerror(e), e == ENOENT || e == ECONNREFUSED ? " (is it running?)" : "");
+		*code_out = e == EACCES || e == EPERM ? EX_NOPERM : EX_UNAVAILABLE;
+		return NULL;
+	}
+	return cl;
 }

@@ -34,6 +34,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "events/suppress.h"
 #include "server/server.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -239,8 +240,10 @@ log_request(struct ctl_conn *c)
 			used += (size_t)n;
 	}
 	sel.states = used > 0 ? states : NULL;
-	log_ev_control(c->req.kind == CTL_STATUS, c->id, c->uid, ctl_req_op_name(&c->req),
-	    c->req.kind == CTL_STATUS ? NULL : &sel);
+	log_ev_control(c->req.kind == CTL_STATUS || c->req.kind == CTL_SUPPRESSIONS, c->id, c->uid,
+	    ctl_req_op_name(&c->req), c->req.kind == CTL_STATUS ||
+	    c->req.kind == CTL_SUPPRESSIONS || c->req.kind == CTL_SUPPRESS ||
+	    c->req.kind == CTL_UNSUPPRESS ? NULL : &sel);
 }
 
 static void
@@ -254,6 +257,17 @@ reply_status(struct ctl_conn *c)
 	sched_stats(ctl->d.sched, &st.st);
 	st.uptime_s = now > ctl->d.started_us ? (now - ctl->d.started_us) / 1000000u : 0;
 	send_json(c, ctl_reply_status(&st));
+}
+
+/* The whole list, in address order, in one reply line (bounded by CTL_MAX_REPLY_LINE). */
+static void
+reply_suppressions(struct ctl_conn *c)
+{
+	json_t *list = json_array();
+	size_t n = suppress_list(c->ctl->d.suppress, "", SIZE_MAX, list);
+
+	send_json(c, json_pack("{s:b, s:o, s:I}", "ok", 1, "suppressions", list, "count",
+	    (json_int_t)n));
 }
 
 /* Answers the request line p[0..len), or starts answering it. */
@@ -278,6 +292,19 @@ request(struct ctl_conn *c, const uint8_t *p, size_t len)
 		set_state(c, CC_LISTING);
 		c->pager = qview_pager_new(c->ctl->d.base, c->ctl->d.sched, &c->req.qf.f, NULL,
 		    SIZE_MAX, &list_ops, c);
+		break;
+	case CTL_SUPPRESSIONS:
+		reply_suppressions(c);
+		break;
+	case CTL_SUPPRESS:
+		send_json(c, json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "op", "suppress", "email",
+		    c->req.email, "added", suppress_add(c->ctl->d.suppress, c->req.email,
+		    c->req.reason != NULL ? c->req.reason : "added by an operator",
+		    clock_wall_us() / 1000000u)));
+		break;
+	case CTL_UNSUPPRESS:
+		send_json(c, json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "op", "unsuppress", "email",
+		    c->req.email, "removed", suppress_remove(c->ctl->d.suppress, c->req.email)));
 		break;
 	case CTL_APPLY:
 		set_state(c, CC_APPLYING);

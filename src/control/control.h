@@ -72,6 +72,9 @@ enum ctl_kind {
 	CTL_SHOW,	/* one message, with its whole envelope */
 	CTL_STATUS,	/* the daemon and the queue in numbers */
 	CTL_APPLY,	/* flush, hold, release, delete, bounce (sched_apply) */
+	CTL_SUPPRESSIONS,	/* the suppression list, whole */
+	CTL_SUPPRESS,	/* an address onto it ("email", "reason") */
+	CTL_UNSUPPRESS,	/* an address off it ("email") */
 };
 
 /* A request, parsed: it owns the strings its filter points to. */
@@ -80,6 +83,8 @@ struct ctl_req {
 	enum sched_op op;		/* CTL_APPLY */
 	struct qview_filter qf;		/* CTL_LIST, CTL_SHOW (qid only), CTL_APPLY */
 	int is_all;			/* "all": true: an operation's empty filter needs it */
+	char *email;			/* CTL_SUPPRESS, CTL_UNSUPPRESS */
+	char *reason;			/* CTL_SUPPRESS: may be NULL */
 };
 
 /*
@@ -92,7 +97,7 @@ struct ctl_req {
 enum ctl_err ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char *why,
     size_t whysize);
 void ctl_req_clear(struct ctl_req *r);
-/* "list", "show", "status", or the operation's name. */
+/* "list", "show", "status", "suppressions", "suppress", "unsuppress", or the operation's name. */
 const char *ctl_req_op_name(const struct ctl_req *r);
 /*
  * A request for the daemon: op is "list", "status", an operation's name,
@@ -141,6 +146,7 @@ struct control_deps {
 	const char *spool_dir;		/* the socket is spool_dir/control */
 	struct sched *sched;		/* borrowed; must outlive the control */
 	struct server *server;		/* for its session count; borrowed */
+	struct suppress *suppress;	/* the suppression list; borrowed */
 	uint64_t started_us;		/* the daemon's start, wall clock */
 };
 
@@ -166,6 +172,14 @@ struct ctl_client;
  * (ENOENT, ECONNREFUSED: no daemon; EACCES: the socket's mode refuses us).
  */
 struct ctl_client *ctl_client_connect(const char *path);
+/*
+ * The daemon's socket for the configuration at config (read as
+ * config_load_submit() reads it): a new client, or NULL with a sentence in
+ * err and the sysexits.h code in *code_out (EX_CONFIG, EX_NOPERM,
+ * EX_UNAVAILABLE).
+ */
+struct ctl_client *ctl_client_open(const char *config, int *code_out, char *err,
+    size_t errsize);
 /* Sends req as one line: 0, or -1 with errno. */
 int ctl_client_send(struct ctl_client *c, const json_t *req);
 /*

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/suppress.h"
+#include "smtp/smtp.h"
 #include "spool/spool.h"
 #include "util/jdepth.h"
 #include "util/xalloc.h"
@@ -91,6 +93,9 @@ static const struct {
 	{ "list", CTL_LIST },
 	{ "show", CTL_SHOW },
 	{ "status", CTL_STATUS },
+	{ "suppressions", CTL_SUPPRESSIONS },
+	{ "suppress", CTL_SUPPRESS },
+	{ "unsuppress", CTL_UNSUPPRESS },
 };
 
 /* The keys each kind of request may have besides "op". */
@@ -104,6 +109,11 @@ key_allowed(enum ctl_kind k, const char *key)
 		return strcmp(key, "id") == 0;
 	case CTL_APPLY:
 		return strcmp(key, "filter") == 0 || strcmp(key, "all") == 0;
+	case CTL_SUPPRESS:
+		return strcmp(key, "email") == 0 || strcmp(key, "reason") == 0;
+	case CTL_UNSUPPRESS:
+		return strcmp(key, "email") == 0;
+	case CTL_SUPPRESSIONS:
 	case CTL_STATUS:
 	default:
 		return 0;
@@ -134,6 +144,27 @@ kind_parse(const char *op, struct ctl_req *r)
 	return -1;
 }
 
+/* "email" (an address) and, to suppress, "reason" (text). */
+static enum ctl_err
+suppression_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
+{
+	const json_t *ev = json_object_get(root, "email"), *rv = json_object_get(root, "reason");
+	struct smtp_addr a;
+
+	if (!json_is_string(ev) || json_string_length(ev) > 512 ||
+	    smtp_addr_parse(slice_str(json_string_value(ev)), 1, &a) != SMTP_ADDR_OK || a.is_null)
+		return refuse(why, whysize, CTL_ERR_BAD_REQUEST,
+		    "\"email\" is an email address, and it is missing or not one");
+	if (rv != NULL && (!json_is_string(rv) || json_string_length(rv) > SUPPRESS_REASON_MAX ||
+	    strlen(json_string_value(rv)) != json_string_length(rv)))
+		return refuse(why, whysize, CTL_ERR_BAD_REQUEST,
+		    "\"reason\" is text of at most %d bytes", SUPPRESS_REASON_MAX);
+	r->email = xstrdup(json_string_value(ev));
+	if (rv != NULL)
+		r->reason = xstrdup(json_string_value(rv));
+	return CTL_ERR_NONE;
+}
+
 static enum ctl_err
 req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 {
@@ -151,6 +182,8 @@ req_fill(const json_t *root, struct ctl_req *r, char *why, size_t whysize)
 			return refuse(why, whysize, CTL_ERR_BAD_REQUEST,
 			    "%s: unknown key \"%.64s\"", json_string_value(opv), key);
 	}
+	if (r->kind == CTL_SUPPRESS || r->kind == CTL_UNSUPPRESS)
+		return suppression_fill(root, r, why, whysize);
 	if (r->kind == CTL_SHOW) {
 		v = json_object_get(root, "id");
 		if (!json_is_string(v) || !qid_valid(json_string_value(v), json_string_length(v)))
@@ -210,6 +243,8 @@ void
 ctl_req_clear(struct ctl_req *r)
 {
 	qview_filter_clear(&r->qf);
+	free(r->email);
+	free(r->reason);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -223,6 +258,12 @@ ctl_req_op_name(const struct ctl_req *r)
 		return "show";
 	case CTL_STATUS:
 		return "status";
+	case CTL_SUPPRESSIONS:
+		return "suppressions";
+	case CTL_SUPPRESS:
+		return "suppress";
+	case CTL_UNSUPPRESS:
+		return "unsuppress";
 	case CTL_APPLY:
 	default:
 		return sched_op_name(r->op);

@@ -424,28 +424,14 @@ exchange(struct qcli *q, struct ctl_client *cl, const char *id)
 static int
 run(struct qcli *q)
 {
-	struct config *cfg;
 	struct ctl_client *cl;
-	char err[1024], path[4096];
+	char err[1024];
 	const char *conf = q->config != NULL ? q->config : verb_config_default();
-	int code = 0, n;
+	int code = 0;
 
-	if ((cfg = config_load_submit(conf, err, sizeof(err))) == NULL) {
+	if ((cl = ctl_client_open(conf, &code, err, sizeof(err))) == NULL) {
 		say(q, "%s", err);
-		return EX_CONFIG;
-	}
-	n = snprintf(path, sizeof(path), "%s/%s", cfg->spool_dir, CTL_SOCKET_NAME);
-	config_free(&cfg);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		say(q, "the spool's path is too long");
-		return EX_CONFIG;
-	}
-	if ((cl = ctl_client_connect(path)) == NULL) {
-		int is_perm = errno == EACCES || errno == EPERM;
-
-		say(q, "cannot reach the daemon at %s: %s%s", path, strerror(errno),
-		    errno == ENOENT || errno == ECONNREFUSED ? " (is it running?)" : "");
-		return is_perm ? EX_NOPERM : EX_UNAVAILABLE;
+		return code;
 	}
 	if (q->nids == 0)
 		code = exchange(q, cl, NULL);

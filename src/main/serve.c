@@ -563,7 +563,8 @@ verb_serve(int argc, char **argv)
 	}
 	/* as server.user, so that the socket is that user's; the queue is known by now */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
-		.sched = d.sched, .server = d.server, .started_us = started_us };
+		.sched = d.sched, .server = d.server, .suppress = d.suppress,
+		.started_us = started_us };
 	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;

@@ -20,6 +20,8 @@ usage(FILE *f)
 	    "       sterna queue [-c FILE] list|show|flush|hold|release|delete|bounce ...\n"
 	    "                               look at and act on the queue (sterna queue --help)\n"
 	    "       sterna status [-c FILE] the daemon and its queue in numbers\n"
+	    "       sterna suppression [-c FILE] list|add|remove ...\n"
+	    "                               the addresses not to be mailed again\n"
 	    "       sterna apikey new [-c FILE | -f KEYS_FILE] --scopes send,read,admin\n"
 	    "                         [--rate N/min] [--name NAME]\n"
 	    "                               make a key of the HTTP API, printed once\n"
@@ -67,6 +69,8 @@ main(int argc, char **argv)
 		return verb_queue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return verb_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "suppression") == 0)
+		return verb_suppression(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apikey") == 0)
 		return verb_apikey(argc - 1, argv + 1);
 	fprintf(stderr, "sterna: unknown command '%s'\n", argv[1]);

@@ -24,6 +24,8 @@ int verb_mailq(int argc, char **argv);
  * sendmail -bp (the listing), with the configuration at config_path.
  */
 int verb_queue_sendmail(const char *config_path, int is_flush, const char *domain);
+/* sterna suppression list|add|remove ... (argv[0] is "suppression"), through the control socket. */
+int verb_suppression(int argc, char **argv);
 /* sterna apikey new ... (argv[0] is "apikey"): an API key for the HTTP API. */
 int verb_apikey(int argc, char **argv);
 

@@ -47,3 +47,32 @@ def test_other_categories_leave_the_address_alone(mta, sinks, port):  # noqa: F8
     t = mta(events__suppress_on="bad_mailbox,dns,other")
     qid = send(t, ["bob@hard.test"], b"Subject: 2\r\n\r\nx\r\n")
     t.wait_log(r"suppression_added to=<bob@hard.test> category=other")
+
+
+def test_the_command_line(sterna):
+    import subprocess
+    from conftest import STERNA_BIN
+
+    def cli(*args):
+        p = subprocess.run([STERNA_BIN, "suppression", "-c", sterna.conf] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+
+    rc, out, _ = cli("add", "Old@Example.test", "left the company")
+    assert (rc, out) == (0, "Old@Example.test: added\n")
+    rc, out, _ = cli("add", "old@example.test")
+    assert (rc, out) == (0, "old@example.test: already on the list\n")
+    rc, out, _ = cli("list")
+    assert rc == 0 and "old@example.test" in out and "left the company" in out, out
+    assert out.endswith("1 address\n")
+    rc, out, _ = cli("--json", "list")
+    assert json.loads(out)["suppressions"][0]["email"] == "old@example.test"
+    rc, out, err = cli("add", "not an address")
+    assert rc == 65 and "email address" in err, (rc, err)       # EX_DATAERR
+    rc, out, _ = cli("remove", "old@example.test")
+    assert (rc, out) == (0, "old@example.test: removed\n")
+    rc, out, _ = cli("remove", "old@example.test")
+    assert (rc, out) == (66, "old@example.test: not on the list\n")   # EX_NOINPUT
+    rc, _, _ = cli("frobnicate")
+    assert rc == 64                                              # EX_USAGE
+    sterna.wait_log(r"control .*op=suppress")
