@@ -6,7 +6,8 @@
 #   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
-#                 of a 100,000-message queue, and what policy (DNSBLs, lists) costs
+#                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, and the
+#                 HTTP API beside SMTP (single messages and a 1,000-recipient batch)
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -69,6 +70,7 @@ bench: deps all
 	sh bench/run.sh $(abspath $(BUILD))/sterna
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
+	sh bench/api.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var
