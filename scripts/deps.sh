@@ -17,6 +17,8 @@ PKGS="$PKGS dovecot-core dovecot-lmtpd dovecot-imapd"
 PKGS="$PKGS libjansson-dev"
 # seccomp filter of the daemon (src/main/sandbox.c)
 PKGS="$PKGS libseccomp-dev"
+# a real Prometheus text-format parser for the tests of GET /metrics (tests/e2e/test_metrics.py)
+PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"

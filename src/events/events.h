@@ -52,6 +52,8 @@ struct event {
 	enum bounce_class bounce_class;	/* BOUNCED, EXPIRED */
 	enum bounce_category bounce_category;
 	const char *api_meta;		/* the API's {"tags", "metadata"} as JSON text; NULL */
+	uint64_t arrival_us;		/* when the message was received (wall clock): latencies */
+	uint64_t size;			/* RECEIVED: the message's bytes */
 };
 
 struct events;

@@ -1,7 +1,8 @@
 /*
- * api_send.h - the HTTP API's sending endpoints (api_send.c) and its event
- * feed and suppression list (api_events.c): their routes, added to a
- * server by the daemon, which owns what they borrow.
+ * api_send.h - the HTTP API's sending endpoints (api_send.c), its event
+ * feed and suppression list (api_events.c), and GET /metrics
+ * (api_metrics.c): their routes, added to a server by the daemon, which
+ * owns what they borrow.
  */
 #ifndef STERNA_HTTP_API_SEND_H
 #define STERNA_HTTP_API_SEND_H
@@ -12,6 +13,7 @@
 #include "events/evlog.h"
 #include "events/suppress.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "msg/msg.h"
 
 struct api_send;
@@ -34,5 +36,8 @@ struct api_events;
 struct api_events *http_api_events_add(struct http *srv, struct evlog *log,
     struct suppress *sup, char *err, size_t errsize);
 void http_api_events_free(struct api_events **a);
+
+/* GET /metrics on srv, without a key, from m (borrowed): 0, or -1 with err. */
+int http_api_metrics_add(struct http *srv, struct metrics *m, char *err, size_t errsize);
 
 #endif

@@ -46,6 +46,7 @@
 #include "events/suppress.h"
 #include "events/webhook.h"
 #include "http/api_send.h"
+#include "metrics/figures.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -73,6 +74,8 @@ struct daemon {
 	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct api_send *api_send;	/* the HTTP API's sending endpoints */
 	struct api_events *api_events;	/* ... its event feed and suppression list */
+	struct metrics *metrics;	/* the figures GET /metrics gives */
+	struct figures *figures;	/* ... sterna's own, fed by the events */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -338,15 +341,20 @@ daemon_free(struct daemon *d)
 	server_free(&d->server);
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
-	webhooks_free(&d->webhooks);
-	dns_free(&d->client_dns);
 	tls_server_free(&d->tls);
 	policy_lists_free(&d->lists);
 	sched_free(&d->sched);
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
-	/* after every producer: what they said last is written */
+	/*
+	 * After every producer of events (the scheduler's last outcomes, the
+	 * core's last commits): every subscriber hears what they said last.
+	 */
+	figures_free(&d->figures);
+	metrics_free(&d->metrics);
+	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
+	dns_free(&d->client_dns);
 	evlog_free(&d->evlog);
 	suppress_free(&d->suppress);
 	events_free(&d->events);
@@ -569,7 +577,11 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	d.metrics = metrics_new();
+	d.figures = figures_new(d.metrics, d.sched, d.server);
+	events_subscribe(d.events, figures_sink, d.figures);
 	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
+	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
 	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
 	    sizeof(err))) == NULL)) {

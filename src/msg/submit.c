@@ -190,6 +190,8 @@ emit_received(const struct msg_sub *s)
 		.sender = m->sender,
 		.entrance = spool_origin_name(m->origin),
 		.api_meta = m->api_meta,
+		.arrival_us = m->arrival_us,
+		.size = m->content_bytes,
 	};
 
 	for (size_t i = 0; i < m->nrcpts; i++) {

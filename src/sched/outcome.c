@@ -136,6 +136,7 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		.reply = o->text,
 		.relay = o->relay,
 		.api_meta = m->api_meta,
+		.arrival_us = m->arrival_us,
 	};
 
 	if (q->s->events == NULL)
