@@ -9,17 +9,8 @@ set -eu
 bin=$1
 msgs=${2:-10000}
 here=$(cd "$(dirname "$0")" && pwd)
-pf="$here/../.cache/postfix"
-export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
-source_bin="$pf/usr/sbin/smtp-source"
-sink_bin="$pf/usr/sbin/smtp-sink"
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || true
 . "$here/lib.sh"
+bench_init
 as_user=""; [ "$(id -u)" -eq 0 ] && as_user="-u nobody"
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
 

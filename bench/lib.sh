@@ -1,4 +1,19 @@
-# bench/lib.sh - what the benchmarks share; sourced, after they set msgs (messages per run).
+# bench/lib.sh - what the benchmarks share; sourced (after setting here, the bench folder),
+# and msgs (messages per run) set before rate() is used.
+
+# Postfix's smtp-source and smtp-sink (unpacked by make deps), a scratch folder in $work, and
+# $pids: processes to stop when the benchmark ends, however it ends.
+bench_init() {
+	pf="$here/../.cache/postfix"
+	export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
+	source_bin="$pf/usr/sbin/smtp-source"
+	sink_bin="$pf/usr/sbin/smtp-sink"
+	work=$(mktemp -d)
+	chmod 755 "$work"
+	pids=""
+	trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+	ulimit -n 65536 2>/dev/null || true
+}
 
 # A free port on 127.0.0.1: free_port [SOCK_STREAM|SOCK_DGRAM].
 free_port() { /usr/bin/python3 -c 'import socket, sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-SOCK_STREAM}"; }

@@ -11,17 +11,8 @@ bin=$1
 msgs=${2:-10000}
 sess=${3:-20}
 here=$(cd "$(dirname "$0")" && pwd)
-pf="$here/../.cache/postfix"
-export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
-source_bin="$pf/usr/sbin/smtp-source"
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || true
-
 . "$here/lib.sh"
+bench_init
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line='user = "nobody";' && chown nobody "$work"
 
 # --- unbound: five blocklist zones; each lists a few addresses, none of them the client's ---

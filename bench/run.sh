@@ -13,18 +13,8 @@ msgs=${2:-10000}
 sess=${3:-20}
 idle=${4:-2000}
 here=$(cd "$(dirname "$0")" && pwd)
-pf="$here/../.cache/postfix"
-export LD_LIBRARY_PATH="$pf/usr/lib/postfix"
-source_bin="$pf/usr/sbin/smtp-source"
-sink_bin="$pf/usr/sbin/smtp-sink"
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || true
-
 . "$here/lib.sh"
+bench_init
 send() { "$source_bin" -s "$sess" -m "$msgs" -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$1"; }
 
 # --- smtp-sink ---
