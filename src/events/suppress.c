@@ -98,7 +98,9 @@ put(struct suppress *s, const char *addr, const char *reason, uint64_t time_s)
 		return 0;
 	e = xcalloc(1, sizeof(*e));
 	e->addr = xstrdup(lower);
-	e->reason = xstrndup(reason ? reason : "", SUPPRESS_REASON_MAX);
+	/* xstrndup copies n bytes: the reason's own length, cut at the bound */
+	reason = reason != NULL ? reason : "";
+	e->reason = xstrndup(reason, strnlen(reason, SUPPRESS_REASON_MAX));
 	e->time_s = time_s;
 	*p = e;
 	if (++s->n > s->nbuckets)
