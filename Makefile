@@ -60,7 +60,7 @@ test-san: $(BUILD_SAN)/build.ninja
 
 fuzz-short: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
-	sh tests/fuzz/run.sh $(BUILD_FUZZ) 12
+	sh tests/fuzz/run.sh $(BUILD_FUZZ) 8
 
 fuzz: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
