@@ -34,6 +34,7 @@
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS (5 * 60 * 1000)
 #define SAVE_DELAY_MS 1000
+#define WAKE_DELAY_MS 100		/* a caught-up webhook looks for new events this long after one */
 
 struct webhooks;
 
@@ -466,8 +467,12 @@ webhooks_sink(void *ctx, const struct event *e)
 	(void)e;
 	for (size_t i = 0; i < w->n; i++)
 		if (!w->hooks[i].is_busy && !evtimer_pending(w->hooks[i].timer, NULL))
-			/* the event log writes it a moment later: look on the next turn */
-			later(&w->hooks[i], 0);
+			/*
+			 * A look a tenth of a second later, with whatever came meanwhile:
+			 * a busy server wakes a caught-up webhook ten times a second, not
+			 * once per event (each look reads the log's current file).
+			 */
+			later(&w->hooks[i], WAKE_DELAY_MS);
 }
 
 void
