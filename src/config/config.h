@@ -397,6 +397,23 @@ struct config {
 };
 
 /*
+ * The names the configuration gives event types and bounce categories
+ * (events.webhook.NAME.types, events.suppress_on), in the order of
+ * src/events/events.h's enums, which take their names from here.
+ * config_bounce_categories[0] is "" (no category).
+ */
+#define CONFIG_EVENT_TYPES 6
+#define CONFIG_BOUNCE_CATEGORIES 7
+extern const char *const config_event_types[CONFIG_EVENT_TYPES];
+extern const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES];
+/*
+ * A comma-separated list of names[0..n) ("delivered,bounced"; "" for
+ * none) as bits (1u << index) in *bits_out: 0, or -1 for a name not
+ * there, an empty one, or a trailing comma.
+ */
+int config_names_parse(const char *s, const char *const *names, size_t n, unsigned *bits_out);
+
+/*
  * Parses a next hop (see struct config_nexthop): 0, or -1 when s is not
  * one. Pure; config checks and the scheduler use it.
  */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "events/events.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
 
@@ -16,8 +15,33 @@
 #define SECRET_MIN_LEN 16
 #define URL_MAX_LEN 1024
 
-static const char *const event_types[] = { "received", "delivered", "deferred", "bounced",
-	"expired", "suppressed" };
+const char *const config_event_types[CONFIG_EVENT_TYPES] = { "received", "delivered",
+	"deferred", "bounced", "expired", "suppressed" };
+const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES] = { "", "bad_mailbox",
+	"mailbox_full", "policy", "spam_block", "dns", "other" };
+
+int
+config_names_parse(const char *s, const char *const *names, size_t n, unsigned *bits_out)
+{
+	unsigned bits = 0;
+
+	while (*s != '\0') {
+		size_t len = strcspn(s, ","), k;
+
+		/* an empty name never matches: "" stands for "none" in a table */
+		for (k = 0; k < n && (len == 0 || strlen(names[k]) != len ||
+		    strncmp(s, names[k], len) != 0); k++)
+			;
+		if (k == n)
+			return -1;
+		bits |= 1u << k;
+		s += len;
+		if (*s == ',' && *++s == '\0')
+			return -1;
+	}
+	*bits_out = bits;
+	return 0;
+}
 
 /*
  * http:// or https://, then a host (a name, an IPv4 address, or an IPv6
@@ -50,19 +74,9 @@ cfg_check_webhook_url(const char *s)
 int
 cfg_check_event_types(const char *s)
 {
-	while (*s != '\0') {
-		size_t n = strcspn(s, ","), k;
+	unsigned bits;
 
-		for (k = 0; k < NELEM(event_types); k++)
-			if (strlen(event_types[k]) == n && strncmp(s, event_types[k], n) == 0)
-				break;
-		if (k == NELEM(event_types))
-			return 0;
-		s += n;
-		if (*s == ',' && *++s == '\0')
-			return 0;
-	}
-	return 1;
+	return config_names_parse(s, config_event_types, CONFIG_EVENT_TYPES, &bits) == 0;
 }
 
 /* A comma-separated list of bounce categories, or "" for none. */
@@ -71,7 +85,8 @@ cfg_check_bounce_categories(const char *s)
 {
 	unsigned bits;
 
-	return bounce_categories_parse(s, &bits) == 0;
+	return config_names_parse(s, config_bounce_categories, CONFIG_BOUNCE_CATEGORIES,
+	    &bits) == 0;
 }
 
 struct config_webhook *

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "util/ascii.h"
 #include "util/xalloc.h"
 
@@ -113,24 +114,5 @@ events_classify(int code, const char *dsn, const char *text, enum bounce_class *
 int
 bounce_categories_parse(const char *s, unsigned *bits_out)
 {
-	unsigned bits = 0;
-
-	while (*s != '\0') {
-		size_t n = strcspn(s, ","), k;
-
-		for (k = BOUNCE_BAD_MAILBOX; k <= BOUNCE_OTHER; k++) {
-			const char *name = bounce_category_name((enum bounce_category)k);
-
-			if (strlen(name) == n && strncmp(s, name, n) == 0)
-				break;
-		}
-		if (k > BOUNCE_OTHER)
-			return -1;
-		bits |= 1u << k;
-		s += n;
-		if (*s == ',' && *++s == '\0')
-			return -1;
-	}
-	*bits_out = bits;
-	return 0;
+	return config_names_parse(s, config_bounce_categories, CONFIG_BOUNCE_CATEGORIES, bits_out);
 }

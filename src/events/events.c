@@ -5,7 +5,12 @@
 
 #include <stdlib.h>
 
+#include "config/config.h"
 #include "util/xalloc.h"
+
+/* one table of names, the configuration's: the enums must stay in its order */
+_Static_assert(EVENT_TYPE_N == CONFIG_EVENT_TYPES, "an event type without a name");
+_Static_assert(BOUNCE_OTHER + 1 == CONFIG_BOUNCE_CATEGORIES, "a category without a name");
 
 struct sink {
 	events_sink_fn *fn;
@@ -54,10 +59,7 @@ events_emit(struct events *ev, const struct event *e)
 const char *
 event_type_name(enum event_type t)
 {
-	static const char *const names[] = { "received", "delivered", "deferred", "bounced",
-		"expired", "suppressed" };
-
-	return (unsigned)t < NELEM(names) ? names[t] : "?";
+	return (unsigned)t < CONFIG_EVENT_TYPES ? config_event_types[t] : "?";
 }
 
 const char *
@@ -71,8 +73,5 @@ bounce_class_name(enum bounce_class c)
 const char *
 bounce_category_name(enum bounce_category c)
 {
-	static const char *const names[] = { "", "bad_mailbox", "mailbox_full", "policy",
-		"spam_block", "dns", "other" };
-
-	return (unsigned)c < NELEM(names) ? names[c] : "";
+	return (unsigned)c < CONFIG_BOUNCE_CATEGORIES ? config_bounce_categories[c] : "";
 }

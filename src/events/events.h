@@ -20,7 +20,7 @@ enum event_type {
 	EVENT_BOUNCED,		/* failed for good (a notice goes to the sender, if any) */
 	EVENT_EXPIRED,		/* queue.lifetime passed: failed for good after retries */
 	EVENT_SUPPRESSED,	/* not tried: the address is on the suppression list (failed) */
-	EVENT_TYPE_N,
+	EVENT_TYPE_N,		/* the names are config_event_types' (config/config.h) */
 };
 
 /* What a failure means to a sender: the API's "bounce" object. */

@@ -401,18 +401,9 @@ hook_init(struct hook *h, struct webhooks *w, const struct config_webhook *conf,
 	if (config_is_ip(h->host))
 		(void)snprintf(h->addr, sizeof(h->addr), "%s", h->host);
 	evhttp_uri_free(u);
-	h->types = 0;
-	for (unsigned t = 0; t < EVENT_TYPE_N; t++) {
-		const char *name = event_type_name((enum event_type)t), *p = conf->types;
-		size_t n = strlen(name);
-
-		while ((p = strstr(p, name)) != NULL) {
-			if ((p == conf->types || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-				h->types |= 1u << t;
-			p += n;
-		}
-	}
-	if (conf->types[0] == '\0')
+	/* checked when the configuration was read; none named means every type */
+	if (config_names_parse(conf->types, config_event_types, CONFIG_EVENT_TYPES,
+	    &h->types) == -1 || h->types == 0)
 		h->types = (1u << EVENT_TYPE_N) - 1;
 	h->page = json_array();
 	h->timer = evtimer_new(w->base, on_timer, h);
