@@ -18,7 +18,8 @@
  * over SMTP without AUTH), puts an empty line after the added fields when
  * the message has no header section (RFC 5322 2.1), and counts Received
  * fields against smtp.max_hops (RFC 5321 6.3); the content step passes the
- * bytes on (filters change them later); the spool makes the file durable in
+ * bytes to the spool and through its chain of filters (filter.h: milters,
+ * DKIM signing), which judge and change the message; the spool makes the file durable in
  * its next group commit. Then the core logs "received" and hands the
  * envelope to its consumer (the scheduler) through a queue that is emptied
  * on the next turn of the loop, never from inside the entrance's call.
@@ -94,10 +95,14 @@ enum msg_status {
 
 struct msg_result {
 	enum msg_status status;
-	int code;		/* the SMTP reply for it: 250, 554, 451, 452 */
+	int code;		/* the SMTP reply for it: 250, 554, 451, 452, a filter's */
 	const char *dsn;	/* its enhanced status: "2.0.0", "5.4.6", "4.3.0", "4.3.1" */
 	const char *text;	/* what went wrong, for the reply and the log ("" when queued) */
 	const char *qid;
+	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
+	const char *rule;
+	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
+	int is_discarded;
 };
 
 /*
@@ -118,7 +123,8 @@ int msg_sub_write(struct msg_sub *s, const void *p, size_t n);
 void msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx);
 /*
  * The message ended. done(ctx, result) runs later on the loop thread (never
- * inside this call), once the message is durable, refused, or failed;
+ * inside this call), once the filters have answered and the message is
+ * durable, refused, discarded, or failed;
  * result and its strings are valid during the call only. The submission is
  * freed after done returns. A message over smtp.max_hops is refused
  * (554 5.4.6) from SMTP; from an entrance that cannot refuse it is queued
