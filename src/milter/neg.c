@@ -16,8 +16,8 @@
  * lists, plus the client's address and name at connect).
  */
 static const char *const default_macros[MILTER_NSTAGES] = {
-	[MILTER_STAGE_CONNECT] = "j {daemon_name} {daemon_addr} {daemon_port} v _ "
-	    "{client_addr} {client_port} {client_name}",
+	[MILTER_STAGE_CONNECT] = ("j {daemon_name} {daemon_addr} {daemon_port} v _ "
+	    "{client_addr} {client_port} {client_name}"),
 	[MILTER_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits}",
 	[MILTER_STAGE_MAIL] = "i {auth_type} {auth_authen} {mail_addr} {mail_host} {mail_mailer}",
 	[MILTER_STAGE_RCPT] = "{rcpt_addr} {rcpt_host} {rcpt_mailer}",
