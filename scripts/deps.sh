@@ -22,6 +22,9 @@ PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"
+# DKIM: two verifiers nobody here wrote, for the signatures of src/dkim (tests/e2e/test_dkim.py):
+# dkimpy, and OpenDKIM's opendkim-testmsg (opendkim is a service: apt does not start it here)
+PKGS="$PKGS python3-dkim opendkim opendkim-tools"
 
 missing=""
 for p in $PKGS; do

@@ -50,9 +50,9 @@ void header_list_clear(struct header_list *l);
  */
 int header_list_append_raw(struct header_list *l, const uint8_t *raw, size_t len);
 
-/* The number of fields, and field i (0 is the topmost). */
+/* The number of fields, and field i < count (0 is the topmost), borrowing until the list changes. */
 size_t header_list_count(const struct header_list *l);
-const struct header_field *header_list_get(const struct header_list *l, size_t i);
+struct header_field header_list_get(const struct header_list *l, size_t i);
 /* 1 if f's name is name (ASCII, any case). */
 int header_field_is(const struct header_field *f, const char *name);
 /* f's value: the bytes after ':' up to (not with) the final CRLF, folds included. */

@@ -99,11 +99,14 @@ on_committed(void *ctx, const struct msg_result *r)
 	struct conn *c = ctx;
 	enum smtp_act a;
 
-	if (r->status == MSG_TEMPFAIL)
+	if (r->status == MSG_TEMPFAIL && r->rule == NULL)
 		log_ev_reject(r->qid, "DATA", "", r->code, r->dsn, r->text);
-	/* the core's verdict, in the session's words: a refusal carries its own code and text */
-	if (r->status == MSG_REFUSED)
-		a = smtp_session_refused(c->s, r->code, r->dsn, r->text);
+	/*
+	 * the core's verdict, in the session's words: a refusal (or a content
+	 * filter's tempfail) carries its own code and text
+	 */
+	if (r->status == MSG_REFUSED || (r->status == MSG_TEMPFAIL && r->rule != NULL))
+		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule);
 	else
 		a = smtp_session_committed(c->s, r->status == MSG_QUEUED ? SMTP_COMMIT_OK :
 		    r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR);
