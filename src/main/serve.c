@@ -38,6 +38,7 @@
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
+#include "milter/milter.h"
 #include "msg/msg.h"
 #include "policy/lists.h"
 #include "dns/dns.h"
@@ -68,6 +69,7 @@ struct daemon {
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
 	struct msg_core *msg;
+	struct milter_local *local_milters;	/* the content filters of sendmail, pickup, the API */
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
@@ -347,6 +349,7 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	milter_local_free(&d->local_milters);
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -520,6 +523,8 @@ verb_serve(int argc, char **argv)
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
+	/* the milters of the entrances that are not SMTP (listeners have their own) */
+	d.local_milters = milter_local_new(d.msg, d.base, d.cfg);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;

@@ -261,8 +261,8 @@ msg_reset(struct milter *m)
 void
 milter_mail(struct milter *m, const char *const *args, size_t n, struct milter_action *act)
 {
-	if (!m->in_msg)
-		msg_reset(m);
+	/* a message that never reached its end (RSET, refused): libmilter wants it aborted first */
+	milter_abort(m);
 	if (!m->has_sticky && m->state != MILTER_OVER && m->state != MILTER_FAILED)
 		m->in_msg = 1;
 	send_strings(m, MILTER_CMD_MAIL, args, n, act);

@@ -110,7 +110,10 @@ void milter_eoh(struct milter *m, struct milter_action *act);
 void milter_body(struct milter *m, const uint8_t *p, size_t n, struct milter_action *act);
 void milter_eom(struct milter *m, struct milter_action *act);
 void milter_unknown(struct milter *m, const char *line, struct milter_action *act);
-/* The message ended without its end (RSET, refused elsewhere, the client left): ABORT if due. */
+/*
+ * The message ended without its end (RSET, refused elsewhere, the client
+ * left): ABORT if due. milter_mail() does it too, for a message not aborted.
+ */
 void milter_abort(struct milter *m);
 /* The connection ends: QUIT (or QUIT_NC when another connection follows on this one). */
 void milter_quit(struct milter *m, int is_new_conn_next);

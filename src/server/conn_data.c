@@ -87,6 +87,8 @@ conn_data_begin(struct conn *c)
 	env->is_smtputf8 = t->is_smtputf8;
 	env->release_s = t->release_s;
 	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
+	if (c->milters != NULL)
+		milter_set_add_filters(c->milters, c->sub, msg_sub_env(c->sub)->qid);
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;

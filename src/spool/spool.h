@@ -112,6 +112,8 @@ struct spool_msg *spool_msg_new(void);
  */
 int spool_msg_add_rcpt(struct spool_msg *m, const char *orig, const char *to,
     const char *mailbox);
+/* Drops the recipients from index n on (a refusal took back what an RCPT added). */
+void spool_msg_truncate_rcpts(struct spool_msg *m, size_t n);
 /* Frees a message and its strings; m may point to NULL. */
 void spool_msg_free(struct spool_msg **m);
 

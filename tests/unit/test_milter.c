@@ -577,6 +577,11 @@ test_session_verdicts(void **state)
 	assert_int_equal(act.kind, MILTER_WAIT);
 	act = feed(&fx, IN("d"));
 	assert_int_equal(act.v.kind, VERDICT_DISCARD);
+	/* the message discarded at MAIL never ended: the next MAIL aborts it first */
+	buf_reset(&fx.out);
+	milter_mail(&fx.m, mail, 1, &act);
+	assert_out(&fx.out, IN("\0\0\0\x01" "A" "\0\0\0\x09" "DMi\0QID1\0"
+	    "\0\0\0\x0c" "M<a@b.test>\0"));
 	fx_clear(&fx);
 
 	/* DISCARD before a message, a change before the end, SHUTDOWN */
