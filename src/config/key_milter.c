@@ -8,10 +8,13 @@
  */
 #include "config/keys_int.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ascii.h"
 #include "util/xalloc.h"
 
 #define NAME_MAX_LEN 32
@@ -19,12 +22,41 @@
 int
 config_milter_address_parse(const char *s, struct config_lmtp_hop *out)
 {
-	/* the socket and address forms are an LMTP next hop's: one reading of both */
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&out->sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&out->sa;
+	const char *colon;
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t hlen;
+	uint64_t port;
+
+	/* a socket is read as an LMTP next hop's: one reading of both */
 	if (strncmp(s, "unix:", 5) == 0)
 		return config_lmtp_hop_parse(s, out);
-	if (strncmp(s, "inet:", 5) != 0 || strncmp(s + 5, "unix:", 5) == 0 ||
-	    config_lmtp_hop_parse(s + 5, out) == -1 || out->sa_len == 0)
+	memset(out, 0, sizeof(*out));
+	/* Postfix's and Sendmail's form: inet:ADDRESS:PORT, an IPv6 address in brackets */
+	if (strncmp(s, "inet:", 5) != 0 || (colon = strrchr(s + 5, ':')) == NULL)
 		return -1;
+	hlen = (size_t)(colon - (s + 5));
+	if (hlen >= sizeof(host) || ascii_parse_u64(slice_str(colon + 1), &port) == -1 ||
+	    port == 0 || port > 65535)
+		return -1;
+	memcpy(host, s + 5, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		out->sa_len = sizeof(*s4);
+	} else if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		out->sa_len = sizeof(*s6);
+	} else {
+		return -1;
+	}
+	out->port = (unsigned)port;
 	return 0;
 }
 

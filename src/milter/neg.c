@@ -20,7 +20,7 @@ static const char *const default_macros[MILTER_NSTAGES] = {
 	    "{client_addr} {client_port} {client_name}"),
 	[MILTER_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits}",
 	[MILTER_STAGE_MAIL] = "i {auth_type} {auth_authen} {mail_addr} {mail_host} {mail_mailer}",
-	[MILTER_STAGE_RCPT] = "{rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	[MILTER_STAGE_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",	/* our queue id comes after MAIL */
 	[MILTER_STAGE_DATA] = "i",
 	[MILTER_STAGE_EOM] = "i",
 	[MILTER_STAGE_EOH] = "i",

@@ -173,6 +173,15 @@ conn_data_end(struct conn *c)
 
 	conn_line_deadline(c, 0);
 	c->mode = M_COMMAND;
+	/*
+	 * the message is read to its end: nothing is fed any more, so nothing
+	 * holds reading back (a content filter that paused the feeder may never
+	 * say drained: the step stops calling once the message ends)
+	 */
+	if (c->is_paused) {
+		c->is_paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
 	if (a != SMTP_ACT_ASK)
 		msg_sub_abort(&c->sub);	/* refused as it stands: nothing is kept */
 	(void)conn_act(c, a);

@@ -1330,6 +1330,26 @@ test_milters(void **state)
 	assert_int_equal(c->local_milter_idx[0], 0);
 	config_free(&c);
 
+	/* the address forms, alone */
+	{
+		static const struct { const char *s; int ok; unsigned port; } addrs[] = {
+			{ "inet:127.0.0.1:8891", 1, 8891 }, { "inet:[::1]:11332", 1, 11332 },
+			{ "inet:[2001:db8::1]:1", 1, 1 }, { "unix:/run/m.sock", 1, 0 },
+			{ "inet:::1:8891", 0, 0 }, { "inet:[127.0.0.1]:8891", 0, 0 },
+			{ "inet:127.0.0.1:0", 0, 0 }, { "inet:127.0.0.1:65536", 0, 0 },
+			{ "inet:127.0.0.1:", 0, 0 }, { "inet:127.0.0.1", 0, 0 },
+			{ "inet:127.0.0.1:88x", 0, 0 }, { "127.0.0.1:8891", 0, 0 },
+			{ "tcp:127.0.0.1:8891", 0, 0 }, { "unix:", 0, 0 },
+		};
+		struct config_lmtp_hop hop;
+
+		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			if ((config_milter_address_parse(addrs[i].s, &hop) == 0) != addrs[i].ok)
+				fail_msg("%s", addrs[i].s);
+			if (addrs[i].ok && addrs[i].port != 0)
+				assert_int_equal(hop.port, addrs[i].port);
+		}
+	}
 	static const struct { const char *text, *err; } bad[] = {
 		{ BASE "milter \"m\" { address = \"inet:localhost:8891\"; }",
 		    "t.conf:3: milter.m.address: 'inet:localhost:8891' is not a milter address "

@@ -451,7 +451,7 @@ test_session_steps(void **state)
 	assert_int_equal(act.kind, MILTER_WAIT);
 	(void)feed(&fx, IN("c"));
 	milter_data(&fx.m, &act);
-	assert_out(&fx.out, IN("\0\0\0\x0c" "R<a@b.test>\0"
+	assert_out(&fx.out, IN("\0\0\0\x09" "DRi\0QID1\0" "\0\0\0\x0c" "R<a@b.test>\0"
 	    "\0\0\0\x09" "DTi\0QID1\0" "\0\0\0\x01T"));
 	(void)feed(&fx, IN("c"));
 	/* the space after the colon left out; folds as LF */
