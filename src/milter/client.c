@@ -261,6 +261,8 @@ static int
 ready(struct milter_client *mc)
 {
 	struct pending p = mc->pending;
+	milter_client_cb cb = p.cb;
+	void *ctx = p.ctx;
 	struct milter_action act;
 
 	mc->st = MC_READY;
@@ -277,7 +279,7 @@ ready(struct milter_client *mc)
 	pending_clear(&p);
 	if (act.kind == MILTER_WAIT)
 		return 0;
-	return tell(mc, p.cb, p.ctx, &act);
+	return tell(mc, cb, ctx, &act);	/* answered at once: no reply (NR_*), or skipped */
 }
 
 /* A failure while a step is out (or the negotiation): its asker gets the default. */

@@ -6,6 +6,7 @@ may make at the end of a message, every verdict at every stage, the default acti
 filter that is down, and the timeout of one that is too slow."""
 
 import json
+import shutil
 import os
 import socket
 import subprocess
@@ -227,3 +228,139 @@ def test_slow_filter_hits_its_timeout(sterna_factory, pymilter):
     s.wait_log(r"milter_failed milter=f action=tempfail "
                r"why=\"no reply to the end of the message within 1000 ms\"")
     assert s.queue_ids() == [] and s.all_mail() == []
+
+
+class OpenDKIM:
+    """A real OpenDKIM (Debian opendkim) signing for example.org on a UNIX socket, with a
+    key made by opendkim-genkey; stopped by pid."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sterna-opendkim-")
+        os.chmod(self.dir, 0o755)
+        subprocess.run(["opendkim-genkey", "-D", self.dir, "-d", "example.org", "-s", "sel",
+                        "-b", "2048"], check=True, timeout=60)
+        self.path = os.path.join(self.dir, "opendkim.sock")
+        conf = os.path.join(self.dir, "opendkim.conf")
+        with open(conf, "w") as f:
+            f.write("Syslog no\nMode s\nDomain example.org\nSelector sel\n"
+                    "KeyFile %s/sel.private\nSocket local:%s\nUMask 000\n"
+                    "Canonicalization relaxed/relaxed\nRequireSafeKeys no\n"
+                    "PidFile %s/opendkim.pid\n" % (self.dir, self.path, self.dir))
+        self.proc = subprocess.Popen(["opendkim", "-f", "-x", conf], stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("opendkim did not start")
+            time.sleep(0.02)
+
+    def txt(self):
+        """The TXT record to publish, as opendkim-genkey wrote it (its quoted strings)."""
+        import re
+        with open(os.path.join(self.dir, "sel.txt")) as f:
+            return "".join(re.findall(r'"([^"]*)"', f.read())).encode()
+
+    def verify(self, delivered):
+        """dkimpy's verdict on a delivered message (Maildir's LF lines, Return-Path first)."""
+        import dkim
+        lines = delivered.split(b"\n")
+        assert lines[0].startswith(b"Return-Path:") and lines[1].startswith(b"Delivered-To:")
+        raw = b"\r\n".join(lines[2:])
+        return dkim.verify(raw, dnsfunc=lambda name, timeout=5: self.txt()
+                           if name == b"sel._domainkey.example.org." else None)
+
+    def stop(self):
+        terminate(self.proc)
+
+
+def test_opendkim_signs_through_milter(sterna_factory):
+    d = OpenDKIM()
+    try:
+        s = sterna_factory(milter__dkim__address="unix:" + d.path, listen__mx__milters="dkim",
+                           server__local_milters="dkim")
+        # over SMTP, from 127.0.0.1 (one of OpenDKIM's internal hosts)
+        c = s.connect()
+        c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@example.org>\r\n", 250,
+                 b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354)
+        c.send(b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: signed\r\n"
+               b"Date: Sat, 5 Dec 2026 12:00:00 +0000\r\nMessage-ID: <d1@example.org>\r\n\r\n"
+               b"a body  with  spaces \r\n\r\n\r\n")
+        c.send(b".\r\n")
+        assert c.reply().code == 250
+        [smtp] = s.wait_for_mail("alice")
+        assert b"\nDKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org;" in smtp
+        assert d.verify(smtp)
+        # from sterna sendmail: its own connection to the filter, as from 127.0.0.1
+        p = subprocess.run([STERNA_BIN, "sendmail", "-C", s.conf, "-t"],
+                           input=b"From: a@example.org\nTo: bob@example.test\nSubject: local\n\n"
+                                 b"from the command line\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert p.returncode == 0, p.stderr
+        [local] = s.wait_for_mail("bob")
+        assert b"\nDKIM-Signature: " in local and d.verify(local)
+    finally:
+        d.stop()
+
+
+GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+def start_rspamd(directory, port):
+    """rspamd (Debian rspamd) with its milter proxy scanning by itself, on 127.0.0.1:port,
+    from a configuration of its own: no DNS, no maps, a tiny list of top-level domains (the
+    full one takes rspamd half a minute to compile). None when it cannot start."""
+    rspamd = shutil.which("rspamd")
+    if rspamd is None:
+        return None, "rspamd is not installed (make deps)"
+    with open(os.path.join(directory, "tld.dat"), "w") as f:
+        f.write("org\ntest\n")
+    conf = os.path.join(directory, "rspamd.conf")
+    with open(conf, "w") as f:
+        f.write('options { pidfile = "%s/rspamd.pid"; filters = ""; url_tld = "%s/tld.dat";\n'
+                '  hs_cache_dir = "%s"; dns { nameserver = ["127.0.0.1:1"]; } }\n'
+                'logging { type = "console"; level = "error"; }\n'
+                'actions { reject = 15; add_header = 6; }\n'
+                'worker "rspamd_proxy" { bind_socket = "127.0.0.1:%d"; milter = yes;\n'
+                '  timeout = 30s; count = 1; reject_message = "Spam message rejected";\n'
+                '  upstream "local" { default = yes; self_scan = yes; } }\n'
+                % (directory, directory, directory, port))
+    proc = subprocess.Popen([rspamd, "-f", "-i", "-c", conf], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, None
+        except OSError:
+            time.sleep(0.1)
+    terminate(proc)
+    return None, "rspamd did not take connections on 127.0.0.1:%d within 15 s" % port
+
+
+def test_rspamd_rejects_gtube_with_its_reply(sterna_factory):
+    directory = tempfile.mkdtemp(prefix="sterna-rspamd-")
+    port = free_port()
+    proc, why = start_rspamd(directory, port)
+    if proc is None:
+        shutil.rmtree(directory, ignore_errors=True)
+        pytest.skip(why)
+    try:
+        s = sterna_factory(milter__rspamd__address="inet:127.0.0.1:%d" % port,
+                           listen__mx__milters="rspamd")
+        c = s.connect()
+        c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@example.org>\r\n", 250,
+                 b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354)
+        c.send(b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: gtube\r\n"
+               b"Message-ID: <g1@example.org>\r\n\r\n" + GTUBE + b"\r\n.\r\n")
+        r = c.reply()
+        assert (r.code, r.status, r.text) == (554, "5.7.1", "Gtube pattern"), r   # rspamd's own words
+        # a clean message passes, with rspamd's view of it
+        c.dialog(b"MAIL FROM:<a@example.org>\r\n", 250, b"RCPT TO:<alice@example.test>\r\n",
+                 250, b"DATA\r\n", 354)
+        c.send(MESSAGE + b".\r\n")
+        assert c.reply().code == 250
+        [m] = s.wait_for_mail("alice")
+        assert b"Subject: original" in m
+    finally:
+        terminate(proc)
+        shutil.rmtree(directory, ignore_errors=True)
