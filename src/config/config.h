@@ -394,7 +394,16 @@ struct config {
 	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
 	unsigned webhook_retry_for_s;	/* an event not taken this long after it happened is dropped */
 	char *suppress_on;		/* hard bounces of these categories suppress the address; "": none */
+
+	/* dkim { }: DKIM signing (src/dkim) */
+	struct config_map dkim_keys;	/* signing domain -> "SELECTOR[,SELECTOR...]" */
+	char *dkim_key_dir;		/* DOMAIN.SELECTOR.key files (PEM) */
+	char *dkim_sign;		/* which mail is signed: names of config_dkim_sources */
 };
+
+/* The mail dkim.sign may name: an authenticated client, a trusted network, the local entrances. */
+#define CONFIG_DKIM_SOURCES 6
+extern const char *const config_dkim_sources[CONFIG_DKIM_SOURCES];
 
 /*
  * The names the configuration gives event types and bounce categories

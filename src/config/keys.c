@@ -293,6 +293,15 @@ const struct key_row cfg_rows[] = {
 	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
 	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
+
+	/* DKIM signing (src/dkim) */
+	{ "dkim.keys", KT_MAP, KS_NONE, CFG(dkim_keys), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_dkim_selectors, "'%s' is not a list of selectors such as \"s2026r,s2026e\"" },
+	{ "dkim.key_dir", KT_PATH, KS_STR, CFG(dkim_key_dir), 0, "/etc/sterna/dkim", 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "dkim.sign", KT_STRING, KS_STR, CFG(dkim_sign), 0, "auth,trusted,sendmail,pickup,api", 0,
+	    0, 0, NULL, cfg_check_dkim_sign, "'%s' is not a list of mail to sign such as "
+	    "\"auth,trusted\" (auth, trusted, sendmail, pickup, api, notice)" },
 };
 
 /* enum cfg_key_id -> row path */

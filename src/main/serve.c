@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "deliver/deliver.h"
+#include "dkim/dkim.h"
 #include "drop/drop.h"
 #include "http/http.h"
 #include "main/claim.h"
@@ -87,6 +88,7 @@ struct daemon {
 	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients */
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct http *http;		/* the HTTP API, when http { } has a listener */
+	struct dkim_keyring dkim;	/* the signing keys, read at start */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -347,6 +349,7 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	dkim_keyring_clear(&d->dkim);	/* after the core, whose signer borrows it */
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -429,6 +432,11 @@ verb_serve(int argc, char **argv)
 	/* read while still root: keys are often readable by root alone */
 	if ((d.tls = tls_server_new(d.cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
+		goto out;
+	}
+	/* read as root too, and before the sandbox, which does not name dkim.key_dir */
+	if (dkim_keyring_load(&d.dkim, d.cfg, err, sizeof(err)) == -1) {
+		log_err("dkim: %s", err);
 		goto out;
 	}
 	d.local = local_db_new(d.cfg);
@@ -520,6 +528,8 @@ verb_serve(int argc, char **argv)
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
+	/* the signer last: it signs what the content filters left */
+	dkim_signer_add(d.msg, d.cfg, &d.dkim);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
