@@ -77,6 +77,8 @@ fold_append(struct buf *out, size_t *col, const char *s, size_t n)
 		if (buf_append(out, "\r\n\t", 3) == -1)
 			return -1;
 		*col = 1;
+		if (n > 0 && s[0] == ' ')
+			s++, n--;	/* the fold is the space */
 	}
 	*col += n;
 	return buf_append(out, s, n);

@@ -219,18 +219,16 @@ test_sign_header_list(void **state)
 	assert_int_equal(dkim_sign(&l, &dkim_default_fields, key, DKIM_RSA_SHA256,
 	    "football.example.com", "s1", 1528637909, bh, &sig, err, sizeof(err)), 0);
 	s = buf_cstr(&sig);
-	/* unfolded, the tags */
+	/* the tags, white space (folds) taken out */
 	for (const char *p = s; *p != '\0' && n + 1 < sizeof(flat); p++)
-		if (strncmp(p, "\r\n\t", 3) == 0)
-			p += 2;
-		else
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
 			flat[n++] = *p;
 	flat[n] = '\0';
-	assert_non_null(strstr(flat, "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; "
-	    "d=football.example.com; s=s1; t=1528637909; "));
-	/* each present field once, From, Subject, To and Date once more: oversigned */
-	assert_non_null(strstr(flat, " h=from:from:subject:subject:date:date:to:to:message-id;"));
-	assert_non_null(strstr(flat, "bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b="));
+	assert_non_null(strstr(flat, "DKIM-Signature:v=1;a=rsa-sha256;c=relaxed/relaxed;"
+	    "d=football.example.com;s=s1;t=1528637909;"
+	    /* each present field once, From, Subject, To and Date once more: oversigned */
+	    "h=from:from:subject:subject:date:date:to:to:message-id;"
+	    "bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;b="));
 	/* folded: no line past 78 bytes, and the field ends with CRLF */
 	for (const char *line = s, *end; (end = strstr(line, "\r\n")) != NULL; line = end + 2)
 		assert_true(end - line <= 78);
