@@ -74,6 +74,28 @@ int dkim_sign(const struct header_list *l, const struct dkim_fields *fields, EVP
     enum dkim_alg alg, const char *domain, const char *selector, int64_t t,
     const uint8_t bh[32], struct buf *out, char *err, size_t errsize);
 /*
+ * The same in three steps, so that the signing itself (an RSA signature
+ * costs about a millisecond) runs on a worker thread, never on the loop:
+ * prepare (the field up to "b=" and the canonical data it signs), sign
+ * (dkim_sign_data of data into b64), finish (the field with its folded b=
+ * appended to out).
+ */
+struct dkim_sig {
+	enum dkim_alg alg;
+	struct buf field;	/* "DKIM-Signature: ... b=" */
+	struct buf data;	/* what is signed: the fields of h=, relaxed, then field's */
+	size_t col;		/* the field's last line's length */
+	char b64[1500];		/* the signature, base64 */
+};
+void dkim_sig_init(struct dkim_sig *sg);
+void dkim_sig_clear(struct dkim_sig *sg);
+/* 0, or -1 if the field or data do not fit their bounds. */
+int dkim_sig_prepare(struct dkim_sig *sg, const struct header_list *l,
+    const struct dkim_fields *fields, enum dkim_alg alg, const char *domain,
+    const char *selector, int64_t t, const uint8_t bh[32]);
+/* 0, or -1 if out is full. */
+int dkim_sig_finish(struct dkim_sig *sg, struct buf *out);
+/*
  * The signature b= of canonical header text data[0..n) with key: base64
  * into out (NUL-terminated). rsa-sha256: RSASSA-PKCS1-v1_5 over SHA-256;
  * ed25519-sha256: Ed25519 over the SHA-256 of the data (RFC 8463 3).
@@ -124,9 +146,15 @@ void dkim_keyring_clear(struct dkim_keyring *kr);
 /*
  * Adds DKIM signing to the core's chain, as its signer (MSG_FILTER_SIGN):
  * the mail dkim.sign names whose From domain has keys in kr is signed
- * with each of them. cfg and kr are borrowed and must outlive the core.
- * Nothing is added when kr holds no key.
+ * with each of them, on threads of the signer's own. cfg and kr are
+ * borrowed and must outlive the signer. Returns NULL (nothing added) when
+ * kr holds no key. Call it after the sandbox: it starts threads.
  */
-void dkim_signer_add(struct msg_core *core, const struct config *cfg, struct dkim_keyring *kr);
+struct event_base;
+struct dkim_signer;
+struct dkim_signer *dkim_signer_new(struct msg_core *core, struct event_base *base,
+    const struct config *cfg, struct dkim_keyring *kr);
+/* Stops the signing threads and frees *sg (after the core: messages abort their jobs first). */
+void dkim_signer_free(struct dkim_signer **sg);
 
 #endif

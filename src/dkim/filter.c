@@ -14,6 +14,9 @@
  */
 #include "dkim/dkim.h"
 
+#include <event2/event.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +27,37 @@
 #include "util/cidr.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/workq.h"
 #include "util/xalloc.h"
+
+#define MAX_SIGS 8	/* signatures per message: keys of one domain */
+
+struct dkim_signer {
+	const struct dkim_keyring *keys;
+	struct workq *wq;		/* the signing threads */
+	struct event *wq_ev;
+	struct sign_job *jobs;		/* in flight, for the free */
+};
+
+/* One message's signatures, made on a signing thread. */
+struct sign_job {
+	struct work w;			/* first: the workq hands back &w */
+	struct dkim_signer *sg;
+	struct dkim_msg *m;		/* NULL once the message went (the job is freed on its return) */
+	struct msg_filter *f;
+	struct dkim_sig sigs[MAX_SIGS];
+	const struct dkim_key *keys[MAX_SIGS];
+	int ok[MAX_SIGS];
+	char err[MAX_SIGS][128];
+	size_t n;
+	struct sign_job *prev, *next;
+};
 
 /* One message being signed. */
 struct dkim_msg {
-	const struct dkim_keyring *sg;
+	struct dkim_signer *sg;
 	struct dkim_body body;
+	struct sign_job *job;	/* the signatures being made */
 	char domain[256];	/* the From domain, once the header section is known */
 };
 
@@ -114,11 +142,11 @@ from_domain(const struct header_list *l, char *out, size_t outsize)
 static void *
 signer_make(void *ctx, const struct spool_msg *env, const char *entrance)
 {
-	const struct dkim_keyring *sg = ctx;
+	struct dkim_signer *sg = ctx;
 	struct dkim_msg *m;
 
 	(void)entrance;
-	if (!is_eligible(sg, env))
+	if (!is_eligible(sg->keys, env))
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->sg = sg;
@@ -133,7 +161,7 @@ on_eoh(void *self, struct msg_filter *f)
 	struct verdict v;
 
 	if (from_domain(msg_filter_headers(f), m->domain, sizeof(m->domain)) == 0 &&
-	    has_key(m->sg, m->domain))
+	    has_key(m->sg->keys, m->domain))
 		return MSG_FILTER_MORE;
 	/* nothing to sign with: out of the chain at once, the body is not hashed */
 	m->domain[0] = '\0';
@@ -163,60 +191,136 @@ on_body_replaced(void *self, struct msg_filter *f)
 }
 
 /*
- * Puts the field dkim_sign wrote ("DKIM-Signature: ...CRLF") on top, as it
- * was signed: its value is what follows the name and colon, without the
- * last CRLF, which the header list writes back byte for byte.
+ * Puts a signature on top as it was signed: its value is what follows the
+ * name and colon, without the last CRLF; the header list writes it back
+ * byte for byte.
  */
 static int
-insert_signature(struct msg_filter *f, struct buf *sig, char *err, size_t errsize)
+insert_signature(struct msg_filter *f, struct dkim_sig *sg, char *err, size_t errsize)
 {
 	const size_t name_len = sizeof("DKIM-Signature:") - 1;
+	struct buf field;
+	int r = -1;
 
-	ASSERT(sig->len > name_len + 2);
-	sig->len -= 2;
-	if (buf_append_byte(sig, '\0') == -1)
-		return -1;
-	return msg_filter_header_insert(f, 0, "DKIM-Signature", (const char *)sig->data + name_len,
-	    err, errsize);
+	buf_init(&field, 32 * 1024);
+	if (dkim_sig_finish(sg, &field) == 0 && field.len > name_len + 2) {
+		field.len -= 2;
+		if (buf_append_byte(&field, '\0') == 0)
+			r = msg_filter_header_insert(f, 0, "DKIM-Signature",
+			    (const char *)field.data + name_len, err, errsize);
+	}
+	if (r == -1 && err[0] == '\0')
+		snprintf(err, errsize, "the signature does not fit");
+	buf_clear(&field);
+	return r;
 }
 
-/* Signs with each key of the From domain; a key that fails is logged and skipped. */
+static void
+job_free(struct sign_job *j)
+{
+	for (size_t i = 0; i < MAX_SIGS; i++)
+		dkim_sig_clear(&j->sigs[i]);
+	free(j);
+}
+
+/* Signing thread: the RSA and Ed25519 signatures, the costly part. */
+static void
+job_run(struct work *w)
+{
+	struct sign_job *j = (struct sign_job *)w;
+
+	for (size_t i = 0; i < j->n; i++)
+		j->ok[i] = dkim_sign_data(j->keys[i]->pkey, j->keys[i]->alg, j->sigs[i].data.data,
+		    j->sigs[i].data.len, j->sigs[i].b64, sizeof(j->sigs[i].b64), j->err[i],
+		    sizeof(j->err[i])) == 0;
+}
+
+/* Loop: the signatures are made; they go on top, and the message goes on. */
+static void
+job_done(struct work *w)
+{
+	struct sign_job *j = (struct sign_job *)w;
+	struct verdict v;
+
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		j->sg->jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	if (j->m != NULL) {
+		const struct spool_msg *env = msg_filter_env(j->f);
+
+		j->m->job = NULL;
+		for (size_t i = j->n; i-- > 0;) {
+			const struct dkim_key *k = j->keys[i];
+
+			if (!j->ok[i] || insert_signature(j->f, &j->sigs[i], j->err[i],
+			    sizeof(j->err[i])) == -1) {
+				log_err("%s: dkim: cannot sign with %s._domainkey.%s: %s", env->qid,
+				    k->selector, k->domain, j->err[i]);
+				continue;
+			}
+			log_event(LOG_INFO, env->qid, "dkim_signed", "d=%s s=%s a=%s", k->domain,
+			    k->selector, k->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
+		}
+		verdict_accept(&v);
+		msg_filter_answer(j->f, &v);
+	}
+	job_free(j);
+}
+
+/*
+ * The end: the signatures of each key of the From domain are prepared
+ * here (the header section as the content filters left it), made on a
+ * signing thread, and put on top when they come back.
+ */
 static void
 on_end(void *self, struct msg_filter *f)
 {
 	struct dkim_msg *m = self;
-	const struct spool_msg *env = msg_filter_env(f);
-	const struct dkim_keyring *kr = m->sg;
+	const struct dkim_keyring *kr = m->sg->keys;
+	struct sign_job *j = xcalloc(1, sizeof(*j));
+	int64_t now = (int64_t)(clock_wall_us() / 1000000u);
 	uint8_t bh[32];
 	struct verdict v;
-	struct buf sig;
-	char err[256];
-	int64_t now = (int64_t)(clock_wall_us() / 1000000u);
 
 	/* the From field may have changed since the end of the header section */
 	if (from_domain(msg_filter_headers(f), m->domain, sizeof(m->domain)) == -1)
 		m->domain[0] = '\0';
 	dkim_body_final(&m->body, bh);
-	buf_init(&sig, 64 * 1024);
-	for (size_t i = 0; i < kr->n && m->domain[0] != '\0'; i++) {
+	for (size_t i = 0; i < MAX_SIGS; i++)
+		dkim_sig_init(&j->sigs[i]);
+	for (size_t i = 0; i < kr->n && m->domain[0] != '\0' && j->n < MAX_SIGS; i++) {
 		const struct dkim_key *k = &kr->v[i];
 
 		if (strcmp(k->domain, m->domain) != 0)
 			continue;
-		buf_reset(&sig);
-		if (dkim_sign(msg_filter_headers(f), &dkim_default_fields, k->pkey, k->alg, k->domain,
-		    k->selector, now, bh, &sig, err, sizeof(err)) == -1 ||
-		    insert_signature(f, &sig, err, sizeof(err)) == -1) {
-			log_err("%s: dkim: cannot sign with %s._domainkey.%s: %s", env->qid,
-			    k->selector, k->domain, err);
+		if (dkim_sig_prepare(&j->sigs[j->n], msg_filter_headers(f), &dkim_default_fields,
+		    k->alg, k->domain, k->selector, now, bh) == -1) {
+			log_err("%s: dkim: cannot sign with %s._domainkey.%s: the signature does not "
+			    "fit", msg_filter_env(f)->qid, k->selector, k->domain);
 			continue;
 		}
-		log_event(LOG_INFO, env->qid, "dkim_signed", "d=%s s=%s a=%s", k->domain,
-		    k->selector, k->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
+		j->keys[j->n++] = k;
 	}
-	buf_clear(&sig);
-	verdict_accept(&v);
-	msg_filter_answer(f, &v);
+	if (j->n == 0) {
+		job_free(j);
+		verdict_accept(&v);
+		msg_filter_answer(f, &v);
+		return;
+	}
+	j->sg = m->sg;
+	j->m = m;
+	j->f = f;
+	j->w.run = job_run;
+	j->w.done = job_done;
+	j->next = m->sg->jobs;
+	if (j->next != NULL)
+		j->next->prev = j;
+	m->sg->jobs = j;
+	m->job = j;
+	workq_submit(m->sg->wq, &j->w);
 }
 
 static void
@@ -224,6 +328,9 @@ signer_free(void *self)
 {
 	struct dkim_msg *m = self;
 
+	/* a signing thread may still hold its job: the job outlives the message */
+	if (m->job != NULL)
+		m->job->m = NULL;
 	dkim_body_clear(&m->body);
 	free(m);
 }
@@ -237,17 +344,54 @@ static const struct msg_filter_ops signer_ops = {
 	.free = signer_free,
 };
 
-void
-dkim_signer_add(struct msg_core *core, const struct config *cfg, struct dkim_keyring *kr)
+static void
+on_workq(evutil_socket_t fd, short what, void *arg)
 {
-	struct msg_filter_maker mk = { &signer_ops, MSG_FILTER_SIGN, signer_make, kr };
+	(void)fd, (void)what;
+	workq_run_done(((struct dkim_signer *)arg)->wq);
+}
+
+struct dkim_signer *
+dkim_signer_new(struct msg_core *core, struct event_base *base, const struct config *cfg,
+    struct dkim_keyring *kr)
+{
+	struct dkim_signer *sg;
+	struct msg_filter_maker mk = { &signer_ops, MSG_FILTER_SIGN, signer_make, NULL };
 
 	if (kr->n == 0)
-		return;
+		return NULL;
 	mime_init();	/* the From field is read by GMime, as the other entrances read addresses */
 	kr->cfg = cfg;
 	/* checked when the configuration was read */
 	ASSERT(config_names_parse(cfg->dkim_sign, config_dkim_sources, CONFIG_DKIM_SOURCES,
 	    &kr->sources) == 0);
+	sg = xcalloc(1, sizeof(*sg));
+	sg->keys = kr;
+	/* as many as the spool's writers: signing must not be what waits */
+	sg->wq = workq_new(cfg->io_threads);
+	sg->wq_ev = event_new(base, workq_fd(sg->wq), EV_READ | EV_PERSIST, on_workq, sg);
+	ASSERT(sg->wq_ev != NULL && event_add(sg->wq_ev, NULL) == 0);
+	mk.ctx = sg;
 	msg_core_add_filter(core, &mk);
+	return sg;
+}
+
+void
+dkim_signer_free(struct dkim_signer **sgp)
+{
+	struct dkim_signer *sg = *sgp;
+
+	if (sg == NULL)
+		return;
+	workq_free(&sg->wq);	/* the threads finish their jobs */
+	event_free(sg->wq_ev);
+	/* jobs whose return was never run: their messages are gone with the core */
+	while (sg->jobs != NULL) {
+		struct sign_job *j = sg->jobs;
+
+		sg->jobs = j->next;
+		job_free(j);
+	}
+	free(sg);
+	*sgp = NULL;
 }

@@ -115,31 +115,46 @@ dkim_sign_data(EVP_PKEY *key, enum dkim_alg alg, const uint8_t *data, size_t n, 
 	return 0;
 }
 
-int
-dkim_sign(const struct header_list *l, const struct dkim_fields *fs, EVP_PKEY *key,
-    enum dkim_alg alg, const char *domain, const char *selector, int64_t t,
-    const uint8_t bh[32], struct buf *out, char *err, size_t errsize)
+void
+dkim_sig_init(struct dkim_sig *sg)
 {
-	struct buf sig, data;
-	char bh64[64], b64[1500], part[600];
-	size_t col, start = out->len;
-	int first = 1, r = -1, n;
+	memset(sg, 0, sizeof(*sg));
+	buf_init(&sg->field, 16 * 1024);
+	buf_init(&sg->data, 2 * HEADER_LIST_MAX);
+}
 
-	err[0] = '\0';
-	buf_init(&sig, 16 * 1024);
-	buf_init(&data, 2 * HEADER_LIST_MAX);
+void
+dkim_sig_clear(struct dkim_sig *sg)
+{
+	buf_clear(&sg->field);
+	buf_clear(&sg->data);
+}
+
+int
+dkim_sig_prepare(struct dkim_sig *sg, const struct header_list *l, const struct dkim_fields *fs,
+    enum dkim_alg alg, const char *domain, const char *selector, int64_t t,
+    const uint8_t bh[32])
+{
+	char bh64[64], part[600];
+	int first = 1, n;
+
+	buf_reset(&sg->field);
+	buf_reset(&sg->data);
+	sg->alg = alg;
 	(void)EVP_EncodeBlock((unsigned char *)bh64, bh, 32);
 	n = snprintf(part, sizeof(part), "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed; d=%s;",
 	    alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256", domain);
-	if (n < 0 || (size_t)n >= sizeof(part) || buf_append(&sig, part, (size_t)n) == -1)
-		goto out;
-	col = (size_t)n;
+	if (n < 0 || (size_t)n >= sizeof(part) || buf_append(&sg->field, part, (size_t)n) == -1)
+		return -1;
+	sg->col = (size_t)n;
 	n = snprintf(part, sizeof(part), " s=%s;", selector);
-	if (n < 0 || (size_t)n >= sizeof(part) || fold_append(&sig, &col, part, (size_t)n) == -1)
-		goto out;
+	if (n < 0 || (size_t)n >= sizeof(part) ||
+	    fold_append(&sg->field, &sg->col, part, (size_t)n) == -1)
+		return -1;
 	n = snprintf(part, sizeof(part), " t=%lld;", (long long)t);
-	if (fold_append(&sig, &col, part, (size_t)n) == -1 || fold_append(&sig, &col, " h=", 3) == -1)
-		goto out;
+	if (fold_append(&sg->field, &sg->col, part, (size_t)n) == -1 ||
+	    fold_append(&sg->field, &sg->col, " h=", 3) == -1)
+		return -1;
 	/* h=, and the fields it names into data, bottom-up for repeated names */
 	for (size_t i = 0; i < fs->n; i++) {
 		size_t have = count_named(l, fs->names[i]);
@@ -150,47 +165,67 @@ dkim_sign(const struct header_list *l, const struct dkim_fields *fs, EVP_PKEY *k
 
 			n = snprintf(part, sizeof(part), "%s%s", first ? "" : ":", fs->names[i]);
 			if (n < 0 || (size_t)n >= sizeof(part) ||
-			    fold_append(&sig, &col, part, (size_t)n) == -1)
-				goto out;
+			    fold_append(&sg->field, &sg->col, part, (size_t)n) == -1)
+				return -1;
 			first = 0;
 			if (nth_from_bottom(l, fs->names[i], k, &f) &&
-			    dkim_canon_header(f.raw, f.len, 1, &data) == -1)
-				goto out;
+			    dkim_canon_header(f.raw, f.len, 1, &sg->data) == -1)
+				return -1;
 		}
 	}
 	n = snprintf(part, sizeof(part), "; bh=%s;", bh64);
-	if (fold_append(&sig, &col, part, (size_t)n) == -1 || fold_append(&sig, &col, " b=", 3) == -1)
-		goto out;
+	if (fold_append(&sg->field, &sg->col, part, (size_t)n) == -1 ||
+	    fold_append(&sg->field, &sg->col, " b=", 3) == -1)
+		return -1;
 	/* RFC 6376 3.7: the signature's own field last, with b= empty and no final CRLF */
-	if (dkim_canon_header(sig.data, sig.len, 0, &data) == -1 ||
-	    dkim_sign_data(key, alg, data.data, data.len, b64, sizeof(b64), err, errsize) == -1)
-		goto out;
-	if (buf_append(out, sig.data, sig.len) == -1)
-		goto out;
+	return dkim_canon_header(sg->field.data, sg->field.len, 0, &sg->data);
+}
+
+int
+dkim_sig_finish(struct dkim_sig *sg, struct buf *out)
+{
+	size_t col = sg->col, start = out->len;
+
+	if (buf_append(out, sg->field.data, sg->field.len) == -1)
+		return -1;
 	/* b= folded: white space inside a base64 value is ignored (RFC 6376 3.5) */
-	for (size_t off = 0, len = strlen(b64); off < len;) {
+	for (size_t off = 0, len = strlen(sg->b64); off < len;) {
 		size_t room = col < SIG_LINE ? SIG_LINE - col : 0, take;
 
 		if (room < 8) {
 			if (buf_append(out, "\r\n\t", 3) == -1)
-				goto out;
+				goto full;
 			col = 1;
 			continue;
 		}
 		take = len - off < room ? len - off : room;
-		if (buf_append(out, b64 + off, take) == -1)
-			goto out;
+		if (buf_append(out, sg->b64 + off, take) == -1)
+			goto full;
 		off += take;
 		col += take;
 	}
-	r = buf_append(out, "\r\n", 2);
-out:
-	if (r == -1 && err[0] == '\0')
+	if (buf_append(out, "\r\n", 2) == 0)
+		return 0;
+full:
+	out->len = start;
+	return -1;
+}
+
+int
+dkim_sign(const struct header_list *l, const struct dkim_fields *fs, EVP_PKEY *key,
+    enum dkim_alg alg, const char *domain, const char *selector, int64_t t,
+    const uint8_t bh[32], struct buf *out, char *err, size_t errsize)
+{
+	struct dkim_sig sg;
+	int r = -1;
+
+	dkim_sig_init(&sg);
+	if (dkim_sig_prepare(&sg, l, fs, alg, domain, selector, t, bh) == -1)
 		snprintf(err, errsize, "the signature does not fit");
-	if (r == -1)
-		out->len = start;
-	buf_clear(&sig);
-	buf_clear(&data);
+	else if (dkim_sign_data(key, alg, sg.data.data, sg.data.len, sg.b64, sizeof(sg.b64), err,
+	    errsize) == 0 && (r = dkim_sig_finish(&sg, out)) == -1)
+		snprintf(err, errsize, "the signature does not fit");
+	dkim_sig_clear(&sg);
 	return r;
 }
 

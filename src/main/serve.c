@@ -89,6 +89,7 @@ struct daemon {
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct http *http;		/* the HTTP API, when http { } has a listener */
 	struct dkim_keyring dkim;	/* the signing keys, read at start */
+	struct dkim_signer *signer;	/* DKIM signing, the content step's last filter */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -349,7 +350,8 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
-	dkim_keyring_clear(&d->dkim);	/* after the core, whose signer borrows it */
+	dkim_signer_free(&d->signer);	/* after the core: its messages have let go of their jobs */
+	dkim_keyring_clear(&d->dkim);
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -529,7 +531,7 @@ verb_serve(int argc, char **argv)
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	/* the signer last: it signs what the content filters left */
-	dkim_signer_add(d.msg, d.cfg, &d.dkim);
+	d.signer = dkim_signer_new(d.msg, d.base, d.cfg, &d.dkim);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
