@@ -1,5 +1,5 @@
 """DKIM signing (src/dkim) as the content step's last filter, through real entrances: SMTP
-submission with AUTH, sterna sendmail, the pickup folder. Keys made by `sterna dkim keygen`
+submission with AUTH, sterna sendmail, the pickup folder, the HTTP API. Keys made by `sterna dkim keygen`
 (RSA and Ed25519), every delivered message verified by two verifiers nobody here wrote:
 dkimpy (python3-dkim) and OpenDKIM (opendkim -t, its test mode), each given the DNS records
 keygen printed. The messages stress canonicalization: trailing white space, folded fields,
@@ -20,6 +20,7 @@ import pytest
 
 from conftest import STERNA_BIN
 from test_auth import PASSWORDS, users_file  # noqa: F401 (a fixture)
+from test_http_api import api_factory, keys_dir  # noqa: F401 (fixtures)
 
 DOMAIN = "example.test"
 
@@ -183,6 +184,18 @@ def test_sendmail_and_pickup_signed(sterna_factory, keys):
         shutil.rmtree(pickup, ignore_errors=True)
     for raw in mails:
         assert sorted(verify_dkimpy(raw, records)) == ["ed25519-sha256", "rsa-sha256"], raw
+
+
+def test_api_message_signed(api_factory, keys):  # noqa: F811
+    """A message the HTTP API builds (GMime writes it) is signed like any other."""
+    key_dir, records = keys
+    api = api_factory(dkim__keys=["%s r1,e1" % DOMAIN], dkim__key_dir=key_dir)
+    st, _, got = api.call("POST", "/v1/messages", "send", {
+        "from": {"email": "news@example.test", "name": "Zoë"}, "to": ["bob@example.test"],
+        "subject": "Über uns ✓", "text": "Grüße,\nvom Team.  \n", "html": "<p>Grüße</p>"})
+    assert st == 202, got
+    [raw] = api.s.wait_for_mail("bob", 1, timeout=20)
+    assert sorted(verify_dkimpy(raw, records)) == ["ed25519-sha256", "rsa-sha256"], raw
 
 
 def test_keygen_files_and_refusals(keys, tmp_path):
