@@ -237,9 +237,11 @@ def test_30mb_message_signed_with_bounded_memory(signing):
     submit(s, msg)
     raw = s.wait_for_mail("bob", timeout=60)[0]
     grown_mib = (vm_hwm_kib(s.proc.pid) - before) / 1024
-    # loose: the spool's buffers and a delivery's read; under the sanitizers freed memory is
-    # held in quarantine, so the bound is the message's size there
-    limit = 30 if "san" in os.path.basename(os.path.dirname(STERNA_BIN)) else 24
-    assert grown_mib < limit, grown_mib
+    with open("/proc/%d/maps" % s.proc.pid) as f:
+        sanitized = "libasan" in f.read()
+    # loose: the spool's buffers, the filters' backlog, a delivery's read. AddressSanitizer
+    # keeps freed memory in quarantine (256 MB), so there the figure says nothing
+    if not sanitized:
+        assert grown_mib < 24, grown_mib
     assert len(raw) > 30 * 1000 * 1000
     assert sorted(verify_dkimpy(raw, records)) == ["ed25519-sha256", "rsa-sha256"]
