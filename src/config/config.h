@@ -426,7 +426,15 @@ struct config {
 	char *local_milters;		/* for sendmail, pickup and the HTTP API; as written */
 	size_t local_milter_idx[CONFIG_MILTERS_MAX];
 	size_t nlocal_milters;
+	/* dkim { }: DKIM signing (src/dkim) */
+	struct config_map dkim_keys;	/* signing domain -> "SELECTOR[,SELECTOR...]" */
+	char *dkim_key_dir;		/* DOMAIN.SELECTOR.key files (PEM) */
+	char *dkim_sign;		/* which mail is signed: names of config_dkim_sources */
 };
+
+/* The mail dkim.sign may name: an authenticated client, a trusted network, the local entrances. */
+#define CONFIG_DKIM_SOURCES 6
+extern const char *const config_dkim_sources[CONFIG_DKIM_SOURCES];
 
 /*
  * The names the configuration gives event types and bounce categories

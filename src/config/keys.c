@@ -310,6 +310,15 @@ const struct key_row cfg_rows[] = {
 	    NULL, 100, 30 * MIN, 1, NULL, NULL, NULL },
 	{ "milter.*.default_action", KT_STRING, KS_STR, MLT(default_action), 0, "tempfail",
 	    0, 0, 0, NULL, cfg_check_milter_action, "'%s' is not tempfail or accept" },
+
+	/* DKIM signing (src/dkim) */
+	{ "dkim.keys", KT_MAP, KS_NONE, CFG(dkim_keys), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_dkim_selectors, "'%s' is not a list of selectors such as \"s2026r,s2026e\"" },
+	{ "dkim.key_dir", KT_PATH, KS_STR, CFG(dkim_key_dir), 0, "/etc/sterna/dkim", 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "dkim.sign", KT_STRING, KS_STR, CFG(dkim_sign), 0, "auth,trusted,sendmail,pickup,api", 0,
+	    0, 0, NULL, cfg_check_dkim_sign, "'%s' is not a list of mail to sign such as "
+	    "\"auth,trusted\" (auth, trusted, sendmail, pickup, api, notice)" },
 };
 
 /* enum cfg_key_id -> row path */

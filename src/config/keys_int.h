@@ -109,6 +109,9 @@ int cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const stru
 /* key_events.c: events { webhook "NAME" { } } */
 int cfg_check_webhook_url(const char *s);
 int cfg_check_event_types(const char *s);
+/* dkim.sign: a list of config_dkim_sources. dkim.keys: "SELECTOR[,SELECTOR...]" of DNS labels. */
+int cfg_check_dkim_sign(const char *s);
+int cfg_check_dkim_selectors(const char *s);
 int cfg_check_bounce_categories(const char *s);
 /* The webhook of section n, appended to l->cfg->webhooks. */
 struct config_webhook *cfg_webhook_new(struct cfg_load *l, const struct ucl_node *n);

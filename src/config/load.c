@@ -675,6 +675,9 @@ config_free(struct config **cp)
 	cfg_webhooks_free(c);
 	cfg_milters_free(c);
 	free(c->suppress_on);
+	free_map(&c->dkim_keys);
+	free(c->dkim_key_dir);
+	free(c->dkim_sign);
 	cfg_http_free(c);
 	free(c->users_file);
 	free(c->pickup_dir);

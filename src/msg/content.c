@@ -44,11 +44,11 @@ struct msg_filter {
 	int is_done;		/* answered: gets no more events */
 	int is_ended;		/* end() was called */
 	int has_no_body;	/* the body was replaced and it wants no new one */
-	int is_freed;
 };
 
 static void pump(struct content *ct);
 static void end_next(struct content *ct);
+static void backlog_add(struct content *ct, const uint8_t *p, size_t n);
 
 /* ---- the chain ---- */
 
@@ -81,9 +81,12 @@ content_init(struct content *ct, struct msg_core *c, struct spool_msg *env, cons
 	/* a field is held until the next line shows it ended: the scan's bound holds both */
 	buf_init(&ct->field, HDRSCAN_MAX_BYTES + 1024);
 	buf_init(&ct->line, HDRSCAN_MAX_BYTES + 1024);
-	buf_init(&ct->backlog, BACKLOG_PAUSE + 2 * BODY_PIECE + 1024 * 1024);
-	ct->pump_ev = event_new(c->d.base, -1, 0, on_pump_later, ct);
-	ASSERT(ct->pump_ev != NULL);
+	/*
+	 * A feeder that obeys the pause keeps it under BACKLOG_PAUSE and a
+	 * piece; one that hands the whole message over at once (the HTTP API,
+	 * a notice) holds it in memory already: the message's bound is its.
+	 */
+	buf_init(&ct->backlog, c->d.cfg->max_message_bytes + BACKLOG_PAUSE + 2 * BODY_PIECE);
 }
 
 void
@@ -142,6 +145,10 @@ content_open(struct content *ct, struct spool_txn *txn)
 				(void)filter_new(ct, m->ops, self);
 		}
 	ct->is_filtered = ct->nchain > 0;
+	if (ct->is_filtered) {
+		ct->pump_ev = event_new(c->d.base, -1, 0, on_pump_later, ct);
+		ASSERT(ct->pump_ev != NULL);
+	}
 }
 
 /* ---- what decides the message ---- */
@@ -213,7 +220,12 @@ header_line(struct content *ct, const uint8_t *p, size_t n, uint64_t at)
 			return;
 		}
 		/* the empty line is no body; a line that is no field is the body's first */
-		header_done(ct, at, ct->scan.end == HDRSCAN_END_EMPTY_LINE ? at + n : at);
+		if (ct->scan.end == HDRSCAN_END_EMPTY_LINE) {
+			header_done(ct, at, at + n);
+		} else {
+			header_done(ct, at, at);
+			backlog_add(ct, p, n);
+		}
 		return;
 	}
 	if (ct->scan.nfields > before)
@@ -242,9 +254,6 @@ header_feed(struct content *ct, const uint8_t *p, size_t n)
 			buf_reset(&ct->line);
 		}
 	}
-	/* a line that is the body's first was judged whole: it is body, not header */
-	if (ct->is_header_done && ct->body_at < ct->bytes + used)
-		used = (size_t)(ct->body_at - ct->bytes);
 	return used;
 }
 
@@ -394,21 +403,25 @@ int
 content_write(struct content *ct, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	size_t used = 0;
 
 	if (ct->is_decided || n == 0)
 		return 0;	/* read to the end and dropped: the verdict comes at the end */
 	if (spool_txn_write(ct->txn, p, n) == 1)
 		ct->is_spool_paused = 1;
-	if (ct->is_filtered) {
+	if (!ct->is_filtered)
+		ct->bytes += n;
+	/* in pieces: what every filter takes at once never piles up in the backlog */
+	for (size_t off = 0; off < n && ct->is_filtered && !ct->is_decided;) {
+		size_t take = n - off < BODY_PIECE ? n - off : BODY_PIECE, used = 0;
+
 		if (!ct->is_header_done)
-			used = header_feed(ct, b, n);
-		if (used < n && !ct->is_decided)
-			backlog_add(ct, b + used, n - used);
-	}
-	ct->bytes += n;
-	if (ct->is_filtered)
+			used = header_feed(ct, b + off, take);
+		if (used < take && !ct->is_decided)
+			backlog_add(ct, b + off + used, take - used);
+		ct->bytes += take;
+		off += take;
 		pump(ct);
+	}
 	if (is_held_back(ct)) {
 		ct->is_feeder_paused = 1;
 		return 1;

@@ -139,12 +139,16 @@ void msg_filter_resume(struct msg_filter *f);
 void msg_filter_answer(struct msg_filter *f, const struct verdict *v);
 
 /*
- * Between end() and the answer only. The header section as it is now
- * (fields added by the header stage and by filters before this one
- * included); its changes (header_list.h's add/insert/change, the same
- * rules) return 0, or -1 with the reason in err and nothing changed.
+ * The header section as it is now: the fields so far while it streams,
+ * whole from the end of the header section on, with the changes of the
+ * filters before this one at its end() (the header stage's fields first).
  */
 const struct header_list *msg_filter_headers(const struct msg_filter *f);
+/*
+ * Between end() and the answer only: changes of the header section
+ * (header_list.h's add/insert/change, the same rules). 0, or -1 with the
+ * reason in err and nothing changed.
+ */
 int msg_filter_header_add(struct msg_filter *f, const char *name, const char *value,
     char *err, size_t errsize);
 int msg_filter_header_insert(struct msg_filter *f, size_t index, const char *name,
