@@ -286,6 +286,7 @@ struct config {
 	struct config_alias *aliases;
 	size_t naliases;
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
+	char *mailbox_group;		/* the Maildirs' group; "": that of the user sterna runs as */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
 	unsigned max_alias_targets;	/* targets one address may expand into, repeats counted */
 	char *lmtp;			/* "": Maildir; else the LMTP next hop of every mailbox */

@@ -91,6 +91,9 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL },
 	{ "local.mailbox_root", KT_PATH, KS_STR, CFG(mailbox_root), 0, "/var/mail",
 	    0, 0, 0, NULL, NULL, NULL },
+	/* "": the group of the user sterna runs as (serve.c, main/claim.c) */
+	{ "local.mailbox_group", KT_STRING, KS_STR, CFG(mailbox_group), 0, "", 0, 0, 0, NULL,
+	    cfg_check_server_user, "'%s' is not a valid group name" },
 	{ "local.recipient_delimiter", KT_DELIMITER, KS_NONE, CFG(recipient_delimiter), 0, "+",
 	    0, 0, 0, NULL, NULL, NULL },
 	{ "local.aliases", KT_ALIASES, KS_NONE, CFG(aliases), 0, NULL, 0, 0, 0, NULL,
