@@ -293,7 +293,7 @@ const struct key_row cfg_rows[] = {
 	    cfg_check_webhook_url, "'%s' is not an http:// or https:// URL with a host" },
 	{ "events.webhook.*.secret", KT_STRING, KS_STR, WHK(secret), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },
-	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
+	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, "", 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
 	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
 };

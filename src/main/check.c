@@ -1,5 +1,6 @@
 /*
- * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1.
+ * check.c - sterna check -c FILE: exit 0, or "FILE:LINE: reason" and 1;
+ * sterna check --keys: every key and its default (config_keys_print).
  * What depends on this machine is checked too, as serve would meet it at
  * start: server.user must exist; the TLS certificates and keys are read
  * (readable, PEM, the key matching its certificate), and so are the CA
@@ -91,14 +92,19 @@ check_user(const struct config *c, char *err, size_t errsize)
 int
 verb_check(int argc, char **argv)
 {
-	const char *path = verb_config_arg(argc, argv, "check");
+	const char *path;
 	struct config *c;
 	struct tls_server *tls;
 	struct policy_lists *lists;
 	SSL_CTX *ctx;
 	char err[1024];
 
-	if (path == NULL)
+	/* every key with its default: what sterna.conf(5) and the docs are held against */
+	if (argc == 2 && strcmp(argv[1], "--keys") == 0) {
+		config_keys_print(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if ((path = verb_config_arg(argc, argv, "check")) == NULL)
 		return 2;
 	if ((c = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
