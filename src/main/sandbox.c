@@ -311,7 +311,7 @@ static const char *const sc_allowed[] = {
 	"readlinkat", "access", "faccessat", "faccessat2",
 	/* the event log cuts a line a crash left half-written */
 	"ftruncate",
-	/* the control socket's mode, set between its bind and its listen */
+	/* the control socket's mode, set between its bind and its listen; Maildirs' modes */
 	"chmod", "fchmodat",
 	/* the event loop (libevent), the worker queues' wake-ups, the folders' watches */
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "eventfd2", "pipe2", "poll",
