@@ -1,7 +1,8 @@
 # Thin wrapper over Meson + Ninja. The real build description is meson.build.
 #   make          build build/sterna
 #   make deps     install the Debian 12 packages the build and tests need (as root)
-#   make run      deps, build, then run a server on 127.0.0.1 with examples/sterna.conf
+#   make run      install what building needs (as root), build, then run a server on
+#                 127.0.0.1 with examples/sterna.conf, as an unprivileged user when root
 #   make install  build, then install under PREFIX (/usr/local) and DESTDIR: the binary, the
 #                 sendmail and mailq links, the manual pages, the systemd unit with its
 #                 sysusers.d and tmpfiles.d files, the examples, and /etc/sterna/sterna.conf
@@ -42,7 +43,9 @@ $(BUILD_FUZZ)/build.ninja:
 deps:
 	sh scripts/deps.sh
 
-run: deps all
+run:
+	sh scripts/deps.sh run
+	$(MAKE) all
 	sh scripts/run.sh $(BUILD)/sterna
 
 # meson's install rules (meson.build, man/, dist/) do the work; the prefix is the build's
