@@ -8,6 +8,7 @@ import os
 import pwd
 import grp
 import stat
+import subprocess
 
 import pytest
 
@@ -76,3 +77,19 @@ def test_dovecot_as_another_user_reads_what_sterna_delivered(sterna_factory):
         assert "Permission denied" not in dovecot.log()
     finally:
         dovecot.cleanup()
+
+
+def test_check_and_serve_refuse_a_group_that_does_not_exist(tmp_path):
+    from conftest import STERNA_BIN, free_port
+    conf = tmp_path / "sterna.conf"
+    conf.write_text('server { hostname = "mx.example.test"; user = "nobody"; }\n'
+                    'listen "mx" { address = "127.0.0.1:%d"; }\nspool { dir = "spool"; }\n'
+                    'local { mailbox_root = "mail"; mailbox_group = "no-such-sterna-group"; }\n'
+                    % free_port())
+    want = "%s: local.mailbox_group: no such group 'no-such-sterna-group'" % conf
+    p = subprocess.run([STERNA_BIN, "check", "-c", str(conf)], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (1, want + "\n")
+    p = subprocess.run([STERNA_BIN, "serve", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 1 and want in p.stderr, p.stderr
+    assert not (tmp_path / "mail").exists()   # refused before anything was made
