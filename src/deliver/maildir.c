@@ -158,7 +158,7 @@ maildir_deliver(struct spool *sp, const struct spool_msg *m, size_t rcpt, const 
 		goto out;
 	is_created = 1;
 	/* the group's read right, which a umask such as systemd's UMask=0077 takes off */
-	if (fchmodat(tmp_fd, name, MAILDIR_FILE_MODE, 0) == -1)
+	if (fchmod(w.fd, MAILDIR_FILE_MODE) == -1)
 		goto out;
 	step = "write";
 	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender,

@@ -83,7 +83,9 @@ chown_dir_entries(int dfd, uid_t uid, gid_t gid)
 		if (fchownat(dfd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			ret = -1;
-		else if (S_ISREG(st.st_mode) && fchmodat(dfd, e->d_name, MAILDIR_FILE_MODE, 0) == -1)
+		/* never through a link put in the file's place meanwhile (as root) */
+		else if (S_ISREG(st.st_mode) &&
+		    fchmodat(dfd, e->d_name, MAILDIR_FILE_MODE, AT_SYMLINK_NOFOLLOW) == -1)
 			ret = -1;
 	}
 	closedir(d);

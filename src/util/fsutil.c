@@ -118,8 +118,17 @@ mkdir_one(char *path, mode_t mode)
 {
 	if (mkdir(path, mode) == -1)
 		return errno == EEXIST ? 0 : -1;
-	if ((mode & 07077) != 0 && chmod(path, mode) == -1)
-		return -1;
+	if ((mode & 07077) != 0) {
+		/* by descriptor: never through a link that another put in its place meanwhile */
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+		if (fd == -1)
+			return -1;
+		rc = fchmod(fd, mode);
+		close(fd);
+		if (rc == -1)
+			return -1;
+	}
 	return flush_new_dir(path);
 }
 
