@@ -252,8 +252,11 @@ prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
 static int
 drop_bounding_set(void)
 {
-	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+	int has;
+
+	/* only those still in it: a service manager may have taken the rest already */
+	for (unsigned long cap = 0; (has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
+		if (has == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
 			log_err("cannot drop capability %lu from the bounding set: %s", cap,
 			    strerror(errno));
 			return -1;
@@ -268,30 +271,38 @@ drop_privileges(struct daemon *d)
 	const struct config *c = d->cfg;
 	char sub[4096];
 	struct passwd *pw;
+	gid_t mail_gid;
 	int is_root = geteuid() == 0;
 	static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt" };
 
 	if (!is_root) {
 		if (c->user[0] != '\0')
 			log_info("not started as root: server.user '%s' not applied", c->user);
-		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 || prepare_dir(c->mailbox_root, 0, 0, 0) == -1 ||
+		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 ||
+		    claim_mailbox_gid(c, getegid(), &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, geteuid(), mail_gid, 0) == -1 ||
 		    prepare_maildrop(c, geteuid(), getegid(), 0) == -1)
 			return -1;
 		/* what others own here, we cannot give ourselves: the log says which */
-		(void)claim_mailboxes(c->mailbox_root, geteuid(), getegid(), 0);
+		(void)claim_mailboxes(c->mailbox_root, geteuid(), mail_gid, 0);
 		return 0;
 	}
 	if (c->user[0] == '\0') {
 		log_warn("running as root: set server.user to an unprivileged user");
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
-		    prepare_maildrop(c, 0, 0, 1) == 0 ? 0 : -1;
+		if (claim_mailbox_gid(c, 0, &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, 0, mail_gid, 1) == -1)
+			return -1;
+		(void)claim_mailboxes(c->mailbox_root, 0, mail_gid, 1);
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_maildrop(c, 0, 0, 1) == 0 ?
+		    0 : -1;
 	}
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_err("%s: server.user: no such user '%s'", c->path, c->user);
 		return -1;
 	}
-	if (prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
-	    prepare_dir(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1) == -1)
+	if (claim_mailbox_gid(c, pw->pw_gid, &mail_gid) == -1 ||
+	    prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
+	    claim_mailbox_root(c->mailbox_root, pw->pw_uid, mail_gid, 1) == -1)
 		return -1;
 	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
 		int n = snprintf(sub, sizeof(sub), "%s/%s", c->spool_dir, spool_subdirs[i]);
@@ -301,7 +312,7 @@ drop_privileges(struct daemon *d)
 	}
 	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
 		return -1;
-	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1);
+	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, mail_gid, 1);
 	/*
 	 * Empty the capability bounding set while root may still do so: no
 	 * program this process could ever run gets a capability back, whatever
@@ -309,7 +320,12 @@ drop_privileges(struct daemon *d)
 	 */
 	if (drop_bounding_set() == -1)
 		return -1;
-	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+	/*
+	 * The mailboxes' group as the one supplementary group: a Maildir that
+	 * the reader in that group made (Dovecot) is ours to deliver into too.
+	 */
+	if (setgroups(mail_gid != pw->pw_gid, &mail_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;
 	}
@@ -323,7 +339,9 @@ drop_privileges(struct daemon *d)
 		log_err("cannot set no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	log_info("running as %s (uid %u)", c->user, (unsigned)pw->pw_uid);
+	log_info("running as %s (uid %u); mailboxes: group %u, folders %04o, messages %04o", c->user,
+	    (unsigned)pw->pw_uid, (unsigned)mail_gid, (unsigned)MAILDIR_DIR_MODE,
+	    (unsigned)MAILDIR_FILE_MODE);
 	return 0;
 }
 
