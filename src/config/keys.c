@@ -89,7 +89,7 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL },
 	{ "local.users", KT_NAMES, KS_NONE, CFG(local_users), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },
-	{ "local.mailbox_root", KT_PATH, KS_STR, CFG(mailbox_root), 0, "/var/mail",
+	{ "local.mailbox_root", KT_PATH, KS_STR, CFG(mailbox_root), 0, "/var/vmail",
 	    0, 0, 0, NULL, NULL, NULL },
 	/* "": the group of the user sterna runs as (serve.c, main/claim.c) */
 	{ "local.mailbox_group", KT_STRING, KS_STR, CFG(mailbox_group), 0, "", 0, 0, 0, NULL,
