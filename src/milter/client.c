@@ -604,8 +604,10 @@ milter_client_body(struct milter_client *mc, const uint8_t *p, size_t n, milter_
 }
 
 void
-milter_client_abort(struct milter_client *mc)
+milter_client_abort(struct milter_client *mc, const void *ctx)
 {
+	if ((mc->st == MC_BUSY && mc->ctx != ctx) || (mc->pending.cmd != 0 && mc->pending.ctx != ctx))
+		return;
 	pending_clear(&mc->pending);
 	mc->cb = NULL;
 	if (mc->st == MC_BUSY) {

@@ -369,7 +369,7 @@ ev_abort(void *self)
 	struct mfilter *mf = self;
 
 	mf->is_decided = 1;
-	milter_client_abort(mf->mc);
+	milter_client_abort(mf->mc, mf);
 }
 
 static void
@@ -379,8 +379,9 @@ ev_free(void *self)
 
 	if (mf->owns_client)
 		milter_client_free(&mf->mc);
-	else
-		milter_client_abort(mf->mc);	/* nothing if the message ended */
+	else if (!mf->is_decided)
+		/* given up unanswered; once answered, the connection may be on the next message */
+		milter_client_abort(mf->mc, mf);
 	for (size_t i = 0; i < mf->nrefused; i++)
 		free(mf->refused[i]);
 	free(mf->refused);

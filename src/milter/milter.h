@@ -85,8 +85,12 @@ int milter_client_body(struct milter_client *mc, const uint8_t *p, size_t n, mil
     void *ctx, struct milter_action *now);
 int milter_client_eom(struct milter_client *mc, milter_client_cb cb, void *ctx,
     struct milter_action *now);
-/* The message ended without its end: ABORT if due. The step in flight, if any, is dropped. */
-void milter_client_abort(struct milter_client *mc);
+/*
+ * The message of asker ctx ended without its end: ABORT if due; its step in
+ * flight, if any, is dropped (its reply read and ignored). A step of another
+ * asker (the next message's MAIL, pipelined) is left alone.
+ */
+void milter_client_abort(struct milter_client *mc, const void *ctx);
 /* No more of what the filter sends is read until milter_client_resume() (a body being written). */
 void milter_client_pause(struct milter_client *mc);
 void milter_client_resume(struct milter_client *mc);
@@ -125,8 +129,6 @@ void milter_set_free(struct milter_set **s);
 int milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_version,
     const char *tls_cipher, void (*done)(void *ctx, const struct verdict *v), void *ctx,
     struct verdict *now);
-/* The transaction ended without its message (RSET, a refusal, QUIT): ABORT where due. */
-void milter_set_abort(struct milter_set *s);
 /*
  * Puts each filter of the set into sub's content step (msg_sub_add_filter),
  * before the message's first byte, with qid for the macro i.

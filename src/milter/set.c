@@ -213,12 +213,6 @@ milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_v
 	return ask_from(s, now);
 }
 
-void
-milter_set_abort(struct milter_set *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		milter_client_abort(s->clients[i]);
-}
 
 void
 milter_set_add_filters(struct milter_set *s, struct msg_sub *sub, const char *qid)

@@ -151,8 +151,9 @@ def test_verdicts_at_each_stage(sterna_factory, pymilter):
     r = c.dialog(b"RCPT TO:<bob@example.test>\r\n", 550)[0]
     assert (r.status, r.text) == ("5.1.1", "bob is not wanted here")
     c.dialog(b"DATA\r\n", 354)
-    c.send(MESSAGE + b".\r\n")
-    assert c.reply().code == 250
+    # the next transaction pipelined after the final dot (RFC 2920), then given up (RSET)
+    c.send(MESSAGE + b".\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.test>\r\n")
+    c.dialog(250, 250, 250, b"RSET\r\n", 250)
     s.wait_for_mail("alice")
     assert s.mail_files("bob") == []
     # the end of the message: reject, tempfail, discard, quarantine (held in the queue)
@@ -180,6 +181,7 @@ def test_verdicts_at_each_stage(sterna_factory, pymilter):
     assert s.mail_files("postmaster") == []     # refused, tempfailed, discarded, held
     # the filter heard of every message that reached DATA, and no more
     assert len(f.events("data")) == 5 and len(f.events("eom")) == 5
+    assert len(f.events("mail")) == 8 and len(f.events("abort")) == 1   # the RSET one
 
 
 def test_down_filter_gives_its_default(sterna_factory):
