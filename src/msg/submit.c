@@ -39,6 +39,7 @@ struct msg_sub {
 	struct verdict verdict;		/* a content filter's, that decided the message */
 	void (*done)(void *ctx, const struct msg_result *r);
 	void *done_ctx;
+	int keep_handover;		/* msg_sub_keep_handover() */
 };
 
 struct msg_sub *
@@ -56,6 +57,21 @@ msg_sub_new(struct msg_core *c, struct spool_msg *env, const char *entrance)
 	content_init(&s->ct, c, env, s->entrance);
 	c->nsubs++;
 	return s;
+}
+
+void
+msg_sub_keep_handover(struct msg_sub *s)
+{
+	s->keep_handover = 1;
+}
+
+void
+msg_hand_over(struct msg_core *c, struct spool_msg **m)
+{
+	if (*m == NULL)
+		return;		/* a content filter discarded it: nothing was stored */
+	core_hand_over(c, *m);
+	*m = NULL;
 }
 
 const struct spool_msg *
@@ -201,7 +217,7 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, 0 };
+	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, NULL, 0 };
 
 	if (s->verdict.rule[0] != '\0') {
 		/* a content filter decided: a refusal is the entrance's to tell, a discard ours */
@@ -220,8 +236,12 @@ finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, con
 		    spool_origin_name(s->env->origin));
 		emit_received(s);
 	}
+	if (status == MSG_QUEUED && s->keep_handover) {
+		r.kept = s->env;
+		s->env = NULL;
+	}
 	s->done(s->done_ctx, &r);
-	if (status == MSG_QUEUED) {
+	if (status == MSG_QUEUED && s->env != NULL) {
 		core_hand_over(s->core, s->env);
 		s->env = NULL;
 	}
