@@ -148,7 +148,7 @@ void msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_res
  * by the next start, which takes a taken file whose id is not in the queue.
  */
 void msg_sub_keep_handover(struct msg_sub *s);
-/* Hands a committed envelope kept by its entrance to the consumer; takes *m. */
+/* Hands a committed envelope kept by its entrance to the consumer; takes *m (NULL: nothing). */
 void msg_hand_over(struct msg_core *c, struct spool_msg **m);
 /* Drops a submission that has not ended (the client left); nothing is stored. */
 void msg_sub_abort(struct msg_sub **s);
