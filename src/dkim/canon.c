@@ -29,14 +29,29 @@ dkim_body_clear(struct dkim_body *b)
 }
 
 static void
-put(struct dkim_body *b, const void *p, size_t n)
+flush(struct dkim_body *b)
 {
-	ASSERT(EVP_DigestUpdate(b->md, p, n) == 1);
+	ASSERT(EVP_DigestUpdate(b->md, b->out, b->nout) == 1);
+	b->nout = 0;
 }
 
-/* Content (not white space, not a line end): what was held back goes first. */
+/* The canonical form comes in short pieces: it is hashed a block at a time. */
 static void
-content(struct dkim_body *b, uint8_t c)
+put(struct dkim_body *b, const void *p, size_t n)
+{
+	if (b->nout + n > sizeof(b->out))
+		flush(b);
+	if (n > sizeof(b->out)) {
+		ASSERT(EVP_DigestUpdate(b->md, p, n) == 1);
+		return;
+	}
+	memcpy(b->out + b->nout, p, n);
+	b->nout += n;
+}
+
+/* Content (no white space, no CR): what was held back goes first. */
+static void
+content(struct dkim_body *b, const uint8_t *p, size_t n)
 {
 	/* empty lines before content are kept: only those at the very end go */
 	for (; b->crlfs > 0; b->crlfs--)
@@ -44,38 +59,48 @@ content(struct dkim_body *b, uint8_t c)
 	if (b->has_wsp)
 		put(b, " ", 1);		/* a run of WSP is one SP, even at a line's start */
 	b->has_wsp = 0;
-	put(b, &c, 1);
-	b->has_line = b->has_any = 1;
+	put(b, p, n);
+	b->has_any = 1;
 }
 
 static void
 line_end(struct dkim_body *b)
 {
 	b->has_wsp = 0;		/* white space at a line's end is dropped */
-	b->has_line = 0;
 	b->crlfs++;
 }
 
 void
 dkim_body_feed(struct dkim_body *b, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+	while (i < n) {
 		uint8_t c = p[i];
+		size_t j;
 
 		if (b->has_cr) {
 			b->has_cr = 0;
 			if (c == '\n') {
 				line_end(b);
+				i++;
 				continue;
 			}
-			content(b, '\r');
+			content(b, (const uint8_t *)"\r", 1);
 		}
-		if (c == '\r')
-			b->has_cr = 1;
-		else if (c == ' ' || c == '\t')
-			b->has_wsp = 1;
-		else
-			content(b, c);
+		if (c == '\r' || c == ' ' || c == '\t') {
+			if (c == '\r')
+				b->has_cr = 1;
+			else
+				b->has_wsp = 1;
+			i++;
+			continue;
+		}
+		/* a run of content goes on as it is */
+		for (j = i + 1; j < n && p[j] != '\r' && p[j] != ' ' && p[j] != '\t'; j++)
+			;
+		content(b, p + i, j - i);
+		i = j;
 	}
 }
 
@@ -85,10 +110,11 @@ dkim_body_final(struct dkim_body *b, uint8_t out[32])
 	unsigned len = 32;
 
 	if (b->has_cr)
-		content(b, '\r');
+		content(b, (const uint8_t *)"\r", 1);
 	/* a body with content ends with one CRLF; an empty one stays empty (relaxed) */
 	if (b->has_any)
 		put(b, "\r\n", 2);
+	flush(b);
 	ASSERT(EVP_DigestFinal_ex(b->md, out, &len) == 1 && len == 32);
 	dkim_body_clear(b);
 }

@@ -25,10 +25,11 @@
 /* The body's relaxed form, streamed into a SHA-256. */
 struct dkim_body {
 	EVP_MD_CTX *md;
+	uint8_t out[4096];	/* canonical bytes not yet hashed: the hash is fed in blocks */
+	size_t nout;
 	uint64_t crlfs;		/* line ends held back: trailing empty lines are dropped */
 	int has_wsp;		/* white space held back: dropped at a line end, else one SP */
 	int has_cr;		/* a CR held back: a line end if LF follows */
-	int has_line;		/* the line in hand has content */
 	int has_any;		/* any content at all */
 };
 

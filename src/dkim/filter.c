@@ -285,8 +285,9 @@ on_end(void *self, struct msg_filter *f)
 	uint8_t bh[32];
 	struct verdict v;
 
-	/* the From field may have changed since the end of the header section */
-	if (from_domain(msg_filter_headers(f), m->domain, sizeof(m->domain)) == -1)
+	/* a content filter may have changed the From field since the end of the header section */
+	if (msg_filter_headers(f)->is_changed &&
+	    from_domain(msg_filter_headers(f), m->domain, sizeof(m->domain)) == -1)
 		m->domain[0] = '\0';
 	dkim_body_final(&m->body, bh);
 	for (size_t i = 0; i < MAX_SIGS; i++)

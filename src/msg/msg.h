@@ -99,16 +99,17 @@ struct msg_result {
 	const char *dsn;	/* its enhanced status: "2.0.0", "5.4.6", "4.3.0", "4.3.1" */
 	const char *text;	/* what went wrong, for the reply and the log ("" when queued) */
 	const char *qid;
+	/*
+	 * MSG_QUEUED after msg_sub_keep_handover(): the committed envelope, now the
+	 * entrance's, to give to msg_hand_over() (or spool_msg_free(): it stays in
+	 * the spool, and the next start finds it). NULL otherwise, and when a
+	 * content filter discarded the message (is_discarded: nothing is stored).
+	 */
+	struct spool_msg *kept;
 	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
 	const char *rule;
 	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
 	int is_discarded;
-	/*
-	 * MSG_QUEUED after msg_sub_keep_handover(): the committed envelope, now the
-	 * entrance's, to give to msg_hand_over() (or spool_msg_free(): it stays in
-	 * the spool, and the next start finds it). NULL otherwise.
-	 */
-	struct spool_msg *kept;
 };
 
 /*
@@ -147,7 +148,7 @@ void msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_res
  * by the next start, which takes a taken file whose id is not in the queue.
  */
 void msg_sub_keep_handover(struct msg_sub *s);
-/* Hands a committed envelope kept by its entrance to the consumer; takes *m. */
+/* Hands a committed envelope kept by its entrance to the consumer; takes *m (NULL: nothing). */
 void msg_hand_over(struct msg_core *c, struct spool_msg **m);
 /* Drops a submission that has not ended (the client left); nothing is stored. */
 void msg_sub_abort(struct msg_sub **s);

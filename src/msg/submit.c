@@ -68,6 +68,8 @@ msg_sub_keep_handover(struct msg_sub *s)
 void
 msg_hand_over(struct msg_core *c, struct spool_msg **m)
 {
+	if (*m == NULL)
+		return;		/* a content filter discarded it: nothing was stored */
 	core_hand_over(c, *m);
 	*m = NULL;
 }
@@ -215,7 +217,7 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, 0, NULL };
+	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, NULL, 0 };
 
 	if (s->verdict.rule[0] != '\0') {
 		/* a content filter decided: a refusal is the entrance's to tell, a discard ours */

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -199,7 +199,9 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 	buf_init(&t->after_end, 4096);
 	buf_init(&t->pending, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
 	buf_init(&t->inflight, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
-	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64);
+	/* the last job's records: the content in hand, then what filters changed, E, and H */
+	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64 +
+	    HEAD_MAX + REC_MAX_PAYLOAD + REC_OVERHEAD + 4096);
 	/* the envelope is counted into the chain here, before any job exists */
 	if (encode_envelope(&t->head, &t->chain, m) == -1 ||
 	    buf_append(&t->pending, header, header_len) == -1) {
@@ -531,7 +533,7 @@ spool_txn_set_held(struct spool_txn *t)
 	buf_init(&p, 256);
 	/* the uid of nobody in particular: the content step, not an operator */
 	if (rec_kv_add_u64(&p, "held", 1) == -1 || rec_kv_add_u64(&p, "uid", UINT32_MAX) == -1 ||
-	    rec_kv_add_u64(&p, "time", (uint64_t)time(NULL)) == -1 ||
+	    rec_kv_add_u64(&p, "time", clock_wall_us() / 1000000u) == -1 ||
 	    rec_append(&t->after_end, REC_HOLD, p.data, p.len, NULL) == -1)
 		t->loop_err = EFBIG;
 	buf_clear(&p);

@@ -147,6 +147,23 @@ def test_a_change_after_signing_breaks_it(signing):
     assert not dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc_of(records))
 
 
+def test_header_section_too_large_to_sign_is_refused(signing):
+    """A header section the content step cannot hold whole (over 256 KiB) is refused with
+    552 5.3.4 rather than passed on unsigned; the session goes on."""
+    s, _ = signing
+    fields = b"".join(b"X-Filler-%06d: %s\r\n" % (i, b"f" * 60) for i in range(4000))
+    with smtplib.SMTP(s.host, s.port, timeout=30) as c:
+        c.ehlo("client.test")
+        c.login("alice", PASSWORDS["alice"])
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail("alice@example.test", ["bob@example.test"],
+                       b"From: alice@example.test\r\n" + fields + b"\r\nbody\r\n")
+        assert e.value.smtp_code == 552
+        assert e.value.smtp_error.startswith(b"5.3.4 Error: header section too large"), e.value
+        assert c.noop()[0] == 250
+    assert s.queue_ids() == []
+
+
 def test_not_signed_unless_eligible(signing):
     """Mail relayed in from another MTA (no AUTH, not a trusted network) and mail whose From
     domain has no key are not signed."""

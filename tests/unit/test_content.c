@@ -4,7 +4,8 @@
  * the milter's operations, bad values refused byte for byte), and the
  * queue file's F, B and N records as the readers apply them (the final
  * header section in place of the original fields, a new body in place of
- * the old, a new envelope), the spool's own reader on real files.
+ * the old, a new envelope), the spool's own reader on real files, and its
+ * transaction writing them (and a hold) into a committed file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +23,8 @@
 #include "spool/record.h"
 #include "spool/spool.h"
 #include "util/buf.h"
+#include "util/qid.h"
+#include "util/workq.h"
 
 #define IN(s) (const uint8_t *)(s), sizeof(s) - 1
 
@@ -381,6 +385,88 @@ test_spool_applies_changes(void **state)
 	close_spool(&sp);
 }
 
+/* ---- the spool transaction writes them: a new body, envelope, header section, hold ---- */
+
+struct committed {
+	int is_done;
+	enum spool_result r;
+};
+
+static void
+on_commit(void *ctx, enum spool_result r)
+{
+	struct committed *c = ctx;
+
+	c->is_done = 1;
+	c->r = r;
+}
+
+/* The loop's part, done here by hand: the workers' completions until the commit's. */
+static void
+run_until(struct workq *wq, const struct committed *c)
+{
+	for (int i = 0; i < 10000 && !c->is_done; i++) {
+		struct pollfd pfd = { .fd = workq_fd(wq), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 10);
+		workq_run_done(wq);
+	}
+	assert_true(c->is_done);
+}
+
+static void
+test_txn_writes_changes(void **state)
+{
+	static const char content[] = "Received: by mx.test\r\nSubject: hi\r\n\r\nold body\r\n";
+	struct workq *wq = workq_new(1);
+	struct spool_msg *env = spool_msg_new(), *m;
+	struct committed c = { 0, SPOOL_ERR_IO };
+	struct spool_txn *t;
+	struct sink snk;
+	struct spool *sp;
+	char err[256];
+	const uint64_t fields = strlen("Received: by mx.test\r\nSubject: hi\r\n");
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpdir));
+	assert_non_null(sp = spool_open(tmpdir, wq, err, sizeof(err)));
+	memcpy(env->qid, "AAAAAAAAAAAAF", QID_LEN + 1);
+	env->sender = strdup("a@example.org");
+	assert_int_equal(spool_msg_add_rcpt(env, "b@example.net", "b@example.net", NULL), 1);
+	t = spool_txn_new(sp, env, NULL, 0);
+	assert_int_equal(spool_txn_write(t, content, sizeof(content) - 1), 0);
+	/* a filter replaces the body, changes the envelope and the header section, holds it */
+	spool_txn_begin_body(t, fields + 2);
+	assert_int_equal(spool_txn_write(t, "new ", 4), 0);
+	assert_int_equal(spool_txn_write(t, "body\r\n", 6), 0);
+	free(env->sender);
+	env->sender = strdup("bounces@example.org");
+	assert_int_equal(spool_msg_add_rcpt(env, "c@example.net", "c@example.net", NULL), 1);
+	spool_txn_set_envelope(t, env);
+	assert_int_equal(spool_txn_set_header(t, fields, "X-Spam: no\r\nReceived: by mx.test\r\n",
+	    strlen("X-Spam: no\r\nReceived: by mx.test\r\n")), 0);
+	spool_txn_set_held(t);
+	spool_txn_commit(t, on_commit, &c);
+	run_until(wq, &c);
+	assert_int_equal(c.r, SPOOL_OK);
+	/* read back as every reader reads it */
+	assert_non_null(m = spool_msg_load(sp, "AAAAAAAAAAAAF", err, sizeof(err)));
+	assert_string_equal(m->sender, "bounces@example.org");
+	assert_int_equal(m->nrcpts, 2);
+	assert_true(m->is_held);
+	assert_int_equal(m->content_bytes,
+	    strlen("X-Spam: no\r\nReceived: by mx.test\r\n\r\nnew body\r\n"));
+	spool_msg_free(&m);
+	buf_init(&snk.b, 1 << 20);
+	assert_int_equal(spool_msg_read_content(sp, "AAAAAAAAAAAAF", to_buf, &snk), 0);
+	assert_string_equal(buf_cstr(&snk.b),
+	    "X-Spam: no\r\nReceived: by mx.test\r\n\r\nnew body\r\n");
+	buf_clear(&snk.b);
+	spool_msg_free(&env);
+	close_spool(&sp);
+	workq_free(&wq);
+}
+
 int
 main(void)
 {
@@ -391,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_bad_fields_refused),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_spool_applies_changes),
+		cmocka_unit_test(test_txn_writes_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
