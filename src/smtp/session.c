@@ -562,11 +562,7 @@ smtp_session_refused(struct smtp_session *s, int code, const char *dsn, const ch
     const char *rule)
 {
 	ASSERT(s->state == ST_COMMIT && code >= 400 && code <= 599 && dsn[0] == '0' + code / 100);
-	/* a content filter's reply is its own, as at the other stages (rspamd's, a milter's) */
-	if (rule != NULL)
-		session_reply(s, code, dsn, "%s", text);
-	else
-		session_reply(s, code, dsn, "Error: %s", text);
+	session_reply(s, code, dsn, "Error: %s", text);
 	if (rule != NULL)
 		log_ev_reject_by(s->txn->qid, "DATA", "", code, dsn, text, rule);
 	else
