@@ -123,6 +123,21 @@ set_stage_macros(const struct milter_set *s, struct milter_client *mc)
 static void on_client_answer(void *ctx, const struct milter_action *act);
 
 /*
+ * A refusal of the connection is its greeting: RFC 5321 4.2.3 gives it 554,
+ * or 421 when it is for now; a filter's 4xx or 5xx becomes that.
+ */
+static void
+greeting_code(const struct milter_set *s, struct verdict *v)
+{
+	if (s->q->stage != SMTP_STAGE_CONNECT)
+		return;
+	if (v->kind == VERDICT_TEMPFAIL)
+		v->code = 421;
+	else if (v->kind == VERDICT_REJECT)
+		v->code = 554;
+}
+
+/*
  * Asks the clients from s->next on until one does not accept or one
  * answers later. Returns 1 with the verdict in *v, 0 when an answer is out.
  */
@@ -165,6 +180,7 @@ ask_from(struct milter_set *s, struct verdict *v)
 		}
 		if (act.v.kind != VERDICT_ACCEPT) {
 			*v = act.v;
+			greeting_code(s, v);
 			return 1;
 		}
 	}
@@ -180,7 +196,9 @@ on_client_answer(void *ctx, const struct milter_action *act)
 	ASSERT(act->kind == MILTER_ANSWER && s->is_out);
 	s->is_out = 0;
 	if (act->v.kind != VERDICT_ACCEPT) {
-		s->done(s->ctx, &act->v);
+		v = act->v;
+		greeting_code(s, &v);
+		s->done(s->ctx, &v);
 		return;
 	}
 	s->next++;

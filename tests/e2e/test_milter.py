@@ -195,10 +195,12 @@ def test_down_filter_gives_its_default(sterna_factory):
                            listen__mx__milters="down_t",
                            listen__other__address="127.0.0.1:%d" % (s_port := free_port()),
                            listen__other__milters="down_a")
-        # tempfail: the client is told to come back later, from its greeting on
+        # tempfail: the client is told to come back later, in its greeting (RFC 5321 4.2.3: 421)
         c = s.connect(greeting=False)
         r = c.reply()
-        assert (r.code, r.status) in ((451, "4.7.1"), (421, "4.7.1")), r
+        assert (r.code, r.status, r.text) == (
+            421, "4.7.1", "mx.example.test Service unavailable - try again later"), r
+        assert c.closed()
         s.wait_log(r"milter_failed milter=down_t action=tempfail why=\"cannot connect")
         # accept: as if the filter were not there
         from smtpclient import Client
