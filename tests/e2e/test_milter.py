@@ -369,3 +369,50 @@ def test_rspamd_rejects_gtube_with_its_reply(sterna_factory):
     finally:
         terminate(proc)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_filter_breaking_the_protocol_is_given_up(sterna_factory):
+    """A filter's bytes are hostile input: a packet longer than any we allow, after a good
+    negotiation, ends the filter for the session with its default action and the reason."""
+    import struct
+    import threading
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve():
+        # every SMTP session connects (the fixture's probes too): each gets the same
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(5)
+            with conn:
+                try:
+                    conn.recv(17)   # our OPTNEG: length 13, 'O', version, actions, protocol
+                    conn.sendall(struct.pack(">IcIII", 13, b"O", 6, 0, 0))
+                    if conn.recv(4096):  # the macros and CONNECT
+                        conn.sendall(b"\x01\x00\x00\x00c")  # a length of 16 MiB
+                        conn.recv(1)     # until sterna closes
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        s = sterna_factory(milter__raw__address="inet:127.0.0.1:%d" % srv.getsockname()[1],
+                           listen__mx__milters="raw")
+        c = s.connect(greeting=False)
+        r = c.reply()
+        assert (r.code, r.status) == (421, "4.7.1"), r
+        s.wait_log(r'milter_failed milter=raw action=tempfail why="bad packet: packet length '
+                   r'16777216 out of bounds \(1 to 65536\)"')
+    finally:
+        stop.set()
+        t.join(10)
+        srv.close()
