@@ -69,8 +69,8 @@ milter_client_name(const struct milter_client *mc)
 	return mc->conf->name;
 }
 
-void
-milter_client_set_log_id(struct milter_client *mc, const char *log_id)
+static void
+set_log_id(struct milter_client *mc, const char *log_id)
 {
 	snprintf(mc->log_id, sizeof(mc->log_id), "%s", log_id);
 }
@@ -431,7 +431,7 @@ milter_client_new(struct event_base *base, const struct config_milter *conf,
 	buf_init(&mc->out, OUT_MAX);
 	milter_init(&mc->m, conf->name, lim, &mc->out);
 	milter_reader_init(&mc->rd);
-	milter_client_set_log_id(mc, log_id);
+	set_log_id(mc, log_id);
 	mc->timer = evtimer_new(base, on_timer, mc);
 	ASSERT(mc->timer != NULL);
 	mc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);

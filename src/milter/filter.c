@@ -412,7 +412,6 @@ mfilter_new(struct milter_client *mc, int owns_client, const char *qid)
 	snprintf(mf->qid, sizeof(mf->qid), "%s", qid);
 	buf_init(&mf->data, HEADER_LIST_MAX);
 	milter_client_set_macro(mc, "i", qid);
-	milter_client_set_log_id(mc, qid);
 	return mf;
 }
 

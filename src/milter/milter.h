@@ -58,8 +58,6 @@ struct milter_client *milter_client_new(struct event_base *base, const struct co
 void milter_client_free(struct milter_client **mc);
 /* As milter_set_macro() (session.h). */
 void milter_client_set_macro(struct milter_client *mc, const char *name, const char *value);
-/* The id in log lines from now on (a message's queue id once it has one). */
-void milter_client_set_log_id(struct milter_client *mc, const char *log_id);
 
 /*
  * The steps, as in session.h. Each returns 1 with the answer in *now, or 0:
