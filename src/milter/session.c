@@ -6,8 +6,9 @@
  * on; ACCEPT accepts and ends the filter's part (in the connection steps
  * for the connection, after MAIL for the message); REJECT and TEMPFAIL (or
  * a REPLYCODE's own reply) refuse the connection in the connection steps,
- * the recipient at RCPT, the message after MAIL; DISCARD keeps a message
- * from being delivered, and is no answer before MAIL. Changes come only in
+ * the recipient at RCPT, the command at UNKNOWN, the message after MAIL;
+ * DISCARD keeps a message from being delivered, and is no answer before
+ * MAIL. Changes come only in
  * reply to the end of the message, before its verdict.
  */
 #include "milter/session.h"
@@ -46,10 +47,11 @@ step_of(uint8_t cmd)
 	return NULL;
 }
 
+/* The steps whose verdict is on the connection (an unknown command's is on that command). */
 static int
 is_conn_step(uint8_t cmd)
 {
-	return cmd == MILTER_CMD_CONNECT || cmd == MILTER_CMD_HELO || cmd == MILTER_CMD_UNKNOWN;
+	return cmd == MILTER_CMD_CONNECT || cmd == MILTER_CMD_HELO;
 }
 
 void
@@ -479,13 +481,14 @@ verdict_of(struct milter *m, const struct milter_reply *r, struct milter_action 
 		verdict_accept(&act->v);
 		if (conn)
 			m->state = MILTER_OVER;
-		else if (cmd != MILTER_CMD_BODYEOB)
+		else if (cmd != MILTER_CMD_BODYEOB && cmd != MILTER_CMD_UNKNOWN)
 			m->is_msg_accepted = 1;
 		break;
 	case MILTER_REP_DISCARD:
-		if (conn) {
+		if (conn || cmd == MILTER_CMD_UNKNOWN) {
 			fail(m, act, "DISCARD in reply to %s, before any message",
-			    cmd == MILTER_CMD_CONNECT ? "CONNECT" : "HELO");
+			    cmd == MILTER_CMD_CONNECT ? "CONNECT" : cmd == MILTER_CMD_HELO ? "HELO" :
+			    "an unknown command");
 			return;
 		}
 		verdict_set(&act->v, VERDICT_DISCARD, 0, "", rule, "discarded");

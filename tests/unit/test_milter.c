@@ -433,6 +433,11 @@ test_session_steps(void **state)
 	milter_helo(&fx.m, "c.test", &act);
 	assert_out(&fx.out, IN("\0\0\0\x08" "Hc.test\0"));
 	(void)feed(&fx, IN("c"));
+	/* a command the server does not know, as the filter hears it; refused by it */
+	milter_unknown(&fx.m, "XFOO bar", &act);
+	assert_out(&fx.out, IN("\0\0\0\x0a" "UXFOO bar\0"));
+	act = feed(&fx, IN("r"));
+	assert_int_equal(act.v.kind, VERDICT_REJECT);
 	milter_mail(&fx.m, mail, 1, &act);
 	assert_out(&fx.out, IN("\0\0\0\x09" "DMi\0QID1\0" "\0\0\0\x0c" "M<a@b.test>\0"));
 	act = feed(&fx, IN("p"));	/* PROGRESS: still waiting */
