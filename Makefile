@@ -89,6 +89,7 @@ bench: deps all
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna
+	sh bench/dkim.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var
