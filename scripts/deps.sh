@@ -22,6 +22,8 @@ PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"
+# tmux: a real terminal for sterna top's tests (tests/e2e/test_top.py: send-keys, capture-pane)
+PKGS="$PKGS tmux"
 
 missing=""
 for p in $PKGS; do
