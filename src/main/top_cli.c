@@ -8,7 +8,8 @@
  * clear to the end of the line and of the screen), no curses: one frame is
  * redrawn in place, and nothing else moves. Input is read without echo or
  * line editing; q quits, space samples at once. Whatever ends the program
- * (q, ^C, SIGTERM, SIGHUP) gives the terminal back as it was.
+ * (q, ^C, SIGTERM, SIGHUP) gives the terminal back as it was, and so does
+ * ^Z while it is stopped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -101,7 +102,7 @@ mono_s(void)
 
 /* One reply of the metrics op: a new object, or NULL with t->err (the connection then goes). */
 static json_t *
-sample(struct top *t)
+ask(struct top *t)
 {
 	json_t *req = json_pack("{s:s}", "op", "metrics"), *rep = NULL;
 	int is_closed;
@@ -128,6 +129,20 @@ sample(struct top *t)
 out:
 	json_decref(req);
 	return rep;
+}
+
+/*
+ * A sample, on the connection kept from the last one; the daemon drops a
+ * connection idle for a minute (a long interval), so a kept one that
+ * failed is replaced once at once.
+ */
+static json_t *
+sample(struct top *t)
+{
+	int is_kept = t->cl != NULL;
+	json_t *rep = ask(t);
+
+	return rep != NULL || !is_kept ? rep : ask(t);
 }
 
 /* --once: two samples, one frame, plain. */
@@ -163,7 +178,7 @@ run_once(struct top *t)
 
 /* ---- the screen ---- */
 
-static struct termios saved_tio;
+static struct termios saved_tio, screen_tio;
 static volatile sig_atomic_t is_resized;
 
 /* The terminal as it was; async-signal-safe (write, tcsetattr). */
@@ -190,11 +205,35 @@ on_winch(int sig)
 	is_resized = 1;
 }
 
+/* ^Z: the terminal as it was while stopped, the screen again after; async-signal-safe. */
+static void
+on_tstp(int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, again = { .sa_handler = on_tstp };
+	sigset_t this;
+	ssize_t n;
+
+	restore_terminal();
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	/* blocked while its handler runs: let it through, and stop here */
+	sigemptyset(&this);
+	sigaddset(&this, sig);
+	sigprocmask(SIG_UNBLOCK, &this, NULL);
+	raise(sig);
+	/* SIGCONT: on from here */
+	sigemptyset(&again.sa_mask);
+	sigaction(sig, &again, NULL);
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &screen_tio);
+	n = write(STDOUT_FILENO, ENTER, sizeof(ENTER) - 1);
+	(void)n;
+	is_resized = 1;		/* redraw */
+}
+
 /* Keys without echo or line editing; ^C still a signal. 0, or -1 when stdin is no terminal. */
 static int
 enter_screen(void)
 {
-	struct termios tio;
 	struct sigaction sa = { .sa_handler = on_stop };	/* no SA_RESTART: poll wakes */
 
 	if (tcgetattr(STDIN_FILENO, &saved_tio) == -1)
@@ -205,11 +244,13 @@ enter_screen(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
-	tio = saved_tio;
-	tio.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	tio.c_cc[VMIN] = 0;
-	tio.c_cc[VTIME] = 0;
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio);
+	sa.sa_handler = on_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
+	screen_tio = saved_tio;
+	screen_tio.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	screen_tio.c_cc[VMIN] = 0;
+	screen_tio.c_cc[VTIME] = 0;
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &screen_tio);
 	fputs(ENTER, stdout);
 	return 0;
 }

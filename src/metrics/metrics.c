@@ -203,9 +203,10 @@ make(struct metric *f, const char *const *values)
 struct metric_series *
 metric_series(struct metric *f, const char *const *values)
 {
-	struct metric_series *s = find(f, values,
-	    atomic_load_explicit(&f->n, memory_order_acquire));
+	struct metric_series *s;
 
+	ASSERT(values != NULL || f->nlabels == 0);
+	s = find(f, values, atomic_load_explicit(&f->n, memory_order_acquire));
 	if (s != NULL)
 		return s;
 	pthread_mutex_lock(&f->m->mu);

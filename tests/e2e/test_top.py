@@ -1,7 +1,7 @@
 """sterna top, driven in a real terminal: tmux runs it in an 80x24 pane (send-keys types, and
 capture-pane reads the screen as a person would see it). The queue's count on the screen
 follows a message that is queued, deferred and then held by the operator; the frame fits the
-pane; q gives the terminal back. --once prints one frame for scripts, and --help its manual."""
+pane; a daemon that goes away is waited for; ^Z and q give the terminal back. --once prints one frame for scripts, and --help its manual."""
 import os
 import re
 import shutil
@@ -110,13 +110,19 @@ def test_top_follows_the_queue(sterna_factory, tmux):
     tmux.wait(r"^typed-back$")
 
 
-def test_top_when_the_daemon_goes_away(sterna_factory, tmux):
+def test_top_when_the_daemon_goes_away_and_when_stopped(sterna_factory, tmux):
     s = sterna_factory()
     tmux.keys("%s top -c %s -d 0.3" % (STERNA_BIN, s.conf), "Enter")
     tmux.wait(r"^Queue +0 messages")
     s.stop()
     tmux.wait(r"^sterna top: .*(cannot reach the daemon|closed the connection)")
     s.start()
+    tmux.wait(r"^Queue +0 messages")
+    # ^Z gives the shell its terminal back while top is stopped; fg brings the screen back
+    tmux.keys("C-z")
+    screen = tmux.wait(r"Stopped")
+    assert not queue_line(screen), screen
+    tmux.keys("fg", "Enter")
     tmux.wait(r"^Queue +0 messages")
     tmux.keys("q")
     tmux.wait(r"^\$ ?$")
