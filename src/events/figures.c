@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 
-#include "util/clock.h"
 #include "util/xalloc.h"
 
 /* seconds: from a local delivery's milliseconds to a day in the queue */
@@ -75,7 +74,6 @@ void
 figures_sink(void *ctx, const struct event *e)
 {
 	struct figures *f = ctx;
-	uint64_t now = clock_wall_us();
 
 	metric_series_add(f->recipients[e->type], 1);
 	switch (e->type) {
@@ -106,7 +104,8 @@ figures_sink(void *ctx, const struct event *e)
 	if (e->type != EVENT_DEFERRED) {
 		const char *type = event_type_name(e->type);
 
-		metric_observe(f->latency, &type, now > e->arrival_us ?
-		    (double)(now - e->arrival_us) / 1e6 : 0);
+		/* the event's time is the result's */
+		metric_observe(f->latency, &type, e->time_us > e->arrival_us ?
+		    (double)(e->time_us - e->arrival_us) / 1e6 : 0);
 	}
 }
