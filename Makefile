@@ -1,14 +1,20 @@
 # Thin wrapper over Meson + Ninja. The real build description is meson.build.
 #   make          build build/sterna
 #   make deps     install the Debian 12 packages the build and tests need (as root)
-#   make run      build, then run a server on 127.0.0.1 with examples/sterna.conf
+#   make run      install what building needs (as root), build, then run a server on
+#                 127.0.0.1 with examples/sterna.conf, as an unprivileged user when root
+#   make install  build, then install under PREFIX (/usr/local) and DESTDIR: the binary, the
+#                 sendmail and mailq links, the manual pages, the systemd unit with its
+#                 sysusers.d and tmpfiles.d files, the examples, and /etc/sterna/sterna.conf
+#                 when there is none (docs/operations.md, "Install")
 #   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
 #   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
-#                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, and the
-#                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), and the
-#                 receive rate with GET /metrics scraped every second against none
+#                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, the
+#                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), the
+#                 flushes one message to 1,000 recipients at 100 destinations costs, and
+#                 the receive rate with GET /metrics scraped every second against none
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -16,10 +22,12 @@ BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 PYTEST     ?= /usr/bin/python3 -m pytest
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 FUZZ_SECONDS ?= 300
 POWER_ROUNDS ?= 100
 
-.PHONY: all deps run test test-unit test-e2e test-san test-crash fuzz fuzz-short bench clean
+.PHONY: all deps run install test test-unit test-e2e test-san test-crash fuzz fuzz-short bench clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -37,8 +45,17 @@ $(BUILD_FUZZ)/build.ninja:
 deps:
 	sh scripts/deps.sh
 
-run: all
+run:
+	sh scripts/deps.sh run
+	$(MAKE) all
 	sh scripts/run.sh $(BUILD)/sterna
+
+# meson's install rules (meson.build, man/, dist/) do the work; the prefix is the build's
+# own setting, changed here only when PREFIX asks for another
+install: all
+	@if [ "$$(meson introspect $(BUILD) --buildoptions | python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"][0])')" != "$(PREFIX)" ]; then \
+		meson configure $(BUILD) -Dprefix=$(PREFIX) && ninja -C $(BUILD); fi
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 test: deps all
 	$(MAKE) test-unit test-e2e BUILD=$(BUILD)
@@ -74,6 +91,7 @@ bench: deps all
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna
+	sh bench/recipients.sh $(abspath $(BUILD))/sterna
 	sh bench/metrics.sh $(abspath $(BUILD))/sterna
 
 clean:

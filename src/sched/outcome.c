@@ -162,6 +162,32 @@ outcome_emit(const struct job *j, const struct outcome *o)
 	events_emit(q->s->events, &e);
 }
 
+/*
+ * Worker: writes a record step's marks at once (one write, one shared
+ * flush), and says of each that it could not be recorded if so.
+ */
+static void
+write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
+{
+	const struct spool_msg *m = j->q->m;
+	char rid[QID_LEN + 24];
+	int err;
+
+	if (n == 0 || spool_msg_mark(j->s->sp, m->qid, marks, n) == 0)
+		return;
+	err = errno;
+	for (size_t k = 0; k < n; k++) {
+		rid_of(m, marks[k].i, rid, sizeof(rid));
+		if (!marks[k].is_done)
+			log_err("%s: cannot record the deferral: %s", rid, strerror(err));
+		else if (marks[k].status[0] == '2')
+			log_err("%s: delivered, but cannot record it (%s): a restart may deliver it "
+			    "again", rid, strerror(err));
+		else
+			log_err("%s: cannot record the failure: %s", rid, strerror(err));
+	}
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)
@@ -173,6 +199,8 @@ record(struct job *j)
 	int any_perm = 0, any_delay = 0;
 	const char *to = notice_to(s, m);
 	int is_all_ok = j->is_whole;
+	struct spool_mark *marks;
+	size_t nmarks = 0;
 
 	if (spool_has(s->sp, m->qid) == 0) {
 		/* removed by hand while it was out: nothing to record, nobody to tell */
@@ -182,6 +210,7 @@ record(struct job *j)
 
 	for (size_t k = 0; k < j->n; k++)
 		is_all_ok &= j->out[k].kind == OUT_OK;
+	marks = xcalloc(j->n, sizeof(*marks));
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		const struct spool_rcpt *r = &m->rcpts[o->i];
@@ -197,10 +226,9 @@ record(struct job *j)
 			 * cost a flush each, and a crash before the removal is durable can only
 			 * deliver again, never lose.
 			 */
-			if (!is_all_ok && j->agent != &agent_maildir &&
-			    spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-				log_err("%s: delivered, but cannot record it (%s): a restart may "
-				    "deliver it again", rid, strerror(errno));
+			if (!is_all_ok && j->agent != &agent_maildir)
+				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+				    .status = o->status };
 			o->is_recorded = o->is_done = 1;
 			if (j->agent == &agent_maildir)
 				log_ev_delivered(rid, r->to, r->mailbox,
@@ -234,9 +262,8 @@ record(struct job *j)
 			delay = backoff_delay_s(o->attempts, cfg->retry_min_s, cfg->retry_max_s);
 			o->next_try_s = now + delay;
 			o->is_recorded = 1;
-			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, o->attempts, o->next_try_s,
-			    o->text) == -1)
-				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = o->attempts,
+			    .next_try_s = o->next_try_s, .reason = o->text };
 			log_ev_deferred(rid, r->to, o->attempts, delay, describe(o, why, sizeof(why)));
 			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
 			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
@@ -249,14 +276,16 @@ record(struct job *j)
 			any_perm = 1;
 			if (to == NULL) {
 				/* RFC 5321 4.5.5: no notice about a notice; the log says it all */
-				if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-					log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+				    .status = o->status };
 				o->is_recorded = o->is_done = 1;
 				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
 				    describe(o, why, sizeof(why)), "-");
 			}
 		}
 	}
+	write_marks(j, marks, nmarks);
+	free(marks);
 	if (is_all_ok) {
 		if (spool_msg_remove(s->sp, m->qid) == -1) {
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
@@ -281,6 +310,8 @@ mark_perm_run(struct work *w)
 	struct sched *s = j->s;
 	const struct spool_msg *m = j->q->m;
 	uint64_t next = sched_now_s() + s->cfg->retry_min_s;
+	struct spool_mark *marks = xcalloc(j->n, sizeof(*marks));
+	size_t nmarks = 0;
 
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
@@ -291,8 +322,8 @@ mark_perm_run(struct work *w)
 			continue;
 		rid_of(m, o->i, rid, sizeof(rid));
 		if (j->notice_ok) {
-			if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-				log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+			    .status = o->status };
 			o->is_recorded = o->is_done = 1;
 			log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
 			    j->notice_qid[0] ? j->notice_qid : "-");
@@ -302,11 +333,12 @@ mark_perm_run(struct work *w)
 			o->attempts = r->attempts;
 			o->next_try_s = next;
 			snprintf(o->text, sizeof(o->text), "the failure notice could not be queued");
-			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, r->attempts, next,
-			    "the failure notice could not be queued") == -1)
-				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = r->attempts,
+			    .next_try_s = next, .reason = o->text };
 		}
 	}
+	write_marks(j, marks, nmarks);
+	free(marks);
 }
 
 static void

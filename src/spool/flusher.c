@@ -3,7 +3,8 @@
  *
  * A flush item is a finished, closed file to be made durable and renamed
  * into place: a received message (incoming/ -> queue/) or a delivered copy
- * (a Maildir's tmp/ -> new/). One thread takes every item submitted since
+ * (a Maildir's tmp/ -> new/); or one only to be made durable where it is:
+ * a queued file that delivery appended status records to. One thread takes every item submitted since
  * its last batch and:
  *   1. syncfs(2) once per file system in the batch: the data and inodes of
  *      every file are on stable storage (one device flush, however many
@@ -232,7 +233,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		if (it->err == 0 && f->fss[it->fs_index].is_each &&
 		    fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
-		if (it->err != 0)
+		if (it->err != 0 || it->to_name == NULL)
 			continue;
 		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
 			it->err = errno;
@@ -423,6 +424,14 @@ wait_done(struct flush_item *it)
 	w->is_done = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+int
+flusher_sync_wait(struct flusher *f, int dirfd, const char *name)
+{
+	int is_renamed;
+
+	return flusher_rename_wait(f, dirfd, name, -1, NULL, NULL, NULL, &is_renamed);
 }
 
 int

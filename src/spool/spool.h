@@ -17,8 +17,8 @@
  * acknowledges it.
  *
  * Delivering (worker threads): spool_msg_load() reads a committed file,
- * spool_msg_read_content() streams its body, spool_msg_mark_done() and
- * spool_msg_mark_deferred() record what happened to recipients (durably),
+ * spool_msg_read_content() streams its body, spool_msg_mark() records what
+ * happened to its recipients (durably, in the next group commit),
  * spool_msg_remove() ends it.
  */
 #ifndef STERNA_SPOOL_SPOOL_H
@@ -181,13 +181,27 @@ void spool_txn_abort(struct spool_txn **t);
 /* ---- recovery and delivery (worker threads, or start-up) ---- */
 
 /*
- * At start: removes everything in incoming/, checks every file in queue/,
- * moves bad ones to corrupt/ (with a log line), and calls found(ctx, m) for
- * every good message that still has recipients to deliver (the callee takes
- * m); messages with none left are removed. Returns the count found, or -1.
+ * At start, in two steps (recover.c). spool_recovery_new() removes
+ * everything in incoming/, lists queue/ (moving names that are no queue id
+ * to corrupt/) and makes gen continue after every id there; NULL with errno
+ * if queue/ cannot be read. spool_recovery_start() then checks the files a
+ * batch at a time on wq's threads, moves bad ones to corrupt/ (with a log
+ * line), removes those with no recipient left, and calls found(ctx, m) on
+ * the loop thread for every other (the callee takes m), in queue id order;
+ * finished(ctx, count) once all are read. spool_recovery_stop() reads no
+ * further batch (the rest stay queued for the next start); free once
+ * spool_recovery_busy() says no batch is out.
  */
-long spool_recover(struct spool *sp, struct qid_gen *gen,
-    void (*found)(void *ctx, struct spool_msg *m), void *ctx);
+struct spool_recovery;
+struct spool_recovery *spool_recovery_new(struct spool *sp, struct qid_gen *gen);
+/* The number of files listed in queue/. */
+size_t spool_recovery_total(const struct spool_recovery *r);
+void spool_recovery_start(struct spool_recovery *r, struct workq *wq,
+    void (*found)(void *ctx, struct spool_msg *m), void (*finished)(void *ctx, long count),
+    void *ctx);
+void spool_recovery_stop(struct spool_recovery *r);
+int spool_recovery_busy(const struct spool_recovery *r);
+void spool_recovery_free(struct spool_recovery **r);
 /* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
 struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
 /*
@@ -196,11 +210,23 @@ struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, s
  */
 int spool_msg_read_content(struct spool *sp, const char *qid,
     int (*sink)(void *ctx, const void *p, size_t n), void *ctx);
-/* Durably records that recipient i of qid is done (delivered or bounced): 0, or -1 with errno. */
-int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status);
-/* Durably records a failed attempt for recipient i and its next try: 0, or -1 with errno. */
-int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
-    uint64_t next_try_s, const char *reason);
+/* What happened to one recipient, for spool_msg_mark(). */
+struct spool_mark {
+	size_t i;		/* the recipient */
+	int is_done;		/* 1: done (delivered or bounced): a D record; 0: deferred: a T record */
+	const char *status;	/* D: its enhanced status ("2.0.0", "5.1.1") */
+	unsigned attempts;	/* T: failed attempts so far */
+	uint64_t next_try_s;	/* T: not before (seconds since the epoch) */
+	const char *reason;	/* T: why (cut at 512 bytes) */
+};
+/*
+ * Durably records the n marks of qid's recipients, all at once: one write,
+ * made durable by the spool's next group commit, whose flush they share
+ * with received messages and other deliveries (a message to many
+ * destinations pays no flush per recipient). Worker threads only (it waits
+ * for the flush). 0, or -1 with errno (then any of them may be lost).
+ */
+int spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n);
 /*
  * Durably records that an operator (uid) put qid on hold (is_held 1) or
  * released it (0): an H record, so a held message stays held across a

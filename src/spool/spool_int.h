@@ -16,7 +16,11 @@
 
 struct flusher;
 
-/* A closed file to make durable and rename into place (flusher.c). */
+/*
+ * A closed file to make durable and rename into place (flusher.c); with
+ * to_name NULL, only to make durable where it is (records appended to a
+ * queued file).
+ */
 struct flush_item {
 	int from_dirfd, to_dirfd;
 	const char *from_name, *to_name;
@@ -85,6 +89,8 @@ void flusher_submit(struct flusher *f, struct flush_item *it);
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
     const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed);
+/* The same for a file that stays where it is (to_name NULL): 0, or -1 with errno. */
+int flusher_sync_wait(struct flusher *f, int dirfd, const char *name);
 
 /* reader.c: records from a file, one at a time. */
 struct rec_reader {
