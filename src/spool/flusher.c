@@ -335,8 +335,9 @@ flusher_new(int fd, const char *label, struct metrics *m, int *is_syncfs_durable
 	pthread_condattr_t ca;
 
 	f->files = metric_series(metrics_histogram(m, "sterna_spool_flush_files",
-	    "Files made durable by one group commit (messages received, copies delivered to "
-	    "Maildirs).", NULL, files_bounds, NELEM(files_bounds)), NULL);
+	    "Files made durable by one group commit: messages received, copies delivered to "
+	    "Maildirs, queue files with new status records.", NULL, files_bounds,
+	    NELEM(files_bounds)), NULL);
 	f->seconds = metric_series(metrics_histogram(m, "sterna_spool_flush_seconds",
 	    "How long one group commit took, from its start until every file of it was "
 	    "durable.", NULL, seconds_bounds, NELEM(seconds_bounds)), NULL);
