@@ -29,6 +29,8 @@ PKGS="$PKGS python3-dkim opendkim opendkim-tools"
 # the filter side of the milter protocol for tests/e2e/test_milter.py: pymilter (on Sendmail's
 # libmilter) and rspamd's milter proxy (rspamd is a service: apt does not start it here)
 PKGS="$PKGS python3-milter rspamd"
+# tmux: a real terminal for sterna top's tests (tests/e2e/test_top.py: send-keys, capture-pane)
+PKGS="$PKGS tmux"
 
 # the manual pages read as the tests read them (man -l, groff's warnings); the systemd unit,
 # sysusers.d and tmpfiles.d files checked by systemd's own tools (systemd-analyze verify,

@@ -122,8 +122,9 @@ describe(const struct outcome *o, char *out, size_t size)
 }
 
 void
-outcome_emit(const struct qmsg *q, const struct outcome *o)
+outcome_emit(const struct job *j, const struct outcome *o)
 {
+	const struct qmsg *q = j->q;
 	const struct spool_msg *m = q->m;
 	struct event e = {
 		.time_us = clock_wall_us(),
@@ -135,6 +136,7 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		.dsn = o->status,
 		.reply = o->text,
 		.relay = o->relay,
+		.agent = j->agent != NULL ? j->agent->name : "",
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
 	};

@@ -176,6 +176,10 @@ struct sched {
 	struct heap due;
 	struct dns *dns;
 	struct events *events;		/* each recorded outcome is an event; may be NULL */
+	struct {			/* the figures in the metrics registry (queue.c); may be unset */
+		struct metric_series *by_state[SCHED_NSTATES], *oldest, *connections;
+		struct metric *tls;	/* outbound handshakes (dest.c) */
+	} fig;
 	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
 	SSL_CTX *ssl_may;		/* opportunistic STARTTLS; NULL: none to be had */
 	SSL_CTX *ssl_required;		/* encrypt and verify, with the trust anchors */
@@ -225,8 +229,8 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
-/* A recorded outcome of q's as an event of the stream (on the loop). */
-void outcome_emit(const struct qmsg *q, const struct outcome *o);
+/* A recorded outcome of j's as an event of the stream (on the loop). */
+void outcome_emit(const struct job *j, const struct outcome *o);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);

@@ -117,11 +117,15 @@ void spool_msg_truncate_rcpts(struct spool_msg *m, size_t n);
 /* Frees a message and its strings; m may point to NULL. */
 void spool_msg_free(struct spool_msg **m);
 
+struct metrics;
+
 /*
- * Opens (creating what is missing) the spool in dir, using wq for disk work.
+ * Opens (creating what is missing) the spool in dir, using wq for disk work,
+ * with the group commit's figures in m (borrowed; it must outlive the spool).
  * Returns a new spool, or NULL with the reason in err.
  */
-struct spool *spool_open(const char *dir, struct workq *wq, char *err, size_t errsize);
+struct spool *spool_open(const char *dir, struct workq *wq, struct metrics *m, char *err,
+    size_t errsize);
 /* Stops the flusher (after the batch in hand) and frees *sp. */
 void spool_close(struct spool **sp);
 

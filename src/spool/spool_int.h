@@ -74,14 +74,18 @@ struct spool_txn {
 	struct buf after_end;		/* records after E (H), encoded */
 };
 
+struct metrics;
+
 /*
  * flusher.c: group commit of finished files. Starts the thread; fd is on
  * the spool's file system, named label in the log line that says how files
  * are flushed there; *is_syncfs_durable_out says whether by one syncfs(2)
  * per batch (1) or by an fsync of each file (0: nothing else flushes the
  * spool's files there, so what is appended to them needs its own fsync).
+ * Each batch's size and time go to m (borrowed).
  */
-struct flusher *flusher_new(int fd, const char *label, int *is_syncfs_durable_out);
+struct flusher *flusher_new(int fd, const char *label, struct metrics *m,
+    int *is_syncfs_durable_out);
 /* Flushes the batch in hand, stops the thread, frees *f. */
 void flusher_free(struct flusher **f);
 /* Any thread: joins the next batch; it->done() runs on the flusher's thread. */
