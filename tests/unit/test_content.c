@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "metrics/metrics.h"
 #include "msg/header_list.h"
 #include "spool/record.h"
 #include "spool/spool.h"
@@ -312,6 +313,7 @@ write_file(const char *dir, const char *qid, int is_newenv, int is_newbody, int 
 }
 
 static char tmpdir[] = "/tmp/sterna-test-content-XXXXXX";
+static struct metrics *spool_metrics;	/* the group commit's figures, for the spool open */
 
 static struct spool *
 open_spool(void)
@@ -320,7 +322,8 @@ open_spool(void)
 	struct spool *sp;
 
 	assert_non_null(mkdtemp(tmpdir));
-	sp = spool_open(tmpdir, NULL, err, sizeof(err));
+	spool_metrics = metrics_new();
+	sp = spool_open(tmpdir, NULL, spool_metrics, err, sizeof(err));
 	assert_non_null(sp);
 	return sp;
 }
@@ -331,6 +334,7 @@ close_spool(struct spool **sp)
 	char cmd[600];
 
 	spool_close(sp);
+	metrics_free(&spool_metrics);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	assert_int_equal(system(cmd), 0);
 	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
@@ -429,7 +433,8 @@ test_txn_writes_changes(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(tmpdir));
-	assert_non_null(sp = spool_open(tmpdir, wq, err, sizeof(err)));
+	spool_metrics = metrics_new();
+	assert_non_null(sp = spool_open(tmpdir, wq, spool_metrics, err, sizeof(err)));
 	memcpy(env->qid, "AAAAAAAAAAAAF", QID_LEN + 1);
 	env->sender = strdup("a@example.org");
 	assert_int_equal(spool_msg_add_rcpt(env, "b@example.net", "b@example.net", NULL), 1);
