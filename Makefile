@@ -93,6 +93,8 @@ bench: deps all
 	sh bench/api.sh $(abspath $(BUILD))/sterna
 	sh bench/recipients.sh $(abspath $(BUILD))/sterna
 	sh bench/metrics.sh $(abspath $(BUILD))/sterna
+	sh bench/dkim.sh $(abspath $(BUILD))/sterna
+	sh bench/milter.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

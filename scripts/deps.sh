@@ -23,6 +23,12 @@ PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"
+# DKIM: two verifiers nobody here wrote, for the signatures of src/dkim (tests/e2e/test_dkim.py):
+# dkimpy, and OpenDKIM's opendkim-testmsg (opendkim is a service: apt does not start it here)
+PKGS="$PKGS python3-dkim opendkim opendkim-tools"
+# the filter side of the milter protocol for tests/e2e/test_milter.py: pymilter (on Sendmail's
+# libmilter) and rspamd's milter proxy (rspamd is a service: apt does not start it here)
+PKGS="$PKGS python3-milter rspamd"
 # tmux: a real terminal for sterna top's tests (tests/e2e/test_top.py: send-keys, capture-pane)
 PKGS="$PKGS tmux"
 

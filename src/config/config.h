@@ -15,6 +15,9 @@
 #include "util/cidr.h"
 #include "util/log.h"
 
+/* Milters one entrance may pass a message through, in order. */
+#define CONFIG_MILTERS_MAX 8
+
 struct config_listener {
 	char *name;			/* the section's name: listen "mx" { ... } */
 	char *address;			/* as written: "127.0.0.1:2525", "[::1]:25" */
@@ -26,6 +29,9 @@ struct config_listener {
 	unsigned is_auth;		/* offer AUTH here (when auth.users_file is set) */
 	unsigned is_auth_without_tls;	/* offer AUTH before TLS too (trusted local use) */
 	unsigned is_auth_required;	/* submission: AUTH before MAIL (RFC 6409 4.3) */
+	char *milters;			/* "rspamd, dkim": names of milter sections, as written; NULL: none */
+	size_t milter_idx[CONFIG_MILTERS_MAX];	/* ... as indexes into config.milters, in order */
+	size_t nmilters;
 	unsigned line;			/* where the section starts, for messages */
 };
 
@@ -239,6 +245,25 @@ struct config_webhook {
 	unsigned line;			/* where the section starts */
 };
 
+/*
+ * A content filter spoken to with the milter protocol: milter "NAME" {
+ * address = "unix:/path" | "inet:ADDRESS:PORT"; timeouts; default_action }.
+ * Listeners (listen.NAME.milters) and the other entrances
+ * (server.local_milters) name the ones they use (src/milter).
+ */
+struct config_milter {
+	char *name;			/* the section's name, for logs and rules ("milter:NAME") */
+	char *address;			/* as written */
+	struct sockaddr_storage sa;	/* AF_UNIX, AF_INET or AF_INET6, port included */
+	socklen_t sa_len;
+	unsigned connect_timeout_ms;	/* to connect and negotiate */
+	unsigned command_timeout_ms;	/* for the reply to each step before the end of the message */
+	unsigned eom_timeout_ms;	/* for the replies to the end of the message */
+	char *default_action;		/* "tempfail" or "accept": when it is down, slow or broken */
+	unsigned is_default_accept;	/* default_action is accept */
+	unsigned line;			/* where the section starts */
+};
+
 /* Lists a configuration may name: each is one more query per connection. */
 #define CONFIG_DNSBL_MAX 16
 
@@ -396,7 +421,22 @@ struct config {
 	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
 	unsigned webhook_retry_for_s;	/* an event not taken this long after it happened is dropped */
 	char *suppress_on;		/* hard bounces of these categories suppress the address; "": none */
+
+	/* milter "NAME" { } (src/milter) */
+	struct config_milter *milters;	/* in file order */
+	size_t nmilters;
+	char *local_milters;		/* for sendmail, pickup and the HTTP API; as written */
+	size_t local_milter_idx[CONFIG_MILTERS_MAX];
+	size_t nlocal_milters;
+	/* dkim { }: DKIM signing (src/dkim) */
+	struct config_map dkim_keys;	/* signing domain -> "SELECTOR[,SELECTOR...]" */
+	char *dkim_key_dir;		/* DOMAIN.SELECTOR.key files (PEM) */
+	char *dkim_sign;		/* which mail is signed: names of config_dkim_sources */
 };
+
+/* The mail dkim.sign may name: an authenticated client, a trusted network, the local entrances. */
+#define CONFIG_DKIM_SOURCES 6
+extern const char *const config_dkim_sources[CONFIG_DKIM_SOURCES];
 
 /*
  * The names the configuration gives event types and bounce categories
@@ -451,6 +491,12 @@ int config_uses_verify(const struct config *c);
  * dns_lookup_lmtp() does either, and gives the targets smtp_out_new() takes.
  */
 int config_lmtp_hop_parse(const char *s, struct config_lmtp_hop *out);
+/*
+ * Parses a milter's address: "unix:/absolute/path", or "inet:ADDRESS:PORT"
+ * with a numeric address ("inet:127.0.0.1:11332", "inet:[::1]:8891"), into
+ * out->sa and out->sa_len. 0, or -1 when s is neither. Pure.
+ */
+int config_milter_address_parse(const char *s, struct config_lmtp_hop *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
 int config_is_ip(const char *s);
 /*

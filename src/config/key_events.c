@@ -20,6 +20,40 @@ const char *const config_event_types[CONFIG_EVENT_TYPES] = { "received", "delive
 const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES] = { "", "bad_mailbox",
 	"mailbox_full", "policy", "spam_block", "dns", "other" };
 
+const char *const config_dkim_sources[CONFIG_DKIM_SOURCES] = { "auth", "trusted", "sendmail",
+	"pickup", "api", "notice" };
+
+int
+cfg_check_dkim_sign(const char *s)
+{
+	unsigned bits;
+
+	return config_names_parse(s, config_dkim_sources, CONFIG_DKIM_SOURCES, &bits) == 0;
+}
+
+/* Selectors: DNS labels (RFC 6376 3.1), comma-separated, at least one. */
+int
+cfg_check_dkim_selectors(const char *s)
+{
+	size_t label = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == ',') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (ascii_isalnum((unsigned char)*s) || (*s == '-' && label > 0)) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
+}
+
 int
 config_names_parse(const char *s, const char *const *names, size_t n, unsigned *bits_out)
 {

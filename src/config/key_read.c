@@ -406,6 +406,7 @@ struct section {
 	struct config_cert *cert;
 	struct config_dnsbl *dnsbl;
 	struct config_webhook *webhook;
+	struct config_milter *milter;
 };
 
 /*
@@ -432,7 +433,8 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	void *base = r->base == KB_LISTENER || r->base == KB_HTTP_LISTENER ? (void *)sec->lis :
 	    r->base == KB_CERT ? (void *)sec->cert :
 	    r->base == KB_DNSBL ? (void *)sec->dnsbl :
-	    r->base == KB_WEBHOOK ? (void *)sec->webhook : (void *)l->cfg;
+	    r->base == KB_WEBHOOK ? (void *)sec->webhook :
+	    r->base == KB_MILTER ? (void *)sec->milter : (void *)l->cfg;
 	struct config_listener *lis = sec->lis;
 	uint64_t v = 0;
 	char level[16];
@@ -601,6 +603,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: webhooks have names: write webhook \"NAME\" { %s = ...; }",
 				    buf_cstr(&path), m->key);
+			else if (is_named && base == KB_MILTER)
+				rc = cfg_error(l->err, l->errsize, m->file, m->line,
+				    "%s: milters have names: write milter \"NAME\" { %s = ...; }",
+				    buf_cstr(&path), m->key);
 			else if (is_named)
 				rc = cfg_error(l->err, l->errsize, m->file, m->line,
 				    "%s: listeners have names: write listen \"NAME\" { %s = ...; }",
@@ -620,6 +626,10 @@ walk(struct cfg_load *l, const struct ucl_node *obj, const char *prefix,
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named && base == KB_WEBHOOK) {
 			struct section inner = { .webhook = cfg_webhook_new(l, m) };
+
+			rc = walk(l, m, buf_cstr(&path), &inner);
+		} else if (is_named && base == KB_MILTER) {
+			struct section inner = { .milter = cfg_milter_new(l, m) };
 
 			rc = walk(l, m, buf_cstr(&path), &inner);
 		} else if (is_named) {
@@ -660,6 +670,7 @@ cfg_load_clear(struct cfg_load *l)
 	free(l->cert_nodes);
 	free(l->dnsbl_nodes);
 	free(l->webhook_nodes);
+	free(l->milter_nodes);
 	free(l->http_nodes);
 	free(l->http_addr);
 	free(l->user_nodes);

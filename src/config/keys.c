@@ -58,6 +58,8 @@ const struct key_row cfg_rows[] = {
 	    0, 1, 0, NULL, NULL, NULL },
 	{ "listen.*.require_auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth_required), 0, NULL,
 	    0, 1, 0, NULL, NULL, NULL },
+	{ "listen.*.milters", KT_STRING, KS_STR, LIS(milters), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_milter_names, "'%s' is not a list of milter names such as \"rspamd, dkim\"" },
 
 	{ "smtp.max_line_bytes", KT_SIZE, KS_SIZE, CFG(max_line_bytes), 512, NULL,
 	    512, 64 * KIB, 0, " (RFC 5321 4.5.3.1.4)", NULL, NULL },
@@ -296,6 +298,30 @@ const struct key_row cfg_rows[] = {
 	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, "", 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
 	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
+
+	/* content filters (src/milter): milter "NAME" { }, named by listeners and local_milters */
+	{ "server.local_milters", KT_STRING, KS_STR, CFG(local_milters), 0, "", 0, 0, 0, NULL,
+	    cfg_check_milter_names, "'%s' is not a list of milter names such as \"rspamd, dkim\"" },
+	{ "milter.*.address", KT_STRING, KS_STR, MLT(address), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_milter_address, "'%s' is not a milter address (unix:/path, "
+	    "inet:ADDRESS:PORT or inet:[IPv6]:PORT, a numeric address)" },
+	{ "milter.*.connect_timeout", KT_DURATION, KS_UNSIGNED, MLT(connect_timeout_ms), 5 * SEC,
+	    NULL, 100, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "milter.*.command_timeout", KT_DURATION, KS_UNSIGNED, MLT(command_timeout_ms),
+	    30 * SEC, NULL, 100, 10 * MIN, 1, NULL, NULL, NULL },
+	{ "milter.*.eom_timeout", KT_DURATION, KS_UNSIGNED, MLT(eom_timeout_ms), 2 * MIN,
+	    NULL, 100, 30 * MIN, 1, NULL, NULL, NULL },
+	{ "milter.*.default_action", KT_STRING, KS_STR, MLT(default_action), 0, "tempfail",
+	    0, 0, 0, NULL, cfg_check_milter_action, "'%s' is not tempfail or accept" },
+
+	/* DKIM signing (src/dkim) */
+	{ "dkim.keys", KT_MAP, KS_NONE, CFG(dkim_keys), 0, NULL, 0, 0, 0, NULL,
+	    cfg_check_dkim_selectors, "'%s' is not a list of selectors such as \"s2026r,s2026e\"" },
+	{ "dkim.key_dir", KT_PATH, KS_STR, CFG(dkim_key_dir), 0, "/etc/sterna/dkim", 0, 0, 0, NULL,
+	    NULL, NULL },
+	{ "dkim.sign", KT_STRING, KS_STR, CFG(dkim_sign), 0, "auth,trusted,sendmail,pickup,api", 0,
+	    0, 0, NULL, cfg_check_dkim_sign, "'%s' is not a list of mail to sign such as "
+	    "\"auth,trusted\" (auth, trusted, sendmail, pickup, api, notice)" },
 };
 
 /* enum cfg_key_id -> row path */

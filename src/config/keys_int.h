@@ -31,7 +31,8 @@ enum key_type {
 enum key_store { KS_NONE, KS_UNSIGNED, KS_SIZE, KS_U64, KS_STR };
 
 /* which struct a row's offset is into; http { listen "NAME" { } } is a struct config_listener too */
-enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT, KB_DNSBL, KB_WEBHOOK, KB_HTTP_LISTENER };
+enum key_base { KB_CONFIG, KB_LISTENER, KB_CERT, KB_DNSBL, KB_WEBHOOK, KB_HTTP_LISTENER,
+	KB_MILTER };
 
 struct key_row {
 	const char *path;	/* "smtp.max_line_bytes"; '*' stands for a section name */
@@ -54,6 +55,7 @@ struct key_row {
 #define DBL(f) KB_DNSBL, offsetof(struct config_dnsbl, f)
 #define WHK(f) KB_WEBHOOK, offsetof(struct config_webhook, f)
 #define HLS(f) KB_HTTP_LISTENER, offsetof(struct config_listener, f)
+#define MLT(f) KB_MILTER, offsetof(struct config_milter, f)
 #define SEC 1000ull
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -107,9 +109,18 @@ int cfg_read_policy_list(struct cfg_load *l, const struct key_row *r, const stru
 /* key_events.c: events { webhook "NAME" { } } */
 int cfg_check_webhook_url(const char *s);
 int cfg_check_event_types(const char *s);
+/* dkim.sign: a list of config_dkim_sources. dkim.keys: "SELECTOR[,SELECTOR...]" of DNS labels. */
+int cfg_check_dkim_sign(const char *s);
+int cfg_check_dkim_selectors(const char *s);
 int cfg_check_bounce_categories(const char *s);
 /* The webhook of section n, appended to l->cfg->webhooks. */
 struct config_webhook *cfg_webhook_new(struct cfg_load *l, const struct ucl_node *n);
+/* key_milter.c: milter "NAME" { } */
+int cfg_check_milter_address(const char *s);
+int cfg_check_milter_action(const char *s);
+int cfg_check_milter_names(const char *s);
+/* The milter of section n, appended to l->cfg->milters with its defaults. */
+struct config_milter *cfg_milter_new(struct cfg_load *l, const struct ucl_node *n);
 /* key_http.c: http { } */
 /* A new listener of http { listen "NAME" { } } n, appended with its defaults. */
 struct config_listener *cfg_http_listener_new(struct cfg_load *l, const struct ucl_node *n);

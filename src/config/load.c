@@ -545,6 +545,8 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	if (rc == 0)
 		rc = cfg_check_webhooks(&l);
 	if (rc == 0)
+		rc = cfg_check_milters(&l);
+	if (rc == 0)
 		rc = cfg_check_outbound(&l);
 	if (rc == 0)
 		rc = cfg_check_http(&l);
@@ -635,6 +637,7 @@ config_free(struct config **cp)
 	for (size_t i = 0; i < c->nlisteners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].address);
+		free(c->listeners[i].milters);
 	}
 	free(c->listeners);
 	for (size_t i = 0; i < c->ncerts; i++) {
@@ -670,7 +673,11 @@ config_free(struct config **cp)
 	free(c->trusted_networks);
 	cfg_dnsbls_free(c);
 	cfg_webhooks_free(c);
+	cfg_milters_free(c);
 	free(c->suppress_on);
+	free_map(&c->dkim_keys);
+	free(c->dkim_key_dir);
+	free(c->dkim_sign);
 	cfg_http_free(c);
 	free(c->users_file);
 	free(c->pickup_dir);

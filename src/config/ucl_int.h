@@ -140,6 +140,8 @@ struct cfg_load {
 	size_t dnsbl_cap;
 	const struct ucl_node **webhook_nodes;	/* per events.webhook section: its node */
 	size_t webhook_cap;
+	const struct ucl_node **milter_nodes;	/* per milter section: its node */
+	size_t milter_cap;
 	const struct ucl_node **http_nodes;	/* per HTTP listener: its section */
 	const struct ucl_node **http_addr;	/* per HTTP listener: its address, or NULL */
 	size_t http_cap;
@@ -227,6 +229,13 @@ void cfg_policy_lists_free(struct config *c);
 int cfg_check_dnsbls(struct cfg_load *l);
 /* events { webhook "NAME" { } } as a whole (key_events.c): required keys. 0, or -1. */
 int cfg_check_webhooks(struct cfg_load *l);
+/*
+ * milter "NAME" { } as a whole, and the lists that name them (key_milter.c):
+ * addresses, names that resolve. 0, or -1 with l->err set.
+ */
+int cfg_check_milters(struct cfg_load *l);
+/* Frees c->milters and c->local_milters. */
+void cfg_milters_free(struct config *c);
 /* Frees c->webhooks. */
 void cfg_webhooks_free(struct config *c);
 /* Frees c->dnsbls. */

@@ -34,12 +34,14 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "deliver/deliver.h"
+#include "dkim/dkim.h"
 #include "drop/drop.h"
 #include "http/http.h"
 #include "main/claim.h"
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
+#include "milter/milter.h"
 #include "msg/msg.h"
 #include "policy/lists.h"
 #include "dns/dns.h"
@@ -72,6 +74,7 @@ struct daemon {
 	struct spool_recovery *recovery;	/* the queue read at start, while serving */
 	uint64_t recovery_started_us;
 	struct msg_core *msg;
+	struct milter_local *local_milters;	/* the content filters of sendmail, pickup, the API */
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
@@ -91,6 +94,8 @@ struct daemon {
 	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients */
 	struct control *control;	/* the control socket: sterna queue, status */
 	struct http *http;		/* the HTTP API, when http { } has a listener */
+	struct dkim_keyring dkim;	/* the signing keys, read at start */
+	struct dkim_signer *signer;	/* DKIM signing, the content step's last filter */
 	struct qid_gen qids;
 	struct event *sig_term, *sig_int, *sig_hup, *space_timer, *stop_timer, *sweep_timer;
 	struct sweep_job {
@@ -395,6 +400,9 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	milter_local_free(&d->local_milters);
+	dkim_signer_free(&d->signer);	/* after the core: its messages have let go of their jobs */
+	dkim_keyring_clear(&d->dkim);
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -478,6 +486,11 @@ verb_serve(int argc, char **argv)
 	/* read while still root: keys are often readable by root alone */
 	if ((d.tls = tls_server_new(d.cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
+		goto out;
+	}
+	/* read as root too, and before the sandbox, which does not name dkim.key_dir */
+	if (dkim_keyring_load(&d.dkim, d.cfg, err, sizeof(err)) == -1) {
+		log_err("dkim: %s", err);
 		goto out;
 	}
 	d.local = local_db_new(d.cfg);
@@ -575,6 +588,10 @@ verb_serve(int argc, char **argv)
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
+	/* the milters of the entrances that are not SMTP (listeners have their own) */
+	d.local_milters = milter_local_new(d.msg, d.base, d.cfg);
+	/* the signer last: it signs what the content filters left */
+	d.signer = dkim_signer_new(d.msg, d.base, d.cfg, &d.dkim);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;

@@ -28,6 +28,8 @@ usage(FILE *f)
 	    "       sterna apikey new [-c FILE | -f KEYS_FILE] --scopes send,read,admin\n"
 	    "                         [--rate N/min] [--name NAME]\n"
 	    "                               make a key of the HTTP API, printed once\n"
+	    "       sterna dkim keygen [-c FILE] [-t rsa|ed25519] [-b BITS] DOMAIN SELECTOR\n"
+	    "                               make a DKIM signing key, print its DNS record\n"
 	    "       sterna --version | --help\n");
 }
 
@@ -78,6 +80,8 @@ main(int argc, char **argv)
 		return verb_suppression(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apikey") == 0)
 		return verb_apikey(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dkim") == 0)
+		return verb_dkim(argc - 1, argv + 1);
 	fprintf(stderr, "sterna: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -30,5 +30,7 @@ int verb_queue_sendmail(const char *config_path, int is_flush, const char *domai
 int verb_suppression(int argc, char **argv);
 /* sterna apikey new ... (argv[0] is "apikey"): an API key for the HTTP API. */
 int verb_apikey(int argc, char **argv);
+/* sterna dkim keygen ... (argv[0] is "dkim"): a DKIM signing key and its DNS record. */
+int verb_dkim(int argc, char **argv);
 
 #endif

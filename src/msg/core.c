@@ -48,6 +48,7 @@ msg_core_free(struct msg_core **cp)
 		free(h);
 	}
 	event_free(c->handover_ev);
+	free(c->makers);
 	free(c);
 	*cp = NULL;
 }
@@ -59,6 +60,13 @@ msg_core_set_consumer(struct msg_core *c, void (*take)(void *ctx, struct spool_m
 	c->take_ctx = ctx;
 	if (c->head != NULL)
 		event_active(c->handover_ev, EV_TIMEOUT, 0);
+}
+
+void
+msg_core_add_filter(struct msg_core *c, const struct msg_filter_maker *m)
+{
+	c->makers = xrealloc(c->makers, (c->nmakers + 1) * sizeof(*c->makers));
+	c->makers[c->nmakers++] = *m;
 }
 
 unsigned

@@ -14,7 +14,7 @@
 #include "spool/spool.h"
 #include "util/buf.h"
 
-#define HDRSCAN_MAX_BYTES (64 * 1024)	/* a longer header section is judged unseen */
+#define HDRSCAN_MAX_BYTES (256 * 1024)	/* a longer header section is judged unseen */
 
 enum {
 	HDRSCAN_MESSAGE_ID = 1 << 0,	/* a Message-ID: field (any case) */

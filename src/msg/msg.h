@@ -18,7 +18,8 @@
  * over SMTP without AUTH), puts an empty line after the added fields when
  * the message has no header section (RFC 5322 2.1), and counts Received
  * fields against smtp.max_hops (RFC 5321 6.3); the content step passes the
- * bytes on (filters change them later); the spool makes the file durable in
+ * bytes to the spool and through its chain of filters (filter.h: milters,
+ * DKIM signing), which judge and change the message; the spool makes the file durable in
  * its next group commit. Then the core logs "received" and hands the
  * envelope to its consumer (the scheduler) through a queue that is emptied
  * on the next turn of the loop, never from inside the entrance's call.
@@ -94,16 +95,21 @@ enum msg_status {
 
 struct msg_result {
 	enum msg_status status;
-	int code;		/* the SMTP reply for it: 250, 554, 451, 452 */
+	int code;		/* the SMTP reply for it: 250, 554, 451, 452, a filter's */
 	const char *dsn;	/* its enhanced status: "2.0.0", "5.4.6", "4.3.0", "4.3.1" */
 	const char *text;	/* what went wrong, for the reply and the log ("" when queued) */
 	const char *qid;
 	/*
 	 * MSG_QUEUED after msg_sub_keep_handover(): the committed envelope, now the
 	 * entrance's, to give to msg_hand_over() (or spool_msg_free(): it stays in
-	 * the spool, and the next start finds it). NULL otherwise.
+	 * the spool, and the next start finds it). NULL otherwise, and when a
+	 * content filter discarded the message (is_discarded: nothing is stored).
 	 */
 	struct spool_msg *kept;
+	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
+	const char *rule;
+	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
+	int is_discarded;
 };
 
 /*
@@ -124,7 +130,8 @@ int msg_sub_write(struct msg_sub *s, const void *p, size_t n);
 void msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx);
 /*
  * The message ended. done(ctx, result) runs later on the loop thread (never
- * inside this call), once the message is durable, refused, or failed;
+ * inside this call), once the filters have answered and the message is
+ * durable, refused, discarded, or failed;
  * result and its strings are valid during the call only. The submission is
  * freed after done returns. A message over smtp.max_hops is refused
  * (554 5.4.6) from SMTP; from an entrance that cannot refuse it is queued
@@ -141,7 +148,7 @@ void msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_res
  * by the next start, which takes a taken file whose id is not in the queue.
  */
 void msg_sub_keep_handover(struct msg_sub *s);
-/* Hands a committed envelope kept by its entrance to the consumer; takes *m. */
+/* Hands a committed envelope kept by its entrance to the consumer; takes *m (NULL: nothing). */
 void msg_hand_over(struct msg_core *c, struct spool_msg **m);
 /* Drops a submission that has not ended (the client left); nothing is stored. */
 void msg_sub_abort(struct msg_sub **s);

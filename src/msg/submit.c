@@ -1,6 +1,7 @@
 /*
  * submit.c - one message on its way into the queue (msg.h): the header
- * stage, the content step and the spool transaction, in that order.
+ * stage, the content step (content.c) and the spool transaction, in that
+ * order.
  *
  * The header stage scans the message's header section as it streams by
  * (header.c). The fields it adds go first in the file, so the spool
@@ -33,10 +34,9 @@ struct msg_sub {
 	char entrance[24];
 	struct hdrscan scan;
 	struct buf held;		/* message bytes before the spool transaction opens */
-	struct spool_txn *txn;		/* NULL until the added fields are known */
-	uint64_t prefix_bytes, bytes;
-	void (*on_drain)(void *ctx);
-	void *drain_ctx;
+	struct content ct;		/* the content step, which owns the spool transaction */
+	int is_open;			/* the added fields are known: the transaction is open */
+	struct verdict verdict;		/* a content filter's, that decided the message */
 	void (*done)(void *ctx, const struct msg_result *r);
 	void *done_ctx;
 	int keep_handover;		/* msg_sub_keep_handover() */
@@ -54,6 +54,7 @@ msg_sub_new(struct msg_core *c, struct spool_msg *env, const char *entrance)
 	hdrscan_init(&s->scan);
 	/* the scan ends within HDRSCAN_MAX_BYTES, and nothing is held after it ends */
 	buf_init(&s->held, HDRSCAN_MAX_BYTES);
+	content_init(&s->ct, c, env, s->entrance);
 	c->nsubs++;
 	return s;
 }
@@ -67,6 +68,8 @@ msg_sub_keep_handover(struct msg_sub *s)
 void
 msg_hand_over(struct msg_core *c, struct spool_msg **m)
 {
+	if (*m == NULL)
+		return;		/* a content filter discarded it: nothing was stored */
 	core_hand_over(c, *m);
 	*m = NULL;
 }
@@ -77,11 +80,17 @@ msg_sub_env(const struct msg_sub *s)
 	return s->env;
 }
 
+void
+msg_sub_add_filter(struct msg_sub *s, const struct msg_filter_ops *ops, void *self)
+{
+	content_add_filter(&s->ct, ops, self);
+}
+
 static void
 sub_free(struct msg_sub *s)
 {
 	s->core->nsubs--;
-	spool_txn_abort(&s->txn);
+	content_clear(&s->ct);
 	spool_msg_free(&s->env);
 	buf_clear(&s->held);
 	free(s);
@@ -101,26 +110,14 @@ on_spool_drain(void *ctx)
 {
 	struct msg_sub *s = ctx;
 
-	if (s->on_drain != NULL)
-		s->on_drain(s->drain_ctx);
+	content_spool_drained(&s->ct);
 }
 
 void
 msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx)
 {
-	s->on_drain = on_drain;
-	s->drain_ctx = ctx;
-}
-
-/*
- * The content step: the bytes after the header stage, on their way to the
- * spool. It passes them through; content filters (milter) and DKIM
- * signing will inspect and change them here. Returns 1 to pause the feeder.
- */
-static int
-content_write(struct msg_sub *s, const void *p, size_t n)
-{
-	return n > 0 ? spool_txn_write(s->txn, p, n) : 0;
+	s->ct.on_drain = on_drain;
+	s->ct.drain_ctx = ctx;
 }
 
 /* 1 when the fields to add are known: the spool transaction can open. */
@@ -145,6 +142,7 @@ header_open(struct msg_sub *s)
 	const struct config *cfg = s->core->d.cfg;
 	const struct spool_msg *env = s->env;
 	int64_t now = (int64_t)(env->arrival_us / 1000000u);
+	struct spool_txn *txn;
 	struct buf prefix;
 	int r;
 
@@ -161,11 +159,14 @@ header_open(struct msg_sub *s)
 		(void)msg_header_added(env, cfg->hostname, now, s->scan.seen, &prefix);
 	if (hdrscan_needs_separator(&s->scan))
 		(void)buf_append(&prefix, "\r\n", 2);
-	s->prefix_bytes = prefix.len;
-	s->txn = spool_txn_new(s->core->d.spool, env, prefix.data, prefix.len);
-	spool_txn_set_drain_cb(s->txn, on_spool_drain, s);
+	txn = spool_txn_new(s->core->d.spool, env, NULL, 0);
+	spool_txn_set_drain_cb(txn, on_spool_drain, s);
+	s->is_open = 1;
+	content_open(&s->ct, txn);
+	/* the added fields are the first bytes of the content, for the filters as for the file */
+	r = content_write(&s->ct, prefix.data, prefix.len);
 	buf_clear(&prefix);
-	r = content_write(s, s->held.data, s->held.len);
+	r |= content_write(&s->ct, s->held.data, s->held.len);
 	buf_clear(&s->held);
 	return r;
 }
@@ -173,23 +174,20 @@ header_open(struct msg_sub *s)
 int
 msg_sub_write(struct msg_sub *s, const void *p, size_t n)
 {
-	s->bytes += n;
+	int r;
+
 	if (!s->scan.is_done)
 		(void)hdrscan_feed(&s->scan, p, n);
-	if (s->txn != NULL)
-		return content_write(s, p, n);
+	if (s->is_open)
+		return content_write(&s->ct, p, n);
 	if (!header_known(s)) {
 		/* the scan has not ended, so fewer than HDRSCAN_MAX_BYTES came: they fit */
-		int r = buf_append(&s->held, p, n);
-
+		r = buf_append(&s->held, p, n);
 		ASSERT(r == 0);
 		return 0;
 	}
-	if (header_open(s) == 1) {
-		(void)content_write(s, p, n);
-		return 1;
-	}
-	return content_write(s, p, n);
+	r = header_open(s);
+	return content_write(&s->ct, p, n) | r;
 }
 
 /*
@@ -232,8 +230,19 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL };
+	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, NULL, 0 };
 
+	if (s->verdict.rule[0] != '\0') {
+		/* a content filter decided: a refusal is the entrance's to tell, a discard ours */
+		r.rule = s->verdict.rule;
+		r.is_discarded = s->verdict.kind == VERDICT_DISCARD;
+		if (r.is_discarded)
+			log_event(LOG_INFO, s->env->qid, "discard", "conn=%s rule=%s", s->entrance,
+			    s->verdict.rule);
+		s->done(s->done_ctx, &r);
+		sub_free(s);
+		return;
+	}
 	if (status == MSG_QUEUED) {
 		log_ev_received(s->env->qid, s->entrance, s->env->sender, s->env->content_bytes,
 		    (unsigned)s->env->nrcpts, s->env->proto ? s->env->proto : "local",
@@ -257,7 +266,6 @@ on_committed(void *ctx, enum spool_result r)
 {
 	struct msg_sub *s = ctx;
 
-	s->txn = NULL;	/* the spool frees it */
 	switch (r) {
 	case SPOOL_OK:
 		finish(s, MSG_QUEUED, 250, "2.0.0", "");
@@ -280,6 +288,41 @@ on_refused_later(evutil_socket_t fd, short what, void *arg)
 	finish(arg, MSG_REFUSED, 554, "5.4.6", "too many hops");
 }
 
+/* A content filter's verdict decided the message: told on the next turn of the loop. */
+static void
+on_decided_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct msg_sub *s = arg;
+	const struct verdict *v = &s->verdict;
+
+	(void)fd, (void)what;
+	if (v->kind == VERDICT_REJECT)
+		finish(s, MSG_REFUSED, v->code, v->dsn, v->text);
+	else if (v->kind == VERDICT_TEMPFAIL)
+		finish(s, MSG_TEMPFAIL, v->code, v->dsn, v->text);
+	else
+		finish(s, MSG_QUEUED, 250, "2.0.0", "");
+}
+
+/* The filters have answered: commit what they left, or tell their verdict. */
+static void
+on_content_done(void *ctx, const struct verdict *v)
+{
+	struct msg_sub *s = ctx;
+	struct timeval now = { 0, 0 };
+	struct spool_txn *txn = s->ct.txn;
+	int r;
+
+	if (v == NULL) {
+		s->ct.txn = NULL;	/* the spool frees it after the commit */
+		spool_txn_commit(txn, on_committed, s);
+		return;
+	}
+	s->verdict = *v;
+	r = event_base_once(s->core->d.base, -1, EV_TIMEOUT, on_decided_later, s, &now);
+	ASSERT(r == 0);
+}
+
 void
 msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_result *r), void *ctx)
 {
@@ -289,14 +332,13 @@ msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_result *
 	s->done = done;
 	s->done_ctx = ctx;
 	/* a message that ended inside its header section, or had no body */
-	if (s->txn == NULL)
+	if (!s->is_open)
 		(void)header_open(s);
 	if (s->env->origin == SPOOL_FROM_SMTP && s->scan.nreceived > s->core->d.cfg->max_hops) {
-		spool_txn_abort(&s->txn);
+		spool_txn_abort(&s->ct.txn);
 		r = event_base_once(s->core->d.base, -1, EV_TIMEOUT, on_refused_later, s, &now);
 		ASSERT(r == 0);
 		return;
 	}
-	s->env->content_bytes = s->prefix_bytes + s->bytes;
-	spool_txn_commit(s->txn, on_committed, s);
+	content_end(&s->ct, on_content_done, s);
 }

@@ -63,6 +63,8 @@ conn_free(struct conn *c)
 	srv->nconns--;
 	metric_series_move(c->l->open, -1);
 	msg_sub_abort(&c->sub);
+	/* after the submission: its filters borrow the set's connections */
+	milter_set_free(&c->milters);
 	spool_msg_free(&c->env);
 	if (c->greet_ev)
 		event_free(c->greet_ev);
@@ -550,6 +552,19 @@ local_name(evutil_socket_t fd, char *ip, size_t ipsize)
 	peer_name((const struct sockaddr *)&ss, (int)len, ip, ipsize, &port);
 }
 
+/* The port a listener is bound to, for the filters' {daemon_port}. */
+static unsigned
+listener_port(const struct config_listener *conf)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&conf->sa;
+
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	return 0;
+}
+
 void
 conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
@@ -583,6 +598,13 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	smtp_session_set_client(c->s, local_ip, is_trusted);
 	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted,
 	    l->sconf.is_auth_offered);
+	if (l->conf->nmilters > 0 && !c->is_busy) {
+		struct milter_conn_info mi = { c->id, cfg->hostname, l->conf->name, local_ip,
+			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
+
+		c->milters = milter_set_new(srv->d.base, cfg, l->conf->milter_idx, l->conf->nmilters,
+		    &mi);
+	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
 	if (srv->conns)

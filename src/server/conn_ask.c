@@ -5,6 +5,11 @@
  * reads no commands (what the client pipelines waits in the buffer); a
  * client that leaves meanwhile is freed at once, its question cancelled.
  * A reply held back (a failed AUTH's) waits on a timer.
+ *
+ * Where policy accepts a step that content filters hear (connect, HELO,
+ * MAIL, RCPT, DATA), the listener's milters are asked next, the same way:
+ * answered now or later; a recipient they refuse takes back what policy
+ * added to the envelope for it.
  */
 #include "server/server_int.h"
 
@@ -27,6 +32,45 @@ answered(struct conn *c, const struct verdict *v)
 	return conn_act(c, a);
 }
 
+/* The milters' verdict, after policy's accept. */
+static int
+filtered(struct conn *c, const struct verdict *v)
+{
+	if (smtp_session_ask(c->s)->stage == SMTP_STAGE_RCPT &&
+	    (v->kind == VERDICT_REJECT || v->kind == VERDICT_TEMPFAIL))
+		spool_msg_truncate_rcpts(c->env, c->rcpt_mark);
+	return answered(c, v);
+}
+
+static void
+on_filtered(void *ctx, const struct verdict *v)
+{
+	struct conn *c = ctx;
+
+	ASSERT(c->mode == M_ASK);
+	c->mode = M_COMMAND;
+	if (filtered(c, v) == -1)
+		return;
+	conn_resume(c);
+}
+
+/* Policy's verdict: the milters hear what it accepted. */
+static int
+judged(struct conn *c, const struct verdict *v)
+{
+	const struct smtp_ask *q = smtp_session_ask(c->s);
+	struct verdict mv;
+
+	if (c->milters == NULL || v->kind != VERDICT_ACCEPT)
+		return answered(c, v);
+	if (!milter_set_ask(c->milters, q, smtp_session_tls_version(c->s),
+	    smtp_session_tls_cipher(c->s), on_filtered, c, &mv)) {
+		c->mode = M_ASK;
+		return -1;
+	}
+	return filtered(c, &mv);
+}
+
 static void
 on_answer(void *ctx, const struct verdict *v)
 {
@@ -34,7 +78,7 @@ on_answer(void *ctx, const struct verdict *v)
 
 	ASSERT(c->mode == M_ASK);
 	c->mode = M_COMMAND;
-	if (answered(c, v) == -1)
+	if (judged(c, v) == -1)
 		return;
 	conn_resume(c);
 }
@@ -52,7 +96,7 @@ conn_ask(struct conn *c)
 		c->mode = M_ASK;
 		return -1;
 	}
-	return answered(c, &v);
+	return judged(c, &v);
 }
 
 static void

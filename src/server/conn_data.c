@@ -87,6 +87,8 @@ conn_data_begin(struct conn *c)
 	env->is_smtputf8 = t->is_smtputf8;
 	env->release_s = t->release_s;
 	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
+	if (c->milters != NULL)
+		milter_set_add_filters(c->milters, c->sub, msg_sub_env(c->sub)->qid);
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
 	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
 	c->mode = M_DATA;
@@ -99,11 +101,14 @@ on_committed(void *ctx, const struct msg_result *r)
 	struct conn *c = ctx;
 	enum smtp_act a;
 
-	if (r->status == MSG_TEMPFAIL)
+	if (r->status == MSG_TEMPFAIL && r->rule == NULL)
 		log_ev_reject(r->qid, "DATA", "", r->code, r->dsn, r->text);
-	/* the core's verdict, in the session's words: a refusal carries its own code and text */
-	if (r->status == MSG_REFUSED)
-		a = smtp_session_refused(c->s, r->code, r->dsn, r->text);
+	/*
+	 * the core's verdict, in the session's words: a refusal (or a content
+	 * filter's tempfail) carries its own code and text
+	 */
+	if (r->status == MSG_REFUSED || (r->status == MSG_TEMPFAIL && r->rule != NULL))
+		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule);
 	else
 		a = smtp_session_committed(c->s, r->status == MSG_QUEUED ? SMTP_COMMIT_OK :
 		    r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR);
@@ -168,6 +173,15 @@ conn_data_end(struct conn *c)
 
 	conn_line_deadline(c, 0);
 	c->mode = M_COMMAND;
+	/*
+	 * the message is read to its end: nothing is fed any more, so nothing
+	 * holds reading back (a content filter that paused the feeder may never
+	 * say drained: the step stops calling once the message ends)
+	 */
+	if (c->is_paused) {
+		c->is_paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
 	if (a != SMTP_ACT_ASK)
 		msg_sub_abort(&c->sub);	/* refused as it stands: nothing is kept */
 	(void)conn_act(c, a);

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 
+#include "milter/milter.h"
 #include "policy/engine.h"
 #include "server/server.h"
 #include "smtp/session.h"
@@ -72,6 +73,7 @@ struct conn {
 	struct event *session_ev;	/* the deadline of the whole session */
 	struct smtp_session *s;
 	struct policy_client *pc;	/* what policy knows of this client */
+	struct milter_set *milters;	/* the listener's content filters; NULL for none */
 	size_t rcpt_mark;	/* RCPT asked: the envelope's recipients before it */
 	char id[24];
 	char ip[INET6_ADDRSTRLEN];

@@ -558,11 +558,15 @@ smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_byte
 }
 
 enum smtp_act
-smtp_session_refused(struct smtp_session *s, int code, const char *dsn, const char *text)
+smtp_session_refused(struct smtp_session *s, int code, const char *dsn, const char *text,
+    const char *rule)
 {
-	ASSERT(s->state == ST_COMMIT && code >= 500 && code <= 599 && dsn[0] == '5');
+	ASSERT(s->state == ST_COMMIT && code >= 400 && code <= 599 && dsn[0] == '0' + code / 100);
 	session_reply(s, code, dsn, "Error: %s", text);
-	log_ev_reject(s->txn->qid, "DATA", "", code, dsn, text);
+	if (rule != NULL)
+		log_ev_reject_by(s->txn->qid, "DATA", "", code, dsn, text, rule);
+	else
+		log_ev_reject(s->txn->qid, "DATA", "", code, dsn, text);
 	session_txn_reset(s);
 	session_set_state(s, ST_READY);
 	return SMTP_ACT_NONE;

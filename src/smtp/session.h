@@ -191,13 +191,14 @@ enum smtp_act smtp_session_data_end(struct smtp_session *s, unsigned flags, uint
 /* The commit asked for by SMTP_ACT_COMMIT is done; replies 250 or 45x. */
 enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit result);
 /*
- * Instead of a commit, what SMTP_ACT_COMMIT asked for was refused for good
- * by whoever judged the whole message (a mail loop; later content filters):
- * replies "code dsn Error: text" (code 5xx, dsn its enhanced status),
- * logs it, and ends the transaction. Returns SMTP_ACT_NONE.
+ * Instead of a commit, what SMTP_ACT_COMMIT asked for was refused by
+ * whoever judged the whole message (a mail loop; a content filter, rule
+ * its name, else NULL): replies "code dsn Error: text" (code 4xx or 5xx,
+ * dsn its enhanced status), logs it, and ends the transaction. Returns
+ * SMTP_ACT_NONE.
  */
 enum smtp_act smtp_session_refused(struct smtp_session *s, int code, const char *dsn,
-    const char *text);
+    const char *text, const char *rule);
 /* The client took too long (a command line, DATA, the session): replies 421, asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 

@@ -163,6 +163,7 @@ session_auth_answered(struct smtp_session *s, const struct verdict *v)
 	switch (v->kind) {
 	case VERDICT_ACCEPT:
 	case VERDICT_DISCARD:
+	case VERDICT_HOLD:
 		memcpy(s->auth_user, user, sizeof(user));
 		ascii_lower(s->auth_user);
 		explicit_bzero(user, sizeof(user));

@@ -63,6 +63,22 @@ spool_msg_add_rcpt(struct spool_msg *m, const char *orig, const char *to, const 
 	return 1;
 }
 
+static void
+rcpt_clear(struct spool_rcpt *r)
+{
+	free(r->to);
+	free(r->orig);
+	free(r->mailbox);
+	free(r->reason);
+}
+
+void
+spool_msg_truncate_rcpts(struct spool_msg *m, size_t n)
+{
+	while (m->nrcpts > n)
+		rcpt_clear(&m->rcpts[--m->nrcpts]);
+}
+
 void
 spool_msg_free(struct spool_msg **mp)
 {
@@ -70,12 +86,8 @@ spool_msg_free(struct spool_msg **mp)
 
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		free(m->rcpts[i].to);
-		free(m->rcpts[i].orig);
-		free(m->rcpts[i].mailbox);
-		free(m->rcpts[i].reason);
-	}
+	for (size_t i = 0; i < m->nrcpts; i++)
+		rcpt_clear(&m->rcpts[i]);
 	free(m->rcpts);
 	free(m->sender);
 	free(m->client_ip);

@@ -94,6 +94,29 @@ apply_meta(struct spool_msg *m, struct slice p)
 	return 0;
 }
 
+/* F's two offsets: 0, or -1 if the payload is too short for them. */
+static int
+header_fixed(struct slice p, uint64_t *orig_len, uint64_t *body_at)
+{
+	if (p.len < REC_HEADER_FIXED)
+		return -1;
+	*orig_len = *body_at = 0;
+	for (int i = 0; i < 8; i++) {
+		*orig_len = *orig_len << 8 | p.p[i];
+		*body_at = *body_at << 8 | p.p[8 + i];
+	}
+	return 0;
+}
+
+static void
+rcpt_clear(struct spool_rcpt *r)
+{
+	free(r->to);
+	free(r->orig);
+	free(r->mailbox);
+	free(r->reason);
+}
+
 static int
 add_rcpt(struct spool_msg *m, struct slice p)
 {
@@ -153,7 +176,8 @@ spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 	enum rec_type type;
 	struct slice p;
 	uint32_t crc;
-	int fd, r, is_ended = 0, has_meta = 0, has_sender = 0;
+	int fd, r, is_ended = 0, has_meta = 0, has_sender = 0, has_header = 0;
+	uint64_t content = 0, body = 0, header = 0, orig_len = 0, body_at = REC_BODY_KEPT;
 	const char *why = NULL;
 
 	if ((fd = open_queued(sp, qid)) == -1) {
@@ -193,7 +217,21 @@ spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 			if (add_rcpt(m, p) == -1)
 				why = "bad recipient record";
 		} else if (type == REC_CONTENT) {
-			m->content_bytes += p.len;
+			content += p.len;
+		} else if (type == REC_BODY) {
+			body += p.len;
+		} else if (type == REC_HEADER) {
+			if (has_header++ || header_fixed(p, &orig_len, &body_at) == -1)
+				why = "bad header record";
+			header = p.len - REC_HEADER_FIXED;
+		} else if (type == REC_NEWENV) {
+			/* a filter changed the envelope: the S and R records that follow replace these */
+			free(m->sender);
+			m->sender = NULL;
+			has_sender = 0;
+			for (size_t i = 0; i < m->nrcpts; i++)
+				rcpt_clear(&m->rcpts[i]);
+			m->nrcpts = 0;
 		} else {
 			why = "status record before the end record";
 		}
@@ -209,6 +247,13 @@ spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 		why = "incomplete envelope";
 	if (why == NULL && strcmp(m->qid, qid) != 0)
 		why = "queue id does not match the file name";
+	if (why == NULL && has_header && (orig_len > content ||
+	    (body_at != REC_BODY_KEPT && (body_at < orig_len || body_at > content))))
+		why = "header record beyond the content";
+	if (why == NULL) {
+		m->content_bytes = !has_header ? content : header +
+		    ((body_at != REC_BODY_KEPT ? body_at : content) - orig_len) + body;
+	}
 	rec_reader_clear(&rd);
 out:
 	close(fd);
@@ -219,21 +264,94 @@ out:
 	return m;
 }
 
+/*
+ * Finds the F record of the file at fd (its content records are skipped by
+ * their lengths, not read): 1 with its payload copied into out, 0 if there
+ * is none, -1 with errno.
+ */
+static int
+find_header_record(int fd, struct buf *out)
+{
+	off_t off = REC_MAGIC_LEN;
+
+	for (;;) {
+		uint8_t h[REC_HEADER_LEN];
+		uint32_t len;
+		ssize_t n = pread_all(fd, h, sizeof(h), off);
+
+		if (n != (ssize_t)sizeof(h)) {
+			if (n >= 0)
+				errno = EBADMSG;
+			return -1;
+		}
+		len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+		if (len > REC_MAX_PAYLOAD) {
+			errno = EBADMSG;
+			return -1;
+		}
+		if (h[0] == REC_END)
+			return 0;
+		if (h[0] == REC_HEADER) {
+			enum rec_type type;
+			struct slice p;
+			uint32_t crc;
+			size_t used, whole = REC_OVERHEAD + len;
+
+			buf_reset(out);
+			/* the record is read whole and checked, CRC included, before it is believed */
+			if (buf_reserve(out, whole) == -1 ||
+			    pread_all(fd, out->data, whole, off) != (ssize_t)whole ||
+			    rec_decode(out->data, whole, &type, &p, &crc, &used) != REC_OK) {
+				errno = EBADMSG;
+				return -1;
+			}
+			memmove(out->data, p.p, p.len);
+			out->len = p.len;
+			return 1;
+		}
+		off += (off_t)REC_OVERHEAD + len;
+	}
+}
+
+/* What a reader of the content passes on: the final header first, then ranges of the rest. */
+struct content_view {
+	uint64_t skip_to;	/* C bytes before this are the original fields, replaced by F */
+	uint64_t stop_at;	/* C bytes from this on are the original body, replaced by B */
+	uint64_t at;		/* C bytes seen */
+};
+
 int
 spool_msg_read_content(struct spool *sp, const char *qid,
     int (*sink)(void *ctx, const void *p, size_t n), void *ctx)
 {
+	struct content_view v = { 0, UINT64_MAX, 0 };
 	struct rec_reader rd;
 	enum rec_type type;
 	struct slice p;
+	struct buf header;
 	uint32_t crc;
-	int fd, r, ret = -1;
+	int fd, r = 0, ret = -1;
 
 	if ((fd = open_queued(sp, qid)) == -1)
 		return -1;
-	if (lseek(fd, REC_MAGIC_LEN, SEEK_SET) == -1) {
+	buf_init(&header, REC_MAX_PAYLOAD + REC_OVERHEAD);
+	if ((r = find_header_record(fd, &header)) == -1 ||
+	    lseek(fd, REC_MAGIC_LEN, SEEK_SET) == -1) {
+		buf_clear(&header);
 		close(fd);
 		return -1;
+	}
+	if (r == 1) {
+		struct slice f = buf_slice(&header);
+
+		if (header_fixed(f, &v.skip_to, &v.stop_at) == -1) {
+			buf_clear(&header);
+			close(fd);
+			errno = EBADMSG;
+			return -1;
+		}
+		if (sink(ctx, f.p + REC_HEADER_FIXED, f.len - REC_HEADER_FIXED) == -1)
+			goto out_noreader;
 	}
 	rec_reader_init(&rd, fd);
 	while ((r = rec_reader_next(&rd, &type, &p, &crc)) == 1) {
@@ -241,12 +359,23 @@ spool_msg_read_content(struct spool *sp, const char *qid,
 			ret = 0;
 			break;
 		}
-		if (type == REC_CONTENT && sink(ctx, p.p, p.len) == -1)
+		if (type == REC_CONTENT) {
+			uint64_t lo = v.at, hi = v.at + p.len;
+
+			v.at = hi;
+			lo = lo < v.skip_to ? v.skip_to : lo;
+			hi = hi > v.stop_at ? v.stop_at : hi;
+			if (lo < hi && sink(ctx, p.p + (lo - (v.at - p.len)), (size_t)(hi - lo)) == -1)
+				break;
+		} else if (type == REC_BODY && sink(ctx, p.p, p.len) == -1) {
 			break;
+		}
 	}
 	if (r == 0)
 		errno = EBADMSG;
 	rec_reader_clear(&rd);
+out_noreader:
+	buf_clear(&header);
 	close(fd);
 	return ret;
 }

@@ -30,6 +30,9 @@ rec_type_known(uint8_t c)
 	case REC_DONE:
 	case REC_DEFER:
 	case REC_HOLD:
+	case REC_HEADER:
+	case REC_BODY:
+	case REC_NEWENV:
 		return 1;
 	default:
 		return 0;

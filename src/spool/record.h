@@ -8,7 +8,14 @@
  * where the CRC covers type, length and payload. The message part is
  * M (meta) S (sender) R... (recipients) C... (content chunks) and ends with
  * E, whose payload is the number of records before it (4 bytes BE) and the
- * CRC-32C of their CRCs, each as 4 bytes BE in order (4 bytes BE). A file
+ * CRC-32C of their CRCs, each as 4 bytes BE in order (4 bytes BE). Between
+ * the last C and E come what content filters changed (src/msg/filter.h),
+ * each only when there is a change: B... (a new body, raw bytes), then N
+ * (empty: the S and R records after it replace those before), S, R..., then
+ * F (the final header section: the number of content bytes it stands for
+ * at the start of the C records, 8 bytes BE; the content offset at which
+ * the B records take over, 8 bytes BE, all ones when the body was not
+ * replaced; then the header fields' bytes). A file
  * without a valid E was never acknowledged. Records appended after E (D done,
  * T deferred, H held or released by an operator) say what happened since; each stands alone, and a
  * torn last one is ignored, which at worst delivers a recipient again.
@@ -41,7 +48,13 @@ enum rec_type {
 	REC_DONE = 'D',
 	REC_DEFER = 'T',
 	REC_HOLD = 'H',
+	REC_HEADER = 'F',
+	REC_BODY = 'B',
+	REC_NEWENV = 'N',
 };
+
+#define REC_HEADER_FIXED 16		/* F: the two offsets before the header bytes */
+#define REC_BODY_KEPT UINT64_MAX	/* F's body offset when the body was not replaced */
 
 /* The running count and CRC-of-CRCs that the E record carries. */
 struct rec_chain {

@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -111,6 +112,8 @@ kv_add_opt(struct buf *p, const char *key, const char *value)
 	return value == NULL ? 0 : rec_kv_add_str(p, key, value);
 }
 
+static int encode_parties(struct buf *out, struct rec_chain *chain, const struct spool_msg *m);
+
 static int
 encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg *m)
 {
@@ -139,7 +142,20 @@ encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg
 	    kv_add_opt(&p, "api_meta", m->api_meta) == -1 ||
 	    rec_append(out, REC_META, p.data, p.len, chain) == -1)
 		goto out;
-	buf_reset(&p);
+	r = encode_parties(out, chain, m);
+out:
+	buf_clear(&p);
+	return r;
+}
+
+/* The S and R records of m. */
+static int
+encode_parties(struct buf *out, struct rec_chain *chain, const struct spool_msg *m)
+{
+	struct buf p;
+	int r = -1;
+
+	buf_init(&p, REC_MAX_PAYLOAD);
 	if (rec_kv_add_str(&p, "addr", m->sender) == -1 ||
 	    rec_append(out, REC_SENDER, p.data, p.len, chain) == -1)
 		goto out;
@@ -176,11 +192,16 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 
 	t->sp = sp;
 	t->fd = -1;
+	t->body_from = UINT64_MAX;
 	memcpy(t->qid, m->qid, sizeof(t->qid));
 	buf_init(&t->head, HEAD_MAX);
+	buf_init(&t->tail, HEAD_MAX + REC_MAX_PAYLOAD + REC_OVERHEAD);
+	buf_init(&t->after_end, 4096);
 	buf_init(&t->pending, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
 	buf_init(&t->inflight, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK);
-	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64);
+	/* the last job's records: the content in hand, then what filters changed, E, and H */
+	buf_init(&t->scratch, SPOOL_PAUSE_BYTES + 2 * SPOOL_CHUNK + 64 * REC_OVERHEAD + 64 +
+	    HEAD_MAX + REC_MAX_PAYLOAD + REC_OVERHEAD + 4096);
 	/* the envelope is counted into the chain here, before any job exists */
 	if (encode_envelope(&t->head, &t->chain, m) == -1 ||
 	    buf_append(&t->pending, header, header_len) == -1) {
@@ -198,6 +219,8 @@ txn_free(struct spool_txn *t)
 	buf_clear(&t->pending);
 	buf_clear(&t->inflight);
 	buf_clear(&t->scratch);
+	buf_clear(&t->tail);
+	buf_clear(&t->after_end);
 	free(t);
 }
 
@@ -207,6 +230,7 @@ txn_submit(struct spool_txn *t, int is_final, int is_cleanup)
 	ASSERT(!t->is_inflight);
 	t->job_final = is_final;
 	t->job_cleanup = is_cleanup;
+	t->job_body_from = t->body_from;
 	t->is_inflight = 1;
 	t->work.run = txn_job_run;
 	t->work.done = txn_job_done;
@@ -230,6 +254,7 @@ spool_txn_write(struct spool_txn *t, const void *p, size_t n)
 {
 	if (t->loop_err != 0)
 		return 0;	/* failed already: swallow the rest, the commit reports it */
+	t->loop_bytes += n;
 	if (buf_append(&t->pending, p, n) == -1) {
 		t->loop_err = EFBIG;
 		log_err("%s: cannot write %s/incoming/%s: more bytes waiting than the spool holds "
@@ -265,7 +290,52 @@ txn_fail(struct spool_txn *t, const char *what, int err)
 	    strerror(err));
 }
 
-/* Worker: writes the bytes in flight as C records, and E when final; or cleans up. */
+/*
+ * Worker: the bytes in flight as records: C for the content as it came, B
+ * from job_body_from on (a filter's new body), in chunks of SPOOL_CHUNK.
+ */
+static int
+encode_content(struct spool_txn *t)
+{
+	size_t off = 0;
+
+	while (off < t->inflight.len) {
+		uint64_t at = t->worker_bytes;
+		size_t n = t->inflight.len - off < SPOOL_CHUNK ? t->inflight.len - off : SPOOL_CHUNK;
+		enum rec_type type = at >= t->job_body_from ? REC_BODY : REC_CONTENT;
+
+		/* a chunk never straddles the start of the new body */
+		if (at < t->job_body_from && t->job_body_from - at < n)
+			n = (size_t)(t->job_body_from - at);
+		if (rec_append(&t->scratch, type, t->inflight.data + off, n, &t->chain) == -1)
+			return -1;
+		off += n;
+		t->worker_bytes += n;
+	}
+	return 0;
+}
+
+/* Worker: the records the loop encoded for before E (tail), counted into the chain in order. */
+static int
+encode_tail(struct spool_txn *t)
+{
+	size_t off = 0;
+
+	while (off < t->tail.len) {
+		enum rec_type type;
+		struct slice pl;
+		uint32_t crc;
+		size_t used;
+
+		ASSERT(rec_decode(t->tail.data + off, t->tail.len - off, &type, &pl, &crc, &used) ==
+		    REC_OK);
+		rec_chain_add(&t->chain, crc);
+		off += used;
+	}
+	return buf_append(&t->scratch, t->tail.data, t->tail.len);
+}
+
+/* Worker: writes the bytes in flight as records, and the end when final; or cleans up. */
 static void
 txn_job_run(struct work *w)
 {
@@ -298,16 +368,14 @@ txn_job_run(struct work *w)
 		}
 		buf_clear(&t->head);
 	}
-	for (size_t off = 0; off < t->inflight.len; off += SPOOL_CHUNK) {
-		size_t n = t->inflight.len - off < SPOOL_CHUNK ? t->inflight.len - off : SPOOL_CHUNK;
-
-		if (rec_append(&t->scratch, REC_CONTENT, t->inflight.data + off, n, &t->chain) == -1) {
-			txn_fail(t, "encode a record of", EFBIG);
-			return;
-		}
+	if (encode_content(t) == -1) {
+		txn_fail(t, "encode a record of", EFBIG);
+		return;
 	}
-	if (t->job_final && rec_append_end(&t->scratch, &t->chain) == -1) {
-		txn_fail(t, "encode the end record of", EFBIG);
+	if (t->job_final && (encode_tail(t) == -1 ||
+	    rec_append_end(&t->scratch, &t->chain) == -1 ||
+	    buf_append(&t->scratch, t->after_end.data, t->after_end.len) == -1)) {
+		txn_fail(t, "encode the end records of", EFBIG);
 		return;
 	}
 	if (write_all(t->fd, t->scratch.data, t->scratch.len) == -1) {
@@ -417,6 +485,58 @@ spool_txn_commit(struct spool_txn *t, void (*done)(void *ctx, enum spool_result 
 	}
 	if (!t->is_inflight)
 		txn_start_job(t, 1);
+}
+
+void
+spool_txn_begin_body(struct spool_txn *t, uint64_t body_at)
+{
+	ASSERT(t->body_from == UINT64_MAX && body_at <= t->loop_bytes);
+	t->body_from = t->loop_bytes;
+	t->body_at = body_at;
+}
+
+int
+spool_txn_set_header(struct spool_txn *t, uint64_t orig_len, const void *header, size_t len)
+{
+	struct buf p;
+	uint8_t fixed[REC_HEADER_FIXED];
+	uint64_t body_at = t->body_from == UINT64_MAX ? REC_BODY_KEPT : t->body_at;
+	int r;
+
+	for (int i = 0; i < 8; i++) {
+		fixed[i] = (uint8_t)(orig_len >> (56 - 8 * i));
+		fixed[8 + i] = (uint8_t)(body_at >> (56 - 8 * i));
+	}
+	buf_init(&p, REC_MAX_PAYLOAD);
+	r = buf_append(&p, fixed, sizeof(fixed)) == -1 || buf_append(&p, header, len) == -1 ||
+	    rec_append(&t->tail, REC_HEADER, p.data, p.len, NULL) == -1 ? -1 : 0;
+	buf_clear(&p);
+	return r;
+}
+
+void
+spool_txn_set_envelope(struct spool_txn *t, const struct spool_msg *m)
+{
+	if (rec_append(&t->tail, REC_NEWENV, "", 0, NULL) == -1 ||
+	    encode_parties(&t->tail, NULL, m) == -1) {
+		t->loop_err = EFBIG;
+		log_err("%s: cannot write %s/incoming/%s: the changed envelope exceeds the queue "
+		    "file's bounds", t->qid, t->sp->dir, t->qid);
+	}
+}
+
+void
+spool_txn_set_held(struct spool_txn *t)
+{
+	struct buf p;
+
+	buf_init(&p, 256);
+	/* the uid of nobody in particular: the content step, not an operator */
+	if (rec_kv_add_u64(&p, "held", 1) == -1 || rec_kv_add_u64(&p, "uid", UINT32_MAX) == -1 ||
+	    rec_kv_add_u64(&p, "time", clock_wall_us() / 1000000u) == -1 ||
+	    rec_append(&t->after_end, REC_HOLD, p.data, p.len, NULL) == -1)
+		t->loop_err = EFBIG;
+	buf_clear(&p);
 }
 
 void

@@ -112,6 +112,8 @@ struct spool_msg *spool_msg_new(void);
  */
 int spool_msg_add_rcpt(struct spool_msg *m, const char *orig, const char *to,
     const char *mailbox);
+/* Drops the recipients from index n on (a refusal took back what an RCPT added). */
+void spool_msg_truncate_rcpts(struct spool_msg *m, size_t n);
 /* Frees a message and its strings; m may point to NULL. */
 void spool_msg_free(struct spool_msg **m);
 
@@ -178,6 +180,27 @@ void spool_txn_commit(struct spool_txn *t, void (*done)(void *ctx, enum spool_re
 /* Drops an unfinished message; its temporary file is removed. */
 void spool_txn_abort(struct spool_txn **t);
 
+/*
+ * What content filters changed (src/msg/filter.h), told before the commit;
+ * the file keeps the content as it came and these beside it, so a large
+ * body is never written twice, and every reader sees the changed message.
+ */
+/*
+ * From this call on, the bytes written are a new body that takes the place
+ * of the content from offset body_at (where the original body starts) on.
+ */
+void spool_txn_begin_body(struct spool_txn *t, uint64_t body_at);
+/*
+ * The final header section: header[0..len) (copied) takes the place of the
+ * first orig_len content bytes (the fields as they came). 0, or -1 if it
+ * does not fit one record.
+ */
+int spool_txn_set_header(struct spool_txn *t, uint64_t orig_len, const void *header, size_t len);
+/* The envelope changed: its sender and recipients are recorded again (copied). */
+void spool_txn_set_envelope(struct spool_txn *t, const struct spool_msg *m);
+/* The message is to be held (an H record, as an operator's hold would write). */
+void spool_txn_set_held(struct spool_txn *t);
+
 /* ---- recovery and delivery (worker threads, or start-up) ---- */
 
 /*
@@ -205,8 +228,9 @@ void spool_recovery_free(struct spool_recovery **r);
 /* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
 struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
 /*
- * Streams qid's stored content (header and body, CRLF line ends) to
- * sink(ctx, p, n), which returns 0 or -1 to stop. Returns 0, or -1 with errno.
+ * Streams qid's content (header and body, CRLF line ends) to sink(ctx, p,
+ * n), which returns 0 or -1 to stop: as filters left it (the final header
+ * section, a new body) when they changed it. Returns 0, or -1 with errno.
  */
 int spool_msg_read_content(struct spool *sp, const char *qid,
     int (*sink)(void *ctx, const void *p, size_t n), void *ctx);

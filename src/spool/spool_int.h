@@ -64,6 +64,14 @@ struct spool_txn {
 	void (*on_drain)(void *ctx);
 	void *drain_ctx;
 	struct flush_item flush;	/* incoming/qid -> queue/qid */
+	/* what filters changed (spool_txn_begin_body and the others), loop side until the final job */
+	uint64_t loop_bytes;		/* content bytes handed over so far */
+	uint64_t body_from;		/* content offset from which bytes are B records; UINT64_MAX */
+	uint64_t body_at;		/* where the original body starts (F's second offset) */
+	uint64_t job_body_from;		/* body_from as the job in flight sees it */
+	uint64_t worker_bytes;		/* worker side: content bytes encoded so far */
+	struct buf tail;		/* B/N/S/R/F records, encoded, that go before E */
+	struct buf after_end;		/* records after E (H), encoded */
 };
 
 struct metrics;

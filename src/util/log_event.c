@@ -353,3 +353,22 @@ log_ev_http_op(const char *id, const char *key, const char *op, size_t matched, 
 	log_event(failed ? LOG_WARN : LOG_INFO, id, "http_op",
 	    "key=%s op=%s matched=%zu done=%zu failed=%zu", key, op, matched, done, failed);
 }
+
+void
+log_ev_milter_failed(const char *id, const char *milter, const char *why, const char *action)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, id, "milter_failed", "milter=%s action=%s why=%s", Q(milter, b1),
+	    action, Q(why, b2));
+}
+
+void
+log_ev_milter_change_refused(const char *id, const char *milter, const char *change,
+    const char *reason)
+{
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+
+	log_event(LOG_WARN, id, "milter_change_refused", "milter=%s change=%s reason=%s",
+	    Q(milter, b1), change, Q(reason, b2));
+}

@@ -105,6 +105,17 @@ void log_ev_rcpt_refused(const char *qid, const char *entrance, const char *to,
 /* A taken file is gone from the folder; why: "queued", "queued before a restart". */
 void log_ev_file_removed(const char *qid, const char *entrance, const char *why);
 
+/* ---- content filters (src/milter): id is the connection's or the message's ---- */
+/*
+ * A milter is down, too slow or broke the protocol: why, and the default
+ * action it stands for from now on ("tempfail", "accept").
+ */
+void log_ev_milter_failed(const char *id, const char *milter, const char *why,
+    const char *action);
+/* A change a milter asked for that the content step refused (a bad address ...). */
+void log_ev_milter_change_refused(const char *id, const char *milter, const char *change,
+    const char *reason);
+
 /* ---- the control socket (src/control): id is the control connection's ("ctl7") ---- */
 /* A peer that is not root, server.user, nor in server.user's group; it is disconnected. */
 void log_ev_control_refused(const char *id, long uid, long gid, long pid);

@@ -42,7 +42,7 @@ verdict_set(struct verdict *v_out, enum verdict_kind kind, int code, const char 
 const char *
 verdict_kind_name(enum verdict_kind k)
 {
-	static const char *const names[] = { "accept", "tempfail", "reject", "discard" };
+	static const char *const names[] = { "accept", "tempfail", "reject", "discard", "hold" };
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

@@ -1,5 +1,5 @@
 /*
- * verdict.h - what a judge (policy's checks; later, content filters)
+ * verdict.h - what a judge (policy's checks, content filters)
  * decides about one stage of a transaction, in words of its own: accept,
  * tempfail, reject or discard, with the reply the client is to get and the
  * name of the rule that decided, for the log. The SMTP session turns a
@@ -13,6 +13,12 @@ enum verdict_kind {
 	VERDICT_TEMPFAIL,	/* 4xx: try again later */
 	VERDICT_REJECT,		/* 5xx: not this */
 	VERDICT_DISCARD,	/* say yes, keep nothing: the transaction is accepted and dropped */
+	/*
+	 * accept, and keep the message in the queue on hold until an operator
+	 * releases it (content filters: a milter's quarantine); the session's
+	 * stages before the message take it as ACCEPT
+	 */
+	VERDICT_HOLD,
 };
 
 #define VERDICT_DSN_MAX 15	/* "5.7.1"; RFC 3463 allows 3-digit fields: "5.123.123" */
@@ -38,7 +44,7 @@ void verdict_accept(struct verdict *v_out);
  */
 void verdict_set(struct verdict *v_out, enum verdict_kind kind, int code, const char *dsn,
     const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* "accept", "tempfail", "reject", "discard". */
+/* "accept", "tempfail", "reject", "discard", "hold". */
 const char *verdict_kind_name(enum verdict_kind k);
 
 #endif

@@ -3,7 +3,8 @@
 `sterna` starts one daemon with the default test configuration; `sterna_factory(**overrides)`
 starts one with changed keys, written with "__" for the dots of docs/configuration.md:
     sterna_factory(smtp__max_errors=3, listen__mx__greeting_delay="1s",
-                   policy__dnsbl__zen__zone="bl.test", http__listen__api__address="...")
+                   policy__dnsbl__zen__zone="bl.test", http__listen__api__address="...",
+                   milter__spam__address="unix:/run/spam.sock")
 `sterna_tls` starts one with a throwaway self-signed certificate (made with the openssl
 command by `make_cert`): STARTTLS on the mx port, implicit TLS on `port_smtps`.
 Every process started here is stopped by pid at teardown, and a sanitizer report
@@ -122,6 +123,8 @@ class Sterna:
                 parts = ["policy", 'dnsbl "%s"' % parts[2]] + parts[3:]
             elif parts[:2] == ["http", "listen"]:
                 parts = ["http", 'listen "%s"' % parts[2]] + parts[3:]
+            elif parts[0] == "milter":
+                parts = ['milter "%s"' % parts[1]] + parts[2:]
             node = tree
             for p in parts[:-1]:
                 node = node.setdefault(p, {})

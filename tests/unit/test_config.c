@@ -973,7 +973,7 @@ static const struct load_case load_cases[] = {
 	    "chain = \"FILE\"; key = \"FILE\"; } }" },
 	{ "listen \"b\" { address = \"127.0.0.1:1\"; implicit_tls = yes }\n"
 	    "tls { cert \"a\" { chain = \"/c.pem\"; key = \"/k.pem\" } }", NULL },
-	{ "milter { }", "t.conf:3: unknown key 'milter'" },
+	{ "antivirus { }", "t.conf:3: unknown key 'antivirus'" },
 	{ "max_errors = 5", "t.conf:3: unknown key 'max_errors' (did you mean 'smtp.max_errors'?)" },
 	{ "smtp { greeting_delay = 5s }", "t.conf:3: unknown key 'smtp.greeting_delay' (did you "
 	    "mean 'listen.NAME.greeting_delay'?)" },
@@ -1290,6 +1290,101 @@ test_full(void **state)
 	assert_int_equal(c->http_request_timeout_ms, 5000);
 	assert_int_equal(c->http_requests_per_minute, 0);
 	config_free(&c);
+}
+
+/* milter "NAME" { }: addresses, defaults, and the lists naming them, resolved in order. */
+static void
+test_milters(void **state)
+{
+	char err[1024];
+	struct config *c;
+
+	(void)state;
+	c = load_text("server { hostname = \"mx.example.test\"; local_milters = \"dkim\"; }\n"
+	    "listen \"mx\" { address = \"127.0.0.1:2525\"; milters = \"spam, dkim\"; }\n"
+	    "listen \"sub\" { address = \"127.0.0.1:2587\"; }\n"
+	    "milter \"dkim\" { address = \"unix:/run/opendkim/opendkim.sock\"; }\n"
+	    "milter \"spam\" { address = \"inet:[::1]:11332\"; connect_timeout = 1s;\n"
+	    "  command_timeout = 2s; eom_timeout = 3s; default_action = accept; }\n",
+	    err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->nmilters, 2);
+	assert_string_equal(c->milters[0].name, "dkim");
+	assert_int_equal(c->milters[0].sa.ss_family, AF_UNIX);
+	assert_int_equal(c->milters[0].connect_timeout_ms, 5000);
+	assert_int_equal(c->milters[0].command_timeout_ms, 30000);
+	assert_int_equal(c->milters[0].eom_timeout_ms, 120000);
+	assert_string_equal(c->milters[0].default_action, "tempfail");
+	assert_int_equal(c->milters[0].is_default_accept, 0);
+	assert_int_equal(c->milters[1].sa.ss_family, AF_INET6);
+	assert_int_equal(c->milters[1].connect_timeout_ms, 1000);
+	assert_int_equal(c->milters[1].command_timeout_ms, 2000);
+	assert_int_equal(c->milters[1].eom_timeout_ms, 3000);
+	assert_int_equal(c->milters[1].is_default_accept, 1);
+	assert_int_equal(c->listeners[0].nmilters, 2);
+	assert_int_equal(c->listeners[0].milter_idx[0], 1);
+	assert_int_equal(c->listeners[0].milter_idx[1], 0);
+	assert_int_equal(c->listeners[1].nmilters, 0);
+	assert_int_equal(c->nlocal_milters, 1);
+	assert_int_equal(c->local_milter_idx[0], 0);
+	config_free(&c);
+
+	/* the address forms, alone */
+	{
+		static const struct { const char *s; int ok; unsigned port; } addrs[] = {
+			{ "inet:127.0.0.1:8891", 1, 8891 }, { "inet:[::1]:11332", 1, 11332 },
+			{ "inet:[2001:db8::1]:1", 1, 1 }, { "unix:/run/m.sock", 1, 0 },
+			{ "inet:::1:8891", 0, 0 }, { "inet:[127.0.0.1]:8891", 0, 0 },
+			{ "inet:127.0.0.1:0", 0, 0 }, { "inet:127.0.0.1:65536", 0, 0 },
+			{ "inet:127.0.0.1:", 0, 0 }, { "inet:127.0.0.1", 0, 0 },
+			{ "inet:127.0.0.1:88x", 0, 0 }, { "127.0.0.1:8891", 0, 0 },
+			{ "tcp:127.0.0.1:8891", 0, 0 }, { "unix:", 0, 0 },
+		};
+		struct config_lmtp_hop hop;
+
+		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			if ((config_milter_address_parse(addrs[i].s, &hop) == 0) != addrs[i].ok)
+				fail_msg("%s", addrs[i].s);
+			if (addrs[i].ok && addrs[i].port != 0)
+				assert_int_equal(hop.port, addrs[i].port);
+		}
+	}
+	static const struct { const char *text, *err; } bad[] = {
+		{ BASE "milter \"m\" { address = \"inet:localhost:8891\"; }",
+		    "t.conf:3: milter.m.address: 'inet:localhost:8891' is not a milter address "
+		    "(unix:/path, inet:ADDRESS:PORT or inet:[IPv6]:PORT, a numeric address)" },
+		{ BASE "milter \"m\" { address = \"unix:run/x.sock\"; }",
+		    "t.conf:3: milter.m.address: 'unix:run/x.sock' is not a milter address "
+		    "(unix:/path, inet:ADDRESS:PORT or inet:[IPv6]:PORT, a numeric address)" },
+		{ BASE "milter \"m\" { address = \"inet:unix:/x\"; }",
+		    "t.conf:3: milter.m.address: 'inet:unix:/x' is not a milter address "
+		    "(unix:/path, inet:ADDRESS:PORT or inet:[IPv6]:PORT, a numeric address)" },
+		{ BASE "milter \"m\" { connect_timeout = 1s; }",
+		    "t.conf:3: milter.m.address: required, as address = \"unix:/run/milter.sock\" "
+		    "or \"inet:127.0.0.1:8891\"" },
+		{ BASE "milter \"m\" { address = \"unix:/x\"; default_action = reject; }",
+		    "t.conf:3: milter.m.default_action: 'reject' is not tempfail or accept" },
+		{ BASE "milter { address = \"unix:/x\"; }",
+		    "t.conf:3: milter.address: milters have names: write milter \"NAME\" "
+		    "{ address = ...; }" },
+		{ "server { hostname = \"mx.example.test\"; }\n"
+		    "listen \"mx\" { address = \"127.0.0.1:2525\"; milters = \"nope\"; }",
+		    "t.conf:2: listen.mx.milters: no milter \"nope\" { } is configured" },
+		{ "server { hostname = \"mx.example.test\"; local_milters = \"m, m\"; }\n"
+		    "listen \"mx\" { address = \"127.0.0.1:2525\"; }\n"
+		    "milter \"m\" { address = \"unix:/x\"; }",
+		    "t.conf:1: server.local_milters: milter \"m\" is named twice" },
+		{ BASE "milter \"m\" { address = \"unix:/x\"; command_timeout = 11min; }",
+		    "t.conf:3: milter.m.command_timeout: must be at most 10min" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = load_text(bad[i].text, err, sizeof(err));
+		if (c != NULL)
+			fail_msg("case %zu loaded", i);
+		if (strcmp(err, bad[i].err) != 0)
+			fail_msg("case %zu: %s", i, err);
+	}
 }
 
 /* The example that `make run` uses must stay valid and say what its comments say. */
@@ -1642,6 +1737,7 @@ main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_lmtp_hop),
+		cmocka_unit_test(test_milters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

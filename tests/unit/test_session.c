@@ -673,7 +673,7 @@ test_committed_loop(void **state)
 	(void)state;
 	begin(&fx, "192.0.2.1");
 	to_commit(&fx, "EHLO", "", 1);
-	assert_int_equal(smtp_session_refused(fx.s, 554, "5.4.6", "too many hops"), SMTP_ACT_NONE);
+	assert_int_equal(smtp_session_refused(fx.s, 554, "5.4.6", "too many hops", NULL), SMTP_ACT_NONE);
 	assert_string_equal(take_output(&fx), "554 5.4.6 Error: too many hops\r\n");
 	assert_null(smtp_session_txn(fx.s));
 	assert_int_equal(smtp_session_stats(fx.s)->messages, 0);
