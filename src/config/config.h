@@ -402,7 +402,7 @@ struct config {
  * src/events/events.h's enums, which take their names from here.
  * config_bounce_categories[0] is "" (no category).
  */
-#define CONFIG_EVENT_TYPES 6
+#define CONFIG_EVENT_TYPES 7
 #define CONFIG_BOUNCE_CATEGORIES 7
 extern const char *const config_event_types[CONFIG_EVENT_TYPES];
 extern const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES];

@@ -292,7 +292,8 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL },
 	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
-	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
+	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired, suppressed, "
+	    "deleted)" },
 };
 
 /* enum cfg_key_id -> row path */

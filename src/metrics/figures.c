@@ -58,7 +58,7 @@ figures_new(struct metrics *m, struct sched *s, struct server *srv)
 	    "Bytes of the messages taken into the queue, by entrance.", "entrance");
 	f->recipients = metrics_counter(m, "sterna_recipients_total",
 	    "Recipients by what became of them: received, delivered, deferred (each attempt), "
-	    "bounced, expired, suppressed.", "event");
+	    "bounced, expired, suppressed, deleted.", "event");
 	f->bounced = metrics_counter(m, "sterna_bounces_total",
 	    "Recipients that failed for good, by class and category.", "class,category");
 	f->latency = metrics_histogram(m, "sterna_delivery_seconds",

@@ -160,6 +160,32 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 	events_emit(q->s->events, &e);
 }
 
+void
+deleted_emit(const struct qmsg *q)
+{
+	const struct spool_msg *m = q->m;
+	struct event e = {
+		.type = EVENT_DELETED,
+		.time_us = clock_wall_us(),
+		.message_id = m->qid,
+		.sender = m->sender,
+		.reply = "deleted from the queue by an operator",
+		.api_meta = m->api_meta,
+		.arrival_us = m->arrival_us,
+	};
+
+	if (q->s->events == NULL)
+		return;
+	/* the recipients done before stay what they became */
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].is_done)
+			continue;
+		e.rcpt_index = i;
+		e.recipient = m->rcpts[i].to;
+		events_emit(q->s->events, &e);
+	}
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)

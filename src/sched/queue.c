@@ -327,6 +327,7 @@ op_work_done(struct work *w)
 	if (o->op == SCHED_OP_DELETE && o->err == 0) {
 		free(o);
 		log_ev_removed(qid, "deleted");
+		deleted_emit(q);
 		ops_drop(q);
 		q_drop(q);
 		return;

@@ -226,6 +226,8 @@ void record_done(struct work *w);
 void record(struct job *j);
 /* A recorded outcome of q's as an event of the stream (on the loop). */
 void outcome_emit(const struct qmsg *q, const struct outcome *o);
+/* Loop: a DELETED event for each recipient of q not done yet (an operator deleted q). */
+void deleted_emit(const struct qmsg *q);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);
