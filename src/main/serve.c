@@ -46,6 +46,7 @@
 #include "events/suppress.h"
 #include "events/webhook.h"
 #include "http/api_send.h"
+#include "http/idempotency.h"
 #include "metrics/figures.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
@@ -73,6 +74,7 @@ struct daemon {
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
 	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct api_send *api_send;	/* the HTTP API's sending endpoints */
+	struct idem *idem;		/* ... their Idempotency-Keys, kept across restarts */
 	struct api_events *api_events;	/* ... its event feed and suppression list */
 	struct metrics *metrics;	/* the figures GET /metrics gives */
 	struct figures *figures;	/* ... sterna's own, fed by the events */
@@ -105,6 +107,32 @@ to_scheduler(void *ctx, struct spool_msg *m)
 	struct daemon *d = ctx;
 
 	sched_add(d->sched, m);
+}
+
+/* A message the recovery found: its Idempotency-Key back into the table first. */
+static void
+from_recovery(void *ctx, struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	idem_recovered(d->idem, m, 0);
+	sched_add(d->sched, m);
+}
+
+/* One the recovery removes (every recipient done): its key is made durable elsewhere first. */
+static void
+done_at_recovery(void *ctx, const struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	idem_recovered(d->idem, m, 1);
+}
+
+/* The scheduler's workers, before they remove a message with a key. */
+static void
+wait_idem(void *ctx)
+{
+	idem_wait_durable(ctx);
 }
 
 #define SWEEP_AGE_S (36 * 3600)	/* the Maildir convention for tmp/ */
@@ -347,6 +375,7 @@ daemon_free(struct daemon *d)
 	/* before the core: a message being fed is dropped through it */
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
+	idem_free(&d->idem);	/* after the scheduler's workers, which wait for its journal */
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -492,6 +521,16 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
+	{
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s", d.cfg->spool_dir, IDEM_DIR);
+		if ((d.idem = idem_open(dir, IDEM_MAX_ENTRIES, IDEM_MAX_BYTES, err,
+		    sizeof(err))) == NULL) {
+			log_err("idempotency: %s", err);
+			goto out;
+		}
+	}
 	d.events = events_new();
 	{
 		char dir[4096];
@@ -527,6 +566,7 @@ verb_serve(int argc, char **argv)
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
 	sched_set_events(d.sched, d.events);
 	sched_set_suppress(d.sched, d.suppress);
+	sched_set_remove_barrier(d.sched, wait_idem, d.idem);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
 	 * and go with connections, and never wait behind delivery's.
@@ -551,7 +591,7 @@ verb_serve(int argc, char **argv)
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
 		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
-	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
+	recovered = spool_recover(d.spool, &d.qids, from_recovery, done_at_recovery, &d);
 	if (recovered < 0) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));
 		goto out;
@@ -582,7 +622,8 @@ verb_serve(int argc, char **argv)
 	events_subscribe(d.events, figures_sink, d.figures);
 	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
-	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
+	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, d.idem, err,
+	    sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
 	    sizeof(err))) == NULL)) {
 		log_err("http: %s", err);

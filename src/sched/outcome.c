@@ -282,7 +282,7 @@ record(struct job *j)
 		}
 	}
 	if (is_all_ok) {
-		if (spool_msg_remove(s->sp, m->qid) == -1) {
+		if (q_remove_file(s, m) == -1) {
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
 		} else {
 			j->is_removed = 1;

@@ -39,6 +39,12 @@ struct sched *sched_new(struct event_base *base, struct spool *sp, const struct 
 void sched_set_events(struct sched *s, struct events *ev);
 /* Recipients on sup's list are not tried from now on (sup borrowed). */
 void sched_set_suppress(struct sched *s, const struct suppress *sup);
+/*
+ * What must outlive a queue file: before a worker removes a message that
+ * carries an API Idempotency-Key (m->api_idem), it calls wait(ctx), which
+ * returns once the key's record elsewhere is durable (idem_wait_durable).
+ */
+void sched_set_remove_barrier(struct sched *s, void (*wait)(void *ctx), void *ctx);
 /* Stops starting deliveries and closes outbound connections (their messages stay queued). */
 void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */

@@ -177,6 +177,8 @@ struct sched {
 	struct dns *dns;
 	struct events *events;		/* each recorded outcome is an event; may be NULL */
 	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
+	void (*remove_wait)(void *ctx);	/* sched_set_remove_barrier(); may be NULL */
+	void *remove_wait_ctx;
 	SSL_CTX *ssl_may;		/* opportunistic STARTTLS; NULL: none to be had */
 	SSL_CTX *ssl_required;		/* encrypt and verify, with the trust anchors */
 	char *auth_plain, *auth_user, *auth_pass;
@@ -224,6 +226,11 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
+/*
+ * Worker: removes m's file from the queue, once what must outlive it is
+ * durable (sched_set_remove_barrier). 0, or -1 with errno (spool_msg_remove).
+ */
+int q_remove_file(struct sched *s, const struct spool_msg *m);
 /* A recorded outcome of q's as an event of the stream (on the loop). */
 void outcome_emit(const struct qmsg *q, const struct outcome *o);
 /* Loop: a DELETED event for each recipient of q not done yet (an operator deleted q). */

@@ -75,7 +75,7 @@ cmp_qid(const void *a, const void *b)
 
 long
 spool_recover(struct spool *sp, struct qid_gen *gen, void (*found)(void *ctx, struct spool_msg *m),
-    void *ctx)
+    void (*finished)(void *ctx, const struct spool_msg *m), void *ctx)
 {
 	int fd;
 	DIR *d;
@@ -121,6 +121,8 @@ spool_recover(struct spool *sp, struct qid_gen *gen, void (*found)(void *ctx, st
 		for (size_t i = 0; i < m->nrcpts; i++)
 			pending += !m->rcpts[i].is_done;
 		if (pending == 0) {
+			if (finished != NULL)
+				finished(ctx, m);
 			(void)spool_msg_remove(sp, m->qid);
 			log_ev_removed(m->qid, "all recipients done");
 			spool_msg_free(&m);

@@ -97,6 +97,12 @@ struct spool_msg {
 	 * ({"tags": [...], "metadata": {...}}), for its events; NULL for none.
 	 */
 	char *api_meta;
+	/*
+	 * The HTTP API's Idempotency-Key of the request that sent it, with what
+	 * a replay of that request needs (src/http/idempotency.h, its format),
+	 * committed with the message; NULL for none.
+	 */
+	char *api_idem;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */
@@ -180,10 +186,13 @@ void spool_txn_abort(struct spool_txn **t);
  * At start: removes everything in incoming/, checks every file in queue/,
  * moves bad ones to corrupt/ (with a log line), and calls found(ctx, m) for
  * every good message that still has recipients to deliver (the callee takes
- * m); messages with none left are removed. Returns the count found, or -1.
+ * m); messages with none left are removed, after finished(ctx, m) (m
+ * borrowed for the call; it may block, to make what must outlive the file
+ * durable; finished may be NULL). Returns the count found, or -1.
  */
 long spool_recover(struct spool *sp, struct qid_gen *gen,
-    void (*found)(void *ctx, struct spool_msg *m), void *ctx);
+    void (*found)(void *ctx, struct spool_msg *m),
+    void (*finished)(void *ctx, const struct spool_msg *m), void *ctx);
 /* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
 struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
 /*
