@@ -389,6 +389,7 @@ struct config {
 	/* events { }: the event log (src/events/evlog.c) and webhooks (webhook.c) */
 	unsigned events_retention_s;	/* files older than this go */
 	uint64_t events_max_bytes;	/* ... and the oldest go while the folder holds more */
+	uint64_t message_state_bytes;	/* the recipients' last states in memory (msgstate.c) */
 	struct config_webhook *webhooks;	/* in file order */
 	size_t nwebhooks;
 	unsigned webhook_timeout_ms;	/* for one POST, connecting included */

@@ -282,6 +282,8 @@ const struct key_row cfg_rows[] = {
 	    HOUR, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "events.max_size", KT_SIZE, KS_U64, CFG(events_max_bytes), GIB, NULL, 16 * MIB,
 	    1024 * GIB, 0, NULL, NULL, NULL },
+	{ "events.state_memory", KT_SIZE, KS_U64, CFG(message_state_bytes), 128 * MIB, NULL, MIB,
+	    64 * GIB, 0, NULL, NULL, NULL },
 	{ "events.webhook_timeout", KT_DURATION, KS_UNSIGNED, CFG(webhook_timeout_ms), 10 * SEC,
 	    NULL, 100, 5 * MIN, 1, NULL, NULL, NULL },
 	{ "events.webhook_retry_for", KT_DURATION, KS_UNSIGNED, CFG(webhook_retry_for_s), DAY,

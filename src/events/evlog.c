@@ -28,6 +28,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/xalloc.h"
 
 #define PENDING_MAX (256 * 1024)	/* written at once past this */
@@ -416,27 +417,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	write_pending(arg);
 }
 
-/* RFC 3339 in UTC with milliseconds: "2026-12-05T09:13:20.123Z". */
-static void
-format_time(uint64_t us, char out[40])
-{
-	time_t t = (time_t)(us / 1000000u);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(us / 1000u % 1000u));
-}
-
 json_t *
 evlog_json(const struct event *e, uint64_t cursor)
 {
-	char c[24], t[40];
+	char c[24], t[32];
 	json_t *o = json_object();
 
 	(void)snprintf(c, sizeof(c), "%" PRIu64, cursor);
-	format_time(e->time_us, t);
+	rfc3339_format_ms(e->time_us, t);
 	/* the cursor first: readers find it without parsing the line */
 	json_object_set_new(o, "cursor", json_string(c));
 	json_object_set_new(o, "type", json_string(event_type_name(e->type)));
@@ -453,7 +441,7 @@ evlog_json(const struct event *e, uint64_t cursor)
 		json_object_set_new(o, "relay", json_string(e->relay));
 	if (e->type == EVENT_DEFERRED) {
 		json_object_set_new(o, "attempt", json_integer(e->attempt));
-		format_time(e->next_attempt_s * 1000000u, t);
+		rfc3339_format_ms(e->next_attempt_s * 1000000u, t);
 		json_object_set_new(o, "next_attempt", json_string(t));
 	}
 	if (e->api_meta != NULL) {

@@ -43,6 +43,7 @@
 #include "dns/dns.h"
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/msgstate.h"
 #include "events/suppress.h"
 #include "events/webhook.h"
 #include "http/api_send.h"
@@ -71,6 +72,7 @@ struct daemon {
 	struct msg_core *msg;
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
+	struct msgstate *msgstate;	/* ... each recipient's last state, by queue id */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
 	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct api_send *api_send;	/* the HTTP API's sending endpoints */
@@ -203,6 +205,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	/* a folder file not yet committed stays taken: the next start queues it */
 	drops_stop(d->drops);
 	sched_stop(d->sched);
+	msgstate_stop(d->msgstate);	/* lookups waiting for a read of the log: answered now */
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
 	on_stop_timer(-1, 0, d);
@@ -384,6 +387,7 @@ daemon_free(struct daemon *d)
 	metrics_free(&d->metrics);
 	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
 	dns_free(&d->client_dns);
+	msgstate_free(&d->msgstate);	/* before the log it reads */
 	evlog_free(&d->evlog);
 	suppress_free(&d->suppress);
 	events_free(&d->events);
@@ -543,6 +547,9 @@ verb_serve(int argc, char **argv)
 		}
 	}
 	events_subscribe(d.events, evlog_sink, d.evlog);
+	/* after the log: an event's cursor is then the log's last */
+	d.msgstate = msgstate_new(d.evlog, (size_t)d.cfg->message_state_bytes, d.base);
+	events_subscribe(d.events, msgstate_sink, d.msgstate);
 	{
 		char list_path[4096];
 		unsigned categories = 0;
@@ -620,7 +627,8 @@ verb_serve(int argc, char **argv)
 	d.metrics = metrics_new();
 	d.figures = figures_new(d.metrics, d.sched, d.server);
 	events_subscribe(d.events, figures_sink, d.figures);
-	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
+	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, d.msgstate, err,
+	    sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
 	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, d.idem, err,
 	    sizeof(err))) == NULL ||
