@@ -140,7 +140,7 @@ event_rcpt_state(const struct msgstate_rcpt *e)
 /* What the events know of a queued message's recipients. */
 struct known {
 	struct msgstate_rcpt *r;
-	size_t n;
+	size_t n, cap;
 };
 
 static void
@@ -148,17 +148,23 @@ on_known(void *ctx, const struct msgstate_rcpt *r)
 {
 	struct known *k = ctx;
 
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 8;
+		k->r = xrealloc(k->r, k->cap * sizeof(*k->r));
+	}
 	/* the strings stay the index's, unchanged while this view is built */
-	k->r = xrealloc(k->r, (k->n + 1) * sizeof(*k->r));
 	k->r[k->n++] = *r;
 }
 
+/* Recipient i's (email): the events list recipients in the message's order, as a rule. */
 static const struct msgstate_rcpt *
-known_of(const struct known *k, const char *email)
+known_of(const struct known *k, size_t i, const char *email)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (strcmp(k->r[i].email, email) == 0)
-			return &k->r[i];
+	if (i < k->n && strcmp(k->r[i].email, email) == 0)
+		return &k->r[i];
+	for (size_t j = 0; j < k->n; j++)
+		if (strcmp(k->r[j].email, email) == 0)
+			return &k->r[j];
 	return NULL;
 }
 
@@ -174,7 +180,7 @@ static struct rcpt_state
 queue_rcpt_state(const struct sched_view *v, size_t i, const struct known *k)
 {
 	const struct spool_rcpt *rc = &v->m->rcpts[i];
-	const struct msgstate_rcpt *e = known_of(k, rc->to);
+	const struct msgstate_rcpt *e = known_of(k, i, rc->to);
 	struct rcpt_state st = { .email = rc->to, .attempts = rc->attempts,
 		.last_reply = rc->reason, .ev = e };
 
@@ -210,9 +216,10 @@ api_view(const struct api *a, const struct sched_view *v)
 	json_t *rcpts = json_array();
 	const char *state = v->state == SCHED_HELD ? "held" : v->state == SCHED_DEFERRED ?
 	    "deferred" : v->state == SCHED_SCHEDULED ? "scheduled" : "queued";
-	struct known k = { NULL, 0 };
+	struct known k = { NULL, 0, 0 };
 
-	(void)msgstate_get(a->ms, v->m->qid, on_known, &k);
+	if (a->ms != NULL)
+		(void)msgstate_get(a->ms, v->m->qid, on_known, &k);
 	for (size_t i = 0; i < v->m->nrcpts; i++) {
 		struct rcpt_state st = queue_rcpt_state(v, i, &k);
 

@@ -505,9 +505,16 @@ load_file(struct idem *t, const char *path, uint64_t now)
 		}
 		from = k + 1;
 	}
-	if (from < b.len && truncate(path, (off_t)from) == -1)
-		log_warn("idempotency: cannot cut a partial last line off %s: %s", path,
-		    strerror(errno));
+	if (from < b.len) {
+		/* the next line would be appended to it (ftruncate: the sandbox has no truncate) */
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+		if (fd == -1 || ftruncate(fd, (off_t)from) == -1)
+			log_warn("idempotency: cannot cut a partial last line off %s: %s", path,
+			    strerror(errno));
+		if (fd != -1)
+			close(fd);
+	}
 	buf_clear(&b);
 }
 
