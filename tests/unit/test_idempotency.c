@@ -81,7 +81,7 @@ answer(struct idem *t, const char *key, const char *hash, size_t n, size_t taken
 
 	assert_int_equal(idem_begin(t, KEY_ID, key, hash, now_s(), &status, &reply), IDEM_NEW);
 	for (size_t i = 0; i < (n ? n : 1); i++) {
-		char to[32];
+		char to[48];
 
 		snprintf(to, sizeof(to), "r%zu@example.test", i);
 		if (n > 0 && i >= taken) {
