@@ -48,7 +48,8 @@ struct look {
 	json_t *found;			/* the message(s) as the reply shows them */
 	char last_qid[QID_LEN + 1];
 	int is_detail, is_api_view, is_owned, is_delete;
-	int is_deleted;			/* a message gone: a recipient's last event was a deletion */
+	/* a message not in the queue: its recipients' last events were a deletion, ... */
+	int is_deleted, is_deferred, is_open;
 	struct sched_filter f;		/* a lookup's: f.qid points to qid */
 	char qid[QID_LEN + 1];
 	struct qview_filter qf;		/* a listing's */
@@ -237,20 +238,29 @@ on_gone_rcpt(void *ctx, const struct msgstate_rcpt *r)
 	struct rcpt_state st = event_rcpt_state(r);
 
 	l->is_deleted |= r->type == EVENT_DELETED;
+	l->is_deferred |= r->type == EVENT_DEFERRED;
+	l->is_open |= r->type == EVENT_RECEIVED || r->type == EVENT_DEFERRED;
 	json_array_append_new(l->found, rcpt_state_json(&st));
 }
 
 static void look_free(struct look *l);
 
-/* A message gone: "done", or "deleted" when an operator or a key deleted it. */
+/*
+ * A message not in the queue: "done", or "deleted" when an operator or a
+ * key deleted it. One whose recipients the events leave open is queued
+ * still but not read back yet (at start), or lost its last events in a
+ * crash: it is shown as they left it.
+ */
 static void
 on_gone(void *ctx, enum msgstate_found found)
 {
 	struct look *l = ctx;
+	const char *state = l->is_deleted ? "deleted" : !l->is_open ? "done" :
+	    l->is_deferred ? "deferred" : "queued";
 
 	if (found == MSGSTATE_FOUND)
 		http_reply_json(l->r, 200, json_pack("{s:s,s:s,s:O}", "id", l->qid, "state",
-		    l->is_deleted ? "deleted" : "done", "recipients", l->found));
+		    state, "recipients", l->found));
 	else if (found == MSGSTATE_UNAVAILABLE)
 		http_reply_retry(l->r, HTTP_ERR_UNAVAILABLE, 1, "the event log is being read; "
 		    "try again");

@@ -25,11 +25,21 @@
 #include "util/xalloc.h"
 
 #define IDEM_KEY_MAX 255
+#define WAITING_MAX 1000		/* requests waiting for the queue to be read back */
+
+/* A request with a key the table may not know yet: handled again once the queue is read. */
+struct waiting {
+	struct http_req *r;
+	void (*handler)(struct http_req *r, void *arg);
+	struct waiting *next;
+};
 
 struct api_send {
 	struct msg_core *msg;
 	struct compose_limits lim;
 	struct idem *idem;
+	struct waiting *waiting, **waiting_tail;
+	size_t nwaiting;
 };
 
 /* One request's messages on their way into the queue. */
@@ -243,12 +253,32 @@ end_all(struct send_req *sr, struct msg_sub **subs)
 	}
 }
 
+/* The queue has been read back (or will not be): the requests that waited, again. */
+static void
+on_queue_read(void *ctx)
+{
+	struct api_send *a = ctx;
+	struct waiting *w = a->waiting;
+
+	a->waiting = NULL;
+	a->waiting_tail = &a->waiting;
+	a->nwaiting = 0;
+	while (w != NULL) {
+		struct waiting *next = w->next;
+
+		w->handler(w->r, a);
+		free(w);
+		w = next;
+	}
+}
+
 /*
  * The Idempotency-Key of r, if any: 1 when r was answered here (a replay,
- * a conflict, a bad key), else 0 and sr->idem_key set for a new one.
+ * a conflict, a bad key) or waits (to be handled by again() once the queue
+ * is read back at start), else 0 and sr->idem_key set for a new one.
  */
 static int
-idem_first(struct send_req *sr)
+idem_first(struct send_req *sr, void (*again)(struct http_req *r, void *arg))
 {
 	const char *key = http_req_header(sr->r, "Idempotency-Key");
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -284,12 +314,32 @@ idem_first(struct send_req *sr)
 		http_reply_error(sr->r, HTTP_ERR_IDEMPOTENCY_CONFLICT,
 		    "the first request with this Idempotency-Key is not answered yet");
 		return 1;
+	case IDEM_WAIT:
+		if (sr->a->nwaiting < WAITING_MAX) {
+			struct waiting *w = xcalloc(1, sizeof(*w));
+
+			w->r = sr->r;
+			w->handler = again;
+			*sr->a->waiting_tail = w;
+			sr->a->waiting_tail = &w->next;
+			sr->a->nwaiting++;
+			return 1;
+		}
+		/* FALLTHROUGH */
+	case IDEM_UNAVAILABLE:
+		http_reply_retry(sr->r, HTTP_ERR_UNAVAILABLE, 5, "the queue is being read back "
+		    "after a restart: an Idempotency-Key may be in it");
+		return 1;
 	case IDEM_NEW:
 	default:
 		sr->idem_key = xstrdup(key);
 		return 0;
 	}
 }
+
+static void post_message(struct http_req *r, void *arg);
+static void post_raw(struct http_req *r, void *arg);
+static void post_batch(struct http_req *r, void *arg);
 
 /* POST /v1/messages and /v1/messages/raw: one message. */
 static void
@@ -302,7 +352,7 @@ send_one(struct http_req *r, struct api_send *a, int is_raw)
 	struct msg_sub *sub;
 	int rc;
 
-	if (idem_first(sr)) {
+	if (idem_first(sr, is_raw ? post_raw : post_message)) {
 		send_req_free(sr);
 		return;
 	}
@@ -353,7 +403,7 @@ post_batch(struct http_req *r, void *arg)
 	}
 	n = compose_batch_count(b);
 	sr = send_req_new(a, r, n, 1);
-	if (idem_first(sr)) {
+	if (idem_first(sr, post_batch)) {
 		send_req_free(sr);
 		compose_batch_free(&b);
 		return;
@@ -405,6 +455,8 @@ http_api_send_add(struct http *srv, const struct config *cfg, struct msg_core *m
 	a->lim.max_message_bytes = cfg->max_message_bytes;
 	a->lim.max_send_ahead_s = cfg->max_future_release_s;
 	a->idem = idem;
+	a->waiting_tail = &a->waiting;
+	idem_set_waiter(idem, on_queue_read, a);
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (http_route_add(srv, &routes[i], err, errsize) == -1) {
 			http_api_send_free(&a);
@@ -420,6 +472,13 @@ http_api_send_free(struct api_send **ap)
 
 	if (a == NULL)
 		return;
+	idem_set_waiter(a->idem, NULL, NULL);
+	while (a->waiting != NULL) {
+		struct waiting *w = a->waiting;
+
+		a->waiting = w->next;
+		free(w);
+	}
 	free(a);
 	*ap = NULL;
 }

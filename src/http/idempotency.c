@@ -3,7 +3,8 @@
  * (idempotency.h). The table: entries by API key id and client key
  * (keyed SipHash: clients choose the keys), in arrival order for the 24
  * hours and the bounds, each with the body's hash and the reply to give
- * again. The journal: one JSON line per committed message,
+ * again; the loop's, but under a lock, for the recovery's worker gives
+ * back the keys of the files it removes. The journal: one JSON line per committed message,
  *   {"t":TIME,"k":KEY_ID,"key":CLIENT_KEY,"h":HASH,"n":N,"i":I,"to":TO,"id":QID}
  * in files named by the hour (unix time / 3600), appended by a thread that
  * writes and fdatasyncs what the loop hands it; a reply is rebuilt from a
@@ -49,7 +50,13 @@ struct idem_entry {
 	struct idem_entry *older, *newer;	/* in arrival order */
 };
 
+enum recovery { RECOVERING, RECOVERED, ABANDONED };
+
 struct idem {
+	pthread_mutex_t tab_mu;		/* the table: the loop, and the recovery's worker */
+	enum recovery recovery;
+	void (*waiter)(void *ctx);
+	void *waiter_ctx;
 	struct htab tab;
 	struct siphash_key sip;
 	size_t n, max, bytes, max_bytes;
@@ -166,23 +173,33 @@ idem_begin(struct idem *t, const char *key_id, const char *client_key, const cha
 {
 	struct lookup x;
 	struct idem_entry *e;
+	enum idem_result res;
 
+	pthread_mutex_lock(&t->tab_mu);
 	while (t->oldest != NULL && t->oldest->time_s + IDEM_KEEP_S <= now_s)
 		entry_unlink(t, t->oldest);
 	full_key(key_id, client_key, &x);
 	if ((e = find(t, &x)) != NULL) {
 		free((char *)x.key);
-		if (strcmp(e->hash, body_hash) != 0)
-			return IDEM_CONFLICT;
-		if (!e->is_done)
-			return IDEM_BUSY;
-		*status_out = e->status;
-		*reply_out = json_incref(e->reply);
-		return IDEM_REPLAY;
+		if (strcmp(e->hash, body_hash) != 0) {
+			res = IDEM_CONFLICT;
+		} else if (!e->is_done) {
+			res = IDEM_BUSY;
+		} else {
+			*status_out = e->status;
+			*reply_out = json_incref(e->reply);
+			res = IDEM_REPLAY;
+		}
+	} else if (t->recovery != RECOVERED) {
+		free((char *)x.key);
+		res = t->recovery == RECOVERING ? IDEM_WAIT : IDEM_UNAVAILABLE;
+	} else {
+		e = entry_add(t, &x, body_hash, now_s);
+		bound(t, e);
+		res = IDEM_NEW;
 	}
-	e = entry_add(t, &x, body_hash, now_s);
-	bound(t, e);
-	return IDEM_NEW;
+	pthread_mutex_unlock(&t->tab_mu);
+	return res;
 }
 
 /* What reply costs in the table: its text's length, near enough, without writing it. */
@@ -201,20 +218,22 @@ idem_end(struct idem *t, const char *key_id, const char *client_key, int status,
 	struct idem_entry *e;
 
 	full_key(key_id, client_key, &x);
+	pthread_mutex_lock(&t->tab_mu);
 	e = find(t, &x);
 	free((char *)x.key);
-	if (e == NULL)
-		return;		/* pushed out meanwhile */
-	if (reply == NULL) {
+	if (e == NULL) {
+		/* pushed out meanwhile */
+	} else if (reply == NULL) {
 		entry_unlink(t, e);	/* nothing to keep: the key may be used again */
-		return;
+	} else {
+		e->is_done = 1;
+		e->status = status;
+		e->reply = json_incref(reply);
+		e->bytes += reply_bytes(reply);
+		t->bytes += reply_bytes(reply);
+		bound(t, e);
 	}
-	e->is_done = 1;
-	e->status = status;
-	e->reply = json_incref(reply);
-	e->bytes += reply_bytes(reply);
-	t->bytes += reply_bytes(reply);
-	bound(t, e);
+	pthread_mutex_unlock(&t->tab_mu);
 }
 
 /* ---- a request's messages, as the envelope and the journal write them ---- */
@@ -389,11 +408,32 @@ idem_recovered(struct idem *t, const struct spool_msg *m, int is_done)
 		return;
 	}
 	/* a crash before its line was written: written now */
+	pthread_mutex_lock(&t->tab_mu);
 	if (msg_apply(t, &im))
 		idem_committed(t, &im);
+	pthread_mutex_unlock(&t->tab_mu);
 	json_decref(o);
 	if (is_done)
 		idem_wait_durable(t);
+}
+
+void
+idem_recovery_over(struct idem *t, int is_complete)
+{
+	if (t->recovery != RECOVERING)
+		return;
+	pthread_mutex_lock(&t->tab_mu);
+	t->recovery = is_complete ? RECOVERED : ABANDONED;
+	pthread_mutex_unlock(&t->tab_mu);
+	if (t->waiter != NULL)
+		t->waiter(t->waiter_ctx);
+}
+
+void
+idem_set_waiter(struct idem *t, void (*fn)(void *ctx), void *ctx)
+{
+	t->waiter = fn;
+	t->waiter_ctx = ctx;
 }
 
 void
@@ -574,6 +614,8 @@ idem_open(const char *dir, size_t max_entries, size_t max_bytes, char *err, size
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->tab_mu, NULL);
+	t->recovery = RECOVERING;
 	htab_init(&t->tab, 1024);
 	siphash_key_random(&t->sip);
 	t->max = max_entries;
@@ -585,6 +627,7 @@ idem_open(const char *dir, size_t max_entries, size_t max_bytes, char *err, size
 		(void)snprintf(err, errsize, "cannot read %s: %s", dir, strerror(errno));
 		buf_clear(&t->pending);
 		htab_clear(&t->tab);
+		pthread_mutex_destroy(&t->tab_mu);
 		free(t->dir);
 		free(t);
 		return NULL;
@@ -620,6 +663,7 @@ idem_free(struct idem **tp)
 	while (t->oldest != NULL)
 		entry_unlink(t, t->oldest);
 	htab_clear(&t->tab);
+	pthread_mutex_destroy(&t->tab_mu);
 	buf_clear(&t->pending);
 	free(t->dir);
 	free(t);

@@ -14,7 +14,9 @@
  *    line is durable (idem_wait_durable()), so the key of a message already
  *    delivered and gone is in the journal.
  * At start the table is read back from the journal's last 25 hours, then
- * from the queue's messages. docs/architecture.md, "Idempotency-Key".
+ * from the queue's messages as the recovery reads them (a request with a
+ * key the table lacks waits until it is over). docs/architecture.md,
+ * "Idempotency-Key".
  */
 #ifndef STERNA_HTTP_IDEMPOTENCY_H
 #define STERNA_HTTP_IDEMPOTENCY_H
@@ -36,6 +38,8 @@ enum idem_result {
 	IDEM_REPLAY,	/* seen with this body: give *status_out and *reply_out again */
 	IDEM_CONFLICT,	/* seen with another body: 409 */
 	IDEM_BUSY,	/* the first request with it has not been answered yet: 409 */
+	IDEM_WAIT,	/* not seen, but the queue is still being read back: ask again then */
+	IDEM_UNAVAILABLE,	/* not seen, and the queue will not be read back whole now: 503 */
 };
 
 /* One message of a request with a key: what its envelope and the journal keep of it. */
@@ -67,7 +71,10 @@ void idem_free(struct idem **t);
 /*
  * Loop. The client's key client_key of API key key_id, for a body whose
  * SHA-256 (hex) is body_hash, at now_s; entries older than 24 hours are
- * gone. With IDEM_REPLAY, *reply_out is a new reference.
+ * gone. With IDEM_REPLAY, *reply_out is a new reference. A key the table
+ * lacks while the queue is read back at start may be one a queued message
+ * not read yet carries: IDEM_WAIT, and the waiter (idem_set_waiter) is
+ * told when to ask again.
  */
 enum idem_result idem_begin(struct idem *t, const char *key_id, const char *client_key,
     const char *body_hash, uint64_t now_s, int *status_out, json_t **reply_out);
@@ -85,11 +92,20 @@ void idem_committed(struct idem *t, const struct idem_msg *m);
 /*
  * At start, for each message the queue holds, before the scheduler has it:
  * its key (m->api_idem, if any; the time is its arrival) into the table,
- * and into the journal when the journal lacks it. is_done: every recipient
- * is done and the recovery removes it next, so the line is durable before
- * this returns.
+ * and into the journal when the journal lacks it. On the loop; or with
+ * is_done (every recipient is done and the recovery removes it next) on
+ * the recovery's worker thread, and the line is durable before this
+ * returns.
  */
 void idem_recovered(struct idem *t, const struct spool_msg *m, int is_done);
+/*
+ * Loop. The queue has been read back (is_complete), or will not be whole
+ * in this run (0: the daemon stops); calls the waiter once. Until then,
+ * unknown keys wait.
+ */
+void idem_recovery_over(struct idem *t, int is_complete);
+/* Loop. fn(ctx) when idem_recovery_over() is called: requests that waited ask again. */
+void idem_set_waiter(struct idem *t, void (*fn)(void *ctx), void *ctx);
 /*
  * Any thread but the loop (the scheduler's workers, before they remove a
  * message with a key): returns once every line handed to the journal so

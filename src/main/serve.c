@@ -5,9 +5,11 @@
  * root), create the spool and mailbox roots and the maildrop folder and
  * hand them to the unprivileged user, drop privileges, read policy's list
  * files (src/policy/lists.c), confine the process (sandbox.c) before any
- * thread starts, then open the spool, recover what it holds, settle what
+ * thread starts, then open the spool, list what it holds, settle what
  * the folder entrances left half taken (src/drop), open the control socket
- * (src/control), and serve. The HTTP API (src/http) is bound with SMTP's
+ * (src/control), and serve, while the queued messages are read a batch at
+ * a time and handed to the scheduler (spool_recovery_*: a large queue does
+ * not keep the ports closed). The HTTP API (src/http) is bound with SMTP's
  * listeners, reads its keys file as the unprivileged user, and starts with
  * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
  * requests in hand finish, wait for deliveries in flight, and exit; the
@@ -69,6 +71,8 @@ struct daemon {
 	struct workq *auth_wq;	/* password checks, when there is a users file */
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
+	struct spool_recovery *recovery;	/* the queue read at start, while serving */
+	uint64_t recovery_started_us;
 	struct msg_core *msg;
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
@@ -102,7 +106,7 @@ struct daemon {
 	int is_stopping;
 };
 
-/* Recovery's and the submission core's messages both go to the scheduler. */
+/* The submission core's messages go to the scheduler. */
 static void
 to_scheduler(void *ctx, struct spool_msg *m)
 {
@@ -121,7 +125,10 @@ from_recovery(void *ctx, struct spool_msg *m)
 	sched_add(d->sched, m);
 }
 
-/* One the recovery removes (every recipient done): its key is made durable elsewhere first. */
+/*
+ * A worker: a file the recovery removes (every recipient done): its key is
+ * made durable elsewhere first.
+ */
 static void
 done_at_recovery(void *ctx, const struct spool_msg *m)
 {
@@ -135,6 +142,18 @@ static void
 wait_idem(void *ctx)
 {
 	idem_wait_durable(ctx);
+}
+
+/* The whole queue found at start has been read and handed over. */
+static void
+recovery_finished(void *ctx, long count)
+{
+	struct daemon *d = ctx;
+
+	log_info("spool: %ld queued messages recovered in %.2f s", count,
+	    (double)(clock_mono_us() - d->recovery_started_us) / 1e6);
+	spool_recovery_free(&d->recovery);
+	idem_recovery_over(d->idem, 1);	/* every queued message's key is back */
 }
 
 #define SWEEP_AGE_S (36 * 3600)	/* the Maildir convention for tmp/ */
@@ -187,7 +206,8 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
 	    (d->http == NULL || http_drain(d->http) == 0) &&
-	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0)
+	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0 &&
+	    !spool_recovery_busy(d->recovery))
 		event_base_loopexit(d->base, NULL);
 }
 
@@ -206,6 +226,8 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	drops_stop(d->drops);
 	sched_stop(d->sched);
 	msgstate_stop(d->msgstate);	/* lookups waiting for a read of the log: answered now */
+	spool_recovery_stop(d->recovery);	/* what is not read yet is read by the next start */
+	idem_recovery_over(d->idem, 0);	/* requests waiting for it: answered now */
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
 	on_stop_timer(-1, 0, d);
@@ -266,8 +288,11 @@ prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
 static int
 drop_bounding_set(void)
 {
-	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+	int has;
+
+	/* only those still in it: a service manager may have taken the rest already */
+	for (unsigned long cap = 0; (has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
+		if (has == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
 			log_err("cannot drop capability %lu from the bounding set: %s", cap,
 			    strerror(errno));
 			return -1;
@@ -282,30 +307,38 @@ drop_privileges(struct daemon *d)
 	const struct config *c = d->cfg;
 	char sub[4096];
 	struct passwd *pw;
+	gid_t mail_gid;
 	int is_root = geteuid() == 0;
 	static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt" };
 
 	if (!is_root) {
 		if (c->user[0] != '\0')
 			log_info("not started as root: server.user '%s' not applied", c->user);
-		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 || prepare_dir(c->mailbox_root, 0, 0, 0) == -1 ||
+		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 ||
+		    claim_mailbox_gid(c, getegid(), &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, geteuid(), mail_gid, 0) == -1 ||
 		    prepare_maildrop(c, geteuid(), getegid(), 0) == -1)
 			return -1;
 		/* what others own here, we cannot give ourselves: the log says which */
-		(void)claim_mailboxes(c->mailbox_root, geteuid(), getegid(), 0);
+		(void)claim_mailboxes(c->mailbox_root, geteuid(), mail_gid, 0);
 		return 0;
 	}
 	if (c->user[0] == '\0') {
 		log_warn("running as root: set server.user to an unprivileged user");
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
-		    prepare_maildrop(c, 0, 0, 1) == 0 ? 0 : -1;
+		if (claim_mailbox_gid(c, 0, &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, 0, mail_gid, 1) == -1)
+			return -1;
+		(void)claim_mailboxes(c->mailbox_root, 0, mail_gid, 1);
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_maildrop(c, 0, 0, 1) == 0 ?
+		    0 : -1;
 	}
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_err("%s: server.user: no such user '%s'", c->path, c->user);
 		return -1;
 	}
-	if (prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
-	    prepare_dir(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1) == -1)
+	if (claim_mailbox_gid(c, pw->pw_gid, &mail_gid) == -1 ||
+	    prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
+	    claim_mailbox_root(c->mailbox_root, pw->pw_uid, mail_gid, 1) == -1)
 		return -1;
 	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
 		int n = snprintf(sub, sizeof(sub), "%s/%s", c->spool_dir, spool_subdirs[i]);
@@ -315,7 +348,7 @@ drop_privileges(struct daemon *d)
 	}
 	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
 		return -1;
-	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1);
+	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, mail_gid, 1);
 	/*
 	 * Empty the capability bounding set while root may still do so: no
 	 * program this process could ever run gets a capability back, whatever
@@ -323,7 +356,12 @@ drop_privileges(struct daemon *d)
 	 */
 	if (drop_bounding_set() == -1)
 		return -1;
-	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+	/*
+	 * The mailboxes' group as the one supplementary group: a Maildir that
+	 * the reader in that group made (Dovecot) is ours to deliver into too.
+	 */
+	if (setgroups(mail_gid != pw->pw_gid, &mail_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;
 	}
@@ -337,7 +375,9 @@ drop_privileges(struct daemon *d)
 		log_err("cannot set no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	log_info("running as %s (uid %u)", c->user, (unsigned)pw->pw_uid);
+	log_info("running as %s (uid %u); mailboxes: group %u, folders %04o, messages %04o", c->user,
+	    (unsigned)pw->pw_uid, (unsigned)mail_gid, (unsigned)MAILDIR_DIR_MODE,
+	    (unsigned)MAILDIR_FILE_MODE);
 	return 0;
 }
 
@@ -391,6 +431,7 @@ daemon_free(struct daemon *d)
 	evlog_free(&d->evlog);
 	suppress_free(&d->suppress);
 	events_free(&d->events);
+	spool_recovery_free(&d->recovery);	/* the drain waited for its batch */
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
 	spool_unlock(&d->lock);
@@ -423,7 +464,6 @@ verb_serve(int argc, char **argv)
 	struct timeval second = { 1, 0 };
 	uint64_t started_us = clock_wall_us();
 	char err[1024];
-	long recovered;
 	int status = 1;
 
 	if (path == NULL)
@@ -598,17 +638,15 @@ verb_serve(int argc, char **argv)
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
 		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
-	recovered = spool_recover(d.spool, &d.qids, from_recovery, done_at_recovery, &d);
-	if (recovered < 0) {
+	d.recovery_started_us = clock_mono_us();
+	if ((d.recovery = spool_recovery_new(d.spool, &d.qids)) == NULL) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));
 		goto out;
 	}
-	if (recovered > 0)
-		log_info("spool: %ld queued messages recovered", recovered);
 	/*
-	 * After the recovery, so that a file taken before a crash is judged by
-	 * what the queue holds now; before serving, so that its queue id is
-	 * never handed out again.
+	 * After the queue is listed (incoming/ emptied), so that a file taken
+	 * before a crash is judged by what the queue holds; before serving, so
+	 * that its queue id is never handed out again.
 	 */
 	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
 		.qids = &d.qids };
@@ -646,6 +684,14 @@ verb_serve(int argc, char **argv)
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.space_timer, &second);
+	if (spool_recovery_total(d.recovery) > 0) {
+		log_info("spool: reading %zu queued messages", spool_recovery_total(d.recovery));
+		spool_recovery_set_remove_hook(d.recovery, done_at_recovery, &d);
+		spool_recovery_start(d.recovery, d.wq, from_recovery, recovery_finished, &d);
+	} else {
+		spool_recovery_free(&d.recovery);
+		idem_recovery_over(d.idem, 1);
+	}
 	drops_start(d.drops);
 	server_start(d.server);
 	if (d.http != NULL)

@@ -1150,7 +1150,7 @@ test_defaults(void **state)
 	assert_int_equal(c->nlocal_domains, 0);
 	assert_int_equal(c->nlocal_users, 0);
 	assert_int_equal(c->naliases, 0);
-	assert_string_equal(c->mailbox_root, "/var/mail");
+	assert_string_equal(c->mailbox_root, "/var/vmail");
 	assert_int_equal(c->recipient_delimiter, '+');
 	assert_int_equal(c->max_alias_targets, 1000);
 	assert_int_equal(c->retry_min_s, 300);

@@ -4,7 +4,8 @@
  * body; the keys read back from the journal after a reopen (a single
  * message, a batch with a message the queue never took, a line a crash
  * cut short, lines past 24 hours); the envelope's api_idem given back at
- * recovery and written to the journal when it lacks it; the bounds.
+ * recovery and written to the journal when it lacks it, unknown keys
+ * waiting until the queue is read back; the bounds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +54,7 @@ dir_teardown(void **state)
 	return 0;
 }
 
+/* The journal in dir read back, and the queue (none here) too. */
 static struct idem *
 open_idem(const char *dir, size_t max_entries)
 {
@@ -61,6 +63,7 @@ open_idem(const char *dir, size_t max_entries)
 
 	if (t == NULL)
 		fail_msg("%s", err);
+	idem_recovery_over(t, 1);
 	return t;
 }
 
@@ -203,14 +206,27 @@ test_torn_and_old_lines(void **state)
 }
 
 static void
+on_read(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+static void
 test_recovered_from_the_envelope(void **state)
 {
 	const char *dir = *state;
-	struct idem *t = open_idem(dir, 100);
+	char err[256];
+	struct idem *t = idem_open(dir, 100, 1u << 30, err, sizeof(err));
 	struct spool_msg *m = spool_msg_new();
 	struct idem_msg im = { .key_id = KEY_ID, .client_key = "env", .hash = HASH_B };
 	json_t *got, *reply;
-	int status;
+	int status, told = 0;
+
+	assert_non_null(t);
+	idem_set_waiter(t, on_read, &told);
+	/* while the queue is read back, a key the table lacks may be in it: wait */
+	assert_int_equal(idem_begin(t, KEY_ID, "env", HASH_B, now_s(), &status, &reply),
+	    IDEM_WAIT);
 
 	memcpy(m->qid, qids[2], sizeof(m->qid));
 	m->arrival_us = now_s() * 1000000u;
@@ -218,6 +234,10 @@ test_recovered_from_the_envelope(void **state)
 	assert_non_null(m->api_idem);
 	assert_null(strstr(m->api_idem, "\"id\""));	/* the queue id is the file's */
 	idem_recovered(t, m, 1);	/* durable when it returns */
+	idem_recovery_over(t, 1);
+	assert_int_equal(told, 1);
+	idem_recovery_over(t, 0);	/* once */
+	assert_int_equal(told, 1);
 	got = replay(t, "env", HASH_B);
 	assert_string_equal(json_string_value(json_object_get(got, "id")), qids[2]);
 	json_decref(got);
@@ -240,6 +260,13 @@ test_recovered_from_the_envelope(void **state)
 	m->arrival_us = now_s() * 1000000u;
 	idem_recovered(t, m, 0);
 	spool_msg_free(&m);
+	idem_free(&t);
+	/* a stop before the queue is read whole: unknown keys cannot be told apart now */
+	t = idem_open(dir, 100, 1u << 30, err, sizeof(err));
+	idem_recovery_over(t, 0);
+	assert_int_equal(idem_begin(t, KEY_ID, "new", HASH_B, now_s(), &status, &reply),
+	    IDEM_UNAVAILABLE);
+	json_decref(replay(t, "env", HASH_B));
 	idem_free(&t);
 }
 
