@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 
+from records import Writer, kv, read
 from test_http_api import api, api_factory, assert_error, keys_dir  # noqa: F401 (fixtures)
 from test_queue_control import qjson
 
@@ -106,3 +107,31 @@ def test_a_batch_after_a_restart(api):  # noqa: F811
     st, _, res = post(api, "/v1/messages/batch", req, "batch-1")
     assert_error(st, res, 409, "idempotency_conflict")
     settle(api, "alice", 3)
+
+
+def test_a_finished_file_gives_its_key_before_it_goes(api):  # noqa: F811
+    """A crash after every recipient was recorded done but before the file was removed: the
+    recovery removes the file, and puts its key into the journal first."""
+    body = {"from": "a@example.test", "to": ["bob@example.test"], "subject": "fin",
+            "text": "f\n", "send_at": later(60)}
+    st, _, first = post(api, "/v1/messages", body, "fin")
+    assert st == 202, first
+    api.s.stop()
+    path = os.path.join(api.s.spool, "queue", first["id"])
+    with open(path, "rb") as f:
+        records = read(f.read())
+    assert [p for t, p in records if t == "M" and b"api_idem\0" in p]
+    # the D record a delivery would have written, then the crash
+    w = Writer()
+    w.record("D", kv(("rcpt", 0), ("status", "2.0.0")), counted=False)
+    with open(path, "ab") as f:
+        f.write(bytes(w.data[8:]))
+    shutil.rmtree(os.path.join(api.s.spool, "idempotency"))
+    api.s.start()
+    api.s.wait_log(first["id"] + r" removed why=all recipients done")
+    st, _, again = post(api, "/v1/messages", body, "fin")
+    assert (st, again) == (202, first)
+    api.s.restart()
+    st, _, again = post(api, "/v1/messages", body, "fin")
+    assert (st, again) == (202, first)
+    assert api.s.queue_ids() == [] and api.s.mail_files("bob") == []
