@@ -7,7 +7,8 @@
 #     cursor 50 events before the end (a client or a webhook that has nearly caught up), in the
 #     middle of the last file, and at the start of the log; the median and the 90th percentile
 #     of the time to the whole reply, and the bytes read from the disk per request (the
-#     daemon's read_bytes in /proc: the page cache still counts).
+#     daemon's rchar in /proc: the page cache still counts), once the daemon's own read of the
+#     log at start (the message states) is over.
 # Usage: events_read.sh /path/to/sterna [full files] [requests]
 set -eu
 bin=$1
@@ -84,6 +85,15 @@ def get(after):
     body = r.read()
     assert r.status == 200, body
     return json.loads(body)
+
+# the daemon reads the log back at start for the message states (a thread of its own):
+# measured once that is over, when its reads stop growing
+prev, still = -1, 0
+while still < 5:
+    now = int(read_bytes()["rchar"])
+    still = still + 1 if now == prev else 0
+    prev = now
+    time.sleep(0.1)
 
 last_file_first = full * 10000 + 1
 print("GET /v1/events?after=CURSOR&limit=100, a log of %d events in %d files, %d requests each"
