@@ -21,11 +21,13 @@ now() { date +%s.%N; }
 # Messages per second for $msgs messages between two times: rate T0 T1.
 rate() { /usr/bin/python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))" "$msgs" "$1" "$2"; }
 # Waits until something listens on 127.0.0.1:PORT (10 s at most).
-wait_port() { /usr/bin/python3 - "$1" <<'PY'
+wait_port() { wait_port_on 127.0.0.1 "$1"; }
+# The same on another loopback address: wait_port_on ADDRESS PORT.
+wait_port_on() { /usr/bin/python3 - "$1" "$2" <<'PY'
 import socket, sys, time
 for _ in range(200):
     try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close(); sys.exit(0)
     except OSError:
         time.sleep(0.05)
 sys.exit(1)

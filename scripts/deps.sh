@@ -23,6 +23,8 @@ PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"
+# tmux: a real terminal for sterna top's tests (tests/e2e/test_top.py: send-keys, capture-pane)
+PKGS="$PKGS tmux"
 
 # the manual pages read as the tests read them (man -l, groff's warnings); the systemd unit,
 # sysusers.d and tmpfiles.d files checked by systemd's own tools (systemd-analyze verify,

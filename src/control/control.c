@@ -225,6 +225,7 @@ log_request(struct ctl_conn *c)
 	const struct sched_filter *f = &c->req.qf.f;
 	char states[64] = "";
 	size_t used = 0;
+	int is_poll, has_sel;
 	struct log_ctl_sel sel = { .qid = f->qid, .sender = f->sender, .rcpt = f->rcpt,
 		.domain = f->domain, .min_age_s = f->min_age_s, .max_age_s = f->max_age_s,
 		.is_all = c->req.is_all };
@@ -240,10 +241,11 @@ log_request(struct ctl_conn *c)
 			used += (size_t)n;
 	}
 	sel.states = used > 0 ? states : NULL;
-	log_ev_control(c->req.kind == CTL_STATUS || c->req.kind == CTL_SUPPRESSIONS, c->id, c->uid,
-	    ctl_req_op_name(&c->req), c->req.kind == CTL_STATUS ||
-	    c->req.kind == CTL_SUPPRESSIONS || c->req.kind == CTL_SUPPRESS ||
-	    c->req.kind == CTL_UNSUPPRESS ? NULL : &sel);
+	/* what monitors poll (status; sterna top's metrics, every second) only at debug */
+	is_poll = c->req.kind == CTL_STATUS || c->req.kind == CTL_SUPPRESSIONS ||
+	    c->req.kind == CTL_METRICS;
+	has_sel = c->req.kind == CTL_LIST || c->req.kind == CTL_SHOW || c->req.kind == CTL_APPLY;
+	log_ev_control(is_poll, c->id, c->uid, ctl_req_op_name(&c->req), has_sel ? &sel : NULL);
 }
 
 static void
@@ -295,6 +297,9 @@ request(struct ctl_conn *c, const uint8_t *p, size_t len)
 		break;
 	case CTL_SUPPRESSIONS:
 		reply_suppressions(c);
+		break;
+	case CTL_METRICS:
+		send_json(c, ctl_reply_metrics(c->ctl->d.metrics));
 		break;
 	case CTL_SUPPRESS:
 		send_json(c, json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "op", "suppress", "email",

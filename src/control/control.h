@@ -11,6 +11,7 @@
  *              through the scheduler's queue interface (sched/queue.h)
  *   client.c   the command line's side: connect, send, read reply lines
  *   print.c    replies as text for people (mailq's table, show, status)
+ *   top.c      sterna top's frame, from two samples of the metrics op
  */
 #ifndef STERNA_CONTROL_CONTROL_H
 #define STERNA_CONTROL_CONTROL_H
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -75,6 +77,7 @@ enum ctl_kind {
 	CTL_SUPPRESSIONS,	/* the suppression list, whole */
 	CTL_SUPPRESS,	/* an address onto it ("email", "reason") */
 	CTL_UNSUPPRESS,	/* an address off it ("email") */
+	CTL_METRICS,	/* every figure of the metrics registry (sterna top) */
 };
 
 /* A request, parsed: it owns the strings its filter points to. */
@@ -97,7 +100,10 @@ struct ctl_req {
 enum ctl_err ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char *why,
     size_t whysize);
 void ctl_req_clear(struct ctl_req *r);
-/* "list", "show", "status", "suppressions", "suppress", "unsuppress", or the operation's name. */
+/*
+ * "list", "show", "status", "suppressions", "suppress", "unsuppress",
+ * "metrics", or the operation's name.
+ */
 const char *ctl_req_op_name(const struct ctl_req *r);
 /*
  * A request for the daemon: op is "list", "status", an operation's name,
@@ -126,6 +132,15 @@ struct ctl_status {
 
 /* {"ok":true,"status":{...}}. */
 json_t *ctl_reply_status(const struct ctl_status *s);
+struct metrics;
+/*
+ * {"ok":true,"metrics":{NAME:{"type","help","labels":[...],"series":[...]}}}:
+ * every family of m (read now; its read hooks run) and each of its series:
+ * {"labels":{NAME:VALUE},"value":N}, for a histogram "count", "sum" and
+ * "buckets": [[upper bound, observations at or under it], ...] (+Inf is
+ * "count"). docs/control.md, "Metrics".
+ */
+json_t *ctl_reply_metrics(struct metrics *m);
 /* {"msg": msg}, taking msg. */
 json_t *ctl_reply_msg(json_t *msg);
 /*
@@ -147,6 +162,7 @@ struct control_deps {
 	struct sched *sched;		/* borrowed; must outlive the control */
 	struct server *server;		/* for its session count; borrowed */
 	struct suppress *suppress;	/* the suppression list; borrowed */
+	struct metrics *metrics;	/* the figures of the metrics op; borrowed */
 	uint64_t started_us;		/* the daemon's start, wall clock */
 };
 
@@ -214,5 +230,17 @@ void ctl_print_list_tail(FILE *f, uint64_t bytes, size_t count);
 void ctl_print_show(FILE *f, const json_t *msg);
 /* A status reply's "status" object (sterna status). */
 void ctl_print_status(FILE *f, const json_t *st);
+
+/* ---- sterna top's frame (top.c) ---- */
+
+/*
+ * One frame of sterna top from replies of the metrics op: cur, and prev
+ * (NULL for none yet: rates are shown as "-") taken dt_s seconds before
+ * it; interval_s is the refresh interval and now the time of cur, for the
+ * heading. Writes at most height lines of at most width columns each,
+ * printable ASCII, each ended by LF, to f; returns how many.
+ */
+unsigned ctl_top_frame(FILE *f, const json_t *prev, const json_t *cur, double dt_s,
+    double interval_s, time_t now, unsigned width, unsigned height);
 
 #endif

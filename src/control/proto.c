@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "events/suppress.h"
+#include "metrics/metrics.h"
 #include "smtp/smtp.h"
 #include "spool/spool.h"
 #include "util/jdepth.h"
@@ -96,6 +97,7 @@ static const struct {
 	{ "suppressions", CTL_SUPPRESSIONS },
 	{ "suppress", CTL_SUPPRESS },
 	{ "unsuppress", CTL_UNSUPPRESS },
+	{ "metrics", CTL_METRICS },
 };
 
 /* The keys each kind of request may have besides "op". */
@@ -115,6 +117,7 @@ key_allowed(enum ctl_kind k, const char *key)
 		return strcmp(key, "email") == 0;
 	case CTL_SUPPRESSIONS:
 	case CTL_STATUS:
+	case CTL_METRICS:
 	default:
 		return 0;
 	}
@@ -264,6 +267,8 @@ ctl_req_op_name(const struct ctl_req *r)
 		return "suppress";
 	case CTL_UNSUPPRESS:
 		return "unsuppress";
+	case CTL_METRICS:
+		return "metrics";
 	case CTL_APPLY:
 	default:
 		return sched_op_name(r->op);
@@ -349,6 +354,57 @@ ctl_reply_status(const struct ctl_status *s)
 	    "deferred", (json_int_t)st->deferred_last_min,
 	    "failed", (json_int_t)st->failed_last_min,
 	    "outbound_connections", (json_int_t)st->connections);
+}
+
+/* The family being read, in the object being made. */
+struct metrics_json {
+	json_t *families;
+	json_t *series;		/* the current family's */
+};
+
+static void
+metrics_json_reading(void *ctx, const struct metric_reading *r)
+{
+	static const char *const types[] = { "counter", "gauge", "histogram" };
+	struct metrics_json *mj = ctx;
+	json_t *labels, *s;
+
+	if (r->values == NULL) {
+		labels = json_array();
+		for (size_t k = 0; k < r->nlabels; k++)
+			json_array_append_new(labels, json_string(r->labels[k]));
+		mj->series = json_array();
+		json_object_set_new(mj->families, r->name, json_pack("{s:s,s:s,s:o,s:o}",
+		    "type", types[r->kind], "help", r->help, "labels", labels, "series",
+		    mj->series));
+		return;
+	}
+	labels = json_object();
+	for (size_t k = 0; k < r->nlabels; k++)
+		json_object_set_new(labels, r->labels[k], json_string(r->values[k]));
+	if (r->kind == METRIC_COUNTER) {
+		s = json_pack("{s:o,s:I}", "labels", labels, "value", (json_int_t)r->count);
+	} else if (r->kind == METRIC_GAUGE) {
+		s = json_pack("{s:o,s:f}", "labels", labels, "value", r->value);
+	} else {
+		json_t *buckets = json_array();
+
+		for (size_t b = 0; b < r->nbounds; b++)
+			json_array_append_new(buckets, json_pack("[f,I]", r->bounds[b],
+			    (json_int_t)r->cumulative[b]));
+		s = json_pack("{s:o,s:I,s:f,s:o}", "labels", labels, "count", (json_int_t)r->count,
+		    "sum", r->value, "buckets", buckets);
+	}
+	json_array_append_new(mj->series, s);
+}
+
+json_t *
+ctl_reply_metrics(struct metrics *m)
+{
+	struct metrics_json mj = { .families = json_object() };
+
+	metrics_read(m, metrics_json_reading, &mj);
+	return json_pack("{s:b,s:o}", "ok", 1, "metrics", mj.families);
 }
 
 int

@@ -4,7 +4,8 @@
  * deleted. Producers (the submission core, the scheduler's outcomes and
  * its queue operations) emit on the event loop;
  * consumers subscribe: the event log (evlog.c, for the HTTP API's event
- * feed and webhooks), and the metrics, instead of each keeping its own.
+ * feed and webhooks), the suppression list (suppress.c) and the metrics
+ * registry's figures (figures.c), instead of each keeping its own.
  * Emitting costs one call per subscriber; nothing is copied unless a
  * subscriber keeps it.
  */
@@ -49,6 +50,7 @@ struct event {
 	const char *dsn;		/* its enhanced status, "" for none */
 	const char *reply;		/* its text, or our reason; "" for none */
 	const char *relay;		/* "host[ip]:port", "" for a local delivery or none */
+	const char *agent;		/* after an attempt: "maildir", "lmtp", "smtp"; "" for none */
 	unsigned attempt;		/* DEFERRED: the attempts made so far */
 	uint64_t next_attempt_s;	/* DEFERRED: wall clock, seconds */
 	enum bounce_class bounce_class;	/* BOUNCED, EXPIRED */

@@ -45,12 +45,12 @@
 #include "dns/dns.h"
 #include "events/events.h"
 #include "events/evlog.h"
+#include "events/figures.h"
 #include "events/msgstate.h"
 #include "events/suppress.h"
 #include "events/webhook.h"
 #include "http/api_send.h"
 #include "http/idempotency.h"
-#include "metrics/figures.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -82,8 +82,8 @@ struct daemon {
 	struct api_send *api_send;	/* the HTTP API's sending endpoints */
 	struct idem *idem;		/* ... their Idempotency-Keys, kept across restarts */
 	struct api_events *api_events;	/* ... its event feed and suppression list */
-	struct metrics *metrics;	/* the figures GET /metrics gives */
-	struct figures *figures;	/* ... sterna's own, fed by the events */
+	struct metrics *metrics;	/* every module's figures: GET /metrics, sterna top */
+	struct figures *figures;	/* ... those the events feed */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -401,6 +401,19 @@ sessions_that_fit(const struct config *cfg)
 	return n;
 }
 
+/* What the registry says of the daemon itself: which version runs, since when. */
+static void
+count_daemon(struct metrics *m, uint64_t started_us)
+{
+	const char *version = STERNA_VERSION;
+
+	metric_set(metrics_gauge(m, "sterna_build_info", "The version that runs (the value is 1).",
+	    "version"), &version, 1);
+	metric_set(metrics_gauge(m, "process_start_time_seconds",
+	    "When the daemon started, in seconds since the epoch.", NULL), NULL,
+	    (double)started_us / 1e6);
+}
+
 static void
 daemon_free(struct daemon *d)
 {
@@ -424,7 +437,6 @@ daemon_free(struct daemon *d)
 	 * core's last commits): every subscriber hears what they said last.
 	 */
 	figures_free(&d->figures);
-	metrics_free(&d->metrics);
 	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
 	dns_free(&d->client_dns);
 	msgstate_free(&d->msgstate);	/* before the log it reads */
@@ -453,6 +465,8 @@ daemon_free(struct daemon *d)
 		event_free(d->stop_timer);
 	if (d->base)
 		event_base_free(d->base);
+	/* last: the modules above counted into it to their end (the flusher on its thread) */
+	metrics_free(&d->metrics);
 	config_free(&d->cfg);
 }
 
@@ -505,9 +519,13 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	d.local = local_db_new(d.cfg);
+	/* first of the modules that count: each registers its families as it is made */
+	d.metrics = metrics_new();
+	count_daemon(d.metrics, started_us);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .tls = d.tls, .max_sessions = sessions_that_fit(d.cfg) };
+		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics,
+		.max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -561,7 +579,7 @@ verb_serve(int argc, char **argv)
 	 */
 	if (d.cfg->users_file[0] != '\0')
 		d.auth_wq = workq_new(2);
-	if ((d.spool = spool_open(d.cfg->spool_dir, d.wq, err, sizeof(err))) == NULL) {
+	if ((d.spool = spool_open(d.cfg->spool_dir, d.wq, d.metrics, err, sizeof(err))) == NULL) {
 		log_err("spool: %s", err);
 		goto out;
 	}
@@ -603,6 +621,8 @@ verb_serve(int argc, char **argv)
 		}
 		events_subscribe(d.events, suppress_sink, d.suppress);
 	}
+	d.figures = figures_new(d.metrics);
+	events_subscribe(d.events, figures_sink, d.figures);
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
 		.local = d.local, .qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
@@ -613,6 +633,7 @@ verb_serve(int argc, char **argv)
 	msg_core_set_consumer(d.msg, to_scheduler, &d);
 	sched_set_events(d.sched, d.events);
 	sched_set_suppress(d.sched, d.suppress);
+	sched_set_metrics(d.sched, d.metrics);
 	sched_set_remove_barrier(d.sched, wait_idem, d.idem);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
@@ -636,7 +657,8 @@ verb_serve(int argc, char **argv)
 		events_subscribe(d.events, webhooks_sink, d.webhooks);
 	}
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
-		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
+		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
+		.metrics = d.metrics });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
 	d.recovery_started_us = clock_mono_us();
 	if ((d.recovery = spool_recovery_new(d.spool, &d.qids)) == NULL) {
@@ -657,14 +679,11 @@ verb_serve(int argc, char **argv)
 	/* as server.user, so that the socket is that user's; the queue is known by now */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
 		.sched = d.sched, .server = d.server, .suppress = d.suppress,
-		.started_us = started_us };
+		.metrics = d.metrics, .started_us = started_us };
 	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
-	d.metrics = metrics_new();
-	d.figures = figures_new(d.metrics, d.sched, d.server);
-	events_subscribe(d.events, figures_sink, d.figures);
 	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, d.msgstate, err,
 	    sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||

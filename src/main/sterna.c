@@ -21,6 +21,8 @@ usage(FILE *f)
 	    "       sterna queue [-c FILE] list|show|flush|hold|release|delete|bounce ...\n"
 	    "                               look at and act on the queue (sterna queue --help)\n"
 	    "       sterna status [-c FILE] the daemon and its queue in numbers\n"
+	    "       sterna top [-c FILE] [-d SECONDS] [--once]\n"
+	    "                               its figures, refreshed like top (sterna top --help)\n"
 	    "       sterna suppression [-c FILE] list|add|remove ...\n"
 	    "                               the addresses not to be mailed again\n"
 	    "       sterna apikey new [-c FILE | -f KEYS_FILE] --scopes send,read,admin\n"
@@ -70,6 +72,8 @@ main(int argc, char **argv)
 		return verb_queue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return verb_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "top") == 0)
+		return verb_top(argc - 1, argv + 1);
 	if (strcmp(argv[1], "suppression") == 0)
 		return verb_suppression(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apikey") == 0)

@@ -17,6 +17,8 @@ const char *verb_config_default(void);
 int verb_queue(int argc, char **argv);
 /* sterna status [-c FILE] [--json]. */
 int verb_status(int argc, char **argv);
+/* sterna top [-c FILE] [-d SECONDS] [--once]: the daemon's figures, refreshed (top_cli.c). */
+int verb_top(int argc, char **argv);
 /* mailq: sterna queue list, when the binary runs under that name. */
 int verb_mailq(int argc, char **argv);
 /*

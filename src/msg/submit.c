@@ -192,6 +192,19 @@ msg_sub_write(struct msg_sub *s, const void *p, size_t n)
 	return content_write(s, p, n);
 }
 
+/*
+ * The entrance an event names: where the message came from, and for SMTP
+ * whether the client logged in, which makes it a submission (RFC 6409)
+ * whichever listener it used.
+ */
+static const char *
+entrance_of(const struct spool_msg *m)
+{
+	if (m->origin == SPOOL_FROM_SMTP && m->auth_user != NULL)
+		return "submission";
+	return spool_origin_name(m->origin);
+}
+
 /* One RECEIVED event per recipient: the event stream counts recipients, as the API does. */
 static void
 emit_received(const struct msg_sub *s)
@@ -202,7 +215,7 @@ emit_received(const struct msg_sub *s)
 		.time_us = clock_wall_us(),
 		.message_id = m->qid,
 		.sender = m->sender,
-		.entrance = spool_origin_name(m->origin),
+		.entrance = entrance_of(m),
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
 		.size = m->content_bytes,

@@ -34,6 +34,15 @@ now_s(void)
 	return (int64_t)(clock_wall_us() / 1000000u);
 }
 
+/* mech: "PLAIN" or "LOGIN", as the session names it (static) */
+static void
+count(struct policy *p, const char *mech, const char *result)
+{
+	const char *labels[] = { mech, result };
+
+	metric_add(p->auth, labels, 1);
+}
+
 /* Runs on a worker thread: crypt is slow on purpose. */
 static void
 auth_run(struct work *w)
@@ -67,6 +76,7 @@ auth_done(struct work *w)
 	pc->auth_job = NULL;
 	if (j->is_ok) {
 		log_ev_auth(pc->id, pc->ip, j->mech, j->user, "ok", 0, 0);
+		count(pc->p, j->mech, "success");
 		verdict_accept(&v);
 	} else {
 		n = authlimit_fail(pc->p->authlimit, pc->ip, now_s());
@@ -74,7 +84,9 @@ auth_done(struct work *w)
 		    "Authentication credentials invalid");
 		v.delay_ms = authlimit_delay_ms(pc->p->d.cfg->auth_fail_delay_ms, n);
 		log_ev_auth(pc->id, pc->ip, j->mech, j->user, "fail", n, v.delay_ms);
+		count(pc->p, j->mech, "failure");
 	}
+	policy_count(pc->p, SMTP_STAGE_AUTH, &v);
 	j->done(j->ctx, &v);
 	auth_job_free(j);
 }
@@ -91,6 +103,7 @@ policy_auth_ask(struct policy_client *pc, const struct smtp_ask *q, policy_done_
 	if (!authlimit_allows(pc->p->authlimit, pc->ip, now_s())) {
 		/* refused without a check: a blocked guesser costs us no crypt */
 		log_ev_auth(pc->id, pc->ip, q->auth_mech, q->creds->user, "blocked", 0, 0);
+		count(pc->p, q->auth_mech, "blocked");
 		verdict_set(v_out, VERDICT_TEMPFAIL, 454, "4.7.0", "auth_blocked",
 		    "Too many authentication failures, try again later");
 		return 1;

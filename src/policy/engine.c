@@ -40,6 +40,13 @@ policy_new(const struct policy_deps *d)
 	p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
 	    64 * 1024);
 	p->limits = policy_limits_new(c);
+	p->refusals = metrics_counter(d->metrics, "sterna_policy_refusals_total",
+	    "Refusals by policy (reject: 5xx; tempfail: 4xx), by stage and by the rule that "
+	    "decided.", "stage,rule,verdict");
+	p->auth = metrics_counter(d->metrics, "sterna_smtp_auth_total",
+	    "AUTH attempts whose credentials were judged, by mechanism and result: success, "
+	    "failure (bad credentials), blocked (too many failures from the address).",
+	    "mechanism,result");
 	return p;
 }
 
@@ -227,13 +234,30 @@ judge(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
 	}
 }
 
+void
+policy_count(struct policy *p, enum smtp_stage stage, const struct verdict *v)
+{
+	const char *labels[3];
+
+	if (v->kind != VERDICT_REJECT && v->kind != VERDICT_TEMPFAIL)
+		return;
+	labels[0] = smtp_stage_name(stage);
+	labels[1] = v->rule[0] != '\0' ? v->rule : "none";
+	labels[2] = verdict_kind_name(v->kind);
+	metric_add(p->refusals, labels, 1);
+}
+
 int
 policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg *env,
     policy_done_fn *done, void *ctx, struct verdict *v_out)
 {
 	ASSERT(!pc->is_waiting && pc->auth_job == NULL);
-	if (q->stage == SMTP_STAGE_AUTH)
-		return policy_auth_ask(pc, q, done, ctx, v_out);
+	if (q->stage == SMTP_STAGE_AUTH) {
+		if (!policy_auth_ask(pc, q, done, ctx, v_out))
+			return 0;
+		policy_count(pc->p, q->stage, v_out);
+		return 1;
+	}
 	if (!policy_dns_ready(pc, q)) {
 		/* no check has counted anything yet: all of them run once DNS has answered */
 		pc->is_waiting = 1;
@@ -244,6 +268,7 @@ policy_ask(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 		return 0;
 	}
 	judge(pc, q, env, v_out);
+	policy_count(pc->p, q->stage, v_out);
 	return 1;
 }
 
@@ -256,6 +281,7 @@ policy_resume(struct policy_client *pc)
 		return;
 	pc->is_waiting = 0;
 	judge(pc, pc->wait_q, pc->wait_env, &v);
+	policy_count(pc->p, pc->wait_q->stage, &v);
 	/* last: the answer may end the connection, and this client with it */
 	pc->wait_done(pc->wait_ctx, &v);
 }

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "metrics/metrics.h"
 #include "policy/dnsbl.h"
 #include "policy/lists.h"
 #include "policy/policy.h"
@@ -37,6 +38,7 @@ struct policy_deps {
 	 * NULL without a users file (no AUTH).
 	 */
 	struct workq *auth_wq;
+	struct metrics *metrics;	/* the registry: refusals by rule, AUTH by result */
 };
 
 struct policy *policy_new(const struct policy_deps *d);

@@ -17,6 +17,8 @@ struct policy {
 	struct authlimit *authlimit;	/* AUTH failures per client address */
 	struct policy_limits *limits;	/* sessions, connections, messages, recipients per client */
 	unsigned nclients;
+	struct metric *refusals;	/* by stage, rule and verdict */
+	struct metric *auth;		/* AUTH by mechanism and result (auth.c) */
 };
 
 struct auth_job;
@@ -50,6 +52,8 @@ struct policy_client {
 
 /* engine.c: the question waiting, if DNS has now said what it needs */
 void policy_resume(struct policy_client *pc);
+/* engine.c: every verdict on its way out, whenever it comes: a refusal is counted. */
+void policy_count(struct policy *p, enum smtp_stage stage, const struct verdict *v);
 
 /* engine_dns.c */
 /* Starts the DNS checks this client needs; by_address: what the client lists say of its address. */

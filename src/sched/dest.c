@@ -22,6 +22,7 @@
 
 #include "deliver/smtp_client.h"
 #include "dns/dns.h"
+#include "metrics/metrics.h"
 #include "sched/myself.h"
 #include "util/log.h"
 #include "util/log_event.h"
@@ -356,6 +357,11 @@ conn_ready(void *ctx, struct smtp_out *c)
 	if (!oc->is_ready) {
 		oc->is_ready = 1;
 		d->nopening--;
+		if (s->fig.tls != NULL && smtp_out_tls_version(c) != NULL) {
+			const char *v[] = { "outbound", smtp_out_tls_version(c) };
+
+			metric_add(s->fig.tls, v, 1);
+		}
 		if (health_ok(&d->health))
 			log_ev_dest_up(d->key);
 	}

@@ -122,8 +122,9 @@ describe(const struct outcome *o, char *out, size_t size)
 }
 
 void
-outcome_emit(const struct qmsg *q, const struct outcome *o)
+outcome_emit(const struct job *j, const struct outcome *o)
 {
+	const struct qmsg *q = j->q;
 	const struct spool_msg *m = q->m;
 	struct event e = {
 		.time_us = clock_wall_us(),
@@ -135,6 +136,7 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		.dsn = o->status,
 		.reply = o->text,
 		.relay = o->relay,
+		.agent = j->agent != NULL ? j->agent->name : "",
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
 	};
@@ -186,6 +188,32 @@ deleted_emit(const struct qmsg *q)
 	}
 }
 
+/*
+ * Worker: writes a record step's marks at once (one write, one shared
+ * flush), and says of each that it could not be recorded if so.
+ */
+static void
+write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
+{
+	const struct spool_msg *m = j->q->m;
+	char rid[QID_LEN + 24];
+	int err;
+
+	if (n == 0 || spool_msg_mark(j->s->sp, m->qid, marks, n) == 0)
+		return;
+	err = errno;
+	for (size_t k = 0; k < n; k++) {
+		rid_of(m, marks[k].i, rid, sizeof(rid));
+		if (!marks[k].is_done)
+			log_err("%s: cannot record the deferral: %s", rid, strerror(err));
+		else if (marks[k].status[0] == '2')
+			log_err("%s: delivered, but cannot record it (%s): a restart may deliver it "
+			    "again", rid, strerror(err));
+		else
+			log_err("%s: cannot record the failure: %s", rid, strerror(err));
+	}
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)
@@ -197,6 +225,8 @@ record(struct job *j)
 	int any_perm = 0, any_delay = 0;
 	const char *to = notice_to(s, m);
 	int is_all_ok = j->is_whole;
+	struct spool_mark *marks;
+	size_t nmarks = 0;
 
 	if (spool_has(s->sp, m->qid) == 0) {
 		/* removed by hand while it was out: nothing to record, nobody to tell */
@@ -206,6 +236,7 @@ record(struct job *j)
 
 	for (size_t k = 0; k < j->n; k++)
 		is_all_ok &= j->out[k].kind == OUT_OK;
+	marks = xcalloc(j->n, sizeof(*marks));
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		const struct spool_rcpt *r = &m->rcpts[o->i];
@@ -221,10 +252,9 @@ record(struct job *j)
 			 * cost a flush each, and a crash before the removal is durable can only
 			 * deliver again, never lose.
 			 */
-			if (!is_all_ok && j->agent != &agent_maildir &&
-			    spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-				log_err("%s: delivered, but cannot record it (%s): a restart may "
-				    "deliver it again", rid, strerror(errno));
+			if (!is_all_ok && j->agent != &agent_maildir)
+				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+				    .status = o->status };
 			o->is_recorded = o->is_done = 1;
 			if (j->agent == &agent_maildir)
 				log_ev_delivered(rid, r->to, r->mailbox,
@@ -258,9 +288,8 @@ record(struct job *j)
 			delay = backoff_delay_s(o->attempts, cfg->retry_min_s, cfg->retry_max_s);
 			o->next_try_s = now + delay;
 			o->is_recorded = 1;
-			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, o->attempts, o->next_try_s,
-			    o->text) == -1)
-				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = o->attempts,
+			    .next_try_s = o->next_try_s, .reason = o->text };
 			log_ev_deferred(rid, r->to, o->attempts, delay, describe(o, why, sizeof(why)));
 			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
 			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
@@ -273,14 +302,16 @@ record(struct job *j)
 			any_perm = 1;
 			if (to == NULL) {
 				/* RFC 5321 4.5.5: no notice about a notice; the log says it all */
-				if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-					log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+				    .status = o->status };
 				o->is_recorded = o->is_done = 1;
 				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
 				    describe(o, why, sizeof(why)), "-");
 			}
 		}
 	}
+	write_marks(j, marks, nmarks);
+	free(marks);
 	if (is_all_ok) {
 		if (q_remove_file(s, m) == -1) {
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
@@ -305,6 +336,8 @@ mark_perm_run(struct work *w)
 	struct sched *s = j->s;
 	const struct spool_msg *m = j->q->m;
 	uint64_t next = sched_now_s() + s->cfg->retry_min_s;
+	struct spool_mark *marks = xcalloc(j->n, sizeof(*marks));
+	size_t nmarks = 0;
 
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
@@ -315,8 +348,8 @@ mark_perm_run(struct work *w)
 			continue;
 		rid_of(m, o->i, rid, sizeof(rid));
 		if (j->notice_ok) {
-			if (spool_msg_mark_done(s->sp, m->qid, o->i, o->status) == -1)
-				log_err("%s: cannot record the failure: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+			    .status = o->status };
 			o->is_recorded = o->is_done = 1;
 			log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status, o->text,
 			    j->notice_qid[0] ? j->notice_qid : "-");
@@ -326,11 +359,12 @@ mark_perm_run(struct work *w)
 			o->attempts = r->attempts;
 			o->next_try_s = next;
 			snprintf(o->text, sizeof(o->text), "the failure notice could not be queued");
-			if (spool_msg_mark_deferred(s->sp, m->qid, o->i, r->attempts, next,
-			    "the failure notice could not be queued") == -1)
-				log_err("%s: cannot record the deferral: %s", rid, strerror(errno));
+			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = r->attempts,
+			    .next_try_s = next, .reason = o->text };
 		}
 	}
+	write_marks(j, marks, nmarks);
+	free(marks);
 }
 
 static void

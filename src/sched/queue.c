@@ -14,6 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "metrics/metrics.h"
+#include "tls/tls.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
@@ -503,4 +506,41 @@ sched_stats(const struct sched *s, struct sched_stats *out)
 		out->failed_last_min += sl->failed;
 	}
 	out->connections = s->nconns;
+}
+
+/* ---- figures ---- */
+
+/* Before each read of the registry: the queue as it is now. */
+static void
+on_metrics_read(void *ctx)
+{
+	struct sched *s = ctx;
+	struct sched_stats st;
+	uint64_t now = clock_wall_us();
+
+	sched_stats(s, &st);
+	for (unsigned i = 0; i < SCHED_NSTATES; i++)
+		metric_series_set(s->fig.by_state[i], (double)st.by_state[i]);
+	metric_series_set(s->fig.oldest, st.oldest_arrival_us == 0 ||
+	    st.oldest_arrival_us > now ? 0 : (double)(now - st.oldest_arrival_us) / 1e6);
+	metric_series_set(s->fig.connections, (double)st.connections);
+}
+
+void
+sched_set_metrics(struct sched *s, struct metrics *m)
+{
+	struct metric *queue = metrics_gauge(m, "sterna_queue_messages",
+	    "Messages in the queue, by state.", "state");
+
+	for (unsigned i = 0; i < SCHED_NSTATES; i++) {
+		const char *state = sched_state_name((enum sched_state)i);
+
+		s->fig.by_state[i] = metric_series(queue, &state);
+	}
+	s->fig.oldest = metric_series(metrics_gauge(m, "sterna_queue_oldest_seconds",
+	    "Age of the oldest message in the queue (0 when it is empty).", NULL), NULL);
+	s->fig.connections = metric_series(metrics_gauge(m, "sterna_outbound_connections",
+	    "Outbound SMTP and LMTP connections open.", NULL), NULL);
+	s->fig.tls = tls_handshakes_metric(m);
+	metrics_on_read(m, on_metrics_read, s);
 }

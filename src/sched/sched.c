@@ -264,14 +264,15 @@ job_free(struct job *j)
 
 /* What the record step wrote about recipient o->i, now in the envelope too. */
 static void
-apply_outcome(struct qmsg *q, const struct outcome *o)
+apply_outcome(const struct job *j, const struct outcome *o)
 {
+	struct qmsg *q = j->q;
 	struct spool_rcpt *r = &q->m->rcpts[o->i];
 
 	q->rcpt_active[o->i] = 0;
 	if (!o->is_recorded)
 		return;		/* given back before it was tried, or stopped */
-	outcome_emit(q, o);
+	outcome_emit(j, o);
 	if (o->is_done) {
 		r->is_done = 1;
 		snprintf(r->status, sizeof(r->status), "%s", o->status);
@@ -323,7 +324,7 @@ job_finish(struct job *j)
 	q->is_gone |= j->is_gone;
 	q->is_removed |= j->is_removed;
 	for (size_t k = 0; k < j->n; k++) {
-		apply_outcome(q, &j->out[k]);
+		apply_outcome(j, &j->out[k]);
 		is_ok &= j->out[k].is_recorded && j->out[k].is_done;
 	}
 	job_free(j);

@@ -24,6 +24,7 @@
 
 struct sched;
 struct msg_core;
+struct metrics;
 
 /*
  * Returns a new scheduler; borrows base, sp, cfg and msg (notices enter the
@@ -39,6 +40,12 @@ struct sched *sched_new(struct event_base *base, struct spool *sp, const struct 
 void sched_set_events(struct sched *s, struct events *ev);
 /* Recipients on sup's list are not tried from now on (sup borrowed). */
 void sched_set_suppress(struct sched *s, const struct suppress *sup);
+/*
+ * The queue's figures in m (borrowed; it must outlive s): its messages by
+ * state, its oldest message's age and the outbound connections open, read
+ * at each read of m; the outbound TLS handshakes, counted as they are done.
+ */
+void sched_set_metrics(struct sched *s, struct metrics *m);
 /*
  * What must outlive a queue file: before a worker removes a message that
  * carries an API Idempotency-Key (m->api_idem), it calls wait(ctx), which

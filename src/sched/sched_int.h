@@ -176,6 +176,10 @@ struct sched {
 	struct heap due;
 	struct dns *dns;
 	struct events *events;		/* each recorded outcome is an event; may be NULL */
+	struct {			/* the figures in the metrics registry (queue.c); may be unset */
+		struct metric_series *by_state[SCHED_NSTATES], *oldest, *connections;
+		struct metric *tls;	/* outbound handshakes (dest.c) */
+	} fig;
 	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
 	void (*remove_wait)(void *ctx);	/* sched_set_remove_barrier(); may be NULL */
 	void *remove_wait_ctx;
@@ -232,8 +236,8 @@ void record(struct job *j);
  * durable (sched_set_remove_barrier). 0, or -1 with errno (spool_msg_remove).
  */
 int q_remove_file(struct sched *s, const struct spool_msg *m);
-/* A recorded outcome of q's as an event of the stream (on the loop). */
-void outcome_emit(const struct qmsg *q, const struct outcome *o);
+/* A recorded outcome of j's as an event of the stream (on the loop). */
+void outcome_emit(const struct job *j, const struct outcome *o);
 /* Loop: a DELETED event for each recipient of q not done yet (an operator deleted q). */
 void deleted_emit(const struct qmsg *q);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */

@@ -61,6 +61,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	metric_series_move(c->l->open, -1);
 	msg_sub_abort(&c->sub);
 	spool_msg_free(&c->env);
 	if (c->greet_ev)
@@ -262,8 +263,10 @@ tls_up(struct conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	const char *version = SSL_get_version(ssl), *cipher = SSL_get_cipher_name(ssl);
+	const char *labels[] = { "inbound", version };
 
 	evtimer_del(c->tls_ev);
+	metric_add(c->srv->tls, labels, 1);
 	log_ev_tls(c->id, version, cipher, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
 	    tls_ssl_cert_name(ssl), c->discarded);
 	smtp_session_tls_started(c->s, version, cipher);
@@ -586,6 +589,8 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
+	metric_series_add(l->accepted, 1);
+	metric_series_move(l->open, 1);
 	log_ev_connect(c->id, c->ip, c->port, l->conf->name);
 	conn_setup_bev(c);
 	if (ssl != NULL) {

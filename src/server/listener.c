@@ -48,6 +48,12 @@ server_new(const struct server_deps *deps)
 	};
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
+	srv->sessions = metrics_gauge(deps->metrics, "sterna_smtp_sessions",
+	    "SMTP sessions open, by listener.", "listener");
+	srv->accepted = metrics_counter(deps->metrics, "sterna_smtp_sessions_accepted_total",
+	    "SMTP connections accepted, by listener (those refused at the greeting too).",
+	    "listener");
+	srv->tls = tls_handshakes_metric(deps->metrics);
 	return srv;
 }
 
@@ -143,6 +149,8 @@ server_bind(struct server *srv, char *err, size_t errsize)
 		l->srv = srv;
 		l->conf = cl;
 		l->sconf = srv->sconf;
+		l->open = metric_series(srv->sessions, (const char *const *)&cl->name);
+		l->accepted = metric_series(srv->accepted, (const char *const *)&cl->name);
 		/* RFC 3207 4: offered only where it can work; inside implicit TLS it cannot */
 		l->sconf.offers_starttls = cl->offers_starttls && !cl->is_implicit_tls &&
 		    tls_server_has_cert(srv->d.tls);

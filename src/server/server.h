@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "metrics/metrics.h"
 #include "policy/engine.h"
 #include "msg/msg.h"
 #include "spool/spool.h"
@@ -28,6 +29,7 @@ struct server_deps {
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
+	struct metrics *metrics;	/* the registry: sessions per listener, TLS handshakes */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 

@@ -22,6 +22,7 @@ struct listener {
 	struct smtp_session_conf sconf;	/* the server's, with this listener's STARTTLS and AUTH options */
 	struct evconnlistener *evl;
 	int fd;
+	struct metric_series *open, *accepted;	/* its sessions open now, and all told */
 };
 
 struct conn;
@@ -35,6 +36,7 @@ struct server {
 	struct policy *policy;		/* the verdicts on every session's questions (borrowed) */
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
+	struct metric *sessions, *accepted, *tls;	/* the families of the figures */
 	unsigned long next_conn_id;
 	int is_draining;
 	/* out of descriptors: accepting stops for a pause that grows while it lasts */

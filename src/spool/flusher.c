@@ -3,7 +3,8 @@
  *
  * A flush item is a finished, closed file to be made durable and renamed
  * into place: a received message (incoming/ -> queue/) or a delivered copy
- * (a Maildir's tmp/ -> new/). One thread takes every item submitted since
+ * (a Maildir's tmp/ -> new/); or one only to be made durable where it is:
+ * a queued file that delivery appended status records to. One thread takes every item submitted since
  * its last batch and:
  *   1. syncfs(2) once per file system in the batch: the data and inodes of
  *      every file are on stable storage (one device flush, however many
@@ -38,12 +39,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define LAZY_WAIT_US 2000		/* how long deliveries wait for a received message */
 #define RECEIVING_WINDOW_US 50000	/* "receiving lately": an eager item this recently */
+
+/* the figures: files per batch, and seconds from a batch's start until all are durable */
+static const double files_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
+static const double seconds_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+	0.25, 0.5, 1, 2.5 };
 
 /*
  * File systems whose syncfs(2) makes every file on them durable: local
@@ -101,7 +108,7 @@ struct flusher {
 	size_t nfss, ndirs, fss_cap, dirs_cap;
 	struct fs_seen *seen;		/* every file system met so far (flusher thread) */
 	size_t nseen, seen_cap;
-	uint64_t nbatches, nitems;	/* for the log line at stop: how well flushes are shared */
+	struct metric_series *files, *seconds;	/* per batch (histograms, in the registry) */
 };
 
 /*
@@ -197,14 +204,14 @@ static void
 flush_batch(struct flusher *f, struct flush_item *batch)
 {
 	struct flush_item *it, *next;
+	uint64_t start_us = clock_mono_us(), nitems = 0;
 
 	f->nfss = f->ndirs = 0;
-	f->nbatches++;
 	/* 1. the data of every file, one syncfs per file system */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
-		f->nitems++;
+		nitems++;
 		it->err = fs ? 0 : errno;
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
@@ -226,7 +233,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		if (it->err == 0 && f->fss[it->fs_index].is_each &&
 		    fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
-		if (it->err != 0)
+		if (it->err != 0 || it->to_name == NULL)
 			continue;
 		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
 			it->err = errno;
@@ -251,6 +258,8 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			log_err("spool: directory fsync failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
+	metric_series_observe(f->files, (double)nitems);
+	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
 	/*
 	 * What the owners record once their file is durable comes before any
 	 * completion of the batch is reported: a delivery's D record is written
@@ -317,13 +326,21 @@ flusher_main(void *arg)
 }
 
 struct flusher *
-flusher_new(int fd, const char *label, int *is_syncfs_durable_out)
+flusher_new(int fd, const char *label, struct metrics *m, int *is_syncfs_durable_out)
 {
 	struct flusher *f = xcalloc(1, sizeof(*f));
 	struct stat st;
 	int r;
 
 	pthread_condattr_t ca;
+
+	f->files = metric_series(metrics_histogram(m, "sterna_spool_flush_files",
+	    "Files made durable by one group commit: messages received, copies delivered to "
+	    "Maildirs, queue files with new status records.", NULL, files_bounds,
+	    NELEM(files_bounds)), NULL);
+	f->seconds = metric_series(metrics_histogram(m, "sterna_spool_flush_seconds",
+	    "How long one group commit took, from its start until every file of it was "
+	    "durable.", NULL, seconds_bounds, NELEM(seconds_bounds)), NULL);
 
 	/* before the thread starts: f->seen is the thread's from then on */
 	*is_syncfs_durable_out = fstat(fd, &st) == 0 &&
@@ -351,8 +368,9 @@ flusher_free(struct flusher **fp)
 	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(f->thread, NULL);
-	log_info("spool: %llu files made durable in %llu group flushes",
-	    (unsigned long long)f->nitems, (unsigned long long)f->nbatches);
+	/* how well flushes were shared, from the figures the batches kept */
+	log_info("spool: %.0f files made durable in %llu group flushes",
+	    metric_series_value(f->files), (unsigned long long)metric_series_count(f->files));
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
 	free(f->fss);
@@ -407,6 +425,14 @@ wait_done(struct flush_item *it)
 	w->is_done = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+int
+flusher_sync_wait(struct flusher *f, int dirfd, const char *name)
+{
+	int is_renamed;
+
+	return flusher_rename_wait(f, dirfd, name, -1, NULL, NULL, NULL, &is_renamed);
 }
 
 int

@@ -252,66 +252,78 @@ spool_msg_read_content(struct spool *sp, const char *qid,
 	return ret;
 }
 
-/* Appends one status record to queue/qid, and makes it durable if is_flushed. */
+/* How appended records are made durable. */
+enum flush_how {
+	FLUSH_NONE,	/* the flusher's own next syncfs covers them */
+	FLUSH_NOW,	/* an fdatasync of the file, here */
+	FLUSH_GROUP,	/* the next group commit (flusher_sync_wait): a worker thread only */
+};
+
+/* Appends records (whole, in one write) to queue/qid and makes them durable as how says. */
 static int
-append_status(struct spool *sp, const char *qid, enum rec_type type, struct buf *payload,
-    int is_flushed)
+append_records(struct spool *sp, const char *qid, const struct buf *recs, enum flush_how how)
 {
-	struct buf rec;
 	int fd, ret = -1, saved;
 
-	buf_init(&rec, REC_MAX_PAYLOAD + REC_OVERHEAD);
-	if (rec_append(&rec, type, payload->data, payload->len, NULL) == -1) {
-		buf_clear(&rec);
-		errno = EFBIG;
-		return -1;
-	}
 	fd = openat(sp->queue_fd, qid, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd != -1 && write_all(fd, rec.data, rec.len) == 0 && (!is_flushed || fdatasync(fd) == 0))
+	if (fd != -1 && write_all(fd, recs->data, recs->len) == 0 &&
+	    (how != FLUSH_NOW || fdatasync(fd) == 0))
 		ret = 0;
 	saved = errno;
 	if (fd != -1 && close(fd) == -1 && ret == 0) {
 		ret = -1;
 		saved = errno;
 	}
-	buf_clear(&rec);
+	if (ret == 0 && how == FLUSH_GROUP && flusher_sync_wait(sp->fl, sp->queue_fd, qid) == -1) {
+		ret = -1;
+		saved = errno;
+	}
 	errno = saved;
 	return ret;
 }
 
+/* Adds mark's D or T record to recs: 0, or -1 with errno. */
 static int
-mark_done(struct spool *sp, const char *qid, size_t i, const char *status, int is_flushed)
+add_mark_record(struct buf *recs, const struct spool_mark *mark)
 {
 	struct buf p;
 	int r = -1;
 
 	buf_init(&p, 4096);
-	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_str(&p, "status", status) == 0)
-		r = append_status(sp, qid, REC_DONE, &p, is_flushed);
+	if (mark->is_done ? rec_kv_add_u64(&p, "rcpt", mark->i) == 0 &&
+	    rec_kv_add_str(&p, "status", mark->status) == 0 :
+	    rec_kv_add_u64(&p, "rcpt", mark->i) == 0 &&
+	    rec_kv_add_u64(&p, "attempts", mark->attempts) == 0 &&
+	    rec_kv_add_u64(&p, "next", mark->next_try_s) == 0 &&
+	    rec_kv_add(&p, "reason", mark->reason, strnlen(mark->reason, 512)) == 0)
+		r = rec_append(recs, mark->is_done ? REC_DONE : REC_DEFER, p.data, p.len, NULL);
 	buf_clear(&p);
+	if (r == -1)
+		errno = EFBIG;
+	return r;
+}
+
+static int
+mark_with(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n,
+    enum flush_how how)
+{
+	struct buf recs;
+	int r = 0;
+
+	/* a record is at most its 4 KiB of keys and values and its frame */
+	buf_init(&recs, n * (4096 + REC_OVERHEAD));
+	for (size_t k = 0; k < n && r == 0; k++)
+		r = add_mark_record(&recs, &marks[k]);
+	if (r == 0 && n > 0)
+		r = append_records(sp, qid, &recs, how);
+	buf_clear(&recs);
 	return r;
 }
 
 int
-spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status)
+spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n)
 {
-	return mark_done(sp, qid, i, status, 1);
-}
-
-int
-spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
-    uint64_t next_try_s, const char *reason)
-{
-	struct buf p;
-	int r = -1;
-
-	buf_init(&p, 4096);
-	if (rec_kv_add_u64(&p, "rcpt", i) == 0 && rec_kv_add_u64(&p, "attempts", attempts) == 0 &&
-	    rec_kv_add_u64(&p, "next", next_try_s) == 0 &&
-	    rec_kv_add(&p, "reason", reason, strnlen(reason, 512)) == 0)
-		r = append_status(sp, qid, REC_DEFER, &p, 1);
-	buf_clear(&p);
-	return r;
+	return mark_with(sp, qid, marks, n, FLUSH_GROUP);
 }
 
 int
@@ -323,8 +335,14 @@ spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid)
 	buf_init(&p, 256);
 	if (rec_kv_add_u64(&p, "held", is_held != 0) == 0 &&
 	    rec_kv_add_u64(&p, "uid", uid < 0 ? UINT32_MAX : (uint64_t)uid) == 0 &&
-	    rec_kv_add_u64(&p, "time", clock_wall_us() / 1000000u) == 0)
-		r = append_status(sp, qid, REC_HOLD, &p, 1);
+	    rec_kv_add_u64(&p, "time", clock_wall_us() / 1000000u) == 0) {
+		struct buf rec;
+
+		buf_init(&rec, p.len + REC_OVERHEAD);
+		if ((r = rec_append(&rec, REC_HOLD, p.data, p.len, NULL)) == 0)
+			r = append_records(sp, qid, &rec, FLUSH_NOW);
+		buf_clear(&rec);
+	}
 	buf_clear(&p);
 	return r;
 }
@@ -350,8 +368,11 @@ static void
 record_delivered(void *ctx)
 {
 	struct delivered *d = ctx;
+	struct spool_mark done = { .i = d->rcpt, .is_done = 1, .status = "2.0.0" };
 
-	if (mark_done(d->sp, d->qid, d->rcpt, "2.0.0", !d->sp->is_syncfs_durable) == -1)
+	/* on this thread no flush can be waited for: where syncfs is none, an fdatasync */
+	if (mark_with(d->sp, d->qid, &done, 1, d->sp->is_syncfs_durable ? FLUSH_NONE :
+	    FLUSH_NOW) == -1)
 		log_err("%s.%zu: delivered, but cannot record it (%s): a restart may deliver it again",
 		    d->qid, d->rcpt + 1, strerror(errno));
 }

@@ -49,7 +49,7 @@ open_subdir(const char *dir, const char *name, char *err, size_t errsize)
 }
 
 struct spool *
-spool_open(const char *dir, struct workq *wq, char *err, size_t errsize)
+spool_open(const char *dir, struct workq *wq, struct metrics *m, char *err, size_t errsize)
 {
 	struct spool *sp = xcalloc(1, sizeof(*sp));
 
@@ -64,7 +64,7 @@ spool_open(const char *dir, struct workq *wq, char *err, size_t errsize)
 	}
 	/* the renames below must stay inside one file system, and syncfs covers it */
 	spool_refresh_space(sp);
-	sp->fl = flusher_new(sp->queue_fd, dir, &sp->is_syncfs_durable);
+	sp->fl = flusher_new(sp->queue_fd, dir, m, &sp->is_syncfs_durable);
 	return sp;
 }
 

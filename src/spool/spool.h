@@ -17,8 +17,8 @@
  * acknowledges it.
  *
  * Delivering (worker threads): spool_msg_load() reads a committed file,
- * spool_msg_read_content() streams its body, spool_msg_mark_done() and
- * spool_msg_mark_deferred() record what happened to recipients (durably),
+ * spool_msg_read_content() streams its body, spool_msg_mark() records what
+ * happened to its recipients (durably, in the next group commit),
  * spool_msg_remove() ends it.
  */
 #ifndef STERNA_SPOOL_SPOOL_H
@@ -121,11 +121,15 @@ int spool_msg_add_rcpt(struct spool_msg *m, const char *orig, const char *to,
 /* Frees a message and its strings; m may point to NULL. */
 void spool_msg_free(struct spool_msg **m);
 
+struct metrics;
+
 /*
- * Opens (creating what is missing) the spool in dir, using wq for disk work.
+ * Opens (creating what is missing) the spool in dir, using wq for disk work,
+ * with the group commit's figures in m (borrowed; it must outlive the spool).
  * Returns a new spool, or NULL with the reason in err.
  */
-struct spool *spool_open(const char *dir, struct workq *wq, char *err, size_t errsize);
+struct spool *spool_open(const char *dir, struct workq *wq, struct metrics *m, char *err,
+    size_t errsize);
 /* Stops the flusher (after the batch in hand) and frees *sp. */
 void spool_close(struct spool **sp);
 
@@ -219,11 +223,23 @@ struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, s
  */
 int spool_msg_read_content(struct spool *sp, const char *qid,
     int (*sink)(void *ctx, const void *p, size_t n), void *ctx);
-/* Durably records that recipient i of qid is done (delivered or bounced): 0, or -1 with errno. */
-int spool_msg_mark_done(struct spool *sp, const char *qid, size_t i, const char *status);
-/* Durably records a failed attempt for recipient i and its next try: 0, or -1 with errno. */
-int spool_msg_mark_deferred(struct spool *sp, const char *qid, size_t i, unsigned attempts,
-    uint64_t next_try_s, const char *reason);
+/* What happened to one recipient, for spool_msg_mark(). */
+struct spool_mark {
+	size_t i;		/* the recipient */
+	int is_done;		/* 1: done (delivered or bounced): a D record; 0: deferred: a T record */
+	const char *status;	/* D: its enhanced status ("2.0.0", "5.1.1") */
+	unsigned attempts;	/* T: failed attempts so far */
+	uint64_t next_try_s;	/* T: not before (seconds since the epoch) */
+	const char *reason;	/* T: why (cut at 512 bytes) */
+};
+/*
+ * Durably records the n marks of qid's recipients, all at once: one write,
+ * made durable by the spool's next group commit, whose flush they share
+ * with received messages and other deliveries (a message to many
+ * destinations pays no flush per recipient). Worker threads only (it waits
+ * for the flush). 0, or -1 with errno (then any of them may be lost).
+ */
+int spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n);
 /*
  * Durably records that an operator (uid) put qid on hold (is_held 1) or
  * released it (0): an H record, so a held message stays held across a

@@ -16,7 +16,11 @@
 
 struct flusher;
 
-/* A closed file to make durable and rename into place (flusher.c). */
+/*
+ * A closed file to make durable and rename into place (flusher.c); with
+ * to_name NULL, only to make durable where it is (records appended to a
+ * queued file).
+ */
 struct flush_item {
 	int from_dirfd, to_dirfd;
 	const char *from_name, *to_name;
@@ -62,14 +66,18 @@ struct spool_txn {
 	struct flush_item flush;	/* incoming/qid -> queue/qid */
 };
 
+struct metrics;
+
 /*
  * flusher.c: group commit of finished files. Starts the thread; fd is on
  * the spool's file system, named label in the log line that says how files
  * are flushed there; *is_syncfs_durable_out says whether by one syncfs(2)
  * per batch (1) or by an fsync of each file (0: nothing else flushes the
  * spool's files there, so what is appended to them needs its own fsync).
+ * Each batch's size and time go to m (borrowed).
  */
-struct flusher *flusher_new(int fd, const char *label, int *is_syncfs_durable_out);
+struct flusher *flusher_new(int fd, const char *label, struct metrics *m,
+    int *is_syncfs_durable_out);
 /* Flushes the batch in hand, stops the thread, frees *f. */
 void flusher_free(struct flusher **f);
 /* Any thread: joins the next batch; it->done() runs on the flusher's thread. */
@@ -81,6 +89,8 @@ void flusher_submit(struct flusher *f, struct flush_item *it);
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
     const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed);
+/* The same for a file that stays where it is (to_name NULL): 0, or -1 with errno. */
+int flusher_sync_wait(struct flusher *f, int dirfd, const char *name);
 
 /* reader.c: records from a file, one at a time. */
 struct rec_reader {

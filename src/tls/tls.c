@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -443,4 +444,12 @@ tls_client_is_verified(const SSL *ssl)
 {
 	return (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0 &&
 	    SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+struct metric *
+tls_handshakes_metric(struct metrics *m)
+{
+	return metrics_counter(m, "sterna_tls_handshakes_total",
+	    "TLS handshakes done, inbound (SMTP clients) and outbound (the servers mail is "
+	    "delivered to), by protocol version.", "direction,version");
 }

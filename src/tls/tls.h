@@ -98,4 +98,12 @@ const char *tls_client_verify_error(const SSL *ssl);
 /* 1 if ssl was asked to verify its peer and did. */
 int tls_client_is_verified(const SSL *ssl);
 
+struct metrics;
+/*
+ * The family in m that counts TLS handshakes done, by direction
+ * ("inbound": SMTP clients; "outbound": the servers we deliver to) and
+ * version (SSL_get_version's "TLSv1.3"): one family, whoever counts.
+ */
+struct metric *tls_handshakes_metric(struct metrics *m);
+
 #endif

@@ -4,7 +4,8 @@
  * JSON, NULs, 8-bit bytes, deep nesting, unknown ops and keys, bad
  * filters), the requests the client builds read back as they were meant,
  * replies, and queue views as mailq's text (the views as JSON are
- * test_qview.c's).
+ * test_qview.c's); the metrics reply, read from a real registry, and
+ * sterna top's frames made of two of them.
  *
  * The queue interface's names and views are the daemon's (src/sched/queue.c,
  * which needs the whole scheduler): stub_queue.c stands in for them.
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include "control/control.h"
+#include "metrics/metrics.h"
 #include "queue_fixture.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -75,6 +77,7 @@ static const struct {
 	{ IN("{\"op\":\"list\"}"),					CTL_ERR_NONE },
 	{ IN(" {\"op\" : \"list\"}\r"),					CTL_ERR_NONE },	/* CR: whitespace */
 	{ IN("{\"op\":\"status\"}"),					CTL_ERR_NONE },
+	{ IN("{\"op\":\"metrics\"}"),					CTL_ERR_NONE },
 	{ IN("{\"op\":\"show\",\"id\":\"6C7EAJ89TX000\"}"),		CTL_ERR_NONE },
 	{ IN("{\"op\":\"list\",\"filter\":{}}"),			CTL_ERR_NONE },
 	{ IN("{\"op\":\"list\",\"filter\":{\"sender\":\"\"}}"),		CTL_ERR_NONE },	/* <> */
@@ -128,6 +131,8 @@ static const struct {
 	{ IN("{\"op\":\"list\",\"all\":true}"),				CTL_ERR_BAD_REQUEST },
 	{ IN("{\"op\":\"list\",\"id\":\"6C7EAJ89TX000\"}"),		CTL_ERR_BAD_REQUEST },
 	{ IN("{\"op\":\"status\",\"filter\":{}}"),			CTL_ERR_BAD_REQUEST },
+	{ IN("{\"op\":\"metrics\",\"filter\":{}}"),			CTL_ERR_BAD_REQUEST },
+	{ IN("{\"op\":\"metrics\",\"names\":[\"a\"]}"),		CTL_ERR_BAD_REQUEST },
 	{ IN("{\"op\":\"hold\",\"all\":\"yes\"}"),			CTL_ERR_BAD_REQUEST },
 	{ IN("{\"op\":\"hold\",\"all\":1}"),				CTL_ERR_BAD_REQUEST },
 	{ IN("{\"op\":\"list\",\"verbose\":true}"),			CTL_ERR_BAD_REQUEST },
@@ -398,6 +403,186 @@ test_print_list(void **state)
 	spool_msg_free(&m);
 }
 
+/* ---- the metrics op and sterna top ---- */
+
+/* A registry with a little of everything sterna top shows, as a daemon's would be. */
+struct daemon_figures {
+	struct metrics *m;
+	struct metric *received, *results, *queue, *sessions, *refusals, *tls, *start;
+	struct metric *flush_files;
+};
+
+static const double flush_bounds[] = { 1, 2, 4, 8 };
+
+static void
+figures_init(struct daemon_figures *d)
+{
+	d->m = metrics_new();
+	d->start = metrics_gauge(d->m, "process_start_time_seconds", "Start.", NULL);
+	metric_set(d->start, NULL, 1000);
+	metric_set(metrics_gauge(d->m, "sterna_build_info", "Version.", "version"),
+	    (const char *[]){ "9.9.9" }, 1);
+	d->received = metrics_counter(d->m, "sterna_messages_received_total", "In.", "entrance");
+	d->results = metrics_counter(d->m, "sterna_delivery_results_total", "Out.",
+	    "agent,result,category");
+	d->queue = metrics_gauge(d->m, "sterna_queue_messages", "Queue.", "state");
+	d->sessions = metrics_gauge(d->m, "sterna_smtp_sessions", "Sessions.", "listener");
+	d->refusals = metrics_counter(d->m, "sterna_policy_refusals_total", "No.",
+	    "stage,rule,verdict");
+	d->tls = metrics_counter(d->m, "sterna_tls_handshakes_total", "TLS.", "direction,version");
+	d->flush_files = metrics_histogram(d->m, "sterna_spool_flush_files", "Files.", NULL,
+	    flush_bounds, sizeof(flush_bounds) / sizeof(flush_bounds[0]));
+}
+
+static void
+test_metrics_reply(void **state)
+{
+	struct daemon_figures d;
+	json_t *j, *fam, *s;
+
+	(void)state;
+	figures_init(&d);
+	metric_add(d.received, (const char *[]){ "smtp" }, 7);
+	metric_set(d.queue, (const char *[]){ "held" }, 2);
+	metric_observe(d.flush_files, NULL, 3);
+	metric_observe(d.flush_files, NULL, 100);
+	j = ctl_reply_metrics(d.m);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	fam = json_object_get(json_object_get(j, "metrics"), "sterna_messages_received_total");
+	assert_string_equal(json_string_value(json_object_get(fam, "type")), "counter");
+	assert_string_equal(json_string_value(json_object_get(fam, "help")), "In.");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(fam, "labels"), 0)),
+	    "entrance");
+	s = json_array_get(json_object_get(fam, "series"), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "labels"),
+	    "entrance")), "smtp");
+	assert_true(json_is_integer(json_object_get(s, "value")));	/* a count, whole */
+	assert_int_equal(json_integer_value(json_object_get(s, "value")), 7);
+	fam = json_object_get(json_object_get(j, "metrics"), "sterna_queue_messages");
+	s = json_array_get(json_object_get(fam, "series"), 0);
+	assert_true(json_number_value(json_object_get(s, "value")) == 2);
+	/* a histogram: count (+Inf), sum, and cumulative buckets by upper bound */
+	fam = json_object_get(json_object_get(j, "metrics"), "sterna_spool_flush_files");
+	s = json_array_get(json_object_get(fam, "series"), 0);
+	assert_int_equal(json_integer_value(json_object_get(s, "count")), 2);
+	assert_true(json_number_value(json_object_get(s, "sum")) == 103);
+	assert_int_equal(json_array_size(json_object_get(s, "buckets")), 4);
+	assert_true(json_number_value(json_array_get(json_array_get(json_object_get(s, "buckets"),
+	    1), 0)) == 2);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(s,
+	    "buckets"), 1), 1)), 0);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(s,
+	    "buckets"), 2), 1)), 1);
+	/* a family without a series yet is there, with none */
+	fam = json_object_get(json_object_get(j, "metrics"), "sterna_tls_handshakes_total");
+	assert_int_equal(json_array_size(json_object_get(fam, "series")), 0);
+	json_decref(j);
+	metrics_free(&d.m);
+}
+
+/* A frame of sterna top as text: a new string; *lines_out its lines. */
+static char *
+frame(const json_t *prev, const json_t *cur, double dt, unsigned width, unsigned height,
+    unsigned *lines_out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	*lines_out = ctl_top_frame(f, prev, cur, dt, 1, (time_t)2000, width, height);
+	fclose(f);
+	return text;
+}
+
+/* Every line of text at most width bytes, printable ASCII; and how many there are. */
+static unsigned
+check_lines(const char *text, unsigned width)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; *p != '\0'; n++) {
+		const char *nl = strchr(p, '\n');
+
+		assert_non_null(nl);
+		assert_true((unsigned)(nl - p) <= width);
+		for (const char *c = p; c < nl; c++)
+			assert_true(*c >= 0x20 && *c < 0x7f);
+		p = nl + 1;
+	}
+	return n;
+}
+
+static void
+test_top_frames(void **state)
+{
+	struct daemon_figures d;
+	json_t *a, *b, *c;
+	unsigned n;
+	char *text;
+
+	(void)state;
+	figures_init(&d);
+	metric_add(d.received, (const char *[]){ "smtp" }, 100);
+	metric_set(d.queue, (const char *[]){ "deferred" }, 3);
+	metric_set(d.sessions, (const char *[]){ "mx" }, 4);
+	metric_set(d.sessions, (const char *[]){ "submission" }, 1);
+	/* a rule name with an escape in it must not reach the terminal as one */
+	metric_add(d.refusals, (const char *[]){ "rcpt", "bl\033[2J", "reject" }, 1);
+	a = ctl_reply_metrics(d.m);
+	/* two seconds later: 20 more by SMTP, 4 by the API, 10 delivered, 2 handshakes */
+	metric_add(d.received, (const char *[]){ "smtp" }, 20);
+	metric_add(d.received, (const char *[]){ "api" }, 4);
+	metric_add(d.results, (const char *[]){ "maildir", "delivered", "none" }, 10);
+	metric_add(d.tls, (const char *[]){ "inbound", "TLSv1.3" }, 2);
+	metric_set(d.queue, (const char *[]){ "held" }, 1);
+	metric_observe(d.flush_files, NULL, 2);
+	metric_observe(d.flush_files, NULL, 4);
+	metric_add(d.refusals, (const char *[]){ "rcpt", "bl\033[2J", "reject" }, 1);
+	b = ctl_reply_metrics(d.m);
+
+	/* the first frame: no rates yet */
+	text = frame(NULL, a, 0, 80, 24, &n);
+	assert_int_equal(check_lines(text, 80), n);
+	assert_true(n <= 24);
+	assert_non_null(strstr(text, "sterna 9.9.9  up 16m 40s"));
+	assert_non_null(strstr(text, "Received    - -\n"));
+	assert_non_null(strstr(text, "Sessions    5 open: mx 4  submission 1\n"));
+	assert_non_null(strstr(text, "Queue       3 messages"));
+	assert_non_null(strstr(text, " deferred 3 held 0 "));
+	assert_non_null(strstr(text, "Since start received 100 "));
+	assert_non_null(strstr(text, "refused 1 "));
+	free(text);
+
+	/* the next: rates per second over the 2 s between them, largest part first */
+	text = frame(a, b, 2, 80, 24, &n);
+	assert_int_equal(check_lines(text, 80), n);
+	assert_non_null(strstr(text, "Received    12.0/s 0 B/s: smtp 10.0  api 2.0\n"));
+	assert_non_null(strstr(text, "Delivered   5.0/s: maildir 5.0  latency -\n"));
+	assert_non_null(strstr(text, "accepted 0.0/s  TLS 1.0/s (TLSv1.3 100%)\n"));
+	assert_non_null(strstr(text, " deferred 3 held 1 "));
+	assert_non_null(strstr(text, "Commit      1.0/s flushes  3.0 files each"));
+	assert_null(strstr(text, "\033"));
+	assert_non_null(strstr(text, "Refused     0.5/s: bl?[2J 0.5\n"));
+	free(text);
+
+	/* a narrow, short terminal: cut, never wrapped */
+	text = frame(a, b, 2, 30, 6, &n);
+	assert_int_equal(n, 6);
+	assert_int_equal(check_lines(text, 30), 6);
+	free(text);
+
+	/* the daemon started again between the samples: no rate from counters that began anew */
+	metric_set(d.start, NULL, 1500);
+	c = ctl_reply_metrics(d.m);
+	text = frame(a, c, 2, 80, 24, &n);
+	assert_non_null(strstr(text, "Received    - -\n"));
+	free(text);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	metrics_free(&d.m);
+}
+
 int
 main(void)
 {
@@ -410,6 +595,8 @@ main(void)
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_print_list),
+		cmocka_unit_test(test_metrics_reply),
+		cmocka_unit_test(test_top_frames),
 	};
 
 	/* mailq's times are local: make local UTC */
