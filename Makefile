@@ -13,8 +13,9 @@
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
 #                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, the
 #                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), the
-#                 flushes one message to 1,000 recipients at 100 destinations costs, and
-#                 the receive rate with GET /metrics scraped every second against none
+#                 flushes one message to 1,000 recipients at 100 destinations costs,
+#                 the receive rate with GET /metrics scraped every second against none,
+#                 and the event feed's cost near the end of a large event log
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -95,6 +96,7 @@ bench: deps all
 	sh bench/metrics.sh $(abspath $(BUILD))/sterna
 	sh bench/dkim.sh $(abspath $(BUILD))/sterna
 	sh bench/milter.sh $(abspath $(BUILD))/sterna
+	sh bench/events_read.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

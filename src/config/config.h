@@ -416,6 +416,7 @@ struct config {
 	/* events { }: the event log (src/events/evlog.c) and webhooks (webhook.c) */
 	unsigned events_retention_s;	/* files older than this go */
 	uint64_t events_max_bytes;	/* ... and the oldest go while the folder holds more */
+	uint64_t message_state_bytes;	/* the recipients' last states in memory (msgstate.c) */
 	struct config_webhook *webhooks;	/* in file order */
 	size_t nwebhooks;
 	unsigned webhook_timeout_ms;	/* for one POST, connecting included */
@@ -444,7 +445,7 @@ extern const char *const config_dkim_sources[CONFIG_DKIM_SOURCES];
  * src/events/events.h's enums, which take their names from here.
  * config_bounce_categories[0] is "" (no category).
  */
-#define CONFIG_EVENT_TYPES 6
+#define CONFIG_EVENT_TYPES 7
 #define CONFIG_BOUNCE_CATEGORIES 7
 extern const char *const config_event_types[CONFIG_EVENT_TYPES];
 extern const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES];

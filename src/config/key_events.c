@@ -16,7 +16,7 @@
 #define URL_MAX_LEN 1024
 
 const char *const config_event_types[CONFIG_EVENT_TYPES] = { "received", "delivered",
-	"deferred", "bounced", "expired", "suppressed" };
+	"deferred", "bounced", "expired", "suppressed", "deleted" };
 const char *const config_bounce_categories[CONFIG_BOUNCE_CATEGORIES] = { "", "bad_mailbox",
 	"mailbox_full", "policy", "spam_block", "dns", "other" };
 

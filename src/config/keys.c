@@ -287,6 +287,8 @@ const struct key_row cfg_rows[] = {
 	    HOUR, 366 * DAY, SEC, NULL, NULL, NULL },
 	{ "events.max_size", KT_SIZE, KS_U64, CFG(events_max_bytes), GIB, NULL, 16 * MIB,
 	    1024 * GIB, 0, NULL, NULL, NULL },
+	{ "events.state_memory", KT_SIZE, KS_U64, CFG(message_state_bytes), 128 * MIB, NULL, MIB,
+	    64 * GIB, 0, NULL, NULL, NULL },
 	{ "events.webhook_timeout", KT_DURATION, KS_UNSIGNED, CFG(webhook_timeout_ms), 10 * SEC,
 	    NULL, 100, 5 * MIN, 1, NULL, NULL, NULL },
 	{ "events.webhook_retry_for", KT_DURATION, KS_UNSIGNED, CFG(webhook_retry_for_s), DAY,
@@ -297,7 +299,8 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL },
 	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, "", 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
-	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
+	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired, suppressed, "
+	    "deleted)" },
 
 	/* content filters (src/milter): milter "NAME" { }, named by listeners and local_milters */
 	{ "server.local_milters", KT_STRING, KS_STR, CFG(local_milters), 0, "", 0, 0, 0, NULL,

@@ -1,7 +1,8 @@
 /*
  * events.h - one stream of what happens to mail: a message received, and
- * each recipient delivered, deferred, bounced or expired. Producers (the
- * submission core, the scheduler's outcomes) emit on the event loop;
+ * each recipient delivered, deferred, bounced, expired, suppressed or
+ * deleted. Producers (the submission core, the scheduler's outcomes and
+ * its queue operations) emit on the event loop;
  * consumers subscribe: the event log (evlog.c, for the HTTP API's event
  * feed and webhooks), the suppression list (suppress.c) and the metrics
  * registry's figures (figures.c), instead of each keeping its own.
@@ -21,6 +22,7 @@ enum event_type {
 	EVENT_BOUNCED,		/* failed for good (a notice goes to the sender, if any) */
 	EVENT_EXPIRED,		/* queue.lifetime passed: failed for good after retries */
 	EVENT_SUPPRESSED,	/* not tried: the address is on the suppression list (failed) */
+	EVENT_DELETED,		/* not to be tried: an operator took the message out of the queue */
 	EVENT_TYPE_N,		/* the names are config_event_types' (config/config.h) */
 };
 
@@ -70,7 +72,7 @@ void events_subscribe(struct events *ev, events_sink_fn *fn, void *ctx);
 /* Hands e to every consumer in the order they subscribed; the loop thread only. */
 void events_emit(struct events *ev, const struct event *e);
 
-/* "received", "delivered", "deferred", "bounced", "expired", "suppressed". */
+/* "received", "delivered", "deferred", "bounced", "expired", "suppressed", "deleted". */
 const char *event_type_name(enum event_type t);
 /* "hard", "soft"; "" for none. */
 const char *bounce_class_name(enum bounce_class c);

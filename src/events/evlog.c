@@ -5,6 +5,10 @@
  * a second (or 256 KiB), are written by the loop, and a thread of the log's
  * own syncs the file: the loop never waits for the disk (but once a file,
  * when it rotates).
+ * Readers find the file by its name (the log keeps the list in memory) and
+ * the line in it by a bisection over byte offsets (the cursors of a file's
+ * lines count up one by one), then read on from there: a page costs a few
+ * small reads plus what it returns, however long the file is.
  */
 #include "events/evlog.h"
 
@@ -24,6 +28,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/xalloc.h"
 
 #define PENDING_MAX (256 * 1024)	/* written at once past this */
@@ -34,6 +39,8 @@ struct evlog {
 	char *dir;
 	int fd;				/* the current file, -1 when it could not be opened */
 	uint64_t file_first;		/* its first cursor */
+	uint64_t *files;		/* the first cursors of the files kept, oldest first */
+	size_t nfiles;
 	size_t file_events;
 	uint64_t last;			/* the last cursor given */
 	struct buf pending;		/* lines not written yet, all for the current file */
@@ -120,34 +127,139 @@ line_cursor(const char *p, size_t len)
 	return i < len && p[i] == '"' ? c : 0;
 }
 
-/*
- * Reads the whole file first (its events: at most EVLOG_FILE_EVENTS lines):
- * a new buffer and its length, or NULL.
- */
-static char *
-read_file(const char *path, size_t *len_out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *p;
-	ssize_t n;
+/* ---- reading lines ---- */
 
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || st.st_size < 0 || (uint64_t)st.st_size > (256u << 20)) {
-		close(fd);
-		return NULL;
+#define READ_CHUNK (64 * 1024)
+#define LINE_MAX_BYTES (64u << 20)	/* a longer line is no line of ours: the read ends */
+#define SEEK_BLOCK 4096
+
+/* Whole lines of a file, from an offset on, read a chunk at a time. */
+struct line_reader {
+	int fd;
+	off_t off;			/* the file offset of buf[0] */
+	char *buf;
+	size_t len, pos, cap;
+	int is_eof;
+};
+
+static void
+lr_init(struct line_reader *r, int fd, off_t from)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->off = from;
+}
+
+static void
+lr_clear(struct line_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/*
+ * The next whole line (without its newline, borrowed until the next call)
+ * and its offset: 1; 0 at the end (a last line without its newline is not
+ * whole yet: a writer may be in the middle of it); -1 on a read error.
+ */
+static int
+lr_next(struct line_reader *r, const char **line_out, size_t *len_out, off_t *at_out)
+{
+	for (;;) {
+		char *nl = r->pos < r->len ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
+		ssize_t n;
+
+		if (nl != NULL) {
+			*line_out = r->buf + r->pos;
+			*len_out = (size_t)(nl - (r->buf + r->pos));
+			*at_out = r->off + (off_t)r->pos;
+			r->pos = (size_t)(nl - r->buf) + 1;
+			return 1;
+		}
+		if (r->is_eof)
+			return 0;
+		/* keep the part line, make room for a chunk after it */
+		if (r->pos > 0) {
+			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+			r->off += (off_t)r->pos;
+			r->len -= r->pos;
+			r->pos = 0;
+		}
+		if (r->cap - r->len < READ_CHUNK) {
+			if (r->cap >= LINE_MAX_BYTES)
+				return -1;
+			r->cap = r->cap ? r->cap * 2 : READ_CHUNK;
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		n = pread_all(r->fd, r->buf + r->len, r->cap - r->len, r->off + (off_t)r->len);
+		if (n < 0)
+			return -1;
+		r->is_eof = (size_t)n < r->cap - r->len;
+		r->len += (size_t)n;
 	}
-	p = xmalloc((size_t)st.st_size + 1);
-	n = pread_all(fd, p, (size_t)st.st_size, 0);
-	close(fd);
-	if (n < 0) {
-		free(p);
-		return NULL;
+}
+
+/*
+ * The first line that starts at or after pos (pos > 0) and before end: 1
+ * with its offset and cursor (0 when it has none), or 0 when none starts
+ * there; -1 on a read error.
+ */
+static int
+line_after(int fd, off_t pos, off_t end, off_t *start_out, uint64_t *cursor_out)
+{
+	char b[SEEK_BLOCK];
+	off_t at = pos - 1;	/* a line starts at pos when the byte before it is a newline */
+
+	for (;;) {
+		ssize_t n = at < end ? pread_all(fd, b, sizeof(b), at) : 0;
+		char *nl;
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if ((nl = memchr(b, '\n', (size_t)n)) != NULL) {
+			*start_out = at + (nl - b) + 1;
+			break;
+		}
+		at += n;
 	}
-	p[n] = '\0';
-	*len_out = (size_t)n;
-	return p;
+	if (*start_out >= end)
+		return 0;
+	ssize_t n = pread_all(fd, b, 48, *start_out);
+
+	if (n < 0)
+		return -1;
+	*cursor_out = line_cursor(b, (size_t)n);
+	return 1;
+}
+
+/*
+ * Where to start reading the file (size bytes, its first line's cursor
+ * first) for the lines from cursor target on: the offset of a line before
+ * them, at most SEEK_BLOCK bytes (or one long line) short. A bisection
+ * over the offsets, a block read per step: the cursors of a file's lines
+ * grow with their offsets.
+ */
+static off_t
+seek_cursor(int fd, off_t size, uint64_t first, uint64_t target)
+{
+	off_t lo = 0, hi = size;	/* lo: a line before target; the first at target is in (lo, hi] */
+
+	if (target <= first)
+		return 0;
+	while (hi - lo > SEEK_BLOCK) {
+		off_t mid = lo + (hi - lo) / 2, start;
+		uint64_t c;
+
+		if (line_after(fd, mid, hi, &start, &c) != 1)
+			break;		/* one long line across mid, or an error: read on from lo */
+		if (c != 0 && c < target)
+			lo = start;
+		else
+			hi = start;
+	}
+	return lo;
 }
 
 /*
@@ -159,30 +271,30 @@ static int
 open_file(struct evlog *l, uint64_t first)
 {
 	char path[4096];
-	size_t len = 0, whole = 0;
-	char *data;
+	struct line_reader r;
+	const char *line;
+	size_t len;
+	off_t at, whole = 0;
+	int rc;
 
 	file_path(l, first, path, sizeof(path));
-	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (l->fd == -1)
 		return -1;
 	l->file_first = first;
 	l->file_events = 0;
-	if ((data = read_file(path, &len)) == NULL)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] != '\n')
-			continue;
-		uint64_t c = line_cursor(data + whole, i - whole);
+	lr_init(&r, l->fd, 0);
+	while ((rc = lr_next(&r, &line, &len, &at)) == 1) {
+		uint64_t c = line_cursor(line, len);
 
 		if (c > l->last)
 			l->last = c;
 		l->file_events++;
-		whole = i + 1;
+		whole = at + (off_t)len + 1;
 	}
-	if (whole < len && ftruncate(l->fd, (off_t)whole) == -1)
+	lr_clear(&r);
+	if (rc == 0 && lseek(l->fd, 0, SEEK_END) > whole && ftruncate(l->fd, whole) == -1)
 		log_warn("%s: cannot cut a partial last line: %s", path, strerror(errno));
-	free(data);
 	return 0;
 }
 
@@ -212,6 +324,9 @@ expire_files(struct evlog *l)
 			total -= (uint64_t)st.st_size;
 	}
 	free(v);
+	/* what is left, for readers: once a rotation, never once a read */
+	free(l->files);
+	l->files = list_files(l->dir, &l->nfiles);
 }
 
 /* ---- writing ---- */
@@ -280,9 +395,13 @@ rotate(struct evlog *l)
 	write_pending(l);
 	pthread_mutex_lock(&l->mu);
 	old = l->fd;
-	if (open_file(l, l->last + 1) == -1)
+	if (open_file(l, l->last + 1) == -1) {
 		log_warn("events: cannot open a new event log file in %s: %s", l->dir,
 		    strerror(errno));
+	} else {
+		l->files = xrealloc(l->files, (l->nfiles + 1) * sizeof(*l->files));
+		l->files[l->nfiles++] = l->file_first;
+	}
 	pthread_mutex_unlock(&l->mu);
 	if (old != -1) {
 		(void)fdatasync(old);
@@ -298,27 +417,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	write_pending(arg);
 }
 
-/* RFC 3339 in UTC with milliseconds: "2026-12-05T09:13:20.123Z". */
-static void
-format_time(uint64_t us, char out[40])
-{
-	time_t t = (time_t)(us / 1000000u);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(us / 1000u % 1000u));
-}
-
 json_t *
 evlog_json(const struct event *e, uint64_t cursor)
 {
-	char c[24], t[40];
+	char c[24], t[32];
 	json_t *o = json_object();
 
 	(void)snprintf(c, sizeof(c), "%" PRIu64, cursor);
-	format_time(e->time_us, t);
+	rfc3339_format_ms(e->time_us, t);
 	/* the cursor first: readers find it without parsing the line */
 	json_object_set_new(o, "cursor", json_string(c));
 	json_object_set_new(o, "type", json_string(event_type_name(e->type)));
@@ -335,7 +441,7 @@ evlog_json(const struct event *e, uint64_t cursor)
 		json_object_set_new(o, "relay", json_string(e->relay));
 	if (e->type == EVENT_DEFERRED) {
 		json_object_set_new(o, "attempt", json_integer(e->attempt));
-		format_time(e->next_attempt_s * 1000000u, t);
+		rfc3339_format_ms(e->next_attempt_s * 1000000u, t);
 		json_object_set_new(o, "next_attempt", json_string(t));
 	}
 	if (e->api_meta != NULL) {
@@ -414,7 +520,12 @@ evlog_open(const char *dir, uint64_t retention_s, uint64_t max_bytes, struct eve
 	/* a file cut to nothing still names where its cursors start */
 	if (l->last + 1 < l->file_first)
 		l->last = l->file_first - 1;
-	free(v);
+	if (n == 0) {
+		v = xmalloc(sizeof(*v));
+		v[n++] = l->file_first;
+	}
+	l->files = v;
+	l->nfiles = n;
 	l->timer = evtimer_new(base, on_timer, l);
 	ASSERT(l->timer != NULL);
 	pthread_mutex_init(&l->mu, NULL);
@@ -444,6 +555,7 @@ evlog_free(struct evlog **lp)
 	if (l->fd != -1)
 		close(l->fd);
 	buf_clear(&l->pending);
+	free(l->files);
 	free(l->dir);
 	free(l);
 	*lp = NULL;
@@ -455,46 +567,104 @@ evlog_last(const struct evlog *l)
 	return l->last;
 }
 
+uint64_t
+evlog_first(const struct evlog *l)
+{
+	return l->nfiles > 0 ? l->files[0] : l->last + 1;
+}
+
+const char *
+evlog_dir(const struct evlog *l)
+{
+	return l->dir;
+}
+
+uint64_t *
+evlog_files(const struct evlog *l, size_t *n_out)
+{
+	uint64_t *v = xmalloc((l->nfiles + 1) * sizeof(*v));
+
+	memcpy(v, l->files, l->nfiles * sizeof(*v));
+	*n_out = l->nfiles;
+	return v;
+}
+
 /* ---- reading ---- */
+
+int
+evlog_file_scan(const char *dir, uint64_t first, uint64_t after, uint64_t upto,
+    evlog_line_fn *fn, void *ctx)
+{
+	char path[4096];
+	struct line_reader r;
+	struct stat st;
+	const char *line;
+	size_t len;
+	off_t at;
+	int fd, rc;
+
+	(void)snprintf(path, sizeof(path), "%s/%016" PRIu64 ".jsonl", dir, first);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	lr_init(&r, fd, seek_cursor(fd, st.st_size, first, after + 1));
+	while ((rc = lr_next(&r, &line, &len, &at)) == 1) {
+		uint64_t c = line_cursor(line, len);
+
+		if (c > upto)
+			break;
+		if (c > after && fn(ctx, c, line, len) != 0)
+			break;
+	}
+	lr_clear(&r);
+	close(fd);
+	return rc == -1 ? -1 : 0;
+}
+
+/* A page being read: what evlog_read() gives, line by line. */
+struct page {
+	json_t *out;
+	size_t given, limit;
+	uint64_t next;
+};
+
+static int
+page_line(void *ctx, uint64_t cursor, const char *line, size_t len)
+{
+	struct page *p = ctx;
+	json_t *o = json_loadb(line, len, 0, NULL);
+
+	if (o != NULL) {
+		json_array_append_new(p->out, o);
+		p->next = cursor;
+		p->given++;
+	}
+	return p->given >= p->limit;
+}
 
 int
 evlog_read(struct evlog *l, uint64_t after, size_t limit, json_t *out, uint64_t *next_out)
 {
-	uint64_t *v;
-	size_t n, start = 0, given = 0;
+	struct page p = { .out = out, .limit = limit, .next = after };
+	size_t lo = 0, hi = l->nfiles;
 
-	*next_out = after;
-	if (limit > EVLOG_PAGE_MAX)
-		limit = EVLOG_PAGE_MAX;
+	if (p.limit > EVLOG_PAGE_MAX)
+		p.limit = EVLOG_PAGE_MAX;
 	write_pending(l);	/* what was logged is readable at once */
-	if ((v = list_files(l->dir, &n)) == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] <= after + 1)
-			start = i;
-	for (size_t i = start; i < n && given < limit; i++) {
-		char path[4096], *data;
-		size_t len = 0, from = 0;
+	/* the file of after + 1: the last one that starts at or before it */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		file_path(l, v[i], path, sizeof(path));
-		if ((data = read_file(path, &len)) == NULL)
-			continue;	/* expired meanwhile */
-		for (size_t k = 0; k < len && given < limit; k++) {
-			uint64_t c;
-			json_t *o;
-
-			if (data[k] != '\n')
-				continue;
-			c = line_cursor(data + from, k - from);
-			if (c > after && (o = json_loadb(data + from, k - from, 0, NULL)) != NULL) {
-				json_array_append_new(out, o);
-				*next_out = c;
-				given++;
-			}
-			from = k + 1;
-		}
-		free(data);
+		if (l->files[mid] <= after + 1)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	free(v);
+	for (size_t i = lo; i < l->nfiles && p.given < p.limit; i++)
+		(void)evlog_file_scan(l->dir, l->files[i], after, UINT64_MAX, page_line, &p);
+	*next_out = p.next;
 	return 0;
 }

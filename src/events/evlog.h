@@ -41,12 +41,39 @@ void evlog_sink(void *ctx, const struct event *e);
 /* The cursor of the last event logged; 0 before the first. */
 uint64_t evlog_last(const struct evlog *l);
 /*
+ * The first cursor of the oldest file kept: events before it have been
+ * rotated away (evlog_last() + 1 when there is no file).
+ */
+uint64_t evlog_first(const struct evlog *l);
+/* The log's folder (borrowed, for readers on other threads). */
+const char *evlog_dir(const struct evlog *l);
+/*
+ * The first cursors of the files kept, oldest first (the last is the one
+ * being written): a new array, their count in *n_out. Loop thread.
+ */
+uint64_t *evlog_files(const struct evlog *l, size_t *n_out);
+/*
  * Up to limit (at most EVLOG_PAGE_MAX) events after cursor `after` (0: from
  * the oldest kept), appended to the JSON array out, oldest first;
  * *next_out is the cursor to ask after next (the last one given, or
- * `after` when none came). 0, or -1 when the files cannot be read.
+ * `after` when none came). Costs a bisection of one file (a few reads of
+ * 4 KiB) and the bytes of the page, not the files' sizes. 0, or -1 when
+ * the files cannot be read.
  */
 int evlog_read(struct evlog *l, uint64_t after, size_t limit, json_t *out, uint64_t *next_out);
+
+/* A line of the log (without its newline, borrowed for the call): non-zero stops the scan. */
+typedef int evlog_line_fn(void *ctx, uint64_t cursor, const char *line, size_t len);
+/*
+ * Any thread: fn(ctx, ...) for each whole line with a cursor in (after,
+ * upto] of the file of dir whose first cursor is first (an evlog_files()
+ * entry), in order, until fn returns non-zero. It starts near after (a
+ * bisection), reads what it hands out, and stops at upto, at the end, or at
+ * a line still being written. 0, or -1 when the file cannot be read (it
+ * expired meanwhile).
+ */
+int evlog_file_scan(const char *dir, uint64_t first, uint64_t after, uint64_t upto,
+    evlog_line_fn *fn, void *ctx);
 /* The JSON object of e at cursor (for webhooks and tests); a new reference. */
 json_t *evlog_json(const struct event *e, uint64_t cursor);
 

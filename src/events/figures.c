@@ -31,7 +31,7 @@ figures_new(struct metrics *m)
 	    "Bytes of the messages taken into the queue, by entrance.", "entrance");
 	recipients = metrics_counter(m, "sterna_recipients_total",
 	    "Recipients by what became of them: received, delivered, deferred (each attempt), "
-	    "bounced, expired, suppressed.", "event");
+	    "bounced, expired, suppressed, deleted.", "event");
 	for (unsigned t = 0; t < EVENT_TYPE_N; t++) {
 		const char *name = event_type_name((enum event_type)t);
 
@@ -92,6 +92,8 @@ figures_sink(void *ctx, const struct event *e)
 		metric_add(f->bounced, v, 1);
 		break;
 	}
+	case EVENT_DELETED:
+		return;		/* an operator's doing: no result of delivery, and no latency */
 	default:
 		break;
 	}

@@ -4,7 +4,8 @@
  * control socket's JSON (src/qview): the same operations, views and
  * filters as `sterna queue`, not a second implementation.
  *   GET    /v1/health                      no key: 200, or 503 while stopping
- *   GET    /v1/messages/{id}               read, admin: each recipient's state
+ *   GET    /v1/messages/{id}               read, admin: each recipient's state, also
+ *                                           once the message is gone (the events')
  *   DELETE /v1/messages/{id}               send (its own messages), admin
  *   GET    /v1/queue                       admin: a page of the listing
  *   GET    /v1/queue/{id}                  admin: one message, in detail
@@ -19,9 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events/msgstate.h"
 #include "qview/qview.h"
 #include "util/ascii.h"
 #include "util/log_event.h"
+#include "util/rfc3339.h"
 #include "util/xalloc.h"
 
 #define PAGE_DEFAULT 100
@@ -30,6 +33,7 @@
 struct api {
 	struct http *srv;
 	struct sched *s;
+	struct msgstate *ms;
 	struct api_op {
 		struct api *a;
 		enum sched_op op;
@@ -44,6 +48,8 @@ struct look {
 	json_t *found;			/* the message(s) as the reply shows them */
 	char last_qid[QID_LEN + 1];
 	int is_detail, is_api_view, is_owned, is_delete;
+	/* a message not in the queue: its recipients' last events were a deletion, ... */
+	int is_deleted, is_deferred, is_open;
 	struct sched_filter f;		/* a lookup's: f.qid points to qid */
 	char qid[QID_LEN + 1];
 	struct qview_filter qf;		/* a listing's */
@@ -65,45 +71,203 @@ get_health(struct http_req *r, void *arg)
 
 /* ---- a message's state, as docs/api.md names states ---- */
 
-static const char *
-rcpt_state(const struct sched_view *v, size_t i)
-{
-	const struct spool_rcpt *rc = &v->m->rcpts[i];
+/*
+ * One recipient as GET /v1/messages/{id} shows it, wherever its state
+ * comes from: the queue for what is still to be done, the events
+ * (src/events/msgstate.h) for what was done and for a message gone.
+ */
+struct rcpt_state {
+	const char *email, *state;
+	unsigned attempts;
+	const char *last_reply;
+	uint64_t next_attempt_s;
+	const struct msgstate_rcpt *ev;	/* its last event, when the events are known */
+};
 
-	switch (sched_view_rcpt(v, i)) {
-	case SCHED_RCPT_DELIVERED:
+static json_t *
+rcpt_state_json(const struct rcpt_state *st)
+{
+	const struct msgstate_rcpt *e = st->ev;
+	char t[32];
+	json_t *o = json_pack("{s:o,s:s,s:I,s:o,s:o}", "email", qview_str(st->email),
+	    "state", st->state, "attempts", (json_int_t)st->attempts,
+	    "last_reply", qview_str(st->last_reply),
+	    "next_attempt", qview_time_json(st->next_attempt_s));
+
+	json_object_set_new(o, "reply", e != NULL && (e->code != 0 || e->text != NULL) ?
+	    json_pack("{s:i,s:o,s:o}", "code", e->code, "status", qview_str(e->status),
+	    "text", qview_str(e->text != NULL ? e->text : "")) : json_null());
+	json_object_set_new(o, "bounce", e != NULL && e->bounce_class != BOUNCE_CLASS_NONE ?
+	    json_pack("{s:s,s:s}", "class", bounce_class_name(e->bounce_class), "category",
+	    bounce_category_name(e->bounce_category)) : json_null());
+	if (e != NULL)
+		rfc3339_format_ms(e->time_us, t);
+	json_object_set_new(o, "time", e != NULL ? json_string(t) : json_null());
+	return o;
+}
+
+/* A recipient's state in the API's words, from its last event. */
+static const char *
+event_state(enum event_type t)
+{
+	switch (t) {
+	case EVENT_DEFERRED:
+		return "deferred";
+	case EVENT_DELIVERED:
 		return "delivered";
-	case SCHED_RCPT_FAILED:
-		/* RFC 3463 4.4.7: given up after queue.lifetime */
-		return strcmp(rc->status, "4.4.7") == 0 ? "expired" : "bounced";
-	case SCHED_RCPT_DEFERRED:
-		return v->state == SCHED_HELD ? "held" : "deferred";
-	case SCHED_RCPT_PENDING:
-	case SCHED_RCPT_ACTIVE:
+	case EVENT_BOUNCED:
+		return "bounced";
+	case EVENT_EXPIRED:
+		return "expired";
+	case EVENT_SUPPRESSED:
+		return "suppressed";
+	case EVENT_DELETED:
+		return "deleted";
+	case EVENT_RECEIVED:
 	default:
-		return v->state == SCHED_HELD ? "held" : "queued";
+		return "queued";
 	}
 }
 
+/* A recipient's state as the events tell it: a message gone, or a recipient done. */
+static struct rcpt_state
+event_rcpt_state(const struct msgstate_rcpt *e)
+{
+	return (struct rcpt_state){ .email = e->email, .state = event_state(e->type),
+		.attempts = e->attempts, .last_reply = e->text,
+		.next_attempt_s = e->type == EVENT_DEFERRED ? e->next_attempt_s : 0, .ev = e };
+}
+
+/* What the events know of a queued message's recipients. */
+struct known {
+	struct msgstate_rcpt *r;
+	size_t n, cap;
+};
+
+static void
+on_known(void *ctx, const struct msgstate_rcpt *r)
+{
+	struct known *k = ctx;
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 8;
+		k->r = xrealloc(k->r, k->cap * sizeof(*k->r));
+	}
+	/* the strings stay the index's, unchanged while this view is built */
+	k->r[k->n++] = *r;
+}
+
+/* Recipient i's (email): the events list recipients in the message's order, as a rule. */
+static const struct msgstate_rcpt *
+known_of(const struct known *k, size_t i, const char *email)
+{
+	if (i < k->n && strcmp(k->r[i].email, email) == 0)
+		return &k->r[i];
+	for (size_t j = 0; j < k->n; j++)
+		if (strcmp(k->r[j].email, email) == 0)
+			return &k->r[j];
+	return NULL;
+}
+
+static const char *
+waiting_state(const struct sched_view *v, const char *otherwise)
+{
+	return v->state == SCHED_HELD ? "held" : v->state == SCHED_SCHEDULED ? "scheduled" :
+	    otherwise;
+}
+
+/* Recipient i of a queued message: the queue's, or for one done, its last event's. */
+static struct rcpt_state
+queue_rcpt_state(const struct sched_view *v, size_t i, const struct known *k)
+{
+	const struct spool_rcpt *rc = &v->m->rcpts[i];
+	const struct msgstate_rcpt *e = known_of(k, i, rc->to);
+	struct rcpt_state st = { .email = rc->to, .attempts = rc->attempts,
+		.last_reply = rc->reason, .ev = e };
+
+	switch (sched_view_rcpt(v, i)) {
+	case SCHED_RCPT_DELIVERED:
+	case SCHED_RCPT_FAILED:
+		/* done: its event says how (delivered, bounced, expired, suppressed), with the reply */
+		if (e != NULL && e->type != EVENT_RECEIVED && e->type != EVENT_DEFERRED)
+			return event_rcpt_state(e);
+		st.state = sched_view_rcpt(v, i) == SCHED_RCPT_DELIVERED ? "delivered" :
+		    /* RFC 3463 4.4.7: given up after queue.lifetime */
+		    strcmp(rc->status, "4.4.7") == 0 ? "expired" : "bounced";
+		return st;
+	case SCHED_RCPT_DEFERRED:
+		st.state = waiting_state(v, "deferred");
+		break;
+	case SCHED_RCPT_ACTIVE:
+		st.state = waiting_state(v, "queued");
+		return st;	/* being tried now */
+	case SCHED_RCPT_PENDING:
+	default:
+		st.state = waiting_state(v, "queued");
+		break;
+	}
+	if (v->state != SCHED_HELD)
+		st.next_attempt_s = v->state == SCHED_SCHEDULED ? v->m->release_s : rc->next_try_s;
+	return st;
+}
+
 static json_t *
-api_view(const struct sched_view *v)
+api_view(const struct api *a, const struct sched_view *v)
 {
 	json_t *rcpts = json_array();
-	const char *state = v->state == SCHED_HELD ? "held" :
-	    v->state == SCHED_DEFERRED ? "deferred" : "queued";
+	const char *state = v->state == SCHED_HELD ? "held" : v->state == SCHED_DEFERRED ?
+	    "deferred" : v->state == SCHED_SCHEDULED ? "scheduled" : "queued";
+	struct known k = { NULL, 0, 0 };
 
+	if (a->ms != NULL)
+		(void)msgstate_get(a->ms, v->m->qid, on_known, &k);
 	for (size_t i = 0; i < v->m->nrcpts; i++) {
-		const struct spool_rcpt *rc = &v->m->rcpts[i];
-		enum sched_rcpt_state st = sched_view_rcpt(v, i);
-		int is_waiting = (st == SCHED_RCPT_PENDING || st == SCHED_RCPT_DEFERRED) &&
-		    v->state != SCHED_HELD;
+		struct rcpt_state st = queue_rcpt_state(v, i, &k);
 
-		json_array_append_new(rcpts, json_pack("{s:o,s:s,s:I,s:o,s:o}",
-		    "email", qview_str(rc->to), "state", rcpt_state(v, i),
-		    "attempts", (json_int_t)rc->attempts, "last_reply", qview_str(rc->reason),
-		    "next_attempt", qview_time_json(is_waiting ? rc->next_try_s : 0)));
+		json_array_append_new(rcpts, rcpt_state_json(&st));
 	}
+	free(k.r);
 	return json_pack("{s:s,s:s,s:o}", "id", v->m->qid, "state", state, "recipients", rcpts);
+}
+
+/* A recipient of a message gone, from its last event. */
+static void
+on_gone_rcpt(void *ctx, const struct msgstate_rcpt *r)
+{
+	struct look *l = ctx;
+	struct rcpt_state st = event_rcpt_state(r);
+
+	l->is_deleted |= r->type == EVENT_DELETED;
+	l->is_deferred |= r->type == EVENT_DEFERRED;
+	l->is_open |= r->type == EVENT_RECEIVED || r->type == EVENT_DEFERRED;
+	json_array_append_new(l->found, rcpt_state_json(&st));
+}
+
+static void look_free(struct look *l);
+
+/*
+ * A message not in the queue: "done", or "deleted" when an operator or a
+ * key deleted it. One whose recipients the events leave open is queued
+ * still but not read back yet (at start), or lost its last events in a
+ * crash: it is shown as they left it.
+ */
+static void
+on_gone(void *ctx, enum msgstate_found found)
+{
+	struct look *l = ctx;
+	const char *state = l->is_deleted ? "deleted" : !l->is_open ? "done" :
+	    l->is_deferred ? "deferred" : "queued";
+
+	if (found == MSGSTATE_FOUND)
+		http_reply_json(l->r, 200, json_pack("{s:s,s:s,s:O}", "id", l->qid, "state",
+		    state, "recipients", l->found));
+	else if (found == MSGSTATE_UNAVAILABLE)
+		http_reply_retry(l->r, HTTP_ERR_UNAVAILABLE, 1, "the event log is being read; "
+		    "try again");
+	else
+		http_reply_error(l->r, HTTP_ERR_NOT_FOUND, "no message %s in the queue or in the "
+		    "event log", l->qid);
+	look_free(l);
 }
 
 /* ---- lookups and listings ---- */
@@ -138,7 +302,7 @@ on_look(void *ctx, const struct sched_view *v)
 		l->found = json_true();
 		return;
 	}
-	l->found = l->is_api_view ? api_view(v) : qview_msg_json(v, 1);
+	l->found = l->is_api_view ? api_view(l->a, v) : qview_msg_json(v, 1);
 }
 
 static void on_deleted(void *ctx, const struct sched_op_result *res);
@@ -151,6 +315,12 @@ on_looked(void *ctx, size_t count, int has_more)
 
 	(void)has_more;
 	qview_pager_free(&l->pager);
+	/* gone from the queue: what became of it is the events' */
+	if (count == 0 && l->is_api_view && l->a->ms != NULL) {
+		l->found = json_array();
+		msgstate_look(l->a->ms, l->qid, on_gone_rcpt, on_gone, l);
+		return;
+	}
 	/* a message another key sent is none of this one's: not found, as for any */
 	if (count == 0 || (l->is_delete && !l->is_owned)) {
 		http_reply_error(r, HTTP_ERR_NOT_FOUND, "no message %s in the queue", l->qid);
@@ -438,7 +608,8 @@ bad:
 /* ---- the table ---- */
 
 int
-http_api_queue_add(struct http *srv, struct sched *s, char *err, size_t errsize)
+http_api_queue_add(struct http *srv, struct sched *s, struct msgstate *ms, char *err,
+    size_t errsize)
 {
 	static const struct {
 		enum sched_op op;
@@ -464,6 +635,7 @@ http_api_queue_add(struct http *srv, struct sched *s, char *err, size_t errsize)
 	ASSERT(NELEM(ops) == NELEM(a->ops));
 	a->srv = srv;
 	a->s = s;
+	a->ms = ms;
 	free(srv->api_queue);
 	srv->api_queue = a;
 	for (size_t i = 0; i < NELEM(routes); i++)

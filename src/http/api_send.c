@@ -6,7 +6,9 @@
  * with the queue ids, waits until every message of the request is durable:
  * the promise of SMTP's 250. A batch's submissions all end together, so the
  * spool's group commit makes them durable with one flush. An
- * Idempotency-Key replays the first accepted reply (idempotency.c).
+ * Idempotency-Key replays the first accepted reply, across restarts too:
+ * each message carries it in its envelope and adds a line to the keys'
+ * journal once committed (idempotency.h).
  */
 #include "http/api_send.h"
 
@@ -22,13 +24,22 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define IDEM_MAX_ENTRIES 100000
 #define IDEM_KEY_MAX 255
+#define WAITING_MAX 1000		/* requests waiting for the queue to be read back */
+
+/* A request with a key the table may not know yet: handled again once the queue is read. */
+struct waiting {
+	struct http_req *r;
+	void (*handler)(struct http_req *r, void *arg);
+	struct waiting *next;
+};
 
 struct api_send {
 	struct msg_core *msg;
 	struct compose_limits lim;
 	struct idem *idem;
+	struct waiting *waiting, **waiting_tail;
+	size_t nwaiting;
 };
 
 /* One request's messages on their way into the queue. */
@@ -37,6 +48,8 @@ struct send_req {
 	struct http_req *r;
 	char key_id[HTTP_KEY_ID_LEN + 1];
 	char *idem_key;			/* its Idempotency-Key, or NULL */
+	char body_hash[65];		/* with a key: the SHA-256 of the body, hex */
+	uint64_t time_s;		/* when it came */
 	int is_batch;
 	size_t n, pending, failed;
 	char **qids, **tos;		/* per message: its queue id once durable; its first recipient */
@@ -60,6 +73,7 @@ send_req_new(struct api_send *a, struct http_req *r, size_t n, int is_batch)
 
 	sr->a = a;
 	sr->r = r;
+	sr->time_s = now_s();
 	(void)snprintf(sr->key_id, sizeof(sr->key_id), "%s", http_req_key(r)->id);
 	sr->n = n;
 	sr->is_batch = is_batch;
@@ -134,34 +148,50 @@ finish(struct send_req *sr)
 	send_req_free(sr);
 }
 
+/* Message i of sr as its Idempotency-Key's records name it (qid: once committed). */
+static struct idem_msg
+idem_msg_of(const struct send_req *sr, size_t i, const char *qid)
+{
+	return (struct idem_msg){ .key_id = sr->key_id, .client_key = sr->idem_key,
+		.hash = sr->body_hash, .n = sr->is_batch ? sr->n : 0, .i = i, .to = sr->tos[i],
+		.qid = qid, .time_s = sr->time_s };
+}
+
 static void
 on_committed(void *ctx, const struct msg_result *res)
 {
 	struct one *o = ctx;
 	struct send_req *sr = o->sr;
 
-	if (res->status == MSG_QUEUED)
+	if (res->status == MSG_QUEUED) {
 		sr->qids[o->i] = xstrdup(res->qid);
-	else
+		/* into the journal before the scheduler has it (idempotency.h) */
+		if (sr->idem_key != NULL) {
+			struct idem_msg m = idem_msg_of(sr, o->i, res->qid);
+
+			idem_committed(sr->a->idem, &m);
+		}
+	} else {
 		sr->failed++;
+	}
 	free(o);
 	if (--sr->pending == 0)
 		finish(sr);
 }
 
 /*
- * The envelope of res (env, new from the core) from sr's key: 0, or -1
- * with the reply given and env freed when a recipient is refused (a local
- * address that does not exist).
+ * The envelope of message i, res (env, new from the core) from sr's key: 0,
+ * or -1 with the reply given when a recipient is refused (a local address
+ * that does not exist).
  */
 static int
-fill_envelope(struct send_req *sr, struct spool_msg *env, const struct compose_result *res,
-    const char *field)
+fill_envelope(struct send_req *sr, size_t i, struct spool_msg *env,
+    const struct compose_result *res, const char *field)
 {
 	char err[256], owner[64];
 
-	for (size_t i = 0; i < res->nrcpts; i++)
-		if (msg_env_add_rcpt(sr->a->msg, env, res->rcpts[i], err, sizeof(err)) == -1) {
+	for (size_t k = 0; k < res->nrcpts; k++)
+		if (msg_env_add_rcpt(sr->a->msg, env, res->rcpts[k], err, sizeof(err)) == -1) {
 			http_reply_field(sr->r, field, "%s", err);
 			return -1;
 		}
@@ -182,6 +212,12 @@ fill_envelope(struct send_req *sr, struct spool_msg *env, const struct compose_r
 		env->api_meta = json_dumps(meta, JSON_COMPACT);
 		json_decref(meta);
 	}
+	/* the key is committed with the message: a crash before the reply keeps it */
+	if (sr->idem_key != NULL) {
+		struct idem_msg m = idem_msg_of(sr, i, NULL);
+
+		env->api_idem = idem_msg_text(&m);
+	}
 	return 0;
 }
 
@@ -192,11 +228,11 @@ start(struct send_req *sr, size_t i, struct spool_msg *env, const struct compose
 {
 	struct msg_sub *sub;
 
-	if (fill_envelope(sr, env, res, field) == -1) {
+	sr->tos[i] = xstrdup(res->nrcpts > 0 ? res->rcpts[0] : "");
+	if (fill_envelope(sr, i, env, res, field) == -1) {
 		spool_msg_free(&env);
 		return NULL;
 	}
-	sr->tos[i] = xstrdup(res->nrcpts > 0 ? res->rcpts[0] : "");
 	sub = msg_sub_new(sr->a->msg, env, http_req_id(sr->r));
 	/* the message is in memory already; the spool takes it at its own pace */
 	(void)msg_sub_write(sub, res->message.data, res->message.len);
@@ -217,12 +253,32 @@ end_all(struct send_req *sr, struct msg_sub **subs)
 	}
 }
 
+/* The queue has been read back (or will not be): the requests that waited, again. */
+static void
+on_queue_read(void *ctx)
+{
+	struct api_send *a = ctx;
+	struct waiting *w = a->waiting;
+
+	a->waiting = NULL;
+	a->waiting_tail = &a->waiting;
+	a->nwaiting = 0;
+	while (w != NULL) {
+		struct waiting *next = w->next;
+
+		w->handler(w->r, a);
+		free(w);
+		w = next;
+	}
+}
+
 /*
  * The Idempotency-Key of r, if any: 1 when r was answered here (a replay,
- * a conflict, a bad key), else 0 and sr->idem_key set for a new one.
+ * a conflict, a bad key) or waits (to be handled by again() once the queue
+ * is read back at start), else 0 and sr->idem_key set for a new one.
  */
 static int
-idem_first(struct send_req *sr)
+idem_first(struct send_req *sr, void (*again)(struct http_req *r, void *arg))
 {
 	const char *key = http_req_header(sr->r, "Idempotency-Key");
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -245,7 +301,8 @@ idem_first(struct send_req *sr)
 	for (unsigned i = 0; i < md_len; i++)
 		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	hex[2 * md_len] = '\0';
-	switch (idem_begin(sr->a->idem, sr->key_id, key, hex, now_s(), &status, &reply)) {
+	(void)snprintf(sr->body_hash, sizeof(sr->body_hash), "%.64s", hex);
+	switch (idem_begin(sr->a->idem, sr->key_id, key, hex, sr->time_s, &status, &reply)) {
 	case IDEM_REPLAY:
 		http_reply_json(sr->r, status, reply);
 		return 1;
@@ -257,12 +314,32 @@ idem_first(struct send_req *sr)
 		http_reply_error(sr->r, HTTP_ERR_IDEMPOTENCY_CONFLICT,
 		    "the first request with this Idempotency-Key is not answered yet");
 		return 1;
+	case IDEM_WAIT:
+		if (sr->a->nwaiting < WAITING_MAX) {
+			struct waiting *w = xcalloc(1, sizeof(*w));
+
+			w->r = sr->r;
+			w->handler = again;
+			*sr->a->waiting_tail = w;
+			sr->a->waiting_tail = &w->next;
+			sr->a->nwaiting++;
+			return 1;
+		}
+		/* FALLTHROUGH */
+	case IDEM_UNAVAILABLE:
+		http_reply_retry(sr->r, HTTP_ERR_UNAVAILABLE, 5, "the queue is being read back "
+		    "after a restart: an Idempotency-Key may be in it");
+		return 1;
 	case IDEM_NEW:
 	default:
 		sr->idem_key = xstrdup(key);
 		return 0;
 	}
 }
+
+static void post_message(struct http_req *r, void *arg);
+static void post_raw(struct http_req *r, void *arg);
+static void post_batch(struct http_req *r, void *arg);
 
 /* POST /v1/messages and /v1/messages/raw: one message. */
 static void
@@ -275,7 +352,7 @@ send_one(struct http_req *r, struct api_send *a, int is_raw)
 	struct msg_sub *sub;
 	int rc;
 
-	if (idem_first(sr)) {
+	if (idem_first(sr, is_raw ? post_raw : post_message)) {
 		send_req_free(sr);
 		return;
 	}
@@ -326,7 +403,7 @@ post_batch(struct http_req *r, void *arg)
 	}
 	n = compose_batch_count(b);
 	sr = send_req_new(a, r, n, 1);
-	if (idem_first(sr)) {
+	if (idem_first(sr, post_batch)) {
 		send_req_free(sr);
 		compose_batch_free(&b);
 		return;
@@ -362,8 +439,8 @@ post_batch(struct http_req *r, void *arg)
 }
 
 struct api_send *
-http_api_send_add(struct http *srv, const struct config *cfg, struct msg_core *msg, char *err,
-    size_t errsize)
+http_api_send_add(struct http *srv, const struct config *cfg, struct msg_core *msg,
+    struct idem *idem, char *err, size_t errsize)
 {
 	struct api_send *a = xcalloc(1, sizeof(*a));
 	const struct http_route routes[] = {
@@ -377,7 +454,9 @@ http_api_send_add(struct http *srv, const struct config *cfg, struct msg_core *m
 	a->lim.hostname = cfg->hostname;
 	a->lim.max_message_bytes = cfg->max_message_bytes;
 	a->lim.max_send_ahead_s = cfg->max_future_release_s;
-	a->idem = idem_new(IDEM_MAX_ENTRIES);
+	a->idem = idem;
+	a->waiting_tail = &a->waiting;
+	idem_set_waiter(idem, on_queue_read, a);
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (http_route_add(srv, &routes[i], err, errsize) == -1) {
 			http_api_send_free(&a);
@@ -393,7 +472,13 @@ http_api_send_free(struct api_send **ap)
 
 	if (a == NULL)
 		return;
-	idem_free(&a->idem);
+	idem_set_waiter(a->idem, NULL, NULL);
+	while (a->waiting != NULL) {
+		struct waiting *w = a->waiting;
+
+		a->waiting = w->next;
+		free(w);
+	}
 	free(a);
 	*ap = NULL;
 }

@@ -18,13 +18,16 @@
 
 struct api_send;
 
+struct idem;
+
 /*
  * POST /v1/messages, /v1/messages/raw and /v1/messages/batch on srv, into
- * the queue through msg (cfg, msg borrowed; they must outlive the server).
- * NULL with err when a route cannot be added. Free it after the server.
+ * the queue through msg, their Idempotency-Keys in idem (cfg, msg, idem
+ * borrowed; they must outlive the server). NULL with err when a route
+ * cannot be added. Free it after the server.
  */
 struct api_send *http_api_send_add(struct http *srv, const struct config *cfg,
-    struct msg_core *msg, char *err, size_t errsize);
+    struct msg_core *msg, struct idem *idem, char *err, size_t errsize);
 void http_api_send_free(struct api_send **a);
 
 struct api_events;

@@ -305,11 +305,16 @@ void http_free(struct http **srv);
  */
 #define HTTP_KEY_OWNER_PREFIX "apikey:"
 
+struct msgstate;
+
 /*
  * Adds GET /v1/health, GET and DELETE /v1/messages/{id}, and the queue's
  * list, show and operations under /v1/queue (docs/api.md) to srv, over
- * the scheduler s (borrowed; it must outlive srv). 0, or -1 with err.
+ * the scheduler s; a message's state comes from the queue, and from ms
+ * (src/events/msgstate.h: what the events say) for recipients done and
+ * messages gone (both borrowed; they must outlive srv). 0, or -1 with err.
  */
-int http_api_queue_add(struct http *srv, struct sched *s, char *err, size_t errsize);
+int http_api_queue_add(struct http *srv, struct sched *s, struct msgstate *ms, char *err,
+    size_t errsize);
 
 #endif

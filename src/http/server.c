@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,13 @@ http_bind(struct http *srv, char *err, size_t errsize)
 		if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 		    (cl->sa.ss_family == AF_INET6 &&
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+		    /*
+		     * Inherited by the accepted sockets: a reply leaves in more than
+		     * one write (head, body, TLS records), and with Nagle the last
+		     * one would wait for the ACK that a client's delayed ACK holds
+		     * back 40 ms, once per request on a kept-alive connection.
+		     */
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
 		    bind(fd, (const struct sockaddr *)&cl->sa, cl->sa_len) == -1 ||
 		    listen(fd, 1024) == -1) {
 			snprintf(err, errsize, "%s:%u: http.listen \"%s\": %s: %s", c->path, cl->line,

@@ -48,9 +48,11 @@
 #include "events/events.h"
 #include "events/evlog.h"
 #include "events/figures.h"
+#include "events/msgstate.h"
 #include "events/suppress.h"
 #include "events/webhook.h"
 #include "http/api_send.h"
+#include "http/idempotency.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -77,9 +79,11 @@ struct daemon {
 	struct milter_local *local_milters;	/* the content filters of sendmail, pickup, the API */
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
+	struct msgstate *msgstate;	/* ... each recipient's last state, by queue id */
 	struct webhooks *webhooks;	/* ... and POSTed to receivers, from the log */
 	struct suppress *suppress;	/* addresses not to be mailed again */
 	struct api_send *api_send;	/* the HTTP API's sending endpoints */
+	struct idem *idem;		/* ... their Idempotency-Keys, kept across restarts */
 	struct api_events *api_events;	/* ... its event feed and suppression list */
 	struct metrics *metrics;	/* every module's figures: GET /metrics, sterna top */
 	struct figures *figures;	/* ... those the events feed */
@@ -107,13 +111,42 @@ struct daemon {
 	int is_stopping;
 };
 
-/* Recovery's and the submission core's messages both go to the scheduler. */
+/* The submission core's messages go to the scheduler. */
 static void
 to_scheduler(void *ctx, struct spool_msg *m)
 {
 	struct daemon *d = ctx;
 
 	sched_add(d->sched, m);
+}
+
+/* A message the recovery found: its Idempotency-Key back into the table first. */
+static void
+from_recovery(void *ctx, struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	idem_recovered(d->idem, m, 0);
+	sched_add(d->sched, m);
+}
+
+/*
+ * A worker: a file the recovery removes (every recipient done): its key is
+ * made durable elsewhere first.
+ */
+static void
+done_at_recovery(void *ctx, const struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	idem_recovered(d->idem, m, 1);
+}
+
+/* The scheduler's workers, before they remove a message with a key. */
+static void
+wait_idem(void *ctx)
+{
+	idem_wait_durable(ctx);
 }
 
 /* The whole queue found at start has been read and handed over. */
@@ -125,6 +158,7 @@ recovery_finished(void *ctx, long count)
 	log_info("spool: %ld queued messages recovered in %.2f s", count,
 	    (double)(clock_mono_us() - d->recovery_started_us) / 1e6);
 	spool_recovery_free(&d->recovery);
+	idem_recovery_over(d->idem, 1);	/* every queued message's key is back */
 }
 
 #define SWEEP_AGE_S (36 * 3600)	/* the Maildir convention for tmp/ */
@@ -196,7 +230,9 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	/* a folder file not yet committed stays taken: the next start queues it */
 	drops_stop(d->drops);
 	sched_stop(d->sched);
+	msgstate_stop(d->msgstate);	/* lookups waiting for a read of the log: answered now */
 	spool_recovery_stop(d->recovery);	/* what is not read yet is read by the next start */
+	idem_recovery_over(d->idem, 0);	/* requests waiting for it: answered now */
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
 	on_stop_timer(-1, 0, d);
@@ -403,6 +439,7 @@ daemon_free(struct daemon *d)
 	milter_local_free(&d->local_milters);
 	dkim_signer_free(&d->signer);	/* after the core: its messages have let go of their jobs */
 	dkim_keyring_clear(&d->dkim);
+	idem_free(&d->idem);	/* after the scheduler's workers, which wait for its journal */
 	/*
 	 * After every producer of events (the scheduler's last outcomes, the
 	 * core's last commits): every subscriber hears what they said last.
@@ -410,6 +447,7 @@ daemon_free(struct daemon *d)
 	figures_free(&d->figures);
 	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
 	dns_free(&d->client_dns);
+	msgstate_free(&d->msgstate);	/* before the log it reads */
 	evlog_free(&d->evlog);
 	suppress_free(&d->suppress);
 	events_free(&d->events);
@@ -558,6 +596,16 @@ verb_serve(int argc, char **argv)
 		log_err("spool: %s", err);
 		goto out;
 	}
+	{
+		char dir[4096];
+
+		(void)snprintf(dir, sizeof(dir), "%s/%s", d.cfg->spool_dir, IDEM_DIR);
+		if ((d.idem = idem_open(dir, IDEM_MAX_ENTRIES, IDEM_MAX_BYTES, err,
+		    sizeof(err))) == NULL) {
+			log_err("idempotency: %s", err);
+			goto out;
+		}
+	}
 	d.events = events_new();
 	{
 		char dir[4096];
@@ -570,6 +618,9 @@ verb_serve(int argc, char **argv)
 		}
 	}
 	events_subscribe(d.events, evlog_sink, d.evlog);
+	/* after the log: an event's cursor is then the log's last */
+	d.msgstate = msgstate_new(d.evlog, (size_t)d.cfg->message_state_bytes, d.base);
+	events_subscribe(d.events, msgstate_sink, d.msgstate);
 	{
 		char list_path[4096];
 		unsigned categories = 0;
@@ -600,6 +651,7 @@ verb_serve(int argc, char **argv)
 	sched_set_events(d.sched, d.events);
 	sched_set_suppress(d.sched, d.suppress);
 	sched_set_metrics(d.sched, d.metrics);
+	sched_set_remove_barrier(d.sched, wait_idem, d.idem);
 	/*
 	 * A resolver of its own for the clients' checks: their queries come
 	 * and go with connections, and never wait behind delivery's.
@@ -649,9 +701,11 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
+	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, d.msgstate, err,
+	    sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
-	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
+	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, d.idem, err,
+	    sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
 	    sizeof(err))) == NULL)) {
 		log_err("http: %s", err);
@@ -668,9 +722,11 @@ verb_serve(int argc, char **argv)
 	event_add(d.space_timer, &second);
 	if (spool_recovery_total(d.recovery) > 0) {
 		log_info("spool: reading %zu queued messages", spool_recovery_total(d.recovery));
-		spool_recovery_start(d.recovery, d.wq, to_scheduler, recovery_finished, &d);
+		spool_recovery_set_remove_hook(d.recovery, done_at_recovery, &d);
+		spool_recovery_start(d.recovery, d.wq, from_recovery, recovery_finished, &d);
 	} else {
 		spool_recovery_free(&d.recovery);
+		idem_recovery_over(d.idem, 1);
 	}
 	drops_start(d.drops);
 	server_start(d.server);

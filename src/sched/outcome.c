@@ -162,6 +162,32 @@ outcome_emit(const struct job *j, const struct outcome *o)
 	events_emit(q->s->events, &e);
 }
 
+void
+deleted_emit(const struct qmsg *q)
+{
+	const struct spool_msg *m = q->m;
+	struct event e = {
+		.type = EVENT_DELETED,
+		.time_us = clock_wall_us(),
+		.message_id = m->qid,
+		.sender = m->sender,
+		.reply = "deleted from the queue by an operator",
+		.api_meta = m->api_meta,
+		.arrival_us = m->arrival_us,
+	};
+
+	if (q->s->events == NULL)
+		return;
+	/* the recipients done before stay what they became */
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].is_done)
+			continue;
+		e.rcpt_index = i;
+		e.recipient = m->rcpts[i].to;
+		events_emit(q->s->events, &e);
+	}
+}
+
 /*
  * Worker: writes a record step's marks at once (one write, one shared
  * flush), and says of each that it could not be recorded if so.
@@ -287,7 +313,7 @@ record(struct job *j)
 	write_marks(j, marks, nmarks);
 	free(marks);
 	if (is_all_ok) {
-		if (spool_msg_remove(s->sp, m->qid) == -1) {
+		if (q_remove_file(s, m) == -1) {
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
 		} else {
 			j->is_removed = 1;

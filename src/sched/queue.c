@@ -298,7 +298,7 @@ op_work_run(struct work *w)
 	int r;
 
 	if (o->op == SCHED_OP_DELETE)
-		r = spool_msg_remove(s->sp, qid) == -1 && errno != ENOENT ? -1 : 0;
+		r = q_remove_file(s, o->q->m) == -1 && errno != ENOENT ? -1 : 0;
 	else
 		r = spool_msg_mark_held(s->sp, qid, o->op == SCHED_OP_HOLD, o->uid);
 	o->err = r == -1 ? errno : 0;
@@ -330,6 +330,7 @@ op_work_done(struct work *w)
 	if (o->op == SCHED_OP_DELETE && o->err == 0) {
 		free(o);
 		log_ev_removed(qid, "deleted");
+		deleted_emit(q);
 		ops_drop(q);
 		q_drop(q);
 		return;

@@ -158,7 +158,7 @@ remove_run(struct work *w)
 {
 	struct remove_job *r = (struct remove_job *)w;
 
-	r->err = spool_msg_remove(r->q->s->sp, r->q->m->qid) == -1 ? errno : 0;
+	r->err = q_remove_file(r->q->s, r->q->m) == -1 ? errno : 0;
 }
 
 static void
@@ -297,6 +297,21 @@ void
 sched_set_suppress(struct sched *s, const struct suppress *sup)
 {
 	s->suppress = sup;
+}
+
+void
+sched_set_remove_barrier(struct sched *s, void (*wait)(void *ctx), void *ctx)
+{
+	s->remove_wait = wait;
+	s->remove_wait_ctx = ctx;
+}
+
+int
+q_remove_file(struct sched *s, const struct spool_msg *m)
+{
+	if (m->api_idem != NULL && s->remove_wait != NULL)
+		s->remove_wait(s->remove_wait_ctx);
+	return spool_msg_remove(s->sp, m->qid);
 }
 
 void

@@ -46,6 +46,12 @@ void sched_set_suppress(struct sched *s, const struct suppress *sup);
  * at each read of m; the outbound TLS handshakes, counted as they are done.
  */
 void sched_set_metrics(struct sched *s, struct metrics *m);
+/*
+ * What must outlive a queue file: before a worker removes a message that
+ * carries an API Idempotency-Key (m->api_idem), it calls wait(ctx), which
+ * returns once the key's record elsewhere is durable (idem_wait_durable).
+ */
+void sched_set_remove_barrier(struct sched *s, void (*wait)(void *ctx), void *ctx);
 /* Stops starting deliveries and closes outbound connections (their messages stay queued). */
 void sched_stop(struct sched *s);
 /* Waits for deliveries in flight, then frees *s (messages stay in the spool). */

@@ -181,6 +181,8 @@ struct sched {
 		struct metric *tls;	/* outbound handshakes (dest.c) */
 	} fig;
 	const struct suppress *suppress;	/* addresses not to be tried; may be NULL */
+	void (*remove_wait)(void *ctx);	/* sched_set_remove_barrier(); may be NULL */
+	void *remove_wait_ctx;
 	SSL_CTX *ssl_may;		/* opportunistic STARTTLS; NULL: none to be had */
 	SSL_CTX *ssl_required;		/* encrypt and verify, with the trust anchors */
 	char *auth_plain, *auth_user, *auth_pass;
@@ -229,8 +231,15 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
+/*
+ * Worker: removes m's file from the queue, once what must outlive it is
+ * durable (sched_set_remove_barrier). 0, or -1 with errno (spool_msg_remove).
+ */
+int q_remove_file(struct sched *s, const struct spool_msg *m);
 /* A recorded outcome of j's as an event of the stream (on the loop). */
 void outcome_emit(const struct job *j, const struct outcome *o);
+/* Loop: a DELETED event for each recipient of q not done yet (an operator deleted q). */
+void deleted_emit(const struct qmsg *q);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);

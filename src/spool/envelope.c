@@ -101,6 +101,7 @@ spool_msg_free(struct spool_msg **mp)
 	free(m->fail_status);
 	free(m->fail_text);
 	free(m->api_meta);
+	free(m->api_idem);
 	free(m);
 	*mp = NULL;
 }

@@ -91,6 +91,7 @@ apply_meta(struct spool_msg *m, struct slice p)
 	if (rec_kv_get_u64(p, "release", &n) == 1)
 		m->release_s = n;
 	m->api_meta = kv_dup(p, "api_meta");
+	m->api_idem = kv_dup(p, "api_idem");
 	return 0;
 }
 

@@ -93,6 +93,8 @@ struct spool_recovery {
 	void (*found)(void *ctx, struct spool_msg *m);
 	void (*finished)(void *ctx, long count);
 	void *ctx;
+	void (*before_remove)(void *ctx, const struct spool_msg *m);	/* worker; may be NULL */
+	void *remove_ctx;
 	int is_busy, is_stopping;
 };
 
@@ -162,6 +164,8 @@ recovery_run(struct work *w)
 		for (size_t i = 0; i < m->nrcpts; i++)
 			pending += !m->rcpts[i].is_done;
 		if (pending == 0) {
+			if (r->before_remove != NULL)
+				r->before_remove(r->remove_ctx, m);
 			(void)spool_msg_remove(r->sp, m->qid);
 			log_ev_removed(m->qid, "all recipients done");
 			spool_msg_free(&m);
@@ -212,6 +216,14 @@ spool_recovery_start(struct spool_recovery *r, struct workq *wq,
 	r->w.done = recovery_done;
 	r->is_busy = 1;
 	workq_submit(wq, &r->w);
+}
+
+void
+spool_recovery_set_remove_hook(struct spool_recovery *r,
+    void (*before_remove)(void *ctx, const struct spool_msg *m), void *ctx)
+{
+	r->before_remove = before_remove;
+	r->remove_ctx = ctx;
 }
 
 void

@@ -140,6 +140,7 @@ encode_envelope(struct buf *out, struct rec_chain *chain, const struct spool_msg
 	    kv_add_opt(&p, "fail_text", m->fail_text) == -1 ||
 	    (m->release_s > 0 && rec_kv_add_u64(&p, "release", m->release_s) == -1) ||
 	    kv_add_opt(&p, "api_meta", m->api_meta) == -1 ||
+	    kv_add_opt(&p, "api_idem", m->api_idem) == -1 ||
 	    rec_append(out, REC_META, p.data, p.len, chain) == -1)
 		goto out;
 	r = encode_parties(out, chain, m);

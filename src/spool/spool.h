@@ -97,6 +97,12 @@ struct spool_msg {
 	 * ({"tags": [...], "metadata": {...}}), for its events; NULL for none.
 	 */
 	char *api_meta;
+	/*
+	 * The HTTP API's Idempotency-Key of the request that sent it, with what
+	 * a replay of that request needs (src/http/idempotency.h, its format),
+	 * committed with the message; NULL for none.
+	 */
+	char *api_idem;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t content_bytes;	/* the message as stored: added header lines and body */
@@ -222,6 +228,13 @@ size_t spool_recovery_total(const struct spool_recovery *r);
 void spool_recovery_start(struct spool_recovery *r, struct workq *wq,
     void (*found)(void *ctx, struct spool_msg *m), void (*finished)(void *ctx, long count),
     void *ctx);
+/*
+ * Before the recovery removes a file whose recipients are all done, it
+ * calls before_remove(ctx, m) on the worker thread (m borrowed for the
+ * call): it may block, to make durable what must outlive the file.
+ */
+void spool_recovery_set_remove_hook(struct spool_recovery *r,
+    void (*before_remove)(void *ctx, const struct spool_msg *m), void *ctx);
 void spool_recovery_stop(struct spool_recovery *r);
 int spool_recovery_busy(const struct spool_recovery *r);
 void spool_recovery_free(struct spool_recovery **r);

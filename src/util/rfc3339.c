@@ -89,3 +89,36 @@ rfc3339_format(int64_t t, char out[32])
 	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		out[0] = '\0';
 }
+
+void
+rfc3339_format_ms(uint64_t us, char out[32])
+{
+	time_t tt = (time_t)(us / 1000000u);
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&tt, &tm) == NULL || (n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+		out[0] = '\0';
+		return;
+	}
+	(void)snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(us / 1000u % 1000u));
+}
+
+int
+rfc3339_parse_us(const char *s, size_t len, uint64_t *us_out)
+{
+	int64_t t;
+	uint64_t frac = 0, scale = 1000000u;
+
+	if (rfc3339_parse(s, len, &t) == -1)
+		return -1;
+	/* "YYYY-MM-DDThh:mm:ss" is 19 bytes; the fraction's first digits are the microseconds */
+	if (len > 19 && s[19] == '.')
+		for (size_t i = 20; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(s[i] - '0') * scale;
+			}
+	*us_out = (uint64_t)t * 1000000u + frac;
+	return 0;
+}

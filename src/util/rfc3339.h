@@ -17,5 +17,9 @@
 int rfc3339_parse(const char *s, size_t len, int64_t *t_out);
 /* t (UNIX time) as "YYYY-MM-DDThh:mm:ssZ" into out, which holds 32 bytes. */
 void rfc3339_format(int64_t t, char out[32]);
+/* us (microseconds since the epoch) as "YYYY-MM-DDThh:mm:ss.mmmZ" into out (32 bytes). */
+void rfc3339_format_ms(uint64_t us, char out[32]);
+/* rfc3339_parse() with the fraction kept: microseconds since the epoch in *us_out; 0, or -1. */
+int rfc3339_parse_us(const char *s, size_t len, uint64_t *us_out);
 
 #endif

@@ -122,7 +122,8 @@ def test_message_state(mta_api):
     assert st == 200
     assert set(m) == {"id", "state", "recipients"} and m["id"] == q and m["state"] == "deferred"
     rb, ra = sorted(m["recipients"], key=lambda r: r["email"], reverse=True)
-    assert set(rb) == {"email", "state", "attempts", "last_reply", "next_attempt"}
+    assert set(rb) == {"email", "state", "attempts", "last_reply", "next_attempt", "reply",
+                       "bounce", "time"}
     assert (rb["email"], rb["state"], rb["attempts"]) == ("bob@dead.test", "deferred", 1)
     assert rb["last_reply"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
                                              rb["next_attempt"])
@@ -138,18 +139,23 @@ def test_message_state(mta_api):
     assert m["state"] == "held"
     assert {r["email"]: r["state"] for r in m["recipients"]} == \
         {"bob@dead.test": "held", "alice@example.test": "delivered"}
-    # bounced: gone from the queue
+    # bounced: gone from the queue, and what became of it is the events'
     assert api.call("POST", "/v1/queue/%s/bounce" % q, key="admin")[0] == 200
     wait_gone(s, q)
     # the file goes first (on a worker); the scheduler lets go of the message a moment later
     deadline = time.monotonic() + 10
-    while api.call("GET", "/v1/messages/" + q, key="read")[0] != 404:
+    while api.call("GET", "/v1/messages/" + q, key="read")[2]["state"] != "done":
         assert time.monotonic() < deadline, "the message stayed in the queue's index"
         time.sleep(0.05)
     for key in ("read", "admin"):
-        st, _, res = api.call("GET", "/v1/messages/" + q, key=key)
-        assert_error(st, res, 404, "not_found")
+        st, _, m = api.call("GET", "/v1/messages/" + q, key=key)
+        assert st == 200 and m["state"] == "done"
+        assert {r["email"]: (r["state"], r["last_reply"]) for r in m["recipients"]} == \
+            {"bob@dead.test": ("bounced", "delivery cancelled by the postmaster"),
+             "alice@example.test": ("delivered", None)}
     st, _, res = api.call("GET", "/v1/messages/x", key="read")
+    assert_error(st, res, 404, "not_found")
+    st, _, res = api.call("GET", "/v1/messages/0000000000000", key="read")
     assert_error(st, res, 404, "not_found")
 
 

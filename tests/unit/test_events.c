@@ -2,7 +2,8 @@
  * test_events.c - the event stream: subscribers in order; what a failure
  * means (classify.c) for the replies seen in the wild; the event log:
  * cursors in order and kept across a reopen, a line a crash cut short
- * dropped, files rotating by event count, pages read after a cursor, and
+ * dropped, files rotating by event count, pages read after a cursor (a log
+ * of many events of many sizes paged through whole), and
  * the oldest files expired past the size bound; the webhooks' signature.
  */
 #include <setjmp.h>
@@ -326,6 +327,97 @@ test_rotation_reading_and_expiry(void **state)
 	evlog_free(&l);
 }
 
+/* Events whose lines differ in length, some longer than the reader's blocks. */
+static void
+emit_varied(struct evlog *l, size_t n)
+{
+	static char text[9000];
+	struct event e = { .type = EVENT_DEFERRED, .time_us = 1733390000123456ull,
+		.message_id = "Q3", .sender = "a@b.test", .recipient = "r@c.test", .code = 451,
+		.dsn = "4.3.0", .reply = text, .attempt = 1, .next_attempt_s = 1733390600 };
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = (i * 7919) % 97 == 0 ? 8000 : (i * 31) % 300;
+
+		memset(text, 'a' + (int)(i % 26), len);
+		text[len] = '\0';
+		evlog_sink(l, &e);
+	}
+}
+
+struct scanned {
+	uint64_t first, last;
+	size_t n;
+};
+
+static int
+scan_line(void *ctx, uint64_t cursor, const char *line, size_t len)
+{
+	struct scanned *sc = ctx;
+
+	assert_true(len > 0 && line[0] == '{');
+	if (sc->n == 0)
+		sc->first = cursor;
+	else
+		assert_int_equal(cursor, sc->last + 1);
+	sc->last = cursor;
+	sc->n++;
+	return 0;
+}
+
+static void
+test_paging_through_many_events(void **state)
+{
+	struct logdir *d = *state;
+	struct evlog *l = open_log(d, 1ull << 30);
+	const uint64_t total = 3 * EVLOG_FILE_EVENTS + 123;
+	json_t *page = json_array();
+	uint64_t after = 0, next, *files;
+	size_t pages = 0, nfiles;
+
+	emit_varied(l, total);
+	assert_int_equal(evlog_last(l), total);
+	assert_int_equal(evlog_first(l), 1);
+	/* page by page, of changing sizes: every event once, in order */
+	while (after < total) {
+		size_t limit = 1 + (pages * 37) % EVLOG_PAGE_MAX;
+
+		json_array_clear(page);
+		assert_int_equal(evlog_read(l, after, limit, page, &next), 0);
+		assert_true(json_array_size(page) > 0);
+		assert_true(json_array_size(page) <= limit);
+		for (size_t i = 0; i < json_array_size(page); i++)
+			assert_int_equal(cursor_of(json_array_get(page, i)), after + 1 + i);
+		assert_int_equal(next, after + json_array_size(page));
+		after = next;
+		pages++;
+	}
+	/* a read right after any cursor starts at the next one: the bisection finds it */
+	for (uint64_t c = 0; c < total; c += 997) {
+		json_array_clear(page);
+		assert_int_equal(evlog_read(l, c, 2, page, &next), 0);
+		assert_int_equal(cursor_of(json_array_get(page, 0)), c + 1);
+	}
+	json_array_clear(page);
+	assert_int_equal(evlog_read(l, total, 10, page, &next), 0);
+	assert_int_equal(json_array_size(page), 0);
+	assert_int_equal(next, total);
+	/* another thread's scan of one file: from after, up to upto */
+	files = evlog_files(l, &nfiles);
+	assert_int_equal(nfiles, 4);
+	assert_int_equal(files[1], EVLOG_FILE_EVENTS + 1);
+	struct scanned sc = { 0 };
+
+	assert_int_equal(evlog_file_scan(evlog_dir(l), files[1], EVLOG_FILE_EVENTS + 500,
+	    EVLOG_FILE_EVENTS + 1499, scan_line, &sc), 0);
+	assert_int_equal(sc.n, 999);
+	assert_int_equal(sc.first, EVLOG_FILE_EVENTS + 501);
+	assert_int_equal(evlog_file_scan(evlog_dir(l), 99, 0, UINT64_MAX, scan_line, &sc), -1);
+	free(files);
+	json_decref(page);
+	evlog_free(&l);
+}
+
 /* ---- the suppression list ---- */
 
 static void
@@ -412,6 +504,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_suppression_list, logdir_setup, logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_cursors_and_pages, logdir_setup, logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_a_half_written_line_is_dropped, logdir_setup,
+		    logdir_teardown),
+		cmocka_unit_test_setup_teardown(test_paging_through_many_events, logdir_setup,
 		    logdir_teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_reading_and_expiry, logdir_setup,
 		    logdir_teardown),
