@@ -47,6 +47,10 @@
 #include "events/webhook.h"
 #include "http/api_send.h"
 #include "metrics/figures.h"
+#include "metrics/destinations.h"
+#include "metrics/recent.h"
+#include "metrics/traffic.h"
+#include "dashboard/dashboard.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
@@ -76,6 +80,10 @@ struct daemon {
 	struct api_events *api_events;	/* ... its event feed and suppression list */
 	struct metrics *metrics;	/* the figures GET /metrics gives */
 	struct figures *figures;	/* ... sterna's own, fed by the events */
+	struct traffic *traffic;	/* mail per minute over the last hour */
+	struct destinations *dests;	/* the top destinations (also in GET /metrics) */
+	struct recent *recent;		/* the latest events and bounces */
+	struct dashboard *dashboard;	/* the web dashboard, on the HTTP server */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -336,6 +344,7 @@ daemon_free(struct daemon *d)
 	/* first: their connections borrow the scheduler and the server */
 	control_free(&d->control);
 	http_free(&d->http);
+	dashboard_free(&d->dashboard);
 	http_api_send_free(&d->api_send);
 	http_api_events_free(&d->api_events);
 	server_free(&d->server);
@@ -352,6 +361,9 @@ daemon_free(struct daemon *d)
 	 * core's last commits): every subscriber hears what they said last.
 	 */
 	figures_free(&d->figures);
+	traffic_free(&d->traffic);
+	destinations_free(&d->dests);
+	recent_free(&d->recent);
 	metrics_free(&d->metrics);
 	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
 	dns_free(&d->client_dns);
@@ -580,11 +592,20 @@ verb_serve(int argc, char **argv)
 	d.metrics = metrics_new();
 	d.figures = figures_new(d.metrics, d.sched, d.server);
 	events_subscribe(d.events, figures_sink, d.figures);
+	d.traffic = traffic_new();
+	d.dests = destinations_new(d.metrics, DESTINATIONS_MAX);
+	d.recent = recent_new();
+	events_subscribe(d.events, traffic_sink, d.traffic);
+	events_subscribe(d.events, destinations_sink, d.dests);
+	events_subscribe(d.events, recent_sink, d.recent);
 	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, err, sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
 	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
-	    sizeof(err))) == NULL)) {
+	    sizeof(err))) == NULL ||
+	    (d.dashboard = dashboard_add(d.http, &(struct dashboard_deps){ .cfg = d.cfg,
+	    .sched = d.sched, .server = d.server, .traffic = d.traffic, .dests = d.dests,
+	    .recent = d.recent }, err, sizeof(err))) == NULL)) {
 		log_err("http: %s", err);
 		goto out;
 	}

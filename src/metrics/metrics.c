@@ -174,6 +174,19 @@ metric_observe(struct metric *f, const char *const *values, double v)
 }
 
 void
+metric_clear(struct metric *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		for (size_t k = 0; k < f->nlabels; k++)
+			free(f->series[i].values[k]);
+		free(f->series[i].buckets);
+	}
+	free(f->series);
+	f->series = NULL;
+	f->n = 0;
+}
+
+void
 metrics_on_write(struct metrics *m, void (*fn)(void *ctx), void *ctx)
 {
 	m->hooks = xrealloc(m->hooks, (m->nhooks + 1) * sizeof(*m->hooks));

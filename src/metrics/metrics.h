@@ -43,6 +43,11 @@ struct metric *metrics_histogram(struct metrics *m, const char *name, const char
 void metric_add(struct metric *f, const char *const *values, uint64_t n);
 void metric_set(struct metric *f, const char *const *values, double v);
 void metric_observe(struct metric *f, const char *const *values, double v);
+/*
+ * Drops every series of f: for a family whose label sets follow a bounded
+ * table (the top destinations), set again from it before each write-out.
+ */
+void metric_clear(struct metric *f);
 
 /*
  * fn(ctx) runs before each write-out, to set the gauges that are read

@@ -137,6 +137,8 @@ outcome_emit(const struct qmsg *q, const struct outcome *o)
 		.relay = o->relay,
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
+		.tls_version = o->tls_version,
+		.conn = o->conn[0] != '\0' ? o->conn : NULL,
 	};
 
 	if (q->s->events == NULL)
