@@ -106,9 +106,9 @@
   /* ---- the chart: in (area and line), out (line), deferred and failed (bars) ---- */
   let lastMinutes = null;
   function niceMax(v) {
-    if (v <= 5) return 5;
+    if (v <= 4) return 4;
     const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+    for (const m of [1, 2, 4, 6, 8, 10]) if (m * p >= v) return m * p;
     return 10 * p;
   }
   function drawChart(m) {
@@ -131,7 +131,7 @@
       parts.push(svg("text", { class: "axis", x: L - 6, y: y(v) + 4, "text-anchor": "end" },
         num(Math.round(v))));
     }
-    for (const i of [0, 15, 30, 45, n - 1]) {
+    for (const i of W < 520 ? [0, 30, n - 1] : [0, 15, 30, 45, n - 1]) {
       const t = new Date(start + i * 60000);
       const label = i === n - 1 ? "now" : t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       parts.push(svg("text", { class: "axis", x: x(i), y: H - 6,
@@ -189,10 +189,10 @@
       bar.style.width = Math.round(100 * d.deferral_rate) + "%";
       return el("tr", {},
         el("td", { class: "addr", text: d.name }),
-        el("td", { class: "num", text: num(d.connections) }),
+        el("td", { class: "num opt", text: num(d.connections) }),
         el("td", { class: "num", text: num(d.delivered) }),
         el("td", { class: "num", text: num(d.deferred) }),
-        el("td", { class: "num", text: num(d.failed) }),
+        el("td", { class: "num opt", text: num(d.failed) }),
         el("td", {}, el("div", { class: "rate" }, el("div", { class: "bar" }, bar),
           el("span", { class: "pct", text: (100 * d.deferral_rate).toFixed(d.deferral_rate < 0.1 && d.deferral_rate > 0 ? 1 : 0) + "%" }))));
     }));
@@ -272,7 +272,7 @@
     return el("tr", { class: "click", data: { open: m.id }, tabindex: 0 },
       el("td", { "data-label": "ID", class: "mono", text: m.id }),
       el("td", { "data-label": "State" }, el("span", { class: "badge " + m.state, text: m.state })),
-      el("td", { "data-label": "Age", text: since(m.arrival) }),
+      el("td", { "data-label": "Age", class: "nowrap", text: since(m.arrival) }),
       el("td", { "data-label": "From", class: "addr", text: addr(m.sender) }),
       el("td", { "data-label": "To", class: "addr" }, el("span", { text: first }),
         more ? el("span", { class: "muted", text: more }) : null),
@@ -331,7 +331,7 @@
             el("span", { class: "who", text: first.email + (waiting.length > 1 ? " +" + (waiting.length - 1) : "") }),
             el("span", { class: "when", text: since(m.arrival) })),
           el("div", {}, msgLink(m.id), el("span", { class: "muted small",
-            text: " · next " + until(m.next_attempt) + " · " + (first.attempts || 0) + " attempts" })),
+            text: " · next " + until(m.next_attempt) + " · " + (first.attempts || 0) + (first.attempts === 1 ? " attempt" : " attempts") })),
           el("div", { class: "why", text: first.last_reply || "" }));
       }), "Nothing deferred.");
     } catch (e) { /* the next round tries again */ }
@@ -385,7 +385,7 @@
       $("msg-rcpts").tBodies[0].replaceChildren(...m.recipients.map((r) => el("tr", {},
         el("td", { class: "addr", text: r.email + (r.orig && r.orig !== r.email ? " (" + r.orig + ")" : "") }),
         el("td", {}, el("span", { class: "badge " + r.state, text: r.state })),
-        el("td", { class: "num", text: r.attempts })),
+        el("td", { class: "num", text: r.attempts }),
         el("td", { class: "reply", text: [r.status, r.last_reply].filter(Boolean).join(" ") || "–" }),
         el("td", { text: r.next_attempt ? until(r.next_attempt) : "–" }))));
     } else {
