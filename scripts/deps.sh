@@ -22,6 +22,9 @@ PKGS="$PKGS python3-prometheus-client"
 # curl: a real HTTP client for the HTTP API's tests (tests/e2e/test_http_api.py); evhttp itself
 # is in libevent-dev already
 PKGS="$PKGS curl"
+# the dashboard's tests in a real browser (tests/e2e/test_dashboard_browser.py): headless
+# Chromium, its WebDriver and Selenium's Python client, all from Debian
+PKGS="$PKGS chromium chromium-driver python3-selenium"
 
 missing=""
 for p in $PKGS; do

@@ -1,13 +1,13 @@
 /*
  * app.js - sterna's dashboard: polls GET /v1/dashboard (the figures) every 2 s and the queue
- * (GET /v1/queue, one page) every 3 s, draws the chart itself (SVG), and acts on a message
+ * (GET /v1/queue, one page) every 3 s and the oldest deferred every 5 s, draws the chart itself (SVG), and acts on a message
  * through POST /v1/queue/{id}/{op}, the operations of `sterna queue`. Every text from the
  * server goes into the page as text (textContent), never as markup. No library, nothing
  * fetched from anywhere but the daemon.
  */
 "use strict";
 (() => {
-  const FIGURES_MS = 2000, QUEUE_MS = 3000, DEFERRED_MS = 10000, HIDDEN_MS = 15000;
+  const FIGURES_MS = 2000, QUEUE_MS = 3000, DEFERRED_MS = 5000, HIDDEN_MS = 15000;
   const PAGE = 50;
   const SVGNS = "http://www.w3.org/2000/svg";
   const STATES = ["queued", "active", "deferred", "held", "scheduled"];
@@ -278,13 +278,18 @@
         more ? el("span", { class: "muted", text: more }) : null),
       el("td", { "data-label": "Reply", class: "reply", text: lastReply(m) }));
   }
-  let queueBusy = false;
+  let queueBusy = false, lastQueueKey = "";
   async function loadQueue() {
     if (queueBusy) return;
     queueBusy = true;
     try {
-      const r = await api(queueQuery());
+      const query = queueQuery();
+      const r = await api(query);
       const tb = $("queue").tBodies[0];
+      /* the same page as before: the rows stay (a row being clicked is not replaced) */
+      const key = query + JSON.stringify(r) + Math.floor(Date.now() / 30000);
+      if (key === lastQueueKey) return;
+      lastQueueKey = key;
       if (!r.messages.length) {
         tb.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 6,
           text: page ? "No more messages." : "No message matches." })));
