@@ -7,7 +7,8 @@
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
 #                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, and the
-#                 HTTP API beside SMTP (single messages and a 1,000-recipient batch)
+#                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), and the
+#                 receive rate with the web dashboard open against none
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -71,6 +72,7 @@ bench: deps all
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna
+	sh bench/dashboard.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var
