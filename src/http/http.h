@@ -11,8 +11,9 @@
  *              evhttp reads it (frame.c), one request at a time, the
  *              refusals evhttp would answer in HTML, slow clients, the close
  *   frame.c    pure: request heads and bodies, their bounds and framing
- *   route.c    the route table, the key, scope and rate of a request, its
- *              query and JSON body; dispatch
+ *   route.c    the route table, the key, scope and rate of a request (or
+ *              the dashboard's session, with its CSRF token, on the routes
+ *              that take one), its query and JSON body; dispatch
  *   path.c     pure: route patterns ({id}) and request paths
  *   reply.c    replies: JSON, headers, Connection: close, the log line
  *   error.c    pure: the error codes, their statuses, the error shape
