@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install what the build, the tests and the benchmarks need, from Debian 12 packages.
+# Install what the build, the tests and the benchmarks need, from Debian 12 packages;
+# `deps.sh run` only what the build and `make run` need.
 # Run as root it installs what is missing; otherwise it only says what is missing.
 # Postfix's smtp-source and smtp-sink are unpacked from the postfix package into
 # .cache/postfix rather than installed, so no second MTA is set up on the machine.
@@ -25,6 +26,20 @@ PKGS="$PKGS curl"
 # the dashboard's tests in a real browser (tests/e2e/test_dashboard_browser.py): headless
 # Chromium, its WebDriver and Selenium's Python client, all from Debian
 PKGS="$PKGS chromium chromium-driver python3-selenium"
+
+# the manual pages read as the tests read them (man -l, groff's warnings); the systemd unit,
+# sysusers.d and tmpfiles.d files checked by systemd's own tools (systemd-analyze verify,
+# systemd-sysusers, systemd-tmpfiles), and the unit's ExecReload (kill, from procps)
+PKGS="$PKGS man-db groff-base systemd procps"
+
+# make run: the build's libraries and tools (python3 makes sterna.conf(5), cmocka's unit
+# tests are part of the build), and openssl for the self-signed certificate
+RUN_PKGS="meson ninja-build pkg-config gcc python3 openssl libevent-dev libssl-dev
+libc-ares-dev libcrypt-dev libgmime-3.0-dev libcmocka-dev libjansson-dev libseccomp-dev"
+mode=${1:-all}
+if [ "$mode" = run ]; then
+	PKGS=$RUN_PKGS
+fi
 
 missing=""
 for p in $PKGS; do
@@ -53,6 +68,8 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing || { [ -n "$norc" ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
 	[ -n "$norc" ] && rm -f /usr/sbin/policy-rc.d
 fi
+
+[ "$mode" = run ] && exit 0
 
 cache="$(pwd)/.cache/postfix"
 if [ ! -x "$cache/usr/sbin/smtp-sink" ]; then

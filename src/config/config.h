@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "util/cidr.h"
@@ -286,6 +287,7 @@ struct config {
 	struct config_alias *aliases;
 	size_t naliases;
 	char *mailbox_root;		/* user u's Maildir is <mailbox_root>/<u>/ */
+	char *mailbox_group;		/* the Maildirs' group; "": that of the user sterna runs as */
 	char recipient_delimiter;	/* '+' gives alice+tag -> alice; '\0' for none */
 	unsigned max_alias_targets;	/* targets one address may expand into, repeats counted */
 	char *lmtp;			/* "": Maildir; else the LMTP next hop of every mailbox */
@@ -488,6 +490,14 @@ struct config *config_load(const char *path, char *err, size_t errsize);
 struct config *config_load_submit(const char *path, char *err, size_t errsize);
 /* Frees *c and sets it to NULL; c may point to NULL. */
 void config_free(struct config **c);
+/*
+ * Writes every key of the table to f, one a line: the key ('*' for a
+ * section's name), a tab, and its default: a number (a count, bytes, or
+ * milliseconds), true or false, a string in double quotes, [] or {} for
+ * lists and objects, or - when the table has none (required, or worked
+ * out at load). sterna check --keys.
+ */
+void config_keys_print(FILE *f);
 
 /* The user called name (lowercase) in the users file, or NULL. */
 const struct config_user *config_find_user(const struct config *c, const char *name);

@@ -91,6 +91,9 @@ const struct key_row cfg_rows[] = {
 	    NULL, NULL },
 	{ "local.mailbox_root", KT_PATH, KS_STR, CFG(mailbox_root), 0, "/var/mail",
 	    0, 0, 0, NULL, NULL, NULL },
+	/* "": the group of the user sterna runs as (serve.c, main/claim.c) */
+	{ "local.mailbox_group", KT_STRING, KS_STR, CFG(mailbox_group), 0, "", 0, 0, 0, NULL,
+	    cfg_check_server_user, "'%s' is not a valid group name" },
 	{ "local.recipient_delimiter", KT_DELIMITER, KS_NONE, CFG(recipient_delimiter), 0, "+",
 	    0, 0, 0, NULL, NULL, NULL },
 	{ "local.aliases", KT_ALIASES, KS_NONE, CFG(aliases), 0, NULL, 0, 0, 0, NULL,
@@ -290,7 +293,7 @@ const struct key_row cfg_rows[] = {
 	    cfg_check_webhook_url, "'%s' is not an http:// or https:// URL with a host" },
 	{ "events.webhook.*.secret", KT_STRING, KS_STR, WHK(secret), 0, NULL, 0, 0, 0, NULL,
 	    NULL, NULL },
-	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, NULL, 0, 0, 0, NULL,
+	{ "events.webhook.*.types", KT_STRING, KS_STR, WHK(types), 0, "", 0, 0, 0, NULL,
 	    cfg_check_event_types, "'%s' is not a list of event types such as "
 	    "\"delivered,bounced\" (received, delivered, deferred, bounced, expired)" },
 };

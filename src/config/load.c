@@ -675,6 +675,7 @@ config_free(struct config **cp)
 	free(c->users_file);
 	free(c->pickup_dir);
 	free(c->maildrop_group);
+	free(c->mailbox_group);
 	cfg_policy_lists_free(c);
 	cfg_users_free(c);
 	free(c);

@@ -11,9 +11,20 @@
 #include "spool/spool.h"
 
 /*
+ * The modes of what a delivery makes, whatever the umask: Maildir folders
+ * are group-writable and set-group-ID, so that every folder and message
+ * below the mailbox root takes the root's group (local.mailbox_group) and
+ * a reader in that group (Dovecot's mail user) may move messages to cur/
+ * and keep its index files beside them; a message is readable by that
+ * group and by nobody else.
+ */
+#define MAILDIR_DIR_MODE 02770
+#define MAILDIR_FILE_MODE 0640
+
+/*
  * Delivers message m (its content read from sp) to its recipient number
  * rcpt, into the Maildir at maildir (tmp/, new/ and cur/ are created when
- * missing), with "Return-Path: <sender>" and "Delivered-To: <the
+ * missing, MAILDIR_DIR_MODE; the file is MAILDIR_FILE_MODE), with "Return-Path: <sender>" and "Delivered-To: <the
  * recipient>" on top and LF line ends. The file is flushed, renamed into
  * new/, and new/ is flushed, in the spool's group commit (shared with other
  * deliveries and with receiving); then the recipient is recorded done

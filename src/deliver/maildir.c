@@ -126,7 +126,7 @@ open_maildir(const char *maildir, int *tmp_fd, int *new_fd)
 		if (saved != ENOENT || pass == 1)
 			return -1;
 		for (size_t i = 0; i < NELEM(subdirs); i++)
-			if (mkdir_p(path[i], 0700) == -1)
+			if (mkdir_p(path[i], MAILDIR_DIR_MODE) == -1)
 				return -1;
 	}
 	return -1;
@@ -154,9 +154,12 @@ maildir_deliver(struct spool *sp, const struct spool_msg *m, size_t rcpt, const 
 		goto out;
 	}
 	if ((w.fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
+	    MAILDIR_FILE_MODE)) == -1)
 		goto out;
 	is_created = 1;
+	/* the group's read right, which a umask such as systemd's UMask=0077 takes off */
+	if (fchmod(w.fd, MAILDIR_FILE_MODE) == -1)
+		goto out;
 	step = "write";
 	if (buf_printf(&w.out, "Return-Path: <%s>\nDelivered-To: %s\n", m->sender,
 	    m->rcpts[rcpt].to) == -1 ||

@@ -149,6 +149,7 @@ struct folder {
 	size_t fed;
 	struct msg_sub *sub;		/* being fed */
 	int is_committing;		/* msg_sub_end() called, done not yet */
+	struct spool_msg *kept;		/* committed; handed over once taken/QID is removed */
 };
 
 /* Names a folder never takes: dot-names are being written (or are ours), and over-long ones. */

@@ -10,6 +10,7 @@
  *   loop: recipients through msg_env_add_rcpt(), then msg_sub_write() in
  *         pieces, honouring its back-pressure, and msg_sub_end()
  *   loop: done says MSG_QUEUED -> worker: unlink taken/QID, fsync taken/
+ *   loop: msg_hand_over(): only now may the scheduler deliver it
  *
  * Renaming first means the bytes read are the bytes of the file that is
  * later removed: a writer that replaces NAME meanwhile makes a new file,
@@ -194,6 +195,7 @@ static void
 hand_clear(struct folder *f)
 {
 	spool_msg_free(&f->env);
+	spool_msg_free(&f->kept);	/* not handed over: the spool has it for the next start */
 	drop_file_clear(&f->file);
 	free(f->cur.name);
 	f->cur.name = NULL;
@@ -287,6 +289,7 @@ submit(struct folder *f)
 	    f->job.size, f->job.uid);
 	f->env = NULL;
 	f->sub = msg_sub_new(f->d.core, env, f->k->entrance);
+	msg_sub_keep_handover(f->sub);
 	msg_sub_set_drain_cb(f->sub, on_drain, f);
 	f->fed = 0;
 	feed(f);
@@ -310,6 +313,7 @@ on_sub_done(void *ctx, const struct msg_result *r)
 
 	f->is_committing = 0;
 	if (r->status == MSG_QUEUED) {
+		f->kept = r->kept;
 		job_submit(f, J_REMOVE, NULL);
 		return;
 	}
@@ -391,6 +395,8 @@ job_done(struct work *w)
 		take_done(f, j);
 		break;
 	case J_REMOVE:
+		/* only now may it be delivered: see msg_sub_keep_handover() */
+		msg_hand_over(f->d.core, &f->kept);
 		hand_clear(f);
 		break;
 	case J_BAD:

@@ -311,8 +311,11 @@ static const char *const sc_allowed[] = {
 	"readlinkat", "access", "faccessat", "faccessat2",
 	/* the event log cuts a line a crash left half-written */
 	"ftruncate",
-	/* the control socket's mode, set between its bind and its listen */
-	"chmod", "fchmodat",
+	/*
+	 * the control socket's mode, set between its bind and its listen; a
+	 * Maildir's folders' and messages' modes, whatever the umask
+	 */
+	"chmod", "fchmodat", "fchmod",
 	/* the event loop (libevent), the worker queues' wake-ups, the folders' watches */
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "eventfd2", "pipe2", "poll",
 	"ppoll", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",

@@ -5,9 +5,11 @@
  * root), create the spool and mailbox roots and the maildrop folder and
  * hand them to the unprivileged user, drop privileges, read policy's list
  * files (src/policy/lists.c), confine the process (sandbox.c) before any
- * thread starts, then open the spool, recover what it holds, settle what
+ * thread starts, then open the spool, list what it holds, settle what
  * the folder entrances left half taken (src/drop), open the control socket
- * (src/control), and serve. The HTTP API (src/http) is bound with SMTP's
+ * (src/control), and serve, while the queued messages are read a batch at
+ * a time and handed to the scheduler (spool_recovery_*: a large queue does
+ * not keep the ports closed). The HTTP API (src/http) is bound with SMTP's
  * listeners, reads its keys file as the unprivileged user, and starts with
  * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
  * requests in hand finish, wait for deliveries in flight, and exit; the
@@ -71,6 +73,8 @@ struct daemon {
 	struct workq *auth_wq;	/* password checks, when there is a users file */
 	struct spool *spool;
 	struct spool_lock *lock;	/* held for the daemon's life: one daemon per spool */
+	struct spool_recovery *recovery;	/* the queue read at start, while serving */
+	uint64_t recovery_started_us;
 	struct msg_core *msg;
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
@@ -113,6 +117,17 @@ to_scheduler(void *ctx, struct spool_msg *m)
 	struct daemon *d = ctx;
 
 	sched_add(d->sched, m);
+}
+
+/* The whole queue found at start has been read and handed over. */
+static void
+recovery_finished(void *ctx, long count)
+{
+	struct daemon *d = ctx;
+
+	log_info("spool: %ld queued messages recovered in %.2f s", count,
+	    (double)(clock_mono_us() - d->recovery_started_us) / 1e6);
+	spool_recovery_free(&d->recovery);
 }
 
 #define SWEEP_AGE_S (36 * 3600)	/* the Maildir convention for tmp/ */
@@ -165,7 +180,8 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
 	    (d->http == NULL || http_drain(d->http) == 0) &&
-	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0)
+	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0 &&
+	    !spool_recovery_busy(d->recovery))
 		event_base_loopexit(d->base, NULL);
 }
 
@@ -183,6 +199,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	/* a folder file not yet committed stays taken: the next start queues it */
 	drops_stop(d->drops);
 	sched_stop(d->sched);
+	spool_recovery_stop(d->recovery);	/* what is not read yet is read by the next start */
 	d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
 	event_add(d->stop_timer, &tick);
 	on_stop_timer(-1, 0, d);
@@ -243,8 +260,11 @@ prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
 static int
 drop_bounding_set(void)
 {
-	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+	int has;
+
+	/* only those still in it: a service manager may have taken the rest already */
+	for (unsigned long cap = 0; (has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
+		if (has == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
 			log_err("cannot drop capability %lu from the bounding set: %s", cap,
 			    strerror(errno));
 			return -1;
@@ -259,30 +279,38 @@ drop_privileges(struct daemon *d)
 	const struct config *c = d->cfg;
 	char sub[4096];
 	struct passwd *pw;
+	gid_t mail_gid;
 	int is_root = geteuid() == 0;
 	static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt" };
 
 	if (!is_root) {
 		if (c->user[0] != '\0')
 			log_info("not started as root: server.user '%s' not applied", c->user);
-		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 || prepare_dir(c->mailbox_root, 0, 0, 0) == -1 ||
+		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 ||
+		    claim_mailbox_gid(c, getegid(), &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, geteuid(), mail_gid, 0) == -1 ||
 		    prepare_maildrop(c, geteuid(), getegid(), 0) == -1)
 			return -1;
 		/* what others own here, we cannot give ourselves: the log says which */
-		(void)claim_mailboxes(c->mailbox_root, geteuid(), getegid(), 0);
+		(void)claim_mailboxes(c->mailbox_root, geteuid(), mail_gid, 0);
 		return 0;
 	}
 	if (c->user[0] == '\0') {
 		log_warn("running as root: set server.user to an unprivileged user");
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_dir(c->mailbox_root, 0, 0, 0) == 0 &&
-		    prepare_maildrop(c, 0, 0, 1) == 0 ? 0 : -1;
+		if (claim_mailbox_gid(c, 0, &mail_gid) == -1 ||
+		    claim_mailbox_root(c->mailbox_root, 0, mail_gid, 1) == -1)
+			return -1;
+		(void)claim_mailboxes(c->mailbox_root, 0, mail_gid, 1);
+		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_maildrop(c, 0, 0, 1) == 0 ?
+		    0 : -1;
 	}
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_err("%s: server.user: no such user '%s'", c->path, c->user);
 		return -1;
 	}
-	if (prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
-	    prepare_dir(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1) == -1)
+	if (claim_mailbox_gid(c, pw->pw_gid, &mail_gid) == -1 ||
+	    prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
+	    claim_mailbox_root(c->mailbox_root, pw->pw_uid, mail_gid, 1) == -1)
 		return -1;
 	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
 		int n = snprintf(sub, sizeof(sub), "%s/%s", c->spool_dir, spool_subdirs[i]);
@@ -292,7 +320,7 @@ drop_privileges(struct daemon *d)
 	}
 	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
 		return -1;
-	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, pw->pw_gid, 1);
+	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, mail_gid, 1);
 	/*
 	 * Empty the capability bounding set while root may still do so: no
 	 * program this process could ever run gets a capability back, whatever
@@ -300,7 +328,12 @@ drop_privileges(struct daemon *d)
 	 */
 	if (drop_bounding_set() == -1)
 		return -1;
-	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+	/*
+	 * The mailboxes' group as the one supplementary group: a Maildir that
+	 * the reader in that group made (Dovecot) is ours to deliver into too.
+	 */
+	if (setgroups(mail_gid != pw->pw_gid, &mail_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
 		log_err("cannot become %s: %s", c->user, strerror(errno));
 		return -1;
 	}
@@ -314,7 +347,9 @@ drop_privileges(struct daemon *d)
 		log_err("cannot set no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	log_info("running as %s (uid %u)", c->user, (unsigned)pw->pw_uid);
+	log_info("running as %s (uid %u); mailboxes: group %u, folders %04o, messages %04o", c->user,
+	    (unsigned)pw->pw_uid, (unsigned)mail_gid, (unsigned)MAILDIR_DIR_MODE,
+	    (unsigned)MAILDIR_FILE_MODE);
 	return 0;
 }
 
@@ -370,6 +405,7 @@ daemon_free(struct daemon *d)
 	evlog_free(&d->evlog);
 	suppress_free(&d->suppress);
 	events_free(&d->events);
+	spool_recovery_free(&d->recovery);	/* the drain waited for its batch */
 	/* the spool's workers finish their jobs; the flusher its batch */
 	spool_close(&d->spool);
 	spool_unlock(&d->lock);
@@ -402,7 +438,6 @@ verb_serve(int argc, char **argv)
 	struct timeval second = { 1, 0 };
 	uint64_t started_us = clock_wall_us();
 	char err[1024];
-	long recovered;
 	int status = 1;
 
 	if (path == NULL)
@@ -563,17 +598,15 @@ verb_serve(int argc, char **argv)
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
 		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
-	recovered = spool_recover(d.spool, &d.qids, to_scheduler, &d);
-	if (recovered < 0) {
+	d.recovery_started_us = clock_mono_us();
+	if ((d.recovery = spool_recovery_new(d.spool, &d.qids)) == NULL) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));
 		goto out;
 	}
-	if (recovered > 0)
-		log_info("spool: %ld queued messages recovered", recovered);
 	/*
-	 * After the recovery, so that a file taken before a crash is judged by
-	 * what the queue holds now; before serving, so that its queue id is
-	 * never handed out again.
+	 * After the queue is listed (incoming/ emptied), so that a file taken
+	 * before a crash is judged by what the queue holds; before serving, so
+	 * that its queue id is never handed out again.
 	 */
 	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
 		.qids = &d.qids };
@@ -618,6 +651,12 @@ verb_serve(int argc, char **argv)
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.space_timer, &second);
+	if (spool_recovery_total(d.recovery) > 0) {
+		log_info("spool: reading %zu queued messages", spool_recovery_total(d.recovery));
+		spool_recovery_start(d.recovery, d.wq, to_scheduler, recovery_finished, &d);
+	} else {
+		spool_recovery_free(&d.recovery);
+	}
 	drops_start(d.drops);
 	server_start(d.server);
 	if (d.http != NULL)

@@ -13,6 +13,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: sterna serve -c FILE    run the mail server in the foreground\n"
 	    "       sterna check -c FILE    check a configuration file\n"
+	    "       sterna check --keys     list every configuration key with its default\n"
 	    "       sterna passwd [-m yescrypt|bcrypt|sha512crypt]\n"
 	    "                               read a password, print its hash for the users file\n"
 	    "       sterna sendmail [-t] [-i] [-f sender] [-F name] [-C FILE] [recipient ...]\n"

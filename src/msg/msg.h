@@ -98,6 +98,12 @@ struct msg_result {
 	const char *dsn;	/* its enhanced status: "2.0.0", "5.4.6", "4.3.0", "4.3.1" */
 	const char *text;	/* what went wrong, for the reply and the log ("" when queued) */
 	const char *qid;
+	/*
+	 * MSG_QUEUED after msg_sub_keep_handover(): the committed envelope, now the
+	 * entrance's, to give to msg_hand_over() (or spool_msg_free(): it stays in
+	 * the spool, and the next start finds it). NULL otherwise.
+	 */
+	struct spool_msg *kept;
 };
 
 /*
@@ -126,6 +132,17 @@ void msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *
  */
 void msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_result *r),
     void *ctx);
+/*
+ * Before msg_sub_end(): the committed message is not handed to the scheduler
+ * when done runs but given to the entrance in the result (r->kept), which
+ * hands it over with msg_hand_over() once it has done what must come first.
+ * A folder entrance removes its taken file first: a message delivered (and
+ * its queue file removed) before that removal would be queued a second time
+ * by the next start, which takes a taken file whose id is not in the queue.
+ */
+void msg_sub_keep_handover(struct msg_sub *s);
+/* Hands a committed envelope kept by its entrance to the consumer; takes *m. */
+void msg_hand_over(struct msg_core *c, struct spool_msg **m);
 /* Drops a submission that has not ended (the client left); nothing is stored. */
 void msg_sub_abort(struct msg_sub **s);
 

@@ -39,6 +39,7 @@ struct msg_sub {
 	void *drain_ctx;
 	void (*done)(void *ctx, const struct msg_result *r);
 	void *done_ctx;
+	int keep_handover;		/* msg_sub_keep_handover() */
 };
 
 struct msg_sub *
@@ -55,6 +56,19 @@ msg_sub_new(struct msg_core *c, struct spool_msg *env, const char *entrance)
 	buf_init(&s->held, HDRSCAN_MAX_BYTES);
 	c->nsubs++;
 	return s;
+}
+
+void
+msg_sub_keep_handover(struct msg_sub *s)
+{
+	s->keep_handover = 1;
+}
+
+void
+msg_hand_over(struct msg_core *c, struct spool_msg **m)
+{
+	core_hand_over(c, *m);
+	*m = NULL;
 }
 
 const struct spool_msg *
@@ -206,7 +220,7 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid };
+	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL };
 
 	if (status == MSG_QUEUED) {
 		log_ev_received(s->env->qid, s->entrance, s->env->sender, s->env->content_bytes,
@@ -214,8 +228,12 @@ finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, con
 		    spool_origin_name(s->env->origin));
 		emit_received(s);
 	}
+	if (status == MSG_QUEUED && s->keep_handover) {
+		r.kept = s->env;
+		s->env = NULL;
+	}
 	s->done(s->done_ctx, &r);
-	if (status == MSG_QUEUED) {
+	if (status == MSG_QUEUED && s->env != NULL) {
 		core_hand_over(s->core, s->env);
 		s->env = NULL;
 	}

@@ -1,8 +1,11 @@
 /*
  * index.c - every message the scheduler holds, by queue id: a hash table
  * to find one, and a list in queue id order (arrival) to walk them. New
- * messages have the greatest ids, so they go in at the end; recovery hands
- * them over sorted (spool_recover), so the walk back from the end is short.
+ * messages have the greatest ids, so they go in at the end. Recovery hands
+ * the queue found at start over in id order while new mail arrives, so an
+ * older message goes right after the older one added before it (s->added_last):
+ * each finds its place in a step or two, never by walking back past the
+ * new arrivals.
  */
 #include "sched/sched_int.h"
 
@@ -65,9 +68,18 @@ index_add(struct sched *s, struct qmsg *q)
 	q->hnext = s->buckets[b];
 	s->buckets[b] = q;
 	s->nmsgs++;
-	for (after = s->last; after != NULL && strcmp(after->m->qid, q->m->qid) > 0;
-	    after = after->prev)
+	after = s->last;
+	if (after != NULL && strcmp(after->m->qid, q->m->qid) > 0 && s->added_last != NULL &&
+	    strcmp(s->added_last->m->qid, q->m->qid) < 0) {
+		/* after the one added before it, and before the first that is greater */
+		after = s->added_last;
+		while (after->next != NULL && strcmp(after->next->m->qid, q->m->qid) < 0)
+			after = after->next;
+	}
+	for (; after != NULL && strcmp(after->m->qid, q->m->qid) > 0; after = after->prev)
 		;
+	if (after != s->last)
+		s->added_last = q;	/* not at the end: an older message, maybe one of many */
 	q->prev = after;
 	q->next = after != NULL ? after->next : s->first;
 	if (q->next != NULL)
@@ -99,6 +111,8 @@ index_remove(struct sched *s, struct qmsg *q)
 		q->next->prev = q->prev;
 	else
 		s->last = q->prev;
+	if (s->added_last == q)
+		s->added_last = q->prev;
 	q->next = q->prev = q->hnext = NULL;
 	s->nmsgs--;
 }

@@ -192,6 +192,7 @@ struct sched {
 	struct qmsg **buckets;
 	size_t nbuckets, nmsgs;
 	struct qmsg *first, *last;
+	struct qmsg *added_last;	/* the last added before the end: a hint for the next */
 	struct sched_cursor *cursors;	/* live listings: moved on when their message leaves */
 	/* the last minute's outcomes, for sched_stats */
 	struct stats_slot {

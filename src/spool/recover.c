@@ -4,6 +4,11 @@
  * record by record; a bad one goes to corrupt/ with a log line, never
  * deleted; a good one is handed over for delivery, or removed if every
  * recipient is done. Symlinks and non-regular files are never opened.
+ *
+ * In two steps, so that a large queue does not keep the ports closed: the
+ * names first (fast: a directory listing, and the queue id generator moved
+ * past every one of them), then the files, a batch at a time on a worker
+ * thread while the server already accepts mail.
  */
 #include "spool/spool_int.h"
 
@@ -73,25 +78,42 @@ cmp_qid(const void *a, const void *b)
 	return memcmp(a, b, QID_LEN);
 }
 
-long
-spool_recover(struct spool *sp, struct qid_gen *gen, void (*found)(void *ctx, struct spool_msg *m),
-    void *ctx)
+/* Messages one worker job reads: a few ms of disk, then the loop hands them over. */
+#define RECOVERY_BATCH 256
+
+struct spool_recovery {
+	struct work w;			/* first: the batch in flight */
+	struct spool *sp;
+	struct workq *wq;
+	char (*ids)[QID_LEN + 1];	/* queue/ in queue id order */
+	size_t nids, next;		/* next: the first id no batch has read */
+	struct spool_msg *batch[RECOVERY_BATCH];
+	size_t nbatch;
+	long count;			/* handed over so far */
+	void (*found)(void *ctx, struct spool_msg *m);
+	void (*finished)(void *ctx, long count);
+	void *ctx;
+	int is_busy, is_stopping;
+};
+
+struct spool_recovery *
+spool_recovery_new(struct spool *sp, struct qid_gen *gen)
 {
+	struct spool_recovery *r;
 	int fd;
 	DIR *d;
 	struct dirent *e;
-	long count = 0;
-	char (*ids)[QID_LEN + 1] = NULL;
-	size_t nids = 0, capids = 0;
+	size_t cap = 0;
 
 	empty_incoming(sp);
 	if ((fd = dup(sp->queue_fd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
-		return -1;
+		return NULL;
 	}
+	r = xcalloc(1, sizeof(*r));
+	r->sp = sp;
 	rewinddir(d);
-	/* in queue id order (arrival): the scheduler's index takes them fastest so */
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -99,36 +121,121 @@ spool_recover(struct spool *sp, struct qid_gen *gen, void (*found)(void *ctx, st
 			quarantine(sp, e->d_name, "not a queue id");
 			continue;
 		}
-		if (nids == capids) {
-			capids = capids ? capids * 2 : 256;
-			ids = xrealloc(ids, capids * sizeof(*ids));
+		if (r->nids == cap) {
+			cap = cap ? cap * 2 : 256;
+			r->ids = xrealloc(r->ids, cap * sizeof(*r->ids));
 		}
-		memcpy(ids[nids++], e->d_name, QID_LEN + 1);
+		memcpy(r->ids[r->nids++], e->d_name, QID_LEN + 1);
+		/* before any id is handed out: a new message never takes a queued one's name */
+		(void)qid_seen(gen, e->d_name);
 	}
 	closedir(d);
-	if (nids > 1)
-		qsort(ids, nids, sizeof(*ids), cmp_qid);
-	for (size_t k = 0; k < nids; k++) {
+	/* in queue id order (arrival): the scheduler's index takes them fastest so */
+	if (r->nids > 1)
+		qsort(r->ids, r->nids, sizeof(*r->ids), cmp_qid);
+	return r;
+}
+
+size_t
+spool_recovery_total(const struct spool_recovery *r)
+{
+	return r->nids;
+}
+
+/* Worker thread: checks the next batch of files. */
+static void
+recovery_run(struct work *w)
+{
+	struct spool_recovery *r = (struct spool_recovery *)w;
+
+	r->nbatch = 0;
+	while (r->next < r->nids && r->nbatch < RECOVERY_BATCH) {
+		const char *qid = r->ids[r->next++];
 		struct spool_msg *m;
 		char err[256];
 		size_t pending = 0;
 
-		if ((m = spool_msg_load(sp, ids[k], err, sizeof(err))) == NULL) {
-			quarantine(sp, ids[k], err);
+		if ((m = spool_msg_load(r->sp, qid, err, sizeof(err))) == NULL) {
+			quarantine(r->sp, qid, err);
 			continue;
 		}
-		(void)qid_seen(gen, m->qid);
 		for (size_t i = 0; i < m->nrcpts; i++)
 			pending += !m->rcpts[i].is_done;
 		if (pending == 0) {
-			(void)spool_msg_remove(sp, m->qid);
+			(void)spool_msg_remove(r->sp, m->qid);
 			log_ev_removed(m->qid, "all recipients done");
 			spool_msg_free(&m);
 			continue;
 		}
-		count++;
-		found(ctx, m);
+		r->batch[r->nbatch++] = m;
 	}
-	free(ids);
-	return count;
+}
+
+/* Loop thread: hands the batch over and asks for the next one. */
+static void
+recovery_done(struct work *w)
+{
+	struct spool_recovery *r = (struct spool_recovery *)w;
+
+	r->is_busy = 0;
+	for (size_t i = 0; i < r->nbatch; i++) {
+		if (r->is_stopping) {
+			spool_msg_free(&r->batch[i]);	/* still queued: the next start has it */
+			continue;
+		}
+		r->count++;
+		r->found(r->ctx, r->batch[i]);
+	}
+	r->nbatch = 0;
+	if (r->is_stopping)
+		return;
+	if (r->next < r->nids) {
+		r->is_busy = 1;
+		workq_submit(r->wq, &r->w);
+		return;
+	}
+	free(r->ids);
+	r->ids = NULL;
+	r->finished(r->ctx, r->count);
+}
+
+void
+spool_recovery_start(struct spool_recovery *r, struct workq *wq,
+    void (*found)(void *ctx, struct spool_msg *m), void (*finished)(void *ctx, long count),
+    void *ctx)
+{
+	r->wq = wq;
+	r->found = found;
+	r->finished = finished;
+	r->ctx = ctx;
+	r->w.run = recovery_run;
+	r->w.done = recovery_done;
+	r->is_busy = 1;
+	workq_submit(wq, &r->w);
+}
+
+void
+spool_recovery_stop(struct spool_recovery *r)
+{
+	if (r != NULL)
+		r->is_stopping = 1;
+}
+
+int
+spool_recovery_busy(const struct spool_recovery *r)
+{
+	return r != NULL && r->is_busy;
+}
+
+void
+spool_recovery_free(struct spool_recovery **rp)
+{
+	struct spool_recovery *r = *rp;
+
+	if (r == NULL)
+		return;
+	ASSERT(!r->is_busy);
+	free(r->ids);
+	free(r);
+	*rp = NULL;
 }

@@ -177,13 +177,27 @@ void spool_txn_abort(struct spool_txn **t);
 /* ---- recovery and delivery (worker threads, or start-up) ---- */
 
 /*
- * At start: removes everything in incoming/, checks every file in queue/,
- * moves bad ones to corrupt/ (with a log line), and calls found(ctx, m) for
- * every good message that still has recipients to deliver (the callee takes
- * m); messages with none left are removed. Returns the count found, or -1.
+ * At start, in two steps (recover.c). spool_recovery_new() removes
+ * everything in incoming/, lists queue/ (moving names that are no queue id
+ * to corrupt/) and makes gen continue after every id there; NULL with errno
+ * if queue/ cannot be read. spool_recovery_start() then checks the files a
+ * batch at a time on wq's threads, moves bad ones to corrupt/ (with a log
+ * line), removes those with no recipient left, and calls found(ctx, m) on
+ * the loop thread for every other (the callee takes m), in queue id order;
+ * finished(ctx, count) once all are read. spool_recovery_stop() reads no
+ * further batch (the rest stay queued for the next start); free once
+ * spool_recovery_busy() says no batch is out.
  */
-long spool_recover(struct spool *sp, struct qid_gen *gen,
-    void (*found)(void *ctx, struct spool_msg *m), void *ctx);
+struct spool_recovery;
+struct spool_recovery *spool_recovery_new(struct spool *sp, struct qid_gen *gen);
+/* The number of files listed in queue/. */
+size_t spool_recovery_total(const struct spool_recovery *r);
+void spool_recovery_start(struct spool_recovery *r, struct workq *wq,
+    void (*found)(void *ctx, struct spool_msg *m), void (*finished)(void *ctx, long count),
+    void *ctx);
+void spool_recovery_stop(struct spool_recovery *r);
+int spool_recovery_busy(const struct spool_recovery *r);
+void spool_recovery_free(struct spool_recovery **r);
 /* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
 struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
 /*

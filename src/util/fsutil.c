@@ -108,6 +108,30 @@ flush_new_dir(char *path)
 	return flush_dir_with(path, syncfs);
 }
 
+/*
+ * One folder of mkdir_p: made with mode exactly (mkdir(2) takes the umask
+ * off, and ignores the set-group-ID bit, which a Maildir asks for), and
+ * flushed into its parent. An existing folder is left as it is.
+ */
+static int
+mkdir_one(char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if ((mode & 07077) != 0) {
+		/* by descriptor: never through a link that another put in its place meanwhile */
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+		if (fd == -1)
+			return -1;
+		rc = fchmod(fd, mode);
+		close(fd);
+		if (rc == -1)
+			return -1;
+	}
+	return flush_new_dir(path);
+}
+
 int
 mkdir_p(const char *path, mode_t mode)
 {
@@ -123,13 +147,11 @@ mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, mode) == 0 ? flush_new_dir(tmp) == -1 : errno != EEXIST)
+		if (mkdir_one(tmp, mode) == -1)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) == 0 ? flush_new_dir(tmp) == -1 : errno != EEXIST)
-		return -1;
-	return 0;
+	return mkdir_one(tmp, mode);
 }
 
 int

@@ -17,8 +17,9 @@ ssize_t pread_all(int fd, void *p, size_t n, off_t off);
 /* fsyncs the directory at path: 0, or -1 with errno. */
 int fsync_dir(const char *path);
 /*
- * Creates path and its missing parents with mode, each made durable in its
- * parent (fsync of the parent) before the next: 0, or -1 with errno.
+ * Creates path and its missing parents with mode (exactly, whatever the
+ * umask), each made durable in its parent (fsync of the parent) before the
+ * next: 0, or -1 with errno. Folders that exist are left as they are.
  */
 int mkdir_p(const char *path, mode_t mode);
 /*

@@ -2,7 +2,9 @@
 of the test and stopped by pid, with a configuration of its own in a temporary folder (no
 file of /etc is read, so a system Dovecot, running or not, changes nothing here):
 
-    d = Dovecot()                     # or Dovecot(quota_tempfail=True)
+    d = Dovecot()                     # or Dovecot(quota_tempfail=True), or reading another
+                                      # folder of Maildirs as another user:
+                                      # Dovecot(maildirs=ROOT, mail_user="mail", mail_group="mail")
     d.socket, d.lmtp_port, d.imap_port   # LMTP on a UNIX socket and on 127.0.0.1, IMAP
     d.hop_unix, d.hop_tcp             # the same, as sterna's LMTP next hops are written
     d.lmtp(tcp=False)                 # an smtplib.LMTP client, connected (LHLO is yours)
@@ -61,18 +63,22 @@ class Dovecot:
     quota_tempfail chooses the over-quota reply: False (Dovecot's default) gives 552 5.2.2,
     True gives 452 4.2.2 (quota_full_tempfail)."""
 
-    def __init__(self, quota_tempfail=False):
+    def __init__(self, quota_tempfail=False, maildirs=None, mail_user=None, mail_group=None):
+        """maildirs: the folder of the users' Maildirs (ROOT/alice), else one of its own;
+        mail_user, mail_group (names, as root only): who Dovecot reads and writes mail as,
+        else nobody (as root) or the test's user."""
         self.dir = tempfile.mkdtemp(prefix="dovecot-")
         # the mail user and Dovecot's own users go through it to their files
         os.chmod(self.dir, 0o755)
         self.host = "127.0.0.1"
         self.socket = os.path.join(self.dir, "lmtp")
-        self.maildirs = os.path.join(self.dir, "mail")
+        self.maildirs = maildirs or os.path.join(self.dir, "mail")
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.conf = os.path.join(self.dir, "dovecot.conf")
         self.quota_tempfail = quota_tempfail
         self.proc = None
-        os.mkdir(self.maildirs, 0o755)
+        if maildirs is None:
+            os.mkdir(self.maildirs, 0o755)
         as_root = os.geteuid() == 0
         if as_root:
             # Dovecot runs its parts as its own users, and never touches mail as root: the
@@ -80,14 +86,17 @@ class Dovecot:
             internal = _existing_user("dovecot", "nobody").pw_name
             login = _existing_user("dovenull", "nobody").pw_name
             group = grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name
-            mail = _existing_user("nobody")
-            os.chown(self.maildirs, mail.pw_uid, mail.pw_gid)
+            mail = _existing_user(mail_user or "nobody")
+            self.mail_gid = grp.getgrnam(mail_group).gr_gid if mail_group else mail.pw_gid
+            if maildirs is None:
+                os.chown(self.maildirs, mail.pw_uid, mail.pw_gid)
         else:
             # without root every part runs as the test's user and group, and nothing chroots
             me = pwd.getpwuid(os.getuid())
             internal = login = me.pw_name
             group = grp.getgrgid(os.getgid()).gr_name
             mail = me
+            self.mail_gid = os.getgid()
         with open(os.path.join(self.dir, "users"), "w") as f:
             for u in USERS:
                 extra = "userdb_quota_rule=*:storage=%s" % TINY_QUOTA if u == "tiny" else ""
@@ -137,8 +146,8 @@ class Dovecot:
             "default_internal_group = %s" % group,
             "first_valid_uid = 1",
             "mail_uid = %d" % mail.pw_uid,
-            "mail_gid = %d" % mail.pw_gid,
-            "mail_location = maildir:%s/mail/%%n" % d,
+            "mail_gid = %d" % self.mail_gid,
+            "mail_location = maildir:%s/%%n" % self.maildirs,
             # kept as it came (CRLF), so that IMAP gives back the very bytes delivered
             "mail_save_crlf = yes",
             "mail_plugins = quota",
@@ -154,7 +163,7 @@ class Dovecot:
             "userdb {",
             "  driver = passwd-file",
             "  args = %s/users" % d,
-            "  default_fields = home=%s/mail/%%n" % d,
+            "  default_fields = home=%s/%%n" % self.maildirs,
             "}",
             "plugin {",
             "  quota = count:User quota",

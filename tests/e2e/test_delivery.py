@@ -4,6 +4,7 @@ and recipients are accepted or refused as docs/smtp.md says (RCPT TO table)."""
 import os
 import re
 import smtplib
+import stat
 import subprocess
 import time
 
@@ -182,10 +183,13 @@ def test_mailbox_left_to_root_is_given_back_at_start(sterna):
     link = os.path.join(sterna.mailbox_root, "elsewhere")
     os.symlink("/etc", link)   # never followed, never chowned
     sterna.start()
-    nobody = pwd.getpwnam("nobody").pw_uid
-    sterna.wait_log(r"mailbox %s was owned by uid 0: given to uid %d with its messages"
-                    % (re.escape(md), nobody))
-    assert os.stat(md).st_uid == nobody and os.stat(old).st_uid == nobody
+    nobody = pwd.getpwnam("nobody")
+    sterna.wait_log(r"mailbox %s was owned by uid 0 gid 0 mode [0-7]+: given to uid %d gid %d "
+                    r"mode 2770 with its messages" % (re.escape(md), nobody.pw_uid, nobody.pw_gid))
+    assert os.stat(md).st_uid == nobody.pw_uid and os.stat(old).st_uid == nobody.pw_uid
+    # the group of server.user (local.mailbox_group's default) may read, nobody else
+    assert stat.S_IMODE(os.stat(md).st_mode) == 0o2770
+    assert stat.S_IMODE(os.stat(old).st_mode) == 0o640 and os.stat(old).st_gid == nobody.pw_gid
     assert os.stat("/etc").st_uid == 0
     c = sterna.connect()
     c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@remote.test>\r\n", 250,

@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -503,6 +504,32 @@ def test_protocol_errors(mta):
     log = s.log()
     for code in ("unknown_op", "bad_filter", "too_deep", "bad_json", "line_too_long"):
         assert re.search(r"ctl\d+ control_error uid=%s code=%s" % (UID, code), log)
+
+
+def test_a_large_queue_is_read_while_mail_is_accepted_and_a_stop_keeps_the_rest(sterna_factory):
+    # (a thousand: removing queue files that were flushed costs the teardown seconds)
+    s = sterna_factory(queue__retry_min="1h")
+    s.stop()
+    ids = fill(s.spool, 1000, rcpt_domain="never.test")
+    s.start()
+    # the ports open once the queue is listed; its files are read meanwhile, oldest first
+    s.wait_log(r"spool: reading 1000 queued messages")
+    c = s.connect()
+    c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@example.org>\r\n", 250,
+             b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354,
+             b"Subject: during\r\n\r\nhi\r\n.\r\n", 250)
+    s.wait_for_mail("alice")
+    # a stop at any point of the reading exits cleanly, and leaves the rest queued
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(10) == 0
+    s.proc = None
+    before = len(s.log())
+    s.start()
+    deadline = time.monotonic() + 20
+    while not re.search(r"spool: 1000 queued messages recovered in [\d.]+ s", s.log()[before:]):
+        assert time.monotonic() < deadline, s.log()[before:]
+        time.sleep(0.05)
+    assert s.queue_ids() == ids
 
 
 def test_a_long_listing_streams_while_mail_flows(sterna_factory):

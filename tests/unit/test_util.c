@@ -2,8 +2,8 @@
  * test_util.c - the small and boring parts (src/util): buf's ceiling,
  * slices and ASCII helpers, queue ids (order, validity, time round trip,
  * restart after ids found on disk), CRC-32C, log_quote(), the nesting of
- * JSON text (jdepth) and the worker pool's completions coming back to the
- * calling thread.
+ * JSON text (jdepth), the worker pool's completions coming back to the
+ * calling thread, and mkdir_p's modes whatever the umask.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,11 +14,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/ascii.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
+#include "util/fsutil.h"
 #include "util/jdepth.h"
 #include "util/log.h"
 #include "util/qid.h"
@@ -517,6 +521,48 @@ test_jdepth(void **state)
 			fail_msg("case %zu: want %d", i, cases[i].want);
 }
 
+/* ---- mkdir_p ---- */
+
+/*
+ * A Maildir's folders are 02770 under any umask (systemd's UMask=0077 would
+ * leave 0700, and mkdir(2) drops the set-group-ID bit); a folder that is
+ * there already keeps its mode.
+ */
+static void
+test_mkdir_p_mode(void **state)
+{
+	char root[] = "/tmp/sterna-test-mkdir-XXXXXX", path[128];
+	struct stat st;
+	mode_t old = umask(077);
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/a/b", root);
+	assert_int_equal(mkdir_p(path, 02770), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02770);
+	snprintf(path, sizeof(path), "%s/a", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02770);
+	assert_int_equal(chmod(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/a/b", root);
+	assert_int_equal(mkdir_p(path, 02770), 0);
+	snprintf(path, sizeof(path), "%s/a", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	/* 0700 asks for nothing the umask could take: no chmod at all */
+	snprintf(path, sizeof(path), "%s/c", root);
+	assert_int_equal(mkdir_p(path, 0700), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	umask(old);
+	static const char *const made[] = { "a/b", "a", "c", "" };
+	for (size_t i = 0; i < NELEM_OF(made); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, made[i]);
+		assert_int_equal(rmdir(path), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -534,6 +580,7 @@ main(void)
 		cmocka_unit_test(test_workq),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_jdepth),
+		cmocka_unit_test(test_mkdir_p_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
