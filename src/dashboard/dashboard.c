@@ -5,7 +5,8 @@
  * (traffic per minute, the queue by state, sessions, TLS share, top
  * destinations, recent bounces and events). Everything is read from
  * memory on the loop thread: a poll costs no disk and no queue walk (the
- * page lists the queue through /v1/queue, paged).
+ * queue's counts come from a paced walk at most every 5 s; the page lists
+ * the queue through /v1/queue, paged).
  */
 #include "dashboard/dashboard.h"
 
@@ -36,16 +37,34 @@
 #define RECENT_SHOWN 25
 #define BOUNCES_SHOWN 20
 #define HISTORY_MAX 200
+#define COUNT_EVERY_MS 5000	/* the queue is counted again at most this often */
 
 /* Only what the daemon serves: no inline script or style, no other origin, no frames. */
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " \
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; " \
 	"object-src 'none'"
 
+/*
+ * The queue by state, counted by a walk of the whole queue through qview's
+ * pager (a slice per turn of the loop, paced, on its background priority):
+ * a queue of 100,000 messages never stalls the loop for a poll, and however
+ * many pages poll, the queue is walked at most every COUNT_EVERY_MS.
+ */
+struct queue_count {
+	struct qview_pager *pager;	/* the walk in progress; NULL between walks */
+	size_t by_state[SCHED_NSTATES], recipients;
+	uint64_t oldest_us;
+	int has_oldest;
+	struct sched_stats last;	/* what the last whole walk found */
+	int has_last;
+	uint64_t done_ms;		/* when it ended (monotonic) */
+};
+
 struct dashboard {
 	struct http *srv;
 	struct dashboard_deps d;
 	struct dash_sessions *sessions;
+	struct queue_count qc;
 };
 
 static uint64_t
@@ -337,14 +356,69 @@ minutes_json(const struct dashboard *db, uint64_t now_us, json_t *tls)
 	    "in", in, "out", out, "deferred", def, "failed", fail);
 }
 
-static json_t *
-queue_json(const struct dashboard *db, uint64_t now_us)
+static void
+count_each(void *ctx, const struct sched_view *v)
 {
-	struct sched_stats st;
+	struct queue_count *qc = ctx;
+
+	qc->by_state[v->state]++;
+	for (size_t i = 0; i < v->m->nrcpts; i++)
+		qc->recipients += !v->m->rcpts[i].is_done;
+	/* in queue id order: the first is the oldest */
+	if (!qc->has_oldest) {
+		qc->oldest_us = v->m->arrival_us;
+		qc->has_oldest = 1;
+	}
+}
+
+static void
+count_done(void *ctx, size_t count, int has_more)
+{
+	struct queue_count *qc = ctx;
+
+	(void)count, (void)has_more;
+	qview_pager_free(&qc->pager);
+	memset(&qc->last, 0, sizeof(qc->last));
+	memcpy(qc->last.by_state, qc->by_state, sizeof(qc->by_state));
+	qc->last.recipients = qc->recipients;
+	qc->last.oldest_arrival_us = qc->has_oldest ? qc->oldest_us : 0;
+	qc->has_last = 1;
+	qc->done_ms = clock_mono_ms();
+}
+
+static const struct qview_pager_ops count_ops = { .each = count_each, .done = count_done };
+
+/* The queue's counts as the last walk found them; a new walk starts when they are old. */
+static const struct sched_stats *
+queue_counts(struct dashboard *db)
+{
+	struct queue_count *qc = &db->qc;
+	static const struct sched_filter all;
+
+	if (!qc->has_last) {
+		/* the first poll: counted at once, this once */
+		sched_stats(db->d.sched, &qc->last);
+		qc->has_last = 1;
+		qc->done_ms = clock_mono_ms();
+	}
+	if (qc->pager == NULL && clock_mono_ms() - qc->done_ms >= COUNT_EVERY_MS) {
+		memset(qc->by_state, 0, sizeof(qc->by_state));
+		qc->recipients = 0;
+		qc->has_oldest = 0;
+		qc->pager = qview_pager_new(db->d.base, db->d.sched, &all, NULL, SIZE_MAX,
+		    &count_ops, qc);
+	}
+	return &qc->last;
+}
+
+static json_t *
+queue_json(struct dashboard *db, uint64_t now_us)
+{
+	struct sched_stats st = *queue_counts(db);
 	json_t *o = json_object();
 	size_t total = 0;
 
-	sched_stats(db->d.sched, &st);
+	st.connections = sched_connections(db->d.sched);
 	for (unsigned i = 0; i < SCHED_NSTATES; i++) {
 		json_object_set_new(o, sched_state_name((enum sched_state)i),
 		    json_integer((json_int_t)st.by_state[i]));
@@ -468,6 +542,7 @@ dashboard_free(struct dashboard **dbp)
 
 	if (db == NULL)
 		return;
+	qview_pager_free(&db->qc.pager);
 	dash_sessions_free(&db->sessions);
 	free(db);
 	*dbp = NULL;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 struct http;
+struct event_base;
 struct config;
 struct sched;
 struct server;
@@ -30,6 +31,7 @@ struct recent;
 
 /* What the figures are read from: borrowed, they must outlive the server. */
 struct dashboard_deps {
+	struct event_base *base;	/* the loop: the queue is counted on it, paced */
 	const struct config *cfg;
 	struct sched *sched;
 	struct server *server;		/* SMTP sessions open; may be NULL */

@@ -636,7 +636,7 @@ verb_serve(int argc, char **argv)
 	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, err, sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
 	    sizeof(err))) == NULL ||
-	    (d.dashboard = dashboard_add(d.http, &(struct dashboard_deps){ .cfg = d.cfg,
+	    (d.dashboard = dashboard_add(d.http, &(struct dashboard_deps){ .base = d.base, .cfg = d.cfg,
 	    .sched = d.sched, .server = d.server, .traffic = d.traffic, .dests = d.dests,
 	    .recent = d.recent }, err, sizeof(err))) == NULL)) {
 		log_err("http: %s", err);

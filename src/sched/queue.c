@@ -503,3 +503,9 @@ sched_stats(const struct sched *s, struct sched_stats *out)
 	}
 	out->connections = s->nconns;
 }
+
+unsigned
+sched_connections(const struct sched *s)
+{
+	return s->nconns;
+}
