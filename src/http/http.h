@@ -255,8 +255,6 @@ const char *http_req_id(const struct http_req *r);
 int http_req_is_gone(const struct http_req *r);
 /* 1 if the request came over TLS. */
 int http_req_is_tls(const struct http_req *r);
-/* The request's method: "GET" (HEAD too), "POST", ... */
-const char *http_req_method(const struct http_req *r);
 /*
  * Adds a header to r's reply (at most HTTP_REPLY_HEADERS_MAX, each value
  * at most 255 bytes: a longer one is cut): Set-Cookie, Location,

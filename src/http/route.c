@@ -189,12 +189,6 @@ http_req_is_tls(const struct http_req *r)
 	return r->is_tls;
 }
 
-const char *
-http_req_method(const struct http_req *r)
-{
-	return http_method_name(r->method == HTTP_M_HEAD ? HTTP_M_GET : r->method);
-}
-
 /* ---- dispatch ---- */
 
 static enum http_method
