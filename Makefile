@@ -15,7 +15,8 @@
 #                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), the
 #                 flushes one message to 1,000 recipients at 100 destinations costs,
 #                 the receive rate with GET /metrics scraped every second against none,
-#                 and the event feed's cost near the end of a large event log
+#                 the event feed's cost near the end of a large event log, and the
+#                 receive rate with the web dashboard open against none
 #   make fuzz     a longer fuzz run of every parser
 #   make clean
 
@@ -97,6 +98,7 @@ bench: deps all
 	sh bench/dkim.sh $(abspath $(BUILD))/sterna
 	sh bench/milter.sh $(abspath $(BUILD))/sterna
 	sh bench/events_read.sh $(abspath $(BUILD))/sterna
+	sh bench/dashboard.sh $(abspath $(BUILD))/sterna
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) var

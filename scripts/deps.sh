@@ -31,6 +31,9 @@ PKGS="$PKGS python3-dkim opendkim opendkim-tools"
 PKGS="$PKGS python3-milter rspamd"
 # tmux: a real terminal for sterna top's tests (tests/e2e/test_top.py: send-keys, capture-pane)
 PKGS="$PKGS tmux"
+# the dashboard's tests in a real browser (tests/e2e/test_dashboard_browser.py): headless
+# Chromium, its WebDriver and Selenium's Python client, all from Debian
+PKGS="$PKGS chromium chromium-driver python3-selenium"
 
 # the manual pages read as the tests read them (man -l, groff's warnings); the systemd unit,
 # sysusers.d and tmpfiles.d files checked by systemd's own tools (systemd-analyze verify,

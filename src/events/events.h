@@ -58,6 +58,14 @@ struct event {
 	const char *api_meta;		/* the API's {"tags", "metadata"} as JSON text; NULL */
 	uint64_t arrival_us;		/* when the message was received (wall clock): latencies */
 	uint64_t size;			/* RECEIVED: the message's bytes */
+	/*
+	 * RECEIVED: the TLS version of the session that brought the message;
+	 * DELIVERED, DEFERRED, BOUNCED: of the session that carried the
+	 * attempt. NULL or "" in the clear (and for local deliveries).
+	 */
+	const char *tls_version;
+	/* The outbound connection that carried the attempt ("o12", as its log lines); NULL: none */
+	const char *conn;
 };
 
 struct events;

@@ -11,7 +11,9 @@
  *   GET    /v1/queue/{id}                  admin: one message, in detail
  *   POST   /v1/queue/{id}/{op}             admin: flush, hold, release, delete, bounce
  *   POST   /v1/queue/{op}                  admin: the same on a filter, or "all"
- * Listings go through qview's pager, a slice per turn of the loop.
+ * Listings go through qview's pager, a slice per turn of the loop. The
+ * listing, a message and the operations on one message also take a
+ * dashboard session (src/dashboard) in the place of a key.
  */
 #include "http/http_int.h"
 
@@ -628,8 +630,9 @@ http_api_queue_add(struct http *srv, struct sched *s, struct msgstate *ms, char 
 		{ "GET", "/v1/health", 0, 0, get_health, a },
 		{ "GET", "/v1/messages/{id}", HTTP_SCOPE_READ | admin, 0, get_message, a },
 		{ "DELETE", "/v1/messages/{id}", HTTP_SCOPE_SEND | admin, 0, delete_message, a },
-		{ "GET", "/v1/queue", admin, 0, get_queue, a },
-		{ "GET", "/v1/queue/{id}", admin, 0, get_queue_message, a },
+		/* the dashboard's page reads and acts on the queue through these too */
+		{ "GET", "/v1/queue", admin, HTTP_ROUTE_SESSION, get_queue, a },
+		{ "GET", "/v1/queue/{id}", admin, HTTP_ROUTE_SESSION, get_queue_message, a },
 	};
 
 	ASSERT(NELEM(ops) == NELEM(a->ops));
@@ -642,8 +645,8 @@ http_api_queue_add(struct http *srv, struct sched *s, struct msgstate *ms, char 
 		if (http_route_add(srv, &routes[i], err, errsize) == -1)
 			return -1;
 	for (size_t i = 0; i < NELEM(ops); i++) {
-		const struct http_route one = { "POST", ops[i].one, admin, 0, post_message_op,
-			&a->ops[i] };
+		const struct http_route one = { "POST", ops[i].one, admin, HTTP_ROUTE_SESSION,
+			post_message_op, &a->ops[i] };
 		const struct http_route all = { "POST", ops[i].all, admin, HTTP_ROUTE_JSON_BODY,
 			post_queue_op, &a->ops[i] };
 

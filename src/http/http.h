@@ -11,8 +11,9 @@
  *              evhttp reads it (frame.c), one request at a time, the
  *              refusals evhttp would answer in HTML, slow clients, the close
  *   frame.c    pure: request heads and bodies, their bounds and framing
- *   route.c    the route table, the key, scope and rate of a request, its
- *              query and JSON body; dispatch
+ *   route.c    the route table, the key, scope and rate of a request (or
+ *              the dashboard's session, with its CSRF token, on the routes
+ *              that take one), its query and JSON body; dispatch
  *   path.c     pure: route patterns ({id}) and request paths
  *   reply.c    replies: JSON, headers, Connection: close, the log line
  *   error.c    pure: the error codes, their statuses, the error shape
@@ -153,6 +154,8 @@ void http_keyring_refresh(struct http_keyring *kr, uint64_t now_ms, int is_force
  */
 const struct http_key *http_keyring_check(const struct http_keyring *kr, const char *token,
     size_t len);
+/* The key whose id is id, borrowed as http_keyring_check's; NULL when the file has none. */
+const struct http_key *http_keyring_find(const struct http_keyring *kr, const char *id);
 /*
  * Counts a request of key k at now_ms against its rate: 1 if allowed, 0
  * if over it, with *retry_after_s_out (1 or more) until one would be.
@@ -179,6 +182,13 @@ typedef void (*http_handler_fn)(struct http_req *r, void *arg);
 enum http_route_flags {
 	/* the body must be one JSON object: parsed and checked before the handler runs */
 	HTTP_ROUTE_JSON_BODY = 1u << 0,
+	/*
+	 * A dashboard session's cookie admits too, when no Authorization is
+	 * given: as the key it was opened with (still in the keys file, with
+	 * its scopes and rate). A method other than GET then needs the
+	 * session's token in X-CSRF-Token (403 forbidden without it).
+	 */
+	HTTP_ROUTE_SESSION = 1u << 1,
 };
 
 struct http_route {
@@ -210,6 +220,19 @@ struct http_route {
  */
 int http_route_add(struct http *srv, const struct http_route *route, char *err, size_t errsize);
 
+/*
+ * Sessions (the dashboard's): fn(ctx, cookie) is given the request's
+ * Cookie header (any bytes) and answers with the id of the key that
+ * opened the session it names and that session's CSRF token (borrowed
+ * until the handler returns), or -1 when it names none that is open.
+ */
+typedef int (*http_session_fn)(void *ctx, const char *cookie,
+    char key_id_out[HTTP_KEY_ID_LEN + 1], const char **csrf_out);
+/* The sessions of routes with HTTP_ROUTE_SESSION (before http_start()); fn NULL: none. */
+void http_set_sessions(struct http *srv, http_session_fn fn, void *ctx);
+/* The keys the server holds now (for a login's check); NULL before http_set_keys(). */
+struct http_keyring *http_keys(struct http *srv);
+
 /* What a handler knows of its request; strings are borrowed, valid until the reply. */
 /* The {NAME} segment's value, decoded; NULL when the route has none called name. */
 const char *http_req_param(const struct http_req *r, const char *name);
@@ -230,6 +253,16 @@ const struct http_key *http_req_key(const struct http_req *r);
 const char *http_req_id(const struct http_req *r);
 /* 1 once the client has gone: a reply would be dropped. */
 int http_req_is_gone(const struct http_req *r);
+/* 1 if the request came over TLS. */
+int http_req_is_tls(const struct http_req *r);
+/*
+ * Adds a header to r's reply (at most HTTP_REPLY_HEADERS_MAX, each value
+ * at most 255 bytes: a longer one is cut): Set-Cookie, Location,
+ * Content-Security-Policy... Content-Type and Cache-Control are the
+ * reply's own.
+ */
+void http_req_add_header(struct http_req *r, const char *name, const char *value);
+#define HTTP_REPLY_HEADERS_MAX 8
 
 /* ---- replies (reply.c); each ends the handler's duty and frees r ---- */
 

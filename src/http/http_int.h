@@ -201,9 +201,10 @@ struct http_req {
 	json_t *json;
 	struct http_key key;		/* a copy: the keys file may be read again meanwhile */
 	int has_key;
+	int is_tls;
 	uint64_t start_us;
-	const char *extra_name[3];	/* Retry-After, Allow, WWW-Authenticate */
-	char extra_value[3][96];
+	const char *extra_name[HTTP_REPLY_HEADERS_MAX];	/* Retry-After, Allow, Set-Cookie ... */
+	char extra_value[HTTP_REPLY_HEADERS_MAX][256];
 	size_t nextra;
 };
 
@@ -228,6 +229,8 @@ struct http {
 	unsigned accept_pause_ms;
 	unsigned long accept_failures;
 	void *api_queue;		/* api_queue.c's routes' argument, freed with srv */
+	http_session_fn session_fn;	/* the dashboard's sessions; NULL: none */
+	void *session_ctx;
 };
 
 /* server.c */
@@ -268,8 +271,6 @@ void http_conn_destroy(struct http_conn *c);
 void http_dispatch(struct evhttp_request *evreq, void *arg);
 
 /* reply.c */
-/* Adds a header to r's reply (at most three): Retry-After, Allow, WWW-Authenticate. */
-void http_req_add_header(struct http_req *r, const char *name, const char *value);
 /* Frees r (its reply was sent, or its connection is gone and the handler replied). */
 void http_req_free(struct http_req *r);
 /* A whole response of ours for the guard's refusals, as bytes: a new evbuffer's worth in out. */

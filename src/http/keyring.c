@@ -196,6 +196,12 @@ http_keyring_check(const struct http_keyring *kr, const char *token, size_t len)
 	return http_keys_match(kr->keys, kr->n, token, len);
 }
 
+const struct http_key *
+http_keyring_find(const struct http_keyring *kr, const char *id)
+{
+	return http_keys_find(kr->keys, kr->n, id);
+}
+
 int
 http_keyring_hit(struct http_keyring *kr, const struct http_key *k, uint64_t now_ms,
     unsigned *retry_after_s_out)

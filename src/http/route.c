@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
 
 #include "util/ascii.h"
 #include "util/clock.h"
@@ -78,6 +79,20 @@ http_route_add(struct http *srv, const struct http_route *route, char *err, size
 	srv->routes = xrealloc(srv->routes, (srv->nroutes + 1) * sizeof(*srv->routes));
 	srv->routes[srv->nroutes++] = ri;
 	return 0;
+}
+
+void
+http_set_sessions(struct http *srv, http_session_fn fn, void *ctx)
+{
+	ASSERT(!srv->is_started);
+	srv->session_fn = fn;
+	srv->session_ctx = ctx;
+}
+
+struct http_keyring *
+http_keys(struct http *srv)
+{
+	return srv->keys;
 }
 
 /* ---- what a handler knows ---- */
@@ -168,6 +183,12 @@ http_req_is_gone(const struct http_req *r)
 	return r->conn == NULL;
 }
 
+int
+http_req_is_tls(const struct http_req *r)
+{
+	return r->is_tls;
+}
+
 /* ---- dispatch ---- */
 
 static enum http_method
@@ -253,6 +274,9 @@ bearer_token(struct http_req *r, size_t *len_out)
 	return *len_out > 0 ? h : NULL;
 }
 
+static int authorize_session(struct http_req *r);
+static int admit(struct http_req *r, const struct http_key *k, uint64_t now_ms);
+
 /* The key, its rate and its scopes: 0, or -1 after replying 401, 429 or 403. */
 static int
 authorize(struct http_req *r)
@@ -261,11 +285,12 @@ authorize(struct http_req *r)
 	uint64_t now_ms = clock_mono_ms();
 	const struct http_key *k = NULL;
 	const char *token;
-	unsigned retry_s;
 	size_t len;
-	char have[32], want[32];
 
-	if ((token = bearer_token(r, &len)) == NULL) {
+	if ((token = bearer_token(r, &len)) == NULL &&
+	    http_req_header(r, "Authorization") == NULL && (r->route->r.flags & HTTP_ROUTE_SESSION))
+		return authorize_session(r);
+	if (token == NULL) {
 		http_req_add_header(r, "WWW-Authenticate", "Bearer");
 		http_reply_error(r, HTTP_ERR_UNAUTHORIZED,
 		    "an API key is needed: Authorization: Bearer KEY");
@@ -275,6 +300,55 @@ authorize(struct http_req *r)
 		http_keyring_refresh(kr, now_ms, 0);
 		k = http_keyring_check(kr, token, len);
 	}
+	return admit(r, k, now_ms);
+}
+
+/*
+ * A dashboard session's request: the key the session was opened with,
+ * if the keys file still has it, and for a method that acts, the
+ * session's CSRF token in X-CSRF-Token (the cookie alone goes with any
+ * request the browser makes, SameSite or not, e.g. from a sibling site).
+ */
+static int
+authorize_session(struct http_req *r)
+{
+	struct http_keyring *kr = r->srv->keys;
+	uint64_t now_ms = clock_mono_ms();
+	const char *cookie = http_req_header(r, "Cookie"), *csrf = NULL, *given;
+	char id[HTTP_KEY_ID_LEN + 1];
+	const struct http_key *k = NULL;
+
+	if (cookie == NULL || r->srv->session_fn == NULL ||
+	    r->srv->session_fn(r->srv->session_ctx, cookie, id, &csrf) == -1) {
+		http_req_add_header(r, "WWW-Authenticate", "Bearer");
+		http_reply_error(r, HTTP_ERR_UNAUTHORIZED, "an API key is needed: Authorization: "
+		    "Bearer KEY, or a dashboard session (log in at /dashboard/login)");
+		return -1;
+	}
+	if (kr != NULL) {
+		http_keyring_refresh(kr, now_ms, 0);
+		k = http_keyring_find(kr, id);
+	}
+	if (k != NULL && r->method != HTTP_M_GET && r->method != HTTP_M_HEAD &&
+	    ((given = http_req_header(r, "X-CSRF-Token")) == NULL || csrf == NULL ||
+	    strlen(given) != strlen(csrf) || CRYPTO_memcmp(given, csrf, strlen(csrf)) != 0)) {
+		r->key = *k;
+		r->has_key = 1;
+		http_reply_error(r, HTTP_ERR_FORBIDDEN, "a dashboard session's %s needs its "
+		    "X-CSRF-Token header", http_method_name(r->method));
+		return -1;
+	}
+	return admit(r, k, now_ms);
+}
+
+/* The key k (NULL: none of ours), its rate and its scopes: 0, or -1 after replying. */
+static int
+admit(struct http_req *r, const struct http_key *k, uint64_t now_ms)
+{
+	struct http_keyring *kr = r->srv->keys;
+	unsigned retry_s;
+	char have[32], want[32];
+
 	if (k == NULL) {
 		http_req_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 		http_reply_error(r, HTTP_ERR_UNAUTHORIZED, "not a key of this server");
@@ -362,6 +436,7 @@ http_dispatch(struct evhttp_request *evreq, void *arg)
 	r->evreq = evreq;
 	r->method = method_of(evreq);
 	r->start_us = clock_mono_us();
+	r->is_tls = c->is_tls;
 	snprintf(r->id, sizeof(r->id), "h%lu.%u", c->id, c->nrequests);
 	snprintf(r->peer, sizeof(r->peer), "%s", http_conn_peer(c));
 	r->path_raw = xstrdup(evhttp_request_get_uri(evreq) != NULL ?

@@ -33,27 +33,31 @@
 
 #include "config/config.h"
 #include "control/control.h"
+#include "dashboard/dashboard.h"
 #include "deliver/deliver.h"
 #include "dkim/dkim.h"
+#include "dns/dns.h"
 #include "drop/drop.h"
+#include "events/destinations.h"
+#include "events/events.h"
+#include "events/evlog.h"
+#include "events/figures.h"
+#include "events/msgstate.h"
+#include "events/recent.h"
+#include "events/suppress.h"
+#include "events/traffic.h"
+#include "events/webhook.h"
+#include "http/api_send.h"
 #include "http/http.h"
+#include "http/idempotency.h"
 #include "main/claim.h"
 #include "main/fdlimit.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
 #include "milter/milter.h"
 #include "msg/msg.h"
-#include "policy/lists.h"
-#include "dns/dns.h"
-#include "events/events.h"
-#include "events/evlog.h"
-#include "events/figures.h"
-#include "events/msgstate.h"
-#include "events/suppress.h"
-#include "events/webhook.h"
-#include "http/api_send.h"
-#include "http/idempotency.h"
 #include "policy/engine.h"
+#include "policy/lists.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "server/server.h"
@@ -87,6 +91,10 @@ struct daemon {
 	struct api_events *api_events;	/* ... its event feed and suppression list */
 	struct metrics *metrics;	/* every module's figures: GET /metrics, sterna top */
 	struct figures *figures;	/* ... those the events feed */
+	struct traffic *traffic;	/* mail per minute over the last hour, for the dashboard */
+	struct destinations *dests;	/* the top destinations (also in GET /metrics) */
+	struct recent *recent;		/* the latest events and bounces */
+	struct dashboard *dashboard;	/* the web dashboard, on the HTTP server */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct local_db *local;
@@ -425,6 +433,7 @@ daemon_free(struct daemon *d)
 	/* first: their connections borrow the scheduler and the server */
 	control_free(&d->control);
 	http_free(&d->http);
+	dashboard_free(&d->dashboard);
 	http_api_send_free(&d->api_send);
 	http_api_events_free(&d->api_events);
 	server_free(&d->server);
@@ -445,6 +454,9 @@ daemon_free(struct daemon *d)
 	 * core's last commits): every subscriber hears what they said last.
 	 */
 	figures_free(&d->figures);
+	traffic_free(&d->traffic);
+	destinations_free(&d->dests);
+	recent_free(&d->recent);
 	webhooks_free(&d->webhooks);	/* before the log it reads and the resolver it asks */
 	dns_free(&d->client_dns);
 	msgstate_free(&d->msgstate);	/* before the log it reads */
@@ -701,13 +713,22 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	d.traffic = traffic_new();
+	d.dests = destinations_new(d.metrics, DESTINATIONS_MAX);
+	d.recent = recent_new();
+	events_subscribe(d.events, traffic_sink, d.traffic);
+	events_subscribe(d.events, destinations_sink, d.dests);
+	events_subscribe(d.events, recent_sink, d.recent);
 	if (d.http != NULL && (http_api_queue_add(d.http, d.sched, d.msgstate, err,
 	    sizeof(err)) == -1 ||
 	    http_api_metrics_add(d.http, d.metrics, err, sizeof(err)) == -1 ||
 	    (d.api_send = http_api_send_add(d.http, d.cfg, d.msg, d.idem, err,
 	    sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
-	    sizeof(err))) == NULL)) {
+	    sizeof(err))) == NULL ||
+	    (d.dashboard = dashboard_add(d.http, &(struct dashboard_deps){ .base = d.base, .cfg = d.cfg,
+	    .sched = d.sched, .server = d.server, .traffic = d.traffic, .dests = d.dests,
+	    .recent = d.recent }, err, sizeof(err))) == NULL)) {
 		log_err("http: %s", err);
 		goto out;
 	}

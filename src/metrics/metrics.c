@@ -311,6 +311,29 @@ metric_observe(struct metric *f, const char *const *values, double v)
 }
 
 void
+metric_clear(struct metric *f)
+{
+	size_t n = atomic_load(&f->n);
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < f->nlabels; k++)
+			free(f->series[i]->values[k]);
+		free(f->series[i]->buckets);
+		free(f->series[i]);
+		f->series[i] = NULL;
+	}
+	atomic_store(&f->n, 0);
+}
+
+void
+metric_set_count(struct metric *f, const char *const *values, uint64_t n)
+{
+	struct metric_series *s = metric_series(f, values);
+
+	atomic_store_explicit(&s->count, n, memory_order_relaxed);
+}
+
+void
 metrics_on_read(struct metrics *m, void (*fn)(void *ctx), void *ctx)
 {
 	m->hooks = xrealloc(m->hooks, (m->nhooks + 1) * sizeof(*m->hooks));

@@ -78,6 +78,19 @@ double metric_series_value(const struct metric_series *s);
 void metric_add(struct metric *f, const char *const *values, uint64_t n);
 void metric_set(struct metric *f, const char *const *values, double v);
 void metric_observe(struct metric *f, const char *const *values, double v);
+/*
+ * A counter kept elsewhere, copied in: its series for values counts n.
+ * For a family set from a table at each read (metrics_on_read).
+ */
+void metric_set_count(struct metric *f, const char *const *values, uint64_t n);
+/*
+ * Drops every series of f: for a family whose label sets follow a bounded
+ * table (the top destinations), set again from it at the start of each
+ * read. Only for such a family: no other thread may hold a series of it,
+ * for those are freed (the one exception to "valid for the registry's
+ * life"); the reader's thread alone sets it, in its metrics_on_read hook.
+ */
+void metric_clear(struct metric *f);
 
 /*
  * fn(ctx) runs at the start of each read (metrics_read, metrics_write),

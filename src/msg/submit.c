@@ -217,6 +217,7 @@ emit_received(const struct msg_sub *s)
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
 		.size = m->content_bytes,
+		.tls_version = m->tls_version,
 	};
 
 	for (size_t i = 0; i < m->nrcpts; i++) {

@@ -397,6 +397,7 @@ conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why)
 
 		snprintf(o->relay, sizeof(o->relay), "%s", smtp_out_relay(c));
 		snprintf(o->host, sizeof(o->host), "%s", smtp_out_host(c));
+		snprintf(o->conn, sizeof(o->conn), "%s", oc->id);
 		snprintf(o->tls_version, sizeof(o->tls_version), "%s",
 		    smtp_out_tls_version(c) ? smtp_out_tls_version(c) : "");
 		snprintf(o->tls_cipher, sizeof(o->tls_cipher), "%s",

@@ -139,6 +139,8 @@ outcome_emit(const struct job *j, const struct outcome *o)
 		.agent = j->agent != NULL ? j->agent->name : "",
 		.api_meta = m->api_meta,
 		.arrival_us = m->arrival_us,
+		.tls_version = o->tls_version,
+		.conn = o->conn[0] != '\0' ? o->conn : NULL,
 	};
 
 	if (q->s->events == NULL)

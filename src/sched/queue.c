@@ -544,3 +544,9 @@ sched_set_metrics(struct sched *s, struct metrics *m)
 	s->fig.tls = tls_handshakes_metric(m);
 	metrics_on_read(m, on_metrics_read, s);
 }
+
+unsigned
+sched_connections(const struct sched *s)
+{
+	return s->nconns;
+}

@@ -145,6 +145,9 @@ struct sched_stats {
 	unsigned connections;		/* outbound connections open */
 };
 
+/* Walks the whole queue: O(messages). A caller that asks often reads it paced instead (qview). */
 void sched_stats(const struct sched *s, struct sched_stats *out);
+/* Outbound connections open now: O(1). */
+unsigned sched_connections(const struct sched *s);
 
 #endif

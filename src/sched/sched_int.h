@@ -96,6 +96,7 @@ struct outcome {
 	char relay[320];		/* "host[ip]:port", "" for none */
 	char host[256];			/* the remote MTA, "" for none */
 	char tls_version[32];		/* of the session that carried it, "" in the clear */
+	char conn[32];			/* the outbound connection's id ("o12"), "" for none */
 	char tls_cipher[64];
 	enum config_tls tls;		/* the TLS policy that session ran under */
 	int is_verified;		/* ... and whether its peer's certificate was verified */
