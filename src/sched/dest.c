@@ -55,6 +55,7 @@ struct dest {
 	struct dns_result *res;
 	uint64_t res_expires_s;
 	int is_resolving;
+	uint64_t making_room_s;		/* when an idle connection elsewhere was closed for it */
 	uint64_t window_start_s;
 	unsigned window_count;
 	uint64_t last_used_s;
@@ -293,6 +294,44 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	smtp_out_quit(oc->c);
 }
 
+/*
+ * The connection limit is reached while d has mail waiting: an idle
+ * connection of another destination gives way (it is closed, and its slot
+ * is taken at the kick its closing makes); with none idle now, the next
+ * connection to fall idle closes instead (s->is_slot_wanted). Otherwise
+ * idle connections, kept for reuse, would hold every slot for
+ * outbound.connection_idle while destinations with mail waited: with mail
+ * for many domains, a stall of that long per round of them.
+ */
+static void
+make_room(struct sched *s, struct dest *d)
+{
+	uint64_t now = sched_now_s();
+
+	/* one connection gives way per waiting destination at a time (for a second or two) */
+	if (d->making_room_s != 0 && now < d->making_room_s + 2)
+		return;
+	for (struct dest *o = s->dests; o != NULL; o = o->next)
+		for (struct oconn *oc = o->conns; oc != NULL && o != d; oc = oc->next) {
+			if (!oc->is_idle)
+				continue;
+			oc->is_idle = 0;
+			evtimer_del(oc->idle_ev);
+			d->making_room_s = now;
+			smtp_out_quit(oc->c);
+			return;
+		}
+	s->is_slot_wanted = 1;
+}
+
+/* d has mail for another connection, and its own limits allow one. */
+static int
+wants_conn(struct dest *d)
+{
+	return d->nqueued > d->nopening && d->nconns < health_conns_allowed(&d->health,
+	    sched_now_s(), d->s->cfg->max_connections_per_dest) && rate_allows(d);
+}
+
 static void
 dest_kick(struct dest *d)
 {
@@ -315,24 +354,23 @@ dest_kick(struct dest *d)
 		evtimer_del(oc->idle_ev);
 		give_job(oc);
 	}
-	while (d->nqueued > d->nopening &&
-	    d->nconns < health_conns_allowed(&d->health, sched_now_s(), cfg->max_connections_per_dest) &&
-	    s->nconns < cfg->max_connections && rate_allows(d)) {
-		struct oconn *oc;
-
-		if (d->res == NULL || sched_now_s() >= d->res_expires_s) {
-			if (!d->is_resolving) {
-				d->is_resolving = 1;
-				if (d->t.kind == TARGET_LMTP)
-					dns_lookup_lmtp(s->dns, &d->t.lmtp, on_dns, d);
-				else
-					dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
-					    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
-			}
-			return;
+	/* the hosts first, whether a slot is free or not: a lookup holds no connection */
+	if (wants_conn(d) && (d->res == NULL || sched_now_s() >= d->res_expires_s)) {
+		if (!d->is_resolving) {
+			d->is_resolving = 1;
+			if (d->t.kind == TARGET_LMTP)
+				dns_lookup_lmtp(s->dns, &d->t.lmtp, on_dns, d);
+			else
+				dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
+				    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
 		}
-		oc = xcalloc(1, sizeof(*oc));
+		return;
+	}
+	while (wants_conn(d) && s->nconns < cfg->max_connections) {
+		struct oconn *oc = xcalloc(1, sizeof(*oc));
+
 		oc->d = d;
+		d->making_room_s = 0;
 		snprintf(oc->id, sizeof(oc->id), "o%u", ++s->conn_seq);
 		oc->idle_ev = evtimer_new(s->base, on_idle, oc);
 		oc->next = d->conns;
@@ -343,6 +381,8 @@ dest_kick(struct dest *d)
 		oc->c = smtp_out_new(s->base, &d->cconf, d->res->targets, d->res->ntargets,
 		    &conn_ops, oc, oc->id);
 	}
+	if (wants_conn(d) && s->nconns >= cfg->max_connections)
+		make_room(s, d);
 }
 
 static void
@@ -373,7 +413,9 @@ conn_ready(void *ctx, struct smtp_out *c)
 		give_job(oc);
 		return;
 	}
-	if (s->cfg->connection_idle_ms == 0) {
+	if (s->cfg->connection_idle_ms == 0 || s->is_slot_wanted) {
+		/* closed rather than idle: another destination waits for the slot (make_room) */
+		s->is_slot_wanted = 0;
 		smtp_out_quit(c);
 		return;
 	}
