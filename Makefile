@@ -92,6 +92,7 @@ bench: deps all
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna
 	sh bench/recipients.sh $(abspath $(BUILD))/sterna
+	sh bench/fanout.sh $(abspath $(BUILD))/sterna
 	sh bench/metrics.sh $(abspath $(BUILD))/sterna
 
 clean:

@@ -190,7 +190,7 @@ struct sched {
 	unsigned inflight_work;		/* worker jobs and notice commits out */
 	unsigned nconns;
 	unsigned conn_seq;
-	int is_slot_wanted;		/* a destination waits for a connection slot (dest.c) */
+	struct oconn *idle_head, *idle_tail;	/* idle outbound connections, oldest first */
 	int is_stopping;
 	/* the index (index.c) */
 	struct qmsg **buckets;
