@@ -94,6 +94,7 @@ bench: deps all
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna
 	sh bench/recipients.sh $(abspath $(BUILD))/sterna
+	sh bench/fanout.sh $(abspath $(BUILD))/sterna
 	sh bench/metrics.sh $(abspath $(BUILD))/sterna
 	sh bench/dkim.sh $(abspath $(BUILD))/sterna
 	sh bench/milter.sh $(abspath $(BUILD))/sterna

@@ -46,6 +46,8 @@ struct lookup {
 	struct dns_result *r;
 	struct event *fire;		/* hands r to done() on a later turn */
 	struct lookup *prev, *next;
+	int is_running;			/* its queries are out (counted in d->nrunning) */
+	struct lookup *wnext;		/* in d's queue of lookups waiting their turn */
 };
 
 void
@@ -214,11 +216,28 @@ on_fire(evutil_socket_t fd, short what, void *arg)
 	lookup_free(l);
 }
 
+static void lookup_start(struct lookup *l);
+
 /* Ends the lookup with status; the callback runs on the next turn of the loop. */
 static void
 finish(struct lookup *l, enum dns_status status, const char *fmt, const char *detail)
 {
 	static const struct timeval zero = { 0, 0 };
+	struct dns *d = l->d;
+
+	if (l->is_running) {
+		l->is_running = 0;
+		d->nrunning--;
+		/* the next lookup that waits takes its turn (c-ares lets a callback ask anew) */
+		if (d->waiting_head != NULL && !d->is_destroying) {
+			struct lookup *next = d->waiting_head;
+
+			if ((d->waiting_head = next->wnext) == NULL)
+				d->waiting_tail = NULL;
+			next->wnext = NULL;
+			lookup_start(next);
+		}
+	}
 
 	l->r->status = status;
 	if (fmt != NULL)
@@ -427,11 +446,37 @@ dns_lookup_mail(struct dns *d, const char *name, int use_mx, unsigned port,
 		l->r->targets = xcalloc(MAX_ADDRS, sizeof(*l->r->targets));
 		add_target(l, name, 0, &u.sa, sizeof(u.in6));
 		finish(l, DNS_OK, NULL, NULL);
-	} else if (!use_mx) {
-		l->pending = 1;
-		query_addrs(l, 0, name);
+	} else if (d->nrunning < DNS_MAX_RUNNING) {
+		lookup_start(l);
 	} else {
-		ares_query(d->ch, name, ns_c_in, ns_t_mx, on_mx, l);
+		/* its turn comes when a running lookup finishes (finish) */
+		if (d->waiting_tail != NULL)
+			d->waiting_tail->wnext = l;
+		else
+			d->waiting_head = l;
+		d->waiting_tail = l;
+	}
+}
+
+/*
+ * Sends a lookup's first queries. At most DNS_MAX_RUNNING lookups are out
+ * at once, the rest wait in order: mail for a thousand new domains would
+ * otherwise put thousands of UDP queries in flight in one burst, more than
+ * a resolver's socket buffer holds; the ones it drops come back as
+ * timeouts, and their messages are deferred for minutes.
+ */
+static void
+lookup_start(struct lookup *l)
+{
+	struct dns *d = l->d;
+
+	l->is_running = 1;
+	d->nrunning++;
+	if (!l->use_mx) {
+		l->pending = 1;
+		query_addrs(l, 0, l->name);
+	} else {
+		ares_query(d->ch, l->name, ns_c_in, ns_t_mx, on_mx, l);
 	}
 	dns_rearm_timer(d);
 }

@@ -20,12 +20,17 @@ struct dns_sock {
 
 struct lookup;
 
+/* Mail host lookups out at once; the rest wait their turn (dns.c, lookup_start). */
+#define DNS_MAX_RUNNING 64
+
 struct dns {
 	struct event_base *base;
 	ares_channel ch;
 	struct dns_sock socks[DNS_MAX_SOCKS];
 	struct event *timer;
 	struct lookup *lookups;
+	unsigned nrunning;		/* lookups with queries out (dns.c) */
+	struct lookup *waiting_head, *waiting_tail;	/* the others, in order */
 	struct dns_query *queries;	/* query.c's, until their callback has run */
 	int is_destroying;		/* c-ares's callbacks during ares_destroy touch nothing */
 };

@@ -38,7 +38,8 @@ struct oconn {
 	int is_ready;			/* has been ready at least once */
 	struct event *idle_ev;
 	struct oconn *next;		/* in d->conns */
-	int is_idle;
+	int is_idle;			/* in s->idle, oldest first, with idle_ev armed */
+	struct oconn *inext, *iprev;	/* in s->idle */
 	char id[32];
 };
 
@@ -55,6 +56,7 @@ struct dest {
 	struct dns_result *res;
 	uint64_t res_expires_s;
 	int is_resolving;
+	uint64_t making_room_s;		/* when an idle connection elsewhere was closed for it */
 	uint64_t window_start_s;
 	unsigned window_count;
 	uint64_t last_used_s;
@@ -283,14 +285,89 @@ on_rate(evutil_socket_t fd, short what, void *arg)
 	dest_kick(arg);
 }
 
+/* A ready connection with nothing to send: kept for reuse until outbound.connection_idle. */
+static void
+idle_start(struct oconn *oc, const struct timeval *idle)
+{
+	struct sched *s = oc->d->s;
+
+	oc->is_idle = 1;
+	oc->inext = NULL;
+	oc->iprev = s->idle_tail;
+	if (s->idle_tail != NULL)
+		s->idle_tail->inext = oc;
+	else
+		s->idle_head = oc;
+	s->idle_tail = oc;
+	evtimer_add(oc->idle_ev, idle);
+}
+
+/* oc is idle no more: reused, closing, or gone. */
+static void
+idle_end(struct oconn *oc)
+{
+	struct sched *s = oc->d->s;
+
+	if (!oc->is_idle)
+		return;
+	oc->is_idle = 0;
+	if (oc->iprev != NULL)
+		oc->iprev->inext = oc->inext;
+	else
+		s->idle_head = oc->inext;
+	if (oc->inext != NULL)
+		oc->inext->iprev = oc->iprev;
+	else
+		s->idle_tail = oc->iprev;
+	oc->inext = oc->iprev = NULL;
+	evtimer_del(oc->idle_ev);
+}
+
 static void
 on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct oconn *oc = arg;
 
 	(void)fd, (void)what;
-	oc->is_idle = 0;
+	idle_end(oc);
 	smtp_out_quit(oc->c);
+}
+
+/*
+ * The connection limit is reached while d has mail waiting: the connection
+ * idle longest gives way (it is closed, and its slot is taken at the kick
+ * its closing makes); and while every slot is taken, no connection that
+ * runs out of mail is kept idle (conn_ready). Otherwise idle connections,
+ * kept for reuse, would hold every slot for outbound.connection_idle while
+ * destinations with mail waited: with mail for many domains, a stall of
+ * that long per round of them.
+ */
+static void
+make_room(struct sched *s, struct dest *d)
+{
+	uint64_t now = sched_now_s();
+
+	struct oconn *oc;
+
+	/* one connection gives way per waiting destination at a time (for a second or two) */
+	if (d->making_room_s != 0 && now < d->making_room_s + 2)
+		return;
+	/* the one idle longest: the least likely to be wanted again soon */
+	for (oc = s->idle_head; oc != NULL && oc->d == d; oc = oc->inext)
+		;
+	if (oc == NULL)
+		return;		/* the next connection to run out of mail closes (conn_ready) */
+	idle_end(oc);
+	d->making_room_s = now;
+	smtp_out_quit(oc->c);
+}
+
+/* d has mail for another connection, and its own limits allow one. */
+static int
+wants_conn(struct dest *d)
+{
+	return d->nqueued > d->nopening && d->nconns < health_conns_allowed(&d->health,
+	    sched_now_s(), d->s->cfg->max_connections_per_dest) && rate_allows(d);
 }
 
 static void
@@ -311,28 +388,26 @@ dest_kick(struct dest *d)
 	for (struct oconn *oc = d->conns; oc != NULL && d->nqueued > 0; oc = oc->next) {
 		if (!oc->is_idle || !rate_allows(d))
 			continue;
-		oc->is_idle = 0;
-		evtimer_del(oc->idle_ev);
+		idle_end(oc);
 		give_job(oc);
 	}
-	while (d->nqueued > d->nopening &&
-	    d->nconns < health_conns_allowed(&d->health, sched_now_s(), cfg->max_connections_per_dest) &&
-	    s->nconns < cfg->max_connections && rate_allows(d)) {
-		struct oconn *oc;
-
-		if (d->res == NULL || sched_now_s() >= d->res_expires_s) {
-			if (!d->is_resolving) {
-				d->is_resolving = 1;
-				if (d->t.kind == TARGET_LMTP)
-					dns_lookup_lmtp(s->dns, &d->t.lmtp, on_dns, d);
-				else
-					dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
-					    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
-			}
-			return;
+	/* the hosts first, whether a slot is free or not: a lookup holds no connection */
+	if (wants_conn(d) && (d->res == NULL || sched_now_s() >= d->res_expires_s)) {
+		if (!d->is_resolving) {
+			d->is_resolving = 1;
+			if (d->t.kind == TARGET_LMTP)
+				dns_lookup_lmtp(s->dns, &d->t.lmtp, on_dns, d);
+			else
+				dns_lookup_mail(s->dns, d->t.hop.host, d->t.use_mx,
+				    d->t.hop.port ? d->t.hop.port : cfg->out_port, on_dns, d);
 		}
-		oc = xcalloc(1, sizeof(*oc));
+		return;
+	}
+	while (wants_conn(d) && s->nconns < cfg->max_connections) {
+		struct oconn *oc = xcalloc(1, sizeof(*oc));
+
 		oc->d = d;
+		d->making_room_s = 0;
 		snprintf(oc->id, sizeof(oc->id), "o%u", ++s->conn_seq);
 		oc->idle_ev = evtimer_new(s->base, on_idle, oc);
 		oc->next = d->conns;
@@ -343,6 +418,8 @@ dest_kick(struct dest *d)
 		oc->c = smtp_out_new(s->base, &d->cconf, d->res->targets, d->res->ntargets,
 		    &conn_ops, oc, oc->id);
 	}
+	if (wants_conn(d) && s->nconns >= cfg->max_connections)
+		make_room(s, d);
 }
 
 static void
@@ -373,12 +450,12 @@ conn_ready(void *ctx, struct smtp_out *c)
 		give_job(oc);
 		return;
 	}
-	if (s->cfg->connection_idle_ms == 0) {
+	if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
+		/* every slot is taken: one kept idle could keep another destination waiting */
 		smtp_out_quit(c);
 		return;
 	}
-	oc->is_idle = 1;
-	evtimer_add(oc->idle_ev, &idle);
+	idle_start(oc, &idle);
 }
 
 static void
@@ -441,6 +518,7 @@ conn_closed(void *ctx, struct smtp_out *c, const char *why)
 	s->nconns--;
 	if (oc->job != NULL)
 		oc->job->oc = NULL;	/* its content is being read: load_done requeues it */
+	idle_end(oc);		/* a peer may close an idle connection */
 	event_free(oc->idle_ev);
 	free(oc);
 	if (why != NULL && !was_ready && !s->is_stopping) {
@@ -581,6 +659,7 @@ dest_stop(struct sched *s)
 				oc->job->oc = NULL;	/* load_done finishes it */
 			else if (oc->job != NULL)
 				job_finish(oc->job);
+			idle_end(oc);
 			event_free(oc->idle_ev);
 			free(oc);
 		}

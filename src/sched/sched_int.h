@@ -193,6 +193,7 @@ struct sched {
 	unsigned inflight_work;		/* worker jobs and notice commits out */
 	unsigned nconns;
 	unsigned conn_seq;
+	struct oconn *idle_head, *idle_tail;	/* idle outbound connections, oldest first */
 	int is_stopping;
 	/* the index (index.c) */
 	struct qmsg **buckets;

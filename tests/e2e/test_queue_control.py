@@ -571,3 +571,20 @@ def test_a_long_listing_streams_while_mail_flows(sterna_factory):
     assert got == ids
     # the command line gets the same, JSON line by JSON line
     assert [m["id"] for m in qjson(s, "list")] == ids
+
+
+def test_an_idle_connection_gives_way_to_a_destination_with_mail(mta, sinks, port):
+    # one connection in all, kept idle for a minute after each message: the next
+    # destination's mail must not wait for that minute
+    s = mta(queue__max_connections=1, outbound__connection_idle="60s")
+    sink_a, sink_b = sinks(SINK, port), sinks(OTHER, port)
+    send(s, ["bob@sink.test"], BODY)
+    sink_a.wait_messages(1)
+    t0 = time.monotonic()
+    b = send(s, ["carol@other.test"], BODY)
+    sink_b.wait_messages(1, timeout=20)
+    wait_gone(s, b)
+    assert time.monotonic() - t0 < 10, "the waiting destination waited for the idle connection"
+    # and the other way round: the first destination gets its slot back the same way
+    send(s, ["dave@sink.test"], BODY)
+    sink_a.wait_messages(2, timeout=20)
