@@ -77,7 +77,10 @@ def test_live_page_and_hold_from_it(browser, dash, tmp_path):  # noqa: F811
         d.get(api.url + "/dashboard/login")
         d.find_element(By.ID, "key").send_keys("sterna_wrong")
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        assert "not an API key" in d.find_element(By.CSS_SELECTOR, ".error").text
+        # the form's answer is a new page: wait for it rather than look at once
+        error = WebDriverWait(d, 10).until(
+            EC.visibility_of_element_located((By.CSS_SELECTOR, ".error")))
+        assert "not an API key" in error.text
         assert d.get_cookies() == []
         d.get_log("browser")    # the wrong key's 401 is in it: from here on, no error
         log_in(d, api)
