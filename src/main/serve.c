@@ -219,7 +219,8 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
 	    (d->http == NULL || http_drain(d->http) == 0) &&
-	    msg_core_open_subs(d->msg) == 0 && sched_running(d->sched) == 0 &&
+	    msg_core_open_subs(d->msg) == 0 && spool_txns_open(d->spool) == 0 &&
+	    sched_running(d->sched) == 0 &&
 	    !spool_recovery_busy(d->recovery))
 		event_base_loopexit(d->base, NULL);
 }

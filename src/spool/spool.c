@@ -191,6 +191,7 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 {
 	struct spool_txn *t = xcalloc(1, sizeof(*t));
 
+	atomic_fetch_add(&sp->ntxns, 1);
 	t->sp = sp;
 	t->fd = -1;
 	t->body_from = UINT64_MAX;
@@ -222,6 +223,7 @@ txn_free(struct spool_txn *t)
 	buf_clear(&t->scratch);
 	buf_clear(&t->tail);
 	buf_clear(&t->after_end);
+	atomic_fetch_sub(&t->sp->ntxns, 1);
 	free(t);
 }
 
@@ -538,6 +540,12 @@ spool_txn_set_held(struct spool_txn *t)
 	    rec_append(&t->after_end, REC_HOLD, p.data, p.len, NULL) == -1)
 		t->loop_err = EFBIG;
 	buf_clear(&p);
+}
+
+unsigned
+spool_txns_open(struct spool *sp)
+{
+	return atomic_load(&sp->ntxns);
 }
 
 void

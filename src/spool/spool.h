@@ -183,6 +183,12 @@ void spool_txn_set_drain_cb(struct spool_txn *t, void (*on_drain)(void *ctx), vo
  */
 void spool_txn_commit(struct spool_txn *t, void (*done)(void *ctx, enum spool_result r),
     void *ctx);
+/*
+ * Transactions not finished with: being written, committing, or aborted
+ * with their file still being removed. A stop waits for none to be left
+ * (their last steps run on the loop).
+ */
+unsigned spool_txns_open(struct spool *sp);
 /* Drops an unfinished message; its temporary file is removed. */
 void spool_txn_abort(struct spool_txn **t);
 

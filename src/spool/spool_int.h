@@ -41,6 +41,7 @@ struct spool {
 	struct flusher *fl;
 	int is_syncfs_durable;		/* the group commit's syncfs flushes the spool */
 	_Atomic uint64_t free_bytes;
+	_Atomic unsigned ntxns;		/* transactions not freed yet, aborted ones included */
 };
 
 struct spool_txn {
