@@ -27,6 +27,8 @@ PYTEST     ?= /usr/bin/python3 -m pytest
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 FUZZ_SECONDS ?= 300
+# end-to-end tests at once (pytest-xdist); E2E_JOBS=0 runs them one after another
+E2E_JOBS   ?= 3
 POWER_ROUNDS ?= 100
 
 .PHONY: all deps run install test test-unit test-e2e test-san test-crash fuzz fuzz-short bench clean
@@ -68,7 +70,7 @@ test-unit: all
 	meson test -C $(BUILD) --print-errorlogs
 
 test-e2e: all
-	STERNA_BIN=$(abspath $(BUILD))/sterna $(PYTEST) -q tests/e2e $(E2E_ARGS)
+	STERNA_BIN=$(abspath $(BUILD))/sterna $(PYTEST) -q -n $(E2E_JOBS) tests/e2e $(E2E_ARGS)
 
 test-crash: deps all
 	STERNA_BIN=$(abspath $(BUILD))/sterna STERNA_POWER_ROUNDS=$(POWER_ROUNDS) \

@@ -9,6 +9,9 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libssl-dev libc-ares-dev libcrypt-dev libgmime-3.0-dev libcmocka-dev
 python3 python3-pytest swaks msmtp s-nail openssl nmap unbound testssl.sh"
+# pytest-xdist: the end-to-end tests run three at a time (each on its own ports, folders and
+# daemon); they mostly wait on sockets and timers, so the two passes of make test take half as long
+PKGS="$PKGS python3-pytest-xdist"
 # the power-loss tests' FUSE file system (tests/e2e/powerfs.py); as root libfuse mounts with
 # mount(2) itself, so no fusermount (fuse, fuse3) is needed
 PKGS="$PKGS python3-llfuse"
