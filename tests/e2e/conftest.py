@@ -195,9 +195,10 @@ class Sterna:
         except FileNotFoundError:
             return ""
 
-    def connect(self, greeting=True, timeout=10.0):
-        """A raw client; with greeting=True the 220 greeting is read and checked."""
-        c = Client("127.0.0.1", self.port, timeout=timeout)
+    def connect(self, greeting=True, timeout=10.0, source=None):
+        """A raw client (from source, a loopback address, if given); with greeting=True the
+        220 greeting is read and checked."""
+        c = Client("127.0.0.1", self.port, timeout=timeout, source=source)
         self._clients.append(c)
         if greeting:
             r = c.reply()
