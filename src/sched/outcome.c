@@ -216,6 +216,40 @@ write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
 	}
 }
 
+/*
+ * Worker: the log lines of a record step, once its records are durable
+ * (write_marks): whoever reads "deferred" in the log finds it so in the
+ * queue a moment later, not a flush later. Expiry was logged as it was found.
+ */
+static void
+log_outcomes(const struct job *j, const char *to, uint64_t now)
+{
+	const struct spool_msg *m = j->q->m;
+
+	for (size_t k = 0; k < j->n; k++) {
+		const struct outcome *o = &j->out[k];
+		const struct spool_rcpt *r = &m->rcpts[o->i];
+		char rid[QID_LEN + 24], why[sizeof(o->text) + 400];
+		double delay_s = (double)(clock_wall_us() - m->arrival_us) / 1e6;
+
+		rid_of(m, o->i, rid, sizeof(rid));
+		if (o->kind == OUT_OK && j->agent == &agent_maildir)
+			log_ev_delivered(rid, r->to, r->mailbox, delay_s, o->status);
+		else if (o->kind == OUT_OK)
+			log_ev_relayed(rid, r->to, o->relay, delay_s, o->status,
+			    o->tls_version[0] ? o->tls_version : NULL,
+			    o->tls_cipher[0] ? o->tls_cipher : NULL, config_tls_name(o->tls),
+			    o->is_verified, o->text);
+		else if (o->kind == OUT_TEMP)
+			log_ev_deferred(rid, r->to, o->attempts,
+			    (unsigned)(o->next_try_s > now ? o->next_try_s - now : 0),
+			    describe(o, why, sizeof(why)));
+		else if (o->kind == OUT_PERM && to == NULL)
+			log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
+			    describe(o, why, sizeof(why)), "-");
+	}
+}
+
 /* Worker: D and T records, lifetime, and the notices' bytes. */
 void
 record(struct job *j)
@@ -258,15 +292,6 @@ record(struct job *j)
 				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
 				    .status = o->status };
 			o->is_recorded = o->is_done = 1;
-			if (j->agent == &agent_maildir)
-				log_ev_delivered(rid, r->to, r->mailbox,
-				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status);
-			else
-				log_ev_relayed(rid, r->to, o->relay,
-				    (double)(clock_wall_us() - m->arrival_us) / 1e6, o->status,
-				    o->tls_version[0] ? o->tls_version : NULL,
-				    o->tls_cipher[0] ? o->tls_cipher : NULL, config_tls_name(o->tls),
-				    o->is_verified, o->text);
 			continue;
 		}
 		if (o->kind == OUT_TEMP && now >= arrival + cfg->lifetime_s) {
@@ -292,7 +317,6 @@ record(struct job *j)
 			o->is_recorded = 1;
 			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = o->attempts,
 			    .next_try_s = o->next_try_s, .reason = o->text };
-			log_ev_deferred(rid, r->to, o->attempts, delay, describe(o, why, sizeof(why)));
 			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
 			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
 				o->is_delay_notice = 1;
@@ -307,13 +331,12 @@ record(struct job *j)
 				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
 				    .status = o->status };
 				o->is_recorded = o->is_done = 1;
-				log_ev_bounced(rid, r->to, o->relay[0] ? o->relay : "-", o->status,
-				    describe(o, why, sizeof(why)), "-");
 			}
 		}
 	}
 	write_marks(j, marks, nmarks);
 	free(marks);
+	log_outcomes(j, to, now);
 	if (is_all_ok) {
 		if (q_remove_file(s, m) == -1) {
 			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
