@@ -3,8 +3,9 @@
 # For each size (4 KiB and 100 KiB): smtp-source straight into smtp-sink (the direct rate);
 # smtp-source -> sterna (relaying to a route) -> smtp-sink, timed until sterna has accepted
 # the last message (its own accept rate) and until smtp-sink has it (end to end); and how
-# far relaying kept up while receiving went on (messages at smtp-sink when the last was
-# accepted).
+# far relaying kept up while receiving went on (messages still queued when the last was
+# accepted); and sterna's CPU time per message and peak memory (/proc: user + system time,
+# VmHWM), figures that a busy machine disturbs less than rates.
 # Usage: relay.sh /path/to/sterna [messages] [sessions] [sizes in bytes...]
 set -eu
 bin=$1
@@ -68,11 +69,15 @@ CONF
 	t1=$(now)
 	accept=$(rate "$t0" "$t_acc")
 	e2e=$(rate "$t0" "$t1")
+	cpu=$(awk -v m="$msgs" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.2f", ($14 + $15) * 1000 / hz / m }' "/proc/$rpid/stat")
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$rpid/status")
 	kill "$rpid"
 	wait "$rpid" 2>/dev/null || true
 	echo "relay: $msgs messages of $size bytes over $sess sessions, smtp-source -> sterna -> smtp-sink"
 	echo "  direct (smtp-source -> smtp-sink): $direct msg/s"
 	echo "  sterna accepts:                    $accept msg/s"
 	echo "  end to end:                        $e2e msg/s ($queued still queued when the last was accepted)"
+	echo "  sterna: $cpu ms of CPU per message; peak resident memory $hwm KiB"
 	/usr/bin/python3 -c "print('  ratio end to end / direct: %.2f; end to end / sterna accepts: %.2f' % ($e2e / $direct, $e2e / $accept))"
 done

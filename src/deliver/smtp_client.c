@@ -176,11 +176,14 @@ static void
 add_stuffed(struct evbuffer *out, const uint8_t *p, size_t n, int *is_bol)
 {
 	struct evbuffer_iovec v;
+	int r;
 
-	/* stuffing at most doubles the bytes */
-	ASSERT(evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1) == 1);
+	/* stuffing at most doubles the bytes: one extent that large, written in place */
+	r = evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1);
+	ASSERT(r == 1);
 	v.iov_len = smtpc_dotstuff(p, n, is_bol, v.iov_base);
-	ASSERT(evbuffer_commit_space(out, &v, 1) == 0);
+	r = evbuffer_commit_space(out, &v, 1);
+	ASSERT(r == 0);
 }
 
 /*

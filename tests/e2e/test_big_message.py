@@ -8,9 +8,13 @@ import random
 import re
 import smtplib
 import socket
+import ssl
 import threading
 import time
 
+import pytest
+
+from conftest import make_cert
 from peers import free_port_on
 
 HOST = "127.0.0.1"
@@ -19,9 +23,11 @@ SIZE = 30 * 1024 * 1024
 
 class WireSink:
     """An SMTP server on loopback that accepts every message and keeps each one's DATA
-    bytes exactly as sent (dot-stuffed, up to the final ".")."""
+    bytes exactly as sent (dot-stuffed, up to the final "."); with tls (an ssl context) it
+    offers STARTTLS."""
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, tls=None):
+        self.tls = tls
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind((host, port))
@@ -57,7 +63,14 @@ class WireSink:
             while True:
                 cmd = line().upper()
                 if cmd.startswith(b"EHLO"):
-                    conn.sendall(b"250-wiresink.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+                    tls = b"250-STARTTLS\r\n" if self.tls and not isinstance(conn, ssl.SSLSocket) \
+                        else b""
+                    conn.sendall(b"250-wiresink.test\r\n" + tls +
+                                 b"250-8BITMIME\r\n250 PIPELINING\r\n")
+                elif cmd.startswith(b"STARTTLS") and self.tls:
+                    conn.sendall(b"220 go ahead\r\n")
+                    buf = b""       # RFC 3207 4.2: nothing sent before the handshake counts
+                    conn = self.tls.wrap_socket(conn, server_side=True)
                 elif cmd.startswith(b"QUIT"):
                     conn.sendall(b"221 bye\r\n")
                     return
@@ -128,9 +141,14 @@ def under_asan(pid):
         return "libasan" in f.read()
 
 
-def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory):
+@pytest.mark.parametrize("is_tls", [False, True], ids=["plain", "starttls"])
+def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory, cert_dir, is_tls):
     port = free_port_on([HOST])
-    sink = WireSink(HOST, port)
+    ctx = None
+    if is_tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*make_cert(cert_dir, "wiresink", names=("wiresink.test",)))
+    sink = WireSink(HOST, port, ctx)
     try:
         s = sterna_factory(relay__trusted_networks=["127.0.0.2/32"],
                            dns__resolver="127.0.0.1:1",
@@ -158,7 +176,8 @@ def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory):
         assert len(content) - len(body) < 1000
         # and stuffed exactly where a line starts with a dot, nowhere else
         assert wire == stuff(content)
-        assert re.search(qid + r"\.1 delivered to=<bob@big.test>", s.log())
+        line = re.search(qid + r"\.1 delivered to=<bob@big.test>.*", s.log()).group(0)
+        assert ("tls=TLSv1.3" in line) == is_tls, line
         if not under_asan(s.pid):
             # two copies of the message were held while sending it before streaming: now a
             # few buffers per connection (a generous bound, far below the message's size)
