@@ -261,6 +261,24 @@ apply(struct smtp_out *c, const struct smtpc_action *act)
 		kick(c);
 }
 
+/*
+ * A 4xx or 5xx while the body is still being sent: the peer gave up on the
+ * message before its end (RFC 5321 4.1.1.4 has it wait for the dot, but a
+ * server may refuse a message too big as soon as it knows). The reply is
+ * the message's, as it would have been after the dot; the session, out of
+ * step now, ends there.
+ */
+static void
+early_reply(struct smtp_out *c, const struct smtpc_reply *r)
+{
+	struct smtpc_action act;
+
+	c->body = NULL;
+	smtpc_body_sent(&c->sm);
+	smtpc_input(&c->sm, r, &act);
+	session_failed(c, "reply before the end of the message");
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -283,6 +301,10 @@ on_read(struct bufferevent *bev, void *arg)
 			break;
 		if (pr == SMTPC_PARSE_BAD) {
 			session_failed(c, "malformed reply");
+			return;
+		}
+		if (c->sm.state == SMTPC_BODY && r.code >= 400) {
+			early_reply(c, &r);
 			return;
 		}
 		if (c->sm.state == SMTPC_READY || c->sm.state == SMTPC_BODY ||

@@ -24,10 +24,12 @@ SIZE = 30 * 1024 * 1024
 class WireSink:
     """An SMTP server on loopback that accepts every message and keeps each one's DATA
     bytes exactly as sent (dot-stuffed, up to the final "."); with tls (an ssl context) it
-    offers STARTTLS."""
+    offers STARTTLS; with give_up_after it refuses a message once it has that many bytes of
+    it, without waiting for its end (and then reads on, discarding, until the client leaves)."""
 
-    def __init__(self, host, port, tls=None):
+    def __init__(self, host, port, tls=None, give_up_after=None):
         self.tls = tls
+        self.give_up_after = give_up_after
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind((host, port))
@@ -83,6 +85,12 @@ class WireSink:
                         if not chunk:
                             raise EOFError
                         data += chunk
+                        if self.give_up_after and len(data) > self.give_up_after:
+                            conn.sendall(b"552 5.3.4 too big for us\r\n")
+                            time.sleep(0.5)     # while the client still has much to send
+                            while conn.recv(1 << 20):
+                                pass
+                            raise EOFError
                     self.messages.append(bytes(data[:-3]))
                     conn.sendall(b"250 2.0.0 kept\r\n")
                 else:
@@ -183,5 +191,32 @@ def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory, cert_dir, 
             # few buffers per connection (a generous bound, far below the message's size)
             grew = vm_hwm_kib(s.pid) - before
             assert grew < SIZE // 1024 // 3, "peak memory grew by %d KiB" % grew
+    finally:
+        sink.stop()
+
+
+def test_refused_before_its_end(sterna_factory):
+    """A peer that refuses a big message while it is still being sent: its reply is the
+    message's (a bounce for a 5xx), not a broken session to try again."""
+    port = free_port_on([HOST])
+    sink = WireSink(HOST, port, give_up_after=1024 * 1024)
+    try:
+        s = sterna_factory(relay__trusted_networks=["127.0.0.2/32"],
+                           dns__resolver="127.0.0.1:1",
+                           outbound__routes=["big.test [%s]:%d" % (HOST, port)])
+        body = b"Subject: too big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 250000
+        with smtplib.SMTP(s.host, s.port, local_hostname="client.test",
+                          source_address=("127.0.0.2", 0), timeout=60) as c:
+            c.ehlo()
+            c.mail("alice@example.test")
+            assert c.rcpt("bob@big.test")[0] == 250
+            code, resp = c.data(body)
+            assert code == 250, resp
+        qid = re.search(rb"queued as (\S+)", resp).group(1).decode()
+        deadline = time.monotonic() + 30
+        while not re.search(qid + r"\.1 bounced to=<bob@big.test> .*dsn=5\.3\.4", s.log()):
+            assert time.monotonic() < deadline, s.log()[-3000:]
+            time.sleep(0.1)
+        assert sink.messages == []
     finally:
         sink.stop()
