@@ -253,7 +253,7 @@ job_free(struct job *j)
 	*pp = j->qnext;
 	if (j->d != NULL)
 		dest_job_gone(j->d);
-	buf_clear(&j->body);
+	spool_content_close(&j->content);
 	buf_clear(&j->dsn);
 	buf_clear(&j->delay_dsn);
 	free(j->out);

@@ -145,9 +145,8 @@ struct job {
 	struct outcome *out;
 	size_t n;
 	struct job *next;		/* in its agent's queue */
-	/* LMTP and SMTP: the content, dot-stuffed, and the protocol's view of it */
-	struct buf body;
-	int load_err;
+	/* LMTP and SMTP: the content being sent, and the protocol's view of it */
+	struct spool_content *content;
 	const char **rcpts;
 	struct smtpc_result *results;
 	struct smtpc_txn txn;
@@ -155,7 +154,6 @@ struct job {
 	struct buf dsn, delay_dsn;
 	char notice_qid[QID_LEN + 1];	/* the failure notice's, once queued ("" before) */
 	int has_perm_unmarked;		/* failed recipients to mark once the notice is in */
-	int is_loading;			/* load_run/load_done in flight */
 	int is_whole;			/* it holds every pending recipient of the message */
 	int notice_ok;
 	int is_gone;			/* the queue file was not there */
