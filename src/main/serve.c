@@ -14,8 +14,14 @@
  * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
  * requests in hand finish, wait for deliveries in flight, and exit; the
  * control socket answers until then.
- * SIGHUP reads the TLS certificates and the API keys again; the rest of the
- * configuration needs a restart.
+ * SIGHUP (and sterna reload, through the control socket) reads the whole
+ * configuration again into a new generation (docs/architecture.md,
+ * "Configuration generations"): a bad one is refused whole, a good one is
+ * given to the server, the submission core and the scheduler, and the
+ * TLS certificates and the API keys are read again too. What was built
+ * once from the generation at start stays with it (the key table marks
+ * those keys: config_key_needs_restart()), and the reload says which of
+ * them changed.
  */
 #include <errno.h>
 #include <grp.h>
@@ -71,7 +77,13 @@
 #include "util/workq.h"
 
 struct daemon {
+	/*
+	 * The generation at start: what is built once (listeners, spool,
+	 * threads, the modules whose keys need a restart) borrows it for the
+	 * daemon's life. cur is the one in use, a reference of its own.
+	 */
 	struct config *cfg;
+	struct config *cur;
 	struct event_base *base;
 	struct workq *wq;
 	struct workq *auth_wq;	/* password checks, when there is a users file */
@@ -97,7 +109,6 @@ struct daemon {
 	struct dashboard *dashboard;	/* the web dashboard, on the HTTP server */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
-	struct local_db *local;
 	struct server *server;
 	struct tls_server *tls;
 	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
@@ -248,26 +259,62 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: renewed certificates are read again (sessions stay up; a bad
- * file keeps the certificate in use), and so are the API keys. The rest of
- * the configuration is read at start only.
+ * Reads the configuration again (on the loop: a file of at most a few MiB
+ * and the users file, as sterna check reads them) and, when it is good,
+ * makes it the generation in use. Sessions open keep theirs to their end,
+ * jobs out theirs to their end; the rest switches now. Renewed certificates
+ * and API keys are read again in either case (a bad certificate file keeps
+ * the one in use). r says what happened; the log says it too.
  */
+static void
+daemon_reload(struct daemon *d, struct ctl_reload *r)
+{
+	struct config *next;
+	unsigned nbad = 0;
+
+	*r = (struct ctl_reload){ .generation = d->cur->generation };
+	if (d->http != NULL)
+		http_reload(d->http);
+	if (tls_server_has_cert(d->tls))
+		nbad = tls_server_reload(d->tls);
+	if ((next = config_load(d->cfg->path, r->error, sizeof(r->error))) == NULL) {
+		log_err("reload refused: %s; configuration generation %llu stays in use; TLS "
+		    "certificates reloaded: %zu of %zu", r->error,
+		    (unsigned long long)d->cur->generation, d->cfg->ncerts - nbad, d->cfg->ncerts);
+		return;
+	}
+	next->generation = d->cur->generation + 1;
+	(void)local_db_of(next);	/* built here, before the generation is shared */
+	/* against the generation at start: the keys that need a restart are still its */
+	(void)config_restart_changes(d->cfg, next, r->restart_keys, sizeof(r->restart_keys));
+	server_set_config(d->server, next);
+	msg_core_set_config(d->msg, next);
+	sched_set_config(d->sched, next);
+	config_free(&d->cur);
+	d->cur = next;
+	r->is_done = 1;
+	r->generation = next->generation;
+	log_info("reload: configuration generation %llu in use (%s); TLS certificates reloaded: "
+	    "%zu of %zu"
+	    "%s%s", (unsigned long long)next->generation, next->path, d->cfg->ncerts - nbad,
+	    d->cfg->ncerts, r->restart_keys[0] != '\0' ? "; waiting for a restart: " : "",
+	    r->restart_keys);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
-	unsigned nbad;
+	struct ctl_reload r;
 
 	(void)sig, (void)what;
-	if (d->http != NULL)
-		http_reload(d->http);
-	if (!tls_server_has_cert(d->tls)) {
-		log_info("SIGHUP: no TLS certificate to reload; restart to apply other changes");
-		return;
-	}
-	nbad = tls_server_reload(d->tls);
-	log_info("SIGHUP: TLS certificates reloaded (%zu of %zu); restart to apply other changes",
-	    d->cfg->ncerts - nbad, d->cfg->ncerts);
+	daemon_reload(arg, &r);
+}
+
+/* The control socket's reload op (sterna reload). */
+static void
+reload_op(void *ctx, struct ctl_reload *r)
+{
+	daemon_reload(ctx, r);
 }
 
 /* Creates dir and gives it to uid/gid (started as root). */
@@ -471,7 +518,6 @@ daemon_free(struct daemon *d)
 	workq_free(&d->wq);
 	/* the drain waited for every session, so no check is left in flight */
 	workq_free(&d->auth_wq);
-	local_db_free(&d->local);
 	if (d->sig_term)
 		event_free(d->sig_term);
 	if (d->sig_int)
@@ -488,6 +534,7 @@ daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	/* last: the modules above counted into it to their end (the flusher on its thread) */
 	metrics_free(&d->metrics);
+	config_free(&d->cur);
 	config_free(&d->cfg);
 }
 
@@ -508,6 +555,9 @@ verb_serve(int argc, char **argv)
 		return 1;
 	}
 	log_init(2, d.cfg->log_level);
+	d.cfg->generation = 1;
+	(void)local_db_of(d.cfg);	/* built before the generation is shared */
+	d.cur = config_ref(d.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	/*
@@ -544,12 +594,11 @@ verb_serve(int argc, char **argv)
 		log_err("dkim: %s", err);
 		goto out;
 	}
-	d.local = local_db_new(d.cfg);
 	/* first of the modules that count: each registers its families as it is made */
 	d.metrics = metrics_new();
 	count_daemon(d.metrics, started_us);
 	/* bound as root, before the spool exists; it starts accepting last */
-	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
+	struct server_deps deps = { .base = d.base, .cfg = d.cfg,
 		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics,
 		.max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
@@ -650,7 +699,7 @@ verb_serve(int argc, char **argv)
 	d.figures = figures_new(d.metrics);
 	events_subscribe(d.events, figures_sink, d.figures);
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
-		.local = d.local, .qids = &d.qids, .events = d.events };
+		.qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	/* the milters of the entrances that are not SMTP (listeners have their own) */
 	d.local_milters = milter_local_new(d.msg, d.base, d.cfg);
@@ -687,7 +736,7 @@ verb_serve(int argc, char **argv)
 		events_subscribe(d.events, webhooks_sink, d.webhooks);
 	}
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
-		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
+		.lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
 		.metrics = d.metrics });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
 	d.recovery_started_us = clock_mono_us();
@@ -709,7 +758,8 @@ verb_serve(int argc, char **argv)
 	/* as server.user, so that the socket is that user's; the queue is known by now */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
 		.sched = d.sched, .server = d.server, .suppress = d.suppress,
-		.metrics = d.metrics, .started_us = started_us };
+		.metrics = d.metrics, .started_us = started_us, .reload = reload_op,
+		.reload_ctx = &d };
 	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;

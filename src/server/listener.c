@@ -29,6 +29,26 @@ on_workq(evutil_socket_t fd, short what, void *arg)
 
 static void on_accept_pause_over(evutil_socket_t fd, short what, void *arg);
 
+void
+server_session_limits(const struct config *c, struct smtp_session_conf *sc)
+{
+	sc->hostname = c->hostname;
+	sc->max_line_bytes = c->max_line_bytes;
+	sc->max_text_line_bytes = c->max_text_line_bytes;
+	sc->max_message_bytes = c->max_message_bytes;
+	sc->max_recipients = c->max_recipients;
+	sc->max_errors = c->max_errors;
+	sc->max_auth_failures = c->auth_max_failures;
+	sc->max_future_release_s = c->max_future_release_s;
+}
+
+void
+server_set_config(struct server *srv, const struct config *cfg)
+{
+	config_free(&srv->cur);
+	srv->cur = config_ref(cfg);
+}
+
 struct server *
 server_new(const struct server_deps *deps)
 {
@@ -36,16 +56,8 @@ server_new(const struct server_deps *deps)
 	const struct config *c = deps->cfg;
 
 	srv->d = *deps;
-	srv->sconf = (struct smtp_session_conf){
-		.hostname = c->hostname,
-		.max_line_bytes = c->max_line_bytes,
-		.max_text_line_bytes = c->max_text_line_bytes,
-		.max_message_bytes = c->max_message_bytes,
-		.max_recipients = c->max_recipients,
-		.max_errors = c->max_errors,
-		.max_auth_failures = c->auth_max_failures,
-		.max_future_release_s = c->max_future_release_s,
-	};
+	srv->cur = config_ref(c);
+	server_session_limits(c, &srv->sconf);
 	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
 	ASSERT(srv->accept_ev != NULL);
 	srv->sessions = metrics_gauge(deps->metrics, "sterna_smtp_sessions",
@@ -257,6 +269,7 @@ server_free(struct server **sp)
 	if (srv->wq_ev)
 		event_free(srv->wq_ev);
 	free(srv->listeners);
+	config_free(&srv->cur);
 	free(srv);
 	*sp = NULL;
 }

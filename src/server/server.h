@@ -25,7 +25,6 @@ struct server_deps {
 	const struct config *cfg;
 	struct spool *spool;	/* may be NULL until server_attach(); for its free space */
 	struct msg_core *msg;	/* the way into the queue; NULL until server_attach() */
-	struct local_db *local;
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
@@ -46,6 +45,12 @@ int server_bind(struct server *srv, char *err, size_t errsize);
  */
 void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
     struct policy *policy);
+/*
+ * Sessions accepted from now on start with generation cfg (a reference is
+ * taken; the one before is let go); those open keep theirs to their end.
+ * The listeners stay those of the generation they were bound with.
+ */
+void server_set_config(struct server *srv, const struct config *cfg);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*

@@ -35,6 +35,12 @@ struct server {
 	size_t nlisteners;
 	struct event *wq_ev;
 	struct policy *policy;		/* the verdicts on every session's questions (borrowed) */
+	/*
+	 * The configuration new sessions start with (a reference): d.cfg's
+	 * generation until a reload gives another (server_set_config). d.cfg
+	 * stays the one the listeners were bound with.
+	 */
+	struct config *cur;
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	struct metric *sessions, *accepted, *tls;	/* the families of the figures */
@@ -72,6 +78,9 @@ struct conn {
 	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
 	struct event *session_ev;	/* the deadline of the whole session */
 	struct smtp_session *s;
+	/* the generation the session started with, kept to its end (a reference) */
+	struct config *cfg;
+	struct smtp_session_conf sconf;	/* the listener's, with cfg's limits */
 	struct policy_client *pc;	/* what policy knows of this client */
 	struct milter_set *milters;	/* the listener's content filters; NULL for none */
 	size_t rcpt_mark;	/* RCPT asked: the envelope's recipients before it */
@@ -89,6 +98,9 @@ struct conn {
 	struct spool_msg *env;	/* the envelope being built, from MAIL to DATA */
 	struct msg_sub *sub;	/* the message being received, from DATA to its commit */
 };
+
+/* listener.c: the session limits of generation c into *sc (the listener's options stay). */
+void server_session_limits(const struct config *c, struct smtp_session_conf *sc);
 
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
