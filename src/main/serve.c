@@ -295,10 +295,9 @@ daemon_reload(struct daemon *d, struct ctl_reload *r)
 	r->is_done = 1;
 	r->generation = next->generation;
 	log_info("reload: configuration generation %llu in use (%s); TLS certificates reloaded: "
-	    "%zu of %zu"
-	    "%s%s", (unsigned long long)next->generation, next->path, d->cfg->ncerts - nbad,
-	    d->cfg->ncerts, r->restart_keys[0] != '\0' ? "; waiting for a restart: " : "",
-	    r->restart_keys);
+	    "%zu of %zu%s%s", (unsigned long long)next->generation, next->path,
+	    d->cfg->ncerts - nbad, d->cfg->ncerts,
+	    r->restart_keys[0] != '\0' ? "; waiting for a restart: " : "", r->restart_keys);
 }
 
 static void
