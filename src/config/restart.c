@@ -2,9 +2,9 @@
  * restart.c - which keys a reload leaves as they were, and which of those
  * a new generation changed. The daemon (src/main/serve.c) switches its
  * sessions, its scheduler and its submission core to a new generation at
- * a reload; what was built once at start from the keys below (listening
- * sockets, the spool, threads, the sandbox, the modules that keep no
- * reference to a newer generation) stays until a restart, and a reload
+ * a reload (listeners included: src/server/listener.c); what was built once
+ * at start from the keys below (the spool, threads, the sandbox, the
+ * modules that keep no reference to a newer generation) stays until a restart, and a reload
  * says which of them changed. docs/configuration.md marks the same keys.
  *
  * What changed is judged from the files as written: each row keeps a sum
@@ -33,7 +33,7 @@ static const char *const restart_keys[] = {
 	"server.log_level",
 	"server.sandbox",		/* applied once, for good */
 	"server.local_milters",
-	"listen.",			/* bound at start, as root */
+	"listen.*.milters",		/* the milters' sections need a restart */
 	"tls.cert.",			/* the files are read again at a reload; their places not */
 	"smtp.max_message_bytes",	/* the entrances other than SMTP have theirs from start */
 	"smtp.max_text_line_bytes",

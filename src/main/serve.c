@@ -16,8 +16,9 @@
  * control socket answers until then.
  * SIGHUP (and sterna reload, through the control socket) reads the whole
  * configuration again into a new generation (docs/architecture.md,
- * "Configuration generations"): a bad one is refused whole, a good one is
- * given to the server, the submission core and the scheduler, and the
+ * "Configuration generations"): a bad one is refused whole (and so is one
+ * whose new listeners cannot be bound), a good one is given to the server
+ * (its sessions and listeners), the submission core and the scheduler, and the
  * TLS certificates and the API keys are read again too. What was built
  * once from the generation at start stays with it (the key table marks
  * those keys: config_key_needs_restart()), and the reload says which of
@@ -78,8 +79,8 @@
 
 struct daemon {
 	/*
-	 * The generation at start: what is built once (listeners, spool,
-	 * threads, the modules whose keys need a restart) borrows it for the
+	 * The generation at start: what is built once (spool, threads, the
+	 * modules whose keys need a restart) borrows it for the
 	 * daemon's life. cur is the one in use, a reference of its own.
 	 */
 	struct config *cfg;
@@ -277,17 +278,21 @@ daemon_reload(struct daemon *d, struct ctl_reload *r)
 		http_reload(d->http);
 	if (tls_server_has_cert(d->tls))
 		nbad = tls_server_reload(d->tls);
-	if ((next = config_load(d->cfg->path, r->error, sizeof(r->error))) == NULL) {
+	if ((next = config_load(d->cfg->path, r->error, sizeof(r->error))) != NULL) {
+		next->generation = d->cur->generation + 1;
+		(void)local_db_of(next);	/* built here, before the generation is shared */
+	}
+	/* first of the switches, and the one that may fail: new listeners are bound */
+	if (next != NULL && server_set_config(d->server, next, r->error, sizeof(r->error)) == -1)
+		config_free(&next);
+	if (next == NULL) {
 		log_err("reload refused: %s; configuration generation %llu stays in use; TLS "
 		    "certificates reloaded: %zu of %zu", r->error,
 		    (unsigned long long)d->cur->generation, d->cfg->ncerts - nbad, d->cfg->ncerts);
 		return;
 	}
-	next->generation = d->cur->generation + 1;
-	(void)local_db_of(next);	/* built here, before the generation is shared */
 	/* against the generation at start: the keys that need a restart are still its */
 	(void)config_restart_changes(d->cfg, next, r->restart_keys, sizeof(r->restart_keys));
-	server_set_config(d->server, next);
 	msg_core_set_config(d->msg, next);
 	sched_set_config(d->sched, next);
 	config_free(&d->cur);

@@ -61,7 +61,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	metric_series_move(c->l->open, -1);
+	metric_series_move(c->open, -1);
 	msg_sub_abort(&c->sub);
 	/* after the submission: its filters borrow the set's connections */
 	milter_set_free(&c->milters);
@@ -92,6 +92,7 @@ conn_free(struct conn *c)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
 	config_free(&c->cfg);	/* last: the session borrowed from it */
+	listener_conn_gone(c->l);
 	free(c);
 }
 
@@ -606,8 +607,8 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		struct milter_conn_info mi = { c->id, cfg->hostname, l->conf->name, local_ip,
 			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
 
-		/* the listener's indexes are into the milters of the generation it was bound with */
-		c->milters = milter_set_new(srv->d.base, srv->d.cfg, l->conf->milter_idx,
+		/* the listener's indexes are into the milters of its section's generation */
+		c->milters = milter_set_new(srv->d.base, l->cfg, l->conf->milter_idx,
 		    l->conf->nmilters, &mi);
 	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
@@ -617,7 +618,9 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	srv->conns = c;
 	srv->nconns++;
 	metric_series_add(l->accepted, 1);
-	metric_series_move(l->open, 1);
+	c->open = l->open;
+	metric_series_move(c->open, 1);
+	l->nconns++;
 	log_ev_connect(c->id, c->ip, c->port, l->conf->name);
 	conn_setup_bev(c);
 	if (ssl != NULL) {

@@ -48,9 +48,13 @@ void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, s
 /*
  * Sessions accepted from now on start with generation cfg (a reference is
  * taken; the one before is let go); those open keep theirs to their end.
- * The listeners stay those of the generation they were bound with.
+ * Listeners follow cfg: an address it still names keeps its socket and
+ * takes the new section, one it no longer names is closed (its sessions
+ * go on), a new one is bound (as the user the daemon runs as by then: a
+ * port below 1024 fails). Returns 0, or -1 with the reason in err when a
+ * new address cannot be bound; then nothing has changed.
  */
-void server_set_config(struct server *srv, const struct config *cfg);
+int server_set_config(struct server *srv, const struct config *cfg, char *err, size_t errsize);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import smtplib
 import subprocess
 import tempfile
@@ -170,28 +171,77 @@ def test_bad_users_file_is_refused_by_the_daemon(sterna_factory):
 
 
 def test_reload_names_the_keys_that_wait_for_a_restart(sterna):
-    port = free_port_on(["127.0.0.1"])
-    sterna.reconfigure(listen__sub__address="127.0.0.1:%d" % port,
-                       smtp__max_message_bytes="1m", smtp__max_errors=5)
+    sterna.reconfigure(server__io_threads=3, smtp__max_message_bytes="1m", smtp__max_errors=5)
     p = sterna.reload()
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == [
         "reloaded: configuration generation 2 in use",
-        "waiting for a restart: listen.*.address, smtp.max_message_bytes"]
+        "waiting for a restart: server.io_threads, smtp.max_message_bytes"]
     sterna.wait_log(r"reload: configuration generation 2 in use .*; waiting for a restart: "
-                    r"listen\.\*\.address, smtp\.max_message_bytes$")
-    # the listener is not opened by a reload
-    with pytest.raises(OSError):
-        smtplib.SMTP("127.0.0.1", port, timeout=5)
+                    r"server\.io_threads, smtp\.max_message_bytes$")
     # the reloadable key took effect: past the fifth error the session ends (20 before)
     c = smtplib.SMTP("127.0.0.1", sterna.port, local_hostname="client.test", timeout=30)
     for _ in range(5):
         assert c.docmd("BOGUS")[0] == 500
     assert c.docmd("BOGUS")[0] == 421
     c.close()
+    # still waiting at the next reload: the values are those of the start
     p = sterna.reload("--json")
     assert p.returncode == 0
-    assert '"generation":3' in p.stdout and '"restart":["listen.*.address",' in p.stdout
+    assert p.stdout == ('{"ok":true,"op":"reload","generation":3,"restart":'
+                        '["server.io_threads","smtp.max_message_bytes"]}\n')
+
+
+def test_reload_opens_and_closes_listeners(sterna):
+    port = free_port_on(["127.0.0.1"])
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.1", port, timeout=5)
+    sterna.reconfigure(listen__sub__address="127.0.0.1:%d" % port,
+                       listen__sub__greeting_delay="10ms")
+    p = sterna.reload()
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "reloaded: configuration generation 2 in use\n"
+    sterna.wait_log(r"listening on 127\.0\.0\.1:%d \(sub\)" % port)
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=30) as c:
+        c.sendmail("a@remote.test", ["alice@example.test"], MSG)
+    sterna.wait_for_mail("alice")
+    sterna.wait_log(r"c\d+ connect ip=127\.0\.0\.1 port=\d+ listener=sub")
+    # taken out again: closed to new clients, while a session open on it goes on
+    old = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=30)
+    old.ehlo()
+    sterna.reconfigure(listen__sub=None)
+    p = sterna.reload()
+    assert p.returncode == 0, p.stderr
+    sterna.wait_log(r"listener sub \(127\.0\.0\.1:%d\) closed by the reload" % port)
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.1", port, timeout=5)
+    old.sendmail("a@remote.test", ["bob@example.test"], MSG)
+    old.quit()
+    sterna.wait_for_mail("bob")
+    # the first listener was kept all along
+    send(sterna, ["alice@example.test"])
+    sterna.wait_for_mail("alice", 2)
+
+
+def test_reload_with_a_listener_that_cannot_be_bound_is_refused(sterna):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        sterna.reconfigure(listen__sub__address="127.0.0.1:%d" % port,
+                           local__users=["postmaster", "alice", "bob", "carol"])
+        p = sterna.reload()
+        assert p.returncode == 78, (p.stdout, p.stderr)
+        lines = p.stderr.splitlines()
+        assert re.fullmatch(r'sterna reload: refused: %s:\d+: listen "sub": 127\.0\.0\.1:%d: '
+                            r'Address already in use' % (re.escape(sterna.conf), port),
+                            lines[0]), lines
+        assert lines[1:] == ["sterna reload: configuration generation 1 stays in use"]
+        # refused whole: the user of the same file is not taken either
+        assert refused_rcpt(sterna, "carol@example.test") == 550
+    finally:
+        taken.close()
 
 
 def test_reload_without_a_daemon_says_so(tmp_path):

@@ -69,7 +69,8 @@ test_references(void **state)
 }
 
 static const struct { const char *path; int needs_restart; } restart_cases[] = {
-	{ "listen.*.address", 1 },
+	{ "listen.*.milters", 1 },
+	{ "listen.*.address", 0 },
 	{ "server.user", 1 },
 	{ "server.max_sessions_per_client", 1 },
 	{ "spool.dir", 1 },
@@ -102,13 +103,17 @@ struct change_case {
 static const struct change_case change_cases[] = {
 	/* reloadable keys only: nothing waits */
 	{ "queue { retry_min = 1s; }\nlocal { aliases { info = [\"alice\"]; } }\n", "", 0 },
-	/* a listener added; a section's value changed; a key set */
-	{ "listen \"sub\" { address = \"127.0.0.1:2587\"; }\n", "listen.*.address", 1 },
+	/* a listener added: a reload opens it */
+	{ "listen \"sub\" { address = \"127.0.0.1:2587\"; }\n", "", 0 },
+	/* a section's value changed; a key set */
+	{ "milter \"m\" { address = \"inet:127.0.0.1:9999\"; }\n"
+	    "listen \"sub\" { address = \"127.0.0.1:2587\"; milters = \"m\"; }\n",
+	    "listen.*.milters, milter.*.address", 2 },
 	{ "smtp { max_message_bytes = 1m; max_errors = 3; }\n", "smtp.max_message_bytes", 1 },
 	{ "server { io_threads = 4; }\nspool { dir = \"/tmp/x\"; }\n",
 	    "server.io_threads, spool.dir", 2 },
 	/* a key of an existing listener set */
-	{ "listen \"mx\" { starttls = true; }\n", "listen.*.starttls", 1 },
+	{ "listen \"mx\" { starttls = true; }\n", "", 0 },
 };
 
 static void
