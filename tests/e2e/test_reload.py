@@ -257,13 +257,16 @@ def test_reload_without_a_daemon_says_so(tmp_path):
 
 
 def test_reloads_during_load_lose_nothing(sterna):
-    """A loop of SIGHUPs, alternating two configurations, while smtp-source sends: every
-    session is answered, every message is delivered (and, under the sanitizers, nothing reads
-    a freed generation: the fixture fails the test on any report)."""
+    """A loop of SIGHUPs, alternating two configurations (one with a listener more), while
+    smtp-source sends: every session is answered, every message is delivered (and, under the
+    sanitizers, nothing reads a freed generation: the fixture fails the test on any report)."""
     count, sessions = 300, 10
-    variants = [dict(local__aliases={"info": ["alice", "bob"]}, smtp__max_errors=20),
+    # a listener opened and closed by every other reload, besides users and limits
+    sub = "127.0.0.1:%d" % free_port_on(["127.0.0.1"])
+    variants = [dict(local__aliases={"info": ["alice", "bob"]}, smtp__max_errors=20,
+                     listen__sub=None),
                 dict(local__aliases={"info": ["alice", "bob"], "sales": ["bob"]},
-                     smtp__max_errors=21)]
+                     smtp__max_errors=21, listen__sub__address=sub)]
     stop = threading.Event()
     reloads = [0]
 
