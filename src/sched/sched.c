@@ -595,4 +595,7 @@ sched_set_config(struct sched *s, const struct config *cfg)
 {
 	config_free(&s->cfg);
 	s->cfg = config_ref(cfg);
+	/* a reload opens and closes listeners: a next hop back here is judged by those now */
+	myself_free(&s->me);
+	s->me = myself_new(cfg);
 }

@@ -173,9 +173,9 @@ struct sched {
 	struct spool *sp;
 	/*
 	 * The generation each attempt starts with (a reference); a reload
-	 * gives another (sched_set_config). What sched_new() built from the
-	 * first (resolver, TLS contexts, the smarthost's credentials, threads)
-	 * stays: those keys need a restart.
+	 * gives another (sched_set_config), and with it our own addresses
+	 * (me). What sched_new() built from the first (resolver, TLS contexts,
+	 * the smarthost's credentials, threads) stays: those keys need a restart.
 	 */
 	struct config *cfg;
 	struct msg_core *msg;		/* notices enter the queue through it */

@@ -20,6 +20,9 @@ import pytest
 from conftest import ROOT, STERNA_BIN
 from peers import Sink, free_port_on
 from test_auth import b64, hash_password
+# the outbound tests' DNS server and relaying daemon (fixtures, imported to be used here)
+from test_outbound import SELF, bounce_of, dns, mta, port  # noqa: F401
+from test_outbound import send as send_relayed
 
 MSG = b"From: a@remote.test\r\nTo: x@example.test\r\nSubject: reload\r\n\r\nhello\r\n"
 POSTFIX = os.path.join(ROOT, ".cache", "postfix")
@@ -221,6 +224,20 @@ def test_reload_opens_and_closes_listeners(sterna):
     # the first listener was kept all along
     send(sterna, ["alice@example.test"])
     sterna.wait_for_mail("alice", 2)
+
+
+def test_a_listener_added_by_a_reload_is_known_as_this_server(mta, port):
+    """We become the best MX of selfprimary.test by a reload that listens on its address: mail
+    for it bounces as a loop (RFC 5321 5.1) rather than coming back to us."""
+    s = mta()
+    s.reconfigure(listen__self__address="%s:%d" % (SELF, port))
+    p = s.reload()
+    assert p.returncode == 0, p.stderr
+    qid = send_relayed(s, ["bob@selfprimary.test"], b"Subject: loop\r\n\r\nx\r\n")
+    _msg, rcpts, _headers = bounce_of(s)
+    assert rcpts[0]["Status"] == "5.4.6"
+    assert "mail for selfprimary.test loops back to myself" in rcpts[0]["Diagnostic-Code"]
+    s.wait_log(qid + r"\.1 bounced to=<bob@selfprimary\.test> .*dsn=5\.4\.6")
 
 
 def test_reload_with_a_listener_that_cannot_be_bound_is_refused(sterna):
