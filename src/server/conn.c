@@ -274,7 +274,7 @@ tls_up(struct conn *c)
 	log_ev_tls(c->id, version, cipher, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
 	    tls_ssl_cert_name(ssl), c->discarded);
 	smtp_session_tls_started(c->s, version, cipher);
-	if (c->l->conf->is_implicit_tls) {
+	if (c->is_implicit_tls) {
 		session_begin(c);
 		return;
 	}
@@ -585,6 +585,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c->srv = srv;
 	c->l = l;
 	c->cfg = config_ref(cfg);
+	c->is_implicit_tls = ssl != NULL;
 	c->sconf = l->sconf;
 	server_session_limits(cfg, &c->sconf);
 	c->is_busy = srv->nconns >= srv->d.max_sessions;

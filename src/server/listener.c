@@ -42,7 +42,6 @@ server_session_limits(const struct config *c, struct smtp_session_conf *sc)
 	sc->max_future_release_s = c->max_future_release_s;
 }
 
-
 struct server *
 server_new(const struct server_deps *deps)
 {

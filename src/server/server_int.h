@@ -99,6 +99,7 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
 	enum conn_mode mode;
+	int is_implicit_tls;	/* accepted in TLS (its listener's section may change by a reload) */
 	int is_skipping_line;	/* dropping the rest of an overlong command line */
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
