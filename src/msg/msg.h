@@ -39,7 +39,6 @@
 #include "spool/spool.h"
 #include "util/qid.h"
 
-struct local_db;
 struct msg_core;
 struct msg_sub;
 
@@ -47,14 +46,20 @@ struct msg_sub;
 struct msg_core_deps {
 	struct event_base *base;
 	struct spool *spool;
+	/* the generation at start: its limits and names, which a reload leaves as they are */
 	const struct config *cfg;
-	const struct local_db *local;
 	struct qid_gen *qids;
 	struct events *events;		/* a RECEIVED event per recipient of each message; may be NULL */
 };
 
 /* Returns a new core. */
 struct msg_core *msg_core_new(const struct msg_core_deps *deps);
+/*
+ * The generation whose local users and aliases the entrances' recipients
+ * are looked up in from now on (msg_env_add_rcpt): a reference is taken,
+ * the one before let go. deps->cfg's until the first call.
+ */
+void msg_core_set_config(struct msg_core *c, const struct config *cfg);
 /* Frees *c; messages still in the hand-over queue stay in the spool (the next start finds them). */
 void msg_core_free(struct msg_core **c);
 /*

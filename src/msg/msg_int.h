@@ -18,6 +18,7 @@ struct handover {
 
 struct msg_core {
 	struct msg_core_deps d;
+	struct config *cur;		/* msg_core_set_config()'s (a reference) */
 	void (*take)(void *ctx, struct spool_msg *m);
 	void *take_ctx;
 	struct handover *head, *tail;	/* committed, not yet taken */

@@ -47,7 +47,8 @@ struct dest {
 	struct sched *s;
 	struct target t;		/* what every job here has in common (key, hop, ...) */
 	const char *key;		/* t.key */
-	struct smtp_out_conf cconf;
+	struct smtp_out_conf cconf;	/* its connections borrow it */
+	struct config *cfg;		/* cconf.cfg: the generation of its last attempt (a reference) */
 	struct job *qhead, *qtail;
 	size_t nqueued;
 	unsigned njobs;			/* jobs that point here (queued, sending, recording) */
@@ -496,13 +497,25 @@ dest_for(struct sched *s, const struct target *t)
 	struct dest *d;
 
 	for (d = s->dests; d != NULL; d = d->next)
-		if (strcmp(d->key, t->key) == 0)
+		if (strcmp(d->key, t->key) == 0) {
+			/*
+			 * A new attempt: with the scheduler's generation (a reload's
+			 * timeouts). Connections open read the timeouts through
+			 * cconf.cfg as they go, so they follow it too.
+			 */
+			if (d->cfg != s->cfg) {
+				config_free(&d->cfg);
+				d->cfg = config_ref(s->cfg);
+				d->cconf.cfg = d->cfg;
+			}
 			return d;
+		}
 	d = xcalloc(1, sizeof(*d));
 	d->t = *t;
 	d->key = d->t.key;
 	d->s = s;
-	d->cconf.cfg = s->cfg;
+	d->cfg = config_ref(s->cfg);
+	d->cconf.cfg = d->cfg;
 	/* RFC 7435 for may; the stricter context of src/tls where TLS is required */
 	d->cconf.tls = t->tls;
 	d->cconf.ssl_ctx = t->tls == CONFIG_TLS_NONE ? NULL :
@@ -644,6 +657,7 @@ dests_sweep(struct sched *s, int is_all)
 		*pp = d->next;
 		dns_result_free(&d->res);
 		event_free(d->rate_ev);
+		config_free(&d->cfg);
 		free(d);
 	}
 }

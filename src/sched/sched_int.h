@@ -139,6 +139,8 @@ struct job {
 	struct sched *s;
 	struct qmsg *q;
 	struct job *qnext;		/* in q->jobs */
+	/* the generation it started with (a reference): its workers read this, never s->cfg */
+	struct config *cfg;
 	const struct agent_ops *agent;
 	struct dest *d;			/* LMTP and SMTP: the destination */
 	struct oconn *oc;		/* the connection it was given to */
@@ -167,7 +169,13 @@ struct job {
 struct sched {
 	struct event_base *base;
 	struct spool *sp;
-	const struct config *cfg;
+	/*
+	 * The generation each attempt starts with (a reference); a reload
+	 * gives another (sched_set_config), and with it our own addresses
+	 * (me). What sched_new() built from the first (resolver, TLS contexts,
+	 * the smarthost's credentials, threads) stays: those keys need a restart.
+	 */
+	struct config *cfg;
 	struct msg_core *msg;		/* notices enter the queue through it */
 	struct myself *me;		/* our own listening addresses: a next hop must not be one */
 	struct workq *wq;
