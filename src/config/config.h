@@ -261,6 +261,8 @@ struct config_milter {
 	unsigned eom_timeout_ms;	/* for the replies to the end of the message */
 	char *default_action;		/* "tempfail" or "accept": when it is down, slow or broken */
 	unsigned is_default_accept;	/* default_action is accept */
+	unsigned idle_connections;	/* kept open between sessions and messages (0: none) */
+	unsigned idle_timeout_ms;	/* an idle connection is closed after this */
 	unsigned line;			/* where the section starts */
 };
 

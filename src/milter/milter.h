@@ -34,10 +34,26 @@
 #include "smtp/session.h"
 #include "util/verdict.h"
 
+struct metrics;
 struct msg_core;
 struct msg_sub;
 struct milter_client;
+struct milter_pool;
 struct milter_set;
+
+/* ---- the idle connections to each filter (pool.c) ---- */
+
+/*
+ * The pools of every milter section of cfg (borrowed, with base and
+ * metrics: they must outlive the pools): sets and local entrances take
+ * their connections here and give them back, and one that can serve
+ * another session waits here, idle, within milter.NAME.idle_connections
+ * and idle_timeout. Counted in sterna_milter_connections_total.
+ */
+struct milter_pool *milter_pool_new(struct event_base *base, const struct config *cfg,
+    struct metrics *metrics);
+/* Closes the idle connections and frees *p; after every set and local entrance. */
+void milter_pool_free(struct milter_pool **p);
 
 /* ---- one filter ---- */
 
@@ -112,10 +128,14 @@ struct milter_conn_info {
 	int is_v6;
 };
 
-/* A new set of the listener's filters (idx into cfg->milters, n of them), connecting now. */
-struct milter_set *milter_set_new(struct event_base *base, const struct config *cfg,
-    const size_t *idx, size_t n, const struct milter_conn_info *info);
-/* Says QUIT to each filter and frees *s; cancels a question out. */
+/*
+ * A new set of the listener's filters (idx into the configuration's
+ * milters, n of them), their connections taken from pool (borrowed): an
+ * idle one, or a new one connecting now.
+ */
+struct milter_set *milter_set_new(struct milter_pool *pool, const size_t *idx, size_t n,
+    const struct milter_conn_info *info);
+/* Gives each connection back to the pool (or says QUIT) and frees *s; cancels a question out. */
 void milter_set_free(struct milter_set **s);
 /*
  * Asks the filters about the session's question q (CONNECT, HELO, MAIL,
@@ -139,11 +159,12 @@ struct milter_local;
 
 /*
  * Adds a maker to core for each of cfg->local_milters: each message from
- * sendmail, pickup or the HTTP API (not notices) gets a connection of its
- * own to that filter. cfg and base must outlive core. Returns the makers,
- * to be freed after core (NULL when there are none).
+ * sendmail, pickup or the HTTP API (not notices) gets a connection to that
+ * filter from pool (borrowed) for itself, given back at its end. cfg and
+ * pool must outlive core. Returns the makers, to be freed after core
+ * (NULL when there are none).
  */
-struct milter_local *milter_local_new(struct msg_core *core, struct event_base *base,
+struct milter_local *milter_local_new(struct msg_core *core, struct milter_pool *pool,
     const struct config *cfg);
 void milter_local_free(struct milter_local **l);
 

@@ -17,6 +17,7 @@
 #include "util/xalloc.h"
 
 struct milter_set {
+	struct milter_pool *pool;
 	struct milter_client *clients[CONFIG_MILTERS_MAX];
 	size_t n;
 	char conn_id[24];
@@ -42,23 +43,21 @@ milter_limits_of(const struct config *cfg, struct milter_limits *out)
 }
 
 struct milter_set *
-milter_set_new(struct event_base *base, const struct config *cfg, const size_t *idx, size_t n,
+milter_set_new(struct milter_pool *pool, const size_t *idx, size_t n,
     const struct milter_conn_info *info)
 {
 	struct milter_set *s = xcalloc(1, sizeof(*s));
-	struct milter_limits lim;
 	char port[8], dport[8], underscore[INET6_ADDRSTRLEN + 16];
 
 	ASSERT(n <= CONFIG_MILTERS_MAX);
-	milter_limits_of(cfg, &lim);
+	s->pool = pool;
 	snprintf(s->conn_id, sizeof(s->conn_id), "%s", info->conn_id);
 	s->client_port = info->client_port;
 	snprintf(port, sizeof(port), "%u", info->client_port);
 	snprintf(dport, sizeof(dport), "%u", info->daemon_port);
 	snprintf(underscore, sizeof(underscore), "[%s]", info->client_ip);
 	for (size_t i = 0; i < n; i++) {
-		struct milter_client *mc = milter_client_new(base, &cfg->milters[idx[i]], &lim,
-		    info->conn_id);
+		struct milter_client *mc = milter_pool_take(pool, idx[i], info->conn_id);
 
 		milter_client_set_macro(mc, "j", info->hostname);
 		milter_client_set_macro(mc, "v", "sterna " STERNA_VERSION);
@@ -83,7 +82,7 @@ milter_set_free(struct milter_set **sp)
 	if (s == NULL)
 		return;
 	for (size_t i = 0; i < s->n; i++)
-		milter_client_free(&s->clients[i]);
+		milter_pool_give(s->pool, &s->clients[i]);
 	free(s);
 	*sp = NULL;
 }

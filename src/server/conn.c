@@ -602,7 +602,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		struct milter_conn_info mi = { c->id, cfg->hostname, l->conf->name, local_ip,
 			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
 
-		c->milters = milter_set_new(srv->d.base, cfg, l->conf->milter_idx, l->conf->nmilters,
+		c->milters = milter_set_new(srv->d.milters, l->conf->milter_idx, l->conf->nmilters,
 		    &mi);
 	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
