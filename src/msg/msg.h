@@ -108,6 +108,11 @@ struct msg_result {
 	struct spool_msg *kept;
 	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
 	const char *rule;
+	/*
+	 * text is a content filter's own reply (a milter's, as Postfix passes
+	 * it on): the entrance gives it as it is, without words of its own
+	 */
+	int is_filter_text;
 	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
 	int is_discarded;
 };

@@ -231,11 +231,13 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, NULL, 0 };
+	struct msg_result r = { .status = status, .code = code, .dsn = dsn, .text = text,
+		.qid = s->env->qid };
 
 	if (s->verdict.rule[0] != '\0') {
 		/* a content filter decided: a refusal is the entrance's to tell, a discard ours */
 		r.rule = s->verdict.rule;
+		r.is_filter_text = s->ct.is_filter_verdict;
 		r.is_discarded = s->verdict.kind == VERDICT_DISCARD;
 		if (r.is_discarded)
 			log_event(LOG_INFO, s->env->qid, "discard", "conn=%s rule=%s", s->entrance,
