@@ -289,6 +289,7 @@ struct config {
 	struct config_cert *certs;	/* the first is the default; SNI picks among them */
 	size_t ncerts;
 	unsigned tls_handshake_timeout_ms;
+	unsigned is_client_cert_asked;	/* tls.ask_client_cert: for the filters' {cert_subject} */
 
 	/* smtp { } */
 	size_t max_line_bytes;		/* command line, CRLF included */

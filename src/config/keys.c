@@ -50,6 +50,8 @@ const struct key_row cfg_rows[] = {
 
 	{ "tls.handshake_timeout", KT_DURATION, KS_UNSIGNED, CFG(tls_handshake_timeout_ms),
 	    30 * SEC, NULL, SEC, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "tls.ask_client_cert", KT_BOOL, KS_UNSIGNED, CFG(is_client_cert_asked), 0, NULL, 0, 1, 0,
+	    NULL, NULL, NULL },
 	{ "tls.cert.*.chain", KT_PATH, KS_STR, CRT(chain), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 	{ "tls.cert.*.key", KT_PATH, KS_STR, CRT(key), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 	{ "listen.*.auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth), 1, NULL, 0, 1, 0, NULL,

@@ -170,11 +170,24 @@ step_name(uint8_t cmd)
 	}
 }
 
+/* A MAIL or RCPT step's arguments, kept NUL after NUL in p->body, as an array. */
+static size_t
+split_args(const struct pending *p, const char *args[MILTER_MAX_ARGS])
+{
+	size_t n = 0, at = 0;
+
+	while (at < p->n && n < MILTER_MAX_ARGS) {
+		args[n++] = (const char *)p->body + at;
+		at += strlen((const char *)p->body + at) + 1;
+	}
+	return n;
+}
+
 /* Runs step p on the session now; *act as a step function says. */
 static void
 run(struct milter_client *mc, const struct pending *p, struct milter_action *act)
 {
-	const char *path = p->a;
+	const char *args[MILTER_MAX_ARGS];
 
 	switch (p->cmd) {
 	case MILTER_CMD_CONNECT:
@@ -184,10 +197,10 @@ run(struct milter_client *mc, const struct pending *p, struct milter_action *act
 		milter_helo(&mc->m, p->a, act);
 		break;
 	case MILTER_CMD_MAIL:
-		milter_mail(&mc->m, &path, 1, act);
+		milter_mail(&mc->m, args, split_args(p, args), act);
 		break;
 	case MILTER_CMD_RCPT:
-		milter_rcpt(&mc->m, &path, 1, act);
+		milter_rcpt(&mc->m, args, split_args(p, args), act);
 		break;
 	case MILTER_CMD_DATA:
 		milter_data(&mc->m, act);
@@ -614,18 +627,39 @@ milter_client_helo(struct milter_client *mc, const char *helo, milter_client_cb 
 	return ask_string(mc, MILTER_CMD_HELO, helo, cb, ctx, now);
 }
 
-int
-milter_client_mail(struct milter_client *mc, const char *path, milter_client_cb cb, void *ctx,
-    struct milter_action *now)
+/* MAIL or RCPT: the path and the parameters, copied NUL after NUL. */
+static int
+ask_args(struct milter_client *mc, uint8_t cmd, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
 {
-	return ask_string(mc, MILTER_CMD_MAIL, path, cb, ctx, now);
+	struct pending p = { cmd, NULL, NULL, 0, 0, NULL, 0, cb, ctx };
+	size_t len = 0;
+
+	ASSERT(n >= 1 && n <= MILTER_MAX_ARGS);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(args[i]) + 1;
+	p.body = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(args[i]) + 1;
+
+		memcpy(p.body + p.n, args[i], k);
+		p.n += k;
+	}
+	return ask(mc, &p, now);
 }
 
 int
-milter_client_rcpt(struct milter_client *mc, const char *path, milter_client_cb cb, void *ctx,
-    struct milter_action *now)
+milter_client_mail(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
 {
-	return ask_string(mc, MILTER_CMD_RCPT, path, cb, ctx, now);
+	return ask_args(mc, MILTER_CMD_MAIL, args, n, cb, ctx, now);
+}
+
+int
+milter_client_rcpt(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
+{
+	return ask_args(mc, MILTER_CMD_RCPT, args, n, cb, ctx, now);
 }
 
 int

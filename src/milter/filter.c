@@ -178,12 +178,13 @@ ask_prestep(struct mfilter *mf, struct milter_action *act)
 	case 2:
 		snprintf(path, sizeof(path), "<%s>", env->sender);
 		milter_client_set_macro(mf->mc, "{mail_addr}", env->sender);
-		return milter_client_mail(mf->mc, path, on_answer, mf, act);
+		return milter_client_mail(mf->mc, (const char *[]){ path }, 1, on_answer, mf, act);
 	default:
 		if (i - 3 < env->nrcpts) {
 			snprintf(path, sizeof(path), "<%s>", env->rcpts[i - 3].to);
 			milter_client_set_macro(mf->mc, "{rcpt_addr}", env->rcpts[i - 3].to);
-			return milter_client_rcpt(mf->mc, path, on_answer, mf, act);
+			return milter_client_rcpt(mf->mc, (const char *[]){ path }, 1, on_answer, mf,
+			    act);
 		}
 		return milter_client_data(mf->mc, on_answer, mf, act);
 	}

@@ -84,10 +84,11 @@ int milter_client_connect(struct milter_client *mc, const char *hostname, char f
     uint16_t port, const char *addr, milter_client_cb cb, void *ctx, struct milter_action *now);
 int milter_client_helo(struct milter_client *mc, const char *helo, milter_client_cb cb,
     void *ctx, struct milter_action *now);
-int milter_client_mail(struct milter_client *mc, const char *path, milter_client_cb cb,
-    void *ctx, struct milter_action *now);
-int milter_client_rcpt(struct milter_client *mc, const char *path, milter_client_cb cb,
-    void *ctx, struct milter_action *now);
+/* args[0] is the path in angle brackets, then the ESMTP parameters: n in all, 1 to MILTER_MAX_ARGS. */
+int milter_client_mail(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now);
+int milter_client_rcpt(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now);
 int milter_client_data(struct milter_client *mc, milter_client_cb cb, void *ctx,
     struct milter_action *now);
 int milter_client_header(struct milter_client *mc, const char *name, struct slice value,
@@ -137,16 +138,24 @@ struct milter_set *milter_set_new(struct milter_pool *pool, const size_t *idx, s
     const struct milter_conn_info *info);
 /* Gives each connection back to the pool (or says QUIT) and frees *s; cancels a question out. */
 void milter_set_free(struct milter_set **s);
+/* What the filters hear of the session besides its question: each NULL when unknown or none. */
+struct milter_session_info {
+	const char *tls_version, *tls_cipher;
+	const char *cert_subject, *cert_issuer;	/* CNs of the client's certificate, if it gave one */
+	const char *client_ptr;		/* the PTR name of the client's address (unverified) */
+	const char *client_name;	/* ... a name that resolves back to it */
+};
+
 /*
  * Asks the filters about the session's question q (CONNECT, HELO, MAIL,
  * RCPT, DATA; other stages are accepted at once), in order, after
- * policy accepted it; tls_version and tls_cipher are the connection's (NULL
- * without TLS). Returns 1 with the verdict in *now, or 0: done(ctx, v)
- * comes later on the loop. The first filter that does not accept answers.
+ * policy accepted it; info is copied. Returns 1 with the verdict in *now,
+ * or 0: done(ctx, v) comes later on the loop. The first filter that does
+ * not accept answers.
  */
-int milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_version,
-    const char *tls_cipher, void (*done)(void *ctx, const struct verdict *v), void *ctx,
-    struct verdict *now);
+int milter_set_ask(struct milter_set *s, const struct smtp_ask *q,
+    const struct milter_session_info *info, void (*done)(void *ctx, const struct verdict *v),
+    void *ctx, struct verdict *now);
 /*
  * Puts each filter of the set into sub's content step (msg_sub_add_filter),
  * before the message's first byte, with qid for the macro i.

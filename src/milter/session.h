@@ -28,6 +28,7 @@
 
 #define MILTER_MAX_MACROS 40		/* values the caller may set */
 #define MILTER_MACRO_VALUE_MAX 512
+#define MILTER_MAX_ARGS 16		/* MAIL's and RCPT's: the path and 15 parameters */
 
 /* What one message may come to at a filter's hands. */
 struct milter_limits {
@@ -99,7 +100,7 @@ void milter_open(struct milter *m, struct milter_action *act);	/* OPTNEG */
 void milter_connect(struct milter *m, const char *hostname, char family, uint16_t port,
     const char *addr, struct milter_action *act);
 void milter_helo(struct milter *m, const char *helo, struct milter_action *act);
-/* args[0] is the path with its angle brackets, then the ESMTP parameters (at most 15). */
+/* args[0] is the path with its angle brackets, then the ESMTP parameters (n <= MILTER_MAX_ARGS). */
 void milter_mail(struct milter *m, const char *const *args, size_t n, struct milter_action *act);
 void milter_rcpt(struct milter *m, const char *const *args, size_t n, struct milter_action *act);
 void milter_data(struct milter *m, struct milter_action *act);
