@@ -104,7 +104,8 @@ class Filter(Milter.Base):
         return Milter.CONTINUE
 
     def body(self, chunk):
-        self.content += chunk
+        if MODE != "pass":     # the benchmark's and the large messages' filter keeps nothing
+            self.content += chunk
         return Milter.CONTINUE
 
     def eom(self):
