@@ -18,7 +18,7 @@ import pytest
 from conftest import STERNA_BIN, free_port
 from peers import terminate
 
-from milterpeer import MESSAGE, PyMilter, pymilter  # noqa: F401 (the fixture)
+from milterpeer import MESSAGE, pymilter  # noqa: F401 (the fixture)
 
 
 def header_block(raw):
