@@ -11,6 +11,9 @@
  * and every step from then on answered with the default action, tempfail
  * (451 4.7.1) or accept (as if the filter were not there), like Postfix's
  * milter_default_action. Its answers never reach the SMTP client raw.
+ * Between two connections' worth of steps a connection may be parked for
+ * its pool (pool.c): idle after QUIT_NC, closed when the filter speaks,
+ * closes, or the idle timeout passes.
  */
 #include "milter/milter_int.h"
 
