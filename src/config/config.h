@@ -262,6 +262,8 @@ struct config_milter {
 	unsigned eom_timeout_ms;	/* for the replies to the end of the message */
 	char *default_action;		/* "tempfail" or "accept": when it is down, slow or broken */
 	unsigned is_default_accept;	/* default_action is accept */
+	unsigned idle_connections;	/* kept open between sessions and messages (0: none) */
+	unsigned idle_timeout_ms;	/* an idle connection is closed after this */
 	unsigned line;			/* where the section starts */
 };
 
@@ -288,6 +290,7 @@ struct config {
 	struct config_cert *certs;	/* the first is the default; SNI picks among them */
 	size_t ncerts;
 	unsigned tls_handshake_timeout_ms;
+	unsigned is_client_cert_asked;	/* tls.ask_client_cert: for the filters' {cert_subject} */
 
 	/* smtp { } */
 	size_t max_line_bytes;		/* command line, CRLF included */

@@ -35,6 +35,7 @@ static const char *const restart_keys[] = {
 	"server.local_milters",
 	"listen.*.milters",		/* the milters' sections need a restart */
 	"tls.cert.",			/* the files are read again at a reload; their places not */
+	"tls.ask_client_cert",		/* set in the TLS contexts made at start */
 	"smtp.max_message_bytes",	/* the entrances other than SMTP have theirs from start */
 	"smtp.max_text_line_bytes",
 	"smtp.max_recipients",

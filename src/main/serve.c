@@ -91,6 +91,7 @@ struct daemon {
 	uint64_t recovery_started_us;
 	struct msg_core *msg;
 	struct milter_local *local_milters;	/* the content filters of sendmail, pickup, the API */
+	struct milter_pool *milter_pool;	/* the connections to every filter, idle ones kept */
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct msgstate *msgstate;	/* ... each recipient's last state, by queue id */
@@ -370,6 +371,7 @@ daemon_free(struct daemon *d)
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
 	milter_local_free(&d->local_milters);
+	milter_pool_free(&d->milter_pool);	/* after the sessions and the core, which give theirs back */
 	dkim_signer_free(&d->signer);	/* after the core: its messages have let go of their jobs */
 	dkim_keyring_clear(&d->dkim);
 	idem_free(&d->idem);	/* after the scheduler's workers, which wait for its journal */
@@ -473,9 +475,10 @@ verb_serve(int argc, char **argv)
 	/* first of the modules that count: each registers its families as it is made */
 	d.metrics = metrics_new();
 	count_daemon(d.metrics, started_us);
+	d.milter_pool = milter_pool_new(d.base, d.cfg, d.metrics);
 	/* bound as root, before the spool exists; it starts accepting last */
 	struct server_deps deps = { .base = d.base, .cfg = d.cfg,
-		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics,
+		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics, .milters = d.milter_pool,
 		.max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
@@ -578,7 +581,7 @@ verb_serve(int argc, char **argv)
 		.qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	/* the milters of the entrances that are not SMTP (listeners have their own) */
-	d.local_milters = milter_local_new(d.msg, d.base, d.cfg);
+	d.local_milters = milter_local_new(d.msg, d.milter_pool, d.cfg);
 	/* the signer last: it signs what the content filters left */
 	d.signer = dkim_signer_new(d.msg, d.base, d.cfg, &d.dkim);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {

@@ -113,6 +113,11 @@ struct msg_result {
 	struct spool_msg *kept;
 	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
 	const char *rule;
+	/*
+	 * text is a content filter's own reply (a milter's, as Postfix passes
+	 * it on): the entrance gives it as it is, without words of its own
+	 */
+	int is_filter_text;
 	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
 	int is_discarded;
 };
@@ -131,6 +136,16 @@ const struct spool_msg *msg_sub_env(const struct msg_sub *s);
  * callback runs (too many bytes not yet on disk), 0 otherwise.
  */
 int msg_sub_write(struct msg_sub *s, const void *p, size_t n);
+/*
+ * For an entrance that holds the message whole (the HTTP API, notices):
+ * takes over *message (left empty, its bound kept) and writes it with
+ * msg_sub_write() in pieces of 64 KiB as the content step and the spool
+ * take them, pausing when they ask, so that neither ever holds more than a
+ * few pieces of it however large it is; the bytes are freed once written.
+ * msg_sub_end() may follow at once: the end waits for the last piece. Not
+ * mixed with msg_sub_write() or msg_sub_set_drain_cb() on one submission.
+ */
+void msg_sub_write_whole(struct msg_sub *s, struct buf *message);
 /* Called (loop) when a submission that said "stop" can take more bytes. */
 void msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx);
 /*

@@ -51,6 +51,7 @@ struct content {
 	struct msg_filter *body_writer;	/* the filter writing a new body */
 	size_t end_index;		/* the next filter to get end() */
 	struct verdict verdict;		/* once decided */
+	int is_filter_verdict;		/* ... by a filter's answer, in its words (not the step's own) */
 	void (*on_drain)(void *ctx);	/* the entrance's */
 	void *drain_ctx;
 	void (*done)(void *ctx, const struct verdict *v);

@@ -62,6 +62,17 @@ struct policy_client *policy_client_new(struct policy *p, const struct config *c
 /* Ends the connection's checks (a question out is never answered) and frees *pc. */
 void policy_client_free(struct policy_client **pc);
 
+/*
+ * The client's names as the engine's reverse DNS check found them, for the
+ * filters' macros: the first PTR name of its address, unverified (anyone
+ * may write anything there: for information, never for decisions), and the
+ * name verified by forward confirmation. NULL when the check did not run,
+ * has not ended, or found none (or a PTR name that is not printable ASCII).
+ * Valid until the next question or policy_client_free().
+ */
+const char *policy_client_ptr_name(const struct policy_client *pc);
+const char *policy_client_verified_name(const struct policy_client *pc);
+
 typedef void policy_done_fn(void *ctx, const struct verdict *v);
 
 /*

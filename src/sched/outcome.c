@@ -429,9 +429,10 @@ on_notice_committed(void *ctx, const struct msg_result *r)
 }
 
 /*
- * Queues a notice (bytes in b) from us (sender <>) to addr through the
- * submission core, which calls done(ctx, result) once it is durable (or
- * failed). Returns -1 when addr reaches nobody (a local sender that is gone).
+ * Queues a notice (bytes in b, taken over when it is queued: b is left
+ * empty) from us (sender <>) to addr through the submission core, which
+ * calls done(ctx, result) once it is durable (or failed). Returns -1 when
+ * addr reaches nobody (a local sender that is gone).
  */
 static int
 queue_notice(struct sched *s, const char *addr, struct buf *b,
@@ -447,8 +448,8 @@ queue_notice(struct sched *s, const char *addr, struct buf *b,
 		return -1;
 	}
 	sub = msg_sub_new(s->msg, n, "notice");
-	/* all the bytes are in hand: the spool buffers them, whatever it says of pausing */
-	(void)msg_sub_write(sub, b->data, b->len);
+	/* all the bytes are in hand: they go in pieces, as the content step and the spool take them */
+	msg_sub_write_whole(sub, b);
 	s->inflight_work++;
 	msg_sub_end(sub, done, ctx);
 	return 0;

@@ -609,7 +609,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
 
 		/* the listener's indexes are into the milters of its section's generation */
-		c->milters = milter_set_new(srv->d.base, l->cfg, l->conf->milter_idx,
+		c->milters = milter_set_new(srv->d.milters, l->cfg, l->conf->milter_idx,
 		    l->conf->nmilters, &mi);
 	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);

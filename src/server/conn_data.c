@@ -109,7 +109,7 @@ on_committed(void *ctx, const struct msg_result *r)
 	 * filter's tempfail) carries its own code and text
 	 */
 	if (r->status == MSG_REFUSED || (r->status == MSG_TEMPFAIL && r->rule != NULL))
-		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule);
+		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule, r->is_filter_text);
 	else
 		a = smtp_session_committed(c->s, r->status == MSG_QUEUED ? SMTP_COMMIT_OK :
 		    r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR);

@@ -17,6 +17,7 @@
 #include "tls/tls.h"
 #include "util/qid.h"
 
+struct milter_pool;
 struct server;
 
 /* Everything a server uses, borrowed; all must outlive it. */
@@ -29,6 +30,7 @@ struct server_deps {
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
 	struct metrics *metrics;	/* the registry: sessions per listener, TLS handshakes */
+	struct milter_pool *milters;	/* the connections to the listeners' filters */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
