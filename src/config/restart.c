@@ -33,7 +33,6 @@ static const char *const restart_keys[] = {
 	"server.log_level",
 	"server.sandbox",		/* applied once, for good */
 	"server.local_milters",
-	"listen.*.milters",		/* the milters' sections need a restart */
 	"tls.cert.",			/* the files are read again at a reload; their places not */
 	"tls.ask_client_cert",		/* set in the TLS contexts made at start */
 	"smtp.max_message_bytes",	/* the entrances other than SMTP have theirs from start */
