@@ -39,7 +39,8 @@ PY
 
 secs() { /usr/bin/python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
-# A configuration for $work/spool whose queued messages wait a day between attempts.
+# A configuration for $work/spool whose queued messages wait a day between attempts; logging
+# at warning, or at the level given: queue_conf [LEVEL].
 queue_conf() {
 	port=$(free_port)
 	mkdir -p "$work/spool" "$work/mail"
@@ -49,7 +50,7 @@ queue_conf() {
 		chown nobody "$work/spool" "$work/mail"
 	fi
 	cat > "$work/sterna.conf" <<CONF
-server { hostname = "mx.example.test"; $user_line log_level = "warning"; }
+server { hostname = "mx.example.test"; $user_line log_level = "${1:-warning}"; }
 listen "mx" { address = "127.0.0.1:$port"; }
 spool { dir = "$work/spool"; }
 local { domains = ["example.test"]; users = ["postmaster", "alice"]; mailbox_root = "$work/mail"; }
@@ -102,6 +103,17 @@ queue_wait_total() {
 		kill -0 "$spid" || { cat "$work/sterna.log"; exit 1; }
 		sleep 0.05
 	done
+}
+
+# Waits for the daemon's line saying the whole queue found at start is read (logged at info),
+# without asking the daemon anything meanwhile (`sterna status` walks the whole queue); sets
+# $recovered_s, the seconds from the start to that line.
+queue_wait_recovered() {
+	until grep -q "queued messages recovered in" "$work/sterna.log"; do
+		kill -0 "$spid" || { cat "$work/sterna.log"; exit 1; }
+		sleep 0.05
+	done
+	recovered_s=$(secs "$serve_t0" "$(now)")
 }
 
 # Stops the daemon started by queue_serve.
