@@ -12,7 +12,8 @@
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
 #   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
 #                 of a 100,000-message queue, what a queue at rest costs in memory and
-#                 at start, what policy (DNSBLs, lists) costs, the HTTP API beside SMTP (single messages and a 1,000-recipient batch), the
+#                 at start, what policy (DNSBLs, lists) costs, the HTTP API beside SMTP
+#                 (single messages and a 1,000-recipient batch), the
 #                 flushes one message to 1,000 recipients at 100 destinations costs,
 #                 the receive rate with GET /metrics scraped every second against none,
 #                 the event feed's cost near the end of a large event log, and the
