@@ -24,7 +24,6 @@ cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 
 . "$here/lib.sh"
-secs() { /usr/bin/python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 # the best of $runs runs of a command line (its output to /dev/null)
 best() {
 	b=""
@@ -36,56 +35,12 @@ best() {
 	echo "$b"
 }
 
-port=$(free_port)
-mkdir "$work/spool" "$work/mail"
-user_line=""
-if [ "$(id -u)" -eq 0 ]; then
-	user_line='user = "nobody";'
-	chown nobody "$work/spool" "$work/mail"
-fi
-cat > "$work/sterna.conf" <<CONF
-server { hostname = "mx.example.test"; $user_line log_level = "warning"; }
-listen "mx" { address = "127.0.0.1:$port"; }
-spool { dir = "$work/spool"; }
-local { domains = ["example.test"]; users = ["postmaster", "alice"]; mailbox_root = "$work/mail"; }
-queue { retry_min = 1h; retry_max = 1d; lifetime = 5d; }
-dns { resolver = "127.0.0.1:1"; }
-CONF
-
-t0=$(now)
-/usr/bin/python3 - "$work/spool" "$msgs" <<PY
-import sys
-sys.path.insert(0, "$here/../tests/e2e")
-from queuefiles import fill
-fill(sys.argv[1], int(sys.argv[2]))
-PY
-t1=$(now)
-echo "queue: $msgs deferred messages written in $(secs "$t0" "$t1") s"
-
-t0=$(now)
-"$bin" serve -c "$work/sterna.conf" 2>"$work/sterna.log" &
-spid=$!
+queue_conf
+queue_fill "$msgs"
 # the queue is read while the server already accepts: the first greeting, then the whole queue
-/usr/bin/python3 - "$port" "$spid" <<'PY'
-import os, socket, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-while True:
-    os.kill(pid, 0)
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        if s.makefile("rb").readline().startswith(b"220"):
-            break
-    except OSError:
-        time.sleep(0.01)
-PY
-t1=$(now)
-until [ "$("$bin" status -c "$work/sterna.conf" --json 2>/dev/null |
-    /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); print(j.get("status", j)["queue"]["total"])' 2>/dev/null)" = "$msgs" ]; do
-	kill -0 "$spid" || { cat "$work/sterna.log"; exit 1; }
-	sleep 0.05
-done
-t2=$(now)
-echo "daemon: first SMTP greeting $(secs "$t0" "$t1") s after start; the whole queue read after $(secs "$t0" "$t2") s"
+queue_serve
+queue_wait_total "$msgs"
+echo "daemon: first SMTP greeting $greeting_s s after start; the whole queue read after $(secs "$serve_t0" "$(now)") s"
 "$bin" status -c "$work/sterna.conf" | sed -n 's/^Queue: */  queue: /p'
 
 list_json=$(best "$bin" queue -c "$work/sterna.conf" list --json)

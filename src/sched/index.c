@@ -46,7 +46,7 @@ grow(struct sched *s)
 		struct qmsg *q, *next;
 
 		for (q = old[b]; q != NULL; q = next) {
-			size_t nb = bucket_of(s, q->m->qid);
+			size_t nb = bucket_of(s, q->qid);
 
 			next = q->hnext;
 			q->hnext = s->buckets[nb];
@@ -64,19 +64,19 @@ index_add(struct sched *s, struct qmsg *q)
 
 	if (s->nmsgs >= s->nbuckets)
 		grow(s);
-	b = bucket_of(s, q->m->qid);
+	b = bucket_of(s, q->qid);
 	q->hnext = s->buckets[b];
 	s->buckets[b] = q;
 	s->nmsgs++;
 	after = s->last;
-	if (after != NULL && strcmp(after->m->qid, q->m->qid) > 0 && s->added_last != NULL &&
-	    strcmp(s->added_last->m->qid, q->m->qid) < 0) {
+	if (after != NULL && strcmp(after->qid, q->qid) > 0 && s->added_last != NULL &&
+	    strcmp(s->added_last->qid, q->qid) < 0) {
 		/* after the one added before it, and before the first that is greater */
 		after = s->added_last;
-		while (after->next != NULL && strcmp(after->next->m->qid, q->m->qid) < 0)
+		while (after->next != NULL && strcmp(after->next->qid, q->qid) < 0)
 			after = after->next;
 	}
-	for (; after != NULL && strcmp(after->m->qid, q->m->qid) > 0; after = after->prev)
+	for (; after != NULL && strcmp(after->qid, q->qid) > 0; after = after->prev)
 		;
 	if (after != s->last)
 		s->added_last = q;	/* not at the end: an older message, maybe one of many */
@@ -97,7 +97,7 @@ index_remove(struct sched *s, struct qmsg *q)
 {
 	struct qmsg **pp;
 
-	for (pp = &s->buckets[bucket_of(s, q->m->qid)]; *pp != NULL; pp = &(*pp)->hnext) {
+	for (pp = &s->buckets[bucket_of(s, q->qid)]; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == q) {
 			*pp = q->hnext;
 			break;
@@ -121,7 +121,7 @@ struct qmsg *
 index_find(const struct sched *s, const char *qid)
 {
 	for (struct qmsg *q = s->buckets[bucket_of(s, qid)]; q != NULL; q = q->hnext)
-		if (strcmp(q->m->qid, qid) == 0)
+		if (strcmp(q->qid, qid) == 0)
 			return q;
 	return NULL;
 }

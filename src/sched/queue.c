@@ -28,19 +28,20 @@ state_of(const struct qmsg *q)
 {
 	if (q->inflight > 0)
 		return SCHED_ACTIVE;
-	if (q->m->is_held)
+	if (q_held(q))
 		return SCHED_HELD;
-	if (q->m->release_s > sched_now_s())
+	if (q->release_s > sched_now_s())
 		return SCHED_SCHEDULED;
 	return q->has_failed_before ? SCHED_DEFERRED : SCHED_QUEUED;
 }
 
+/* m: q's envelope (q_envelope). */
 static void
-view_of(const struct qmsg *q, struct sched_view *v)
+view_of(const struct qmsg *q, const struct spool_msg *m, struct sched_view *v)
 {
 	enum sched_state st = state_of(q);
 
-	v->m = q->m;
+	v->m = m;
 	v->q = q;
 	v->state = st;
 	if (st == SCHED_ACTIVE || st == SCHED_HELD)
@@ -58,7 +59,7 @@ sched_view_rcpt(const struct sched_view *v, size_t i)
 
 	if (r->is_done)
 		return r->status[0] == '2' ? SCHED_RCPT_DELIVERED : SCHED_RCPT_FAILED;
-	if (v->q->rcpt_active[i])
+	if (v->q->rcpt_active != NULL && v->q->rcpt_active[i])	/* NULL: at rest */
 		return SCHED_RCPT_ACTIVE;
 	return r->attempts > 0 ? SCHED_RCPT_DEFERRED : SCHED_RCPT_PENDING;
 }
@@ -82,21 +83,34 @@ domain_is(const char *addr, const char *domain)
 	return at != NULL && strcasecmp(at + 1, domain) == 0;
 }
 
+/* Whether f needs more of a message than the facts kept beside it at rest. */
 static int
-matches(const struct qmsg *q, const struct sched_filter *f, uint64_t now_s)
+needs_envelope(const struct sched_filter *f)
 {
-	const struct spool_msg *m = q->m;
-	uint64_t arrival_s = m->arrival_us / 1000000u;
+	return f->sender != NULL || f->rcpt != NULL || f->domain != NULL;
+}
+
+/* Whether q matches f by what is kept of it at rest: its state, id and age. */
+static int
+matches_facts(const struct qmsg *q, const struct sched_filter *f, uint64_t now_s)
+{
+	uint64_t arrival_s = q->arrival_us / 1000000u;
 	uint64_t age = now_s > arrival_s ? now_s - arrival_s : 0;	/* 0 after a clock step */
-	int any;
 
 	if (f->states != 0 && (f->states & (1u << state_of(q))) == 0)
 		return 0;
-	if (f->qid != NULL && strcmp(m->qid, f->qid) != 0)
+	if (f->qid != NULL && strcmp(q->qid, f->qid) != 0)
 		return 0;
+	return (f->min_age_s == 0 || age >= f->min_age_s) && (f->max_age_s == 0 || age <= f->max_age_s);
+}
+
+/* Whether envelope m matches f's sender, recipient and domain. */
+static int
+matches_envelope(const struct spool_msg *m, const struct sched_filter *f)
+{
+	int any;
+
 	if (f->sender != NULL && strcasecmp(m->sender, f->sender) != 0)
-		return 0;
-	if ((f->min_age_s != 0 && age < f->min_age_s) || (f->max_age_s != 0 && age > f->max_age_s))
 		return 0;
 	if (f->rcpt != NULL) {
 		any = 0;
@@ -114,6 +128,22 @@ matches(const struct qmsg *q, const struct sched_filter *f, uint64_t now_s)
 			return 0;
 	}
 	return 1;
+}
+
+/* Whether q matches f, unpacking a copy of its envelope only when f needs it. */
+static int
+matches(const struct qmsg *q, const struct sched_filter *f, uint64_t now_s)
+{
+	struct rest_view rv;
+	int is_match;
+
+	if (!matches_facts(q, f, now_s))
+		return 0;
+	if (!needs_envelope(f))
+		return 1;
+	is_match = matches_envelope(q_envelope(q, &rv), f);
+	rest_view_clear(&rv);
+	return is_match;
 }
 
 static char *
@@ -172,7 +202,7 @@ sched_cursor_new_after(struct sched *s, const struct sched_filter *f, const char
 
 	if (f->qid != NULL) {
 		/* one message: it is after the cursor or it is not */
-		if (c->next != NULL && strcmp(c->next->m->qid, after) <= 0)
+		if (c->next != NULL && strcmp(c->next->qid, after) <= 0)
 			c->next = NULL;
 		return c;
 	}
@@ -186,7 +216,7 @@ sched_cursor_new_after(struct sched *s, const struct sched_filter *f, const char
 	 * each, in the loop's turn (about a millisecond per 100,000 messages);
 	 * pages of a queue that large are asked for by operators, rarely.
 	 */
-	for (q = s->first; q != NULL && strcmp(q->m->qid, after) <= 0; q = q->next)
+	for (q = s->first; q != NULL && strcmp(q->qid, after) <= 0; q = q->next)
 		;
 	c->next = q;
 	return c;
@@ -201,14 +231,21 @@ sched_cursor_next(struct sched_cursor *c, size_t max,
 
 	while (c->next != NULL && n < max) {
 		struct qmsg *q = c->next;
+		struct rest_view rv;
+		const struct spool_msg *m;
 		struct sched_view v;
 
 		c->next = c->f.qid != NULL ? NULL : q->next;
-		if (!matches(q, &c->f, now))
+		if (!matches_facts(q, &c->f, now))
 			continue;
-		view_of(q, &v);
-		each(ctx, &v);
-		n++;
+		/* a message at rest is read from its block once, for the filter and the view */
+		m = q_envelope(q, &rv);
+		if (matches_envelope(m, &c->f)) {
+			view_of(q, m, &v);
+			each(ctx, &v);
+			n++;
+		}
+		rest_view_clear(&rv);
 	}
 	return n;
 }
@@ -310,7 +347,7 @@ op_work_done(struct work *w)
 	struct op_work *o = (struct op_work *)w;
 	struct qmsg *q = o->q;
 	struct sched *s = q->s;
-	const char *qid = q->m->qid;
+	const char *qid = q->qid;
 
 	s->inflight_work--;
 	q->inflight--;
@@ -352,15 +389,15 @@ op_now(struct qmsg *q, enum sched_op op, long uid, struct sched_op_req *req)
 
 	switch (op) {
 	case SCHED_OP_FLUSH:
-		if (!q->m->is_held) {
+		if (!q_held(q)) {
 			q->is_flush_due = 1;
-			log_ev_operator(q->m->qid, "flush", uid);
+			log_ev_operator(q->qid, "flush", uid);
 		}
 		op_req_count(req, 1);
 		return 0;
 	case SCHED_OP_HOLD:
 	case SCHED_OP_RELEASE:
-		if (q->m->is_held == (op == SCHED_OP_HOLD)) {
+		if (q_held(q) == (op == SCHED_OP_HOLD)) {
 			op_req_count(req, 1);	/* so it is already */
 			return 0;
 		}
@@ -368,7 +405,8 @@ op_now(struct qmsg *q, enum sched_op op, long uid, struct sched_op_req *req)
 	case SCHED_OP_DELETE:
 		break;
 	case SCHED_OP_BOUNCE:
-		log_ev_operator(q->m->qid, "bounce", uid);
+		q_wake(q);
+		log_ev_operator(q->qid, "bounce", uid);
 		if (heap_has(&q->hn))
 			heap_remove(&s->due, &q->hn);
 		q_bounce(q, 0, "5.0.0", "delivery cancelled by the postmaster", req);
@@ -376,6 +414,7 @@ op_now(struct qmsg *q, enum sched_op op, long uid, struct sched_op_req *req)
 	}
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
+	q_wake(q);	/* the worker reads its envelope, and the end changes it */
 	o = xcalloc(1, sizeof(*o));
 	o->q = q;
 	o->op = op;
@@ -491,11 +530,15 @@ sched_stats(const struct sched *s, struct sched_stats *out)
 	memset(out, 0, sizeof(*out));
 	for (const struct qmsg *q = s->first; q != NULL; q = q->next) {
 		out->by_state[state_of(q)]++;
+		if (q->m == NULL) {
+			out->recipients += q->npending;
+			continue;
+		}
 		for (size_t i = 0; i < q->m->nrcpts; i++)
 			out->recipients += !q->m->rcpts[i].is_done;
 	}
 	if (s->first != NULL)
-		out->oldest_arrival_us = s->first->m->arrival_us;
+		out->oldest_arrival_us = s->first->arrival_us;
 	for (size_t k = 0; k < STATS_SLOTS; k++) {
 		const struct stats_slot *sl = &s->slots[k];
 

@@ -71,11 +71,51 @@ q_due_s(const struct qmsg *q)
 	const struct spool_msg *m = q->m;
 	uint64_t due = UINT64_MAX;
 
+	if (m == NULL)
+		return q->rest_due_s;
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if (!m->rcpts[i].is_done && m->rcpts[i].next_try_s < due)
 			due = m->rcpts[i].next_try_s;
 	/* a scheduled message (FUTURERELEASE, send_at) is not tried before its time */
 	return due != UINT64_MAX && due < m->release_s ? m->release_s : due;
+}
+
+/* ---- a message at rest (rest.c packs its envelope) ---- */
+
+void
+q_rest(struct qmsg *q)
+{
+	struct spool_msg *m = q->m;
+
+	if (m == NULL || q->inflight > 0 || q->jobs != NULL || q->ops != NULL)
+		return;		/* at rest already, or busy: workers may be reading m */
+	q->rest_due_s = q_due_s(q);
+	q->is_held = m->is_held != 0;
+	q->npending = 0;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		q->npending += !m->rcpts[i].is_done;
+	q->packed = rest_pack(m);
+	spool_msg_free(&q->m);
+	free(q->rcpt_active);
+	q->rcpt_active = NULL;
+}
+
+void
+q_wake(struct qmsg *q)
+{
+	if (q->m != NULL)
+		return;
+	q->m = rest_unpack(q->packed, q->qid);
+	free(q->packed);
+	q->packed = NULL;
+	q->rcpt_active = xcalloc(q->m->nrcpts, 1);
+}
+
+const struct spool_msg *
+q_envelope(const struct qmsg *q, struct rest_view *v)
+{
+	v->many = NULL;
+	return q->m != NULL ? q->m : rest_view(q->packed, q->qid, v);
 }
 
 /* ---- the heap of waiting messages ---- */
@@ -125,11 +165,14 @@ q_wait(struct qmsg *q)
 
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
-	if (q->m->is_held || s->is_stopping)
-		return;		/* an operator releases it */
-	q->hn.key = q->is_flush_due ? sched_now_s() : q_due_s(q);
-	heap_push(&s->due, &q->hn);
-	arm_timer(s);
+	if (s->is_stopping)
+		return;
+	if (!q_held(q)) {	/* else an operator releases it */
+		q->hn.key = q->is_flush_due ? sched_now_s() : q_due_s(q);
+		heap_push(&s->due, &q->hn);
+		arm_timer(s);
+	}
+	q_rest(q);
 }
 
 void
@@ -143,6 +186,7 @@ q_drop(struct qmsg *q)
 	cursors_forget(s, q);
 	index_remove(s, q);
 	spool_msg_free(&q->m);
+	free(q->packed);
 	free(q->rcpt_active);
 	free(q);
 }
@@ -191,7 +235,7 @@ q_settle(struct qmsg *q)
 	if (s->is_stopping)
 		return;		/* it stays in the spool for the next start */
 	if (q->is_gone) {
-		log_ev_removed(q->m->qid, "gone");
+		log_ev_removed(q->qid, "gone");
 		q_drop(q);
 		return;
 	}
@@ -379,11 +423,13 @@ void
 q_start(struct qmsg *q, int is_flush)
 {
 	struct sched *s = q->s;
-	struct spool_msg *m = q->m;
+	struct spool_msg *m;
 	uint64_t now = sched_now_s();
 	struct job **jobs, *suppressed = NULL;
 	size_t njobs = 0, pending = 0;
 
+	q_wake(q);
+	m = q->m;
 	if (heap_has(&q->hn))
 		heap_remove(&s->due, &q->hn);
 	q->is_flush_due = 0;
@@ -519,14 +565,17 @@ sched_add(struct sched *s, struct spool_msg *m)
 	heap_node_init(&q->hn);
 	q->s = s;
 	q->m = m;
+	memcpy(q->qid, m->qid, sizeof(q->qid));
+	q->arrival_us = m->arrival_us;
+	q->release_s = m->release_s;
 	q->rcpt_active = xcalloc(m->nrcpts, 1);
 	q->ops_tail = &q->ops;
 	for (size_t i = 0; i < m->nrcpts; i++)
 		q->has_failed_before |= m->rcpts[i].attempts > 0;
 	index_add(s, q);
-	if (s->is_stopping || m->is_held)
-		return;		/* in the spool: the next start (or a release) delivers it */
-	if (q_due_s(q) <= sched_now_s()) {
+	if (s->is_stopping)
+		return;		/* in the spool: the next start delivers it */
+	if (!m->is_held && q_due_s(q) <= sched_now_s()) {
 		q_start(q, 0);
 		return;
 	}

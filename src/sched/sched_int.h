@@ -6,6 +6,7 @@
  *                 end of one (back to the heap, out of the queue, or the
  *                 operators' operations that waited for it)
  *   index.c       every queued message by queue id, in queue id order
+ *   rest.c        a waiting message's envelope, packed while it waits
  *   queue.c       the operator interface of queue.h: views, cursors, ops
  *   route.c       a recipient's target: Maildir, LMTP or SMTP, and where
  *   outcome.c     the record step: D and T records, expiry, notices
@@ -117,18 +118,32 @@ struct pending_op {
 	struct pending_op *next;
 };
 
+/*
+ * A queued message. Awake (an attempt or an operation under way, or about
+ * to be) it has its envelope m; at rest (waiting in the heap, or held) only
+ * the packed form (rest.c) and the few facts kept beside it, which is what
+ * lets a queue of a million fit in memory. Workers read m only while a job
+ * is out, and a message goes to rest only with nothing out.
+ */
 struct qmsg {
 	struct heap_node hn;		/* in s->due while it waits for its time */
 	struct sched *s;
-	struct spool_msg *m;
-	unsigned inflight;		/* jobs out, and operations being recorded */
+	struct spool_msg *m;		/* awake: the envelope; NULL at rest */
+	uint8_t *packed;		/* at rest: the envelope, packed; NULL awake */
+	unsigned char *rcpt_active;	/* awake: per recipient, 1 while a job holds it */
 	struct job *jobs;		/* the jobs out (j->qnext) */
-	unsigned char *rcpt_active;	/* per recipient: 1 while a job holds it */
 	struct pending_op *ops, **ops_tail;
-	int is_removed;			/* its file is gone already (the record step removed it) */
-	int is_gone;			/* its file went away under us (removed by hand) */
-	int has_failed_before;		/* a recipient was ever deferred: "deferred", not "queued" */
-	int is_flush_due;		/* an operator asked: every pending recipient now */
+	uint64_t arrival_us;		/* the envelope's, kept for listings that filter by age */
+	uint64_t release_s;		/* the envelope's: no attempt before (0: none) */
+	uint64_t rest_due_s;		/* at rest: q_due_s as it was when it went to rest */
+	unsigned inflight;		/* jobs out, and operations being recorded */
+	unsigned npending;		/* at rest: recipients not done */
+	char qid[QID_LEN + 1];		/* the envelope's */
+	unsigned is_held : 1;		/* at rest: the envelope's is_held */
+	unsigned is_removed : 1;	/* its file is gone already (the record step removed it) */
+	unsigned is_gone : 1;		/* its file went away under us (removed by hand) */
+	unsigned has_failed_before : 1;	/* a recipient was ever deferred: "deferred", not "queued" */
+	unsigned is_flush_due : 1;	/* an operator asked: every pending recipient now */
 	/* the index (index.c) */
 	struct qmsg *next, *prev;	/* in queue id order */
 	struct qmsg *hnext;		/* in its hash bucket */
@@ -251,6 +266,40 @@ void deleted_emit(const struct qmsg *q);
 /* Fails every recipient of j with kind, code, status and text (before it reached a peer). */
 void job_fail_all(struct job *j, enum outcome_kind kind, int code, const char *status,
     const char *text);
+
+/* rest.c: the packed form of an envelope (pure) */
+/* The envelope m packed into a new block. */
+uint8_t *rest_pack(const struct spool_msg *m);
+/* A new envelope, queue id qid, from a block rest_pack made (borrowed). */
+struct spool_msg *rest_unpack(const uint8_t *packed, const char *qid);
+
+/* An envelope read from a packed block in place: for a look, never to be changed or kept. */
+struct rest_view {
+	struct spool_msg m;		/* its strings point into the block */
+	struct spool_rcpt few[4];	/* the recipients, when they are few */
+	struct spool_rcpt *many;	/* else: allocated */
+};
+
+/*
+ * Reads the block packed (borrowed: it must outlive the look) into v, as
+ * the envelope of qid, which it returns. rest_view_clear(v) ends the look.
+ */
+const struct spool_msg *rest_view(const uint8_t *packed, const char *qid, struct rest_view *v);
+void rest_view_clear(struct rest_view *v);
+
+/* sched.c: a message goes to rest and wakes */
+/* q goes to rest, if it is awake and has nothing out or waiting: its envelope is packed. */
+void q_rest(struct qmsg *q);
+/* q wakes (if at rest): its envelope is unpacked, for an attempt or an operation. */
+void q_wake(struct qmsg *q);
+/*
+ * q's envelope for a look (a listing, a filter) without waking it: q->m, or
+ * read from its block into v; valid until rest_view_clear(v), which follows
+ * either way, and while q stays as it is.
+ */
+const struct spool_msg *q_envelope(const struct qmsg *q, struct rest_view *v);
+/* Whether q is held, awake or at rest. */
+static inline int q_held(const struct qmsg *q) { return q->m != NULL ? q->m->is_held : q->is_held; }
 
 /* index.c */
 void index_init(struct sched *s);

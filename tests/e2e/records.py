@@ -40,6 +40,21 @@ def parse_kv(payload):
     return {fields[i].decode(): fields[i + 1] for i in range(0, len(fields) - 1, 2)}
 
 
+_large_crcs = {}
+
+
+def _record_crc(head, payload):
+    """A record's CRC; those of large payloads are kept, since a generator of many queue files
+    writes the same content into each (the pure-Python CRC costs about 1 ms per 4 KiB)."""
+    if len(payload) < 1024:
+        return crc32c(head + payload)
+    key = head + payload
+    if key not in _large_crcs:
+        _large_crcs.clear()
+        _large_crcs[key] = crc32c(key)
+    return _large_crcs[key]
+
+
 class Writer:
     """Appends records, counting those before E as the spool does."""
 
@@ -49,7 +64,7 @@ class Writer:
 
     def record(self, rtype, payload, counted=True):
         head = rtype.encode() + struct.pack(">I", len(payload))
-        crc = crc32c(head + payload)
+        crc = _record_crc(head, payload)
         self.data += head + payload + struct.pack(">I", crc)
         if counted:
             self.crcs.append(crc)

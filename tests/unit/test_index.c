@@ -25,9 +25,8 @@ qmsg_of(unsigned id)
 {
 	struct qmsg *q = xcalloc(1, sizeof(*q));
 
-	q->m = xcalloc(1, sizeof(*q->m));
 	/* the same width for every id: byte order is number order, as with queue ids */
-	snprintf(q->m->qid, sizeof(q->m->qid), "%013u", id);
+	snprintf(q->qid, sizeof(q->qid), "%013u", id);
 	return q;
 }
 
@@ -38,9 +37,9 @@ check_order(const struct sched *s, size_t want)
 
 	for (const struct qmsg *q = s->first; q != NULL; q = q->next, n++) {
 		if (q->next != NULL)
-			assert_true(strcmp(q->m->qid, q->next->m->qid) < 0);
+			assert_true(strcmp(q->qid, q->next->qid) < 0);
 		assert_ptr_equal(q->next != NULL ? q->next->prev : s->last, q);
-		assert_ptr_equal(index_find(s, q->m->qid), q);
+		assert_ptr_equal(index_find(s, q->qid), q);
 	}
 	assert_int_equal(n, want);
 	assert_int_equal(s->nmsgs, want);
@@ -65,10 +64,9 @@ test_recovery_while_new_mail_arrives(void **state)
 			index_add(s, all[n++] = qmsg_of(2 * N + 10 + i));
 		/* and messages leave: now and then the one just added (the hint) */
 		if (i % 7 == 0) {
-			struct qmsg *gone = index_find(s, all[n - 1]->m->qid);
+			struct qmsg *gone = index_find(s, all[n - 1]->qid);
 
 			index_remove(s, gone);
-			free(gone->m);
 			free(gone);
 			all[--n] = NULL;
 		}
@@ -76,7 +74,6 @@ test_recovery_while_new_mail_arrives(void **state)
 	check_order(s, n);
 	for (size_t i = 0; i < n; i++) {
 		index_remove(s, all[i]);
-		free(all[i]->m);
 		free(all[i]);
 	}
 	check_order(s, 0);
@@ -98,7 +95,6 @@ test_any_order(void **state)
 	check_order(s, N);
 	for (unsigned i = 0; i < N; i++) {
 		index_remove(s, all[i]);
-		free(all[i]->m);
 		free(all[i]);
 	}
 	check_order(s, 0);
