@@ -215,8 +215,20 @@ class Sterna:
         self.proc = None
 
     def restart(self):
+        """Stop, start, and wait until the queue found on disk has been read back (the
+        daemon serves while it reads: a listing made before then may miss messages)."""
         self.stop()
+        before = len(self.log())
         self.start()
+        # the queue was listed before the ports opened ("reading N queued messages": none
+        # when it was empty); its files are read back after
+        if not re.search(r"reading \d+ queued messages", self.log()[before:]):
+            return
+        deadline = time.monotonic() + 60
+        while not re.search(r"queued messages recovered", self.log()[before:]):
+            if time.monotonic() > deadline:
+                pytest.fail("the queue was not recovered within 60 s; log:\n%s" % self.log()[before:])
+            time.sleep(0.05)
 
     @property
     def pid(self):
