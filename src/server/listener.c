@@ -204,8 +204,8 @@ server_start(struct server *srv)
 		    0, l->fd);
 		ASSERT(l->evl != NULL);
 		evconnlistener_set_error_cb(l->evl, on_accept_error);
-		log_info("listening on %s (%s%s)", l->conf->address, l->conf->name,
-		    l->conf->is_implicit_tls ? ", implicit TLS" : l->sconf.offers_starttls ? ", STARTTLS" : "");
+		log_ev_listening(l->conf->name, l->conf->address, "smtp", l->conf->is_implicit_tls ?
+		    "implicit" : l->sconf.offers_starttls ? "starttls" : "no");
 	}
 }
 
