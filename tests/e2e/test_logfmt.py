@@ -187,8 +187,21 @@ def test_every_line_has_one_shape(sterna_factory, keys_dir, tmp_path):
         assert "max_sessions" in line
 
 
+def shapes(s):
+    """Each event of s's log with the sets of keys its lines have."""
+    out = {}
+    for r in records(s):
+        out.setdefault(r["event"], set()).add(tuple(r))
+    return out
+
+
 def test_json_lines_have_the_same_fields(sterna_factory, keys_dir):
+    text, _ = live(sterna_factory, keys_dir)
     s, cut = live(sterna_factory, keys_dir, server__log_format="json")
+    # the same life in both forms: every event has the same keys, in the same order
+    want, got = shapes(text), shapes(s)
+    for event in EVENTS:
+        assert got[event] == want[event], (event, got[event], want[event])
     seen = {}
     for line in s.log().splitlines():
         try:
