@@ -40,7 +40,8 @@ void log_set_format(enum log_format fmt);
  * ("/dev/log": syslogd or journald), with facility (a name of
  * log_syslog_facility_parse). A line that cannot be sent (no one listens)
  * goes to the descriptor of log_init instead, so that none is lost.
- * Returns 0, or -1 with the reason in err (the facility is unknown).
+ * Called once, at start, before other threads log. Returns 0, or -1 with
+ * the reason in err (an unknown facility, no socket).
  */
 int log_use_syslog(const char *path, const char *facility, char *err, size_t errlen);
 /* Parses "mail", "daemon", "user", "local0" ... "local7": 0, or -1. */

@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/xalloc.h"
+
 static _Atomic int sink_fd = 2;		/* the descriptor; syslog's fallback too */
-static _Atomic int syslog_fd = -1;	/* connected datagram socket, or -1 */
+static _Atomic int syslog_fd = -1;	/* the datagram socket to syslog, or -1 */
 static int syslog_facility;		/* already shifted: LOG_MAIL is 2 << 3 */
 static struct sockaddr_un syslog_addr;
-static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;	/* reconnecting */
 static time_t syslog_retry_at;		/* under syslog_lock */
 static long syslog_pid;			/* getpid(2) is a system call: asked once */
 
@@ -49,25 +51,12 @@ log_syslog_facility_parse(const char *name, int *code_out)
 	return -1;
 }
 
-static int
-syslog_connect(void)
-{
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)&syslog_addr, sizeof(syslog_addr)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int
 log_use_syslog(const char *path, const char *facility, char *err, size_t errlen)
 {
 	int code, fd;
 
+	ASSERT(syslog_fd == -1);
 	if (log_syslog_facility_parse(facility, &code) == -1) {
 		snprintf(err, errlen, "unknown syslog facility '%s'", facility);
 		return -1;
@@ -76,44 +65,40 @@ log_use_syslog(const char *path, const char *facility, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long for a UNIX socket", path);
 		return -1;
 	}
-	pthread_mutex_lock(&syslog_lock);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "syslog: socket: %s", strerror(errno));
+		return -1;
+	}
 	syslog_facility = code << 3;
-	memset(&syslog_addr, 0, sizeof(syslog_addr));
 	syslog_addr.sun_family = AF_UNIX;
 	memcpy(syslog_addr.sun_path, path, strlen(path) + 1);
-	if (syslog_fd != -1)
-		close(syslog_fd);
-	/* not listening yet (syslogd starts later) is no error: lines try again */
-	fd = syslog_connect();
-	syslog_fd = fd == -1 ? -2 : fd;		/* -2: syslog chosen, not connected */
-	syslog_retry_at = 0;
 	syslog_pid = (long)getpid();
-	pthread_mutex_unlock(&syslog_lock);
+	/* not listening yet (syslogd starts later) is no error: lines try again */
+	(void)connect(fd, (const struct sockaddr *)&syslog_addr, sizeof(syslog_addr));
+	syslog_fd = fd;
 	return 0;
 }
 
 /*
- * A new connection after the syslog daemon went away (restarted), tried at
- * most once a second so that a missing daemon does not cost a connect(2)
- * a line. Returns the descriptor, or -1.
+ * The syslog daemon went away (restarted): the same socket is connected
+ * again, at most once a second so that a missing daemon does not cost a
+ * connect(2) a line. The descriptor is never closed and replaced: another
+ * thread may be sending on it, and a number closed under it could be
+ * reused by a mail connection. Returns 0 once connected, or -1.
  */
 static int
-syslog_reconnect(int failed_fd)
+syslog_reconnect(void)
 {
 	time_t now = time(NULL);
-	int fd;
+	int r = -1;
 
 	pthread_mutex_lock(&syslog_lock);
-	fd = syslog_fd;
-	if (fd == failed_fd && now >= syslog_retry_at) {
-		if (failed_fd >= 0)
-			close(failed_fd);
+	if (now >= syslog_retry_at) {
 		syslog_retry_at = now + 1;
-		fd = syslog_connect();
-		syslog_fd = fd == -1 ? -2 : fd;
+		r = connect(syslog_fd, (const struct sockaddr *)&syslog_addr, sizeof(syslog_addr));
 	}
 	pthread_mutex_unlock(&syslog_lock);
-	return fd >= 0 && fd != failed_fd ? fd : -1;
+	return r;
 }
 
 static int
@@ -136,18 +121,18 @@ syslog_send(enum log_level lvl, const char *line, size_t len)
 		return -1;
 	memcpy(dgram + n, line, len);
 	len += (size_t)n;
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0; tries < 3; tries++) {
 		/*
 		 * Never wait for a syslog daemon that falls behind (the event loop
 		 * would stop with it): a full socket sends the line to the descriptor.
 		 */
-		if (fd >= 0 && send(fd, dgram, len, MSG_NOSIGNAL | MSG_DONTWAIT) != -1)
+		if (send(fd, dgram, len, MSG_NOSIGNAL | MSG_DONTWAIT) != -1)
 			return 0;
-		if (fd >= 0 && errno == EINTR)
+		if (errno == EINTR)
 			continue;
-		if (fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -1;
-		if ((fd = syslog_reconnect(fd)) == -1)
+		if (syslog_reconnect() == -1)
 			return -1;
 	}
 	return -1;
