@@ -10,8 +10,8 @@
 #   make test     deps, unit + end-to-end tests, a short fuzz run, then all again under ASan/UBSan
 #   make test-crash  100 rounds of power cuts under load on a FUSE file system that keeps only
 #                 what was flushed (3 run in make test too); POWER_ROUNDS=N for another count
-#   make bench    throughput and memory benchmarks against Postfix's smtp-sink, a listing
-#                 of a 100,000-message queue, what policy (DNSBLs, lists) costs, the
+#   make bench    throughput and memory benchmarks against Postfix's smtp-sink, relaying
+#                 4 KiB and 100 KiB messages end to end, a listing of a 100,000-message queue, what policy (DNSBLs, lists) costs, the
 #                 HTTP API beside SMTP (single messages and a 1,000-recipient batch), the
 #                 flushes one message to 1,000 recipients at 100 destinations costs,
 #                 the receive rate with GET /metrics scraped every second against none,
@@ -92,6 +92,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 
 bench: deps all
 	sh bench/run.sh $(abspath $(BUILD))/sterna
+	sh bench/relay.sh $(abspath $(BUILD))/sterna
 	sh bench/queue_list.sh $(abspath $(BUILD))/sterna
 	sh bench/policy.sh $(abspath $(BUILD))/sterna
 	sh bench/api.sh $(abspath $(BUILD))/sterna

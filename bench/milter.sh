@@ -2,7 +2,8 @@
 # What one milter costs: end to end, smtp-source -> sterna (relaying for a trusted network)
 # -> smtp-sink, as run.sh's third part, with no milter and with one pass-through milter (the
 # tests' pymilter filter in its "pass" mode: every step heard and answered, every message
-# accepted unchanged), alternately, twice each; the best run of each is reported. Then the
+# accepted unchanged with CONTINUE, so that its connection serves the next sessions: QUIT_NC),
+# alternately, twice each; the best run of each is reported. Then the
 # same with OpenDKIM verifying (a filter in C: what the milter exchange costs sterna when the
 # filter is quick; the messages carry no signature, so they pass unchanged).
 # Usage: milter.sh /path/to/sterna [messages] [sessions]

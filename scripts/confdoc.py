@@ -55,7 +55,7 @@ def key_rows(text):
                 break
             cells = split_row(row)
             keys = [k.replace("NAME", "*") for k in re.findall(r"`([a-z0-9_.A-Z]+)`", cells[0])]
-            rows.append((keys, cells[1], cells[2]))
+            rows.append((keys, cells[1], cells[2], "(restart)" in cells[0]))
     return rows
 
 
@@ -77,18 +77,22 @@ def canonical_default(kind, cell):
 
 def doc_defaults(text):
     out = {}
-    for keys, kind, default in key_rows(text):
+    for keys, kind, default, restart in key_rows(text):
         for k in keys:
             if k in out:
                 raise ValueError("%s is in the document twice" % k)
-            out[k] = canonical_default(kind, default)
+            out[k] = (canonical_default(kind, default), restart)
     return out
 
 
 def table_defaults(sterna):
     out = subprocess.run([sterna, "check", "--keys"], check=True, capture_output=True,
                          text=True).stdout
-    return dict(line.split("\t", 1) for line in out.splitlines())
+    table = {}
+    for line in out.splitlines():
+        fields = line.split("\t")
+        table[fields[0]] = (fields[1], fields[2:] == ["restart"])
+    return table
 
 
 def check(doc_path, sterna):
@@ -101,9 +105,13 @@ def check(doc_path, sterna):
     for k in sorted(set(doc) - set(table)):
         problems.append("%s: in %s, not in the key table" % (k, doc_path))
     for k in sorted(set(doc) & set(table)):
-        if doc[k] != table[k]:
+        if doc[k][0] != table[k][0]:
             problems.append("%s: default %s in %s, %s in the key table"
-                            % (k, doc[k], doc_path, table[k]))
+                            % (k, doc[k][0], doc_path, table[k][0]))
+        if doc[k][1] != table[k][1]:
+            problems.append("%s: %s in %s, %s in the key table"
+                            % (k, "(restart)" if doc[k][1] else "reloadable", doc_path,
+                               "restart" if table[k][1] else "reloadable"))
     for p in problems:
         print(p, file=sys.stderr)
     print("%d keys in the key table, %d in %s, %d problems"

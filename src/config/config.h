@@ -7,6 +7,7 @@
 #ifndef STERNA_CONFIG_CONFIG_H
 #define STERNA_CONFIG_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -261,6 +262,8 @@ struct config_milter {
 	unsigned eom_timeout_ms;	/* for the replies to the end of the message */
 	char *default_action;		/* "tempfail" or "accept": when it is down, slow or broken */
 	unsigned is_default_accept;	/* default_action is accept */
+	unsigned idle_connections;	/* kept open between sessions and messages (0: none) */
+	unsigned idle_timeout_ms;	/* an idle connection is closed after this */
 	unsigned line;			/* where the section starts */
 };
 
@@ -291,6 +294,7 @@ struct config {
 	struct config_cert *certs;	/* the first is the default; SNI picks among them */
 	size_t ncerts;
 	unsigned tls_handshake_timeout_ms;
+	unsigned is_client_cert_asked;	/* tls.ask_client_cert: for the filters' {cert_subject} */
 
 	/* smtp { } */
 	size_t max_line_bytes;		/* command line, CRLF included */
@@ -437,6 +441,18 @@ struct config {
 	struct config_map dkim_keys;	/* signing domain -> "SELECTOR[,SELECTOR...]" */
 	char *dkim_key_dir;		/* DOMAIN.SELECTOR.key files (PEM) */
 	char *dkim_sign;		/* which mail is signed: names of config_dkim_sources */
+
+	/*
+	 * The generation (a reload makes a new one; docs/architecture.md,
+	 * "Configuration generations"): each user holds a reference
+	 * (config_ref), and the last to let go frees it. Worker threads may let
+	 * go too, hence atomic.
+	 */
+	atomic_uint refs;
+	uint64_t generation;		/* the daemon's count: 1 at start, +1 a reload */
+	uint64_t *key_sums;		/* per key table row: what the files set (restart.c) */
+	void *derived;			/* config_derive(): what an upper module built from it */
+	void (*derived_free)(void *derived);
 };
 
 /* The mail dkim.sign may name: an authenticated client, a trusted network, the local entrances. */
@@ -539,8 +555,38 @@ struct config *config_load(const char *path, char *err, size_t errsize);
  * read, since such a user should not be able to read it; users stays empty.
  */
 struct config *config_load_submit(const char *path, char *err, size_t errsize);
-/* Frees *c and sets it to NULL; c may point to NULL. */
+/*
+ * Lets go of the caller's reference to *c and sets *c to NULL; the last
+ * reference frees it (its derived object first). c may point to NULL. A
+ * config comes from config_load() with one reference, the caller's.
+ */
 void config_free(struct config **c);
+/* Another reference to c (any thread): returns c. */
+struct config *config_ref(const struct config *c);
+/*
+ * Gives c an object built from it (src/policy's local recipients), freed
+ * by free_fn when c is freed, so that whoever holds c holds it too. Once,
+ * before c is shared.
+ */
+void config_derive(struct config *c, void *derived, void (*free_fn)(void *derived));
+/* The object config_derive() gave c, or NULL. */
+void *config_derived(const struct config *c);
+
+/*
+ * 1 if the key at path (as the key table spells it, '*' for a section's
+ * name: "listen.*.address") takes effect only at a restart; a reload
+ * leaves it as it was.
+ */
+int config_key_needs_restart(const char *path);
+/*
+ * The keys that need a restart whose setting differs between the
+ * generations old (the one at start, whose values they keep) and new (in the files as written: a key set, removed,
+ * or given another value; a section added or removed), written into out
+ * as "key, key, ..." (cut short with "..." past outsize). Returns how
+ * many; 0 leaves out "".
+ */
+size_t config_restart_changes(const struct config *old, const struct config *new,
+    char *out, size_t outsize);
 /*
  * Writes every key of the table to f, one a line: the key ('*' for a
  * section's name), a tab, and its default: a number (a count, bytes, or

@@ -2,7 +2,8 @@
  * key_print.c - the key table as text (sterna check --keys): one line per
  * key with its default, in one unit per type, so that a script can hold
  * docs/configuration.md against the table (scripts/confdoc.py check) and
- * the two cannot drift apart unnoticed.
+ * the two cannot drift apart unnoticed. A third field, "restart", marks
+ * the keys that a reload leaves as they were (restart.c).
  */
 #include "config/keys_int.h"
 
@@ -64,6 +65,8 @@ config_keys_print(FILE *f)
 			fputs("[]", f);
 			break;
 		}
+		if (config_key_needs_restart(r->path))
+			fputs("\trestart", f);
 		fputc('\n', f);
 	}
 }

@@ -440,6 +440,7 @@ apply_row(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
 	char level[16];
 
 	ASSERT(base != NULL);
+	cfg_sum_node(l->cfg, r, path, n);
 	if (r->base == KB_CONFIG) {
 		const struct key_row *other = synonym_set(l, r);
 

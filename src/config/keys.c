@@ -60,6 +60,8 @@ const struct key_row cfg_rows[] = {
 
 	{ "tls.handshake_timeout", KT_DURATION, KS_UNSIGNED, CFG(tls_handshake_timeout_ms),
 	    30 * SEC, NULL, SEC, 5 * MIN, 1, NULL, NULL, NULL },
+	{ "tls.ask_client_cert", KT_BOOL, KS_UNSIGNED, CFG(is_client_cert_asked), 0, NULL, 0, 1, 0,
+	    NULL, NULL, NULL },
 	{ "tls.cert.*.chain", KT_PATH, KS_STR, CRT(chain), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 	{ "tls.cert.*.key", KT_PATH, KS_STR, CRT(key), 0, NULL, 0, 0, 0, NULL, NULL, NULL },
 	{ "listen.*.auth", KT_BOOL, KS_UNSIGNED, LIS(is_auth), 1, NULL, 0, 1, 0, NULL,
@@ -324,6 +326,10 @@ const struct key_row cfg_rows[] = {
 	    30 * SEC, NULL, 100, 10 * MIN, 1, NULL, NULL, NULL },
 	{ "milter.*.eom_timeout", KT_DURATION, KS_UNSIGNED, MLT(eom_timeout_ms), 2 * MIN,
 	    NULL, 100, 30 * MIN, 1, NULL, NULL, NULL },
+	{ "milter.*.idle_connections", KT_COUNT, KS_UNSIGNED, MLT(idle_connections), 16, NULL,
+	    0, 1000, 0, NULL, NULL, NULL },
+	{ "milter.*.idle_timeout", KT_DURATION, KS_UNSIGNED, MLT(idle_timeout_ms), 60 * SEC,
+	    NULL, 1 * SEC, 60 * MIN, 1, NULL, NULL, NULL },
 	{ "milter.*.default_action", KT_STRING, KS_STR, MLT(default_action), 0, "tempfail",
 	    0, 0, 0, NULL, cfg_check_milter_action, "'%s' is not tempfail or accept" },
 

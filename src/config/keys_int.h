@@ -96,6 +96,10 @@ void cfg_store_number(void *base, const struct key_row *r, uint64_t v);
 /* Stores a copy of s at r's place in base, freeing what was there. */
 void cfg_store_string(void *base, const struct key_row *r, const char *s);
 
+/* restart.c: adds what n holds for row r at path (a section's name in it) to cfg's sums. */
+void cfg_sum_node(struct config *cfg, const struct key_row *r, const char *path,
+    const struct ucl_node *n);
+
 /* key_lists.c: each 0, or -1 with l->err set */
 int cfg_read_list(struct cfg_load *l, const struct key_row *r, const struct ucl_node *n,
     const char *path);

@@ -518,7 +518,9 @@ load_doc(const struct ucl_doc *doc, const char *path, int is_submit, char *err, 
 	struct config *c = xcalloc(1, sizeof(*c));
 	int rc;
 
+	atomic_init(&c->refs, 1);
 	c->path = xstrdup(path);
+	c->key_sums = xcalloc(cfg_nkeys(), sizeof(*c->key_sums));
 	cfg_set_defaults(c);
 	l.cfg = c;
 	l.doc = doc;
@@ -630,6 +632,13 @@ config_free(struct config **cp)
 
 	if (c == NULL)
 		return;
+	*cp = NULL;
+	/* the last reference frees it; the others go on reading a whole generation */
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (c->derived_free != NULL)
+		c->derived_free(c->derived);
+	free(c->key_sums);
 	free(c->path);
 	free(c->hostname);
 	free(c->user);
@@ -690,7 +699,30 @@ config_free(struct config **cp)
 	cfg_policy_lists_free(c);
 	cfg_users_free(c);
 	free(c);
-	*cp = NULL;
+}
+
+struct config *
+config_ref(const struct config *c)
+{
+	struct config *m = (struct config *)c;	/* the count is not the configuration */
+	unsigned was = atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+
+	ASSERT(was > 0);	/* only a holder makes another */
+	return m;
+}
+
+void
+config_derive(struct config *c, void *derived, void (*free_fn)(void *derived))
+{
+	ASSERT(c->derived == NULL);
+	c->derived = derived;
+	c->derived_free = free_fn;
+}
+
+void *
+config_derived(const struct config *c)
+{
+	return c->derived;
 }
 
 int

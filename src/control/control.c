@@ -301,6 +301,13 @@ request(struct ctl_conn *c, const uint8_t *p, size_t len)
 	case CTL_METRICS:
 		send_json(c, ctl_reply_metrics(c->ctl->d.metrics));
 		break;
+	case CTL_RELOAD: {
+		struct ctl_reload r = { 0 };
+
+		c->ctl->d.reload(c->ctl->d.reload_ctx, &r);
+		send_json(c, ctl_reply_reload(&r));
+		break;
+	}
 	case CTL_SUPPRESS:
 		send_json(c, json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "op", "suppress", "email",
 		    c->req.email, "added", suppress_add(c->ctl->d.suppress, c->req.email,

@@ -61,6 +61,7 @@ enum ctl_err {
 	CTL_ERR_NOT_FOUND,	/* "not_found": show of a queue id that is not in the queue */
 	CTL_ERR_FORBIDDEN,	/* "forbidden": the peer may not use the socket; then closed */
 	CTL_ERR_BUSY,		/* "busy": too many control connections; then closed */
+	CTL_ERR_RELOAD_REFUSED,	/* "reload_refused": the new configuration is bad; the old stays */
 	CTL_NERRS
 };
 
@@ -78,6 +79,7 @@ enum ctl_kind {
 	CTL_SUPPRESS,	/* an address onto it ("email", "reason") */
 	CTL_UNSUPPRESS,	/* an address off it ("email") */
 	CTL_METRICS,	/* every figure of the metrics registry (sterna top) */
+	CTL_RELOAD,	/* read the configuration again (sterna reload) */
 };
 
 /* A request, parsed: it owns the strings its filter points to. */
@@ -102,7 +104,7 @@ enum ctl_err ctl_req_parse(const uint8_t *p, size_t len, struct ctl_req *r, char
 void ctl_req_clear(struct ctl_req *r);
 /*
  * "list", "show", "status", "suppressions", "suppress", "unsuppress",
- * "metrics", or the operation's name.
+ * "metrics", "reload", or the operation's name.
  */
 const char *ctl_req_op_name(const struct ctl_req *r);
 /*
@@ -141,6 +143,19 @@ struct metrics;
  * "count"). docs/control.md, "Metrics".
  */
 json_t *ctl_reply_metrics(struct metrics *m);
+/* What a reload did: the daemon's answer to the reload op (serve.c makes it). */
+struct ctl_reload {
+	int is_done;			/* a new generation is in use */
+	uint64_t generation;		/* the one in use now */
+	char error[1024];		/* !is_done: "FILE:LINE: reason" */
+	char restart_keys[2048];	/* is_done: "key, key": changed, waiting for a restart */
+};
+/*
+ * {"ok":true,"op":"reload","generation":N,"restart":[KEY,...]}, or the
+ * error reload_refused with its reason and "generation" (the one that
+ * stays). A new object.
+ */
+json_t *ctl_reply_reload(const struct ctl_reload *r);
 /* {"msg": msg}, taking msg. */
 json_t *ctl_reply_msg(json_t *msg);
 /*
@@ -163,6 +178,9 @@ struct control_deps {
 	struct server *server;		/* for its session count; borrowed */
 	struct suppress *suppress;	/* the suppression list; borrowed */
 	struct metrics *metrics;	/* the figures of the metrics op; borrowed */
+	/* the reload op: reads the configuration again, on the loop, and says what it did */
+	void (*reload)(void *ctx, struct ctl_reload *out);
+	void *reload_ctx;
 	uint64_t started_us;		/* the daemon's start, wall clock */
 };
 

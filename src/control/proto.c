@@ -52,6 +52,7 @@ static const char *const err_codes[CTL_NERRS] = {
 	[CTL_ERR_NOT_FOUND] = "not_found",
 	[CTL_ERR_FORBIDDEN] = "forbidden",
 	[CTL_ERR_BUSY] = "busy",
+	[CTL_ERR_RELOAD_REFUSED] = "reload_refused",
 };
 
 const char *
@@ -98,6 +99,7 @@ static const struct {
 	{ "suppress", CTL_SUPPRESS },
 	{ "unsuppress", CTL_UNSUPPRESS },
 	{ "metrics", CTL_METRICS },
+	{ "reload", CTL_RELOAD },
 };
 
 /* The keys each kind of request may have besides "op". */
@@ -118,6 +120,7 @@ key_allowed(enum ctl_kind k, const char *key)
 	case CTL_SUPPRESSIONS:
 	case CTL_STATUS:
 	case CTL_METRICS:
+	case CTL_RELOAD:
 	default:
 		return 0;
 	}
@@ -269,6 +272,8 @@ ctl_req_op_name(const struct ctl_req *r)
 		return "unsuppress";
 	case CTL_METRICS:
 		return "metrics";
+	case CTL_RELOAD:
+		return "reload";
 	case CTL_APPLY:
 	default:
 		return sched_op_name(r->op);
@@ -413,4 +418,28 @@ ctl_json_line(const json_t *j, json_dump_callback_t write, void *ctx)
 	if (json_dump_callback(j, write, ctx, JSON_COMPACT) == -1)
 		return -1;
 	return write("\n", 1, ctx);
+}
+
+json_t *
+ctl_reply_reload(const struct ctl_reload *r)
+{
+	json_t *keys, *rep;
+	const char *k = r->restart_keys;
+
+	if (!r->is_done) {
+		rep = ctl_reply_error(CTL_ERR_RELOAD_REFUSED, r->error);
+		json_object_set_new(json_object_get(rep, "error"), "generation",
+		    json_integer((json_int_t)r->generation));
+		return rep;
+	}
+	keys = json_array();
+	while (*k != '\0') {
+		size_t n = strcspn(k, ",");
+
+		json_array_append_new(keys, json_stringn(k, n));
+		k += n;
+		k += strspn(k, ", ");
+	}
+	return json_pack("{s:b,s:s,s:I,s:o}", "ok", 1, "op", "reload", "generation",
+	    (json_int_t)r->generation, "restart", keys);
 }

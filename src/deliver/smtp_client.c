@@ -7,6 +7,10 @@
  * while the body is being written, the data block timeout counts from the
  * last progress. A target may be a UNIX socket (an LMTP server on this
  * machine): the same session, in the clear.
+ * The content is streamed from the queue file as the socket drains: a
+ * piece is read and dot-stuffed into the output whenever it falls below
+ * BODY_LOW, up to BODY_HIGH, so a connection holds about BODY_HIGH bytes
+ * of a message of any size, and no copy of the whole message is made.
  */
 #include "deliver/smtp_client.h"
 
@@ -32,6 +36,15 @@
 #include "util/xalloc.h"
 
 #define READ_MAX (64 * 1024)	/* reply bytes taken from the socket at once */
+/*
+ * The body's bytes waiting in the output: refilled below BODY_LOW, up to
+ * BODY_HIGH (and one stuffed piece of the stream past it). Under TLS the
+ * socket's own output is held to BODY_HIGH too: OpenSSL's writes into it
+ * wait, and so do the filter's, rather than encrypting the whole message
+ * ahead of the socket.
+ */
+#define BODY_LOW (64 * 1024)
+#define BODY_HIGH (256 * 1024)
 
 struct smtp_out {
 	struct event_base *base;
@@ -52,8 +65,10 @@ struct smtp_out {
 	struct buf out;
 	struct smtpc_txn *txn;
 	int is_ready_once;		/* this host got as far as a message: no next host */
-	int is_handshaking, is_body, is_connected;
-	const struct buf *body;		/* the message being sent (the owner's) */
+	int is_handshaking, is_connected;
+	int is_body;			/* the body is being written: the data block timeout runs */
+	struct spool_content *body;	/* the content still to read (the owner's), NULL after it */
+	int is_body_bol;		/* the next content byte starts a line */
 	int pend_sent, pend_ready, pend_closed;
 	char tls_version[32], tls_cipher[64];	/* of the session in progress, "" in the clear */
 	char relay[320];
@@ -111,6 +126,7 @@ drop_bev(struct smtp_out *c)
 	evtimer_del(c->tmo);
 	c->is_handshaking = 0;
 	c->is_body = 0;
+	c->body = NULL;
 	c->is_connected = 0;
 }
 
@@ -155,6 +171,55 @@ flush_out(struct smtp_out *c)
 
 static void start_tls(struct smtp_out *c);
 
+/* Appends the n content bytes at p to out, dot-stuffed (RFC 5321 4.5.2). */
+static void
+add_stuffed(struct evbuffer *out, const uint8_t *p, size_t n, int *is_bol)
+{
+	struct evbuffer_iovec v;
+	int r;
+
+	/* stuffing at most doubles the bytes: one extent that large, written in place */
+	r = evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1);
+	ASSERT(r == 1);
+	v.iov_len = smtpc_dotstuff(p, n, is_bol, v.iov_base);
+	r = evbuffer_commit_space(out, &v, 1);
+	ASSERT(r == 0);
+}
+
+/*
+ * Tops the output up with the body, read from the stream, until BODY_HIGH
+ * bytes wait or the content ends: then the CRLF a content without a final
+ * line end lacks, and the final dot. A queue file that cannot be read ends
+ * the session before the dot, so the peer delivers nothing of it.
+ */
+static void
+fill_body(struct smtp_out *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct slice p;
+	int r;
+
+	while (c->body != NULL && evbuffer_get_length(out) < BODY_HIGH) {
+		if ((r = spool_content_next(c->body, &p)) == 1) {
+			add_stuffed(out, p.p, p.len, &c->is_body_bol);
+			continue;
+		}
+		if (r == -1) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "cannot read the queue file: %s",
+			    strerror(errno));
+			session_failed(c, why);
+			return;
+		}
+		if (!c->is_body_bol)
+			evbuffer_add(out, "\r\n", 2);
+		evbuffer_add(out, ".\r\n", 3);
+		c->body = NULL;
+		smtpc_body_sent(&c->sm);
+	}
+}
+
 static void
 apply(struct smtp_out *c, const struct smtpc_action *act)
 {
@@ -176,13 +241,13 @@ apply(struct smtp_out *c, const struct smtpc_action *act)
 		struct timeval block = { c->conf->cfg->data_block_timeout_ms / 1000,
 			(c->conf->cfg->data_block_timeout_ms % 1000) * 1000 };
 
-		bufferevent_write(c->bev, c->body->data, c->body->len);
-		bufferevent_write(c->bev, ".\r\n", 3);
-		smtpc_body_sent(&c->sm);
 		/* RFC 5321 4.5.3.2.5: the data block timeout counts from the last progress */
 		c->is_body = 1;
+		c->is_body_bol = 1;
 		evtimer_del(c->tmo);
 		bufferevent_set_timeouts(c->bev, NULL, &block);
+		fill_body(c);
+		return;		/* the session may have failed; nothing else is asked with a body */
 	} else if (act->is_ready) {
 		c->is_ready_once = 1;
 		c->pend_ready = 1;
@@ -194,6 +259,24 @@ apply(struct smtp_out *c, const struct smtpc_action *act)
 		start_tls(c);
 	if (c->pend_sent || c->pend_ready)
 		kick(c);
+}
+
+/*
+ * A 4xx or 5xx while the body is still being sent: the peer gave up on the
+ * message before its end (RFC 5321 4.1.1.4 has it wait for the dot, but a
+ * server may refuse a message too big as soon as it knows). The reply is
+ * the message's, as it would have been after the dot; the session, out of
+ * step now, ends there.
+ */
+static void
+early_reply(struct smtp_out *c, const struct smtpc_reply *r)
+{
+	struct smtpc_action act;
+
+	c->body = NULL;
+	smtpc_body_sent(&c->sm);
+	smtpc_input(&c->sm, r, &act);
+	session_failed(c, "reply before the end of the message");
 }
 
 static void
@@ -220,6 +303,10 @@ on_read(struct bufferevent *bev, void *arg)
 			session_failed(c, "malformed reply");
 			return;
 		}
+		if (c->sm.state == SMTPC_BODY && r.code >= 400) {
+			early_reply(c, &r);
+			return;
+		}
 		if (c->sm.state == SMTPC_READY || c->sm.state == SMTPC_BODY ||
 		    c->sm.state == SMTPC_TLS) {
 			/* a reply nobody asked for: the peer is out of step (RFC 2920 3.2) */
@@ -237,6 +324,12 @@ on_write(struct bufferevent *bev, void *arg)
 	struct smtp_out *c = arg;
 
 	if (bev != c->bev || !c->is_body)
+		return;
+	if (c->body != NULL) {
+		fill_body(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	/* the whole body is out: now the wait for the reply to the dot */
 	c->is_body = 0;
@@ -392,6 +485,7 @@ start_tls(struct smtp_out *c)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	bufferevent_setwatermark(f, EV_WRITE, BODY_LOW, BODY_HIGH);
 	c->bev = f;
 	c->is_handshaking = 1;
 	bufferevent_setcb(f, on_read, on_write, on_event, c);
@@ -487,6 +581,7 @@ start_target(struct smtp_out *c)
 	ASSERT(c->bev != NULL);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_LOW, BODY_HIGH);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	arm(c, c->conf->cfg->connect_timeout_ms);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&t->sa, (int)t->sa_len) == -1) {
@@ -559,7 +654,7 @@ smtp_out_new(struct event_base *base, const struct smtp_out_conf *conf,
 }
 
 void
-smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body)
+smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, struct spool_content *body)
 {
 	struct smtpc_action act;
 

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "deliver/smtpc.h"
 #include "dns/dns.h"
+#include "spool/spool.h"
 #include "util/buf.h"
 
 struct smtp_out;
@@ -59,10 +60,14 @@ struct smtp_out *smtp_out_new(struct event_base *base, const struct smtp_out_con
     const struct dns_target *targets, size_t n, const struct smtp_out_ops *ops, void *ctx,
     const char *id);
 /*
- * Sends t with body (dot-stuffed content, borrowed until sent() is called;
- * the final ".\r\n" is added here). Only after ready().
+ * Sends t with the content read from body (borrowed until sent() is
+ * called), dot-stuffed here a piece at a time as the socket drains, with
+ * the final ".\r\n" (and a CRLF before it where the content lacks one).
+ * t->size is the content's size, as SIZE counts it (RFC 1870). A body that
+ * cannot be read fails the session before the final dot (sent() says
+ * why). Only after ready().
  */
-void smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, const struct buf *body);
+void smtp_out_send(struct smtp_out *c, struct smtpc_txn *t, struct spool_content *body);
 /* Ends the session with QUIT (after ready()); closed() follows. */
 void smtp_out_quit(struct smtp_out *c);
 /* Closes at once, without callbacks, and frees *c. */

@@ -675,23 +675,23 @@ smtpc_input(struct smtpc *c, const struct smtpc_reply *r, struct smtpc_action *a
 	}
 }
 
-int
-smtpc_dotstuff(const uint8_t *p, size_t n, int *is_bol, struct buf *out)
+size_t
+smtpc_dotstuff(const uint8_t *p, size_t n, int *is_bol, uint8_t *out)
 {
-	size_t i = 0;
+	size_t i = 0, o = 0;
 
 	while (i < n) {
 		const uint8_t *lf;
 		size_t run;
 
-		if (*is_bol && p[i] == '.' && buf_append_byte(out, '.') == -1)
-			return -1;
+		if (*is_bol && p[i] == '.')
+			out[o++] = '.';
 		lf = memchr(p + i, '\n', n - i);
 		run = lf ? (size_t)(lf - (p + i)) + 1 : n - i;
-		if (buf_append(out, p + i, run) == -1)
-			return -1;
+		memcpy(out + o, p + i, run);
+		o += run;
 		*is_bol = lf != NULL;
 		i += run;
 	}
-	return 0;
+	return o;
 }

@@ -174,10 +174,12 @@ void smtpc_lost(struct smtpc *c);
 const char *smtpc_state_name(enum smtpc_state s);
 
 /*
- * Dot-stuffing (RFC 5321 4.5.2) of content with CRLF line ends: appends the
- * n bytes at p to out with a '.' doubled at each line start; *is_bol says
- * whether the next byte starts a line (start with 1). 0, or -1 past out's max.
+ * Dot-stuffing (RFC 5321 4.5.2) of content with CRLF line ends: writes the
+ * n bytes at p to out (room for 2 * n bytes: every byte might be a '.'
+ * starting a line) with a '.' doubled at each line start, and returns how
+ * many it wrote; *is_bol says whether the next byte starts a line (start
+ * with 1), so content may come in pieces cut anywhere.
  */
-int smtpc_dotstuff(const uint8_t *p, size_t n, int *is_bol, struct buf *out);
+size_t smtpc_dotstuff(const uint8_t *p, size_t n, int *is_bol, uint8_t *out);
 
 #endif

@@ -17,34 +17,38 @@
 
 #include "util/ascii.h"
 #include "util/fsutil.h"
+#include "util/htab.h"
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/xalloc.h"
 
 #define ADDR_MAX 512
 
 struct entry {
+	struct htab_link link;		/* first */
 	char *addr;			/* lowercase */
 	char *reason;
 	uint64_t time_s;
-	struct entry *next;		/* in its bucket */
 };
 
 struct suppress {
 	char *path;
 	int fd;
 	unsigned categories;
-	struct entry **buckets;
-	size_t nbuckets, n;
+	struct htab tab;		/* of entries by address */
+	struct siphash_key sip;		/* random: the addresses come from peers */
 };
 
 static uint64_t
-hash_of(const char *s)
+hash_of(const struct suppress *s, const char *lower)
 {
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a: our own keys, lowercased, bounded */
+	return siphash13(&s->sip, lower, strlen(lower));
+}
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+static int
+is_addr(const struct htab_link *l, const void *lower)
+{
+	return strcmp(((const struct entry *)l)->addr, lower) == 0;
 }
 
 static void
@@ -57,33 +61,18 @@ lower_copy(const char *in, char out[ADDR_MAX + 1])
 	out[n] = '\0';
 }
 
-static struct entry **
-slot_of(const struct suppress *s, const char *lower)
+static struct entry *
+find(const struct suppress *s, const char *lower)
 {
-	struct entry **p = &s->buckets[hash_of(lower) & (s->nbuckets - 1)];
-
-	while (*p != NULL && strcmp((*p)->addr, lower) != 0)
-		p = &(*p)->next;
-	return p;
+	return (struct entry *)htab_find(&s->tab, hash_of(s, lower), is_addr, lower);
 }
 
 static void
-grow(struct suppress *s)
+entry_free(struct entry *e)
 {
-	size_t n = s->nbuckets * 2;
-	struct entry **b = xcalloc(n, sizeof(*b));
-
-	for (size_t i = 0; i < s->nbuckets; i++)
-		while (s->buckets[i] != NULL) {
-			struct entry *e = s->buckets[i];
-
-			s->buckets[i] = e->next;
-			e->next = b[hash_of(e->addr) & (n - 1)];
-			b[hash_of(e->addr) & (n - 1)] = e;
-		}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
+	free(e->addr);
+	free(e->reason);
+	free(e);
 }
 
 /* The table only: 1 added, 0 there already. */
@@ -91,10 +80,10 @@ static int
 put(struct suppress *s, const char *addr, const char *reason, uint64_t time_s)
 {
 	char lower[ADDR_MAX + 1];
-	struct entry **p, *e;
+	struct entry *e;
 
 	lower_copy(addr, lower);
-	if (*(p = slot_of(s, lower)) != NULL)
+	if (find(s, lower) != NULL)
 		return 0;
 	e = xcalloc(1, sizeof(*e));
 	e->addr = xstrdup(lower);
@@ -102,9 +91,7 @@ put(struct suppress *s, const char *addr, const char *reason, uint64_t time_s)
 	reason = reason != NULL ? reason : "";
 	e->reason = xstrndup(reason, strnlen(reason, SUPPRESS_REASON_MAX));
 	e->time_s = time_s;
-	*p = e;
-	if (++s->n > s->nbuckets)
-		grow(s);
+	htab_add(&s->tab, &e->link, hash_of(s, e->addr));
 	return 1;
 }
 
@@ -112,16 +99,13 @@ static int
 take(struct suppress *s, const char *addr)
 {
 	char lower[ADDR_MAX + 1];
-	struct entry **p, *e;
+	struct entry *e;
 
 	lower_copy(addr, lower);
-	if ((e = *(p = slot_of(s, lower))) == NULL)
+	if ((e = find(s, lower)) == NULL)
 		return 0;
-	*p = e->next;
-	free(e->addr);
-	free(e->reason);
-	free(e);
-	s->n--;
+	htab_remove(&s->tab, &e->link);
+	entry_free(e);
 	return 1;
 }
 
@@ -181,13 +165,12 @@ compact(struct suppress *s)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
 		return -1;
 	s->fd = fd;
-	for (size_t i = 0; i < s->nbuckets; i++)
-		for (const struct entry *e = s->buckets[i]; e != NULL; e = e->next) {
-			json_t *o = entry_json(e);
+	HTAB_FOREACH(&s->tab, l) {
+		json_t *o = entry_json((const struct entry *)l);
 
-			json_object_set_new(o, "op", json_string("add"));
-			append(s, o);
-		}
+		json_object_set_new(o, "op", json_string("add"));
+		append(s, o);
+	}
 	if (fdatasync(fd) == -1 || rename(tmp, s->path) == -1) {
 		close(fd);
 		s->fd = -1;
@@ -205,8 +188,8 @@ suppress_open(const char *path, unsigned categories, char *err, size_t errsize)
 	s->path = xstrdup(path);
 	s->fd = -1;
 	s->categories = categories;
-	s->nbuckets = 64;
-	s->buckets = xcalloc(s->nbuckets, sizeof(*s->buckets));
+	htab_init(&s->tab, 64);
+	siphash_key_random(&s->sip);
 	if ((f = fopen(path, "re")) != NULL) {
 		load(s, f);
 		fclose(f);
@@ -234,16 +217,9 @@ suppress_free(struct suppress **sp)
 		(void)fdatasync(s->fd);
 		close(s->fd);
 	}
-	for (size_t i = 0; i < s->nbuckets; i++)
-		while (s->buckets[i] != NULL) {
-			struct entry *e = s->buckets[i];
-
-			s->buckets[i] = e->next;
-			free(e->addr);
-			free(e->reason);
-			free(e);
-		}
-	free(s->buckets);
+	HTAB_FOREACH(&s->tab, l)
+		entry_free((struct entry *)l);
+	htab_clear(&s->tab);
 	free(s->path);
 	free(s);
 	*sp = NULL;
@@ -255,7 +231,7 @@ suppress_has(const struct suppress *s, const char *addr)
 	char lower[ADDR_MAX + 1];
 
 	lower_copy(addr, lower);
-	return *slot_of(s, lower) != NULL;
+	return find(s, lower) != NULL;
 }
 
 int
@@ -267,7 +243,7 @@ suppress_add(struct suppress *s, const char *addr, const char *reason, uint64_t 
 	if (!put(s, addr, reason, time_s))
 		return 0;
 	lower_copy(addr, lower);
-	o = entry_json(*slot_of(s, lower));
+	o = entry_json(find(s, lower));
 	json_object_set_new(o, "op", json_string("add"));
 	append(s, o);
 	return 1;
@@ -292,13 +268,13 @@ suppress_get(const struct suppress *s, const char *addr)
 	const struct entry *e;
 
 	lower_copy(addr, lower);
-	return (e = *slot_of(s, lower)) != NULL ? entry_json(e) : NULL;
+	return (e = find(s, lower)) != NULL ? entry_json(e) : NULL;
 }
 
 size_t
 suppress_count(const struct suppress *s)
 {
-	return s->n;
+	return s->tab.n;
 }
 
 static int
@@ -311,15 +287,17 @@ cmp_entry(const void *a, const void *b)
 size_t
 suppress_list(const struct suppress *s, const char *after, size_t limit, json_t *out)
 {
-	const struct entry **v = xcalloc(s->n ? s->n : 1, sizeof(*v));
+	const struct entry **v = xcalloc(s->tab.n ? s->tab.n : 1, sizeof(*v));
 	char lower[ADDR_MAX + 1];
 	size_t n = 0, given = 0;
 
 	lower_copy(after, lower);
-	for (size_t i = 0; i < s->nbuckets; i++)
-		for (const struct entry *e = s->buckets[i]; e != NULL; e = e->next)
-			if (strcmp(e->addr, lower) > 0)
-				v[n++] = e;
+	HTAB_FOREACH(&s->tab, l) {
+		const struct entry *e = (const struct entry *)l;
+
+		if (strcmp(e->addr, lower) > 0)
+			v[n++] = e;
+	}
 	qsort(v, n, sizeof(*v), cmp_entry);
 	for (; given < n && given < limit; given++)
 		json_array_append_new(out, entry_json(v[given]));

@@ -223,7 +223,7 @@ fill_envelope(struct send_req *sr, size_t i, struct spool_msg *env,
 
 /* Message i of sr into a submission: NULL with the reply given (env freed) when refused. */
 static struct msg_sub *
-start(struct send_req *sr, size_t i, struct spool_msg *env, const struct compose_result *res,
+start(struct send_req *sr, size_t i, struct spool_msg *env, struct compose_result *res,
     const char *field)
 {
 	struct msg_sub *sub;
@@ -234,8 +234,8 @@ start(struct send_req *sr, size_t i, struct spool_msg *env, const struct compose
 		return NULL;
 	}
 	sub = msg_sub_new(sr->a->msg, env, http_req_id(sr->r));
-	/* the message is in memory already; the spool takes it at its own pace */
-	(void)msg_sub_write(sub, res->message.data, res->message.len);
+	/* the message is in memory already: it goes in pieces, as the step and the spool take them */
+	msg_sub_write_whole(sub, &res->message);
 	return sub;
 }
 

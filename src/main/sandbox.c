@@ -249,9 +249,9 @@ landlock_confine(const struct config *cfg, int abi)
 	if (cfg->http_keys_file != NULL && cfg->http_keys_file[0] != '\0' &&
 	    ll_allow_file_folder(ruleset, cfg->http_keys_file, attr.handled_access_fs) == -1)
 		goto out;
-	/* read at start only today; kept readable for a reload of the users */
+	/* read again at a reload, the file maybe replaced by a rename */
 	if (cfg->users_file[0] != '\0' &&
-	    ll_allow(ruleset, cfg->users_file, LL_READ, attr.handled_access_fs) == -1)
+	    ll_allow_file_folder(ruleset, cfg->users_file, attr.handled_access_fs) == -1)
 		goto out;
 	/* the scheduler reads it once it starts, after the sandbox (the system's is under /etc) */
 	if (cfg->out_tls_ca_file[0] != '\0' &&

@@ -168,7 +168,7 @@ commit(struct bs *b)
 	hdrscan_init(&scan);
 	(void)hdrscan_feed(&scan, b->body.data, b->body.len);
 	if (scan.nreceived > b->cfg->max_hops)
-		return smtp_session_refused(b->s, 554, "5.4.6", "too many hops", NULL);
+		return smtp_session_refused(b->s, 554, "5.4.6", "too many hops", NULL, 0);
 	/* the file holds the addresses as given (an alias once); the daemon resolves them again */
 	for (size_t i = 0; i < b->env->nrcpts; i++)
 		sm_rcpts_add(&rcpts, b->env->rcpts[i].orig);

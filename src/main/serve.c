@@ -14,17 +14,21 @@
  * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
  * requests in hand finish, wait for deliveries in flight, and exit; the
  * control socket answers until then.
- * SIGHUP reads the TLS certificates and the API keys again; the rest of the
- * configuration needs a restart.
+ * SIGHUP (and sterna reload, through the control socket) reads the whole
+ * configuration again into a new generation (docs/architecture.md,
+ * "Configuration generations"): a bad one is refused whole (and so is one
+ * whose new listeners cannot be bound), a good one is given to the server
+ * (its sessions and listeners), the submission core and the scheduler, and the
+ * TLS certificates and the API keys are read again too. What was built
+ * once from the generation at start stays with it (the key table marks
+ * those keys: config_key_needs_restart()), and the reload says which of
+ * them changed.
  */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,9 +54,9 @@
 #include "http/api_send.h"
 #include "http/http.h"
 #include "http/idempotency.h"
-#include "main/claim.h"
 #include "main/fdlimit.h"
 #include "main/logsetup.h"
+#include "main/privdrop.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
 #include "milter/milter.h"
@@ -73,7 +77,13 @@
 #include "util/workq.h"
 
 struct daemon {
+	/*
+	 * The generation at start: what is built once (spool, threads, the
+	 * modules whose keys need a restart) borrows it for the
+	 * daemon's life. cur is the one in use, a reference of its own.
+	 */
 	struct config *cfg;
+	struct config *cur;
 	struct event_base *base;
 	struct workq *wq;
 	struct workq *auth_wq;	/* password checks, when there is a users file */
@@ -83,6 +93,7 @@ struct daemon {
 	uint64_t recovery_started_us;
 	struct msg_core *msg;
 	struct milter_local *local_milters;	/* the content filters of sendmail, pickup, the API */
+	struct milter_pool *milter_pool;	/* the connections to every filter, idle ones kept */
 	struct events *events;		/* what happens to mail, for those who follow it */
 	struct evlog *evlog;		/* ... kept on disk for the API's event feed */
 	struct msgstate *msgstate;	/* ... each recipient's last state, by queue id */
@@ -99,7 +110,6 @@ struct daemon {
 	struct dashboard *dashboard;	/* the web dashboard, on the HTTP server */
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
-	struct local_db *local;
 	struct server *server;
 	struct tls_server *tls;
 	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
@@ -250,151 +260,65 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: renewed certificates are read again (sessions stay up; a bad
- * file keeps the certificate in use), and so are the API keys. The rest of
- * the configuration is read at start only.
+ * Reads the configuration again (on the loop: a file of at most a few MiB
+ * and the users file, as sterna check reads them) and, when it is good,
+ * makes it the generation in use. Sessions open keep theirs to their end,
+ * jobs out theirs to their end; the rest switches now. Renewed certificates
+ * and API keys are read again in either case (a bad certificate file keeps
+ * the one in use). r says what happened; the log says it too.
  */
+static void
+daemon_reload(struct daemon *d, struct ctl_reload *r)
+{
+	struct config *next;
+	unsigned nbad = 0;
+
+	*r = (struct ctl_reload){ .generation = d->cur->generation };
+	if (d->http != NULL)
+		http_reload(d->http);
+	if (tls_server_has_cert(d->tls))
+		nbad = tls_server_reload(d->tls);
+	if ((next = config_load(d->cfg->path, r->error, sizeof(r->error))) != NULL) {
+		next->generation = d->cur->generation + 1;
+		(void)local_db_of(next);	/* built here, before the generation is shared */
+	}
+	/* first of the switches, and the one that may fail: new listeners are bound */
+	if (next != NULL && server_set_config(d->server, next, r->error, sizeof(r->error)) == -1)
+		config_free(&next);
+	if (next == NULL) {
+		log_err("reload refused: %s; configuration generation %llu stays in use; TLS "
+		    "certificates reloaded: %zu of %zu", r->error,
+		    (unsigned long long)d->cur->generation, d->cfg->ncerts - nbad, d->cfg->ncerts);
+		return;
+	}
+	/* against the generation at start: the keys that need a restart are still its */
+	(void)config_restart_changes(d->cfg, next, r->restart_keys, sizeof(r->restart_keys));
+	msg_core_set_config(d->msg, next);
+	sched_set_config(d->sched, next);
+	config_free(&d->cur);
+	d->cur = next;
+	r->is_done = 1;
+	r->generation = next->generation;
+	log_info("reload: configuration generation %llu in use (%s); TLS certificates reloaded: "
+	    "%zu of %zu%s%s", (unsigned long long)next->generation, next->path,
+	    d->cfg->ncerts - nbad, d->cfg->ncerts,
+	    r->restart_keys[0] != '\0' ? "; waiting for a restart: " : "", r->restart_keys);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
-	unsigned nbad;
+	struct ctl_reload r;
 
 	(void)sig, (void)what;
-	if (d->http != NULL)
-		http_reload(d->http);
-	if (!tls_server_has_cert(d->tls)) {
-		log_info("SIGHUP: no TLS certificate to reload; restart to apply other changes");
-		return;
-	}
-	nbad = tls_server_reload(d->tls);
-	log_info("SIGHUP: TLS certificates reloaded (%zu of %zu); restart to apply other changes",
-	    d->cfg->ncerts - nbad, d->cfg->ncerts);
+	daemon_reload(arg, &r);
 }
 
-/* Creates dir and gives it to uid/gid (started as root). */
-static int
-prepare_dir(const char *dir, uid_t uid, gid_t gid, int is_root)
+/* The control socket's reload op (sterna reload). */
+static void
+reload_op(void *ctx, struct ctl_reload *r)
 {
-	if (mkdir_p(dir, 0700) == -1) {
-		log_err("%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (is_root && chown(dir, uid, gid) == -1) {
-		log_err("chown %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The maildrop folder, given to uid and maildrop.group while we may still chown. */
-static int
-prepare_maildrop(const struct config *c, uid_t uid, gid_t gid, int is_root)
-{
-	char err[1024];
-
-	if (drop_maildrop_prepare(c, uid, gid, is_root, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-/* Drops every capability from the bounding set (root only): 0, or -1 after saying why. */
-static int
-drop_bounding_set(void)
-{
-	int has;
-
-	/* only those still in it: a service manager may have taken the rest already */
-	for (unsigned long cap = 0; (has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
-		if (has == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
-			log_err("cannot drop capability %lu from the bounding set: %s", cap,
-			    strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-drop_privileges(struct daemon *d)
-{
-	const struct config *c = d->cfg;
-	char sub[4096];
-	struct passwd *pw;
-	gid_t mail_gid;
-	int is_root = geteuid() == 0;
-	static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt" };
-
-	if (!is_root) {
-		if (c->user[0] != '\0')
-			log_info("not started as root: server.user '%s' not applied", c->user);
-		if (prepare_dir(c->spool_dir, 0, 0, 0) == -1 ||
-		    claim_mailbox_gid(c, getegid(), &mail_gid) == -1 ||
-		    claim_mailbox_root(c->mailbox_root, geteuid(), mail_gid, 0) == -1 ||
-		    prepare_maildrop(c, geteuid(), getegid(), 0) == -1)
-			return -1;
-		/* what others own here, we cannot give ourselves: the log says which */
-		(void)claim_mailboxes(c->mailbox_root, geteuid(), mail_gid, 0);
-		return 0;
-	}
-	if (c->user[0] == '\0') {
-		log_warn("running as root: set server.user to an unprivileged user");
-		if (claim_mailbox_gid(c, 0, &mail_gid) == -1 ||
-		    claim_mailbox_root(c->mailbox_root, 0, mail_gid, 1) == -1)
-			return -1;
-		(void)claim_mailboxes(c->mailbox_root, 0, mail_gid, 1);
-		return prepare_dir(c->spool_dir, 0, 0, 0) == 0 && prepare_maildrop(c, 0, 0, 1) == 0 ?
-		    0 : -1;
-	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		log_err("%s: server.user: no such user '%s'", c->path, c->user);
-		return -1;
-	}
-	if (claim_mailbox_gid(c, pw->pw_gid, &mail_gid) == -1 ||
-	    prepare_dir(c->spool_dir, pw->pw_uid, pw->pw_gid, 1) == -1 ||
-	    claim_mailbox_root(c->mailbox_root, pw->pw_uid, mail_gid, 1) == -1)
-		return -1;
-	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
-		int n = snprintf(sub, sizeof(sub), "%s/%s", c->spool_dir, spool_subdirs[i]);
-
-		if (n < 0 || (size_t)n >= sizeof(sub) || prepare_dir(sub, pw->pw_uid, pw->pw_gid, 1) == -1)
-			return -1;
-	}
-	if (prepare_maildrop(c, pw->pw_uid, pw->pw_gid, 1) == -1)
-		return -1;
-	(void)claim_mailboxes(c->mailbox_root, pw->pw_uid, mail_gid, 1);
-	/*
-	 * Empty the capability bounding set while root may still do so: no
-	 * program this process could ever run gets a capability back, whatever
-	 * its file capabilities say.
-	 */
-	if (drop_bounding_set() == -1)
-		return -1;
-	/*
-	 * The mailboxes' group as the one supplementary group: a Maildir that
-	 * the reader in that group made (Dovecot) is ours to deliver into too.
-	 */
-	if (setgroups(mail_gid != pw->pw_gid, &mail_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		log_err("cannot become %s: %s", c->user, strerror(errno));
-		return -1;
-	}
-	/* never go back: a setuid(0) that works now means the drop failed */
-	if (setuid(0) == 0) {
-		log_err("privileges could not be dropped");
-		return -1;
-	}
-	/* and no set-id program gains anything for us either (execve keeps this) */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		log_err("cannot set no_new_privs: %s", strerror(errno));
-		return -1;
-	}
-	log_info("running as %s (uid %u); mailboxes: group %u, folders %04o, messages %04o", c->user,
-	    (unsigned)pw->pw_uid, (unsigned)mail_gid, (unsigned)MAILDIR_DIR_MODE,
-	    (unsigned)MAILDIR_FILE_MODE);
-	return 0;
+	daemon_reload(ctx, r);
 }
 
 /*
@@ -449,6 +373,7 @@ daemon_free(struct daemon *d)
 	drops_free(&d->drops);
 	msg_core_free(&d->msg);
 	milter_local_free(&d->local_milters);
+	milter_pool_free(&d->milter_pool);	/* after the sessions and the core, which give theirs back */
 	dkim_signer_free(&d->signer);	/* after the core: its messages have let go of their jobs */
 	dkim_keyring_clear(&d->dkim);
 	idem_free(&d->idem);	/* after the scheduler's workers, which wait for its journal */
@@ -473,7 +398,6 @@ daemon_free(struct daemon *d)
 	workq_free(&d->wq);
 	/* the drain waited for every session, so no check is left in flight */
 	workq_free(&d->auth_wq);
-	local_db_free(&d->local);
 	if (d->sig_term)
 		event_free(d->sig_term);
 	if (d->sig_int)
@@ -490,6 +414,7 @@ daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	/* last: the modules above counted into it to their end (the flusher on its thread) */
 	metrics_free(&d->metrics);
+	config_free(&d->cur);
 	config_free(&d->cfg);
 }
 
@@ -514,6 +439,9 @@ verb_serve(int argc, char **argv)
 		config_free(&d.cfg);
 		return 1;
 	}
+	d.cfg->generation = 1;
+	(void)local_db_of(d.cfg);	/* built before the generation is shared */
+	d.cur = config_ref(d.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	/*
@@ -550,13 +478,13 @@ verb_serve(int argc, char **argv)
 		log_err("dkim: %s", err);
 		goto out;
 	}
-	d.local = local_db_new(d.cfg);
 	/* first of the modules that count: each registers its families as it is made */
 	d.metrics = metrics_new();
 	count_daemon(d.metrics, started_us);
+	d.milter_pool = milter_pool_new(d.base, d.cfg, d.metrics);
 	/* bound as root, before the spool exists; it starts accepting last */
-	struct server_deps deps = { .base = d.base, .cfg = d.cfg, .local = d.local,
-		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics,
+	struct server_deps deps = { .base = d.base, .cfg = d.cfg,
+		.qids = &d.qids, .tls = d.tls, .metrics = d.metrics, .milters = d.milter_pool,
 		.max_sessions = sessions_that_fit(d.cfg) };
 	d.server = server_new(&deps);
 	if (server_bind(d.server, err, sizeof(err)) == -1) {
@@ -570,7 +498,7 @@ verb_serve(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (drop_privileges(&d) == -1)
+	if (privdrop(d.cfg) == -1)
 		goto out;
 	/*
 	 * As the user who will read them again when they change, so that a
@@ -656,10 +584,10 @@ verb_serve(int argc, char **argv)
 	d.figures = figures_new(d.metrics);
 	events_subscribe(d.events, figures_sink, d.figures);
 	struct msg_core_deps mdeps = { .base = d.base, .spool = d.spool, .cfg = d.cfg,
-		.local = d.local, .qids = &d.qids, .events = d.events };
+		.qids = &d.qids, .events = d.events };
 	d.msg = msg_core_new(&mdeps);
 	/* the milters of the entrances that are not SMTP (listeners have their own) */
-	d.local_milters = milter_local_new(d.msg, d.base, d.cfg);
+	d.local_milters = milter_local_new(d.msg, d.milter_pool, d.cfg);
 	/* the signer last: it signs what the content filters left */
 	d.signer = dkim_signer_new(d.msg, d.base, d.cfg, &d.dkim);
 	if ((d.sched = sched_new(d.base, d.spool, d.cfg, d.msg, err, sizeof(err))) == NULL) {
@@ -693,7 +621,7 @@ verb_serve(int argc, char **argv)
 		events_subscribe(d.events, webhooks_sink, d.webhooks);
 	}
 	d.policy = policy_new(&(struct policy_deps){ .base = d.base, .cfg = d.cfg,
-		.local = d.local, .lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
+		.lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
 		.metrics = d.metrics });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
 	d.recovery_started_us = clock_mono_us();
@@ -715,7 +643,8 @@ verb_serve(int argc, char **argv)
 	/* as server.user, so that the socket is that user's; the queue is known by now */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
 		.sched = d.sched, .server = d.server, .suppress = d.suppress,
-		.metrics = d.metrics, .started_us = started_us };
+		.metrics = d.metrics, .started_us = started_us, .reload = reload_op,
+		.reload_ctx = &d };
 	if ((d.control = control_new(&cdeps, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;

@@ -23,6 +23,7 @@ usage(FILE *f)
 	    "       sterna status [-c FILE] the daemon and its queue in numbers\n"
 	    "       sterna top [-c FILE] [-d SECONDS] [--once]\n"
 	    "                               its figures, refreshed like top (sterna top --help)\n"
+	    "       sterna reload [-c FILE]   the daemon reads its configuration again\n"
 	    "       sterna suppression [-c FILE] list|add|remove ...\n"
 	    "                               the addresses not to be mailed again\n"
 	    "       sterna apikey new [-c FILE | -f KEYS_FILE] --scopes send,read,admin\n"
@@ -78,6 +79,8 @@ main(int argc, char **argv)
 		return verb_top(argc - 1, argv + 1);
 	if (strcmp(argv[1], "suppression") == 0)
 		return verb_suppression(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reload") == 0)
+		return verb_reload(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apikey") == 0)
 		return verb_apikey(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dkim") == 0)

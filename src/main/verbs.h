@@ -28,6 +28,8 @@ int verb_mailq(int argc, char **argv);
 int verb_queue_sendmail(const char *config_path, int is_flush, const char *domain);
 /* sterna suppression list|add|remove ... (argv[0] is "suppression"), through the control socket. */
 int verb_suppression(int argc, char **argv);
+/* sterna reload: the daemon reads its configuration again (reload_cli.c). */
+int verb_reload(int argc, char **argv);
 /* sterna apikey new ... (argv[0] is "apikey"): an API key for the HTTP API. */
 int verb_apikey(int argc, char **argv);
 /* sterna dkim keygen ... (argv[0] is "dkim"): a DKIM signing key and its DNS record. */

@@ -11,13 +11,18 @@
  * and every step from then on answered with the default action, tempfail
  * (451 4.7.1) or accept (as if the filter were not there), like Postfix's
  * milter_default_action. Its answers never reach the SMTP client raw.
+ * Between two connections' worth of steps a connection may be parked for
+ * its pool (pool.c): idle after QUIT_NC, closed when the filter speaks,
+ * closes, or the idle timeout passes.
  */
-#include "milter/milter.h"
+#include "milter/milter_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,7 +34,8 @@
 #define OUT_MAX (MILTER_CHUNK + 64 * 1024)	/* one step: macros and a body chunk at most */
 #define IN_HIGH (256 * 1024)			/* read no further ahead of the packets taken */
 
-enum mc_state { MC_CONNECTING, MC_NEGOTIATING, MC_READY, MC_BUSY, MC_DEAD };
+/* MC_IDLE: parked in a pool (pool.c) after QUIT_NC, between two connections' worth of steps */
+enum mc_state { MC_CONNECTING, MC_NEGOTIATING, MC_READY, MC_BUSY, MC_IDLE, MC_DEAD };
 
 /* A step asked before the filter was ready, its strings copied. */
 struct pending {
@@ -60,6 +66,8 @@ struct milter_client {
 	int is_aborting;		/* the reply in flight is for a message given up: drop it */
 	int depth;			/* inside a callback of ours */
 	int is_freed;
+	void (*gone)(void *arg, struct milter_client *mc);	/* MC_IDLE: hears that it ended */
+	void *gone_arg;
 	char log_id[40];
 };
 
@@ -67,6 +75,12 @@ const char *
 milter_client_name(const struct milter_client *mc)
 {
 	return mc->conf->name;
+}
+
+const struct config_milter *
+milter_client_conf(const struct milter_client *mc)
+{
+	return mc->conf;
 }
 
 static void
@@ -159,11 +173,24 @@ step_name(uint8_t cmd)
 	}
 }
 
+/* A MAIL or RCPT step's arguments, kept NUL after NUL in p->body, as an array. */
+static size_t
+split_args(const struct pending *p, const char *args[MILTER_MAX_ARGS])
+{
+	size_t n = 0, at = 0;
+
+	while (at < p->n && n < MILTER_MAX_ARGS) {
+		args[n++] = (const char *)p->body + at;
+		at += strlen((const char *)p->body + at) + 1;
+	}
+	return n;
+}
+
 /* Runs step p on the session now; *act as a step function says. */
 static void
 run(struct milter_client *mc, const struct pending *p, struct milter_action *act)
 {
-	const char *path = p->a;
+	const char *args[MILTER_MAX_ARGS];
 
 	switch (p->cmd) {
 	case MILTER_CMD_CONNECT:
@@ -173,10 +200,10 @@ run(struct milter_client *mc, const struct pending *p, struct milter_action *act
 		milter_helo(&mc->m, p->a, act);
 		break;
 	case MILTER_CMD_MAIL:
-		milter_mail(&mc->m, &path, 1, act);
+		milter_mail(&mc->m, args, split_args(p, args), act);
 		break;
 	case MILTER_CMD_RCPT:
-		milter_rcpt(&mc->m, &path, 1, act);
+		milter_rcpt(&mc->m, args, split_args(p, args), act);
 		break;
 	case MILTER_CMD_DATA:
 		milter_data(&mc->m, act);
@@ -369,10 +396,25 @@ read_packets(struct milter_client *mc)
 	}
 }
 
+/*
+ * A parked connection that the filter spoke on, closed or let time out is
+ * in a state nobody knows: its pool is told, and it is closed.
+ */
+static int
+idle_ends(struct milter_client *mc)
+{
+	if (mc->st != MC_IDLE)
+		return 0;
+	mc->gone(mc->gone_arg, mc);
+	return 1;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
+	if (idle_ends(arg))
+		return;
 	read_packets(arg);
 }
 
@@ -383,6 +425,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	char why[160];
 
 	(void)bev;
+	if (idle_ends(mc))
+		return;
 	if (what & BEV_EVENT_CONNECTED) {
 		struct milter_action act;
 
@@ -410,6 +454,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	char why[160];
 
 	(void)fd, (void)what;
+	if (idle_ends(mc))
+		return;
 	if (mc->st == MC_CONNECTING || mc->st == MC_NEGOTIATING)
 		snprintf(why, sizeof(why), "no connection and negotiation within %u ms",
 		    mc->conf->connect_timeout_ms);
@@ -482,6 +528,7 @@ milter_client_free(struct milter_client **mcp)
 	}
 	evtimer_del(mc->timer);
 	event_free(mc->timer);
+	/* a parked one already said QUIT_NC: it is closed without more (libmilter ignores QUIT there) */
 	if (mc->bev != NULL && mc->st == MC_READY) {
 		milter_quit(&mc->m, 0);
 		flush(mc);
@@ -497,6 +544,62 @@ milter_client_free(struct milter_client **mcp)
 	milter_clear(&mc->m);
 	buf_clear(&mc->out);
 	free(mc);
+}
+
+/* ---- reuse (pool.c) ---- */
+
+int
+milter_client_is_reusable(const struct milter_client *mc)
+{
+	/* nothing in flight, nothing unread, and the filter where QUIT_NC is taken */
+	return mc->st == MC_READY && mc->bev != NULL && mc->depth == 0 && !mc->is_paused &&
+	    !mc->is_aborting && mc->pending.cmd == 0 && mc->rd.nlen == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(mc->bev)) == 0 &&
+	    milter_is_reusable(&mc->m);
+}
+
+int
+milter_client_park(struct milter_client *mc, unsigned idle_timeout_ms,
+    void (*gone)(void *arg, struct milter_client *mc), void *arg)
+{
+	ASSERT(milter_client_is_reusable(mc));
+	milter_quit(&mc->m, 1);
+	flush(mc);
+	if (mc->st == MC_DEAD)
+		return -1;
+	mc->st = MC_IDLE;
+	mc->gone = gone;
+	mc->gone_arg = arg;
+	mc->cb = NULL;
+	mc->ctx = NULL;
+	arm(mc, idle_timeout_ms);
+	return 0;
+}
+
+int
+milter_client_is_parked_alive(const struct milter_client *mc)
+{
+	evutil_socket_t fd = bufferevent_getfd(mc->bev);
+	uint8_t b;
+	ssize_t n;
+
+	if (mc->st != MC_IDLE || fd == -1 ||
+	    evbuffer_get_length(bufferevent_get_input(mc->bev)) > 0)
+		return 0;
+	/* the loop may not have heard yet what the kernel knows: a close, or bytes */
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void
+milter_client_unpark(struct milter_client *mc, const char *log_id)
+{
+	ASSERT(mc->st == MC_IDLE);
+	evtimer_del(mc->timer);
+	mc->st = MC_READY;
+	mc->gone = NULL;
+	mc->gone_arg = NULL;
+	set_log_id(mc, log_id);
 }
 
 /* ---- the steps ---- */
@@ -527,18 +630,39 @@ milter_client_helo(struct milter_client *mc, const char *helo, milter_client_cb 
 	return ask_string(mc, MILTER_CMD_HELO, helo, cb, ctx, now);
 }
 
-int
-milter_client_mail(struct milter_client *mc, const char *path, milter_client_cb cb, void *ctx,
-    struct milter_action *now)
+/* MAIL or RCPT: the path and the parameters, copied NUL after NUL. */
+static int
+ask_args(struct milter_client *mc, uint8_t cmd, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
 {
-	return ask_string(mc, MILTER_CMD_MAIL, path, cb, ctx, now);
+	struct pending p = { cmd, NULL, NULL, 0, 0, NULL, 0, cb, ctx };
+	size_t len = 0;
+
+	ASSERT(n >= 1 && n <= MILTER_MAX_ARGS);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(args[i]) + 1;
+	p.body = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(args[i]) + 1;
+
+		memcpy(p.body + p.n, args[i], k);
+		p.n += k;
+	}
+	return ask(mc, &p, now);
 }
 
 int
-milter_client_rcpt(struct milter_client *mc, const char *path, milter_client_cb cb, void *ctx,
-    struct milter_action *now)
+milter_client_mail(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
 {
-	return ask_string(mc, MILTER_CMD_RCPT, path, cb, ctx, now);
+	return ask_args(mc, MILTER_CMD_MAIL, args, n, cb, ctx, now);
+}
+
+int
+milter_client_rcpt(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now)
+{
+	return ask_args(mc, MILTER_CMD_RCPT, args, n, cb, ctx, now);
 }
 
 int

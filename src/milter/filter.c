@@ -11,7 +11,7 @@
  *
  * An SMTP connection's filters already heard connect, HELO, MAIL, RCPT and
  * DATA through their set (set.c). A message from another entrance gets a
- * connection of its own to each of server.local_milters, and those steps
+ * connection to each of server.local_milters from its pool, and those steps
  * are played first, from the envelope, as from a client on 127.0.0.1.
  */
 #include "milter/milter_int.h"
@@ -31,7 +31,7 @@ enum job { JOB_NONE, JOB_HEADER, JOB_EOH, JOB_BODY, JOB_END };
 
 struct mfilter {
 	struct milter_client *mc;
-	int owns_client;		/* a local entrance's: this message's own connection */
+	struct milter_pool *pool;	/* a local entrance's: mc is this message's, from the pool */
 	struct msg_filter *f;		/* the step's handle, from the first event on */
 	char qid[QID_LEN + 1];
 	/* a local entrance's steps before the message: 0 connect, 1 HELO, 2 MAIL, 3.. RCPT, DATA */
@@ -178,12 +178,13 @@ ask_prestep(struct mfilter *mf, struct milter_action *act)
 	case 2:
 		snprintf(path, sizeof(path), "<%s>", env->sender);
 		milter_client_set_macro(mf->mc, "{mail_addr}", env->sender);
-		return milter_client_mail(mf->mc, path, on_answer, mf, act);
+		return milter_client_mail(mf->mc, (const char *[]){ path }, 1, on_answer, mf, act);
 	default:
 		if (i - 3 < env->nrcpts) {
 			snprintf(path, sizeof(path), "<%s>", env->rcpts[i - 3].to);
 			milter_client_set_macro(mf->mc, "{rcpt_addr}", env->rcpts[i - 3].to);
-			return milter_client_rcpt(mf->mc, path, on_answer, mf, act);
+			return milter_client_rcpt(mf->mc, (const char *[]){ path }, 1, on_answer, mf,
+			    act);
 		}
 		return milter_client_data(mf->mc, on_answer, mf, act);
 	}
@@ -377,8 +378,8 @@ ev_free(void *self)
 {
 	struct mfilter *mf = self;
 
-	if (mf->owns_client)
-		milter_client_free(&mf->mc);
+	if (mf->pool != NULL)
+		milter_pool_give(mf->pool, &mf->mc);
 	else if (!mf->is_decided)
 		/* given up unanswered; once answered, the connection may be on the next message */
 		milter_client_abort(mf->mc, mf);
@@ -402,13 +403,13 @@ static const struct msg_filter_ops milter_filter_ops = {
 };
 
 static struct mfilter *
-mfilter_new(struct milter_client *mc, int owns_client, const char *qid)
+mfilter_new(struct milter_client *mc, struct milter_pool *pool, const char *qid)
 {
 	struct mfilter *mf = xcalloc(1, sizeof(*mf));
 
 	mf->mc = mc;
-	mf->owns_client = owns_client;
-	mf->is_prestepped = !owns_client;
+	mf->pool = pool;
+	mf->is_prestepped = pool == NULL;
 	snprintf(mf->qid, sizeof(mf->qid), "%s", qid);
 	buf_init(&mf->data, HEADER_LIST_MAX);
 	milter_client_set_macro(mc, "i", qid);
@@ -424,16 +425,16 @@ milter_filters_add(struct milter_client *const *clients, size_t n, struct msg_su
 	for (size_t i = 0; i < n; i++) {
 		if (milter_client_msg_is_over(clients[i]))
 			continue;	/* accepted the connection or the message, or down with accept */
-		msg_sub_add_filter(sub, &milter_filter_ops, mfilter_new(clients[i], 0, qid));
+		msg_sub_add_filter(sub, &milter_filter_ops, mfilter_new(clients[i], NULL, qid));
 	}
 }
 
 /* ---- the other entrances ---- */
 
 struct local_maker {
-	struct event_base *base;
+	struct milter_pool *pool;
 	const struct config *cfg;
-	const struct config_milter *conf;
+	size_t idx;			/* the filter, in cfg->milters */
 	struct msg_filter_maker maker;
 };
 
@@ -441,14 +442,12 @@ static void *
 make_local(void *ctx, const struct spool_msg *env, const char *entrance)
 {
 	struct local_maker *lm = ctx;
-	struct milter_limits lim;
 	struct milter_client *mc;
 
 	/* SMTP has its listener's filters; the queue's own notices are not filtered */
 	if (env->origin == SPOOL_FROM_SMTP || env->origin == SPOOL_FROM_NOTICE)
 		return NULL;
-	milter_limits_of(lm->cfg, &lim);
-	mc = milter_client_new(lm->base, lm->conf, &lim, env->qid);
+	mc = milter_pool_take(lm->pool, lm->idx, env->qid);
 	milter_client_set_macro(mc, "j", lm->cfg->hostname);
 	milter_client_set_macro(mc, "v", "sterna " STERNA_VERSION);
 	milter_client_set_macro(mc, "_", "localhost [127.0.0.1]");
@@ -457,7 +456,7 @@ make_local(void *ctx, const struct spool_msg *env, const char *entrance)
 	milter_client_set_macro(mc, "{client_name}", "localhost");
 	milter_client_set_macro(mc, "{auth_authen}", env->auth_user ? env->auth_user :
 	    env->local_user);
-	return mfilter_new(mc, 1, env->qid);
+	return mfilter_new(mc, lm->pool, env->qid);
 }
 
 struct milter_local {
@@ -465,7 +464,7 @@ struct milter_local {
 };
 
 struct milter_local *
-milter_local_new(struct msg_core *core, struct event_base *base, const struct config *cfg)
+milter_local_new(struct msg_core *core, struct milter_pool *pool, const struct config *cfg)
 {
 	struct milter_local *l;
 
@@ -476,9 +475,9 @@ milter_local_new(struct msg_core *core, struct event_base *base, const struct co
 		/* the core keeps a pointer to each maker's ctx: they live in l, after the core */
 		struct local_maker *lm = &l->makers[i];
 
-		lm->base = base;
+		lm->pool = pool;
 		lm->cfg = cfg;
-		lm->conf = &cfg->milters[cfg->local_milter_idx[i]];
+		lm->idx = cfg->local_milter_idx[i];
 		lm->maker.ops = &milter_filter_ops;
 		lm->maker.place = MSG_FILTER_CONTENT;
 		lm->maker.make = make_local;

@@ -34,10 +34,26 @@
 #include "smtp/session.h"
 #include "util/verdict.h"
 
+struct metrics;
 struct msg_core;
 struct msg_sub;
 struct milter_client;
+struct milter_pool;
 struct milter_set;
+
+/* ---- the idle connections to each filter (pool.c) ---- */
+
+/*
+ * The pools of every milter section of cfg (borrowed, with base and
+ * metrics: they must outlive the pools): sets and local entrances take
+ * their connections here and give them back, and one that can serve
+ * another session waits here, idle, within milter.NAME.idle_connections
+ * and idle_timeout. Counted in sterna_milter_connections_total.
+ */
+struct milter_pool *milter_pool_new(struct event_base *base, const struct config *cfg,
+    struct metrics *metrics);
+/* Closes the idle connections and frees *p; after every set and local entrance. */
+void milter_pool_free(struct milter_pool **p);
 
 /* ---- one filter ---- */
 
@@ -68,10 +84,11 @@ int milter_client_connect(struct milter_client *mc, const char *hostname, char f
     uint16_t port, const char *addr, milter_client_cb cb, void *ctx, struct milter_action *now);
 int milter_client_helo(struct milter_client *mc, const char *helo, milter_client_cb cb,
     void *ctx, struct milter_action *now);
-int milter_client_mail(struct milter_client *mc, const char *path, milter_client_cb cb,
-    void *ctx, struct milter_action *now);
-int milter_client_rcpt(struct milter_client *mc, const char *path, milter_client_cb cb,
-    void *ctx, struct milter_action *now);
+/* args[0] is the path in angle brackets, then the ESMTP parameters: n in all, 1 to MILTER_MAX_ARGS. */
+int milter_client_mail(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now);
+int milter_client_rcpt(struct milter_client *mc, const char *const *args, size_t n,
+    milter_client_cb cb, void *ctx, struct milter_action *now);
 int milter_client_data(struct milter_client *mc, milter_client_cb cb, void *ctx,
     struct milter_action *now);
 int milter_client_header(struct milter_client *mc, const char *name, struct slice value,
@@ -112,21 +129,36 @@ struct milter_conn_info {
 	int is_v6;
 };
 
-/* A new set of the listener's filters (idx into cfg->milters, n of them), connecting now. */
-struct milter_set *milter_set_new(struct event_base *base, const struct config *cfg,
+/*
+ * A new set of the listener's filters (idx into gen's milters, n of them),
+ * their connections taken from pool (borrowed): an idle one, or a new one
+ * connecting now. The pool has the filters of the configuration it was
+ * made with (milters need a restart); a filter of gen is found in it by
+ * name, and one it does not know (added by a reload) is left out until
+ * the restart the reload asked for.
+ */
+struct milter_set *milter_set_new(struct milter_pool *pool, const struct config *gen,
     const size_t *idx, size_t n, const struct milter_conn_info *info);
-/* Says QUIT to each filter and frees *s; cancels a question out. */
+/* Gives each connection back to the pool (or says QUIT) and frees *s; cancels a question out. */
 void milter_set_free(struct milter_set **s);
+/* What the filters hear of the session besides its question: each NULL when unknown or none. */
+struct milter_session_info {
+	const char *tls_version, *tls_cipher;
+	const char *cert_subject, *cert_issuer;	/* CNs of the client's certificate, if it gave one */
+	const char *client_ptr;		/* the PTR name of the client's address (unverified) */
+	const char *client_name;	/* ... a name that resolves back to it */
+};
+
 /*
  * Asks the filters about the session's question q (CONNECT, HELO, MAIL,
  * RCPT, DATA; other stages are accepted at once), in order, after
- * policy accepted it; tls_version and tls_cipher are the connection's (NULL
- * without TLS). Returns 1 with the verdict in *now, or 0: done(ctx, v)
- * comes later on the loop. The first filter that does not accept answers.
+ * policy accepted it; info is copied. Returns 1 with the verdict in *now,
+ * or 0: done(ctx, v) comes later on the loop. The first filter that does
+ * not accept answers.
  */
-int milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_version,
-    const char *tls_cipher, void (*done)(void *ctx, const struct verdict *v), void *ctx,
-    struct verdict *now);
+int milter_set_ask(struct milter_set *s, const struct smtp_ask *q,
+    const struct milter_session_info *info, void (*done)(void *ctx, const struct verdict *v),
+    void *ctx, struct verdict *now);
 /*
  * Puts each filter of the set into sub's content step (msg_sub_add_filter),
  * before the message's first byte, with qid for the macro i.
@@ -139,11 +171,12 @@ struct milter_local;
 
 /*
  * Adds a maker to core for each of cfg->local_milters: each message from
- * sendmail, pickup or the HTTP API (not notices) gets a connection of its
- * own to that filter. cfg and base must outlive core. Returns the makers,
- * to be freed after core (NULL when there are none).
+ * sendmail, pickup or the HTTP API (not notices) gets a connection to that
+ * filter from pool (borrowed) for itself, given back at its end. cfg and
+ * pool must outlive core. Returns the makers, to be freed after core
+ * (NULL when there are none).
  */
-struct milter_local *milter_local_new(struct msg_core *core, struct event_base *base,
+struct milter_local *milter_local_new(struct msg_core *core, struct milter_pool *pool,
     const struct config *cfg);
 void milter_local_free(struct milter_local **l);
 

@@ -13,12 +13,12 @@
 
 /*
  * Until a filter names its own, each stage sends these (Postfix's default
- * lists, plus the client's address and name at connect).
+ * lists, plus the client's address and names at connect).
  */
 static const char *const default_macros[MILTER_NSTAGES] = {
 	[MILTER_STAGE_CONNECT] = ("j {daemon_name} {daemon_addr} {daemon_port} v _ "
-	    "{client_addr} {client_port} {client_name}"),
-	[MILTER_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits}",
+	    "{client_addr} {client_port} {client_name} {client_ptr}"),
+	[MILTER_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}",
 	[MILTER_STAGE_MAIL] = "i {auth_type} {auth_authen} {mail_addr} {mail_host} {mail_mailer}",
 	[MILTER_STAGE_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",	/* our queue id comes after MAIL */
 	[MILTER_STAGE_DATA] = "i",

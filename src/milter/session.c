@@ -65,14 +65,20 @@ milter_init(struct milter *m, const char *name, const struct milter_limits *lim,
 	buf_init(&m->scratch, MILTER_CHUNK);
 }
 
-void
-milter_clear(struct milter *m)
+static void
+macros_clear(struct milter *m)
 {
 	for (size_t i = 0; i < m->nmacros; i++) {
 		free((char *)m->macros[i].name);
 		free((char *)m->macros[i].value);
 	}
 	m->nmacros = 0;
+}
+
+void
+milter_clear(struct milter *m)
+{
+	macros_clear(m);
 	buf_clear(&m->scratch);
 }
 
@@ -180,6 +186,7 @@ should_send(struct milter *m, uint8_t cmd, struct milter_action *act)
 		answer_accept(act);
 		return 0;
 	}
+	m->is_at_msg_end = 0;	/* the filter moves on from where it was */
 	return 1;
 }
 
@@ -361,8 +368,10 @@ void
 milter_abort(struct milter *m)
 {
 	if (m->in_msg && (m->state == MILTER_IDLE || m->state == MILTER_OVER) &&
-	    !m->has_sticky)
+	    !m->has_sticky) {
 		(void)milter_put_bare(m->out, MILTER_CMD_ABORT);
+		m->is_at_msg_end = 0;
+	}
 	msg_reset(m);
 }
 
@@ -372,9 +381,18 @@ milter_quit(struct milter *m, int is_new_conn_next)
 	if (m->state == MILTER_IDLE || m->state == MILTER_OVER)
 		(void)milter_put_bare(m->out, is_new_conn_next ? MILTER_CMD_QUIT_NC :
 		    MILTER_CMD_QUIT);
-	m->state = is_new_conn_next ? MILTER_NEW : MILTER_OVER;
+	m->state = is_new_conn_next && m->state == MILTER_IDLE ? MILTER_IDLE : MILTER_OVER;
 	m->has_sticky = 0;
+	m->is_at_msg_end = 0;
 	msg_reset(m);
+	if (is_new_conn_next)
+		macros_clear(m);	/* the last connection's values must not reach the next one */
+}
+
+int
+milter_is_reusable(const struct milter *m)
+{
+	return m->state == MILTER_IDLE && m->is_at_msg_end && !m->has_sticky && !m->in_msg;
 }
 
 int
@@ -476,6 +494,7 @@ verdict_of(struct milter *m, const struct milter_reply *r, struct milter_action 
 	switch (r->cmd) {
 	case MILTER_REP_CONTINUE:
 		verdict_accept(&act->v);
+		m->is_at_msg_end = cmd == MILTER_CMD_BODYEOB;
 		break;
 	case MILTER_REP_ACCEPT:
 		verdict_accept(&act->v);

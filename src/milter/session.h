@@ -28,6 +28,7 @@
 
 #define MILTER_MAX_MACROS 40		/* values the caller may set */
 #define MILTER_MACRO_VALUE_MAX 512
+#define MILTER_MAX_ARGS 16		/* MAIL's and RCPT's: the path and 15 parameters */
 
 /* What one message may come to at a filter's hands. */
 struct milter_limits {
@@ -71,6 +72,7 @@ struct milter {
 	int is_msg_accepted;		/* ACCEPT during this message: no more of it */
 	int is_body_skipped;		/* SKIP: no more body chunks */
 	int has_sticky;			/* a connection-level refusal, given to every later step */
+	int is_at_msg_end;		/* the last step sent was the end of a message, answered CONTINUE */
 	struct verdict sticky;
 	unsigned changes, rcpts_added;
 	uint64_t body_bytes, header_bytes;
@@ -98,7 +100,7 @@ void milter_open(struct milter *m, struct milter_action *act);	/* OPTNEG */
 void milter_connect(struct milter *m, const char *hostname, char family, uint16_t port,
     const char *addr, struct milter_action *act);
 void milter_helo(struct milter *m, const char *helo, struct milter_action *act);
-/* args[0] is the path with its angle brackets, then the ESMTP parameters (at most 15). */
+/* args[0] is the path with its angle brackets, then the ESMTP parameters (n <= MILTER_MAX_ARGS). */
 void milter_mail(struct milter *m, const char *const *args, size_t n, struct milter_action *act);
 void milter_rcpt(struct milter *m, const char *const *args, size_t n, struct milter_action *act);
 void milter_data(struct milter *m, struct milter_action *act);
@@ -115,8 +117,20 @@ void milter_unknown(struct milter *m, const char *line, struct milter_action *ac
  * left): ABORT if due. milter_mail() does it too, for a message not aborted.
  */
 void milter_abort(struct milter *m);
-/* The connection ends: QUIT (or QUIT_NC when another connection follows on this one). */
+/*
+ * The connection ends: QUIT; or QUIT_NC when another connection follows on
+ * this one (only when milter_is_reusable()): the negotiation stays, the
+ * macros go (libmilter forgets them too), and the next step is CONNECT.
+ */
 void milter_quit(struct milter *m, int is_new_conn_next);
+/*
+ * 1 when the filter is known to take QUIT_NC and then a new connection:
+ * negotiated, not failed, and the last step sent was the end of a message
+ * that it answered with CONTINUE. libmilter takes QUIT_NC only there (its
+ * ST_ENDM): after ACCEPT, a refusal, an ABORT or a step without a message
+ * it ignores QUIT_NC and then the CONNECT that follows, without a reply.
+ */
+int milter_is_reusable(const struct milter *m);
 /* One reply from the filter, while waiting; what follows in *act. */
 void milter_input(struct milter *m, const struct milter_reply *r, struct milter_action *act);
 /* The filter is done with this message: 1 when no more of it need be sent. */

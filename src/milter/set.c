@@ -8,6 +8,7 @@
  */
 #include "milter/milter_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "util/xalloc.h"
 
 struct milter_set {
+	struct milter_pool *pool;
 	struct milter_client *clients[CONFIG_MILTERS_MAX];
 	size_t n;
 	char conn_id[24];
@@ -26,7 +28,10 @@ struct milter_set {
 	size_t next;			/* the client asked next */
 	char addr[SMTP_ADDR_FMT_MAX];	/* the sender or recipient asked about */
 	char path[SMTP_ADDR_FMT_MAX + 2];	/* ... in angle brackets; CONNECT: "[address]" */
-	char tls_version[32], tls_cipher[128];	/* "" without TLS */
+	/* the session as the question found it ("" for none) */
+	char tls_version[32], tls_cipher[128];
+	char cert_subject[256], cert_issuer[256];
+	char client_ptr[256], client_name[256];
 	void (*done)(void *ctx, const struct verdict *v);
 	void *ctx;
 	int is_out;
@@ -42,23 +47,26 @@ milter_limits_of(const struct config *cfg, struct milter_limits *out)
 }
 
 struct milter_set *
-milter_set_new(struct event_base *base, const struct config *cfg, const size_t *idx, size_t n,
-    const struct milter_conn_info *info)
+milter_set_new(struct milter_pool *pool, const struct config *gen, const size_t *idx,
+    size_t n, const struct milter_conn_info *info)
 {
 	struct milter_set *s = xcalloc(1, sizeof(*s));
-	struct milter_limits lim;
 	char port[8], dport[8], underscore[INET6_ADDRSTRLEN + 16];
 
 	ASSERT(n <= CONFIG_MILTERS_MAX);
-	milter_limits_of(cfg, &lim);
+	s->pool = pool;
 	snprintf(s->conn_id, sizeof(s->conn_id), "%s", info->conn_id);
 	s->client_port = info->client_port;
 	snprintf(port, sizeof(port), "%u", info->client_port);
 	snprintf(dport, sizeof(dport), "%u", info->daemon_port);
 	snprintf(underscore, sizeof(underscore), "[%s]", info->client_ip);
 	for (size_t i = 0; i < n; i++) {
-		struct milter_client *mc = milter_client_new(base, &cfg->milters[idx[i]], &lim,
-		    info->conn_id);
+		size_t at = milter_pool_find(pool, gen->milters[idx[i]].name);
+		struct milter_client *mc;
+
+		if (at == SIZE_MAX)
+			continue;
+		mc = milter_pool_take(pool, at, info->conn_id);
 
 		milter_client_set_macro(mc, "j", info->hostname);
 		milter_client_set_macro(mc, "v", "sterna " STERNA_VERSION);
@@ -83,9 +91,26 @@ milter_set_free(struct milter_set **sp)
 	if (s == NULL)
 		return;
 	for (size_t i = 0; i < s->n; i++)
-		milter_client_free(&s->clients[i]);
+		milter_pool_give(s->pool, &s->clients[i]);
 	free(s);
 	*sp = NULL;
+}
+
+/* s's copy of a string: "" stands for none. */
+static const char *
+or_null(const char *v)
+{
+	return v[0] != '\0' ? v : NULL;
+}
+
+/* The TLS macros, at HELO and again at MAIL (STARTTLS comes between the two). */
+static void
+set_tls_macros(const struct milter_set *s, struct milter_client *mc)
+{
+	milter_client_set_macro(mc, "{tls_version}", or_null(s->tls_version));
+	milter_client_set_macro(mc, "{cipher}", or_null(s->tls_cipher));
+	milter_client_set_macro(mc, "{cert_subject}", or_null(s->cert_subject));
+	milter_client_set_macro(mc, "{cert_issuer}", or_null(s->cert_issuer));
 }
 
 /* The macros of the step asked about, on client mc. */
@@ -93,18 +118,21 @@ static void
 set_stage_macros(const struct milter_set *s, struct milter_client *mc)
 {
 	const struct smtp_ask *q = s->q;
-	const char *tls_version = s->tls_version[0] ? s->tls_version : NULL;
-	const char *tls_cipher = s->tls_cipher[0] ? s->tls_cipher : NULL;
 	const char *path = s->addr;
 
 	switch (q->stage) {
+	case SMTP_STAGE_CONNECT:
+		milter_client_set_macro(mc, "{client_ptr}", or_null(s->client_ptr));
+		/* a verified name if the policy engine found one; else "[address]", as Postfix */
+		if (s->client_name[0] != '\0')
+			milter_client_set_macro(mc, "{client_name}", s->client_name);
+		break;
 	case SMTP_STAGE_HELO:
-		milter_client_set_macro(mc, "{tls_version}", tls_version);
-		milter_client_set_macro(mc, "{cipher}", tls_cipher);
+		set_tls_macros(s, mc);
 		break;
 	case SMTP_STAGE_MAIL:
-		milter_client_set_macro(mc, "{tls_version}", tls_version);
-		milter_client_set_macro(mc, "{cipher}", tls_cipher);
+		set_tls_macros(s, mc);
+		milter_client_set_macro(mc, "{auth_type}", q->auth_user ? q->auth_mech : NULL);
 		milter_client_set_macro(mc, "{auth_authen}", q->auth_user);
 		milter_client_set_macro(mc, "{mail_addr}", path);
 		milter_client_set_macro(mc, "{mail_mailer}", "smtp");
@@ -145,7 +173,12 @@ static int
 ask_from(struct milter_set *s, struct verdict *v)
 {
 	const struct smtp_ask *q = s->q;
+	const char *args[MILTER_MAX_ARGS] = { s->path };
+	size_t nargs = 1;
 
+	/* MAIL and RCPT: the path, then the ESMTP parameters as the client gave them */
+	for (size_t i = 0; i < q->nparams && nargs < MILTER_MAX_ARGS; i++)
+		args[nargs++] = q->params[i];
 	verdict_accept(v);
 	for (; s->next < s->n; s->next++) {
 		struct milter_client *mc = s->clients[s->next];
@@ -162,10 +195,10 @@ ask_from(struct milter_set *s, struct verdict *v)
 			is_now = milter_client_helo(mc, q->helo, on_client_answer, s, &act);
 			break;
 		case SMTP_STAGE_MAIL:
-			is_now = milter_client_mail(mc, s->path, on_client_answer, s, &act);
+			is_now = milter_client_mail(mc, args, nargs, on_client_answer, s, &act);
 			break;
 		case SMTP_STAGE_RCPT:
-			is_now = milter_client_rcpt(mc, s->path, on_client_answer, s, &act);
+			is_now = milter_client_rcpt(mc, args, nargs, on_client_answer, s, &act);
 			break;
 		case SMTP_STAGE_DATA:
 			milter_client_set_macro(mc, "i", q->qid);
@@ -206,10 +239,20 @@ on_client_answer(void *ctx, const struct milter_action *act)
 		s->done(s->ctx, &v);
 }
 
+/* Copies v (NULL: none) into out; a value cut by the bound is none rather than wrong. */
+static void
+keep(char *out, size_t size, const char *v)
+{
+	int n = snprintf(out, size, "%s", v ? v : "");
+
+	if (n < 0 || (size_t)n >= size)
+		out[0] = '\0';
+}
+
 int
-milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_version,
-    const char *tls_cipher, void (*done)(void *ctx, const struct verdict *v), void *ctx,
-    struct verdict *now)
+milter_set_ask(struct milter_set *s, const struct smtp_ask *q,
+    const struct milter_session_info *info, void (*done)(void *ctx, const struct verdict *v),
+    void *ctx, struct verdict *now)
 {
 	ASSERT(!s->is_out);
 	s->q = q;
@@ -217,8 +260,12 @@ milter_set_ask(struct milter_set *s, const struct smtp_ask *q, const char *tls_v
 	s->done = done;
 	s->ctx = ctx;
 	s->path[0] = s->addr[0] = '\0';
-	snprintf(s->tls_version, sizeof(s->tls_version), "%s", tls_version ? tls_version : "");
-	snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", tls_cipher ? tls_cipher : "");
+	keep(s->tls_version, sizeof(s->tls_version), info->tls_version);
+	keep(s->tls_cipher, sizeof(s->tls_cipher), info->tls_cipher);
+	keep(s->cert_subject, sizeof(s->cert_subject), info->cert_subject);
+	keep(s->cert_issuer, sizeof(s->cert_issuer), info->cert_issuer);
+	keep(s->client_ptr, sizeof(s->client_ptr), info->client_ptr);
+	keep(s->client_name, sizeof(s->client_name), info->client_name);
 	if (q->stage == SMTP_STAGE_CONNECT) {
 		snprintf(s->path, sizeof(s->path), "[%s]", q->client_ip);
 	} else if (q->stage == SMTP_STAGE_MAIL || q->stage == SMTP_STAGE_RCPT) {

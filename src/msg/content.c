@@ -154,13 +154,15 @@ content_open(struct content *ct, struct spool_txn *txn)
 /* ---- what decides the message ---- */
 
 /* v decides the message (rule names the decider when v does not): nothing of it is kept. */
+/* The message is decided: by a filter's answer (is_filter), or by the step itself. */
 static void
-decide(struct content *ct, const struct verdict *v, const char *rule)
+decide(struct content *ct, const struct verdict *v, const char *rule, int is_filter)
 {
 	if (ct->is_decided)
 		return;
 	ct->is_decided = 1;
 	ct->verdict = *v;
+	ct->is_filter_verdict = is_filter;
 	if (ct->verdict.rule[0] == '\0')
 		snprintf(ct->verdict.rule, sizeof(ct->verdict.rule), "%s", rule);
 	spool_txn_abort(&ct->txn);
@@ -176,7 +178,7 @@ too_large(struct content *ct)
 
 	verdict_set(&v, VERDICT_REJECT, 552, "5.3.4", "content",
 	    "header section too large to be filtered");
-	decide(ct, &v, "content");
+	decide(ct, &v, "content", 0);
 }
 
 /* ---- the header section, cut into fields ---- */
@@ -395,7 +397,7 @@ backlog_add(struct content *ct, const uint8_t *p, size_t n)
 
 		verdict_set(&v, VERDICT_TEMPFAIL, 451, "4.3.0", "content",
 		    "content filters fell behind");
-		decide(ct, &v, "content");
+		decide(ct, &v, "content", 0);
 	}
 }
 
@@ -444,7 +446,7 @@ finish(struct content *ct)
 		struct verdict v;
 
 		verdict_set(&v, VERDICT_DISCARD, 0, "", "content", "no recipients left");
-		decide(ct, &v, "content");
+		decide(ct, &v, "content", 0);
 	}
 	buf_init(&h, HEADER_LIST_MAX);
 	if (!ct->is_decided && is_rewritten && header_list_write(&ct->list, &h) == -1) {
@@ -452,7 +454,7 @@ finish(struct content *ct)
 
 		verdict_set(&v, VERDICT_TEMPFAIL, 451, "4.3.0", "content",
 		    "the changed header section does not fit the queue file");
-		decide(ct, &v, "content");
+		decide(ct, &v, "content", 0);
 	}
 	if (!ct->is_decided) {
 		/* the file's order: B (written already), N S R, F, E, H */
@@ -570,7 +572,7 @@ msg_filter_answer(struct msg_filter *f, const struct verdict *v)
 	case VERDICT_REJECT:
 	case VERDICT_TEMPFAIL:
 	case VERDICT_DISCARD:
-		decide(ct, v, f->ops->name);
+		decide(ct, v, f->ops->name, 1);
 		break;
 	case VERDICT_ACCEPT:
 	default:

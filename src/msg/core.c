@@ -27,6 +27,7 @@ msg_core_new(const struct msg_core_deps *deps)
 	struct msg_core *c = xcalloc(1, sizeof(*c));
 
 	c->d = *deps;
+	c->cur = config_ref(deps->cfg);
 	c->handover_ev = event_new(deps->base, -1, 0, on_handover, c);
 	ASSERT(c->handover_ev != NULL);
 	return c;
@@ -49,8 +50,16 @@ msg_core_free(struct msg_core **cp)
 	}
 	event_free(c->handover_ev);
 	free(c->makers);
+	config_free(&c->cur);
 	free(c);
 	*cp = NULL;
+}
+
+void
+msg_core_set_config(struct msg_core *c, const struct config *cfg)
+{
+	config_free(&c->cur);
+	c->cur = config_ref(cfg);
 }
 
 void
@@ -138,7 +147,7 @@ msg_env_add_rcpt(struct msg_core *c, struct spool_msg *env, const char *addr, ch
 		snprintf(err, errsize, "<%s>: source routes are not accepted", addr);
 		return -1;
 	}
-	switch (policy_rcpt(c->d.local, &local, &a, env)) {
+	switch (policy_rcpt(local_db_of(c->cur), &local, &a, env)) {
 	case POLICY_RCPT_ACCEPT:
 		return 0;
 	case POLICY_RCPT_UNKNOWN:

@@ -39,7 +39,6 @@
 #include "spool/spool.h"
 #include "util/qid.h"
 
-struct local_db;
 struct msg_core;
 struct msg_sub;
 
@@ -47,14 +46,20 @@ struct msg_sub;
 struct msg_core_deps {
 	struct event_base *base;
 	struct spool *spool;
+	/* the generation at start: its limits and names, which a reload leaves as they are */
 	const struct config *cfg;
-	const struct local_db *local;
 	struct qid_gen *qids;
 	struct events *events;		/* a RECEIVED event per recipient of each message; may be NULL */
 };
 
 /* Returns a new core. */
 struct msg_core *msg_core_new(const struct msg_core_deps *deps);
+/*
+ * The generation whose local users and aliases the entrances' recipients
+ * are looked up in from now on (msg_env_add_rcpt): a reference is taken,
+ * the one before let go. deps->cfg's until the first call.
+ */
+void msg_core_set_config(struct msg_core *c, const struct config *cfg);
 /* Frees *c; messages still in the hand-over queue stay in the spool (the next start finds them). */
 void msg_core_free(struct msg_core **c);
 /*
@@ -108,6 +113,11 @@ struct msg_result {
 	struct spool_msg *kept;
 	/* a content filter's verdict decided (filter.h): its name, for the log; NULL otherwise */
 	const char *rule;
+	/*
+	 * text is a content filter's own reply (a milter's, as Postfix passes
+	 * it on): the entrance gives it as it is, without words of its own
+	 */
+	int is_filter_text;
 	/* MSG_QUEUED only: a filter discarded it (or removed every recipient): nothing is kept */
 	int is_discarded;
 };
@@ -126,6 +136,16 @@ const struct spool_msg *msg_sub_env(const struct msg_sub *s);
  * callback runs (too many bytes not yet on disk), 0 otherwise.
  */
 int msg_sub_write(struct msg_sub *s, const void *p, size_t n);
+/*
+ * For an entrance that holds the message whole (the HTTP API, notices):
+ * takes over *message (left empty, its bound kept) and writes it with
+ * msg_sub_write() in pieces of 64 KiB as the content step and the spool
+ * take them, pausing when they ask, so that neither ever holds more than a
+ * few pieces of it however large it is; the bytes are freed once written.
+ * msg_sub_end() may follow at once: the end waits for the last piece. Not
+ * mixed with msg_sub_write() or msg_sub_set_drain_cb() on one submission.
+ */
+void msg_sub_write_whole(struct msg_sub *s, struct buf *message);
 /* Called (loop) when a submission that said "stop" can take more bytes. */
 void msg_sub_set_drain_cb(struct msg_sub *s, void (*on_drain)(void *ctx), void *ctx);
 /*

@@ -18,6 +18,7 @@ struct handover {
 
 struct msg_core {
 	struct msg_core_deps d;
+	struct config *cur;		/* msg_core_set_config()'s (a reference) */
 	void (*take)(void *ctx, struct spool_msg *m);
 	void *take_ctx;
 	struct handover *head, *tail;	/* committed, not yet taken */
@@ -50,6 +51,7 @@ struct content {
 	struct msg_filter *body_writer;	/* the filter writing a new body */
 	size_t end_index;		/* the next filter to get end() */
 	struct verdict verdict;		/* once decided */
+	int is_filter_verdict;		/* ... by a filter's answer, in its words (not the step's own) */
 	void (*on_drain)(void *ctx);	/* the entrance's */
 	void *drain_ctx;
 	void (*done)(void *ctx, const struct verdict *v);

@@ -27,6 +27,7 @@
 #include "util/xalloc.h"
 
 #define PREFIX_MAX (16 * 1024)	/* the added fields: every part of them is bounded */
+#define WHOLE_PIECE (64 * 1024)	/* msg_sub_write_whole(): bytes per msg_sub_write() */
 
 struct msg_sub {
 	struct msg_core *core;
@@ -40,6 +41,11 @@ struct msg_sub {
 	void (*done)(void *ctx, const struct msg_result *r);
 	void *done_ctx;
 	int keep_handover;		/* msg_sub_keep_handover() */
+	/* msg_sub_write_whole(): a message held whole, written a piece at a time */
+	struct buf whole;
+	size_t whole_at;		/* bytes of it written */
+	int is_feeding;			/* inside the loop that writes it */
+	int is_end_waiting;		/* msg_sub_end() came before its last piece */
 };
 
 struct msg_sub *
@@ -93,6 +99,7 @@ sub_free(struct msg_sub *s)
 	content_clear(&s->ct);
 	spool_msg_free(&s->env);
 	buf_clear(&s->held);
+	buf_clear(&s->whole);
 	free(s);
 }
 
@@ -231,11 +238,13 @@ emit_received(const struct msg_sub *s)
 static void
 finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, const char *text)
 {
-	struct msg_result r = { status, code, dsn, text, s->env->qid, NULL, NULL, 0 };
+	struct msg_result r = { .status = status, .code = code, .dsn = dsn, .text = text,
+		.qid = s->env->qid };
 
 	if (s->verdict.rule[0] != '\0') {
 		/* a content filter decided: a refusal is the entrance's to tell, a discard ours */
 		r.rule = s->verdict.rule;
+		r.is_filter_text = s->ct.is_filter_verdict;
 		r.is_discarded = s->verdict.kind == VERDICT_DISCARD;
 		if (r.is_discarded)
 			log_event(LOG_INFO, s->env->qid, "discard", "conn=%s rule=%s", s->entrance,
@@ -324,14 +333,75 @@ on_content_done(void *ctx, const struct verdict *v)
 	ASSERT(r == 0);
 }
 
+static void end_now(struct msg_sub *s);
+
+/*
+ * Writes the whole message's next pieces until the step asks for a pause
+ * (its drain calls again) or every byte is in; then the end, if it waits.
+ */
+static void
+feed_whole(struct msg_sub *s)
+{
+	if (s->is_feeding)
+		return;		/* a drain inside the write: the loop in hand goes on */
+	s->is_feeding = 1;
+	while (s->whole_at < s->whole.len) {
+		const uint8_t *p = s->whole.data + s->whole_at;
+		size_t n = s->whole.len - s->whole_at;
+
+		if (n > WHOLE_PIECE)
+			n = WHOLE_PIECE;
+		s->whole_at += n;
+		if (msg_sub_write(s, p, n) == 1) {
+			s->is_feeding = 0;
+			return;
+		}
+	}
+	s->is_feeding = 0;
+	buf_clear(&s->whole);
+	if (s->is_end_waiting) {
+		s->is_end_waiting = 0;
+		end_now(s);
+	}
+}
+
+static void
+on_whole_drain(void *ctx)
+{
+	feed_whole(ctx);
+}
+
+void
+msg_sub_write_whole(struct msg_sub *s, struct buf *message)
+{
+	size_t max = message->max;
+
+	ASSERT(s->whole.data == NULL && !s->is_end_waiting);
+	s->whole = *message;
+	buf_init(message, max);
+	s->whole_at = 0;
+	msg_sub_set_drain_cb(s, on_whole_drain, s);
+	feed_whole(s);
+}
+
 void
 msg_sub_end(struct msg_sub *s, void (*done)(void *ctx, const struct msg_result *r), void *ctx)
+{
+	s->done = done;
+	s->done_ctx = ctx;
+	if (s->whole_at < s->whole.len) {
+		s->is_end_waiting = 1;	/* after the last piece of msg_sub_write_whole() */
+		return;
+	}
+	end_now(s);
+}
+
+static void
+end_now(struct msg_sub *s)
 {
 	struct timeval now = { 0, 0 };
 	int r;
 
-	s->done = done;
-	s->done_ctx = ctx;
 	/* a message that ended inside its header section, or had no body */
 	if (!s->is_open)
 		(void)header_open(s);

@@ -21,7 +21,8 @@ struct auth_job {
 	struct policy_client *pc;	/* NULL once the connection is gone */
 	policy_done_fn *done;
 	void *ctx;
-	const char *hash;	/* borrowed from the configuration; NULL for no such user */
+	const char *hash;	/* borrowed from cfg; NULL for no such user */
+	struct config *cfg;	/* the session's generation, held while the worker reads hash */
 	const char *mech;	/* static: "PLAIN" or "LOGIN" */
 	char user[SASL_FIELD_MAX + 1];	/* as the client gave it, for the log */
 	char pass[SASL_FIELD_MAX + 1];
@@ -53,9 +54,11 @@ auth_run(struct work *w)
 	explicit_bzero(j->pass, sizeof(j->pass));
 }
 
+/* On the loop thread, once the worker is done with j. */
 static void
 auth_job_free(struct auth_job *j)
 {
+	config_free(&j->cfg);
 	explicit_bzero(j, sizeof(*j));
 	free(j);
 }
@@ -82,7 +85,7 @@ auth_done(struct work *w)
 		n = authlimit_fail(pc->p->authlimit, pc->ip, now_s());
 		verdict_set(&v, VERDICT_REJECT, 535, "5.7.8", "auth",
 		    "Authentication credentials invalid");
-		v.delay_ms = authlimit_delay_ms(pc->p->d.cfg->auth_fail_delay_ms, n);
+		v.delay_ms = authlimit_delay_ms(pc->cfg->auth_fail_delay_ms, n);
 		log_ev_auth(pc->id, pc->ip, j->mech, j->user, "fail", n, v.delay_ms);
 		count(pc->p, j->mech, "failure");
 	}
@@ -110,7 +113,7 @@ policy_auth_ask(struct policy_client *pc, const struct smtp_ask *q, policy_done_
 	}
 	memcpy(name, q->creds->user, sizeof(name));
 	ascii_lower(name);
-	u = config_find_user(pc->p->d.cfg, name);
+	u = config_find_user(pc->cfg, name);
 	j = xcalloc(1, sizeof(*j));
 	j->w.run = auth_run;
 	j->w.done = auth_done;
@@ -118,6 +121,8 @@ policy_auth_ask(struct policy_client *pc, const struct smtp_ask *q, policy_done_
 	j->done = done;
 	j->ctx = ctx;
 	j->hash = u != NULL ? u->hash : NULL;
+	/* the session may end (and let go of its generation) before the worker does */
+	j->cfg = config_ref(pc->cfg);
 	j->mech = q->auth_mech;
 	memcpy(j->user, q->creds->user, sizeof(j->user));
 	memcpy(j->pass, q->creds->pass, q->creds->pass_len);

@@ -67,8 +67,8 @@ policy_free(struct policy **pp)
 }
 
 struct policy_client *
-policy_client_new(struct policy *p, const char *id, const char *ip, const char *local_ip,
-    int is_trusted, int is_auth_offered)
+policy_client_new(struct policy *p, const struct config *cfg, const char *id, const char *ip,
+    const char *local_ip, int is_trusted, int is_auth_offered)
 {
 	struct policy_client *pc = xcalloc(1, sizeof(*pc));
 	struct smtp_ask by_address = { .stage = SMTP_STAGE_CONNECT, .id = id, .qid = "",
@@ -76,6 +76,7 @@ policy_client_new(struct policy *p, const char *id, const char *ip, const char *
 	struct verdict v;
 
 	pc->p = p;
+	pc->cfg = config_ref(cfg);
 	(void)snprintf(pc->id, sizeof(pc->id), "%s", id);
 	(void)snprintf(pc->ip, sizeof(pc->ip), "%s", ip);
 	(void)snprintf(pc->local_ip, sizeof(pc->local_ip), "%s", local_ip);
@@ -103,6 +104,7 @@ policy_client_free(struct policy_client **pcp)
 	policy_dns_stop(pc);
 	policy_limits_down(pc->p->limits, pc->ip);
 	pc->p->nclients--;
+	config_free(&pc->cfg);
 	free(pc);
 	*pcp = NULL;
 }
@@ -169,7 +171,7 @@ judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v
 {
 	char from[SMTP_ADDR_FMT_MAX];
 
-	if (q->auth_user != NULL && !policy_sender_ok(pc->p->d.cfg, q->auth_user, q->sender)) {
+	if (q->auth_user != NULL && !policy_sender_ok(pc->cfg, q->auth_user, q->sender)) {
 		if (smtp_addr_format(q->sender, from, sizeof(from)) == -1)
 			from[0] = '\0';
 		verdict_set(v, VERDICT_REJECT, 553, "5.7.1", "sender_login",
@@ -204,7 +206,7 @@ judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 		return;
 	if (smtp_addr_format(q->rcpt, to, sizeof(to)) == -1)
 		to[0] = '\0';
-	policy_rcpt_verdict(policy_rcpt(pc->p->d.local, &client, q->rcpt, env), to, v);
+	policy_rcpt_verdict(policy_rcpt(local_db_of(pc->cfg), &client, q->rcpt, env), to, v);
 }
 
 /* Every stage but AUTH, with what DNS said in hand. */

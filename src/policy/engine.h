@@ -29,8 +29,11 @@ struct policy_client;
 /* Everything the engine uses, borrowed; all must outlive it. */
 struct policy_deps {
 	struct event_base *base;
+	/*
+	 * What is built once from the generation at start (the limits' tables,
+	 * DNSBLs); each client's questions are judged by its own generation.
+	 */
 	const struct config *cfg;
-	const struct local_db *local;
 	struct policy_lists *lists;	/* allow and block lists (read from their files as they change) */
 	struct dnsbl *dnsbl;		/* DNSBLs and reverse DNS of clients; NULL: none asked */
 	/*
@@ -46,17 +49,29 @@ struct policy *policy_new(const struct policy_deps *d);
 void policy_free(struct policy **p);
 
 /*
- * A connection from ip (text) to local_ip, with the connection's id for
+ * A connection from ip (text) to local_ip, judged by generation cfg (a
+ * reference is taken, local_db_of(cfg) must have been built), with the connection's id for
  * logs; is_trusted: from relay.trusted_networks; is_auth_offered: the
  * listener offers AUTH, so that the client may still log in, and the
  * checks that authenticated clients are spared (DNSBL, reverse DNS) wait
  * for MAIL. Checks that look the client up in DNS start now, so that their
  * answers are in by the time they are needed.
  */
-struct policy_client *policy_client_new(struct policy *p, const char *id, const char *ip,
-    const char *local_ip, int is_trusted, int is_auth_offered);
+struct policy_client *policy_client_new(struct policy *p, const struct config *cfg,
+    const char *id, const char *ip, const char *local_ip, int is_trusted, int is_auth_offered);
 /* Ends the connection's checks (a question out is never answered) and frees *pc. */
 void policy_client_free(struct policy_client **pc);
+
+/*
+ * The client's names as the engine's reverse DNS check found them, for the
+ * filters' macros: the first PTR name of its address, unverified (anyone
+ * may write anything there: for information, never for decisions), and the
+ * name verified by forward confirmation. NULL when the check did not run,
+ * has not ended, or found none (or a PTR name that is not printable ASCII).
+ * Valid until the next question or policy_client_free().
+ */
+const char *policy_client_ptr_name(const struct policy_client *pc);
+const char *policy_client_verified_name(const struct policy_client *pc);
 
 typedef void policy_done_fn(void *ctx, const struct verdict *v);
 

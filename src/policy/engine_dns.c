@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "util/ascii.h"
 #include "util/log.h"
 #include "util/log_event.h"
 
@@ -105,6 +106,25 @@ policy_dns_name(const struct policy_client *pc)
 {
 	return pc->has_fcrdns && pc->fcrdns_res.status == FCRDNS_VERIFIED ?
 	    pc->fcrdns_res.name : NULL;
+}
+
+const char *
+policy_client_ptr_name(const struct policy_client *pc)
+{
+	const char *n = pc->has_fcrdns ? pc->fcrdns_res.ptr_name : "";
+
+	if (n[0] == '\0')
+		return NULL;
+	for (size_t i = 0; n[i] != '\0'; i++)
+		if (!ascii_isgraph((uint8_t)n[i]))
+			return NULL;
+	return n;
+}
+
+const char *
+policy_client_verified_name(const struct policy_client *pc)
+{
+	return policy_dns_name(pc);
 }
 
 int

@@ -25,6 +25,8 @@ struct auth_job;
 
 struct policy_client {
 	struct policy *p;
+	/* the session's generation (a reference): its users, aliases and AUTH's limits */
+	struct config *cfg;
 	char id[32];
 	char ip[INET6_ADDRSTRLEN];
 	char local_ip[INET6_ADDRSTRLEN];

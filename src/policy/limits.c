@@ -14,13 +14,13 @@
 #include <string.h>
 
 #include "policy/ratelimit.h"
+#include "util/htab.h"
 #include "util/siphash.h"
 #include "util/xalloc.h"
 
 #define MINUTE_MS (60 * 1000)
 #define HOUR_MS (60 * MINUTE_MS)
 #define CLIENT_KEY_MAX 17	/* the family and an IPv6 address */
-#define SESSION_BUCKETS_MAX 65536
 
 /* A client's network as a counter key: the family ('4' or '6') and the masked address. */
 struct client_key {
@@ -58,7 +58,7 @@ static const struct {
 };
 
 struct session_count {
-	struct session_count *next;
+	struct htab_link link;		/* first */
 	unsigned n;
 	struct client_key key;
 };
@@ -68,8 +68,7 @@ struct policy_limits {
 	unsigned max_sessions;			/* limits.client_connections; 0: none counted */
 	struct ratelimit *rate[LIM_NRATES];	/* NULL: that limit is not set */
 	size_t table_entries;
-	struct session_count **sessions;	/* chains of the clients with sessions open */
-	size_t nbuckets;			/* a power of two */
+	struct htab sessions;			/* the clients with sessions open */
 	struct siphash_key sip;
 };
 
@@ -91,11 +90,7 @@ policy_limits_new(const struct config *c)
 	for (size_t i = 0; i < LIM_NRATES; i++)
 		if (limit[i] != 0)
 			l->rate[i] = ratelimit_new(limit[i], rates[i].window_ms, l->table_entries);
-	/* chains of about one client each at server.max_sessions, within 512 KiB of heads */
-	l->nbuckets = 64;
-	while (l->nbuckets < c->max_sessions && l->nbuckets < SESSION_BUCKETS_MAX)
-		l->nbuckets *= 2;
-	l->sessions = xcalloc(l->nbuckets, sizeof(*l->sessions));
+	htab_init(&l->sessions, 64);
 	siphash_key_random(&l->sip);
 	return l;
 }
@@ -109,14 +104,9 @@ policy_limits_free(struct policy_limits **lp)
 		return;
 	for (size_t i = 0; i < LIM_NRATES; i++)
 		ratelimit_free(&l->rate[i]);
-	for (size_t i = 0; i < l->nbuckets; i++)
-		while (l->sessions[i] != NULL) {
-			struct session_count *e = l->sessions[i];
-
-			l->sessions[i] = e->next;
-			free(e);
-		}
-	free(l->sessions);
+	HTAB_FOREACH(&l->sessions, e)
+		free(e);
+	htab_clear(&l->sessions);
 	free(l);
 	*lp = NULL;
 }
@@ -179,31 +169,39 @@ client_key(const struct policy_limits *l, const char *ip, struct client_key *k)
 
 /* ---- sessions open per client ---- */
 
-static struct session_count **
-session_slot(const struct policy_limits *l, const struct client_key *k)
+static uint64_t
+session_hash(const struct policy_limits *l, const struct client_key *k)
 {
-	uint64_t h = siphash13(&l->sip, k->b, k->len);
-	struct session_count **pp = &l->sessions[h & (l->nbuckets - 1)];
+	return siphash13(&l->sip, k->b, k->len);
+}
 
-	while (*pp != NULL && ((*pp)->key.len != k->len || memcmp((*pp)->key.b, k->b, k->len) != 0))
-		pp = &(*pp)->next;
-	return pp;
+static int
+is_client(const struct htab_link *link, const void *key)
+{
+	const struct client_key *a = &((const struct session_count *)link)->key, *b = key;
+
+	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+static struct session_count *
+session_find(const struct policy_limits *l, const struct client_key *k)
+{
+	return (struct session_count *)htab_find(&l->sessions, session_hash(l, k), is_client, k);
 }
 
 int
 policy_limits_up(struct policy_limits *l, const char *ip, int is_trusted, struct verdict *v_out)
 {
-	struct session_count **pp, *e;
+	struct session_count *e;
 	struct client_key k;
 
 	verdict_accept(v_out);
 	if (l->max_sessions == 0 || client_key(l, ip, &k) == -1)
 		return 0;
-	pp = session_slot(l, &k);
-	if ((e = *pp) == NULL) {
+	if ((e = session_find(l, &k)) == NULL) {
 		e = xcalloc(1, sizeof(*e));
 		e->key = k;
-		*pp = e;
+		htab_add(&l->sessions, &e->link, session_hash(l, &k));
 	}
 	e->n++;
 	/* the trusted networks are counted (down does not need to know) but ours to size */
@@ -217,16 +215,15 @@ policy_limits_up(struct policy_limits *l, const char *ip, int is_trusted, struct
 void
 policy_limits_down(struct policy_limits *l, const char *ip)
 {
-	struct session_count **pp, *e;
+	struct session_count *e;
 	struct client_key k;
 
 	if (l->max_sessions == 0 || client_key(l, ip, &k) == -1)
 		return;
-	pp = session_slot(l, &k);
-	ASSERT(*pp != NULL && (*pp)->n > 0);	/* a down for each up */
-	e = *pp;
+	e = session_find(l, &k);
+	ASSERT(e != NULL && e->n > 0);	/* a down for each up */
 	if (--e->n == 0) {
-		*pp = e->next;
+		htab_remove(&l->sessions, &e->link);
 		free(e);
 	}
 }
@@ -234,13 +231,13 @@ policy_limits_down(struct policy_limits *l, const char *ip)
 unsigned
 policy_limits_sessions(const struct policy_limits *l, const char *ip)
 {
-	struct session_count **pp;
+	const struct session_count *e;
 	struct client_key k;
 
 	if (l->max_sessions == 0 || client_key(l, ip, &k) == -1)
 		return 0;
-	pp = session_slot(l, &k);
-	return *pp != NULL ? (*pp)->n : 0;
+	e = session_find(l, &k);
+	return e != NULL ? e->n : 0;
 }
 
 /* ---- rates per stage ---- */
@@ -318,14 +315,12 @@ policy_limits_judge(struct policy_limits *l, const struct smtp_ask *req, int64_t
 size_t
 policy_limits_bytes(const struct policy_limits *l)
 {
-	size_t n = sizeof(*l) + l->nbuckets * sizeof(*l->sessions);
+	size_t n = sizeof(*l) + l->sessions.nbuckets * sizeof(*l->sessions.buckets);
 
 	for (size_t i = 0; i < LIM_NRATES; i++)
 		if (l->rate[i] != NULL)
 			n += ratelimit_bytes(l->rate[i]);
-	for (size_t i = 0; i < l->nbuckets; i++)
-		for (const struct session_count *e = l->sessions[i]; e != NULL; e = e->next)
-			n += sizeof(*e);
+	n += l->sessions.n * sizeof(struct session_count);
 	return n;
 }
 

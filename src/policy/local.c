@@ -69,6 +69,20 @@ local_db_free(struct local_db **dbp)
 	*dbp = NULL;
 }
 
+static void
+free_derived(void *db)
+{
+	local_db_free((struct local_db **)&db);
+}
+
+const struct local_db *
+local_db_of(struct config *c)
+{
+	if (config_derived(c) == NULL)
+		config_derive(c, local_db_new(c), free_derived);
+	return config_derived(c);
+}
+
 static int
 is_user(const struct local_db *db, const char *name)
 {

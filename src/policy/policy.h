@@ -36,6 +36,12 @@ enum policy_rcpt_result {
 /* Returns a new lookup index over c's users and aliases; borrows c, which must outlive it. */
 struct local_db *local_db_new(const struct config *c);
 void local_db_free(struct local_db **db);
+/*
+ * The local recipients of generation c, built with it the first time (on
+ * the loop, before c is shared) and freed with it: whoever holds a
+ * reference to c may use them.
+ */
+const struct local_db *local_db_of(struct config *c);
 
 /*
  * Decides on the recipient a from client: relay tricks are refused for

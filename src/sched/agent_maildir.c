@@ -18,7 +18,7 @@ maildir_run(struct work *w)
 {
 	struct job *j = (struct job *)w;
 	const struct spool_msg *m = j->q->m;
-	const struct config *cfg = j->s->cfg;
+	const struct config *cfg = j->cfg;	/* a worker: the job's generation */
 
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];

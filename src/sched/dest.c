@@ -7,8 +7,8 @@
  * resolves its next hop (dns.c), opens connections up to its limits
  * (smtp_client.c), hands each ready connection the next job, keeps idle
  * connections for reuse, and drops them after outbound.connection_idle.
- * A job's content is read on a worker when a connection is ready for it,
- * so memory follows connections, not the queue. A destination with no
+ * A job's content is streamed from its queue file when a connection is
+ * ready for it, so memory follows connections, not the queue. A destination with no
  * job, no connection and nothing to remember (not down) for a while is
  * freed, so their number follows the traffic, not the daemon's age.
  */
@@ -47,7 +47,8 @@ struct dest {
 	struct sched *s;
 	struct target t;		/* what every job here has in common (key, hop, ...) */
 	const char *key;		/* t.key */
-	struct smtp_out_conf cconf;
+	struct smtp_out_conf cconf;	/* its connections borrow it */
+	struct config *cfg;		/* cconf.cfg: the generation of its last attempt (a reference) */
 	struct job *qhead, *qtail;
 	size_t nqueued;
 	unsigned njobs;			/* jobs that point here (queued, sending, recording) */
@@ -168,94 +169,42 @@ static void conn_closed(void *ctx, struct smtp_out *c, const char *why);
 
 static const struct smtp_out_ops conn_ops = { conn_ready, conn_sent, conn_closed };
 
-static void
-load_done(struct work *w)
-{
-	struct job *j = (struct job *)w;
-	struct sched *s = j->s;
-	struct oconn *oc = j->oc;
-	char why[300];
-
-	s->inflight_work--;
-	j->is_loading = 0;
-	if (oc == NULL || s->is_stopping) {
-		/* its connection went away meanwhile: back to the front of the queue */
-		struct dest *d = j->d;
-
-		buf_clear(&j->body);
-		j->oc = NULL;
-		if (s->is_stopping) {
-			job_finish(j);
-			return;
-		}
-		j->next = d->qhead;
-		d->qhead = j;
-		if (d->qtail == NULL)
-			d->qtail = j;
-		d->nqueued++;
-		dest_kick(d);
-		return;
-	}
-	if (j->load_err) {
-		oc->job = NULL;
-		j->oc = NULL;
-		snprintf(why, sizeof(why), "cannot read the queue file: %s", strerror(j->load_err));
-		job_fail_all(j, OUT_TEMP, 0, "4.3.0", why);
-		sched_submit(s, j, record_run, record_done);
-		conn_ready(oc, oc->c);
-		return;
-	}
-	smtp_out_send(oc->c, &j->txn, &j->body);
-}
-
-struct stuff_ctx {
-	struct buf *out;
-	int is_bol;
-};
-
+/*
+ * Gives oc the next queued job whose queue file opens, and starts sending
+ * it: 1, or 0 when no job is left (a job whose file cannot be opened is
+ * deferred). The content is streamed from the file as the connection
+ * drains (smtp_out_send), so memory follows connections, not messages.
+ * XXX: opening and reading the file on the loop, not on a worker: it was
+ * written moments ago and is in the page cache (after a restart, the first
+ * read of each 64 KiB waits for the disk), and a worker hop per message
+ * queued behind the record step's waits for the group commit.
+ */
 static int
-stuff_sink2(void *ctx, const void *p, size_t n)
-{
-	struct stuff_ctx *sc = ctx;
-
-	return smtpc_dotstuff(p, n, &sc->is_bol, sc->out);
-}
-
-/* Worker: reads and dot-stuffs the content for the connection. */
-static void
-load_run(struct work *w)
-{
-	struct job *j = (struct job *)w;
-	const struct spool_msg *m = j->q->m;
-	struct stuff_ctx sc = { &j->body, 1 };
-
-	/* dot-stuffing can at most double the bytes; the Received line is not in content_bytes */
-	buf_init(&j->body, (m->content_bytes + 64 * 1024) * 2);
-	if (spool_msg_read_content(j->s->sp, m->qid, stuff_sink2, &sc) == -1) {
-		j->load_err = errno ? errno : EIO;
-		return;
-	}
-	if (!sc.is_bol && buf_append_str(&j->body, "\r\n") == -1)
-		j->load_err = EFBIG;
-	j->txn.size = j->body.len;
-}
-
-static void
 give_job(struct oconn *oc)
 {
 	struct dest *d = oc->d;
-	struct job *j = d->qhead;
+	struct sched *s = d->s;
+	struct job *j;
+	char why[300];
 
-	d->qhead = j->next;
-	if (d->qhead == NULL)
-		d->qtail = NULL;
-	d->nqueued--;
-	j->next = NULL;
-	j->oc = oc;
-	oc->job = j;
-	d->window_count++;
-	j->is_loading = 1;
-	sched_submit(d->s, j, load_run, load_done);
+	while ((j = d->qhead) != NULL) {
+		d->qhead = j->next;
+		if (d->qhead == NULL)
+			d->qtail = NULL;
+		d->nqueued--;
+		j->next = NULL;
+		d->window_count++;
+		if ((j->content = spool_content_open(s->sp, j->q->m->qid)) != NULL) {
+			j->oc = oc;
+			oc->job = j;
+			smtp_out_send(oc->c, &j->txn, j->content);
+			return 1;
+		}
+		snprintf(why, sizeof(why), "cannot read the queue file: %s", strerror(errno));
+		job_fail_all(j, OUT_TEMP, 0, "4.3.0", why);
+		sched_submit(s, j, record_run, record_done);
+	}
+	return 0;
 }
 
 static int
@@ -389,7 +338,8 @@ dest_kick(struct dest *d)
 		if (!oc->is_idle || !rate_allows(d))
 			continue;
 		idle_end(oc);
-		give_job(oc);
+		if (!give_job(oc))
+			conn_ready(oc, oc->c);	/* nothing could be read: idle again, or closed */
 	}
 	/* the hosts first, whether a slot is free or not: a lookup holds no connection */
 	if (wants_conn(d) && (d->res == NULL || sched_now_s() >= d->res_expires_s)) {
@@ -446,10 +396,8 @@ conn_ready(void *ctx, struct smtp_out *c)
 		smtp_out_quit(c);
 		return;
 	}
-	if (d->nqueued > 0 && rate_allows(d)) {
-		give_job(oc);
+	if (d->nqueued > 0 && rate_allows(d) && give_job(oc))
 		return;
-	}
 	if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
 		/* every slot is taken: one kept idle could keep another destination waiting */
 		smtp_out_quit(c);
@@ -467,7 +415,7 @@ conn_sent(void *ctx, struct smtp_out *c, struct smtpc_txn *t, const char *why)
 	(void)t;
 	oc->job = NULL;
 	j->oc = NULL;
-	buf_clear(&j->body);
+	spool_content_close(&j->content);
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		const struct smtpc_result *r = &j->results[k];
@@ -516,8 +464,7 @@ conn_closed(void *ctx, struct smtp_out *c, const char *why)
 		d->nopening--;
 	d->nconns--;
 	s->nconns--;
-	if (oc->job != NULL)
-		oc->job->oc = NULL;	/* its content is being read: load_done requeues it */
+	ASSERT(oc->job == NULL);	/* sent() came first */
 	idle_end(oc);		/* a peer may close an idle connection */
 	event_free(oc->idle_ev);
 	free(oc);
@@ -550,13 +497,25 @@ dest_for(struct sched *s, const struct target *t)
 	struct dest *d;
 
 	for (d = s->dests; d != NULL; d = d->next)
-		if (strcmp(d->key, t->key) == 0)
+		if (strcmp(d->key, t->key) == 0) {
+			/*
+			 * A new attempt: with the scheduler's generation (a reload's
+			 * timeouts). Connections open read the timeouts through
+			 * cconf.cfg as they go, so they follow it too.
+			 */
+			if (d->cfg != s->cfg) {
+				config_free(&d->cfg);
+				d->cfg = config_ref(s->cfg);
+				d->cconf.cfg = d->cfg;
+			}
 			return d;
+		}
 	d = xcalloc(1, sizeof(*d));
 	d->t = *t;
 	d->key = d->t.key;
 	d->s = s;
-	d->cconf.cfg = s->cfg;
+	d->cfg = config_ref(s->cfg);
+	d->cconf.cfg = d->cfg;
 	/* RFC 7435 for may; the stricter context of src/tls where TLS is required */
 	d->cconf.tls = t->tls;
 	d->cconf.ssl_ctx = t->tls == CONFIG_TLS_NONE ? NULL :
@@ -613,6 +572,7 @@ dest_start(struct sched *s, struct job *j)
 	j->txn.rcpts = j->rcpts;
 	j->txn.nrcpts = j->n;
 	j->txn.results = j->results;
+	j->txn.size = m->content_bytes;
 	j->txn.is_8bitmime = m->is_8bitmime;
 	j->txn.is_smtputf8 = m->is_smtputf8;
 	if (d->qtail)
@@ -655,9 +615,7 @@ dest_stop(struct sched *s)
 		for (oc = d->conns; oc != NULL; oc = next) {
 			next = oc->next;
 			smtp_out_free(&oc->c);
-			if (oc->job != NULL && oc->job->is_loading)
-				oc->job->oc = NULL;	/* load_done finishes it */
-			else if (oc->job != NULL)
+			if (oc->job != NULL)
 				job_finish(oc->job);
 			idle_end(oc);
 			event_free(oc->idle_ev);
@@ -699,6 +657,7 @@ dests_sweep(struct sched *s, int is_all)
 		*pp = d->next;
 		dns_result_free(&d->res);
 		event_free(d->rate_ev);
+		config_free(&d->cfg);
 		free(d);
 	}
 }

@@ -72,14 +72,14 @@ build_notice(struct job *j, int is_delay, const char *to, struct buf *out)
 	}
 	buf_init(&h.b, DSN_MAX_HEADERS + 4096);
 	(void)spool_msg_read_content(s->sp, m->qid, header_sink, &h);
-	dm.hostname = s->cfg->hostname;
+	dm.hostname = j->cfg->hostname;
 	dm.qid = m->qid;
 	dm.bounce_qid = m->qid;
 	dm.to = to;
 	dm.arrival_s = (int64_t)(m->arrival_us / 1000000u);
 	dm.now_s = (int64_t)sched_now_s();
 	dm.is_delay = is_delay;
-	dm.retry_until_s = dm.arrival_s + s->cfg->lifetime_s;
+	dm.retry_until_s = dm.arrival_s + j->cfg->lifetime_s;
 	dm.rcpts = dr;
 	dm.nrcpts = n;
 	dm.headers = h.b.data ? h.b.data : (const uint8_t *)"";
@@ -95,17 +95,17 @@ build_notice(struct job *j, int is_delay, const char *to, struct buf *out)
 
 /* Who a notice about m goes to: the sender, postmaster for <> mail, or nobody (NULL). */
 static const char *
-notice_to(const struct sched *s, const struct spool_msg *m)
+notice_to(const struct config *cfg, const struct spool_msg *m)
 {
 	if (m->sender[0] != '\0')
 		return m->sender;
-	if (s->cfg->null_sender_to[0] == '\0')
+	if (cfg->null_sender_to[0] == '\0')
 		return NULL;
 	/* a notice to postmaster that failed is dropped: never a loop (SECURITY.md 6) */
 	for (size_t i = 0; i < m->nrcpts; i++)
-		if (strcmp(m->rcpts[i].to, s->cfg->null_sender_to) == 0)
+		if (strcmp(m->rcpts[i].to, cfg->null_sender_to) == 0)
 			return NULL;
-	return s->cfg->null_sender_to;
+	return cfg->null_sender_to;
 }
 
 /* The reason for a log line: who said what, or our own reason. */
@@ -255,11 +255,11 @@ void
 record(struct job *j)
 {
 	struct sched *s = j->s;
-	const struct config *cfg = s->cfg;
+	const struct config *cfg = j->cfg;	/* a worker: the job's generation, not s's */
 	const struct spool_msg *m = j->q->m;
 	uint64_t now = sched_now_s(), arrival = m->arrival_us / 1000000u;
 	int any_perm = 0, any_delay = 0;
-	const char *to = notice_to(s, m);
+	const char *to = notice_to(cfg, m);
 	int is_all_ok = j->is_whole;
 	struct spool_mark *marks;
 	size_t nmarks = 0;
@@ -359,9 +359,8 @@ static void
 mark_perm_run(struct work *w)
 {
 	struct job *j = (struct job *)w;
-	struct sched *s = j->s;
 	const struct spool_msg *m = j->q->m;
-	uint64_t next = sched_now_s() + s->cfg->retry_min_s;
+	uint64_t next = sched_now_s() + j->cfg->retry_min_s;
 	struct spool_mark *marks = xcalloc(j->n, sizeof(*marks));
 	size_t nmarks = 0;
 
@@ -431,9 +430,10 @@ on_notice_committed(void *ctx, const struct msg_result *r)
 }
 
 /*
- * Queues a notice (bytes in b) from us (sender <>) to addr through the
- * submission core, which calls done(ctx, result) once it is durable (or
- * failed). Returns -1 when addr reaches nobody (a local sender that is gone).
+ * Queues a notice (bytes in b, taken over when it is queued: b is left
+ * empty) from us (sender <>) to addr through the submission core, which
+ * calls done(ctx, result) once it is durable (or failed). Returns -1 when
+ * addr reaches nobody (a local sender that is gone).
  */
 static int
 queue_notice(struct sched *s, const char *addr, struct buf *b,
@@ -449,8 +449,8 @@ queue_notice(struct sched *s, const char *addr, struct buf *b,
 		return -1;
 	}
 	sub = msg_sub_new(s->msg, n, "notice");
-	/* all the bytes are in hand: the spool buffers them, whatever it says of pausing */
-	(void)msg_sub_write(sub, b->data, b->len);
+	/* all the bytes are in hand: they go in pieces, as the content step and the spool take them */
+	msg_sub_write_whole(sub, b);
 	s->inflight_work++;
 	msg_sub_end(sub, done, ctx);
 	return 0;
@@ -462,7 +462,7 @@ record_done(struct work *w)
 {
 	struct job *j = (struct job *)w;
 	struct sched *s = j->s;
-	const char *to = notice_to(s, j->q->m);
+	const char *to = notice_to(j->cfg, j->q->m);
 
 	s->inflight_work--;
 	if (s->is_stopping) {

@@ -223,6 +223,7 @@ job_new(struct qmsg *q, const struct agent_ops *agent, struct dest *d)
 
 	j->s = q->s;
 	j->q = q;
+	j->cfg = config_ref(q->s->cfg);
 	j->agent = agent;
 	j->d = d;
 	if (d != NULL)
@@ -253,12 +254,13 @@ job_free(struct job *j)
 	*pp = j->qnext;
 	if (j->d != NULL)
 		dest_job_gone(j->d);
-	buf_clear(&j->body);
+	spool_content_close(&j->content);
 	buf_clear(&j->dsn);
 	buf_clear(&j->delay_dsn);
 	free(j->out);
 	free(j->rcpts);
 	free(j->results);
+	config_free(&j->cfg);
 	free(j);
 }
 
@@ -462,9 +464,10 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 
 	s->base = base;
 	s->sp = sp;
-	s->cfg = cfg;
+	s->cfg = config_ref(cfg);
 	s->msg = msg;
 	if ((s->dns = dns_new(base, cfg->dns_resolver, cfg->dns_timeout_ms, err, errsize)) == NULL) {
+		config_free(&s->cfg);
 		free(s);
 		return NULL;
 	}
@@ -473,6 +476,7 @@ sched_new(struct event_base *base, struct spool *sp, const struct config *cfg,
 	if ((s->ssl_required = tls_client_ctx_required(cfg, err, errsize)) == NULL) {
 		myself_free(&s->me);
 		dns_free(&s->dns);
+		config_free(&s->cfg);
 		free(s);
 		return NULL;
 	}
@@ -581,6 +585,17 @@ sched_free(struct sched **sp)
 	free(s->auth_plain);
 	free(s->auth_user);
 	free(s->auth_pass);
+	config_free(&s->cfg);
 	free(s);
 	*sp = NULL;
+}
+
+void
+sched_set_config(struct sched *s, const struct config *cfg)
+{
+	config_free(&s->cfg);
+	s->cfg = config_ref(cfg);
+	/* a reload opens and closes listeners: a next hop back here is judged by those now */
+	myself_free(&s->me);
+	s->me = myself_new(cfg);
 }

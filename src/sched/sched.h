@@ -64,4 +64,11 @@ void sched_add(struct sched *s, struct spool_msg *m);
 /* Work in flight (deliveries, status records, notices being queued). */
 unsigned sched_running(const struct sched *s);
 
+/*
+ * Attempts started from now on use generation cfg (a reference is taken,
+ * the one before let go): routes, retries, limits, timeouts. Jobs out keep
+ * the generation they started with.
+ */
+void sched_set_config(struct sched *s, const struct config *cfg);
+
 #endif

@@ -139,15 +139,16 @@ struct job {
 	struct sched *s;
 	struct qmsg *q;
 	struct job *qnext;		/* in q->jobs */
+	/* the generation it started with (a reference): its workers read this, never s->cfg */
+	struct config *cfg;
 	const struct agent_ops *agent;
 	struct dest *d;			/* LMTP and SMTP: the destination */
 	struct oconn *oc;		/* the connection it was given to */
 	struct outcome *out;
 	size_t n;
 	struct job *next;		/* in its agent's queue */
-	/* LMTP and SMTP: the content, dot-stuffed, and the protocol's view of it */
-	struct buf body;
-	int load_err;
+	/* LMTP and SMTP: the content being sent, and the protocol's view of it */
+	struct spool_content *content;
 	const char **rcpts;
 	struct smtpc_result *results;
 	struct smtpc_txn txn;
@@ -155,7 +156,6 @@ struct job {
 	struct buf dsn, delay_dsn;
 	char notice_qid[QID_LEN + 1];	/* the failure notice's, once queued ("" before) */
 	int has_perm_unmarked;		/* failed recipients to mark once the notice is in */
-	int is_loading;			/* load_run/load_done in flight */
 	int is_whole;			/* it holds every pending recipient of the message */
 	int notice_ok;
 	int is_gone;			/* the queue file was not there */
@@ -169,7 +169,13 @@ struct job {
 struct sched {
 	struct event_base *base;
 	struct spool *sp;
-	const struct config *cfg;
+	/*
+	 * The generation each attempt starts with (a reference); a reload
+	 * gives another (sched_set_config), and with it our own addresses
+	 * (me). What sched_new() built from the first (resolver, TLS contexts,
+	 * the smarthost's credentials, threads) stays: those keys need a restart.
+	 */
+	struct config *cfg;
 	struct msg_core *msg;		/* notices enter the queue through it */
 	struct myself *me;		/* our own listening addresses: a next hop must not be one */
 	struct workq *wq;

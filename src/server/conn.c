@@ -62,7 +62,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	metric_series_move(c->l->open, -1);
+	metric_series_move(c->open, -1);
 	msg_sub_abort(&c->sub);
 	/* after the submission: its filters borrow the set's connections */
 	milter_set_free(&c->milters);
@@ -92,6 +92,8 @@ conn_free(struct conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
+	config_free(&c->cfg);	/* last: the session borrowed from it */
+	listener_conn_gone(c->l);
 	free(c);
 }
 
@@ -197,7 +199,7 @@ static void on_line_deadline(evutil_socket_t fd, short what, void *arg);
 void
 conn_line_deadline(struct conn *c, int is_data)
 {
-	const struct config *cfg = c->srv->d.cfg;
+	const struct config *cfg = c->cfg;
 
 	arm(c, &c->line_ev, on_line_deadline, is_data ? cfg->in_data_timeout_ms :
 	    cfg->idle_timeout_ms);
@@ -251,7 +253,7 @@ on_tls_deadline(evutil_socket_t fd, short what, void *arg)
 static void
 tls_deadline(struct conn *c)
 {
-	unsigned ms = c->srv->d.cfg->tls_handshake_timeout_ms;
+	unsigned ms = c->cfg->tls_handshake_timeout_ms;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (c->tls_ev == NULL)
@@ -273,7 +275,7 @@ tls_up(struct conn *c)
 	log_ev_tls(c->id, version, cipher, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
 	    tls_ssl_cert_name(ssl), c->discarded);
 	smtp_session_tls_started(c->s, version, cipher);
-	if (c->l->conf->is_implicit_tls) {
+	if (c->is_implicit_tls) {
 		session_begin(c);
 		return;
 	}
@@ -339,7 +341,7 @@ starttls(struct conn *c)
 static int
 command_input(struct conn *c, struct evbuffer *in)
 {
-	size_t max = c->srv->d.cfg->max_line_bytes, len = evbuffer_get_length(in), used = 0;
+	size_t max = c->cfg->max_line_bytes, len = evbuffer_get_length(in), used = 0;
 	struct smtp_cmd cmd;
 	enum smtp_parse r;
 	enum smtp_act a;
@@ -494,7 +496,7 @@ peer_name(const struct sockaddr *sa, int salen, char *ip, size_t ipsize, unsigne
 static void
 conn_setup_bev(struct conn *c)
 {
-	const struct config *cfg = c->srv->d.cfg;
+	const struct config *cfg = c->cfg;
 	struct timeval idle = { cfg->idle_timeout_ms / 1000, (cfg->idle_timeout_ms % 1000) * 1000 };
 
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
@@ -570,7 +572,7 @@ void
 conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
 	struct server *srv = l->srv;
-	const struct config *cfg = srv->d.cfg;
+	const struct config *cfg = srv->cur;
 	struct conn *c;
 	SSL *ssl = NULL;
 	char local_ip[INET6_ADDRSTRLEN];
@@ -583,6 +585,10 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->l = l;
+	c->cfg = config_ref(cfg);
+	c->is_implicit_tls = ssl != NULL;
+	c->sconf = l->sconf;
+	server_session_limits(cfg, &c->sconf);
 	c->is_busy = srv->nconns >= srv->d.max_sessions;
 	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
 	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
@@ -594,17 +600,18 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
 	conn_hooks_init(c);
-	c->s = smtp_session_new(&l->sconf, &c->hooks, c->id, c->ip);
+	c->s = smtp_session_new(&c->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
-	c->pc = policy_client_new(srv->policy, c->id, c->ip, local_ip, is_trusted,
+	c->pc = policy_client_new(srv->policy, cfg, c->id, c->ip, local_ip, is_trusted,
 	    l->sconf.is_auth_offered);
 	if (l->conf->nmilters > 0 && !c->is_busy) {
 		struct milter_conn_info mi = { c->id, cfg->hostname, l->conf->name, local_ip,
 			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
 
-		c->milters = milter_set_new(srv->d.base, cfg, l->conf->milter_idx, l->conf->nmilters,
-		    &mi);
+		/* the listener's indexes are into the milters of its section's generation */
+		c->milters = milter_set_new(srv->d.milters, l->cfg, l->conf->milter_idx,
+		    l->conf->nmilters, &mi);
 	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
 	c->next = srv->conns;
@@ -613,7 +620,9 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	srv->conns = c;
 	srv->nconns++;
 	metric_series_add(l->accepted, 1);
-	metric_series_move(l->open, 1);
+	c->open = l->open;
+	metric_series_move(c->open, 1);
+	l->nconns++;
 	log_ev_connect(c->id, c->ip, c->port, l->conf->name);
 	conn_setup_bev(c);
 	if (ssl != NULL) {
@@ -641,7 +650,7 @@ conn_drain(struct conn *c)
 	if (c->mode == M_COMMAND || c->mode == M_GREETING) {
 		struct buf *out = smtp_session_output(c->s);
 
-		(void)smtp_reply(out, 421, "4.3.2", "%s Service shutting down", c->srv->d.cfg->hostname);
+		(void)smtp_reply(out, 421, "4.3.2", "%s Service shutting down", c->cfg->hostname);
 		conn_send_output(c);
 		close_after_write(c);
 	}

@@ -13,6 +13,9 @@
  */
 #include "server/server_int.h"
 
+#include <event2/bufferevent_ssl.h>
+
+#include "tls/tls.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
 
@@ -54,17 +57,37 @@ on_filtered(void *ctx, const struct verdict *v)
 	conn_resume(c);
 }
 
+/* What the milters hear of the session besides its question; the names go into the buffers. */
+static void
+milter_info(struct conn *c, struct milter_session_info *info, char *subject, size_t subject_size,
+    char *issuer, size_t issuer_size)
+{
+	SSL *ssl = c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	int has_cert = tls_peer_cert_names(ssl, subject, subject_size, issuer, issuer_size) == 0;
+
+	*info = (struct milter_session_info){
+		.tls_version = smtp_session_tls_version(c->s),
+		.tls_cipher = smtp_session_tls_cipher(c->s),
+		.cert_subject = has_cert && subject[0] ? subject : NULL,
+		.cert_issuer = has_cert && issuer[0] ? issuer : NULL,
+		.client_ptr = policy_client_ptr_name(c->pc),
+		.client_name = policy_client_verified_name(c->pc),
+	};
+}
+
 /* Policy's verdict: the milters hear what it accepted. */
 static int
 judged(struct conn *c, const struct verdict *v)
 {
 	const struct smtp_ask *q = smtp_session_ask(c->s);
 	struct verdict mv;
+	struct milter_session_info info;
+	char cert_subject[256], cert_issuer[256];
 
 	if (c->milters == NULL || v->kind != VERDICT_ACCEPT)
 		return answered(c, v);
-	if (!milter_set_ask(c->milters, q, smtp_session_tls_version(c->s),
-	    smtp_session_tls_cipher(c->s), on_filtered, c, &mv)) {
+	milter_info(c, &info, cert_subject, sizeof(cert_subject), cert_issuer, sizeof(cert_issuer));
+	if (!milter_set_ask(c->milters, q, &info, on_filtered, c, &mv)) {
 		c->mode = M_ASK;
 		return -1;
 	}

@@ -40,8 +40,9 @@ hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
 static int
 hook_has_room(void *ctx, uint64_t size)
 {
-	const struct server *srv = ((struct conn *)ctx)->srv;
-	const struct config *cfg = srv->d.cfg;
+	const struct conn *c = ctx;
+	const struct server *srv = c->srv;
+	const struct config *cfg = c->cfg;
 	uint64_t free_bytes = spool_free_bytes(srv->d.spool), need = cfg->min_free_bytes + size;
 
 	if (free_bytes < need + 64 * cfg->max_message_bytes) {
@@ -90,7 +91,7 @@ conn_data_begin(struct conn *c)
 	if (c->milters != NULL)
 		milter_set_add_filters(c->milters, c->sub, msg_sub_env(c->sub)->qid);
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
-	dotdata_init(&c->dd, c->srv->d.cfg->max_text_line_bytes);
+	dotdata_init(&c->dd, c->cfg->max_text_line_bytes);
 	c->mode = M_DATA;
 	conn_line_deadline(c, 1);
 }
@@ -108,7 +109,7 @@ on_committed(void *ctx, const struct msg_result *r)
 	 * filter's tempfail) carries its own code and text
 	 */
 	if (r->status == MSG_REFUSED || (r->status == MSG_TEMPFAIL && r->rule != NULL))
-		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule);
+		a = smtp_session_refused(c->s, r->code, r->dsn, r->text, r->rule, r->is_filter_text);
 	else
 		a = smtp_session_committed(c->s, r->status == MSG_QUEUED ? SMTP_COMMIT_OK :
 		    r->code == 452 ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_IOERR);
@@ -133,7 +134,7 @@ int
 conn_data_input(struct conn *c, struct evbuffer *in)
 {
 	static uint8_t out[DATA_PIECE + DOTDATA_HELD_MAX];	/* loop thread only */
-	uint64_t max = c->srv->d.cfg->max_message_bytes;
+	uint64_t max = c->cfg->max_message_bytes;
 
 	while (evbuffer_get_length(in) > 0 && !c->is_paused) {
 		size_t len = evbuffer_get_length(in), used, out_len;

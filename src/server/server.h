@@ -17,6 +17,7 @@
 #include "tls/tls.h"
 #include "util/qid.h"
 
+struct milter_pool;
 struct server;
 
 /* Everything a server uses, borrowed; all must outlive it. */
@@ -25,11 +26,11 @@ struct server_deps {
 	const struct config *cfg;
 	struct spool *spool;	/* may be NULL until server_attach(); for its free space */
 	struct msg_core *msg;	/* the way into the queue; NULL until server_attach() */
-	struct local_db *local;
 	struct qid_gen *qids;
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
 	struct metrics *metrics;	/* the registry: sessions per listener, TLS handshakes */
+	struct milter_pool *milters;	/* the connections to the listeners' filters */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
@@ -46,6 +47,16 @@ int server_bind(struct server *srv, char *err, size_t errsize);
  */
 void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct workq *wq,
     struct policy *policy);
+/*
+ * Sessions accepted from now on start with generation cfg (a reference is
+ * taken; the one before is let go); those open keep theirs to their end.
+ * Listeners follow cfg: an address it still names keeps its socket and
+ * takes the new section, one it no longer names is closed (its sessions
+ * go on), a new one is bound (as the user the daemon runs as by then: a
+ * port below 1024 fails). Returns 0, or -1 with the reason in err when a
+ * new address cannot be bound; then nothing has changed.
+ */
+int server_set_config(struct server *srv, const struct config *cfg, char *err, size_t errsize);
 /* Starts accepting; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*

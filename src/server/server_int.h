@@ -17,12 +17,22 @@
 #include "spool/spool.h"
 #include "msg/msg.h"
 
+/*
+ * A listening socket. A reload keeps the socket of an address it still
+ * names and gives it the new section (options, name); an address no longer
+ * named is closed, and its listener freed when its last session ends
+ * (sessions read their listener's section as they go).
+ */
 struct listener {
+	struct listener *next;		/* in srv->listeners while open */
 	struct server *srv;
+	struct config *cfg;		/* the generation conf is in (a reference) */
 	const struct config_listener *conf;
 	struct smtp_session_conf sconf;	/* the server's, with this listener's STARTTLS and AUTH options */
 	struct evconnlistener *evl;
 	int fd;
+	unsigned nconns;		/* its sessions still open */
+	int is_closed;			/* taken out by a reload: freed with its last session */
 	struct metric_series *open, *accepted;	/* its sessions open now, and all told */
 };
 
@@ -31,15 +41,21 @@ struct conn;
 struct server {
 	struct server_deps d;
 	struct smtp_session_conf sconf;	/* what every listener's sconf starts from */
-	struct listener *listeners;
-	size_t nlisteners;
+	struct listener *listeners;	/* those open, in the configuration's order */
 	struct event *wq_ev;
 	struct policy *policy;		/* the verdicts on every session's questions (borrowed) */
+	/*
+	 * The configuration new sessions start with (a reference): d.cfg's
+	 * generation until a reload gives another (server_set_config). d.cfg
+	 * stays the one the listeners were bound with.
+	 */
+	struct config *cur;
 	struct conn *conns;		/* every open connection */
 	unsigned nconns;
 	struct metric *sessions, *accepted, *tls;	/* the families of the figures */
 	unsigned long next_conn_id;
 	int is_draining;
+	int is_started;			/* server_start() was called: new listeners accept at once */
 	/* out of descriptors: accepting stops for a pause that grows while it lasts */
 	struct event *accept_ev;
 	unsigned accept_pause_ms;	/* the last pause; 0 once an accept works again */
@@ -72,6 +88,10 @@ struct conn {
 	struct event *line_ev;	/* the deadline of the command line, or the DATA phase, awaited */
 	struct event *session_ev;	/* the deadline of the whole session */
 	struct smtp_session *s;
+	struct metric_series *open;	/* its listener's count of open sessions, by the name then */
+	/* the generation the session started with, kept to its end (a reference) */
+	struct config *cfg;
+	struct smtp_session_conf sconf;	/* the listener's, with cfg's limits */
 	struct policy_client *pc;	/* what policy knows of this client */
 	struct milter_set *milters;	/* the listener's content filters; NULL for none */
 	size_t rcpt_mark;	/* RCPT asked: the envelope's recipients before it */
@@ -79,6 +99,7 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
 	enum conn_mode mode;
+	int is_implicit_tls;	/* accepted in TLS (its listener's section may change by a reload) */
 	int is_skipping_line;	/* dropping the rest of an overlong command line */
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
@@ -89,6 +110,12 @@ struct conn {
 	struct spool_msg *env;	/* the envelope being built, from MAIL to DATA */
 	struct msg_sub *sub;	/* the message being received, from DATA to its commit */
 };
+
+/* listener.c: the session limits of generation c into *sc (the listener's options stay). */
+void server_session_limits(const struct config *c, struct smtp_session_conf *sc);
+
+/* listener.c: a session of l ended; a listener a reload closed goes with its last. */
+void listener_conn_gone(struct listener *l);
 
 /* conn.c */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);

@@ -574,10 +574,14 @@ smtp_session_data_end(struct smtp_session *s, unsigned flags, uint64_t body_byte
 
 enum smtp_act
 smtp_session_refused(struct smtp_session *s, int code, const char *dsn, const char *text,
-    const char *rule)
+    const char *rule, int is_filter_text)
 {
 	ASSERT(s->state == ST_COMMIT && code >= 400 && code <= 599 && dsn[0] == '0' + code / 100);
-	session_reply(s, code, dsn, "Error: %s", text);
+	/* a filter's reply is what the client should see (as Postfix passes a milter's on) */
+	if (is_filter_text)
+		session_reply(s, code, dsn, "%s", text);
+	else
+		session_reply(s, code, dsn, "Error: %s", text);
 	if (rule != NULL)
 		log_ev_reject_by(s->txn->qid, "DATA", "", code, dsn, text, rule);
 	else

@@ -73,10 +73,12 @@ struct smtp_ask {
 	int is_tls;
 	const char *helo;		/* the HELO/EHLO name ("" before one); at HELO the new one */
 	const char *auth_user;		/* the authenticated user (lowercased), NULL before AUTH */
-	const char *auth_mech;		/* AUTH: "PLAIN" or "LOGIN" */
 	const struct sasl_creds *creds;	/* AUTH: what to check; NULL at other stages */
 	const struct smtp_addr *sender;	/* MAIL (the one asked about), RCPT, DATA, EOM; else NULL */
 	const struct smtp_addr *rcpt;	/* RCPT: the recipient; else NULL */
+	const char *const *params;	/* MAIL, RCPT: the ESMTP parameters as sent ("SIZE=1000") */
+	size_t nparams;
+	const char *auth_mech;		/* AUTH, and later stages once authenticated: "PLAIN", "LOGIN" */
 	uint64_t size;			/* MAIL: SIZE= (0 if absent); EOM: the message's bytes */
 	unsigned nrcpts;		/* recipients accepted so far in this transaction */
 };
@@ -199,11 +201,12 @@ enum smtp_act smtp_session_committed(struct smtp_session *s, enum smtp_commit re
  * Instead of a commit, what SMTP_ACT_COMMIT asked for was refused by
  * whoever judged the whole message (a mail loop; a content filter, rule
  * its name, else NULL): replies "code dsn Error: text" (code 4xx or 5xx,
- * dsn its enhanced status), logs it, and ends the transaction. Returns
- * SMTP_ACT_NONE.
+ * dsn its enhanced status), or "code dsn text" when the text is a
+ * filter's own reply (is_filter_text), logs it, and ends the transaction.
+ * Returns SMTP_ACT_NONE.
  */
 enum smtp_act smtp_session_refused(struct smtp_session *s, int code, const char *dsn,
-    const char *text, const char *rule);
+    const char *text, const char *rule, int is_filter_text);
 /* The client took too long (a command line, DATA, the session): replies 421, asks to close. */
 enum smtp_act smtp_session_timeout(struct smtp_session *s);
 

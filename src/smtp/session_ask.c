@@ -28,10 +28,12 @@ session_ask(struct smtp_session *s, enum smtp_stage st)
 		.is_tls = s->is_tls,
 		.helo = st == SMTP_STAGE_HELO ? s->ask_helo : s->helo,
 		.auth_user = s->auth_user[0] != '\0' ? s->auth_user : NULL,
-		.auth_mech = st == SMTP_STAGE_AUTH ? s->auth_mech : NULL,
+		.auth_mech = st == SMTP_STAGE_AUTH || s->auth_user[0] != '\0' ? s->auth_mech : NULL,
 		.creds = st == SMTP_STAGE_AUTH ? &s->creds : NULL,
 		.sender = st == SMTP_STAGE_MAIL ? &s->ask_addr : s->txn != NULL ? &s->sender : NULL,
 		.rcpt = st == SMTP_STAGE_RCPT ? &s->ask_addr : NULL,
+		.params = st == SMTP_STAGE_MAIL || st == SMTP_STAGE_RCPT ? s->ask_params : NULL,
+		.nparams = st == SMTP_STAGE_MAIL || st == SMTP_STAGE_RCPT ? s->ask_nparams : 0,
 		.size = st == SMTP_STAGE_MAIL || st == SMTP_STAGE_EOM ? s->ask_size : 0,
 		.nrcpts = s->txn != NULL ? s->txn->naccepted : 0,
 	};

@@ -6,6 +6,7 @@
  */
 #include "smtp/session_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/ascii.h"
@@ -86,6 +87,26 @@ mail_params_parse(const struct smtp_session *s, const struct smtp_cmd *cmd, stru
 	return 0;
 }
 
+void
+session_params_keep(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	size_t at = 0;
+
+	s->ask_nparams = 0;
+	for (size_t i = 0; i < cmd->nparams; i++) {
+		const struct smtp_param *p = &cmd->params[i];
+		int n = snprintf(s->ask_param_text + at, sizeof(s->ask_param_text) - at, "%.*s%s%.*s",
+		    (int)p->key.len, (const char *)p->key.p, p->has_value ? "=" : "",
+		    (int)p->value.len, (const char *)p->value.p);
+
+		/* XXX: past the bound the rest is not passed on; a line is seldom that long */
+		if (n < 0 || (size_t)n >= sizeof(s->ask_param_text) - at)
+			break;
+		s->ask_params[s->ask_nparams++] = s->ask_param_text + at;
+		at += (size_t)n + 1;
+	}
+}
+
 enum smtp_act
 session_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 {
@@ -143,6 +164,7 @@ session_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	memcpy(s->ask_fmt, from, sizeof(s->ask_fmt));
 	s->ask_mail = mp;
 	s->ask_size = mp.size;
+	session_params_keep(s, cmd);
 	return session_ask(s, SMTP_STAGE_MAIL);
 }
 
@@ -198,5 +220,6 @@ session_do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	}
 	s->ask_addr = addr;
 	memcpy(s->ask_fmt, to, sizeof(s->ask_fmt));
+	session_params_keep(s, cmd);
 	return session_ask(s, SMTP_STAGE_RCPT);
 }

@@ -31,6 +31,9 @@ enum state {
 
 enum auth_step { AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
 
+/* The ESMTP parameters of one MAIL or RCPT kept for the filters; a longer rest is left out. */
+#define SESSION_PARAMS_TEXT_MAX 1024
+
 /* MAIL parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8). */
 struct mail_params {
 	uint64_t size;
@@ -70,6 +73,9 @@ struct smtp_session {
 	struct smtp_addr ask_addr;	/* MAIL: the sender; RCPT: the recipient */
 	char ask_fmt[SMTP_ADDR_FMT_MAX];	/* ask_addr formatted, for replies and logs */
 	struct mail_params ask_mail;	/* MAIL: its parameters */
+	char ask_param_text[SESSION_PARAMS_TEXT_MAX];	/* MAIL, RCPT: each parameter as sent, NUL-ended */
+	const char *ask_params[SMTP_MAX_PARAMS];	/* ... into ask_param_text */
+	size_t ask_nparams;
 	uint64_t ask_size;		/* MAIL: SIZE=; EOM: the message's bytes */
 	char ask_helo[HELO_MAX + 1];	/* HELO/EHLO: the name given */
 	int ask_is_ehlo;
@@ -111,6 +117,8 @@ int session_auth_usable(const struct smtp_session *s);
 int session_future_release_offered(const struct smtp_session *s);
 /* HELO/EHLO accepted: the name in s->ask_helo becomes the session's, and the reply. */
 void session_helo_reply(struct smtp_session *s);
+/* Keeps cmd's ESMTP parameters as sent for the question (s->ask_params). */
+void session_params_keep(struct smtp_session *s, const struct smtp_cmd *cmd);
 /* A new transaction after MAIL was accepted: s->ask_addr, s->ask_fmt, s->ask_mail. */
 void session_mail_begin(struct smtp_session *s);
 

@@ -1,6 +1,6 @@
 /*
- * msg.c - committed messages: loading and checking a queue file, streaming
- * its content, and appending what happened to its recipients.
+ * msg.c - committed messages: loading and checking a queue file, and
+ * appending what happened to its recipients (stream.c reads the content).
  * Runs on worker threads (and at start-up); blocking is fine here.
  */
 #include "spool/spool_int.h"
@@ -92,20 +92,6 @@ apply_meta(struct spool_msg *m, struct slice p)
 		m->release_s = n;
 	m->api_meta = kv_dup(p, "api_meta");
 	m->api_idem = kv_dup(p, "api_idem");
-	return 0;
-}
-
-/* F's two offsets: 0, or -1 if the payload is too short for them. */
-static int
-header_fixed(struct slice p, uint64_t *orig_len, uint64_t *body_at)
-{
-	if (p.len < REC_HEADER_FIXED)
-		return -1;
-	*orig_len = *body_at = 0;
-	for (int i = 0; i < 8; i++) {
-		*orig_len = *orig_len << 8 | p.p[i];
-		*body_at = *body_at << 8 | p.p[8 + i];
-	}
 	return 0;
 }
 
@@ -222,7 +208,7 @@ spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize)
 		} else if (type == REC_BODY) {
 			body += p.len;
 		} else if (type == REC_HEADER) {
-			if (has_header++ || header_fixed(p, &orig_len, &body_at) == -1)
+			if (has_header++ || rec_header_offsets(p, &orig_len, &body_at) == -1)
 				why = "bad header record";
 			header = p.len - REC_HEADER_FIXED;
 		} else if (type == REC_NEWENV) {
@@ -263,122 +249,6 @@ out:
 		spool_msg_free(&m);
 	}
 	return m;
-}
-
-/*
- * Finds the F record of the file at fd (its content records are skipped by
- * their lengths, not read): 1 with its payload copied into out, 0 if there
- * is none, -1 with errno.
- */
-static int
-find_header_record(int fd, struct buf *out)
-{
-	off_t off = REC_MAGIC_LEN;
-
-	for (;;) {
-		uint8_t h[REC_HEADER_LEN];
-		uint32_t len;
-		ssize_t n = pread_all(fd, h, sizeof(h), off);
-
-		if (n != (ssize_t)sizeof(h)) {
-			if (n >= 0)
-				errno = EBADMSG;
-			return -1;
-		}
-		len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-		if (len > REC_MAX_PAYLOAD) {
-			errno = EBADMSG;
-			return -1;
-		}
-		if (h[0] == REC_END)
-			return 0;
-		if (h[0] == REC_HEADER) {
-			enum rec_type type;
-			struct slice p;
-			uint32_t crc;
-			size_t used, whole = REC_OVERHEAD + len;
-
-			buf_reset(out);
-			/* the record is read whole and checked, CRC included, before it is believed */
-			if (buf_reserve(out, whole) == -1 ||
-			    pread_all(fd, out->data, whole, off) != (ssize_t)whole ||
-			    rec_decode(out->data, whole, &type, &p, &crc, &used) != REC_OK) {
-				errno = EBADMSG;
-				return -1;
-			}
-			memmove(out->data, p.p, p.len);
-			out->len = p.len;
-			return 1;
-		}
-		off += (off_t)REC_OVERHEAD + len;
-	}
-}
-
-/* What a reader of the content passes on: the final header first, then ranges of the rest. */
-struct content_view {
-	uint64_t skip_to;	/* C bytes before this are the original fields, replaced by F */
-	uint64_t stop_at;	/* C bytes from this on are the original body, replaced by B */
-	uint64_t at;		/* C bytes seen */
-};
-
-int
-spool_msg_read_content(struct spool *sp, const char *qid,
-    int (*sink)(void *ctx, const void *p, size_t n), void *ctx)
-{
-	struct content_view v = { 0, UINT64_MAX, 0 };
-	struct rec_reader rd;
-	enum rec_type type;
-	struct slice p;
-	struct buf header;
-	uint32_t crc;
-	int fd, r = 0, ret = -1;
-
-	if ((fd = open_queued(sp, qid)) == -1)
-		return -1;
-	buf_init(&header, REC_MAX_PAYLOAD + REC_OVERHEAD);
-	if ((r = find_header_record(fd, &header)) == -1 ||
-	    lseek(fd, REC_MAGIC_LEN, SEEK_SET) == -1) {
-		buf_clear(&header);
-		close(fd);
-		return -1;
-	}
-	if (r == 1) {
-		struct slice f = buf_slice(&header);
-
-		if (header_fixed(f, &v.skip_to, &v.stop_at) == -1) {
-			buf_clear(&header);
-			close(fd);
-			errno = EBADMSG;
-			return -1;
-		}
-		if (sink(ctx, f.p + REC_HEADER_FIXED, f.len - REC_HEADER_FIXED) == -1)
-			goto out_noreader;
-	}
-	rec_reader_init(&rd, fd);
-	while ((r = rec_reader_next(&rd, &type, &p, &crc)) == 1) {
-		if (type == REC_END) {
-			ret = 0;
-			break;
-		}
-		if (type == REC_CONTENT) {
-			uint64_t lo = v.at, hi = v.at + p.len;
-
-			v.at = hi;
-			lo = lo < v.skip_to ? v.skip_to : lo;
-			hi = hi > v.stop_at ? v.stop_at : hi;
-			if (lo < hi && sink(ctx, p.p + (lo - (v.at - p.len)), (size_t)(hi - lo)) == -1)
-				break;
-		} else if (type == REC_BODY && sink(ctx, p.p, p.len) == -1) {
-			break;
-		}
-	}
-	if (r == 0)
-		errno = EBADMSG;
-	rec_reader_clear(&rd);
-out_noreader:
-	buf_clear(&header);
-	close(fd);
-	return ret;
 }
 
 /* How appended records are made durable. */

@@ -162,6 +162,19 @@ rec_decode(const uint8_t *in, size_t len, enum rec_type *type_out,
 }
 
 int
+rec_header_offsets(struct slice payload, uint64_t *orig_len, uint64_t *body_at)
+{
+	if (payload.len < REC_HEADER_FIXED)
+		return -1;
+	*orig_len = *body_at = 0;
+	for (int i = 0; i < 8; i++) {
+		*orig_len = *orig_len << 8 | payload.p[i];
+		*body_at = *body_at << 8 | payload.p[8 + i];
+	}
+	return 0;
+}
+
+int
 rec_end_check(struct slice payload, const struct rec_chain *chain)
 {
 	if (payload.len != 8)

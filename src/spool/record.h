@@ -91,6 +91,12 @@ enum rec_result rec_decode(const uint8_t *in, size_t len, enum rec_type *type_ou
  */
 void rec_chain_add(struct rec_chain *chain, uint32_t crc);
 /*
+ * Reads the two offsets at the start of an F payload (the content bytes the
+ * header stands for, and where the B records take over): 0, or -1 if the
+ * payload is too short for them.
+ */
+int rec_header_offsets(struct slice payload, uint64_t *orig_len, uint64_t *body_at);
+/*
  * Checks an E payload against chain: 0 if count and CRC match, -1 otherwise.
  */
 int rec_end_check(struct slice payload, const struct rec_chain *chain);

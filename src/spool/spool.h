@@ -17,7 +17,7 @@
  * acknowledges it.
  *
  * Delivering (worker threads): spool_msg_load() reads a committed file,
- * spool_msg_read_content() streams its body, spool_msg_mark() records what
+ * spool_content_open() streams its content (on the loop too), spool_msg_mark() records what
  * happened to its recipients (durably, in the next group commit),
  * spool_msg_remove() ends it.
  */
@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/buf.h"
 #include "util/qid.h"
 #include "util/workq.h"
 
@@ -247,9 +248,31 @@ void spool_recovery_free(struct spool_recovery **r);
 /* Reads and checks the message qid: a new spool_msg, or NULL with the reason in err. */
 struct spool_msg *spool_msg_load(struct spool *sp, const char *qid, char *err, size_t errsize);
 /*
- * Streams qid's content (header and body, CRLF line ends) to sink(ctx, p,
- * n), which returns 0 or -1 to stop: as filters left it (the final header
- * section, a new body) when they changed it. Returns 0, or -1 with errno.
+ * qid's content (header and body, CRLF line ends, not dot-stuffed), read a
+ * piece at a time (stream.c): as filters left it (the final header
+ * section, a new body) when they changed it. A stream holds one open file
+ * and a fixed buffer of 64 KiB (and the final header section, when a
+ * filter changed it), whatever the message's size. Its reads are brief
+ * (the file was written moments ago, and is in the page cache but after a
+ * restart), so the loop thread may use it as well as workers; one stream
+ * is used by one thread at a time.
+ */
+struct spool_content;
+/* Opens qid's content: a new stream, or NULL with errno (EBADMSG for a bad file). */
+struct spool_content *spool_content_open(struct spool *sp, const char *qid);
+/*
+ * The next piece of content: 1 with *out borrowing from the stream until
+ * the next call, 0 at the end, -1 with errno (EBADMSG: a torn or corrupt
+ * record). Each record's checksum is checked after its last byte is read,
+ * so the pieces are known good only when 0 has been returned: after a -1,
+ * throw away what was read.
+ */
+int spool_content_next(struct spool_content *sc, struct slice *out);
+/* Closes and frees *sc; sc may point to NULL. */
+void spool_content_close(struct spool_content **sc);
+/*
+ * Streams qid's content, as spool_content_next() reads it, to sink(ctx, p,
+ * n), which returns 0 or -1 to stop. Returns 0, or -1 with errno.
  */
 int spool_msg_read_content(struct spool *sp, const char *qid,
     int (*sink)(void *ctx, const void *p, size_t n), void *ctx);

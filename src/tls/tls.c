@@ -11,8 +11,10 @@
 #include "tls/tls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +330,14 @@ tls_server_reload(struct tls_server *ts)
 	return nbad;
 }
 
+/* A client certificate is asked for only to be named to the filters: any, or none, will do. */
+static int
+take_any_client_cert(int preverify_ok, X509_STORE_CTX *store)
+{
+	(void)preverify_ok, (void)store;
+	return 1;
+}
+
 SSL *
 tls_server_ssl_new(struct tls_server *ts)
 {
@@ -338,7 +348,44 @@ tls_server_ssl_new(struct tls_server *ts)
 		return NULL;
 	if ((ssl = SSL_new(ts->ctx[0])) == NULL)
 		log_err("tls: cannot start a session: %s", ssl_reason(why, sizeof(why)));
+	else if (ts->cfg->is_client_cert_asked)
+		/* kept on the SSL, so the context SNI picks keeps it too */
+		SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, take_any_client_cert);
 	return ssl;
+}
+
+/* One CommonName of name into out, made printable; -1 without one. */
+static int
+cn_of(const X509_NAME *name, char *out, size_t size)
+{
+	int n;
+
+	out[0] = '\0';
+	if (name == NULL || size < 2 || size > INT_MAX)
+		return -1;
+	n = X509_NAME_get_text_by_NID((X509_NAME *)name, NID_commonName, out, (int)size);
+	if (n < 0) {
+		out[0] = '\0';
+		return -1;
+	}
+	for (int i = 0; i < n && (size_t)i < size - 1; i++)
+		if ((uint8_t)out[i] < 0x20 || (uint8_t)out[i] > 0x7e)
+			out[i] = '?';
+	return 0;
+}
+
+int
+tls_peer_cert_names(const SSL *ssl, char *subject, size_t subject_size, char *issuer,
+    size_t issuer_size)
+{
+	X509 *cert = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+
+	subject[0] = issuer[0] = '\0';
+	if (cert == NULL)
+		return -1;
+	(void)cn_of(X509_get_subject_name(cert), subject, subject_size);
+	(void)cn_of(X509_get_issuer_name(cert), issuer, issuer_size);
+	return 0;
 }
 
 const char *

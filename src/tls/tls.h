@@ -60,6 +60,15 @@ unsigned tls_server_reload(struct tls_server *ts);
  */
 SSL *tls_server_ssl_new(struct tls_server *ts);
 
+/*
+ * The CommonNames of the subject and the issuer of the certificate the
+ * client gave (tls.ask_client_cert), as Postfix names them to filters, cut
+ * at the sizes and with any byte but printable ASCII and space made '?'
+ * (they are the client's words). 0, or -1 when it gave none (both "").
+ */
+int tls_peer_cert_names(const SSL *ssl, char *subject, size_t subject_size, char *issuer,
+    size_t issuer_size);
+
 /* The name of the configured certificate an SSL answered with, for logs. */
 const char *tls_ssl_cert_name(const SSL *ssl);
 

@@ -33,4 +33,13 @@ struct htab_link *htab_find(const struct htab *t, uint64_t hash,
 /* Unlinks l, which must be in t. */
 void htab_remove(struct htab *t, struct htab_link *l);
 
+/*
+ * Visits every link of t, in no order, as l (declared by the loop). The body
+ * may free the link it is given, and nothing else of the table.
+ */
+#define HTAB_FOREACH(t, l) \
+	for (size_t htab_i_ = 0; htab_i_ < (t)->nbuckets; htab_i_++) \
+		for (struct htab_link *l = (t)->buckets[htab_i_], *htab_next_; \
+		    l != NULL && (htab_next_ = l->next, 1); l = htab_next_)
+
 #endif

@@ -113,6 +113,20 @@ class Sterna:
             # (port 1 on loopback refuses); the outbound tests point it at their own unbound
             "dns": {"resolver": "127.0.0.1:1", "timeout": "500ms"},
         }
+        self.tree = tree
+        self._apply(overrides)
+        # a test may move the listener to another loopback address (a second MTA)
+        self.host = "127.0.0.1"
+        m = re.fullmatch(r"([\d.]+):(\d+)", tree['listen "mx"']["address"])
+        if m:
+            self.host, self.port = m.group(1), int(m.group(2))
+        # a test may put the spool elsewhere (the power-loss tests' file system)
+        self.spool = tree["spool"]["dir"]
+        self._write()
+        self.start()
+
+    def _apply(self, overrides):
+        """Sets each key of overrides (section__key: the value; None removes the key)."""
         for key, value in overrides.items():
             parts = key.split("__")
             if parts[0] == "listen":
@@ -125,20 +139,30 @@ class Sterna:
                 parts = ["http", 'listen "%s"' % parts[2]] + parts[3:]
             elif parts[0] == "milter":
                 parts = ['milter "%s"' % parts[1]] + parts[2:]
-            node = tree
+            node = self.tree
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
-            node[parts[-1]] = value
-        # a test may move the listener to another loopback address (a second MTA)
-        self.host = "127.0.0.1"
-        m = re.fullmatch(r"([\d.]+):(\d+)", tree['listen "mx"']["address"])
-        if m:
-            self.host, self.port = m.group(1), int(m.group(2))
-        # a test may put the spool elsewhere (the power-loss tests' file system)
-        self.spool = tree["spool"]["dir"]
-        with open(self.conf, "w") as f:
-            f.write(render_config(tree) + "\n")
-        self.start()
+            if value is None:
+                node.pop(parts[-1], None)
+            else:
+                node[parts[-1]] = value
+
+    def _write(self):
+        # renamed into place, so that a reload never reads half a file
+        with open(self.conf + ".new", "w") as f:
+            f.write(render_config(self.tree) + "\n")
+        os.replace(self.conf + ".new", self.conf)
+
+    def reconfigure(self, **overrides):
+        """Changes the configuration file (as the constructor's overrides do); the daemon
+        reads it at its next reload."""
+        self._apply(overrides)
+        self._write()
+
+    def reload(self, *args):
+        """sterna reload -c CONF: the completed process (its output as text)."""
+        return subprocess.run([STERNA_BIN, "reload", "-c", self.conf, *args],
+                              capture_output=True, text=True, timeout=30)
 
     # --- process control -------------------------------------------------------------
     def start(self):

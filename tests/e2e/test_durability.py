@@ -37,8 +37,11 @@ def test_kill9_many_messages_none_lost(sterna):
     got = sterna.wait_for_mail("bob", count=n, timeout=30)
     time.sleep(1)
     got = sterna.mails("bob")
-    assert len(got) == n
-    assert sorted(int(m.rsplit(b"message ", 1)[1]) for m in got) == list(range(n))
+    numbers = [int(m.rsplit(b"message ", 1)[1]) for m in got]
+    # every message at least once; a kill between a copy's rename into new/ and its D record
+    # may deliver that one twice (docs/architecture.md, Delivery), never more
+    assert sorted(set(numbers)) == list(range(n)), numbers
+    assert all(numbers.count(i) <= 2 for i in range(n)), numbers
 
 
 def test_restart_keeps_serving(sterna):

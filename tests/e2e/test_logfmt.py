@@ -134,7 +134,7 @@ def live(sterna_factory, keys_dir, **overrides):
         h.close()
         wait_for(s, "http", path="/v1/health")
         os.kill(s.pid, signal.SIGHUP)
-        wait_for(s, "note", msg="SIGHUP")
+        wait_for(s, "note", msg="reload: configuration generation 2 in use")
         s.stop()
     finally:
         for k in sinks:
@@ -180,7 +180,8 @@ def test_every_line_has_one_shape(sterna_factory, keys_dir, tmp_path):
     assert re.search(r"^\S+ info %s aborted conn=c\d+ stage=data why=lost$" % cut, text, re.M)
     # text from the client stays quoted and escaped; the daemon's notes are whole sentences
     assert re.search(r' reject cmd=RCPT arg="\\"odd name\\"@example\.test" code=550 ', text), text
-    assert re.search(r'^\S+ info - note msg="SIGHUP: [^"]+"$', text, re.M), text
+    assert re.search(r'^\S+ info - note msg="reload: configuration generation 2 in use [^"]+"$',
+                     text, re.M), text
     for line in bad_config_lines(tmp_path):
         m, keys = fields(line)
         assert (m.group("level"), m.group("event"), keys) == ("error", "config_error", ["reason"])

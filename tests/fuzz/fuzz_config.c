@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - libFuzzer target for the configuration parser (ucl.c) and
+ * fuzz_config.c - libFuzzer target for the configuration parser (ucl*.c) and
  * the key table walk (keys.c, load.c) behind it.
  * The input is up to four files separated by NUL bytes (a NUL inside a file
  * is an error anyway): "etc/a" is parsed, and .include finds "etc/b",

@@ -162,7 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (a == SMTP_ACT_COMMIT) {
 				check_output(s);
 				a = (bits >> 7) & 1 ?
-				    smtp_session_refused(s, 554, "5.4.6", "too many hops", NULL) :
+				    smtp_session_refused(s, 554, "5.4.6", "too many hops", NULL, 0) :
 				    smtp_session_committed(s, at % 3 == 0 ? SMTP_COMMIT_IOERR :
 				    SMTP_COMMIT_OK);
 			}

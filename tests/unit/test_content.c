@@ -7,6 +7,7 @@
  * the old, a new envelope), the spool's own reader on real files, and its
  * transaction writing them (and a hold) into a committed file.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -389,6 +390,138 @@ test_spool_applies_changes(void **state)
 	close_spool(&sp);
 }
 
+/* The file qid in the spool's queue/, as bytes (its whole length in *len). */
+static uint8_t *
+slurp(const char *qid, size_t *len)
+{
+	char path[512];
+	uint8_t *data;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/queue/%s", tmpdir, qid);
+	assert_non_null(fp = fopen(path, "rb"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((n = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(data = malloc((size_t)n));
+	assert_int_equal(fread(data, 1, (size_t)n, fp), (size_t)n);
+	assert_int_equal(fclose(fp), 0);
+	*len = (size_t)n;
+	return data;
+}
+
+static void
+spill(const char *qid, const uint8_t *data, size_t len)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/queue/%s", tmpdir, qid);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The content is read through the stream's fixed buffer: a short read says EBADMSG. */
+static void
+assert_content_bad(struct spool *sp, const char *qid)
+{
+	struct sink s;
+
+	buf_init(&s.b, 1 << 20);
+	errno = 0;
+	assert_int_equal(spool_msg_read_content(sp, qid, to_buf, &s), -1);
+	assert_int_equal(errno, EBADMSG);
+	buf_clear(&s.b);
+}
+
+static void
+test_stream_checks_what_it_reads(void **state)
+{
+	struct spool *sp = open_spool();
+	uint8_t *data;
+	const uint8_t *at;
+	size_t len;
+
+	(void)state;
+	write_file(tmpdir, "AAAAAAAAAAAAG", 0, 0, 1, strlen(ORIG_FIELDS));
+	data = slurp("AAAAAAAAAAAAG", &len);
+	/* a byte of the body changed on the disk: its record's checksum says so */
+	assert_non_null(at = memmem(data, len, "line 2", 6));
+	data[at - data] = 'L';
+	spill("AAAAAAAAAAAAG", data, len);
+	assert_content_bad(sp, "AAAAAAAAAAAAG");
+	data[at - data] = 'l';
+	/* a file cut inside a content record, or before its end record */
+	spill("AAAAAAAAAAAAG", data, (size_t)(at - data));
+	assert_content_bad(sp, "AAAAAAAAAAAAG");
+	spill("AAAAAAAAAAAAG", data, len - REC_OVERHEAD - 8);
+	assert_content_bad(sp, "AAAAAAAAAAAAG");
+	/* whole again: read as filters left it */
+	spill("AAAAAAAAAAAAG", data, len);
+	read_back(sp, "AAAAAAAAAAAAG", "DKIM-Signature: v=1\r\nReceived: by mx.test\r\n"
+	    "From: a@example.org\r\n\r\n" ORIG_BODY, "a@example.org", 1);
+	free(data);
+	close_spool(&sp);
+}
+
+/* Records larger than the stream's buffer, and more of them than fit at once. */
+static void
+test_stream_big_records(void **state)
+{
+	struct spool *sp = open_spool();
+	struct rec_chain chain = { 0, 0 };
+	struct spool_content *sc;
+	struct buf out, p, want, got;
+	struct slice piece;
+	size_t sizes[] = { 1, 300 * 1024, 65536 - 9, 65536, 200000, 7 };
+	char path[512];
+	FILE *fp;
+	int r;
+
+	(void)state;
+	buf_init(&out, 8 << 20);
+	buf_init(&p, 1 << 20);
+	buf_init(&want, 8 << 20);
+	buf_init(&got, 8 << 20);
+	assert_int_equal(buf_append(&out, REC_MAGIC, REC_MAGIC_LEN), 0);
+	kv(&p, "qid", "AAAAAAAAAAAAH");
+	assert_int_equal(rec_append(&out, REC_META, p.data, p.len, &chain), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		buf_reset(&p);
+		for (size_t k = 0; k < sizes[i]; k++)
+			assert_int_equal(buf_append_byte(&p, (uint8_t)('a' + (i * 7 + k) % 26)), 0);
+		assert_int_equal(rec_append(&out, REC_CONTENT, p.data, p.len, &chain), 0);
+		assert_int_equal(buf_append(&want, p.data, p.len), 0);
+	}
+	assert_int_equal(rec_append_end(&out, &chain), 0);
+	snprintf(path, sizeof(path), "%s/queue/AAAAAAAAAAAAH", tmpdir);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(out.data, 1, out.len, fp), out.len);
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(sc = spool_content_open(sp, "AAAAAAAAAAAAH"));
+	while ((r = spool_content_next(sc, &piece)) == 1) {
+		/* one buffer's worth at most: the stream's memory does not follow the message */
+		assert_true(piece.len > 0 && piece.len <= 64 * 1024);
+		assert_int_equal(buf_append(&got, piece.p, piece.len), 0);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(spool_content_next(sc, &piece), 0);
+	spool_content_close(&sc);
+	assert_null(sc);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	errno = 0;
+	assert_null(spool_content_open(sp, "AAAAAAAAAAAAZ"));
+	assert_int_equal(errno, ENOENT);
+	buf_clear(&out);
+	buf_clear(&p);
+	buf_clear(&want);
+	buf_clear(&got);
+	close_spool(&sp);
+}
+
 /* ---- the spool transaction writes them: a new body, envelope, header section, hold ---- */
 
 struct committed {
@@ -482,6 +615,8 @@ main(void)
 		cmocka_unit_test(test_bad_fields_refused),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_spool_applies_changes),
+		cmocka_unit_test(test_stream_checks_what_it_reads),
+		cmocka_unit_test(test_stream_big_records),
 		cmocka_unit_test(test_txn_writes_changes),
 	};
 

@@ -719,6 +719,66 @@ test_macros(void **state)
 	fx_clear(&fx);
 }
 
+/* A message through to its end, its reply to the end of the message given. */
+static void
+whole_message(struct fixture *fx, const uint8_t *eom_reply, size_t len)
+{
+	static const char *const mail[] = { "<a@b.test>" };
+	struct milter_action act;
+
+	milter_mail(&fx->m, mail, 1, &act);
+	(void)feed(fx, IN("c"));
+	milter_rcpt(&fx->m, mail, 1, &act);
+	(void)feed(fx, IN("c"));
+	milter_eom(&fx->m, &act);
+	act = feed(fx, eom_reply, len);
+	assert_int_equal(act.kind, MILTER_ANSWER);
+}
+
+static void
+test_reuse(void **state)
+{
+	static const char *const mail[] = { "<a@b.test>" };
+	struct fixture fx;
+	struct milter_action act;
+
+	(void)state;
+	/* CONTINUE at the end: QUIT_NC, the macros gone, the next connection from CONNECT */
+	fx_init(&fx, ALL_STEPS);
+	assert_false(milter_is_reusable(&fx.m));	/* no message yet: libmilter is at HELO */
+	whole_message(&fx, IN("c"));
+	assert_true(milter_is_reusable(&fx.m));
+	buf_reset(&fx.out);
+	milter_quit(&fx.m, 1);
+	assert_out(&fx.out, IN("\0\0\0\x01" "K"));
+	assert_int_equal(fx.m.nmacros, 0);
+	assert_false(milter_is_reusable(&fx.m));
+	milter_set_macro(&fx.m, "j", "mx2.test");
+	milter_connect(&fx.m, "c", '4', 25, "192.0.2.2", &act);
+	assert_int_equal(act.kind, MILTER_WAIT);
+	assert_out(&fx.out, IN("\0\0\0\x0d" "DCj\0mx2.test\0"
+	    "\0\0\0\x10" "Cc\0" "4\0\x19" "192.0.2.2\0"));
+	(void)feed(&fx, IN("c"));
+	fx_clear(&fx);
+
+	/* ACCEPT at the end, a refusal, an ABORT after it, a step after it: not reusable */
+	fx_init(&fx, ALL_STEPS);
+	whole_message(&fx, IN("a"));
+	assert_false(milter_is_reusable(&fx.m));
+	whole_message(&fx, IN("r"));
+	assert_false(milter_is_reusable(&fx.m));
+	whole_message(&fx, IN("c"));
+	milter_mail(&fx.m, mail, 1, &act);
+	(void)feed(&fx, IN("c"));
+	milter_abort(&fx.m);
+	assert_false(milter_is_reusable(&fx.m));
+	whole_message(&fx, IN("c"));
+	milter_helo(&fx.m, "c.test", &act);
+	(void)feed(&fx, IN("c"));
+	assert_false(milter_is_reusable(&fx.m));
+	fx_clear(&fx);
+}
+
 int
 main(void)
 {
@@ -733,6 +793,7 @@ main(void)
 		cmocka_unit_test(test_session_verdicts),
 		cmocka_unit_test(test_session_limits),
 		cmocka_unit_test(test_macros),
+		cmocka_unit_test(test_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

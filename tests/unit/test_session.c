@@ -673,12 +673,21 @@ test_committed_loop(void **state)
 	(void)state;
 	begin(&fx, "192.0.2.1");
 	to_commit(&fx, "EHLO", "", 1);
-	assert_int_equal(smtp_session_refused(fx.s, 554, "5.4.6", "too many hops", NULL), SMTP_ACT_NONE);
+	assert_int_equal(smtp_session_refused(fx.s, 554, "5.4.6", "too many hops", NULL, 0),
+	    SMTP_ACT_NONE);
 	assert_string_equal(take_output(&fx), "554 5.4.6 Error: too many hops\r\n");
 	assert_null(smtp_session_txn(fx.s));
 	assert_int_equal(smtp_session_stats(fx.s)->messages, 0);
 	/* the session goes on: a next transaction is welcome */
 	assert_string_equal(FEED(&fx, "MAIL FROM:<s@client.test>\r\n"), "250 2.1.0 Ok\r\n");
+	fx_close(&fx);
+
+	/* a filter's own reply goes as the filter gave it */
+	begin(&fx, "192.0.2.1");
+	to_commit(&fx, "EHLO", "", 1);
+	assert_int_equal(smtp_session_refused(fx.s, 554, "5.7.1", "Gtube pattern", "milter:rspamd",
+	    1), SMTP_ACT_NONE);
+	assert_string_equal(take_output(&fx), "554 5.7.1 Gtube pattern\r\n");
 	fx_close(&fx);
 }
 

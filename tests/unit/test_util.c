@@ -3,7 +3,8 @@
  * slices and ASCII helpers, queue ids (order, validity, time round trip,
  * restart after ids found on disk), CRC-32C, log_quote(), the nesting of
  * JSON text (jdepth), the worker pool's completions coming back to the
- * calling thread, and mkdir_p's modes whatever the umask.
+ * calling thread, mkdir_p's modes whatever the umask, and the intrusive
+ * hash table (growth, removal, a walk that frees what it visits).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/fsutil.h"
+#include "util/htab.h"
 #include "util/jdepth.h"
 #include "util/log.h"
 #include "util/qid.h"
@@ -622,6 +624,81 @@ test_mkdir_p_mode(void **state)
 	}
 }
 
+/* ---- htab ---- */
+
+struct item {
+	struct htab_link link;		/* first */
+	int key;
+	int seen;
+};
+
+static int
+item_is(const struct htab_link *l, const void *key)
+{
+	return ((const struct item *)l)->key == *(const int *)key;
+}
+
+/* A poor hash on purpose: keys share buckets, so chains are walked. */
+static uint64_t
+item_hash(int key)
+{
+	return (uint64_t)(key % 7);
+}
+
+static void
+test_htab(void **state)
+{
+	enum { N = 1000 };
+	struct htab t;
+	int visited = 0, freed = 0;
+
+	(void)state;
+	htab_init(&t, 1);
+	for (int k = 0; k < N; k++) {
+		struct item *it = calloc(1, sizeof(*it));
+
+		it->key = k;
+		htab_add(&t, &it->link, item_hash(k));
+	}
+	assert_int_equal(t.n, N);
+	assert_true(t.nbuckets >= N);		/* doubled as it filled */
+	for (int k = 0; k < N; k++) {
+		struct htab_link *l = htab_find(&t, item_hash(k), item_is, &k);
+
+		assert_non_null(l);
+		assert_int_equal(((struct item *)l)->key, k);
+	}
+	int absent = N;
+	assert_null(htab_find(&t, item_hash(absent), item_is, &absent));
+	/* the odd keys out */
+	for (int k = 1; k < N; k += 2) {
+		struct htab_link *l = htab_find(&t, item_hash(k), item_is, &k);
+
+		htab_remove(&t, l);
+		free(l);
+	}
+	assert_int_equal(t.n, N / 2);
+	for (int k = 1; k < N; k += 2)
+		assert_null(htab_find(&t, item_hash(k), item_is, &k));
+	/* every link once, and the body may free it */
+	HTAB_FOREACH(&t, l) {
+		struct item *it = (struct item *)l;
+
+		assert_int_equal(it->key % 2, 0);
+		assert_int_equal(it->seen++, 0);
+		visited++;
+	}
+	assert_int_equal(visited, N / 2);
+	HTAB_FOREACH(&t, l) {
+		free(l);
+		freed++;
+	}
+	assert_int_equal(freed, N / 2);
+	htab_clear(&t);
+	assert_null(t.buckets);
+	assert_int_equal(t.n, 0);
+}
+
 int
 main(void)
 {
@@ -641,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_jdepth),
 		cmocka_unit_test(test_mkdir_p_mode),
+		cmocka_unit_test(test_htab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
