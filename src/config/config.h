@@ -280,6 +280,10 @@ struct config {
 	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
 	unsigned io_threads;		/* threads for disk work */
 	enum log_level log_level;
+	char *log_format;		/* "text" or "json" */
+	char *log_output;		/* "stderr" or "syslog" */
+	char *log_syslog_facility;	/* "mail", "daemon", "local0" ... */
+	char *log_syslog_socket;	/* syslog's datagram socket: "/dev/log" */
 	unsigned is_sandboxed;		/* seccomp and Landlock once privileges are dropped */
 
 	/* listen "NAME" { } */

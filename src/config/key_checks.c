@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "smtp/smtp.h"
 #include "util/ascii.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* ---- value checks ---- */
@@ -230,3 +232,35 @@ cfg_check_server_user(const char *s)
 	return 1;
 }
 
+
+/* server.log_format: as util/log.c reads it. */
+int
+cfg_check_log_format(const char *s)
+{
+	enum log_format f;
+
+	return log_format_parse(s, &f) == 0;
+}
+
+int
+cfg_check_log_output(const char *s)
+{
+	return strcmp(s, "stderr") == 0 || strcmp(s, "syslog") == 0;
+}
+
+int
+cfg_check_syslog_facility(const char *s)
+{
+	int code;
+
+	return log_syslog_facility_parse(s, &code) == 0;
+}
+
+/* A path that fits sun_path with its NUL. */
+int
+cfg_check_unix_socket_path(const char *s)
+{
+	struct sockaddr_un sa;
+
+	return strlen(s) < sizeof(sa.sun_path);
+}

@@ -80,6 +80,10 @@ int cfg_check_lmtp_or_empty(const char *s);
 int cfg_check_lmtp_or_maildir(const char *s);
 int cfg_check_source(const char *s);
 int cfg_check_address_or_empty(const char *s);
+int cfg_check_log_format(const char *s);
+int cfg_check_log_output(const char *s);
+int cfg_check_syslog_facility(const char *s);
+int cfg_check_unix_socket_path(const char *s);
 
 /* key_read.c */
 /* "FILE:LINE: path: message", at the line of n's value. Returns -1. */

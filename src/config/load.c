@@ -643,6 +643,10 @@ config_free(struct config **cp)
 	free(c->hostname);
 	free(c->user);
 	free(c->user_at.file);
+	free(c->log_format);
+	free(c->log_output);
+	free(c->log_syslog_facility);
+	free(c->log_syslog_socket);
 	for (size_t i = 0; i < c->nlisteners; i++) {
 		free(c->listeners[i].name);
 		free(c->listeners[i].address);

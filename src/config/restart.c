@@ -30,7 +30,7 @@ static const char *const restart_keys[] = {
 	"server.user",			/* privileges are dropped once */
 	"server.max_sessions",		/* ...and server.max_sessions_per_client: sized at start */
 	"server.io_threads",		/* threads are started once */
-	"server.log_level",
+	"server.log_",			/* the level, format and output are set once */
 	"server.sandbox",		/* applied once, for good */
 	"server.local_milters",
 	"tls.cert.",			/* the files are read again at a reload; their places not */

@@ -553,7 +553,8 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, i
 	ctl->pause_ms = 0;
 	c = conn_new(ctl, fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_err("%s: control connection: no peer credentials: %s", c->id, strerror(errno));
+		log_note(LOG_ERR, c->id, "control connection: no peer credentials: %s",
+		    strerror(errno));
 		conn_free(c);
 		return;
 	}

@@ -31,6 +31,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/log_event.h"
 #include "util/xalloc.h"
 
 #define TOP_DESTINATIONS 15
@@ -256,21 +257,20 @@ post_login(struct http_req *r, void *arg)
 		free(key);
 	}
 	if (k == NULL) {
-		log_info("%s dashboard login refused: not a key of this server", http_req_id(r));
+		log_ev_dashboard_login(http_req_id(r), "-", "refused", "not a key of this server");
 		reply_page(r, 401, "login.html", "<!--error-->",
 		    "<p class=\"error\" role=\"alert\">That is not an API key of this server.</p>");
 		return;
 	}
 	if (!(k->scopes & HTTP_SCOPE_ADMIN)) {
-		log_info("%s dashboard login refused: key %s has no admin scope", http_req_id(r),
-		    k->id);
+		log_ev_dashboard_login(http_req_id(r), k->id, "refused", "no admin scope");
 		reply_page(r, 403, "login.html", "<!--error-->",
 		    "<p class=\"error\" role=\"alert\">That key has no admin scope: the dashboard "
 		    "needs one.</p>");
 		return;
 	}
 	s = dash_session_open(db->sessions, k->id, now_s());
-	log_info("%s dashboard login: key %s", http_req_id(r), k->id);
+	log_ev_dashboard_login(http_req_id(r), k->id, "ok", NULL);
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
 	    DASH_COOKIE, s->token, DASH_SESSION_MAX_S, http_req_is_tls(r) ? "; Secure" : "");
 	redirect(r, "/dashboard", cookie);

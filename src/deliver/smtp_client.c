@@ -363,8 +363,8 @@ handshake_failed(struct smtp_out *c, const char *why)
 		session_failed(c, reason);
 		return;
 	}
-	log_warn("%s: TLS handshake with %s failed (%s); retrying without TLS", c->id, c->relay,
-	    why);
+	log_note(LOG_WARN, c->id, "TLS handshake with %s failed (%s); retrying without TLS",
+	    c->relay, why);
 	drop_bev(c);
 	c->is_tls_off = 1;
 	start_target(c);
@@ -409,8 +409,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		 * with the certificate, short enough to survive the event lines'
 		 * cut, and in full here
 		 */
-		log_warn("%s: the certificate of %s is not verified (%s): nothing sent, the "
-		    "messages wait", c->id, c->relay, bad);
+		log_note(LOG_WARN, c->id, "the certificate of %s is not verified (%s): nothing "
+		    "sent, the messages wait", c->relay, bad);
 		snprintf(why, sizeof(why), "certificate not verified: %s", bad);
 		session_failed(c, why);
 		return;

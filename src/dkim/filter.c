@@ -257,8 +257,8 @@ job_done(struct work *w)
 
 			if (!j->ok[i] || insert_signature(j->f, &j->sigs[i], j->err[i],
 			    sizeof(j->err[i])) == -1) {
-				log_err("%s: dkim: cannot sign with %s._domainkey.%s: %s", env->qid,
-				    k->selector, k->domain, j->err[i]);
+				log_note(LOG_ERR, env->qid, "dkim: cannot sign with "
+				    "%s._domainkey.%s: %s", k->selector, k->domain, j->err[i]);
 				continue;
 			}
 			log_event(LOG_INFO, env->qid, "dkim_signed", "d=%s s=%s a=%s", k->domain,
@@ -299,8 +299,8 @@ on_end(void *self, struct msg_filter *f)
 			continue;
 		if (dkim_sig_prepare(&j->sigs[j->n], msg_filter_headers(f), &dkim_default_fields,
 		    k->alg, k->domain, k->selector, now, bh) == -1) {
-			log_err("%s: dkim: cannot sign with %s._domainkey.%s: the signature does not "
-			    "fit", msg_filter_env(f)->qid, k->selector, k->domain);
+			log_note(LOG_ERR, msg_filter_env(f)->qid, "dkim: cannot sign with "
+			    "%s._domainkey.%s: the signature does not fit", k->selector, k->domain);
 			continue;
 		}
 		j->keys[j->n++] = k;

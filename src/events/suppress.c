@@ -309,7 +309,7 @@ void
 suppress_sink(void *ctx, const struct event *e)
 {
 	struct suppress *s = ctx;
-	char reason[SUPPRESS_REASON_MAX + 1], b[LOG_QUOTE_SIZE];
+	char reason[SUPPRESS_REASON_MAX + 1], b[LOG_ADDR_SIZE];
 
 	if (e->type != EVENT_BOUNCED || e->bounce_class != BOUNCE_HARD ||
 	    !((s->categories >> e->bounce_category) & 1))
@@ -318,7 +318,7 @@ suppress_sink(void *ctx, const struct event *e)
 	    bounce_category_name(e->bounce_category), e->code, e->dsn ? e->dsn : "",
 	    e->reply ? e->reply : "");
 	if (suppress_add(s, e->recipient, reason, e->time_us / 1000000u))
-		log_event(LOG_INFO, e->message_id, "suppression_added", "to=<%s> category=%s",
-		    log_quote_str(e->recipient, b),
+		log_event(LOG_INFO, e->message_id, "suppression_added", "to=%s category=%s",
+		    log_addr(e->recipient, b),
 		    bounce_category_name(e->bounce_category));
 }

@@ -403,7 +403,8 @@ idem_recovered(struct idem *t, const struct spool_msg *m, int is_done)
 	if (m->api_idem == NULL || im.time_s + IDEM_KEEP_S <= now_s())
 		return;
 	if ((o = json_loads(m->api_idem, 0, NULL)) == NULL || msg_read(o, &im) == -1) {
-		log_warn("%s: its Idempotency-Key cannot be read back: it is forgotten", m->qid);
+		log_note(LOG_WARN, m->qid, "its Idempotency-Key cannot be read back: it is "
+		    "forgotten");
 		json_decref(o);
 		return;
 	}

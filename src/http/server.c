@@ -254,8 +254,8 @@ listener_start(struct http *srv, struct http_listener *l)
 	/* evhttp takes its callback over; the error callback stays ours */
 	ASSERT(evhttp_bind_listener(l->eh, l->evl) != NULL);
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
-	log_info("listening on %s (%s, HTTP%s)", l->conf->address, l->conf->name,
-	    l->conf->is_implicit_tls ? "S" : "");
+	log_ev_listening(l->conf->name, l->conf->address, "http",
+	    l->conf->is_implicit_tls ? "implicit" : "no");
 }
 
 void

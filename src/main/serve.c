@@ -55,6 +55,7 @@
 #include "http/http.h"
 #include "http/idempotency.h"
 #include "main/fdlimit.h"
+#include "main/logsetup.h"
 #include "main/privdrop.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
@@ -70,6 +71,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/log_event.h"
 #include "util/loop_prio.h"
 #include "util/qid.h"
 #include "util/workq.h"
@@ -245,7 +247,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	if (d->is_stopping)
 		return;
 	d->is_stopping = 1;
-	log_info("signal %d: stopping (finishing the messages in hand)", (int)sig);
+	log_ev_stopping((int)sig);
 	/* a folder file not yet committed stays taken: the next start queues it */
 	drops_stop(d->drops);
 	sched_stop(d->sched);
@@ -429,10 +431,14 @@ verb_serve(int argc, char **argv)
 	if (path == NULL)
 		return 2;
 	if ((d.cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		log_ev_config_error(err);	/* on stderr: no configuration says otherwise */
 		return 1;
 	}
-	log_init(2, d.cfg->log_level);
+	if (log_setup(d.cfg, err, sizeof(err)) == -1) {
+		log_ev_config_error(err);
+		config_free(&d.cfg);
+		return 1;
+	}
 	d.cfg->generation = 1;
 	(void)local_db_of(d.cfg);	/* built before the generation is shared */
 	d.cur = config_ref(d.cfg);
@@ -683,9 +689,9 @@ verb_serve(int argc, char **argv)
 	server_start(d.server);
 	if (d.http != NULL)
 		http_start(d.http);
-	log_info("sterna %s ready: %s", STERNA_VERSION, d.cfg->hostname);
+	log_ev_ready(STERNA_VERSION, d.cfg->hostname);
 	event_base_dispatch(d.base);
-	log_info("stopped");
+	log_ev_stopped();
 	status = 0;
 out:
 	daemon_free(&d);

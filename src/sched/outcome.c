@@ -86,7 +86,7 @@ build_notice(struct job *j, int is_delay, const char *to, struct buf *out)
 	dm.headers_len = h.b.len;
 	buf_init(out, DSN_MAX_HEADERS + 64 * 1024 + n * 2048);
 	if (dsn_build(&dm, out) == -1) {
-		log_err("%s: cannot build the delivery status notification", m->qid);
+		log_note(LOG_ERR, m->qid, "cannot build the delivery status notification");
 		buf_reset(out);
 	}
 	buf_clear(&h.b);
@@ -207,12 +207,12 @@ write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		rid_of(m, marks[k].i, rid, sizeof(rid));
 		if (!marks[k].is_done)
-			log_err("%s: cannot record the deferral: %s", rid, strerror(err));
+			log_note(LOG_ERR, rid, "cannot record the deferral: %s", strerror(err));
 		else if (marks[k].status[0] == '2')
-			log_err("%s: delivered, but cannot record it (%s): a restart may deliver it "
-			    "again", rid, strerror(err));
+			log_note(LOG_ERR, rid, "delivered, but cannot record it (%s): a restart may "
+			    "deliver it again", strerror(err));
 		else
-			log_err("%s: cannot record the failure: %s", rid, strerror(err));
+			log_note(LOG_ERR, rid, "cannot record the failure: %s", strerror(err));
 	}
 }
 
@@ -339,7 +339,8 @@ record(struct job *j)
 	log_outcomes(j, to, now);
 	if (is_all_ok) {
 		if (q_remove_file(s, m) == -1) {
-			log_err("%s: cannot remove from the queue: %s", m->qid, strerror(errno));
+			log_note(LOG_ERR, m->qid, "cannot remove from the queue: %s",
+			    strerror(errno));
 		} else {
 			j->is_removed = 1;
 			log_ev_removed(m->qid, "delivered");
@@ -407,9 +408,9 @@ on_delay_committed(void *ctx, const struct msg_result *r)
 
 	s->inflight_work--;
 	if (r->status == MSG_QUEUED)
-		log_info("%s: delay notice queued", r->qid);
+		log_note(LOG_INFO, r->qid, "delay notice queued");
 	else
-		log_err("%s: the delay notice could not be queued: %s", r->qid, r->text);
+		log_note(LOG_ERR, r->qid, "the delay notice could not be queued: %s", r->text);
 }
 
 static void
@@ -423,8 +424,8 @@ on_notice_committed(void *ctx, const struct msg_result *r)
 	if (j->notice_ok)
 		memcpy(j->notice_qid, r->qid, sizeof(j->notice_qid));	/* for the bounced lines */
 	else
-		log_err("%s: the failure notice could not be queued (%s); retrying later",
-		    j->q->m->qid, r->text);
+		log_note(LOG_ERR, j->q->m->qid, "the failure notice could not be queued (%s); "
+		    "retrying later", r->text);
 	sched_submit(s, j, mark_perm_run, mark_perm_done);
 }
 
@@ -443,7 +444,7 @@ queue_notice(struct sched *s, const char *addr, struct buf *b,
 	char err[512];
 
 	if (msg_env_add_rcpt(s->msg, n, addr, err, sizeof(err)) == -1) {
-		log_info("%s: no notice: %s", n->qid, err);
+		log_note(LOG_INFO, n->qid, "no notice: %s", err);
 		spool_msg_free(&n);
 		return -1;
 	}

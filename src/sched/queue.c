@@ -352,7 +352,7 @@ op_work_done(struct work *w)
 	s->inflight_work--;
 	q->inflight--;
 	if (o->err != 0) {
-		log_err("%s: cannot %s: %s", qid, sched_op_name(o->op), strerror(o->err));
+		log_note(LOG_ERR, qid, "cannot %s: %s", sched_op_name(o->op), strerror(o->err));
 		op_req_count(o->req, 0);
 	} else {
 		log_ev_operator(qid, sched_op_name(o->op), o->uid);

@@ -214,7 +214,7 @@ remove_done(struct work *w)
 	q->s->inflight_work--;
 	q->inflight--;
 	if (r->err != 0 && r->err != ENOENT)
-		log_err("%s: cannot remove from the queue: %s", q->m->qid, strerror(r->err));
+		log_note(LOG_ERR, q->m->qid, "cannot remove from the queue: %s", strerror(r->err));
 	else
 		log_ev_removed(q->m->qid, "delivered");
 	free(r);

@@ -52,6 +52,7 @@ conn_free(struct conn *c)
 	struct server *srv = c->srv;
 	const struct smtp_session_stats *st = smtp_session_stats(c->s);
 
+	smtp_session_abort(c->s, c->mode == M_CLOSING ? "closed" : "lost");
 	log_ev_disconnect(c->id, st->commands, st->errors, st->messages, st->rcpts,
 	    c->mode == M_CLOSING ? "closed" : "lost");
 	if (c->prev)
@@ -664,7 +665,7 @@ conn_free_all(struct server *srv)
 
 		if (c->mode == M_COMMIT) {
 			/* cannot happen after the spool stopped; keep the invariant visible */
-			log_warn("%s: freed while committing", c->id);
+			log_note(LOG_WARN, c->id, "freed while committing");
 		}
 		c->mode = M_CLOSING;
 		conn_free(c);

@@ -199,8 +199,8 @@ listener_start(struct listener *l)
 	l->evl = evconnlistener_new(l->srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
 	ASSERT(l->evl != NULL);
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
-	log_info("listening on %s (%s%s)", l->conf->address, l->conf->name,
-	    l->conf->is_implicit_tls ? ", implicit TLS" : l->sconf.offers_starttls ? ", STARTTLS" : "");
+	log_ev_listening(l->conf->name, l->conf->address, "smtp", l->conf->is_implicit_tls ?
+	    "implicit" : l->sconf.offers_starttls ? "starttls" : "no");
 }
 
 /* Closes l's socket; it stays for its sessions. */

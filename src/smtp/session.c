@@ -62,7 +62,7 @@ reply_text(struct smtp_session *s, int code, const char *status, const char *tex
 {
 	/* out is bounded by the input that caused the replies; it never fills */
 	if (smtp_reply(&s->out, code, status, "%s", text) == -1)
-		log_warn("%s: reply buffer full, reply %d dropped", s->id, code);
+		log_note(LOG_WARN, s->id, "reply buffer full, reply %d dropped", code);
 }
 
 void
@@ -132,6 +132,21 @@ session_txn_reset(struct smtp_session *s)
 	txn_free(&s->txn);
 	s->rcpts_tried = 0;
 	s->is_discarding = 0;
+}
+
+void
+session_txn_abort(struct smtp_session *s, const char *why)
+{
+	if (s->txn != NULL)
+		log_ev_aborted(s->txn->qid, s->id, state_names[s->state], why);
+	session_txn_reset(s);
+}
+
+void
+smtp_session_abort(struct smtp_session *s, const char *why)
+{
+	if (s != NULL)
+		session_txn_abort(s, why);
 }
 
 /* ---- argument helpers ---- */
@@ -220,7 +235,7 @@ session_helo_reply(struct smtp_session *s)
 	char until[32], future[80] = "";
 
 	/* RFC 5321 4.1.4: HELO/EHLO in the middle of a session resets it */
-	session_txn_reset(s);
+	session_txn_abort(s, "helo");
 	memcpy(s->helo, s->ask_helo, sizeof(s->helo));
 	s->is_esmtp = s->ask_is_ehlo;
 	log_ev_helo(s->id, s->is_esmtp ? "EHLO" : "HELO", s->helo);
@@ -277,7 +292,7 @@ do_rset(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	(void)more;
 	if (!arg_is_empty(cmd->arg))
 		return session_reject(s, "RSET", "", 501, "5.5.4", "Syntax: RSET");
-	session_txn_reset(s);
+	session_txn_abort(s, "rset");
 	session_set_state(s, s->helo[0] ? ST_READY : ST_INIT);
 	session_reply(s, 250, "2.0.0", "Ok");
 	return SMTP_ACT_NONE;
@@ -298,7 +313,7 @@ do_quit(struct smtp_session *s, const struct smtp_cmd *cmd, int more)
 	if (!arg_is_empty(cmd->arg))
 		return session_reject(s, "QUIT", "", 501, "5.5.4", "Syntax: QUIT");
 	session_reply(s, 221, "2.0.0", "Bye");
-	session_txn_reset(s);
+	session_txn_abort(s, "quit");
 	session_set_state(s, ST_CLOSING);
 	return SMTP_ACT_CLOSE;
 }
@@ -485,7 +500,7 @@ smtp_session_free(struct smtp_session **sp)
 
 	if (s == NULL)
 		return;
-	txn_free(&s->txn);
+	session_txn_abort(s, "closed");
 	sasl_creds_wipe(&s->creds);
 	buf_clear(&s->out);
 	free(s);
@@ -603,7 +618,7 @@ enum smtp_act
 smtp_session_timeout(struct smtp_session *s)
 {
 	session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded", s->conf->hostname);
-	session_txn_reset(s);
+	session_txn_abort(s, "timeout");
 	session_set_state(s, ST_CLOSING);
 	return SMTP_ACT_CLOSE;
 }
@@ -621,7 +636,7 @@ smtp_session_starttls_ready(struct smtp_session *s, int is_ready)
 	}
 	session_reply(s, 220, "2.0.0", "Ready to start TLS");
 	/* RFC 3207 4.2: nothing learnt in plaintext survives the handshake, a login neither */
-	session_txn_reset(s);
+	session_txn_abort(s, "starttls");
 	s->helo[0] = '\0';
 	s->is_esmtp = 0;
 	s->auth_user[0] = '\0';

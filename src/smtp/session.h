@@ -168,6 +168,11 @@ struct smtp_session *smtp_session_new(const struct smtp_session_conf *conf,
 void smtp_session_set_client(struct smtp_session *s, const char *local_ip, int is_trusted);
 /* Frees *s and its transaction, sets *s to NULL; s may point to NULL. */
 void smtp_session_free(struct smtp_session **s);
+/*
+ * The connection is going (why: "lost", "closed"): a transaction still open
+ * is logged as aborted. smtp_session_free() does the same with "closed".
+ */
+void smtp_session_abort(struct smtp_session *s, const char *why);
 
 /*
  * The first reply of the session: a refusal (BUSY, EARLY_TALK: 421 or

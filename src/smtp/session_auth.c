@@ -134,7 +134,7 @@ session_do_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (s->auth_step == AUTH_PLAIN) {
 		/* RFC 4954 4: "334" SP, then an empty challenge; reply.c would drop the SP */
 		if (buf_append_str(&s->out, "334 \r\n") == -1)
-			log_warn("%s: reply buffer full, reply 334 dropped", s->id);
+			log_note(LOG_WARN, s->id, "reply buffer full, reply 334 dropped");
 	} else {
 		session_reply(s, 334, NULL, "%s", LOGIN_USER_PROMPT);
 	}

@@ -103,6 +103,12 @@ enum smtp_act session_refuse(struct smtp_session *s, const char *cmd, const char
     const struct verdict *v);
 /* Ends the transaction, if any. */
 void session_txn_reset(struct smtp_session *s);
+/*
+ * The same for a transaction that no line has ended (received, reject,
+ * discard): an "aborted" line with why ("rset", "quit", "timeout", "lost" ...)
+ * ends its queue id's story.
+ */
+void session_txn_abort(struct smtp_session *s, const char *why);
 /* Copies a command argument without trailing blanks into a C string, for logs. */
 void session_arg_str(struct slice a, char *out, size_t size);
 /* AUTH is offered here and now: RFC 4954 4 lets a server offer it only after TLS. */

@@ -371,9 +371,13 @@ record_delivered(void *ctx)
 
 	/* on this thread no flush can be waited for: where syncfs is none, an fdatasync */
 	if (mark_with(d->sp, d->qid, &done, 1, d->sp->is_syncfs_durable ? FLUSH_NONE :
-	    FLUSH_NOW) == -1)
-		log_err("%s.%zu: delivered, but cannot record it (%s): a restart may deliver it again",
-		    d->qid, d->rcpt + 1, strerror(errno));
+	    FLUSH_NOW) == -1) {
+		char rid[64];
+
+		snprintf(rid, sizeof(rid), "%s.%zu", d->qid, d->rcpt + 1);
+		log_note(LOG_ERR, rid, "delivered, but cannot record it (%s): a restart may deliver "
+		    "it again", strerror(errno));
+	}
 }
 
 int

@@ -51,10 +51,11 @@ empty_incoming(struct spool *sp)
 static void
 quarantine(struct spool *sp, const char *name, const char *why)
 {
-	char q[LOG_QUOTE_SIZE], w[LOG_QUOTE_SIZE];
+	char file[LOG_QUOTE_MAX + 8], q[LOG_QUOTE_SIZE], w[LOG_TEXT_SIZE];
 
-	log_event(LOG_ERR, "spool", "corrupt", "file=queue/%s reason=%s", log_quote_str(name, q),
-	    log_quote_str(why, w));
+	snprintf(file, sizeof(file), "queue/%s", name);
+	log_event(LOG_ERR, "-", "corrupt", "file=%s reason=%s", log_quote_str(file, q),
+	    log_quote_text(why, w));
 	if (renameat(sp->queue_fd, name, sp->corrupt_fd, name) == -1)
 		log_err("spool: cannot move queue/%s to corrupt/: %s", name, strerror(errno));
 }

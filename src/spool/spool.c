@@ -208,8 +208,8 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 	if (encode_envelope(&t->head, &t->chain, m) == -1 ||
 	    buf_append(&t->pending, header, header_len) == -1) {
 		t->err = t->loop_err = EFBIG;
-		log_err("%s: cannot write %s/incoming/%s: the envelope exceeds the queue file's "
-		    "bounds", t->qid, sp->dir, t->qid);
+		log_note(LOG_ERR, t->qid, "cannot write %s/incoming/%s: the envelope exceeds the "
+		    "queue file's bounds", sp->dir, t->qid);
 	}
 	return t;
 }
@@ -260,8 +260,8 @@ spool_txn_write(struct spool_txn *t, const void *p, size_t n)
 	t->loop_bytes += n;
 	if (buf_append(&t->pending, p, n) == -1) {
 		t->loop_err = EFBIG;
-		log_err("%s: cannot write %s/incoming/%s: more bytes waiting than the spool holds "
-		    "back", t->qid, t->sp->dir, t->qid);
+		log_note(LOG_ERR, t->qid, "cannot write %s/incoming/%s: more bytes waiting than the "
+		    "spool holds back", t->sp->dir, t->qid);
 		return 0;
 	}
 	if (t->pending.len >= SPOOL_CHUNK && !t->is_inflight)
@@ -289,7 +289,7 @@ static void
 txn_fail(struct spool_txn *t, const char *what, int err)
 {
 	t->err = err;
-	log_err("%s: cannot %s %s/incoming/%s: %s", t->qid, what, t->sp->dir, t->qid,
+	log_note(LOG_ERR, t->qid, "cannot %s %s/incoming/%s: %s", what, t->sp->dir, t->qid,
 	    strerror(err));
 }
 
@@ -350,7 +350,8 @@ txn_job_run(struct work *w)
 			close(t->fd);
 		t->fd = -1;
 		if (t->is_created && unlinkat(sp->incoming_fd, t->qid, 0) == -1 && errno != ENOENT)
-			log_err("%s: cannot remove incoming/%s: %s", t->qid, t->qid, strerror(errno));
+			log_note(LOG_ERR, t->qid, "cannot remove incoming/%s: %s", t->qid,
+			    strerror(errno));
 		t->is_created = 0;
 		return;
 	}
@@ -411,11 +412,11 @@ txn_flushed(struct flush_item *it)
 	if (it->err != 0) {
 		t->err = it->err;
 		t->result = spool_result_of(it->err);
-		log_err("%s: cannot make %s/%s/%s durable: %s", t->qid, sp->dir,
+		log_note(LOG_ERR, t->qid, "cannot make %s/%s/%s durable: %s", sp->dir,
 		    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
 		if (unlinkat(it->is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
 		    errno != ENOENT)
-			log_err("%s: cannot remove the unacknowledged %s/%s/%s: %m", t->qid, sp->dir,
+			log_note(LOG_ERR, t->qid, "cannot remove the unacknowledged %s/%s/%s: %m", sp->dir,
 			    it->is_renamed ? "queue" : "incoming", t->qid);
 	}
 	workq_post_done(sp->wq, &t->work);
@@ -523,8 +524,8 @@ spool_txn_set_envelope(struct spool_txn *t, const struct spool_msg *m)
 	if (rec_append(&t->tail, REC_NEWENV, "", 0, NULL) == -1 ||
 	    encode_parties(&t->tail, NULL, m) == -1) {
 		t->loop_err = EFBIG;
-		log_err("%s: cannot write %s/incoming/%s: the changed envelope exceeds the queue "
-		    "file's bounds", t->qid, t->sp->dir, t->qid);
+		log_note(LOG_ERR, t->qid, "cannot write %s/incoming/%s: the changed envelope exceeds "
+		    "the queue file's bounds", t->sp->dir, t->qid);
 	}
 }
 

@@ -1,5 +1,8 @@
 /*
- * log_event.c - the event lines: "ID EVENT key=value ...".
+ * log_event.c - the event lines: "ID EVENT key=value ...", one function per
+ * event word so that every line of a kind has the same keys. Text from
+ * outside (addresses, names a client gave) is bounded by log_quote(); the
+ * server's own reasons, and a next hop's reply, by log_quote_text() only.
  */
 #include "log_event.h"
 
@@ -8,6 +11,41 @@
 #include "log.h"
 
 #define Q(s, b) log_quote_str((s), (b))
+#define T(s, b) log_quote_text((s), (b))
+#define A(s, b) log_addr((s), (b))
+
+void
+log_ev_config_error(const char *reason)
+{
+	char b[LOG_TEXT_SIZE];
+
+	log_event(LOG_ERR, "-", "config_error", "reason=%s", T(reason, b));
+}
+
+void
+log_ev_listening(const char *name, const char *address, const char *proto, const char *tls)
+{
+	log_event(LOG_INFO, "-", "listening", "listener=%s address=%s proto=%s tls=%s", name,
+	    address, proto, tls);
+}
+
+void
+log_ev_ready(const char *version, const char *hostname)
+{
+	log_event(LOG_INFO, "-", "ready", "version=%s hostname=%s", version, hostname);
+}
+
+void
+log_ev_stopping(int sig)
+{
+	log_event(LOG_INFO, "-", "stopping", "signal=%d", sig);
+}
+
+void
+log_ev_stopped(void)
+{
+	log_event(LOG_INFO, "-", "stopped", "%s", "");
+}
 
 void
 log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener)
@@ -18,9 +56,9 @@ log_ev_connect(const char *cid, const char *ip, unsigned port, const char *liste
 void
 log_ev_refused(const char *cid, const char *ip, const char *reason)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_TEXT_SIZE];
 
-	log_event(LOG_INFO, cid, "refused", "ip=%s reason=%s", ip, Q(reason, b));
+	log_event(LOG_INFO, cid, "refused", "ip=%s reason=%s", ip, T(reason, b));
 }
 
 void
@@ -33,11 +71,11 @@ void
 log_ev_accept_paused(const char *listener, const char *why, unsigned pause_ms,
     unsigned long failures, unsigned sessions)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_TEXT_SIZE];
 
 	log_event(LOG_WARN, "-", "accept_paused",
 	    "listener=%s reason=%s pause_ms=%u failures=%lu sessions=%u", listener,
-	    Q(why, b), pause_ms, failures, sessions);
+	    T(why, b), pause_ms, failures, sessions);
 }
 
 void
@@ -63,16 +101,16 @@ log_ev_mail(const char *qid, const char *cid, const char *from, uint64_t size)
 {
 	char b[LOG_QUOTE_SIZE];
 
-	log_event(LOG_INFO, qid, "mail", "conn=%s from=<%s> size=%llu", cid, Q(from, b),
+	log_event(LOG_INFO, qid, "mail", "conn=%s from=%s size=%llu", cid, A(from, b),
 	    (unsigned long long)size);
 }
 
 void
 log_ev_rcpt(const char *qid, const char *to, const char *orig)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_ADDR_SIZE];
 
-	log_event(LOG_INFO, qid, "rcpt", "to=<%s> orig=<%s>", Q(to, b1), Q(orig, b2));
+	log_event(LOG_INFO, qid, "rcpt", "to=%s orig=%s", A(to, b1), A(orig, b2));
 }
 
 void
@@ -86,14 +124,14 @@ void
 log_ev_reject_by(const char *id, const char *cmd, const char *arg, int code, const char *dsn,
     const char *reason, const char *rule)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_TEXT_SIZE], b3[LOG_QUOTE_SIZE];
 
 	if (rule == NULL || rule[0] == '\0')
 		log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s", cmd,
-		    Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", Q(reason, b2));
+		    Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", T(reason, b2));
 	else
 		log_event(LOG_INFO, id, "reject", "cmd=%s arg=%s code=%d dsn=%s reason=%s rule=%s",
-		    cmd, Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", Q(reason, b2), Q(rule, b3));
+		    cmd, Q(arg, b1), code, dsn && dsn[0] ? dsn : "-", T(reason, b2), Q(rule, b3));
 }
 
 void
@@ -110,45 +148,55 @@ void
 log_ev_received(const char *qid, const char *cid, const char *from, uint64_t size,
     unsigned nrcpt, const char *proto, const char *origin)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_ADDR_SIZE];
 
 	log_event(LOG_INFO, qid, "received",
-	    "conn=%s from=<%s> size=%llu nrcpt=%u proto=%s origin=%s",
-	    cid, Q(from, b), (unsigned long long)size, nrcpt, proto, origin);
+	    "conn=%s from=%s size=%llu nrcpt=%u proto=%s origin=%s",
+	    cid, A(from, b), (unsigned long long)size, nrcpt, proto, origin);
 }
 
 void
 log_ev_delivered(const char *rid, const char *to, const char *mailbox, double delay_s,
     const char *dsn)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_ADDR_SIZE], m[LOG_TEXT_SIZE];
 
-	log_event(LOG_INFO, rid, "delivered", "to=<%s> mailbox=%s delay=%.3f dsn=%s",
-	    Q(to, b), mailbox, delay_s, dsn);
+	log_event(LOG_INFO, rid, "delivered", "to=%s mailbox=%s delay=%.3f dsn=%s",
+	    A(to, b), T(mailbox, m), delay_s, dsn);
 }
 
 void
 log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned next_s,
     const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_TEXT_SIZE];
 
-	log_event(LOG_WARN, rid, "deferred", "to=<%s> attempt=%u next_s=%u reason=%s",
-	    Q(to, b1), attempt, next_s, Q(reason, b2));
+	log_event(LOG_WARN, rid, "deferred", "to=%s attempt=%u next_s=%u reason=%s",
+	    A(to, b1), attempt, next_s, T(reason, b2));
+}
+
+void
+log_ev_aborted(const char *qid, const char *cid, const char *stage, const char *why)
+{
+	log_event(LOG_INFO, qid, "aborted", "conn=%s stage=%s why=%s", cid, stage, why);
 }
 
 void
 log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
     unsigned rcpts, const char *why)
 {
+	char b[LOG_TEXT_SIZE];
+
 	log_event(LOG_INFO, cid, "disconnect", "commands=%u errors=%u messages=%u rcpts=%u why=%s",
-	    commands, errors, messages, rcpts, why);
+	    commands, errors, messages, rcpts, T(why, b));
 }
 
 void
 log_ev_removed(const char *qid, const char *why)
 {
-	log_event(LOG_INFO, qid, "removed", "why=%s", why);
+	char b[LOG_TEXT_SIZE];
+
+	log_event(LOG_INFO, qid, "removed", "why=%s", T(why, b));
 }
 
 void
@@ -171,9 +219,9 @@ log_ev_tls(const char *cid, const char *version, const char *cipher, const char 
 void
 log_ev_tls_failed(const char *cid, const char *ip, const char *reason)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_TEXT_SIZE];
 
-	log_event(LOG_INFO, cid, "tls_failed", "ip=%s reason=%s", ip, Q(reason, b));
+	log_event(LOG_INFO, cid, "tls_failed", "ip=%s reason=%s", ip, T(reason, b));
 }
 
 void
@@ -181,40 +229,40 @@ log_ev_relayed(const char *rid, const char *to, const char *relay, double delay_
     const char *dsn, const char *tls_version, const char *tls_cipher, const char *tls_policy,
     int is_verified, const char *reply)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_TEXT_SIZE];
 
-	log_event(LOG_INFO, rid, "delivered", "to=<%s> relay=%s delay=%.3f dsn=%s tls=%s "
-	    "cipher=%s tls_policy=%s verified=%s reply=%s", Q(to, b1), Q(relay, b2), delay_s, dsn,
+	log_event(LOG_INFO, rid, "delivered", "to=%s relay=%s delay=%.3f dsn=%s tls=%s "
+	    "cipher=%s tls_policy=%s verified=%s reply=%s", A(to, b1), Q(relay, b2), delay_s, dsn,
 	    tls_version ? tls_version : "no", tls_cipher ? tls_cipher : "-", tls_policy,
-	    is_verified ? "yes" : "no", Q(reply, b3));
+	    is_verified ? "yes" : "no", T(reply, b3));
 }
 
 void
 log_ev_bounced(const char *rid, const char *to, const char *relay, const char *dsn,
     const char *reason, const char *notice_qid)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_TEXT_SIZE];
 
-	log_event(LOG_WARN, rid, "bounced", "to=<%s> relay=%s dsn=%s reason=%s notice=%s",
-	    Q(to, b1), Q(relay, b2), dsn, Q(reason, b3), notice_qid);
+	log_event(LOG_WARN, rid, "bounced", "to=%s relay=%s dsn=%s reason=%s notice=%s",
+	    A(to, b1), Q(relay, b2), dsn, T(reason, b3), notice_qid);
 }
 
 void
 log_ev_expired(const char *rid, const char *to, unsigned attempts, const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_TEXT_SIZE];
 
-	log_event(LOG_WARN, rid, "expired", "to=<%s> attempts=%u reason=%s", Q(to, b1), attempts,
-	    Q(reason, b2));
+	log_event(LOG_WARN, rid, "expired", "to=%s attempts=%u reason=%s", A(to, b1), attempts,
+	    T(reason, b2));
 }
 
 void
 log_ev_dest_down(const char *dest, const char *why, unsigned for_s)
 {
-	char b[LOG_QUOTE_SIZE], w[LOG_QUOTE_SIZE];
+	char b[LOG_QUOTE_SIZE], w[LOG_TEXT_SIZE];
 
 	log_event(LOG_WARN, "-", "dest_down", "dest=%s for_s=%u reason=%s", Q(dest, b), for_s,
-	    Q(why, w));
+	    T(why, w));
 }
 
 void
@@ -228,12 +276,12 @@ log_ev_dest_up(const char *dest)
 void
 log_ev_connect_out(const char *id, const char *relay, const char *why)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_TEXT_SIZE];
 
 	if (why == NULL)
-		log_event(LOG_INFO, id, "connect-out", "relay=%s", Q(relay, b1));
+		log_event(LOG_INFO, id, "connect_out", "relay=%s", Q(relay, b1));
 	else
-		log_event(LOG_INFO, id, "connect-out", "relay=%s error=%s", Q(relay, b1), Q(why, b2));
+		log_event(LOG_INFO, id, "connect_out", "relay=%s error=%s", Q(relay, b1), T(why, b2));
 }
 
 void
@@ -250,37 +298,38 @@ void
 log_ev_file_bad(const char *qid, const char *entrance, const char *file, const char *bad_name,
     const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_TEXT_SIZE], moved[LOG_QUOTE_MAX + 8];
 
-	log_event(LOG_WARN, qid, "file_bad", "entrance=%s file=%s moved=bad/%s reason=%s", entrance,
-	    Q(file, b1), Q(bad_name, b2), Q(reason, b3));
+	snprintf(moved, sizeof(moved), "bad/%s", bad_name);
+	log_event(LOG_WARN, qid, "file_bad", "entrance=%s file=%s moved=%s reason=%s", entrance,
+	    Q(file, b1), Q(moved, b2), T(reason, b3));
 }
 
 void
 log_ev_file_deferred(const char *qid, const char *entrance, const char *file,
     const char *reason, unsigned next_s)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_TEXT_SIZE];
 
 	log_event(LOG_WARN, qid, "file_deferred", "entrance=%s file=%s next_s=%u reason=%s",
-	    entrance, Q(file, b1), next_s, Q(reason, b2));
+	    entrance, Q(file, b1), next_s, T(reason, b2));
 }
 
 void
 log_ev_rcpt_refused(const char *qid, const char *entrance, const char *to, const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_ADDR_SIZE], b2[LOG_TEXT_SIZE];
 
-	log_event(LOG_WARN, qid, "rcpt_refused", "entrance=%s to=<%s> reason=%s", entrance,
-	    Q(to, b1), Q(reason, b2));
+	log_event(LOG_WARN, qid, "rcpt_refused", "entrance=%s to=%s reason=%s", entrance,
+	    A(to, b1), T(reason, b2));
 }
 
 void
 log_ev_file_removed(const char *qid, const char *entrance, const char *why)
 {
-	char b[LOG_QUOTE_SIZE];
+	char b[LOG_TEXT_SIZE];
 
-	log_event(LOG_INFO, qid, "file_removed", "entrance=%s why=%s", entrance, Q(why, b));
+	log_event(LOG_INFO, qid, "file_removed", "entrance=%s why=%s", entrance, T(why, b));
 }
 
 void
@@ -293,20 +342,16 @@ void
 log_ev_control(int is_quiet, const char *id, long uid, const char *op,
     const struct log_ctl_sel *sel)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE], sender[LOG_QUOTE_SIZE + 2];
+	char b1[LOG_ADDR_SIZE], b2[LOG_QUOTE_SIZE], b3[LOG_QUOTE_SIZE];
 	static const struct log_ctl_sel none = { 0 };
 
 	if (sel == NULL)
 		sel = &none;
 	/* the operator typed these: quoted like any text from outside; "" is <> */
-	if (sel->sender == NULL)
-		snprintf(sender, sizeof(sender), "-");
-	else
-		snprintf(sender, sizeof(sender), "<%s>", sel->sender[0] ? Q(sel->sender, b1) : "");
 	log_event(is_quiet ? LOG_DEBUG : LOG_INFO, id, "control",
-	    "uid=%ld op=%s id=%s state=%s sender=%s recipient=%s domain=%s "
+	    "uid=%ld op=%s qid=%s state=%s sender=%s recipient=%s domain=%s "
 	    "min_age_s=%llu max_age_s=%llu all=%s", uid, op,
-	    sel->qid ? sel->qid : "-", sel->states ? sel->states : "-", sender,
+	    sel->qid ? sel->qid : "-", sel->states ? sel->states : "-", sel->sender ? A(sel->sender, b1) : "-",
 	    sel->rcpt ? Q(sel->rcpt, b2) : "-", sel->domain ? Q(sel->domain, b3) : "-",
 	    (unsigned long long)sel->min_age_s, (unsigned long long)sel->max_age_s,
 	    sel->is_all ? "yes" : "no");
@@ -342,8 +387,10 @@ void
 log_ev_http_refused(const char *id, const char *peer, int status, const char *code,
     const char *why)
 {
-	log_event(LOG_INFO, id, "http_refused", "peer=%s status=%d code=%s why=\"%s\"", peer,
-	    status, code, why);
+	char b[LOG_TEXT_SIZE];
+
+	log_event(LOG_INFO, id, "http_refused", "peer=%s status=%d code=%s why=%s", peer,
+	    status, code, T(why, b));
 }
 
 void
@@ -357,18 +404,30 @@ log_ev_http_op(const char *id, const char *key, const char *op, size_t matched, 
 void
 log_ev_milter_failed(const char *id, const char *milter, const char *why, const char *action)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_TEXT_SIZE];
 
 	log_event(LOG_WARN, id, "milter_failed", "milter=%s action=%s why=%s", Q(milter, b1),
-	    action, Q(why, b2));
+	    action, T(why, b2));
 }
 
 void
 log_ev_milter_change_refused(const char *id, const char *milter, const char *change,
     const char *reason)
 {
-	char b1[LOG_QUOTE_SIZE], b2[LOG_QUOTE_SIZE];
+	char b1[LOG_QUOTE_SIZE], b2[LOG_TEXT_SIZE];
 
 	log_event(LOG_WARN, id, "milter_change_refused", "milter=%s change=%s reason=%s",
-	    Q(milter, b1), change, Q(reason, b2));
+	    Q(milter, b1), change, T(reason, b2));
+}
+
+void
+log_ev_dashboard_login(const char *id, const char *key_id, const char *result, const char *why)
+{
+	char b[LOG_TEXT_SIZE];
+
+	if (why == NULL)
+		log_event(LOG_INFO, id, "dashboard_login", "result=%s key=%s", result, key_id);
+	else
+		log_event(LOG_INFO, id, "dashboard_login", "result=%s key=%s reason=%s", result,
+		    key_id, T(why, b));
 }

@@ -10,6 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- the daemon's life: id "-" ---- */
+/* The configuration could not be read (file:line: key: reason); the daemon does not start. */
+void log_ev_config_error(const char *reason);
+/* A listener is bound: name, address, what it speaks ("smtp", "http") and its TLS. */
+void log_ev_listening(const char *name, const char *address, const char *proto,
+    const char *tls);
+void log_ev_ready(const char *version, const char *hostname);
+/* A stop signal arrived; the messages in hand are finished first. */
+void log_ev_stopping(int sig);
+void log_ev_stopped(void);
+
 void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
 void log_ev_refused(const char *cid, const char *ip, const char *reason);
 /* The client took too long: which deadline ("command", "data", "session", "idle"). */
@@ -48,6 +59,11 @@ void log_ev_delivered(const char *rid, const char *to, const char *mailbox, doub
     const char *dsn);
 void log_ev_deferred(const char *rid, const char *to, unsigned attempt, unsigned next_s,
     const char *reason);
+/*
+ * A transaction of connection cid ended with no message: the client left,
+ * reset or timed out at stage (the session's state: "mail", "rcpt", "data").
+ */
+void log_ev_aborted(const char *qid, const char *cid, const char *stage, const char *why);
 void log_ev_disconnect(const char *cid, unsigned commands, unsigned errors, unsigned messages,
     unsigned rcpts, const char *why);
 void log_ev_removed(const char *qid, const char *why);
@@ -151,6 +167,9 @@ void log_ev_http(const char *id, const char *peer, const char *method, const cha
  * its size, too slow): the status, code and why; the connection is closed.
  */
 void log_ev_http_refused(const char *id, const char *peer, int status, const char *code,
+    const char *why);
+/* A dashboard login with the API key key_id ("-": none of ours): result "ok" or "refused" (why). */
+void log_ev_dashboard_login(const char *id, const char *key_id, const char *result,
     const char *why);
 /* An operation on the queue by an API key: as log_ev_control_done. */
 void log_ev_http_op(const char *id, const char *key, const char *op, size_t matched, size_t done,

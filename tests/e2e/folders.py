@@ -60,7 +60,7 @@ def files_in(folder):
 def wait_ready(s, starts=1):
     """Wait for the daemon's start number `starts` to finish: its port accepts from the moment it
     is bound, before the folders exist."""
-    wait_until(lambda: len(re.findall(r" ready: ", s.log())) >= starts, "not ready", s)
+    wait_until(lambda: len(re.findall(r" ready version=", s.log())) >= starts, "not ready", s)
 
 
 def restart(s, starts):
@@ -84,7 +84,7 @@ def parse_mail(data):
 def received_lines(s):
     """{qid: the received log line, from the queue id on}"""
     out = {}
-    for m in re.finditer(r"^\S+ (\S+) received (.*)$", s.log(), re.M):
+    for m in re.finditer(r"^\S+ \S+ (\S+) received (.*)$", s.log(), re.M):
         out[m.group(1)] = m.group(2)
     return out
 

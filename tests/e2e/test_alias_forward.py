@@ -80,7 +80,7 @@ def test_alias_delivers_here_and_forwards_with_the_original_sender(sterna_factor
     assert far.rstrip(b"\n").endswith(b"\n\nfor info"), far[-200:]
     assert b"Subject: forwarded" in far
     log = s.log()
-    assert re.search(r"^\S+ %s rcpt to=<partner@other.example> orig=<info@example.test>"
+    assert re.search(r"^\S+ \S+ %s rcpt to=<partner@other.example> orig=<info@example.test>"
                      % qid, log, re.M), log
     wait_log(s, qid + r"\.\d+ delivered to=<partner@other.example> relay=\S*\[%s\]"
              % re.escape(FAR))

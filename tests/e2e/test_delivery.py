@@ -211,5 +211,5 @@ def test_old_files_in_maildir_tmp_are_removed(sterna):
     then = time.time() - 37 * 3600
     os.utime(old, (then, then))
     sterna.start()
-    sterna.wait_log(r"mailboxes: tmp/ files older than 36 hours removed: 1$")
+    sterna.wait_log(r'mailboxes: tmp/ files older than 36 hours removed: 1"$')
     assert not os.path.exists(old) and os.path.exists(fresh)

@@ -35,7 +35,8 @@ def test_sessions_that_fit_are_served_and_an_open_one_still_commits(sterna_facto
     s.stop()
     s.wrap = ["prlimit", "--nofile=%d:%d" % (LIMIT, LIMIT)]
     s.start()
-    s.wait_log(r"warning server\.max_sessions = 5000 needs \d+ file descriptors .* only %d may "
+    s.wait_log(r"warning - note msg=\"server\.max_sessions = 5000 needs \d+ file descriptors .* "
+               r"only %d may "
                r"be open \(RLIMIT_NOFILE\): at most %d sessions at once" % (LIMIT, FIT))
     socks = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(5 * FIT)]
     try:

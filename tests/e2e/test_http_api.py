@@ -650,4 +650,4 @@ def test_stop_ends_idle_connections(api):
     assert c.sock.recv(10) == b""
     c.close()
     api.s.proc = None
-    assert "signal 15: stopping" in api.s.log()
+    assert "stopping signal=15" in api.s.log()

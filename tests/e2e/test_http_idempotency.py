@@ -128,7 +128,7 @@ def test_a_finished_file_gives_its_key_before_it_goes(api):  # noqa: F811
         f.write(bytes(w.data[8:]))
     shutil.rmtree(os.path.join(api.s.spool, "idempotency"))
     api.s.start()
-    api.s.wait_log(first["id"] + r" removed why=all recipients done")
+    api.s.wait_log(first["id"] + r" removed why=\"all recipients done\"")
     st, _, again = post(api, "/v1/messages", body, "fin")
     assert (st, again) == (202, first)
     api.s.restart()

@@ -91,7 +91,7 @@ def test_lmtp_connection_is_reused_and_other_domains_stay_in_maildir(sterna_fact
         for n in range(3):
             smtplib_send(s, ["bob@example.test"], message("reuse-%d" % n, size=200))
             d.wait_messages("bob", n + 1)
-        assert len(re.findall(r"connect-out relay=unix:", s.log())) == 1, s.log()
+        assert len(re.findall(r"connect_out relay=unix:", s.log())) == 1, s.log()
         # localhost is not routed to LMTP: alice@localhost goes to her Maildir
         smtplib_send(s, ["alice@localhost"], message("maildir", size=200))
         [got] = s.wait_for_mail("alice")

@@ -75,7 +75,7 @@ def test_maildrop_file_is_queued_in_its_owners_name(sterna):
     assert m["Subject"] == "via maildrop"
     assert m["Return-Path"] == "<a@example.org>"
     uid = owner[0] if owner else os.geteuid()
-    qid = sterna.wait_log(r"^\S+ (\S+) taken entrance=maildrop file=\S+ size=%d uid=%d$" %
+    qid = sterna.wait_log(r"^\S+ \S+ (\S+) taken entrance=maildrop file=\S+ size=%d uid=%d$" %
                           (len(data), uid)).group(1)
     # the Received field names the local user who dropped it, by name and uid
     name = pwd.getpwuid(uid).pw_name
@@ -159,7 +159,7 @@ def test_taken_file_of_a_crash_is_queued_with_its_id(sterna):
     write_file(os.path.join(sterna.spool, "maildrop-taken"), qid,
                maildropfile.encode("a@example.org", ["alice@example.test"], CONTENT))
     restart(sterna, 2)
-    sterna.wait_log(r"^\S+ %s taken entrance=maildrop file=maildrop-taken/%s " % (qid, qid))
+    sterna.wait_log(r"^\S+ \S+ %s taken entrance=maildrop file=maildrop-taken/%s " % (qid, qid))
     [got] = sterna.wait_for_mail("alice")
     assert qid in str(parse_mail(got)["Received"])
 
@@ -206,7 +206,7 @@ def test_kill9_or_stop_while_taking_loses_nothing_and_queues_nothing_twice(
     log = s.log()
     for [qid] in got.values():
         # at most: a kill between the commit and the log line leaves none (the queue has it)
-        assert len(re.findall(r"^\S+ %s received " % qid, log, re.M)) <= 1, qid
+        assert len(re.findall(r"^\S+ \S+ %s received " % qid, log, re.M)) <= 1, qid
     wait_until(lambda: files_in(s.pickup) == [".taken", "bad"] and files_in(maildrop(s)) == [],
                "files left in the folders", s)
     assert files_in(os.path.join(s.pickup, ".taken")) == []

@@ -178,7 +178,7 @@ def test_backup_mx_used_when_primary_is_down(mta, sinks, port):
     s = mta()
     qid = send(s, ["bob@backup.test"], b"Subject: backup\r\n\r\nvia the backup\r\n")
     wait_log(s, qid + r"\.1 delivered to=<bob@backup.test> relay=mx1.mx.test\[127.0.0.10\]")
-    assert re.search(r"connect-out relay=down.backup.test\[127.0.0.11\]:%d error=" % port, s.log())
+    assert re.search(r"connect_out relay=down.backup.test\[127.0.0.11\]:%d error=" % port, s.log())
 
 
 def test_a_record_only_and_equal_preferences(mta, sinks, port):
@@ -285,7 +285,7 @@ def test_one_connection_for_several_messages(mta, sinks, port):
         time.sleep(0.1)
     sessions = sink.counters()[0] - sink.base[0]
     assert sessions == 1, sink.counters()
-    assert len(re.findall(r"connect-out relay=mx1.mx.test\S* *$", s.log(), re.M)) <= 1
+    assert len(re.findall(r"connect_out relay=mx1.mx.test\S* *$", s.log(), re.M)) <= 1
 
 
 def test_second_sterna_as_remote_mta(mta, sterna_factory, port):
@@ -475,7 +475,7 @@ def test_mx_pointing_back_here_is_never_tried_when_the_primary_is_down(mta, port
     s = mta(listen__mx__address="%s:%d" % (SELF, port))
     qid = send_to(s, SELF, ["bob@selfbackupdown.test"], b"Subject: wait\r\n\r\nx\r\n")
     wait_log(s, qid + r"\.1 deferred to=<bob@selfbackupdown.test> ")
-    assert not re.search(r"connect-out relay=\S*\[%s\]" % re.escape(SELF), s.log()), s.log()
+    assert not re.search(r"connect_out relay=\S*\[%s\]" % re.escape(SELF), s.log()), s.log()
     assert qid in s.queue_ids()
 
 
@@ -528,7 +528,7 @@ def test_a_refusing_destination_is_not_flooded(mta, port):
         assert time.monotonic() < deadline, s.log()[-3000:]
         time.sleep(0.1)
     time.sleep(3)   # retries come back (queue.retry_min 1s) while it stays down
-    attempts = len(re.findall(r"connect-out relay=down\.backup\.test\[%s\]" % re.escape(DEAD),
+    attempts = len(re.findall(r"connect_out relay=down\.backup\.test\[%s\]" % re.escape(DEAD),
                               s.log()))
     # at most three opened together at first, then about one probe a second: never one per
     # message (before, 200 messages made thousands of attempts in these seconds)

@@ -61,9 +61,10 @@ def assert_refused_before_auth(a, b, qid, why):
     wait_log(a, qid + r"\.1 deferred to=<bob@far.test> attempt=1 next_s=1 reason=")
     wait_log(a, qid + r"\.1 deferred to=<bob@far.test> attempt=2 ", timeout=20)
     # the reason in full, and in the connection's line
-    wait_log(a, r"o\d+: the certificate of %s\[%s\]:\d+ is not verified \(%s\): nothing sent"
+    wait_log(a, r"o\d+ note msg=\"the certificate of %s\[%s\]:\d+ is not verified \(%s\): "
+             r"nothing sent"
              % (re.escape(SMART), re.escape(SMART), re.escape(why)))
-    wait_log(a, r"o\d+ connect-out relay=\S+ error=\"certificate not verified: %s\""
+    wait_log(a, r"o\d+ connect_out relay=\S+ error=\"certificate not verified: %s\""
              % re.escape(why))
     # the peer saw the handshake end with our alert, and nothing after it
     b.wait_log(r"c\d+ tls_failed ip=127\.0\.0\.1 reason=")
@@ -167,7 +168,7 @@ def test_encrypt_against_a_server_without_starttls_defers(mta, sinks, port):
     a = mta(outbound__routes=["plain.test [%s] encrypt" % MX1])
     qid = send(a, ["bob@plain.test"], BODY)
     wait_log(a, qid + r"\.1 deferred to=<bob@plain.test> attempt=1 next_s=1 reason=")
-    wait_log(a, r"o\d+ connect-out relay=\S+ error=\"TLS is required and the server does not "
+    wait_log(a, r"o\d+ connect_out relay=\S+ error=\"TLS is required and the server does not "
              r"offer STARTTLS\"")
     wait_log(a, qid + r"\.1 deferred to=<bob@plain.test> attempt=2 ", timeout=20)
     assert sink.counters()[0] > sink.base[0]   # it was spoken to...

@@ -33,8 +33,8 @@ def test_pickup_file_is_queued_delivered_and_removed(pickup_factory):
     assert m["Bcc"] is None and parse_mail(bob)["Bcc"] is None
     # the core's header stage added what a submission lacks
     assert m["Received"] is not None and m["Message-ID"] is not None and m["Date"] is not None
-    qid = s.wait_log(r"^\S+ (\S+) taken entrance=pickup file=one\.eml size=%d " % len(MSG)).group(1)
-    s.wait_log(r"^\S+ %s received " % qid)
+    qid = s.wait_log(r"^\S+ \S+ (\S+) taken entrance=pickup file=one\.eml size=%d " % len(MSG)).group(1)
+    s.wait_log(r"^\S+ \S+ %s received " % qid)
     wait_until(lambda: files_in(s.pickup) == [".taken", "bad"], "the file was not removed", s)
     assert files_in(os.path.join(s.pickup, ".taken")) == []
 
@@ -130,7 +130,7 @@ def test_file_that_cannot_be_taken_goes_to_bad(pickup_factory, name, data, reaso
     write_file(s.pickup, name, data)
     text = bad_reason(s, name)
     assert reason in text, text
-    qid = s.wait_log(r"^\S+ (\S+) file_bad entrance=pickup file=%s moved=bad/%s reason=" %
+    qid = s.wait_log(r"^\S+ \S+ (\S+) file_bad entrance=pickup file=%s moved=bad/%s reason=" %
                      (re.escape(name), re.escape(name))).group(1)
     assert ("queue id: %s" % qid) in text
     assert name not in files_in(s.pickup)
@@ -147,7 +147,7 @@ def test_address_list_read_only_in_part_goes_to_bad(pickup_factory):
                b"To: alice@example.test, <bob@example.test\n\nhi\n")
     text = bad_reason(s, "half.eml")
     assert "To: bad address list (an address in it cannot be read)" in text, text
-    s.wait_log(r"^\S+ \S+ file_bad entrance=pickup file=half\.eml moved=bad/half\.eml reason=")
+    s.wait_log(r"^\S+ \S+ \S+ file_bad entrance=pickup file=half\.eml moved=bad/half\.eml reason=")
     assert s.queue_ids() == []
     assert " received " not in s.log() and " rcpt_refused " not in s.log()
     # files are taken in turn: once a later one is delivered, the bad one has had its chance
@@ -221,14 +221,14 @@ def test_crash_after_commit_before_removal_does_not_queue_twice(pickup_factory):
     # the message stays queued (its remote domain cannot be resolved): its queue file is there
     s = pickup_factory()
     write_file(s.pickup, "remote.eml", b"From: app@example.org\nTo: someone@remote.test\n\nhi\n")
-    qid = s.wait_log(r"^\S+ (\S+) received ").group(1)
+    qid = s.wait_log(r"^\S+ \S+ (\S+) received ").group(1)
     wait_until(lambda: "remote.eml" not in files_in(s.pickup), "not removed", s)
     s.stop()
     # as if kill -9 had come between the commit and the removal of the taken file
     write_file(os.path.join(s.pickup, ".taken"), qid,
                b"From: app@example.org\nTo: someone@remote.test\n\nhi\n")
     restart(s, 2)
-    s.wait_log(r"^\S+ %s file_removed entrance=pickup why=\"queued before a restart\"" % qid)
+    s.wait_log(r"^\S+ \S+ %s file_removed entrance=pickup why=\"queued before a restart\"" % qid)
     assert files_in(os.path.join(s.pickup, ".taken")) == []
     assert s.queue_ids() == [qid]
     assert len(re.findall(r" %s received " % qid, s.log())) == 1
@@ -241,8 +241,8 @@ def test_crash_after_taking_before_commit_queues_with_the_same_id(pickup_factory
     # as if kill -9 had come after the rename to the taken name, before the commit
     write_file(os.path.join(s.pickup, ".taken"), qid, MSG)
     restart(s, 2)
-    s.wait_log(r"^\S+ %s taken entrance=pickup file=\.taken/%s " % (qid, qid))
-    s.wait_log(r"^\S+ %s received " % qid)
+    s.wait_log(r"^\S+ \S+ %s taken entrance=pickup file=\.taken/%s " % (qid, qid))
+    s.wait_log(r"^\S+ \S+ %s received " % qid)
     [got] = s.wait_for_mail("alice")
     assert parse_mail(got)["Subject"] == "from the pickup folder"
     wait_until(lambda: files_in(os.path.join(s.pickup, ".taken")) == [], "not removed", s)
@@ -256,7 +256,7 @@ def test_queue_that_cannot_write_leaves_the_file_for_a_later_try(pickup_factory)
     os.chmod(incoming, 0o500)
     try:
         write_file(s.pickup, "later.eml", MSG)
-        m = s.wait_log(r"^\S+ (\S+) file_deferred entrance=pickup file=later\.eml next_s=1 reason=")
+        m = s.wait_log(r"^\S+ \S+ (\S+) file_deferred entrance=pickup file=later\.eml next_s=1 reason=")
         qid = m.group(1)
         assert files_in(os.path.join(s.pickup, ".taken")) == [qid]
         assert files_in(os.path.join(s.pickup, "bad")) == []

@@ -170,8 +170,8 @@ def test_list_and_show(mta):
         assert r.returncode == 66, (args, r.returncode, r.err)
         assert "%s: no such message in the queue" % gone in r.err
     log = s.log()
-    assert re.search(r"ctl\d+ control uid=%s op=list id=- state=- sender=<> " % UID, log)
-    assert re.search(r"ctl\d+ control uid=%s op=show id=%s " % (UID, b), log)
+    assert re.search(r"ctl\d+ control uid=%s op=list qid=- state=- sender=<> " % UID, log)
+    assert re.search(r"ctl\d+ control uid=%s op=show qid=%s " % (UID, b), log)
 
 
 def test_json_output_has_the_documented_fields(mta):
@@ -282,7 +282,7 @@ def test_a_client_that_leaves_is_forgotten_not_its_operation(mta, sinks, port):
     c.sendall(b'{"op":"delete","filter":{"id":"%s"}}\n' % q.encode())
     c.close()
     wait_log(s, q + " removed why=deleted")
-    ctl = re.search(r"(ctl\d+) control uid=\d+ op=delete id=%s" % q, s.log()).group(1)
+    ctl = re.search(r"(ctl\d+) control uid=\d+ op=delete qid=%s" % q, s.log()).group(1)
     time.sleep(0.5)
     assert not re.search(ctl + " control_done", s.log())  # nobody was left to answer
     assert q not in s.queue_ids()
@@ -332,7 +332,7 @@ def test_bulk_delete_by_state_and_domain(mta):
     r = queue(s, "delete", "--state", "held", "--domain", "dead.test")
     assert (r.returncode, r.out) == (0, "delete: 3 messages matched, 3 done, 0 failed\n"), r.err
     assert s.queue_ids() == sorted([other, loose])
-    assert re.search(r"control uid=%s op=delete id=- state=held sender=- recipient=- "
+    assert re.search(r"control uid=%s op=delete qid=- state=held sender=- recipient=- "
                      r"domain=dead\.test .* all=no" % UID, s.log())
     assert re.search(r"control_done uid=%s op=delete matched=3 done=3 failed=0" % UID, s.log())
     # nothing matched: exit 66
@@ -377,7 +377,7 @@ def test_mailq_and_sendmail_q(mta, tmp_path):
     r = run([sendmail, "-C", s.conf, "-q"])
     assert r.returncode == 0, r.stderr
     wait_log(s, q + r"\.1 deferred .*attempt=2 ")
-    assert re.search(r"control uid=%s op=flush id=- .* all=yes" % UID, s.log())
+    assert re.search(r"control uid=%s op=flush qid=- .* all=yes" % UID, s.log())
     # -qRsite: one destination
     r = run([sendmail, "-C", s.conf, "-qRdead.test"])
     assert r.returncode == 0, r.stderr

@@ -181,7 +181,7 @@ def test_reload_names_the_keys_that_wait_for_a_restart(sterna):
         "reloaded: configuration generation 2 in use",
         "waiting for a restart: server.io_threads, smtp.max_message_bytes"]
     sterna.wait_log(r"reload: configuration generation 2 in use .*; waiting for a restart: "
-                    r"server\.io_threads, smtp\.max_message_bytes$")
+                    r'server\.io_threads, smtp\.max_message_bytes"$')
     # the reloadable key took effect: past the fifth error the session ends (20 before)
     c = smtplib.SMTP("127.0.0.1", sterna.port, local_hostname="client.test", timeout=30)
     for _ in range(5):
@@ -204,7 +204,7 @@ def test_reload_opens_and_closes_listeners(sterna):
     p = sterna.reload()
     assert p.returncode == 0, p.stderr
     assert p.stdout == "reloaded: configuration generation 2 in use\n"
-    sterna.wait_log(r"listening on 127\.0\.0\.1:%d \(sub\)" % port)
+    sterna.wait_log(r" listening listener=sub address=127\.0\.0\.1:%d " % port)
     with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=30) as c:
         c.sendmail("a@remote.test", ["alice@example.test"], MSG)
     sterna.wait_for_mail("alice")

@@ -290,7 +290,7 @@ def test_sni_picks_the_certificate(sterna_factory, cert_dir):
 
 
 def test_sighup_reloads_certificates(sterna_tls, cert_dir):
-    sterna_tls.wait_log(r"sterna \S+ ready")
+    sterna_tls.wait_log(r" ready version=")
     # a session in TLS before the reload
     old = smtplib.SMTP("127.0.0.1", sterna_tls.port, local_hostname="client.test", timeout=30)
     old.starttls(context=client_context(sterna_tls.chain))
@@ -313,7 +313,7 @@ def test_sighup_reloads_certificates(sterna_tls, cert_dir):
 
 
 def test_sighup_with_bad_certificate_keeps_the_old(sterna_tls):
-    sterna_tls.wait_log(r"sterna \S+ ready")
+    sterna_tls.wait_log(r" ready version=")
     with open(sterna_tls.chain) as f:
         good = f.read()
     with open(sterna_tls.chain + ".new", "w") as f:

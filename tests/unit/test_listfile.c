@@ -225,8 +225,8 @@ test_file_reread(void **state)
 	assert_string_equal(judge_sender(l, "x@a.example"), "");
 	assert_string_equal(judge_sender(l, "x@b.example"), "b.example");
 	assert_string_equal(judge_sender(l, "x@conf.example"), "conf.example");
-	snprintf(want, sizeof(want), "sterna info policy.block_senders_file: %s read again "
-	    "(entries: 1)", lt_path("senders.txt", 0));
+	snprintf(want, sizeof(want), "info - note msg=\"policy.block_senders_file: %s read again "
+	    "(entries: 1)\"", lt_path("senders.txt", 0));
 	expect_log(want);
 	/* unchanged: nothing is read, nothing said */
 	lt_now_ms += 5000;
@@ -237,9 +237,9 @@ test_file_reread(void **state)
 	lt_now_ms += 1000;
 	assert_string_equal(judge_sender(l, "x@b.example"), "b.example");
 	assert_string_equal(judge_sender(l, "x@c.example"), "");
-	snprintf(want, sizeof(want), "sterna warning policy.block_senders_file: %s:3: 'bad@' is not "
+	snprintf(want, sizeof(want), "warning - note msg=\"policy.block_senders_file: %s:3: 'bad@' is not "
 	    "an address (as user@example.com) or a domain (as example.com); keeping the entries "
-	    "read before (1)", lt_path("senders.txt", 0));
+	    "read before (1)\"", lt_path("senders.txt", 0));
 	expect_log(want);
 	lt_now_ms += 1000;
 	assert_string_equal(judge_sender(l, "x@b.example"), "b.example");
@@ -255,8 +255,8 @@ test_file_reread(void **state)
 	assert_int_equal(unlink(lt_path("senders.txt", 0)), 0);
 	lt_now_ms += 1000;
 	assert_string_equal(judge_sender(l, "x@c.example"), "c.example");
-	snprintf(want, sizeof(want), "sterna warning policy.block_senders_file: %s: No such file or "
-	    "directory; keeping the entries read before (2)", lt_path("senders.txt", 0));
+	snprintf(want, sizeof(want), "warning - note msg=\"policy.block_senders_file: %s: No such file or "
+	    "directory; keeping the entries read before (2)\"", lt_path("senders.txt", 0));
 	expect_log(want);
 	lt_now_ms += 1000;
 	assert_string_equal(judge_sender(l, "x@c.example"), "c.example");

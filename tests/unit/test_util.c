@@ -366,6 +366,65 @@ test_log_quote(void **state)
 	assert_int_equal(strlen(out), 1 + 1 + (LOG_QUOTE_MAX - 1) * 4 + 3 + 1);
 }
 
+/* The line written by a log call, after its time: "LEVEL ID EVENT ..." (or JSON's rest). */
+static const char *
+log_read(int fd, char *out, size_t size)
+{
+	ssize_t n = read(fd, out, size - 1);
+
+	assert_true(n > 25);
+	out[n] = '\0';
+	assert_int_equal(out[n - 1], '\n');
+	out[n - 1] = '\0';
+	return out;
+}
+
+static void
+test_log_lines(void **state)
+{
+	char line[LOG_TEXT_SIZE * 2], b[LOG_TEXT_SIZE], a[LOG_ADDR_SIZE], t[LOG_TEXT_SIZE];
+	char reason[LOG_QUOTE_MAX * 3];
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	log_init(p[1], LOG_INFO);
+	/* TIME LEVEL ID EVENT key=value */
+	log_event(LOG_WARN, "Q1.2", "deferred", "to=%s n=%d reason=%s", log_addr("", a), 25,
+	    log_quote_text("a \"b\"\\ c\x01", b));
+	log_read(p[0], line, sizeof(line));
+	assert_int_equal(strlen(line), 24 + strlen(" warning Q1.2 deferred to=<> n=25 "
+	    "reason=\"a \\\"b\\\"\\\\ c\\x01\""));
+	assert_string_equal(line + 24, " warning Q1.2 deferred to=<> n=25 "
+	    "reason=\"a \\\"b\\\"\\\\ c\\x01\"");
+	assert_int_equal(line[23], 'Z');
+	/* the server's own words are not cut at LOG_QUOTE_MAX */
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	assert_string_equal(log_quote_text(reason, t), reason);
+	/* a note: no id is "-", the text quoted whole */
+	log_err("cannot %s: %s", "write", "No space left on device");
+	assert_string_equal(log_read(p[0], line, sizeof(line)) + 24,
+	    " error - note msg=\"cannot write: No space left on device\"");
+	log_debug("not written below the level");
+	/* JSON: the same fields, numbers as numbers, escapes as JSON's */
+	log_set_format(LOG_FORMAT_JSON);
+	log_event(LOG_INFO, "c7", "helo", "verb=EHLO name=%s size=%d delay=%.3f code=007",
+	    log_quote_str("a \"b\"\x7f", b), 12, 0.5);
+	log_read(p[0], line, sizeof(line));
+	assert_memory_equal(line, "{\"time\":\"", 9);
+	assert_string_equal(line + 9 + 24 + 1, ",\"level\":\"info\",\"id\":\"c7\",\"event\":\"helo\","
+	    "\"verb\":\"EHLO\",\"name\":\"a \\\"b\\\"\\u007f\",\"size\":12,\"delay\":0.500,"
+	    "\"code\":\"007\"}");
+	log_set_format(LOG_FORMAT_TEXT);
+	log_init(2, LOG_INFO);
+	close(p[0]);
+	close(p[1]);
+	/* envelope addresses */
+	assert_string_equal(log_addr("a@b.test", a), "<a@b.test>");
+	assert_string_equal(log_addr("\"a b\"@c.test", a), "\"<\\\"a b\\\"@c.test>\"");
+}
+
 /* ---- workq ---- */
 
 #define NJOBS 100
@@ -654,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_qid_seen),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_log_quote),
+		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_workq),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_jdepth),
