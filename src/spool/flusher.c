@@ -6,15 +6,26 @@
  * (a Maildir's tmp/ -> new/); or one only to be made durable where it is:
  * a queued file that delivery appended status records to. One thread takes every item submitted since
  * its last batch and:
- *   1. syncfs(2) once per file system in the batch: the data and inodes of
- *      every file are on stable storage (one device flush, however many
- *      files: measured ~1 ms for 1 to 20 files where one fsync per file
- *      costs ~0.6 ms each and sequential ones do not merge); on a file
- *      system where syncfs is not known to be a durable flush (FUSE, NFS,
- *      SMB, anything not in fs_kinds[]), an fsync of each file instead;
- *   2. renames each file into its target directory;
- *   3. fsyncs each target directory once, which makes the renames durable.
- * Only then does each item's done() run. While a batch is being flushed the
+ *   1. where one syncfs(2) is a durable flush, renames each file that may
+ *      be named before its flush (a received message: see is_name_first in
+ *      spool_int.h) into its target directory;
+ *   2. syncfs(2) once per file system in the batch: the data and inodes of
+ *      every file, and the directories' entries, are on stable storage (one
+ *      device flush, however many files: measured ~1 ms for 1 to 20 files
+ *      where one fsync per file costs ~0.6 ms each and sequential ones do
+ *      not merge); the files renamed in step 1 are durable under their new
+ *      names, those to stay where they are are durable there, and their
+ *      done() runs now; on a file system where syncfs is not known to be a
+ *      durable flush (FUSE, NFS, SMB, anything not in fs_kinds[]), an fsync
+ *      of each file instead, in step 3, for every item;
+ *   3. renames each other file into its target directory (a Maildir copy
+ *      must never be seen in new/ before its data is durable);
+ *   4. fsyncs each of their target directories once, which makes those
+ *      renames durable.
+ * Only then does each of those items' done() run. A received message thus
+ * costs one device flush where syncfs is one, not two (the data, then the
+ * directory), and its 250 does not wait for the deliveries that share its
+ * batch. While a batch is being flushed the
  * next one gathers, so the batch grows with the load, and deliveries share
  * the flushes of receiving instead of competing with them: while messages
  * are being received, a batch of only deliveries ("lazy" items) waits up to
@@ -200,14 +211,73 @@ fsync_at(int dirfd, const char *name)
 	return r;
 }
 
+/* Renames it into place: 0, or -1 with it->err set. */
+static int
+rename_item(struct flush_item *it)
+{
+	if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
+		it->err = errno;
+		return -1;
+	}
+	it->is_renamed = 1;
+	return 0;
+}
+
+/*
+ * Whether it is whole once its file system's syncfs is done: a file to make
+ * durable where it is, or one renamed before the flush (is_name_first).
+ */
+static int
+is_done_by_syncfs(const struct flusher *f, const struct flush_item *it)
+{
+	return it->fs_index != SIZE_MAX && !f->fss[it->fs_index].is_each &&
+	    (it->to_name == NULL || it->is_name_first);
+}
+
+/*
+ * Reports the items of batch that pick(f, it) picks (all with pick NULL): first
+ * every durable() (what the owners record once their file is durable), then
+ * every done(). So a delivery's D record is written before a later
+ * message's 250 can go out, and a crash of the process after that 250
+ * cannot deliver the earlier message again (the items done by the syncfs
+ * are reported before any other item is renamed: no 250 falls between a
+ * copy's rename into new/ and its D record either). Returns the rest of
+ * the batch, in its order.
+ */
+static struct flush_item *
+report(struct flusher *f, struct flush_item *batch,
+    int (*pick)(const struct flusher *, const struct flush_item *))
+{
+	struct flush_item *it, *next, *rest = NULL, **rest_tail = &rest, *now = NULL,
+	    **now_tail = &now;
+
+	for (it = batch; it != NULL; it = next) {
+		next = it->next;
+		if (pick == NULL || pick(f, it)) {
+			if (it->err == 0 && it->durable != NULL)
+				it->durable(it);
+			*now_tail = it;
+			now_tail = &it->next;
+		} else {
+			*rest_tail = it;
+			rest_tail = &it->next;
+		}
+	}
+	*now_tail = *rest_tail = NULL;
+	for (it = now; it != NULL; it = next) {
+		next = it->next;	/* done() may free the item */
+		it->done(it);
+	}
+	return rest;
+}
+
 static void
 flush_batch(struct flusher *f, struct flush_item *batch)
 {
-	struct flush_item *it, *next;
+	struct flush_item *it;
 	uint64_t start_us = clock_mono_us(), nitems = 0;
 
 	f->nfss = f->ndirs = 0;
-	/* 1. the data of every file, one syncfs per file system */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
@@ -216,32 +286,35 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
 	}
+	for (size_t i = 0; i < f->nfss; i++)
+		f->fss[i].is_each = !fs_syncfs_is_durable(f, f->fss[i].fd, f->fss[i].dev, NULL);
+	/* 1. the names that the coming syncfs makes durable with their data */
+	for (it = batch; it != NULL; it = it->next)
+		if (it->err == 0 && it->to_name != NULL && is_done_by_syncfs(f, it))
+			(void)rename_item(it);
+	/* 2. the data of every file, one syncfs per file system */
 	for (size_t i = 0; i < f->nfss; i++) {
 		struct flush_target *fs = &f->fss[i];
 
-		fs->is_each = !fs_syncfs_is_durable(f, fs->fd, fs->dev, NULL);
 		if (!fs->is_each && syncfs(fs->fd) == -1) {
 			fs->err = errno;
 			log_err("spool: syncfs failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
 	}
-	/* 2. the renames of the files now durable (where syncfs is none, once fsynced) */
-	for (it = batch; it != NULL; it = it->next) {
-		if (it->err == 0 && f->fss[it->fs_index].err != 0)
+	for (it = batch; it != NULL; it = it->next)
+		if (it->err == 0 && it->fs_index != SIZE_MAX && f->fss[it->fs_index].err != 0)
 			it->err = f->fss[it->fs_index].err;
+	batch = report(f, batch, is_done_by_syncfs);
+	/* 3. the renames of the other files, now durable (where syncfs is none, once fsynced) */
+	for (it = batch; it != NULL; it = it->next) {
 		if (it->err == 0 && f->fss[it->fs_index].is_each &&
 		    fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
-		if (it->err != 0 || it->to_name == NULL)
-			continue;
-		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
-			it->err = errno;
-			continue;
-		}
-		it->is_renamed = 1;
+		if (it->err == 0 && it->to_name != NULL)
+			(void)rename_item(it);
 	}
-	/* 3. the renames, one fsync per target directory */
+	/* 4. those renames, one fsync per target directory */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *d;
 
@@ -258,24 +331,12 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			log_err("spool: directory fsync failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
-	metric_series_observe(f->files, (double)nitems);
-	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
-	/*
-	 * What the owners record once their file is durable comes before any
-	 * completion of the batch is reported: a delivery's D record is written
-	 * before a later message's 250 can go out, so a crash of the process
-	 * after that 250 cannot deliver the earlier message again.
-	 */
-	for (it = batch; it != NULL; it = it->next) {
+	for (it = batch; it != NULL; it = it->next)
 		if (it->is_renamed && it->err == 0)
 			it->err = f->dirs[it->dir_index].err;
-		if (it->err == 0 && it->durable != NULL)
-			it->durable(it);
-	}
-	for (it = batch; it != NULL; it = next) {
-		next = it->next;	/* done() may free the item */
-		it->done(it);
-	}
+	metric_series_observe(f->files, (double)nitems);
+	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
+	(void)report(f, batch, NULL);
 }
 
 /* With f->mu held: waits until there is a batch to flush; NULL when stopping with none. */

@@ -387,9 +387,23 @@ txn_job_run(struct work *w)
 	}
 	buf_reset(&t->inflight);
 	if (t->job_final) {
-		/* close can report a delayed write error (NFS): it counts like any other */
-		int r = close(t->fd);
+		int r;
 
+		/*
+		 * The group commit renames the file into queue/ before its syncfs
+		 * (is_name_first): its data's writeback starts now, so that its
+		 * blocks and size are on their way before its new name is, and a
+		 * journal commit that takes the rename early (anyone's fsync) most
+		 * likely takes them too. No wait and no device flush here: the
+		 * syncfs is that.
+		 */
+		if (sp->is_syncfs_durable &&
+		    sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1) {
+			txn_fail(t, "write", errno);
+			return;
+		}
+		/* close can report a delayed write error (NFS): it counts like any other */
+		r = close(t->fd);
 		t->fd = -1;
 		if (r == -1)
 			txn_fail(t, "close", errno);
@@ -458,6 +472,7 @@ txn_job_done(struct work *w)
 		t->flush = (struct flush_item){
 			.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
 			.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
+			.is_name_first = 1,
 		};
 		flusher_submit(t->sp->fl, &t->flush);
 		return;

@@ -28,6 +28,15 @@ struct flush_item {
 	void (*durable)(struct flush_item *it);
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
 	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
+	/*
+	 * The file may be renamed before its flush where one syncfs(2) flushes
+	 * its file system, so that the one syncfs makes its name durable with
+	 * its data: its data is written out already (a power loss cannot leave
+	 * the new name on an empty or partial file), and nobody reads the
+	 * target directory before done() (recovery does, at start: a file
+	 * renamed but never acknowledged is whole, and delivered).
+	 */
+	int is_name_first;
 	int err;		/* set before done(): 0, or the errno that failed the item */
 	int is_renamed;		/* set before done(): the file is under to_dirfd now */
 	size_t fs_index, dir_index;	/* the flusher's own */
