@@ -4,28 +4,30 @@
  * A flush item is a finished, closed file to be made durable and renamed
  * into place: a received message (incoming/ -> queue/) or a delivered copy
  * (a Maildir's tmp/ -> new/); or one only to be made durable where it is:
- * a queued file that delivery appended status records to. One thread takes every item submitted since
- * its last batch and:
- *   1. where one syncfs(2) is a durable flush, renames each file that may
- *      be named before its flush (a received message: see is_name_first in
- *      spool_int.h) into its target directory;
- *   2. syncfs(2) once per file system in the batch: the data and inodes of
- *      every file, and the directories' entries, are on stable storage (one
- *      device flush, however many files: measured ~1 ms for 1 to 20 files
- *      where one fsync per file costs ~0.6 ms each and sequential ones do
- *      not merge); the files renamed in step 1 are durable under their new
- *      names, those to stay where they are are durable there, and their
- *      done() runs now; on a file system where syncfs is not known to be a
- *      durable flush (FUSE, NFS, SMB, anything not in fs_kinds[]), an fsync
- *      of each file instead, in step 3, for every item;
- *   3. renames each other file into its target directory (a Maildir copy
- *      must never be seen in new/ before its data is durable);
- *   4. fsyncs each of their target directories once, which makes those
- *      renames durable.
- * Only then does each of those items' done() run. A received message thus
- * costs one device flush where syncfs is one, not two (the data, then the
- * directory), and its 250 does not wait for the deliveries that share its
- * batch. While a batch is being flushed the
+ * a queued file that delivery appended status records to. One thread takes
+ * every item submitted since its last batch and, where one syncfs(2) is a
+ * durable flush of a file system:
+ *   1. renames each file whose name may become durable with its data into
+ *      its target directory: a received message (its owner says so:
+ *      is_name_first in spool_int.h), and a Maildir copy whose data the
+ *      previous batch made durable;
+ *   2. calls syncfs(2) once per file system in the batch: the data and
+ *      inodes of every file, and the directories' entries, are on stable
+ *      storage (one device flush, however many files: measured ~1 ms for 1
+ *      to 20 files where one fsync per file costs ~0.6 ms each and
+ *      sequential ones do not merge);
+ *   3. reports every item but the Maildir copies seen for the first time:
+ *      their data is durable now, and they go on to the next batch for
+ *      their rename (a reader must never find a message in new/ whose data
+ *      could still be lost). So a batch costs one device flush, where the
+ *      order data, rename, directory fsync took two, which every session
+ *      of the batch waited for.
+ * On a file system where syncfs is not known to be a durable flush (FUSE,
+ * NFS, SMB, anything not in fs_kinds[]), each file is fsynced instead, then
+ * renamed, then each target directory fsynced once; then it is reported.
+ * Reporting an item runs its durable() (its owner's records: a delivery's
+ * D record), and once every item's has run, every done().
+ * While a batch is being flushed the
  * next one gathers, so the batch grows with the load, and deliveries share
  * the flushes of receiving instead of competing with them: while messages
  * are being received, a batch of only deliveries ("lazy" items) waits up to
@@ -223,65 +225,87 @@ rename_item(struct flush_item *it)
 	return 0;
 }
 
-/*
- * Whether it is whole once its file system's syncfs is done: a file to make
- * durable where it is, or one renamed before the flush (is_name_first).
- */
+/* Whether its file system's syncfs is a durable flush (else: an fsync of each file). */
 static int
-is_done_by_syncfs(const struct flusher *f, const struct flush_item *it)
+is_syncfs_fs(const struct flusher *f, const struct flush_item *it)
 {
-	return it->fs_index != SIZE_MAX && !f->fss[it->fs_index].is_each &&
-	    (it->to_name == NULL || it->is_name_first);
+	return it->fs_index != SIZE_MAX && !f->fss[it->fs_index].is_each;
 }
 
 /*
- * Reports the items of batch that pick(f, it) picks (all with pick NULL): first
- * every durable() (what the owners record once their file is durable), then
- * every done(). So a delivery's D record is written before a later
- * message's 250 can go out, and a crash of the process after that 250
- * cannot deliver the earlier message again (the items done by the syncfs
- * are reported before any other item is renamed: no 250 falls between a
- * copy's rename into new/ and its D record either). Returns the rest of
- * the batch, in its order.
+ * Whether it is renamed before this batch's syncfs, which makes the name
+ * durable with the data: a received message (is_name_first), or a file
+ * whose data an earlier batch's syncfs made durable (a Maildir copy).
  */
-static struct flush_item *
-report(struct flusher *f, struct flush_item *batch,
-    int (*pick)(const struct flusher *, const struct flush_item *))
+static int
+is_named_before_syncfs(const struct flusher *f, const struct flush_item *it)
 {
-	struct flush_item *it, *next, *rest = NULL, **rest_tail = &rest, *now = NULL,
-	    **now_tail = &now;
+	return is_syncfs_fs(f, it) && it->to_name != NULL &&
+	    (it->is_name_first || it->is_data_durable);
+}
 
+/*
+ * Whether it goes on to the next batch: a file that must not be named
+ * before its data is durable, which this batch's syncfs made so; the next
+ * one's makes its name durable (rather than a directory fsync in this one,
+ * a second device flush that every 250 of the batch would wait for).
+ */
+static int
+is_carried(const struct flusher *f, const struct flush_item *it)
+{
+	return it->err == 0 && is_syncfs_fs(f, it) && it->to_name != NULL &&
+	    !is_named_before_syncfs(f, it);
+}
+
+/*
+ * Reports the items of batch, first every durable() (what the owners
+ * record once their file is durable), then every done(). So a delivery's
+ * D record is written before a later message's 250 can go out, and a crash
+ * of the process after that 250 cannot deliver the earlier message again.
+ */
+static void
+report(struct flush_item *batch)
+{
+	struct flush_item *it, *next;
+
+	for (it = batch; it != NULL; it = it->next)
+		if (it->err == 0 && it->durable != NULL)
+			it->durable(it);
 	for (it = batch; it != NULL; it = next) {
-		next = it->next;
-		if (pick == NULL || pick(f, it)) {
-			if (it->err == 0 && it->durable != NULL)
-				it->durable(it);
-			*now_tail = it;
-			now_tail = &it->next;
-		} else {
-			*rest_tail = it;
-			rest_tail = &it->next;
-		}
-	}
-	*now_tail = *rest_tail = NULL;
-	for (it = now; it != NULL; it = next) {
 		next = it->next;	/* done() may free the item */
 		it->done(it);
 	}
-	return rest;
+}
+
+/* Puts the items of list back in front of the queue, for the next batch. */
+static void
+carry(struct flusher *f, struct flush_item *list)
+{
+	struct flush_item *last = list;
+
+	if (list == NULL)
+		return;
+	while (last->next != NULL)
+		last = last->next;
+	pthread_mutex_lock(&f->mu);
+	last->next = f->head;
+	if (f->head == NULL)
+		f->tail = last;
+	f->head = list;
+	pthread_mutex_unlock(&f->mu);
 }
 
 static void
 flush_batch(struct flusher *f, struct flush_item *batch)
 {
-	struct flush_item *it;
-	uint64_t start_us = clock_mono_us(), nitems = 0;
+	struct flush_item *it, *next, *done = NULL, **done_tail = &done, *carried = NULL,
+	    **carried_tail = &carried;
+	uint64_t start_us = clock_mono_us(), ndone = 0;
 
 	f->nfss = f->ndirs = 0;
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
-		nitems++;
 		it->err = fs ? 0 : errno;
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
@@ -290,7 +314,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		f->fss[i].is_each = !fs_syncfs_is_durable(f, f->fss[i].fd, f->fss[i].dev, NULL);
 	/* 1. the names that the coming syncfs makes durable with their data */
 	for (it = batch; it != NULL; it = it->next)
-		if (it->err == 0 && it->to_name != NULL && is_done_by_syncfs(f, it))
+		if (it->err == 0 && is_named_before_syncfs(f, it))
 			(void)rename_item(it);
 	/* 2. the data of every file, one syncfs per file system */
 	for (size_t i = 0; i < f->nfss; i++) {
@@ -302,23 +326,21 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			    strerror(errno));
 		}
 	}
-	for (it = batch; it != NULL; it = it->next)
-		if (it->err == 0 && it->fs_index != SIZE_MAX && f->fss[it->fs_index].err != 0)
-			it->err = f->fss[it->fs_index].err;
-	batch = report(f, batch, is_done_by_syncfs);
-	/* 3. the renames of the other files, now durable (where syncfs is none, once fsynced) */
+	/* 3. where syncfs is no flush: each file's fsync, its rename, and below its directory's */
 	for (it = batch; it != NULL; it = it->next) {
-		if (it->err == 0 && f->fss[it->fs_index].is_each &&
-		    fsync_at(it->from_dirfd, it->from_name) == -1)
+		if (it->err == 0 && f->fss[it->fs_index].err != 0)
+			it->err = f->fss[it->fs_index].err;
+		if (it->err != 0 || is_syncfs_fs(f, it))
+			continue;
+		if (fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
-		if (it->err == 0 && it->to_name != NULL)
+		else if (it->to_name != NULL)
 			(void)rename_item(it);
 	}
-	/* 4. those renames, one fsync per target directory */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *d;
 
-		if (!it->is_renamed)
+		if (!it->is_renamed || is_syncfs_fs(f, it))
 			continue;
 		if ((d = target_of(&f->dirs, &f->ndirs, &f->dirs_cap, it->to_dirfd, 1)) == NULL)
 			it->err = errno;
@@ -331,12 +353,26 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			log_err("spool: directory fsync failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
-	for (it = batch; it != NULL; it = it->next)
-		if (it->is_renamed && it->err == 0)
+	/* 4. what is whole now is reported; the rest goes on to the next batch */
+	for (it = batch; it != NULL; it = next) {
+		next = it->next;
+		if (it->is_renamed && it->err == 0 && !is_syncfs_fs(f, it))
 			it->err = f->dirs[it->dir_index].err;
-	metric_series_observe(f->files, (double)nitems);
+		if (is_carried(f, it)) {
+			it->is_data_durable = 1;
+			*carried_tail = it;
+			carried_tail = &it->next;
+		} else {
+			ndone++;
+			*done_tail = it;
+			done_tail = &it->next;
+		}
+	}
+	*done_tail = *carried_tail = NULL;
+	metric_series_observe(f->files, (double)ndone);
 	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
-	(void)report(f, batch, NULL);
+	carry(f, carried);
+	report(done);
 }
 
 /* With f->mu held: waits until there is a batch to flush; NULL when stopping with none. */

@@ -31,14 +31,15 @@ struct flush_item {
 	/*
 	 * The file may be renamed before its flush where one syncfs(2) flushes
 	 * its file system, so that the one syncfs makes its name durable with
-	 * its data: its data is written out already (a power loss cannot leave
-	 * the new name on an empty or partial file), and nobody reads the
-	 * target directory before done() (recovery does, at start: a file
-	 * renamed but never acknowledged is whole, and delivered).
+	 * its data: nobody reads the target directory but recovery, which
+	 * checks every file it finds (a queue file: docs/architecture.md, "One
+	 * flush per batch"). Otherwise (a Maildir copy) the name waits for the
+	 * next batch.
 	 */
 	int is_name_first;
 	int err;		/* set before done(): 0, or the errno that failed the item */
 	int is_renamed;		/* set before done(): the file is under to_dirfd now */
+	int is_data_durable;	/* the flusher's own: carried to a second batch for its name */
 	size_t fs_index, dir_index;	/* the flusher's own */
 	struct flush_item *next;
 };
