@@ -213,16 +213,14 @@ fsync_at(int dirfd, const char *name)
 	return r;
 }
 
-/* Renames it into place: 0, or -1 with it->err set. */
-static int
+/* Renames it into place; it->err says why not. */
+static void
 rename_item(struct flush_item *it)
 {
-	if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
+	if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1)
 		it->err = errno;
-		return -1;
-	}
-	it->is_renamed = 1;
-	return 0;
+	else
+		it->is_renamed = 1;
 }
 
 /* Whether its file system's syncfs is a durable flush (else: an fsync of each file). */
@@ -315,7 +313,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 	/* 1. the names that the coming syncfs makes durable with their data */
 	for (it = batch; it != NULL; it = it->next)
 		if (it->err == 0 && is_named_before_syncfs(f, it))
-			(void)rename_item(it);
+			rename_item(it);
 	/* 2. the data of every file, one syncfs per file system */
 	for (size_t i = 0; i < f->nfss; i++) {
 		struct flush_target *fs = &f->fss[i];
@@ -335,7 +333,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 		if (fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
 		else if (it->to_name != NULL)
-			(void)rename_item(it);
+			rename_item(it);
 	}
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *d;

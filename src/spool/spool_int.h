@@ -103,7 +103,8 @@ void flusher_free(struct flusher **f);
 void flusher_submit(struct flusher *f, struct flush_item *it);
 /*
  * Any thread but the loop: the same as a lazy item (see flusher.c), waiting
- * for the batch; durable(ctx), if not NULL, is its item's durable(). Returns
+ * until it is reported (a rename: two batches where syncfs is a flush);
+ * durable(ctx), if not NULL, is its item's durable(). Returns
  * 0, or -1 with errno; *is_renamed says which name the file has either way.
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
