@@ -115,6 +115,7 @@ struct flusher {
 	pthread_cond_t cv;
 	struct flush_item *head, *tail;
 	unsigned neager;		/* items in the list that someone waits for */
+	unsigned nlazy;			/* the others, but for those carried from a batch */
 	uint64_t last_eager_us;		/* when the last eager item was submitted (monotonic) */
 	int is_stopping;
 	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
@@ -390,8 +391,15 @@ take_batch(struct flusher *f)
 		until = clock_mono_us();
 		if (until - f->last_eager_us >= RECEIVING_WINDOW_US)
 			break;
-		/* only deliveries, while receiving: let the next received message come along */
-		until += LAZY_WAIT_US;
+		/*
+		 * only deliveries, while receiving: let the next received message
+		 * come along; copies carried for their rename alone (their data is
+		 * durable) wait for one as long as receiving goes on, so that their
+		 * rename and D record come with a batch that someone waits for, and
+		 * a kill -9 after the last 250 finds them before their rename (sent
+		 * again, once) rather than between it and their D record
+		 */
+		until = f->nlazy > 0 ? until + LAZY_WAIT_US : f->last_eager_us + RECEIVING_WINDOW_US;
 		ts.tv_sec = (time_t)(until / 1000000u);
 		ts.tv_nsec = (long)(until % 1000000u) * 1000;
 		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
@@ -399,7 +407,7 @@ take_batch(struct flusher *f)
 	}
 	batch = f->head;
 	f->head = f->tail = NULL;
-	f->neager = 0;
+	f->neager = f->nlazy = 0;
 	return batch;
 }
 
@@ -483,6 +491,8 @@ flusher_submit(struct flusher *f, struct flush_item *it)
 	if (!it->is_lazy) {
 		f->neager++;
 		f->last_eager_us = clock_mono_us();
+	} else {
+		f->nlazy++;
 	}
 	if (f->tail)
 		f->tail->next = it;
