@@ -116,7 +116,7 @@ struct flusher {
 	struct flush_item *head, *tail;
 	unsigned neager;		/* items in the list that someone waits for */
 	unsigned nlazy;			/* the others, but for those carried from a batch */
-	uint64_t last_eager_us;		/* when the last eager item was submitted (monotonic) */
+	uint64_t last_eager_us;		/* when the last eager item was submitted or reported (monotonic) */
 	int is_stopping;
 	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
 	size_t nfss, ndirs, fss_cap, dirs_cap;
@@ -276,21 +276,29 @@ report(struct flush_item *batch)
 	}
 }
 
-/* Puts the items of list back in front of the queue, for the next batch. */
+/*
+ * Puts the items of list back in front of the queue, for the next batch;
+ * a batch with received messages (has_eager) counts as receiving from its
+ * end, when their 250s go out, for the lazy items' wait (take_batch).
+ */
 static void
-carry(struct flusher *f, struct flush_item *list)
+carry(struct flusher *f, struct flush_item *list, int has_eager)
 {
 	struct flush_item *last = list;
 
-	if (list == NULL)
+	if (list == NULL && !has_eager)
 		return;
-	while (last->next != NULL)
-		last = last->next;
 	pthread_mutex_lock(&f->mu);
-	last->next = f->head;
-	if (f->head == NULL)
-		f->tail = last;
-	f->head = list;
+	if (has_eager)
+		f->last_eager_us = clock_mono_us();
+	if (list != NULL) {
+		while (last->next != NULL)
+			last = last->next;
+		last->next = f->head;
+		if (f->head == NULL)
+			f->tail = last;
+		f->head = list;
+	}
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -300,11 +308,13 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 	struct flush_item *it, *next, *done = NULL, **done_tail = &done, *carried = NULL,
 	    **carried_tail = &carried;
 	uint64_t start_us = clock_mono_us(), ndone = 0;
+	int has_eager = 0;
 
 	f->nfss = f->ndirs = 0;
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
+		has_eager |= !it->is_lazy;
 		it->err = fs ? 0 : errno;
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
@@ -370,7 +380,7 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 	*done_tail = *carried_tail = NULL;
 	metric_series_observe(f->files, (double)ndone);
 	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
-	carry(f, carried);
+	carry(f, carried, has_eager);
 	report(done);
 }
 
