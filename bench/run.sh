@@ -6,6 +6,9 @@
 #  3. End to end: smtp-source -> sterna (relaying) -> smtp-sink, the same messages and
 #     sessions, timed until smtp-sink has the last one; against smtp-source straight into
 #     smtp-sink (1.), as a ratio.
+#  4. One sequential client: a tenth of the messages from one session after another
+#     (smtp-source -s 1), into smtp-sink and into sterna (1.'s, delivering to a Maildir), in
+#     milliseconds per message: what one flush costs a client that waits for each 250.
 # Usage: run.sh /path/to/sterna [messages] [sessions] [idle]
 set -eu
 bin=$1
@@ -16,6 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 bench_init
 send() { "$source_bin" -s "$sess" -m "$msgs" -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$1"; }
+seq_msgs=$((msgs / 10))
+send_seq() { "$source_bin" -s 1 -m "$seq_msgs" -l 4096 -f bench@example.org -t alice@example.test "127.0.0.1:$1"; }
+# Milliseconds per message of the sequential client between two times: ms_per_msg T0 T1.
+ms_per_msg() { /usr/bin/python3 -c "import sys; print('%.2f' % (1000 * (float(sys.argv[3]) - float(sys.argv[2])) / float(sys.argv[1])))" "$seq_msgs" "$1" "$2"; }
 
 # --- smtp-sink ---
 sink_port=$(free_port)
@@ -26,6 +33,8 @@ pids="$pids $!"
 wait_port "$sink_port"
 t0=$(now); send "$sink_port"; t1=$(now)
 sink_rate=$(rate "$t0" "$t1")
+t0=$(now); send_seq "$sink_port"; t1=$(now)
+sink_seq_ms=$(ms_per_msg "$t0" "$t1")
 
 # --- sterna ---
 port=$(free_port)
@@ -48,11 +57,18 @@ for _ in $(seq 1 600); do
 	sleep 0.5
 done
 delivered=$(ls "$work/mail/alice/new" | wc -l)
+# one sequential client, once the queue is empty again
+t0=$(now); send_seq "$port"; t1=$(now)
+sterna_seq_ms=$(ms_per_msg "$t0" "$t1")
 
 echo "receive: $msgs messages of 4 KiB over $sess sessions (smtp-source, loopback)"
 echo "  smtp-sink: $sink_rate msg/s"
 echo "  sterna:    $sterna_rate msg/s (flush before every 250; $delivered delivered to Maildir)"
 /usr/bin/python3 -c "print('  ratio sterna / smtp-sink: %.2f' % ($sterna_rate / $sink_rate))"
+echo "one sequential client: $seq_msgs messages of 4 KiB, one session after another"
+echo "  smtp-sink: $sink_seq_ms ms/message"
+echo "  sterna:    $sterna_seq_ms ms/message (flush before every 250)"
+/usr/bin/python3 -c "print('  ratio sterna / smtp-sink: %.2f' % ($sterna_seq_ms / $sink_seq_ms))"
 
 # --- memory of idle sessions, on a fresh daemon (after the run above, freed buffers that the
 # allocator keeps would hide what the sessions cost) ---

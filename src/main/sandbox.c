@@ -306,9 +306,9 @@ static const char *const sc_allowed[] = {
 	/* files: the spool and its group commit, the mailboxes, the folder entrances */
 	"openat", "open", "close", "read", "write", "pread64", "pwrite64", "readv", "writev",
 	"lseek", "fstat", "newfstatat", "stat", "lstat", "statx", "fstatfs", "statfs", "fsync",
-	"fdatasync", "syncfs", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
-	"mkdirat", "rmdir", "getdents64", "fcntl", "flock", "dup", "dup2", "dup3", "readlink",
-	"readlinkat", "access", "faccessat", "faccessat2",
+	"fdatasync", "syncfs", "sync_file_range", "rename", "renameat", "renameat2", "unlink",
+	"unlinkat", "mkdir", "mkdirat", "rmdir", "getdents64", "fcntl", "flock", "dup", "dup2",
+	"dup3", "readlink", "readlinkat", "access", "faccessat", "faccessat2",
 	/* the event log cuts a line a crash left half-written */
 	"ftruncate",
 	/*

@@ -97,14 +97,33 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Moves the session's replies to the socket. */
+/*
+ * Moves the session's replies to the socket. On a plain socket with
+ * nothing queued before them they are sent at once: a reply nearly always
+ * fits the socket's buffer, and the loop then need not watch for
+ * writability (an epoll_ctl on, a wake-up, an epoll_ctl off, per reply).
+ * What does not fit, or fails, goes to the bufferevent, which sends it in
+ * order or reports the error; on_write is only needed where the
+ * bufferevent holds the last bytes (M_CLOSING checks; STARTTLS is not
+ * plain).
+ */
 void
 conn_send_output(struct conn *c)
 {
 	struct buf *out = smtp_session_output(c->s);
+	size_t sent = 0;
 
-	if (out->len > 0 && c->bev != NULL)
-		bufferevent_write(c->bev, out->data, out->len);
+	if (out->len > 0 && c->bev != NULL) {
+		if (c->is_plain && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+			ssize_t n = send(bufferevent_getfd(c->bev), out->data, out->len,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n > 0)
+				sent = (size_t)n;
+		}
+		if (sent < out->len)
+			bufferevent_write(c->bev, out->data + sent, out->len - sent);
+	}
 	buf_reset(out);
 }
 
@@ -320,6 +339,7 @@ starttls(struct conn *c)
 	if (a != SMTP_ACT_HANDSHAKE)
 		return conn_act(c, a);
 	c->ssl = ssl;
+	c->is_plain = 0;	/* the 220 goes through the bufferevent: on_write starts TLS */
 	/*
 	 * CVE-2011-0411: bytes that came after the STARTTLS line were sent in
 	 * plaintext; had they survived, an attacker in the path could inject
@@ -599,6 +619,7 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 	else
 		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
+	c->is_plain = ssl == NULL;
 	conn_hooks_init(c);
 	c->s = smtp_session_new(&c->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);

@@ -104,6 +104,7 @@ struct conn {
 	int is_paused;		/* reading stopped until the spool catches up */
 	int is_draining;	/* shutting down: close after the message in hand */
 	int is_busy;		/* over the session limit: refused once greeted */
+	int is_plain;		/* c->bev is the bare socket (no TLS, none coming): see conn_send_output */
 	uint64_t discarded;	/* plaintext bytes thrown away at STARTTLS */
 	struct smtp_hooks hooks;	/* the session's questions, answered for this connection */
 	struct dotdata dd;

@@ -4,17 +4,30 @@
  * A flush item is a finished, closed file to be made durable and renamed
  * into place: a received message (incoming/ -> queue/) or a delivered copy
  * (a Maildir's tmp/ -> new/); or one only to be made durable where it is:
- * a queued file that delivery appended status records to. One thread takes every item submitted since
- * its last batch and:
- *   1. syncfs(2) once per file system in the batch: the data and inodes of
- *      every file are on stable storage (one device flush, however many
- *      files: measured ~1 ms for 1 to 20 files where one fsync per file
- *      costs ~0.6 ms each and sequential ones do not merge); on a file
- *      system where syncfs is not known to be a durable flush (FUSE, NFS,
- *      SMB, anything not in fs_kinds[]), an fsync of each file instead;
- *   2. renames each file into its target directory;
- *   3. fsyncs each target directory once, which makes the renames durable.
- * Only then does each item's done() run. While a batch is being flushed the
+ * a queued file that delivery appended status records to. One thread takes
+ * every item submitted since its last batch and, where one syncfs(2) is a
+ * durable flush of a file system:
+ *   1. renames each file whose name may become durable with its data into
+ *      its target directory: a received message (its owner says so:
+ *      is_name_first in spool_int.h), and a Maildir copy whose data the
+ *      previous batch made durable;
+ *   2. calls syncfs(2) once per file system in the batch: the data and
+ *      inodes of every file, and the directories' entries, are on stable
+ *      storage (one device flush, however many files: measured ~1 ms for 1
+ *      to 20 files where one fsync per file costs ~0.6 ms each and
+ *      sequential ones do not merge);
+ *   3. reports every item but the Maildir copies seen for the first time:
+ *      their data is durable now, and they go on to the next batch for
+ *      their rename (a reader must never find a message in new/ whose data
+ *      could still be lost). So a batch costs one device flush, where the
+ *      order data, rename, directory fsync took two, which every session
+ *      of the batch waited for.
+ * On a file system where syncfs is not known to be a durable flush (FUSE,
+ * NFS, SMB, anything not in fs_kinds[]), each file is fsynced instead, then
+ * renamed, then each target directory fsynced once; then it is reported.
+ * Reporting an item runs its durable() (its owner's records: a delivery's
+ * D record), and once every item's has run, every done().
+ * While a batch is being flushed the
  * next one gathers, so the batch grows with the load, and deliveries share
  * the flushes of receiving instead of competing with them: while messages
  * are being received, a batch of only deliveries ("lazy" items) waits up to
@@ -102,7 +115,8 @@ struct flusher {
 	pthread_cond_t cv;
 	struct flush_item *head, *tail;
 	unsigned neager;		/* items in the list that someone waits for */
-	uint64_t last_eager_us;		/* when the last eager item was submitted (monotonic) */
+	unsigned nlazy;			/* the others, but for those carried from a batch */
+	uint64_t last_eager_us;		/* when the last eager item was submitted or reported (monotonic) */
 	int is_stopping;
 	struct flush_target *fss, *dirs;	/* the batch's distinct ones, reused */
 	size_t nfss, ndirs, fss_cap, dirs_cap;
@@ -200,52 +214,142 @@ fsync_at(int dirfd, const char *name)
 	return r;
 }
 
+/* Renames it into place; it->err says why not. */
+static void
+rename_item(struct flush_item *it)
+{
+	if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1)
+		it->err = errno;
+	else
+		it->is_renamed = 1;
+}
+
+/* Whether its file system's syncfs is a durable flush (else: an fsync of each file). */
+static int
+is_syncfs_fs(const struct flusher *f, const struct flush_item *it)
+{
+	return it->fs_index != SIZE_MAX && !f->fss[it->fs_index].is_each;
+}
+
+/*
+ * Whether it is renamed before this batch's syncfs, which makes the name
+ * durable with the data: a received message (is_name_first), or a file
+ * whose data an earlier batch's syncfs made durable (a Maildir copy).
+ */
+static int
+is_named_before_syncfs(const struct flusher *f, const struct flush_item *it)
+{
+	return is_syncfs_fs(f, it) && it->to_name != NULL &&
+	    (it->is_name_first || it->is_data_durable);
+}
+
+/*
+ * Whether it goes on to the next batch: a file that must not be named
+ * before its data is durable, which this batch's syncfs made so; the next
+ * one's makes its name durable (rather than a directory fsync in this one,
+ * a second device flush that every 250 of the batch would wait for).
+ */
+static int
+is_carried(const struct flusher *f, const struct flush_item *it)
+{
+	return it->err == 0 && is_syncfs_fs(f, it) && it->to_name != NULL &&
+	    !is_named_before_syncfs(f, it);
+}
+
+/*
+ * Reports the items of batch, first every durable() (what the owners
+ * record once their file is durable), then every done(). So a delivery's
+ * D record is written before a later message's 250 can go out, and a crash
+ * of the process after that 250 cannot deliver the earlier message again.
+ */
+static void
+report(struct flush_item *batch)
+{
+	struct flush_item *it, *next;
+
+	for (it = batch; it != NULL; it = it->next)
+		if (it->err == 0 && it->durable != NULL)
+			it->durable(it);
+	for (it = batch; it != NULL; it = next) {
+		next = it->next;	/* done() may free the item */
+		it->done(it);
+	}
+}
+
+/*
+ * Puts the items of list back in front of the queue, for the next batch;
+ * a batch with received messages (has_eager) counts as receiving from its
+ * end, when their 250s go out, for the lazy items' wait (take_batch).
+ */
+static void
+carry(struct flusher *f, struct flush_item *list, int has_eager)
+{
+	struct flush_item *last = list;
+
+	if (list == NULL && !has_eager)
+		return;
+	pthread_mutex_lock(&f->mu);
+	if (has_eager)
+		f->last_eager_us = clock_mono_us();
+	if (list != NULL) {
+		while (last->next != NULL)
+			last = last->next;
+		last->next = f->head;
+		if (f->head == NULL)
+			f->tail = last;
+		f->head = list;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void
 flush_batch(struct flusher *f, struct flush_item *batch)
 {
-	struct flush_item *it, *next;
-	uint64_t start_us = clock_mono_us(), nitems = 0;
+	struct flush_item *it, *next, *done = NULL, **done_tail = &done, *carried = NULL,
+	    **carried_tail = &carried;
+	uint64_t start_us = clock_mono_us(), ndone = 0;
+	int has_eager = 0;
 
 	f->nfss = f->ndirs = 0;
-	/* 1. the data of every file, one syncfs per file system */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *fs = target_of(&f->fss, &f->nfss, &f->fss_cap, it->from_dirfd, 0);
 
-		nitems++;
+		has_eager |= !it->is_lazy;
 		it->err = fs ? 0 : errno;
 		it->is_renamed = 0;
 		it->fs_index = fs ? (size_t)(fs - f->fss) : SIZE_MAX;
 	}
+	for (size_t i = 0; i < f->nfss; i++)
+		f->fss[i].is_each = !fs_syncfs_is_durable(f, f->fss[i].fd, f->fss[i].dev, NULL);
+	/* 1. the names that the coming syncfs makes durable with their data */
+	for (it = batch; it != NULL; it = it->next)
+		if (it->err == 0 && is_named_before_syncfs(f, it))
+			rename_item(it);
+	/* 2. the data of every file, one syncfs per file system */
 	for (size_t i = 0; i < f->nfss; i++) {
 		struct flush_target *fs = &f->fss[i];
 
-		fs->is_each = !fs_syncfs_is_durable(f, fs->fd, fs->dev, NULL);
 		if (!fs->is_each && syncfs(fs->fd) == -1) {
 			fs->err = errno;
 			log_err("spool: syncfs failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
 	}
-	/* 2. the renames of the files now durable (where syncfs is none, once fsynced) */
+	/* 3. where syncfs is no flush: each file's fsync, its rename, and below its directory's */
 	for (it = batch; it != NULL; it = it->next) {
 		if (it->err == 0 && f->fss[it->fs_index].err != 0)
 			it->err = f->fss[it->fs_index].err;
-		if (it->err == 0 && f->fss[it->fs_index].is_each &&
-		    fsync_at(it->from_dirfd, it->from_name) == -1)
-			it->err = errno;
-		if (it->err != 0 || it->to_name == NULL)
+		if (it->err != 0 || is_syncfs_fs(f, it))
 			continue;
-		if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1) {
+		if (fsync_at(it->from_dirfd, it->from_name) == -1)
 			it->err = errno;
-			continue;
-		}
-		it->is_renamed = 1;
+		else if (it->to_name != NULL)
+			rename_item(it);
 	}
-	/* 3. the renames, one fsync per target directory */
 	for (it = batch; it != NULL; it = it->next) {
 		struct flush_target *d;
 
-		if (!it->is_renamed)
+		if (!it->is_renamed || is_syncfs_fs(f, it))
 			continue;
 		if ((d = target_of(&f->dirs, &f->ndirs, &f->dirs_cap, it->to_dirfd, 1)) == NULL)
 			it->err = errno;
@@ -258,24 +362,26 @@ flush_batch(struct flusher *f, struct flush_item *batch)
 			log_err("spool: directory fsync failed: %s; failing the files it covers",
 			    strerror(errno));
 		}
-	metric_series_observe(f->files, (double)nitems);
-	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
-	/*
-	 * What the owners record once their file is durable comes before any
-	 * completion of the batch is reported: a delivery's D record is written
-	 * before a later message's 250 can go out, so a crash of the process
-	 * after that 250 cannot deliver the earlier message again.
-	 */
-	for (it = batch; it != NULL; it = it->next) {
-		if (it->is_renamed && it->err == 0)
-			it->err = f->dirs[it->dir_index].err;
-		if (it->err == 0 && it->durable != NULL)
-			it->durable(it);
-	}
+	/* 4. what is whole now is reported; the rest goes on to the next batch */
 	for (it = batch; it != NULL; it = next) {
-		next = it->next;	/* done() may free the item */
-		it->done(it);
+		next = it->next;
+		if (it->is_renamed && it->err == 0 && !is_syncfs_fs(f, it))
+			it->err = f->dirs[it->dir_index].err;
+		if (is_carried(f, it)) {
+			it->is_data_durable = 1;
+			*carried_tail = it;
+			carried_tail = &it->next;
+		} else {
+			ndone++;
+			*done_tail = it;
+			done_tail = &it->next;
+		}
 	}
+	*done_tail = *carried_tail = NULL;
+	metric_series_observe(f->files, (double)ndone);
+	metric_series_observe(f->seconds, (double)(clock_mono_us() - start_us) / 1e6);
+	carry(f, carried, has_eager);
+	report(done);
 }
 
 /* With f->mu held: waits until there is a batch to flush; NULL when stopping with none. */
@@ -295,8 +401,15 @@ take_batch(struct flusher *f)
 		until = clock_mono_us();
 		if (until - f->last_eager_us >= RECEIVING_WINDOW_US)
 			break;
-		/* only deliveries, while receiving: let the next received message come along */
-		until += LAZY_WAIT_US;
+		/*
+		 * only deliveries, while receiving: let the next received message
+		 * come along; copies carried for their rename alone (their data is
+		 * durable) wait for one as long as receiving goes on, so that their
+		 * rename and D record come with a batch that someone waits for, and
+		 * a kill -9 after the last 250 finds them before their rename (sent
+		 * again, once) rather than between it and their D record
+		 */
+		until = f->nlazy > 0 ? until + LAZY_WAIT_US : f->last_eager_us + RECEIVING_WINDOW_US;
 		ts.tv_sec = (time_t)(until / 1000000u);
 		ts.tv_nsec = (long)(until % 1000000u) * 1000;
 		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
@@ -304,7 +417,7 @@ take_batch(struct flusher *f)
 	}
 	batch = f->head;
 	f->head = f->tail = NULL;
-	f->neager = 0;
+	f->neager = f->nlazy = 0;
 	return batch;
 }
 
@@ -388,6 +501,8 @@ flusher_submit(struct flusher *f, struct flush_item *it)
 	if (!it->is_lazy) {
 		f->neager++;
 		f->last_eager_us = clock_mono_us();
+	} else {
+		f->nlazy++;
 	}
 	if (f->tail)
 		f->tail->next = it;

@@ -185,6 +185,7 @@ out:
 
 static void txn_job_run(struct work *w);
 static void txn_job_done(struct work *w);
+static void txn_to_flusher(struct work *w);
 
 struct spool_txn *
 spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, size_t header_len)
@@ -388,12 +389,29 @@ txn_job_run(struct work *w)
 	}
 	buf_reset(&t->inflight);
 	if (t->job_final) {
-		/* close can report a delayed write error (NFS): it counts like any other */
-		int r = close(t->fd);
+		int r;
 
+		/*
+		 * The group commit renames the file into queue/ before its syncfs
+		 * (is_name_first): its data's writeback starts now, so that its
+		 * blocks and size are on their way before its new name is, and a
+		 * journal commit that takes the rename early (anyone's fsync) most
+		 * likely takes them too. No wait and no device flush here: the
+		 * syncfs is that.
+		 */
+		if (sp->is_syncfs_durable &&
+		    sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1) {
+			txn_fail(t, "write", errno);
+			return;
+		}
+		/* close can report a delayed write error (NFS): it counts like any other */
+		r = close(t->fd);
 		t->fd = -1;
 		if (r == -1)
 			txn_fail(t, "close", errno);
+		/* the file is whole: on to the group commit from here, not by way of the loop */
+		if (t->err == 0 && t->loop_err == 0)
+			t->work.then = txn_to_flusher;
 	}
 }
 
@@ -432,7 +450,27 @@ txn_commit_done(struct work *w)
 	txn_free(t);
 }
 
-/* Loop: a worker job of t finished. */
+/*
+ * Worker, after the final job wrote the whole file: the commit joins the
+ * next group flush; txn_flushed then posts t's completion to the loop. The
+ * loop's side of t is settled by then: a committed txn is never aborted,
+ * and the loop writes nothing of it until the completion.
+ */
+static void
+txn_to_flusher(struct work *w)
+{
+	struct spool_txn *t = (struct spool_txn *)w;
+
+	t->work.done = txn_commit_done;
+	t->flush = (struct flush_item){
+		.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
+		.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
+		.is_name_first = 1,
+	};
+	flusher_submit(t->sp->fl, &t->flush);
+}
+
+/* Loop: a worker job of t finished (a final job only when it failed). */
 static void
 txn_job_done(struct work *w)
 {
@@ -454,15 +492,7 @@ txn_job_done(struct work *w)
 			txn_free(t);
 		return;
 	}
-	if (t->job_final) {
-		t->work.done = txn_commit_done;
-		t->flush = (struct flush_item){
-			.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
-			.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
-		};
-		flusher_submit(t->sp->fl, &t->flush);
-		return;
-	}
+	ASSERT(!t->job_final);	/* a final job that wrote the whole file went on to txn_to_flusher */
 	if (t->want_commit)
 		txn_start_job(t, 1);
 	else if (t->pending.len >= SPOOL_CHUNK)

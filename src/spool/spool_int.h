@@ -28,8 +28,18 @@ struct flush_item {
 	void (*durable)(struct flush_item *it);
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
 	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
+	/*
+	 * The file may be renamed before its flush where one syncfs(2) flushes
+	 * its file system, so that the one syncfs makes its name durable with
+	 * its data: nobody reads the target directory but recovery, which
+	 * checks every file it finds (a queue file: docs/architecture.md, "One
+	 * flush per batch"). Otherwise (a Maildir copy) the name waits for the
+	 * next batch.
+	 */
+	int is_name_first;
 	int err;		/* set before done(): 0, or the errno that failed the item */
 	int is_renamed;		/* set before done(): the file is under to_dirfd now */
+	int is_data_durable;	/* the flusher's own: carried to a second batch for its name */
 	size_t fs_index, dir_index;	/* the flusher's own */
 	struct flush_item *next;
 };
@@ -93,7 +103,8 @@ void flusher_free(struct flusher **f);
 void flusher_submit(struct flusher *f, struct flush_item *it);
 /*
  * Any thread but the loop: the same as a lazy item (see flusher.c), waiting
- * for the batch; durable(ctx), if not NULL, is its item's durable(). Returns
+ * until it is reported (a rename: two batches where syncfs is a flush);
+ * durable(ctx), if not NULL, is its item's durable(). Returns
  * 0, or -1 with errno; *is_renamed says which name the file has either way.
  */
 int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,

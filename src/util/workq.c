@@ -91,7 +91,14 @@ worker_main(void *arg)
 			q->todo.tail = NULL;
 		pthread_mutex_unlock(&q->mu);
 		w->run(w);
-		workq_post_done(q, w);
+		if (w->then != NULL) {
+			void (*then)(struct work *) = w->then;
+
+			w->then = NULL;
+			then(w);
+		} else {
+			workq_post_done(q, w);
+		}
 	}
 }
 

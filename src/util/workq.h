@@ -13,6 +13,14 @@ struct work {
 	void (*run)(struct work *w);
 	/* runs on the loop thread after run() (or after workq_post_done()) */
 	void (*done)(struct work *w);
+	/*
+	 * Optional, set by run() for this run only: the worker calls then(w)
+	 * after run() instead of posting w's done(). then() passes w on (to
+	 * another thread, which calls workq_post_done() once it is finished),
+	 * so that work with a further step elsewhere need not go back by way
+	 * of the loop in between.
+	 */
+	void (*then)(struct work *w);
 	struct work *next;	/* the queue's link; owners leave it alone */
 };
 
