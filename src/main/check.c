@@ -11,11 +11,13 @@
  * (server.sandbox, and whether this kernel has Landlock).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "config/config.h"
 #include "http/http.h"
@@ -44,6 +46,39 @@ verb_config_default(void)
 	const char *env = getenv("STERNA_CONFIG");
 
 	return env != NULL && env[0] != '\0' ? env : STERNA_CONFIG_PATH;
+}
+
+int
+verb_socket_opts(int argc, char **argv, void (*usage)(FILE *f), const char **config_out,
+    int *is_json_out, int *exit_out)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*config_out = verb_config_default();
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+		if (c == 'c') {
+			*config_out = optarg;
+		} else if (c == 'j') {
+			*is_json_out = 1;
+		} else if (c == 'h') {
+			usage(stdout);
+			*exit_out = EX_OK;
+			return -1;
+		} else {
+			usage(stderr);
+			*exit_out = EX_USAGE;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* What serve would confine itself to, as far as it depends on this kernel. */

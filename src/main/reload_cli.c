@@ -6,10 +6,10 @@
  * why the new configuration was refused (the old one then stays in use).
  * SIGHUP does the same without an answer. Exit codes are sysexits.h's.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "control/control.h"
 #include "main/verbs.h"
@@ -49,33 +49,14 @@ print_reply(json_t *rep)
 int
 verb_reload(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = verb_config_default();
+	const char *config;
 	struct ctl_client *cl;
 	json_t *req, *rep;
 	char err[1024];
-	int c, code = EX_OK, is_json = 0, is_closed = 0;
+	int code = EX_OK, is_json = 0, is_closed = 0;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
-		if (c == 'c') {
-			config = optarg;
-		} else if (c == 'j') {
-			is_json = 1;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EX_OK;
-		} else {
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if (verb_socket_opts(argc, argv, usage, &config, &is_json, &code) == -1)
+		return code;
 	if (optind != argc) {
 		usage(stderr);
 		return EX_USAGE;

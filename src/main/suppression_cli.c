@@ -3,12 +3,12 @@
  * list (docs/api.md, "Suppression") through the daemon's control socket,
  * for operators without an API key. Exit codes are sysexits.h's.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control/control.h"
 #include "main/verbs.h"
@@ -86,30 +86,11 @@ exchange(const char *config, json_t *req, int is_json)
 int
 verb_suppression(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = verb_config_default(), *sub;
-	int c, is_json = 0;
+	const char *config, *sub;
+	int is_json = 0, code;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
-		if (c == 'c') {
-			config = optarg;
-		} else if (c == 'j') {
-			is_json = 1;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EX_OK;
-		} else {
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if (verb_socket_opts(argc, argv, usage, &config, &is_json, &code) == -1)
+		return code;
 	if (optind >= argc) {
 		usage(stderr);
 		return EX_USAGE;

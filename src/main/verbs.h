@@ -4,6 +4,8 @@
 #ifndef STERNA_MAIN_VERBS_H
 #define STERNA_MAIN_VERBS_H
 
+#include <stdio.h>
+
 int verb_serve(int argc, char **argv);
 int verb_check(int argc, char **argv);
 int verb_passwd(int argc, char **argv);
@@ -13,6 +15,14 @@ int verb_sendmail(int argc, char **argv);
 const char *verb_config_arg(int argc, char **argv, const char *verb);
 /* The configuration when none is named: STERNA_CONFIG if set, else the installed one. */
 const char *verb_config_default(void);
+/*
+ * The options of a verb that only asks the daemon through its control socket:
+ * -c FILE (--config; else verb_config_default()), --json, -h (--help). Returns 0
+ * with optind at the first operand, or -1 with *exit_out to return (EX_OK after
+ * the help, EX_USAGE after a bad option; usage() has printed it).
+ */
+int verb_socket_opts(int argc, char **argv, void (*usage)(FILE *f), const char **config_out,
+    int *is_json_out, int *exit_out);
 /* sterna queue ... (argv[0] is "queue"); exit codes of sysexits.h (docs/operations.md). */
 int verb_queue(int argc, char **argv);
 /* sterna status [-c FILE] [--json]. */
