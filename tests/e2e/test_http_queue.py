@@ -126,8 +126,14 @@ def test_message_state(mta_api):
     q = send(s, ["bob@dead.test", "alice@example.test"], BODY)
     deferred(s, q)
     s.wait_for_mail("alice")
-    st, _, m = api.call("GET", "/v1/messages/" + q, key="read")
-    assert st == 200
+    # the log line comes once the records are durable, the scheduler's state a moment later
+    deadline = time.monotonic() + 15
+    while True:
+        st, _, m = api.call("GET", "/v1/messages/" + q, key="read")
+        assert st == 200
+        if m["state"] != "queued" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert set(m) == {"id", "state", "recipients"} and m["id"] == q and m["state"] == "deferred"
     rb, ra = sorted(m["recipients"], key=lambda r: r["email"], reverse=True)
     assert set(rb) == {"email", "state", "attempts", "last_reply", "next_attempt", "reply",
