@@ -178,7 +178,7 @@ class Sterna:
         # backlog) would take places a test of the session limits counts on.
         sock = os.path.join(self.spool, "control")
         before = _socket_key(sock)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
                 pytest.fail("sterna exited with %s at start; log:\n%s" % (self.proc.returncode, self.log()))
@@ -187,7 +187,7 @@ class Sterna:
                 return
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail("sterna did not accept connections within 10 s; log:\n%s" % self.log())
+                pytest.fail("sterna did not accept connections within 30 s; log:\n%s" % self.log())
             time.sleep(0.05)
 
     def _probe(self, deadline):
