@@ -4,6 +4,7 @@ the pytest fixture that starts filters and stops them by pid."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,12 +40,22 @@ class PyMilter:
                     os.unlink(p)
         self.proc = subprocess.Popen([sys.executable, FILTER, "unix:" + self.path, mode,
                                       self.log_path], stdin=subprocess.DEVNULL)
+        # up once it takes a connection: the socket's file exists from bind(), before listen()
         deadline = time.monotonic() + 10
-        while not os.path.exists(self.path):
+        while not self._takes_connections():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 pytest.fail("the pymilter filter did not start")
             time.sleep(0.02)
+
+    def _takes_connections(self):
+        """A connection that says nothing (libmilter calls no callback for it)."""
+        try:
+            with socket.socket(socket.AF_UNIX) as c:
+                c.connect(self.path)
+            return True
+        except OSError:
+            return False
 
     @property
     def address(self):
