@@ -414,6 +414,7 @@ struct config {
 	unsigned http_max_requests_per_connection;
 	unsigned http_idle_timeout_ms;	/* for the next request; for the client to read a reply */
 	unsigned http_request_timeout_ms;	/* for a whole request, from its first byte */
+	unsigned is_dashboard_on;	/* http.dashboard: the web dashboard's routes are served */
 	unsigned http_requests_per_minute;	/* a key's rate when its line names none; 0: none */
 
 	/* pickup { }, maildrop { }: the folder entrances (src/drop) */

@@ -284,6 +284,8 @@ const struct key_row cfg_rows[] = {
 	    NULL, SEC, HOUR, 1, NULL, NULL, NULL },
 	{ "http.requests_per_minute", KT_COUNT, KS_UNSIGNED, CFG(http_requests_per_minute), 600,
 	    NULL, 0, 1000000, 0, NULL, NULL, NULL },
+	{ "http.dashboard", KT_BOOL, KS_UNSIGNED, CFG(is_dashboard_on), 1, NULL, 0, 1, 0, NULL,
+	    NULL, NULL },
 
 	/* the folder entrances (src/drop) */
 	{ "pickup.dir", KT_PATH, KS_STR, CFG(pickup_dir), 0, "", 0, 0, 0, NULL, NULL, NULL },

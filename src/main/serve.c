@@ -662,9 +662,10 @@ verb_serve(int argc, char **argv)
 	    sizeof(err))) == NULL ||
 	    (d.api_events = http_api_events_add(d.http, d.evlog, d.suppress, err,
 	    sizeof(err))) == NULL ||
-	    (d.dashboard = dashboard_add(d.http, &(struct dashboard_deps){ .base = d.base, .cfg = d.cfg,
-	    .sched = d.sched, .server = d.server, .traffic = d.traffic, .dests = d.dests,
-	    .recent = d.recent }, err, sizeof(err))) == NULL)) {
+	    (d.cfg->is_dashboard_on && (d.dashboard = dashboard_add(d.http,
+	    &(struct dashboard_deps){ .base = d.base, .cfg = d.cfg, .sched = d.sched,
+	    .server = d.server, .traffic = d.traffic, .dests = d.dests, .recent = d.recent },
+	    err, sizeof(err))) == NULL))) {
 		log_err("http: %s", err);
 		goto out;
 	}

@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 
 from peers import Sink, free_port_on
-from test_http_api import DEAD, api_factory, keys_dir, queue_json  # noqa: F401 (fixtures)
+from test_http_api import DEAD, api_factory, assert_error, keys_dir, queue_json  # noqa: F401 (fixtures)
 from test_outbound import send, wait_log
 
 SINK = "127.0.0.41"
@@ -88,6 +88,19 @@ def dash(api_factory):  # noqa: F811
     yield make
     for s in sinks:
         s.cleanup()
+
+
+def test_the_dashboard_can_be_turned_off(api_factory):
+    api = api_factory(http__dashboard=False)
+    for method, path in (("GET", "/dashboard"), ("GET", "/dashboard/login"),
+                         ("POST", "/dashboard/login"), ("GET", "/dashboard/assets/app.js")):
+        st, _, data = request(api, method, path)
+        assert_error(st, js(data), 404, "not_found")
+    st, _, body = api.call("GET", "/v1/dashboard", key="admin")
+    assert_error(st, body, 404, "not_found")
+    # the API beside it is served as before
+    assert api.call("GET", "/v1/queue", key="admin")[0] == 200
+    assert api.call("GET", "/v1/health")[0] == 200
 
 
 def test_login_sessions_and_csrf(dash):
