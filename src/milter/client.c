@@ -497,21 +497,6 @@ milter_client_new(struct event_base *base, const struct config_milter *conf,
 	return mc;
 }
 
-/* After the QUIT: the socket stays until the kernel has the bytes, then goes. */
-static void
-on_quit_written(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	bufferevent_free(bev);
-}
-
-static void
-on_quit_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)what, (void)arg;
-	bufferevent_free(bev);
-}
-
 void
 milter_client_free(struct milter_client **mcp)
 {
@@ -533,10 +518,18 @@ milter_client_free(struct milter_client **mcp)
 		milter_quit(&mc->m, 0);
 		flush(mc);
 	}
-	if (mc->bev != NULL && evbuffer_get_length(bufferevent_get_output(mc->bev)) > 0) {
-		bufferevent_disable(mc->bev, EV_READ);
-		bufferevent_setcb(mc->bev, NULL, on_quit_written, on_quit_event, NULL);
-	} else if (mc->bev != NULL) {
+	if (mc->bev != NULL) {
+		struct evbuffer *out = bufferevent_get_output(mc->bev);
+		evutil_socket_t fd = bufferevent_getfd(mc->bev);
+
+		/*
+		 * What is left to send (the QUIT) goes to the kernel now, and the socket is
+		 * closed behind it: a connection left to finish on the loop would outlive a
+		 * stop. A filter whose socket is full gets no QUIT: it sees the close, which
+		 * libmilter takes the same way.
+		 */
+		while (fd != -1 && evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+			;
 		bufferevent_free(mc->bev);
 	}
 	pending_clear(&mc->pending);
