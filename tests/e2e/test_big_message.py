@@ -149,6 +149,24 @@ def under_asan(pid):
         return "libasan" in f.read()
 
 
+def relaying_sterna(sterna_factory, port):
+    """A sterna that relays for 127.0.0.2, big.test routed to HOST:port."""
+    return sterna_factory(relay__trusted_networks=["127.0.0.2/32"], dns__resolver="127.0.0.1:1",
+                          outbound__routes=["big.test [%s]:%d" % (HOST, port)])
+
+
+def send_to_big_test(s, body):
+    """Sends body to bob@big.test from 127.0.0.2; the queue id of the 250."""
+    with smtplib.SMTP(s.host, s.port, local_hostname="client.test",
+                      source_address=("127.0.0.2", 0), timeout=120) as c:
+        c.ehlo()
+        c.mail("alice@example.test")
+        assert c.rcpt("bob@big.test")[0] == 250
+        code, resp = c.data(body)
+        assert code == 250, resp
+    return re.search(rb"queued as (\S+)", resp).group(1).decode()
+
+
 @pytest.mark.parametrize("is_tls", [False, True], ids=["plain", "starttls"])
 def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory, cert_dir, is_tls):
     port = free_port_on([HOST])
@@ -158,20 +176,11 @@ def test_30mb_relayed_byte_for_byte_in_bounded_memory(sterna_factory, cert_dir, 
         ctx.load_cert_chain(*make_cert(cert_dir, "wiresink", names=("wiresink.test",)))
     sink = WireSink(HOST, port, ctx)
     try:
-        s = sterna_factory(relay__trusted_networks=["127.0.0.2/32"],
-                           dns__resolver="127.0.0.1:1",
-                           outbound__routes=["big.test [%s]:%d" % (HOST, port)])
+        s = relaying_sterna(sterna_factory, port)
         body = big_body()
         assert sum(1 for l in body.split(b"\r\n") if l.startswith(b".")) > 10000
         before = vm_hwm_kib(s.pid)
-        with smtplib.SMTP(s.host, s.port, local_hostname="client.test",
-                          source_address=("127.0.0.2", 0), timeout=120) as c:
-            c.ehlo()
-            c.mail("alice@example.test")
-            assert c.rcpt("bob@big.test")[0] == 250
-            code, resp = c.data(body)
-            assert code == 250, resp
-        qid = re.search(rb"queued as (\S+)", resp).group(1).decode()
+        qid = send_to_big_test(s, body)
         deadline = time.monotonic() + 120
         while not sink.messages or qid in s.queue_ids():
             assert time.monotonic() < deadline, s.log()[-3000:]
@@ -201,18 +210,8 @@ def test_refused_before_its_end(sterna_factory):
     port = free_port_on([HOST])
     sink = WireSink(HOST, port, give_up_after=1024 * 1024)
     try:
-        s = sterna_factory(relay__trusted_networks=["127.0.0.2/32"],
-                           dns__resolver="127.0.0.1:1",
-                           outbound__routes=["big.test [%s]:%d" % (HOST, port)])
-        body = b"Subject: too big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 250000
-        with smtplib.SMTP(s.host, s.port, local_hostname="client.test",
-                          source_address=("127.0.0.2", 0), timeout=60) as c:
-            c.ehlo()
-            c.mail("alice@example.test")
-            assert c.rcpt("bob@big.test")[0] == 250
-            code, resp = c.data(body)
-            assert code == 250, resp
-        qid = re.search(rb"queued as (\S+)", resp).group(1).decode()
+        s = relaying_sterna(sterna_factory, port)
+        qid = send_to_big_test(s, b"Subject: too big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 250000)
         deadline = time.monotonic() + 30
         while not re.search(qid + r"\.1 bounced to=<bob@big.test> .*dsn=5\.3\.4", s.log()):
             assert time.monotonic() < deadline, s.log()[-3000:]

@@ -68,14 +68,21 @@ def test_reload_adds_a_user_and_an_alias(sterna):
     assert refused_rcpt(sterna, "carol@example.test") == 550
 
 
-def test_reload_reads_the_users_file_again(sterna_factory):
-    # a reload reads it as server.user: a folder that user may enter
+def users_file_of_alice():
+    """A users file with alice (password alice-pw), in a folder that server.user may enter:
+    a reload reads it as that user."""
     d = tempfile.mkdtemp(prefix="sterna-users-")
     os.chmod(d, 0o755)
     users = os.path.join(d, "users")
     with open(users, "w") as f:
         f.write("alice:%s\n" % hash_password("alice-pw"))
     os.chmod(users, 0o644)
+    return users
+
+
+def test_reload_reads_the_users_file_again(sterna_factory):
+    users = users_file_of_alice()
+    d = os.path.dirname(users)
     s = sterna_factory(auth__users_file=users, auth__fail_delay="20ms",
                        listen__mx__auth_without_tls=True)
 
@@ -144,12 +151,8 @@ def test_bad_reload_keeps_the_old_configuration(sterna):
 
 
 def test_bad_users_file_is_refused_by_the_daemon(sterna_factory):
-    d = tempfile.mkdtemp(prefix="sterna-users-")
-    os.chmod(d, 0o755)
-    users = os.path.join(d, "users")
-    with open(users, "w") as f:
-        f.write("alice:%s\n" % hash_password("alice-pw"))
-    os.chmod(users, 0o644)
+    users = users_file_of_alice()
+    d = os.path.dirname(users)
     try:
         s = sterna_factory(auth__users_file=users, auth__fail_delay="20ms",
                            listen__mx__auth_without_tls=True,
