@@ -279,6 +279,7 @@ struct config {
 	struct config_place user_at;	/* sterna check looks the user up, and says where */
 	unsigned max_sessions;		/* concurrent SMTP sessions, all listeners */
 	unsigned io_threads;		/* threads for disk work */
+	unsigned receive_loops;		/* event loops that serve SMTP sessions; 0: one per processor */
 	enum log_level log_level;
 	char *log_format;		/* "text" or "json" */
 	char *log_output;		/* "stderr" or "syslog" */

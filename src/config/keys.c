@@ -34,6 +34,8 @@ const struct key_row cfg_rows[] = {
 	    50, NULL, 0, 1000000, 0, NULL, NULL, NULL },
 	{ "server.io_threads", KT_COUNT, KS_UNSIGNED, CFG(io_threads), 2, NULL,
 	    1, 64, 0, NULL, NULL, NULL },
+	{ "server.receive_loops", KT_COUNT, KS_UNSIGNED, CFG(receive_loops), 0, NULL,
+	    0, 256, 0, NULL, NULL, NULL },
 	{ "server.log_level", KT_LOG_LEVEL, KS_NONE, CFG(log_level), 0, "info",
 	    0, 0, 0, NULL, NULL, NULL },
 	{ "server.log_format", KT_STRING, KS_STR, CFG(log_format), 0, "text", 0, 0, 0, NULL,

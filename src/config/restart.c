@@ -30,6 +30,7 @@ static const char *const restart_keys[] = {
 	"server.user",			/* privileges are dropped once */
 	"server.max_sessions",		/* ...and server.max_sessions_per_client: sized at start */
 	"server.io_threads",		/* threads are started once */
+	"server.receive_loops",		/* ...and so are the receiving loops */
 	"server.log_",			/* the level, format and output are set once */
 	"server.sandbox",		/* applied once, for good */
 	"server.local_milters",

@@ -2,6 +2,7 @@
  * fdlimit.c - how many SMTP sessions fit in the descriptor limit (fdlimit.h).
  */
 #include "main/fdlimit.h"
+#include "main/recvloops.h"
 
 #include <stdio.h>
 #include <sys/resource.h>
@@ -15,8 +16,13 @@ fdlimit_reserve(const struct config *c)
 	unsigned http = c->nhttp_listeners > 0 ?
 	    (unsigned)c->nhttp_listeners + c->http_max_connections : 0;
 
-	/* each disk worker holds at most a queue file and a mailbox file at once */
-	return FD_BASE + (unsigned)c->nlisteners + 2 * c->io_threads + c->max_connections + http;
+	/*
+	 * each disk worker holds at most a queue file and a mailbox file at
+	 * once; each receiving loop beyond the first its epoll, mailbox,
+	 * signer's mailbox and resolver's sockets
+	 */
+	return FD_BASE + (unsigned)c->nlisteners + 2 * c->io_threads + c->max_connections + http +
+	    8 * (recv_loops_wanted(c) - 1);
 }
 
 uint64_t

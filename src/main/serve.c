@@ -57,6 +57,7 @@
 #include "main/fdlimit.h"
 #include "main/logsetup.h"
 #include "main/privdrop.h"
+#include "main/recvloops.h"
 #include "main/sandbox.h"
 #include "main/verbs.h"
 #include "milter/milter.h"
@@ -111,6 +112,7 @@ struct daemon {
 	struct drops *drops;	/* the maildrop and the pickup folder */
 	struct sched *sched;
 	struct server *server;
+	struct recv_loops *recv;	/* the receiving loops beyond the main one, their modules */
 	struct tls_server *tls;
 	struct policy_lists *lists;	/* allow and block lists, for the policy engine */
 	struct policy *policy;		/* the verdicts on the sessions' questions */
@@ -137,6 +139,16 @@ to_scheduler(void *ctx, struct spool_msg *m)
 {
 	struct daemon *d = ctx;
 
+	sched_add(d->sched, m);
+}
+
+/* A message a receiving loop committed (recvloops.h): its events, then the scheduler. */
+static void
+from_receiving_loop(void *ctx, struct spool_msg *m)
+{
+	struct daemon *d = ctx;
+
+	msg_emit_received(d->events, m);
 	sched_add(d->sched, m);
 }
 
@@ -232,6 +244,7 @@ on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	if (server_drain(d->server) == 0 && drops_busy(d->drops) == 0 &&
 	    (d->http == NULL || http_drain(d->http) == 0) &&
 	    msg_core_open_subs(d->msg) == 0 && spool_txns_open(d->spool) == 0 &&
+	    recv_loops_batches_out(d->recv) == 0 &&
 	    sched_running(d->sched) == 0 &&
 	    !spool_recovery_busy(d->recovery))
 		event_base_loopexit(d->base, NULL);
@@ -363,7 +376,8 @@ daemon_free(struct daemon *d)
 	dashboard_free(&d->dashboard);
 	http_api_send_free(&d->api_send);
 	http_api_events_free(&d->api_events);
-	server_free(&d->server);
+	server_free(&d->server);	/* the receiving loops' threads stop */
+	recv_loops_free(&d->recv);	/* before the engine whose tables theirs share */
 	policy_free(&d->policy);	/* its clients went with the server's connections */
 	dnsbl_free(&d->dnsbl);		/* their checks went with them */
 	tls_server_free(&d->tls);
@@ -594,7 +608,7 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	msg_core_set_consumer(d.msg, to_scheduler, &d);
+	msg_core_set_consumer(d.msg, to_scheduler, NULL, &d);
 	sched_set_events(d.sched, d.events);
 	sched_set_suppress(d.sched, d.suppress);
 	sched_set_metrics(d.sched, d.metrics);
@@ -624,6 +638,14 @@ verb_serve(int argc, char **argv)
 		.lists = d.lists, .dnsbl = d.dnsbl, .auth_wq = d.auth_wq,
 		.metrics = d.metrics });
 	server_attach(d.server, d.spool, d.msg, d.wq, d.policy);
+	d.recv = recv_loops_new(&(struct recv_loops_deps){ .cfg = d.cfg, .spool = d.spool,
+		.qids = &d.qids, .metrics = d.metrics, .dkim = &d.dkim, .lists = d.lists,
+		.policy = d.policy, .auth_wq = d.auth_wq, .main_wq = d.wq, .server = d.server,
+		.take = from_receiving_loop, .take_ctx = &d }, err, sizeof(err));
+	if (d.recv == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	d.recovery_started_us = clock_mono_us();
 	if ((d.recovery = spool_recovery_new(d.spool, &d.qids)) == NULL) {
 		log_err("spool: cannot read %s/queue: %s", d.cfg->spool_dir, strerror(errno));

@@ -63,9 +63,11 @@ msg_core_set_config(struct msg_core *c, const struct config *cfg)
 }
 
 void
-msg_core_set_consumer(struct msg_core *c, void (*take)(void *ctx, struct spool_msg *m), void *ctx)
+msg_core_set_consumer(struct msg_core *c, void (*take)(void *ctx, struct spool_msg *m),
+    void (*end)(void *ctx), void *ctx)
 {
 	c->take = take;
+	c->take_end = end;
 	c->take_ctx = ctx;
 	if (c->head != NULL)
 		event_active(c->handover_ev, EV_TIMEOUT, 0);
@@ -99,6 +101,8 @@ on_handover(evutil_socket_t fd, short what, void *arg)
 		c->take(c->take_ctx, h->m);
 		free(h);
 	}
+	if (c->take != NULL && c->take_end != NULL)
+		c->take_end(c->take_ctx);
 }
 
 void

@@ -24,7 +24,11 @@
  * envelope to its consumer (the scheduler) through a queue that is emptied
  * on the next turn of the loop, never from inside the entrance's call.
  *
- * Everything here runs on the loop thread.
+ * Everything here runs on the loop thread: one core per loop. The main
+ * loop's serves every entrance; each further receiving loop (src/server)
+ * has a core of its own for its SMTP sessions, whose commits come back to
+ * that loop (deps.home) and whose committed messages its consumer hands to
+ * the main loop in batches.
  */
 #ifndef STERNA_MSG_MSG_H
 #define STERNA_MSG_MSG_H
@@ -50,6 +54,11 @@ struct msg_core_deps {
 	const struct config *cfg;
 	struct qid_gen *qids;
 	struct events *events;		/* a RECEIVED event per recipient of each message; may be NULL */
+	/*
+	 * A receiving loop's mailbox (workq.h), where its messages' spool
+	 * completions come back to; NULL on the loop of the spool's workers.
+	 */
+	struct workq *home;
 };
 
 /* Returns a new core. */
@@ -64,11 +73,19 @@ void msg_core_set_config(struct msg_core *c, const struct config *cfg);
 void msg_core_free(struct msg_core **c);
 /*
  * Sets who receives committed messages: take(ctx, m) takes m (on the loop,
- * from the hand-over queue). Until a consumer is set, committed messages
+ * from the hand-over queue), and then, when not NULL, end(ctx) once the
+ * messages in the queue have all been taken (a consumer on another thread
+ * sends them on together). Until a consumer is set, committed messages
  * wait in the queue.
  */
 void msg_core_set_consumer(struct msg_core *c, void (*take)(void *ctx, struct spool_msg *m),
-    void *ctx);
+    void (*end)(void *ctx), void *ctx);
+/*
+ * The RECEIVED events of committed m, one per recipient, to ev (NULL:
+ * none): the core emits them itself when it has the events, else its
+ * consumer does, on the loop of ev.
+ */
+void msg_emit_received(struct events *ev, const struct spool_msg *m);
 /* Submissions not yet ended (for a drain at shutdown). */
 unsigned msg_core_open_subs(const struct msg_core *c);
 

@@ -20,6 +20,7 @@ struct msg_core {
 	struct msg_core_deps d;
 	struct config *cur;		/* msg_core_set_config()'s (a reference) */
 	void (*take)(void *ctx, struct spool_msg *m);
+	void (*take_end)(void *ctx);
 	void *take_ctx;
 	struct handover *head, *tail;	/* committed, not yet taken */
 	struct event *handover_ev;

@@ -167,6 +167,8 @@ header_open(struct msg_sub *s)
 	if (hdrscan_needs_separator(&s->scan))
 		(void)buf_append(&prefix, "\r\n", 2);
 	txn = spool_txn_new(s->core->d.spool, env, NULL, 0);
+	if (s->core->d.home != NULL)
+		spool_txn_set_home(txn, s->core->d.home);
 	spool_txn_set_drain_cb(txn, on_spool_drain, s);
 	s->is_open = 1;
 	content_open(&s->ct, txn);
@@ -211,10 +213,9 @@ entrance_of(const struct spool_msg *m)
 }
 
 /* One RECEIVED event per recipient: the event stream counts recipients, as the API does. */
-static void
-emit_received(const struct msg_sub *s)
+void
+msg_emit_received(struct events *ev, const struct spool_msg *m)
 {
-	const struct spool_msg *m = s->env;
 	struct event e = {
 		.type = EVENT_RECEIVED,
 		.time_us = clock_wall_us(),
@@ -230,7 +231,7 @@ emit_received(const struct msg_sub *s)
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		e.rcpt_index = i;
 		e.recipient = m->rcpts[i].to;
-		events_emit(s->core->d.events, &e);
+		events_emit(ev, &e);
 	}
 }
 
@@ -257,7 +258,8 @@ finish(struct msg_sub *s, enum msg_status status, int code, const char *dsn, con
 		log_ev_received(s->env->qid, s->entrance, s->env->sender, s->env->content_bytes,
 		    (unsigned)s->env->nrcpts, s->env->proto ? s->env->proto : "local",
 		    spool_origin_name(s->env->origin));
-		emit_received(s);
+		/* a receiving loop's core has none: its consumer emits them on the main loop */
+		msg_emit_received(s->core->d.events, s->env);
 	}
 	if (status == MSG_QUEUED && s->keep_handover) {
 		r.kept = s->env;

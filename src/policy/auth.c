@@ -82,7 +82,7 @@ auth_done(struct work *w)
 		count(pc->p, j->mech, "success");
 		verdict_accept(&v);
 	} else {
-		n = authlimit_fail(pc->p->authlimit, pc->ip, now_s());
+		n = policy_tables_auth_fail(pc->p, pc->ip, now_s());
 		verdict_set(&v, VERDICT_REJECT, 535, "5.7.8", "auth",
 		    "Authentication credentials invalid");
 		v.delay_ms = authlimit_delay_ms(pc->cfg->auth_fail_delay_ms, n);
@@ -103,7 +103,7 @@ policy_auth_ask(struct policy_client *pc, const struct smtp_ask *q, policy_done_
 	char name[SASL_FIELD_MAX + 1];
 
 	ASSERT(q->creds != NULL && pc->auth_job == NULL && pc->p->d.auth_wq != NULL);
-	if (!authlimit_allows(pc->p->authlimit, pc->ip, now_s())) {
+	if (!policy_tables_auth_allows(pc->p, pc->ip, now_s())) {
 		/* refused without a check: a blocked guesser costs us no crypt */
 		log_ev_auth(pc->id, pc->ip, q->auth_mech, q->creds->user, "blocked", 0, 0);
 		count(pc->p, q->auth_mech, "blocked");
@@ -117,6 +117,7 @@ policy_auth_ask(struct policy_client *pc, const struct smtp_ask *q, policy_done_
 	j = xcalloc(1, sizeof(*j));
 	j->w.run = auth_run;
 	j->w.done = auth_done;
+	j->w.home = pc->p->d.home;	/* back to the loop of this client's session */
 	j->pc = pc;
 	j->done = done;
 	j->ctx = ctx;

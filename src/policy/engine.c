@@ -30,16 +30,20 @@ policy_new(const struct policy_deps *d)
 	const struct config *c = d->cfg;
 
 	p->d = *d;
-	if (d->auth_wq != NULL) {
+	p->owner = d->shares_with != NULL ? d->shares_with : p;
+	if (d->auth_wq != NULL && d->home == NULL) {
 		p->auth_wq_ev = event_new(d->base, workq_fd(d->auth_wq), EV_READ | EV_PERSIST,
 		    on_auth_workq, p);
 		ASSERT(p->auth_wq_ev != NULL);
 		event_add(p->auth_wq_ev, NULL);
 	}
-	/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
-	p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
-	    64 * 1024);
-	p->limits = policy_limits_new(c);
+	if (p->owner == p) {
+		pthread_mutex_init(&p->tables_mu, NULL);
+		/* 64k addresses at most, a few MiB: a client cycling addresses cannot grow it */
+		p->authlimit = authlimit_new(c->auth_client_max_failures, c->auth_client_window_s,
+		    64 * 1024);
+		p->limits = policy_limits_new(c);
+	}
 	p->refusals = metrics_counter(d->metrics, "sterna_policy_refusals_total",
 	    "Refusals by policy (reject: 5xx; tempfail: 4xx), by stage and by the rule that "
 	    "decided.", "stage,rule,verdict");
@@ -60,8 +64,11 @@ policy_free(struct policy **pp)
 	ASSERT(p->nclients == 0);
 	if (p->auth_wq_ev != NULL)
 		event_free(p->auth_wq_ev);
-	authlimit_free(&p->authlimit);
-	policy_limits_free(&p->limits);
+	if (p->owner == p) {
+		authlimit_free(&p->authlimit);
+		policy_limits_free(&p->limits);
+		pthread_mutex_destroy(&p->tables_mu);
+	}
 	free(p);
 	*pp = NULL;
 }
@@ -83,7 +90,10 @@ policy_client_new(struct policy *p, const struct config *cfg, const char *id, co
 	pc->is_trusted = is_trusted;
 	pc->is_auth_offered = is_auth_offered;
 	/* counted now, so that sessions waiting for their greeting count too */
-	pc->is_over_sessions = policy_limits_up(p->limits, pc->ip, is_trusted, &pc->over_sessions);
+	pthread_mutex_lock(&p->owner->tables_mu);
+	pc->is_over_sessions = policy_limits_up(p->owner->limits, pc->ip, is_trusted,
+	    &pc->over_sessions);
+	pthread_mutex_unlock(&p->owner->tables_mu);
 	p->nclients++;
 	/*
 	 * What the lists say of the address alone (judged again, and logged, at
@@ -102,17 +112,49 @@ policy_client_free(struct policy_client **pcp)
 		return;
 	policy_auth_cancel(pc);
 	policy_dns_stop(pc);
-	policy_limits_down(pc->p->limits, pc->ip);
+	pthread_mutex_lock(&pc->p->owner->tables_mu);
+	policy_limits_down(pc->p->owner->limits, pc->ip);
+	pthread_mutex_unlock(&pc->p->owner->tables_mu);
 	pc->p->nclients--;
 	config_free(&pc->cfg);
 	free(pc);
 	*pcp = NULL;
 }
 
-static int64_t
-now_ms(void)
+int
+policy_tables_judge(struct policy *p, const struct smtp_ask *q, struct verdict *v)
 {
-	return (int64_t)clock_mono_ms();
+	struct policy *o = p->owner;
+	int r;
+
+	pthread_mutex_lock(&o->tables_mu);
+	r = policy_limits_judge(o->limits, q, (int64_t)clock_mono_ms(), v);
+	pthread_mutex_unlock(&o->tables_mu);
+	return r;
+}
+
+int
+policy_tables_auth_allows(struct policy *p, const char *ip, int64_t now_s)
+{
+	struct policy *o = p->owner;
+	int r;
+
+	pthread_mutex_lock(&o->tables_mu);
+	r = authlimit_allows(o->authlimit, ip, now_s);
+	pthread_mutex_unlock(&o->tables_mu);
+	return r;
+}
+
+unsigned
+policy_tables_auth_fail(struct policy *p, const char *ip, int64_t now_s)
+{
+	struct policy *o = p->owner;
+	unsigned n;
+
+	pthread_mutex_lock(&o->tables_mu);
+	n = authlimit_fail(o->authlimit, ip, now_s);
+	pthread_mutex_unlock(&o->tables_mu);
+	return n;
 }
 
 /*
@@ -159,7 +201,7 @@ judge_connect(struct policy_client *pc, const struct smtp_ask *q, struct verdict
 		return;
 	if (policy_dns_judge(pc, q, v))
 		return;
-	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
+	(void)policy_tables_judge(pc->p, q, v);
 }
 
 /*
@@ -182,7 +224,7 @@ judge_mail(struct policy_client *pc, const struct smtp_ask *q, struct verdict *v
 		return;
 	if (judge_lists(pc, q, NULL, v))
 		return;
-	(void)policy_limits_judge(pc->p->limits, q, now_ms(), v);
+	(void)policy_tables_judge(pc->p, q, v);
 }
 
 /* RCPT: relay control and the local users and aliases, which fill the envelope. */
@@ -202,7 +244,7 @@ judge_rcpt(struct policy_client *pc, const struct smtp_ask *q, struct spool_msg 
 	if (judge_lists(pc, q, NULL, v))
 		return;
 	/* every recipient asked for counts, known or not, as Postfix counts them */
-	if (policy_limits_judge(pc->p->limits, q, now_ms(), v))
+	if (policy_tables_judge(pc->p, q, v))
 		return;
 	if (smtp_addr_format(q->rcpt, to, sizeof(to)) == -1)
 		to[0] = '\0';

@@ -7,6 +7,8 @@
  * which remembers what earlier stages learnt (an allow-listed client, a
  * verified host name, lookups under way) and cancels what is out when the
  * connection ends.
+ * An engine serves one loop; every receiving loop has one, and they share
+ * the allow and block lists and the tables of clients (under a lock).
  */
 #ifndef STERNA_POLICY_ENGINE_H
 #define STERNA_POLICY_ENGINE_H
@@ -42,6 +44,15 @@ struct policy_deps {
 	 */
 	struct workq *auth_wq;
 	struct metrics *metrics;	/* the registry: refusals by rule, AUTH by result */
+	/*
+	 * A receiving loop's engine (src/server): the main loop's engine,
+	 * whose tables of clients (sessions, rates, AUTH failures) it shares,
+	 * so that a limit counts a client on every loop at once; NULL for that
+	 * engine itself. It must outlive this one.
+	 */
+	struct policy *shares_with;
+	/* the loop's mailbox, where its password checks come back; NULL: auth_wq's own loop */
+	struct workq *home;
 };
 
 struct policy *policy_new(const struct policy_deps *d);

@@ -6,6 +6,7 @@
 #define STERNA_POLICY_ENGINE_INT_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include "policy/authlimit.h"
 #include "policy/engine.h"
@@ -14,6 +15,12 @@
 struct policy {
 	struct policy_deps d;
 	struct event *auth_wq_ev;	/* the password checks' completions */
+	/*
+	 * The engine whose tables these are (d.shares_with, or this one):
+	 * read and changed under its tables_mu only (policy_tables_*).
+	 */
+	struct policy *owner;
+	pthread_mutex_t tables_mu;
 	struct authlimit *authlimit;	/* AUTH failures per client address */
 	struct policy_limits *limits;	/* sessions, connections, messages, recipients per client */
 	unsigned nclients;
@@ -51,6 +58,14 @@ struct policy_client {
 	policy_done_fn *wait_done;
 	void *wait_ctx;
 };
+
+/*
+ * engine.c: the shared tables of clients, each call under their lock:
+ * policy_limits_judge(), and AUTH's failures (authlimit.h).
+ */
+int policy_tables_judge(struct policy *p, const struct smtp_ask *q, struct verdict *v);
+int policy_tables_auth_allows(struct policy *p, const char *ip, int64_t now_s);
+unsigned policy_tables_auth_fail(struct policy *p, const char *ip, int64_t now_s);
 
 /* engine.c: the question waiting, if DNS has now said what it needs */
 void policy_resume(struct policy_client *pc);

@@ -8,11 +8,14 @@
  * is mx.example.com). The local part of an address is compared as it is,
  * its domain without case: RFC 5321 2.4 lets only the receiving host
  * decide that Spam@ and spam@ are one mailbox.
+ * Every receiving loop judges with the one set of lists; a judgement holds
+ * its mutex, since it may read a changed list file again.
  */
 #include "policy/lists.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,7 @@ struct policy_list {
 };
 
 struct policy_lists {
+	pthread_mutex_t mu;		/* a judgement (with the file it may read again) */
 	const struct config *cfg;
 	struct policy_list lists[CONFIG_LIST_N];
 	uint64_t (*now_ms)(void *ctx);
@@ -48,6 +52,7 @@ policy_lists_new(const struct config *c, char *err, size_t errsize)
 	struct policy_lists *l = xcalloc(1, sizeof(*l));
 	int rc;
 
+	pthread_mutex_init(&l->mu, NULL);
 	l->cfg = c;
 	l->now_ms = mono_ms;
 	for (size_t i = 0; i < CONFIG_LIST_N; i++) {
@@ -102,6 +107,7 @@ policy_lists_free(struct policy_lists **lp)
 			lists_table_clear(&l->lists[i].file->t);
 		free(l->lists[i].file);
 	}
+	pthread_mutex_destroy(&l->mu);
 	free(l);
 	*lp = NULL;
 }
@@ -277,8 +283,8 @@ block(const struct policy_lists *l, enum smtp_stage st, enum config_list_id id,
 	}
 }
 
-enum policy_lists_result
-policy_lists_judge(struct policy_lists *l, const struct smtp_ask *req, const char *client_name,
+static enum policy_lists_result
+judge(struct policy_lists *l, const struct smtp_ask *req, const char *client_name,
     struct verdict *v_out, struct policy_list_hit *hit_out)
 {
 	struct probe ip, name, mail;
@@ -327,4 +333,17 @@ policy_lists_judge(struct policy_lists *l, const struct smtp_ask *req, const cha
 		return POLICY_LISTS_BLOCK;
 	}
 	return POLICY_LISTS_NONE;
+}
+
+enum policy_lists_result
+policy_lists_judge(struct policy_lists *l, const struct smtp_ask *req, const char *client_name,
+    struct verdict *v_out, struct policy_list_hit *hit_out)
+{
+	enum policy_lists_result r;
+
+	/* what a hit names is copied (the entry) or lives as long as l (the file's path) */
+	pthread_mutex_lock(&l->mu);
+	r = judge(l, req, client_name, v_out, hit_out);
+	pthread_mutex_unlock(&l->mu);
+	return r;
 }

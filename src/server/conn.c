@@ -46,10 +46,22 @@ conn_next(struct conn *c)
 	return c->next;
 }
 
+/* What conn_accept() counted and took, given back; frees c. */
+static void
+conn_forget(struct conn *c)
+{
+	atomic_fetch_sub_explicit(&c->rl->nconns, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&c->srv->nconns, 1, memory_order_relaxed);
+	metric_series_move(c->open, -1);
+	config_free(&c->cfg);
+	config_free(&c->lcfg);
+	listener_unref(c->l);
+	free(c);
+}
+
 void
 conn_free(struct conn *c)
 {
-	struct server *srv = c->srv;
 	const struct smtp_session_stats *st = smtp_session_stats(c->s);
 
 	smtp_session_abort(c->s, c->mode == M_CLOSING ? "closed" : "lost");
@@ -58,11 +70,9 @@ conn_free(struct conn *c)
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		srv->conns = c->next;
+		c->rl->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->nconns--;
-	metric_series_move(c->open, -1);
 	msg_sub_abort(&c->sub);
 	/* after the submission: its filters borrow the set's connections */
 	milter_set_free(&c->milters);
@@ -92,9 +102,7 @@ conn_free(struct conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	smtp_session_free(&c->s);
-	config_free(&c->cfg);	/* last: the session borrowed from it */
-	listener_conn_gone(c->l);
-	free(c);
+	conn_forget(c);	/* last: the session borrowed from its generation */
 }
 
 /*
@@ -203,7 +211,7 @@ arm(struct conn *c, struct event **ev, event_callback_fn cb, unsigned ms)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (*ev == NULL)
-		*ev = evtimer_new(c->srv->d.base, cb, c);
+		*ev = evtimer_new(c->rl->base, cb, c);
 	ASSERT(*ev != NULL);
 	evtimer_add(*ev, &tv);
 }
@@ -276,7 +284,7 @@ tls_deadline(struct conn *c)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (c->tls_ev == NULL)
-		c->tls_ev = evtimer_new(c->srv->d.base, on_tls_deadline, c);
+		c->tls_ev = evtimer_new(c->rl->base, on_tls_deadline, c);
 	ASSERT(c->tls_ev != NULL);
 	evtimer_add(c->tls_ev, &tv);
 }
@@ -316,7 +324,7 @@ tls_switch(struct conn *c)
 
 	bufferevent_setfd(c->bev, -1);
 	bufferevent_free(c->bev);
-	c->bev = bufferevent_openssl_socket_new(c->srv->d.base, fd, c->ssl,
+	c->bev = bufferevent_openssl_socket_new(c->rl->base, fd, c->ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
 	c->ssl = NULL;	/* the bufferevent owns it now */
@@ -542,7 +550,7 @@ client_spoke_first(struct conn *c)
 static void
 session_begin(struct conn *c)
 {
-	const struct config_listener *lc = c->l->conf;
+	const struct config_listener *lc = c->lconf;
 
 	c->mode = M_GREETING;
 	if (c->is_busy) {
@@ -553,7 +561,7 @@ session_begin(struct conn *c)
 	if (lc->greeting_delay_ms > 0) {
 		struct timeval d = { lc->greeting_delay_ms / 1000, (lc->greeting_delay_ms % 1000) * 1000 };
 
-		c->greet_ev = evtimer_new(c->srv->d.base, on_greet_timer, c);
+		c->greet_ev = evtimer_new(c->rl->base, on_greet_timer, c);
 		evtimer_add(c->greet_ev, &d);
 		return;
 	}
@@ -593,58 +601,71 @@ conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, i
 {
 	struct server *srv = l->srv;
 	const struct config *cfg = srv->cur;
-	struct conn *c;
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	/* what the listener says now: a reload may change it before the session starts */
+	c->srv = srv;
+	c->l = l;
+	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+	c->lcfg = config_ref(l->cfg);
+	c->lconf = l->conf;
+	c->cfg = config_ref(cfg);
+	c->is_implicit_tls = l->conf->is_implicit_tls;
+	c->sconf = l->sconf;
+	server_session_limits(cfg, &c->sconf);
+	c->is_busy = atomic_fetch_add_explicit(&srv->nconns, 1, memory_order_relaxed) >=
+	    srv->d.max_sessions;
+	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
+	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
+	metric_series_add(l->accepted, 1);
+	c->open = l->open;
+	metric_series_move(c->open, 1);
+	rloop_give(srv, c, fd);
+}
+
+void
+conn_start(struct conn *c, evutil_socket_t fd)
+{
+	struct rloop *rl = c->rl;
+	const struct config *cfg = c->cfg;
+	const struct config_listener *lc = c->lconf;
 	SSL *ssl = NULL;
 	char local_ip[INET6_ADDRSTRLEN];
 	int is_trusted;
 
-	if (l->conf->is_implicit_tls && (ssl = tls_server_ssl_new(srv->d.tls)) == NULL) {
+	if (c->is_implicit_tls && (ssl = tls_server_ssl_new(c->srv->d.tls)) == NULL) {
 		evutil_closesocket(fd);	/* logged by tls_server_ssl_new() */
+		conn_forget(c);
 		return;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->srv = srv;
-	c->l = l;
-	c->cfg = config_ref(cfg);
-	c->is_implicit_tls = ssl != NULL;
-	c->sconf = l->sconf;
-	server_session_limits(cfg, &c->sconf);
-	c->is_busy = srv->nconns >= srv->d.max_sessions;
-	snprintf(c->id, sizeof(c->id), "c%lu", ++srv->next_conn_id);
-	peer_name(sa, salen, c->ip, sizeof(c->ip), &c->port);
+	c->next = rl->conns;
+	if (rl->conns)
+		rl->conns->prev = c;
+	rl->conns = c;
 	local_name(fd, local_ip, sizeof(local_ip));
 	if (ssl != NULL)
-		c->bev = bufferevent_openssl_socket_new(srv->d.base, fd, ssl,
+		c->bev = bufferevent_openssl_socket_new(rl->base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	else
-		c->bev = bufferevent_socket_new(srv->d.base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_socket_new(rl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
 	c->is_plain = ssl == NULL;
 	conn_hooks_init(c);
 	c->s = smtp_session_new(&c->sconf, &c->hooks, c->id, c->ip);
 	is_trusted = relay_is_trusted(cfg, c->ip);
 	smtp_session_set_client(c->s, local_ip, is_trusted);
-	c->pc = policy_client_new(srv->policy, cfg, c->id, c->ip, local_ip, is_trusted,
-	    l->sconf.is_auth_offered);
-	if (l->conf->nmilters > 0 && !c->is_busy) {
-		struct milter_conn_info mi = { c->id, cfg->hostname, l->conf->name, local_ip,
-			listener_port(l->conf), c->ip, c->port, strchr(c->ip, ':') != NULL };
+	c->pc = policy_client_new(rl->policy, cfg, c->id, c->ip, local_ip, is_trusted,
+	    c->sconf.is_auth_offered);
+	if (lc->nmilters > 0 && !c->is_busy) {
+		struct milter_conn_info mi = { c->id, cfg->hostname, lc->name, local_ip,
+			listener_port(lc), c->ip, c->port, strchr(c->ip, ':') != NULL };
 
 		/* the listener's indexes are into the milters of its section's generation */
-		c->milters = milter_set_new(srv->d.milters, l->cfg, l->conf->milter_idx,
-		    l->conf->nmilters, &mi);
+		c->milters = milter_set_new(rl->milters, c->lcfg, lc->milter_idx, lc->nmilters,
+		    &mi);
 	}
 	arm(c, &c->session_ev, on_session_deadline, cfg->session_timeout_ms);
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-	metric_series_add(l->accepted, 1);
-	c->open = l->open;
-	metric_series_move(c->open, 1);
-	l->nconns++;
-	log_ev_connect(c->id, c->ip, c->port, l->conf->name);
+	log_ev_connect(c->id, c->ip, c->port, lc->name, rl->index);
 	conn_setup_bev(c);
 	if (ssl != NULL) {
 		/*
@@ -679,10 +700,10 @@ conn_drain(struct conn *c)
 }
 
 void
-conn_free_all(struct server *srv)
+conn_free_all(struct rloop *rl)
 {
-	while (srv->conns != NULL) {
-		struct conn *c = srv->conns;
+	while (rl->conns != NULL) {
+		struct conn *c = rl->conns;
 
 		if (c->mode == M_COMMIT) {
 			/* cannot happen after the spool stopped; keep the invariant visible */

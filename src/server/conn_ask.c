@@ -142,7 +142,7 @@ conn_wait_begin(struct conn *c)
 
 	c->mode = M_WAIT;
 	if (c->wait_ev == NULL)
-		c->wait_ev = evtimer_new(c->srv->d.base, on_wait_timer, c);
+		c->wait_ev = evtimer_new(c->rl->base, on_wait_timer, c);
 	ASSERT(c->wait_ev != NULL);
 	evtimer_add(c->wait_ev, &tv);
 }

@@ -25,7 +25,7 @@ hook_txn_begin(void *ctx, char qid_out[QID_LEN + 1])
 	struct conn *c = ctx;
 
 	spool_msg_free(&c->env);
-	c->env = msg_env_new(c->srv->d.msg, SPOOL_FROM_SMTP);
+	c->env = msg_env_new(c->rl->msg, SPOOL_FROM_SMTP);
 	memcpy(qid_out, c->env->qid, QID_LEN + 1);
 }
 
@@ -87,7 +87,7 @@ conn_data_begin(struct conn *c)
 	env->is_8bitmime = t->body == SMTP_BODY_8BITMIME;
 	env->is_smtputf8 = t->is_smtputf8;
 	env->release_s = t->release_s;
-	c->sub = msg_sub_new(c->srv->d.msg, env, c->id);
+	c->sub = msg_sub_new(c->rl->msg, env, c->id);
 	if (c->milters != NULL)
 		milter_set_add_filters(c->milters, c->sub, msg_sub_env(c->sub)->qid);
 	msg_sub_set_drain_cb(c->sub, on_sub_drain, c);
@@ -133,7 +133,8 @@ on_committed(void *ctx, const struct msg_result *r)
 int
 conn_data_input(struct conn *c, struct evbuffer *in)
 {
-	static uint8_t out[DATA_PIECE + DOTDATA_HELD_MAX];	/* loop thread only */
+	/* one per receiving loop: each runs on a thread of its own */
+	static _Thread_local uint8_t out[DATA_PIECE + DOTDATA_HELD_MAX];
 	uint64_t max = c->cfg->max_message_bytes;
 
 	while (evbuffer_get_length(in) > 0 && !c->is_paused) {

@@ -1,6 +1,7 @@
 /*
- * listener.c - the server: listening sockets and shutdown. The session
- * hooks are per connection (conn.c).
+ * listener.c - the server: listening sockets and shutdown, on the main
+ * loop. The session hooks are per connection (conn.c), the loops the
+ * connections run on rloop.c's.
  */
 #include "server/server_int.h"
 
@@ -136,7 +137,7 @@ on_accept_error(struct evconnlistener *evl, void *arg)
 	tv = (struct timeval){ srv->accept_pause_ms / 1000, (srv->accept_pause_ms % 1000) * 1000 };
 	evtimer_add(srv->accept_ev, &tv);
 	log_ev_accept_paused(l->conf->name, strerror(err), srv->accept_pause_ms,
-	    srv->accept_failures, srv->nconns);
+	    srv->accept_failures, atomic_load(&srv->nconns));
 }
 
 /* Gives l the section cl of generation cfg (a reference is taken): for sessions from now on. */
@@ -188,6 +189,7 @@ listener_bind(struct server *srv, const struct config *cfg, const struct config_
 	l = xcalloc(1, sizeof(*l));
 	l->srv = srv;
 	l->fd = fd;
+	atomic_init(&l->refs, 1);	/* the server's, until it is closed */
 	listener_set_section(l, cfg, cl);
 	return l;
 }
@@ -224,10 +226,10 @@ listener_free(struct listener *l)
 }
 
 void
-listener_conn_gone(struct listener *l)
+listener_unref(struct listener *l)
 {
-	ASSERT(l->nconns > 0);
-	if (--l->nconns == 0 && l->is_closed)
+	/* the last is a session's when the listener is closed: its socket went then */
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1)
 		listener_free(l);
 }
 
@@ -321,9 +323,7 @@ server_set_config(struct server *srv, const struct config *cfg, char *err, size_
 		*pp = l->next;
 		log_info("listener %s (%s) closed by the reload", l->conf->name, l->conf->address);
 		listener_stop(l);
-		l->is_closed = 1;
-		if (l->nconns == 0)
-			listener_free(l);
+		listener_unref(l);	/* freed now, or by its last session */
 	}
 	/* those kept take their new section */
 	for (size_t i = 0; i < cfg->nlisteners; i++)
@@ -348,7 +348,7 @@ server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, struct
 	srv->d.spool = sp;
 	srv->d.msg = msg;
 	srv->d.wq = wq;
-	srv->policy = policy;
+	rloop_add_main(srv, msg, policy);
 	srv->wq_ev = event_new(srv->d.base, workq_fd(wq), EV_READ | EV_PERSIST, on_workq, srv);
 	ASSERT(srv->wq_ev != NULL);
 	event_add(srv->wq_ev, NULL);
@@ -359,6 +359,7 @@ server_start(struct server *srv)
 {
 	ASSERT(srv->d.spool != NULL && srv->d.msg != NULL);
 	srv->is_started = 1;
+	rloops_start(srv);
 	for (struct listener *l = srv->listeners; l != NULL; l = l->next)
 		listener_start(l);
 }
@@ -377,17 +378,14 @@ server_drain(struct server *srv)
 		srv->is_draining = 1;
 		stop_listeners(srv);
 	}
-	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
-		next = conn_next(c);	/* conn_drain may free c */
-		conn_drain(c);
-	}
-	return srv->nconns;
+	rloops_drain(srv);
+	return atomic_load(&srv->nconns);
 }
 
 unsigned
 server_sessions(const struct server *srv)
 {
-	return srv->nconns;
+	return atomic_load(&srv->nconns);
 }
 
 void
@@ -398,12 +396,12 @@ server_free(struct server **sp)
 	if (srv == NULL)
 		return;
 	stop_listeners(srv);
-	conn_free_all(srv);	/* the listeners a reload closed go with their last sessions */
+	rloops_free(srv);	/* the listeners a reload closed go with their last sessions */
 	while (srv->listeners != NULL) {
 		struct listener *l = srv->listeners;
 
 		srv->listeners = l->next;
-		listener_free(l);
+		listener_unref(l);
 	}
 	event_free(srv->accept_ev);
 	if (srv->wq_ev)

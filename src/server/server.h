@@ -1,8 +1,13 @@
 /*
  * server.h - listeners and connections: the network side of SMTP.
  * Glues libevent bufferevents to the protocol (src/smtp) and hands each
- * message to the submission core (src/msg), the one way into the queue. Sockets are bound by server_bind() before privileges are
- * dropped; accepting starts with server_start().
+ * message to the submission core (src/msg), the one way into the queue.
+ * Sockets are bound by server_bind() before privileges are dropped;
+ * accepting starts with server_start().
+ * The main loop accepts; each connection then runs on one of the
+ * receiving loops (server.receive_loops): the main loop itself, or a loop
+ * on a thread of its own given by server_add_loop(), with the modules made
+ * for it. A connection stays on its loop to its end.
  */
 #ifndef STERNA_SERVER_SERVER_H
 #define STERNA_SERVER_SERVER_H
@@ -30,7 +35,7 @@ struct server_deps {
 	struct workq *wq;	/* the spool's workers; NULL until server_attach() */
 	struct tls_server *tls;	/* the certificates; offers nothing when none is configured */
 	struct metrics *metrics;	/* the registry: sessions per listener, TLS handshakes */
-	struct milter_pool *milters;	/* the connections to the listeners' filters */
+	struct milter_pool *milters;	/* the connections to the listeners' filters, for loop 0 */
 	unsigned max_sessions;	/* server.max_sessions, or fewer if the descriptor limit says so */
 };
 
@@ -57,14 +62,32 @@ void server_attach(struct server *srv, struct spool *sp, struct msg_core *msg, s
  * new address cannot be bound; then nothing has changed.
  */
 int server_set_config(struct server *srv, const struct config *cfg, char *err, size_t errsize);
-/* Starts accepting; server_attach() must have been called. */
+/*
+ * A receiving loop of its own, run on a thread from server_start(), with
+ * what its sessions use there, made for it and borrowed (they must outlive
+ * the server, and are touched by that thread only from then on): base
+ * (the loop), inbox (its mailbox: workq_new(0)), a submission core whose
+ * home is inbox, a policy engine that shares the main one's tables and
+ * whose home is inbox, and the connections to the filters.
+ */
+struct server_loop {
+	struct event_base *base;
+	struct workq *inbox;
+	struct msg_core *msg;
+	struct policy *policy;
+	struct milter_pool *milters;
+};
+/* Before server_start(), after server_attach(). */
+void server_add_loop(struct server *srv, const struct server_loop *loop);
+/* Starts accepting, and the receiving loops' threads; server_attach() must have been called. */
 void server_start(struct server *srv);
 /*
  * Stops accepting and ends sessions: idle ones get 421 at once, one in the
- * middle of a message finishes it first. Returns the sessions still open.
+ * middle of a message finishes it first. Returns the sessions still open
+ * (on every loop).
  */
 unsigned server_drain(struct server *srv);
-/* Sessions open now. */
+/* Sessions open now, on every loop. */
 unsigned server_sessions(const struct server *srv);
 /*
  * Accepting failed with err: 1 when it is a shortage of descriptors or
@@ -75,6 +98,10 @@ unsigned server_sessions(const struct server *srv);
  */
 int server_accept_is_shortage(int err);
 unsigned server_accept_pause_next(unsigned prev_ms);
+/*
+ * Frees every session (on its loop), stops the receiving loops' threads,
+ * and frees *srv; the modules given to server_add_loop() may go after.
+ */
 void server_free(struct server **srv);
 
 #endif

@@ -8,6 +8,8 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "milter/milter.h"
 #include "policy/engine.h"
@@ -18,10 +20,12 @@
 #include "msg/msg.h"
 
 /*
- * A listening socket. A reload keeps the socket of an address it still
- * names and gives it the new section (options, name); an address no longer
- * named is closed, and its listener freed when its last session ends
- * (sessions read their listener's section as they go).
+ * A listening socket, on the main loop. A reload keeps the socket of an
+ * address it still names and gives it the new section (options, name); an
+ * address no longer named is closed, and its listener freed when its last
+ * session ends. A session copies what it needs of its listener's section
+ * when it is accepted, and holds a reference to the listener until it ends
+ * (on whichever loop it runs).
  */
 struct listener {
 	struct listener *next;		/* in srv->listeners while open */
@@ -31,27 +35,51 @@ struct listener {
 	struct smtp_session_conf sconf;	/* the server's, with this listener's STARTTLS and AUTH options */
 	struct evconnlistener *evl;
 	int fd;
-	unsigned nconns;		/* its sessions still open */
-	int is_closed;			/* taken out by a reload: freed with its last session */
+	/* srv->listeners' while it is open, and one per session: the last frees it */
+	_Atomic unsigned refs;
 	struct metric_series *open, *accepted;	/* its sessions open now, and all told */
 };
 
 struct conn;
+
+/*
+ * A receiving loop (rloop.c): an event loop that owns the sessions given
+ * to it and the modules they use there. Loop 0 is the main loop, with the
+ * daemon's own core, engine and filters; each further one runs on a thread
+ * of its own, with modules made for it (server_add_loop), and is reached
+ * through its mailbox. Its fields are its thread's but where they say.
+ */
+struct rloop {
+	struct server *srv;
+	unsigned index;
+	struct event_base *base;
+	struct msg_core *msg;
+	struct policy *policy;
+	struct milter_pool *milters;
+	struct workq *inbox;		/* its mailbox; NULL for loop 0 */
+	struct event *inbox_ev;
+	pthread_t thread;
+	int has_thread;
+	struct conn *conns;		/* its open connections */
+	_Atomic unsigned nconns;	/* ... counted for the main loop, which gives the next to the least busy */
+	int is_draining;
+	int is_drain_sent;		/* the main loop's: the drain is on its way */
+};
 
 struct server {
 	struct server_deps d;
 	struct smtp_session_conf sconf;	/* what every listener's sconf starts from */
 	struct listener *listeners;	/* those open, in the configuration's order */
 	struct event *wq_ev;
-	struct policy *policy;		/* the verdicts on every session's questions (borrowed) */
 	/*
 	 * The configuration new sessions start with (a reference): d.cfg's
 	 * generation until a reload gives another (server_set_config). d.cfg
 	 * stays the one the listeners were bound with.
 	 */
 	struct config *cur;
-	struct conn *conns;		/* every open connection */
-	unsigned nconns;
+	struct rloop **loops;		/* [0] the main loop's, from server_attach() */
+	unsigned nloops;
+	_Atomic unsigned nconns;	/* open connections on every loop */
 	struct metric *sessions, *accepted, *tls;	/* the families of the figures */
 	unsigned long next_conn_id;
 	int is_draining;
@@ -77,9 +105,16 @@ enum conn_mode {
 };
 
 struct conn {
-	struct conn *next, *prev;
+	struct conn *next, *prev;	/* in rl->conns */
 	struct server *srv;
-	struct listener *l;
+	struct rloop *rl;		/* the loop it runs on, and whose modules it uses */
+	struct listener *l;		/* a reference, let go when it ends */
+	/*
+	 * Its listener's section when it was accepted, and that section's
+	 * generation (a reference): a reload may give the listener another.
+	 */
+	struct config *lcfg;
+	const struct config_listener *lconf;
 	struct bufferevent *bev;
 	struct event *greet_ev;
 	struct event *tls_ev;	/* the handshake's deadline */
@@ -115,17 +150,34 @@ struct conn {
 /* listener.c: the session limits of generation c into *sc (the listener's options stay). */
 void server_session_limits(const struct config *c, struct smtp_session_conf *sc);
 
-/* listener.c: a session of l ended; a listener a reload closed goes with its last. */
-void listener_conn_gone(struct listener *l);
+/* listener.c: lets go of a reference to l (any thread); the last frees it. */
+void listener_unref(struct listener *l);
+
+/*
+ * rloop.c: gives c, accepted on the main loop with its socket fd, to the
+ * least busy receiving loop, where it starts (conn_start).
+ */
+void rloop_give(struct server *srv, struct conn *c, evutil_socket_t fd);
+/* rloop.c: loop 0's, from server_attach(). */
+void rloop_add_main(struct server *srv, struct msg_core *msg, struct policy *policy);
+/* rloop.c: starts the threads of the loops but the first. */
+void rloops_start(struct server *srv);
+/* rloop.c: has every loop end its sessions as server_drain() says. */
+void rloops_drain(struct server *srv);
+/* rloop.c: frees every connection, stops the threads, frees the loops (shutdown). */
+void rloops_free(struct server *srv);
 
 /* conn.c */
+/* On the main loop: a new connection of l; it runs on the loop rloop_give() picks. */
 void conn_accept(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa, int salen);
+/* On c's loop: the connection's session starts. */
+void conn_start(struct conn *c, evutil_socket_t fd);
 /* Sends 421 to an idle session and closes it; a busy one closes after its message. */
 void conn_drain(struct conn *c);
-/* The connection after c in srv->conns, or NULL. */
+/* The connection after c in its loop's list, or NULL. */
 struct conn *conn_next(struct conn *c);
-/* Frees every connection at once (shutdown). */
-void conn_free_all(struct server *srv);
+/* Frees every connection of rl at once (shutdown), on rl's thread. */
+void conn_free_all(struct rloop *rl);
 /* Frees c now (its replies are out, or the client is gone). */
 void conn_free(struct conn *c);
 /* Moves the session's replies to the socket. */

@@ -215,6 +215,13 @@ spool_txn_new(struct spool *sp, const struct spool_msg *m, const void *header, s
 	return t;
 }
 
+void
+spool_txn_set_home(struct spool_txn *t, struct workq *home)
+{
+	ASSERT(!t->is_inflight);
+	t->work.home = home;
+}
+
 static void
 txn_free(struct spool_txn *t)
 {

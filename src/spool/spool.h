@@ -172,6 +172,12 @@ struct spool_txn;
 struct spool_txn *spool_txn_new(struct spool *sp, const struct spool_msg *m,
     const void *header, size_t header_len);
 /*
+ * Right after spool_txn_new(), from a loop that is not the spool's workers'
+ * (a receiving loop of its own, src/server): the txn's completions (its
+ * drain, its commit's done) run on the loop that watches home, its mailbox.
+ */
+void spool_txn_set_home(struct spool_txn *t, struct workq *home);
+/*
  * Appends body bytes. Returns 1 when the caller should stop reading from
  * the client until on_drain is called (too many bytes not yet on disk).
  */

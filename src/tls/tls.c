@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,13 @@
 
 struct tls_server {
 	const struct config *cfg;
+	/*
+	 * Sessions start and pick contexts on every receiving loop while a
+	 * reload (on the main loop) replaces them: the array's slots are read
+	 * under the read lock and replaced under the write lock. A session
+	 * holds its own reference to the context it uses.
+	 */
+	pthread_rwlock_t lock;
 	SSL_CTX **ctx;		/* one per cfg->certs[i]; [0] is the default */
 	size_t nctx;
 };
@@ -259,10 +267,15 @@ static int
 on_servername(SSL *ssl, int *alert, void *arg)
 {
 	struct tls_server *ts = arg;
-	SSL_CTX *want = ctx_for_name(ts, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	SSL_CTX *want;
+	int is_set;
 
 	(void)alert;
-	if (want != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, want) == NULL)
+	pthread_rwlock_rdlock(&ts->lock);
+	want = ctx_for_name(ts, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	is_set = want == SSL_get_SSL_CTX(ssl) || SSL_set_SSL_CTX(ssl, want) != NULL;
+	pthread_rwlock_unlock(&ts->lock);
+	if (!is_set)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	/* an unknown name still gets the default certificate: refusing helps nobody */
 	return SSL_TLSEXT_ERR_OK;
@@ -276,6 +289,7 @@ tls_server_new(const struct config *cfg, char *err, size_t errsize)
 	if (ex_cert_name == -1)
 		ex_cert_name = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	ts->cfg = cfg;
+	pthread_rwlock_init(&ts->lock, NULL);
 	ts->ctx = xcalloc(cfg->ncerts ? cfg->ncerts : 1, sizeof(*ts->ctx));
 	for (size_t i = 0; i < cfg->ncerts; i++) {
 		if ((ts->ctx[i] = ctx_load(ts, i, err, errsize)) == NULL) {
@@ -297,6 +311,7 @@ tls_server_free(struct tls_server **tsp)
 	for (size_t i = 0; i < ts->nctx; i++)
 		SSL_CTX_free(ts->ctx[i]);
 	free(ts->ctx);
+	pthread_rwlock_destroy(&ts->lock);
 	free(ts);
 	*tsp = NULL;
 }
@@ -322,8 +337,10 @@ tls_server_reload(struct tls_server *ts)
 			continue;
 		}
 		/* live connections hold their own reference to the old context */
+		pthread_rwlock_wrlock(&ts->lock);
 		SSL_CTX_free(ts->ctx[i]);
 		ts->ctx[i] = ctx;
+		pthread_rwlock_unlock(&ts->lock);
 		log_info("tls: certificate %s reloaded from %s", ts->cfg->certs[i].name,
 		    ts->cfg->certs[i].chain);
 	}
@@ -346,7 +363,10 @@ tls_server_ssl_new(struct tls_server *ts)
 
 	if (!tls_server_has_cert(ts))
 		return NULL;
-	if ((ssl = SSL_new(ts->ctx[0])) == NULL)
+	pthread_rwlock_rdlock(&ts->lock);
+	ssl = SSL_new(ts->ctx[0]);
+	pthread_rwlock_unlock(&ts->lock);
+	if (ssl == NULL)
 		log_err("tls: cannot start a session: %s", ssl_reason(why, sizeof(why)));
 	else if (ts->cfg->is_client_cert_asked)
 		/* kept on the SSL, so the context SNI picks keeps it too */

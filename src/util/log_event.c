@@ -48,9 +48,11 @@ log_ev_stopped(void)
 }
 
 void
-log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener)
+log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener,
+    unsigned loop)
 {
-	log_event(LOG_INFO, cid, "connect", "ip=%s port=%u listener=%s", ip, port, listener);
+	log_event(LOG_INFO, cid, "connect", "ip=%s port=%u listener=%s loop=%u", ip, port, listener,
+	    loop);
 }
 
 void

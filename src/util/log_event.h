@@ -21,7 +21,9 @@ void log_ev_ready(const char *version, const char *hostname);
 void log_ev_stopping(int sig);
 void log_ev_stopped(void);
 
-void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener);
+/* loop: the receiving loop the session runs on (0: the main loop) */
+void log_ev_connect(const char *cid, const char *ip, unsigned port, const char *listener,
+    unsigned loop);
 void log_ev_refused(const char *cid, const char *ip, const char *reason);
 /* The client took too long: which deadline ("command", "data", "session", "idle"). */
 void log_ev_timeout(const char *cid, const char *ip, const char *which);

@@ -3,20 +3,24 @@
  * A queue id is 13 characters of Crockford base32 (digits before capitals,
  * so byte order is time order) encoding 52 bits of microseconds since the
  * epoch followed by 12 bits of sequence; the generator never goes back.
+ * One generator serves every thread that makes messages (the receiving
+ * loops, the main loop's entrances): its last id is taken by compare and
+ * swap, without a lock.
  */
 #ifndef STERNA_UTIL_QID_H
 #define STERNA_UTIL_QID_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define QID_LEN 13
 
 struct qid_gen {
-	uint64_t last;
+	_Atomic uint64_t last;
 };
 
-/* Writes the next id for the time now_us into out (NUL-terminated). */
+/* Writes the next id for the time now_us into out (NUL-terminated); any thread. */
 void qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1]);
 /* Makes g continue after the id s (for ids found on disk at start): 0, or -1 if s is no id. */
 int qid_seen(struct qid_gen *g, const char *s);

@@ -62,6 +62,8 @@ workq_post_done(struct workq *q, struct work *w)
 {
 	int was_empty;
 
+	if (w->home != NULL)
+		q = w->home;
 	pthread_mutex_lock(&q->mu);
 	was_empty = q->finished.head == NULL;
 	wlist_push(&q->finished, w);
@@ -107,13 +109,11 @@ workq_new(unsigned nthreads)
 {
 	struct workq *q = xcalloc(1, sizeof(*q));
 
-	if (nthreads == 0)
-		nthreads = 1;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT(q->efd != -1);
-	q->threads = xcalloc(nthreads, sizeof(*q->threads));
+	q->threads = xcalloc(nthreads + 1, sizeof(*q->threads));
 	for (unsigned i = 0; i < nthreads; i++) {
 		int r = pthread_create(&q->threads[i], NULL, worker_main, q);
 

@@ -4,6 +4,9 @@
  * The loop watches workq_fd() and calls workq_run_done() when it is
  * readable; done() callbacks then run there, one at a time, in the order the
  * work finished. No libevent here: server/ does the watching.
+ * A pool of no threads is a mailbox only: each receiving loop but the first
+ * has one (src/server), where work whose home it is comes back to, and where
+ * other threads post it jobs to run on that loop (workq_post_done).
  */
 #ifndef STERNA_UTIL_WORKQ_H
 #define STERNA_UTIL_WORKQ_H
@@ -21,18 +24,24 @@ struct work {
 	 * of the loop in between.
 	 */
 	void (*then)(struct work *w);
+	/*
+	 * Where done() runs: the loop that watches this mailbox (a workq of
+	 * its own, of any size); NULL for the loop of the pool the work was
+	 * submitted to. For work submitted from a loop that is not the pool's.
+	 */
+	struct workq *home;
 	struct work *next;	/* the queue's link; owners leave it alone */
 };
 
 struct workq;
 
-/* Returns a new pool of nthreads (at least 1) threads. */
+/* Returns a new pool of nthreads threads; 0 makes a mailbox only (see above). */
 struct workq *workq_new(unsigned nthreads);
 /* Stops the threads once the submitted work has run, and frees q; q may be NULL. */
 void workq_free(struct workq **q);
 /* Queues w; the caller keeps owning w, which must live until its done() ran. */
 void workq_submit(struct workq *q, struct work *w);
-/* From any thread: have w->done(w) called on the loop thread. */
+/* From any thread: have w->done(w) called on the loop thread (w->home's, when set). */
 void workq_post_done(struct workq *q, struct work *w);
 /* A descriptor that becomes readable when done() calls are waiting. */
 int workq_fd(const struct workq *q);

@@ -28,7 +28,7 @@ from smtpclient import Client
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STERNA_BIN = os.environ.get("STERNA_BIN") or os.path.join(ROOT, "build", "sterna")
 HOSTNAME = "mx.example.test"
-SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer", "ThreadSanitizer")
 
 
 def free_port():
