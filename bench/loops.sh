@@ -67,7 +67,7 @@ CONF
 	wait "$spid" 2>/dev/null || true
 	echo "  receive_loops = $loops: $(rate "$t0" "$t1") msg/s; $(ls "$run/mail/alice/new" | wc -l) delivered"
 	/usr/bin/python3 - "$run/cpu0" "$run/cpu1" "$spid" "$msgs" <<'PY'
-import sys
+import re, sys
 def read(path):
     out = {}
     for line in open(path):
@@ -79,7 +79,7 @@ used = {tid: (name, secs - before.get(tid, (name, 0.0))[1]) for tid, (name, secs
 us = lambda s: 1e6 * s / n
 total = sum(s for _, s in used.values())
 main = used.get(pid, ("", 0.0))[1]
-loops = sorted((name, s) for tid, (name, s) in used.items() if name.startswith("sterna-rx"))
+loops = sorted((name, s) for tid, (name, s) in used.items() if re.fullmatch(r"sterna-rx\d+", name))
 rest = total - main - sum(s for _, s in loops)
 print("    CPU per message: %.0f us in all; main loop %.0f us" % (us(total), us(main)), end="")
 for name, s in loops:

@@ -101,8 +101,8 @@ rloops_start(struct server *srv)
 }
 
 /*
- * The loop with the fewest sessions open; the first of those that tie, so
- * that the main loop, which also delivers, takes the least when they do not.
+ * The loop with the fewest sessions open; of those that tie, the first (an
+ * idle daemon serves a lone session on the main loop, without a hand-off).
  */
 static struct rloop *
 least_busy(const struct server *srv)

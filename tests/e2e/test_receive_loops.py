@@ -164,8 +164,8 @@ def test_kill9_under_load_on_several_loops_loses_nothing_acknowledged(sterna_fac
         time.sleep(0.01)
     assert len(acked) >= 40, errors
     time.sleep(random.uniform(0, 0.5))
+    stop.set()      # from now on a client may find its connection gone
     sterna.kill9()
-    stop.set()
     for t in threads:
         t.join()
     assert errors == []
