@@ -180,7 +180,4 @@ struct milter_local *milter_local_new(struct msg_core *core, struct milter_pool 
     const struct config *cfg);
 void milter_local_free(struct milter_local **l);
 
-/* The limits of what a filter may do to one message, from the configuration. */
-void milter_limits_of(const struct config *cfg, struct milter_limits *out);
-
 #endif

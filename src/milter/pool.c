@@ -38,6 +38,16 @@ struct milter_pool {
 	struct pool_filter *filters;	/* one per cfg->milters */
 };
 
+/* The limits of what a filter may do to one message, from the configuration. */
+static void
+limits_of(const struct config *cfg, struct milter_limits *out)
+{
+	out->max_body_bytes = cfg->max_message_bytes;
+	out->max_header_bytes = 256 * 1024;	/* half the content step's header list */
+	out->max_changes = 1000;
+	out->max_rcpts_added = cfg->max_recipients;
+}
+
 struct milter_pool *
 milter_pool_new(struct event_base *base, const struct config *cfg, struct metrics *metrics)
 {
@@ -48,7 +58,7 @@ milter_pool_new(struct event_base *base, const struct config *cfg, struct metric
 
 	p->base = base;
 	p->cfg = cfg;
-	milter_limits_of(cfg, &p->lim);
+	limits_of(cfg, &p->lim);
 	p->filters = xcalloc(cfg->nmilters ? cfg->nmilters : 1, sizeof(*p->filters));
 	for (size_t i = 0; i < cfg->nmilters; i++) {
 		struct pool_filter *pf = &p->filters[i];

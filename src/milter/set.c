@@ -37,15 +37,6 @@ struct milter_set {
 	int is_out;
 };
 
-void
-milter_limits_of(const struct config *cfg, struct milter_limits *out)
-{
-	out->max_body_bytes = cfg->max_message_bytes;
-	out->max_header_bytes = 256 * 1024;	/* half the content step's header list */
-	out->max_changes = 1000;
-	out->max_rcpts_added = cfg->max_recipients;
-}
-
 struct milter_set *
 milter_set_new(struct milter_pool *pool, const struct config *gen, const size_t *idx,
     size_t n, const struct milter_conn_info *info)
