@@ -40,24 +40,26 @@ decode(const char *s, size_t len, uint64_t *out)
 void
 qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1])
 {
-	uint64_t v = (now_us & ((1ull << 52) - 1)) << 12;
+	uint64_t want = (now_us & ((1ull << 52) - 1)) << 12;
+	uint64_t last = atomic_load(&g->last), v;
 
 	/* a clock that stepped back, or many ids in one microsecond, still count up */
-	if (v <= g->last)
-		v = g->last + 1;
-	g->last = v;
+	do
+		v = want > last ? want : last + 1;
+	while (!atomic_compare_exchange_weak(&g->last, &last, v));
 	encode(v, out);
 }
 
 int
 qid_seen(struct qid_gen *g, const char *s)
 {
-	uint64_t v;
+	uint64_t v, last;
 
 	if (decode(s, strlen(s), &v) == -1)
 		return -1;
-	if (v > g->last)
-		g->last = v;
+	last = atomic_load(&g->last);
+	while (v > last && !atomic_compare_exchange_weak(&g->last, &last, v))
+		;
 	return 0;
 }
 

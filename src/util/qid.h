@@ -7,18 +7,23 @@
 #ifndef STERNA_UTIL_QID_H
 #define STERNA_UTIL_QID_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define QID_LEN 13
 
+/* Any thread may take ids from it, and move it on, at the same time. */
 struct qid_gen {
-	uint64_t last;
+	_Atomic uint64_t last;
 };
 
 /* Writes the next id for the time now_us into out (NUL-terminated). */
 void qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1]);
-/* Makes g continue after the id s (for ids found on disk at start): 0, or -1 if s is no id. */
+/*
+ * Makes g continue after the id s (for ids found on disk, at start or by the
+ * recovery's worker while ids are being taken): 0, or -1 if s is no id.
+ */
 int qid_seen(struct qid_gen *g, const char *s);
 /* 1 if the len bytes at s are a well-formed queue id. */
 int qid_valid(const char *s, size_t len);
