@@ -416,6 +416,27 @@ txn_job_run(struct work *w)
 }
 
 /*
+ * Flusher thread: t's file into queue/, never over a file there. Queue ids
+ * follow the clock, and one set back could give a new message the id of a
+ * queued one, whose file a plain rename would replace: that message is
+ * lost. So the new one fails instead (451: its client sends it again, under
+ * a new id) and the queued file stays as it was.
+ */
+static int
+txn_rename(struct flush_item *it)
+{
+	struct spool_txn *t = (struct spool_txn *)((char *)it - offsetof(struct spool_txn, flush));
+
+	if (rename_noreplace(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == 0)
+		return 0;
+	if (errno == EEXIST)
+		log_note(LOG_ERR, t->qid, "cannot commit %s/incoming/%s: %s/queue/%s exists already "
+		    "(a clock set back?); the queued file is kept, the new message refused for now",
+		    t->sp->dir, t->qid, t->sp->dir, t->qid);
+	return -1;
+}
+
+/*
  * Flusher thread: t's file is in queue/ and durable, or failed. A failed
  * file was never acknowledged and must not be delivered later: remove it
  * under whichever name it has.
@@ -430,8 +451,9 @@ txn_flushed(struct flush_item *it)
 	if (it->err != 0) {
 		t->err = it->err;
 		t->result = spool_result_of(it->err);
-		log_note(LOG_ERR, t->qid, "cannot make %s/%s/%s durable: %s", sp->dir,
-		    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
+		if (it->err != EEXIST)	/* txn_rename said why */
+			log_note(LOG_ERR, t->qid, "cannot make %s/%s/%s durable: %s", sp->dir,
+			    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
 		if (unlinkat(it->is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
 		    errno != ENOENT)
 			log_note(LOG_ERR, t->qid, "cannot remove the unacknowledged %s/%s/%s: %m", sp->dir,
@@ -465,7 +487,7 @@ txn_to_flusher(struct work *w)
 	t->flush = (struct flush_item){
 		.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
 		.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
-		.is_name_first = 1,
+		.rename = txn_rename, .is_name_first = 1,
 	};
 	flusher_submit(t->sp->fl, &t->flush);
 }

@@ -27,6 +27,8 @@ struct flush_item {
 	/* flusher thread, optional: the file is durable; runs before any done() of the batch */
 	void (*durable)(struct flush_item *it);
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
+	/* flusher thread, optional: renames it instead of renameat(2); 0, or -1 with errno */
+	int (*rename)(struct flush_item *it);
 	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
 	/*
 	 * The file may be renamed before its flush where one syncfs(2) flushes
