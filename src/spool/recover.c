@@ -5,10 +5,14 @@
  * deleted; a good one is handed over for delivery, or removed if every
  * recipient is done. Symlinks and non-regular files are never opened.
  *
- * In two steps, so that a large queue does not keep the ports closed: the
- * names first (fast: a directory listing, and the queue id generator moved
- * past every one of them), then the files, a batch at a time on a worker
- * thread while the server already accepts mail.
+ * All of it on a worker thread while the server already accepts mail, so
+ * that a large queue does not keep the ports closed: the names first (a
+ * directory listing, the queue id generator moved past each id as it is
+ * found), then the files, a batch at a time. New messages are committed
+ * into queue/ meanwhile: the listing leaves out the ids committed since it
+ * began (spool.c keeps them), and a new id that a clock set back made equal
+ * to a queued one fails its commit rather than replace the file (spool.c,
+ * txn_rename), until the listing has moved the generator past them all.
  */
 #include "spool/spool_int.h"
 
@@ -21,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
@@ -81,11 +86,17 @@ cmp_qid(const void *a, const void *b)
 
 /* Messages one worker job reads: a few ms of disk, then the loop hands them over. */
 #define RECOVERY_BATCH 256
+/* Names the listing reads between two looks at a stop. */
+#define LISTING_STOP_EVERY 4096
 
 struct spool_recovery {
-	struct work w;			/* first: the batch in flight */
+	struct work w;			/* first: the job in flight */
 	struct spool *sp;
 	struct workq *wq;
+	struct qid_gen *gen;
+	DIR *queue_dir;			/* until the listing job has read it */
+	uint64_t listed_us;		/* how long the listing took */
+	int is_listed;			/* the loop has seen the listing's end */
 	char (*ids)[QID_LEN + 1];	/* queue/ in queue id order */
 	size_t nids, next;		/* next: the first id no batch has read */
 	struct spool_msg *batch[RECOVERY_BATCH];
@@ -96,7 +107,8 @@ struct spool_recovery {
 	void *ctx;
 	void (*before_remove)(void *ctx, const struct spool_msg *m);	/* worker; may be NULL */
 	void *remove_ctx;
-	int is_busy, is_stopping;
+	int is_busy;
+	atomic_int is_stopping;		/* set by the loop, read by the listing too */
 };
 
 struct spool_recovery *
@@ -105,8 +117,6 @@ spool_recovery_new(struct spool *sp, struct qid_gen *gen)
 	struct spool_recovery *r;
 	int fd;
 	DIR *d;
-	struct dirent *e;
-	size_t cap = 0;
 
 	empty_incoming(sp);
 	if ((fd = dup(sp->queue_fd)) == -1 || (d = fdopendir(fd)) == NULL) {
@@ -114,14 +124,33 @@ spool_recovery_new(struct spool *sp, struct qid_gen *gen)
 			close(fd);
 		return NULL;
 	}
+	rewinddir(d);
 	r = xcalloc(1, sizeof(*r));
 	r->sp = sp;
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL) {
+	r->gen = gen;
+	r->queue_dir = d;
+	/* before any commit: every id committed from now on is kept apart from the listing */
+	spool_listing_begin(sp);
+	return r;
+}
+
+/* Worker: the ids in queue/, but those committed since the listing began, in id order. */
+static void
+list_queue(struct spool_recovery *r)
+{
+	uint64_t start_us = clock_mono_us();
+	char (*committed)[QID_LEN + 1];
+	size_t cap = 0, ncommitted, nkept = 0;
+	struct dirent *e;
+	unsigned long nread = 0;
+
+	while ((e = readdir(r->queue_dir)) != NULL) {
+		if (++nread % LISTING_STOP_EVERY == 0 && atomic_load(&r->is_stopping))
+			break;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (!qid_valid(e->d_name, strlen(e->d_name))) {
-			quarantine(sp, e->d_name, "not a queue id");
+			quarantine(r->sp, e->d_name, "not a queue id");
 			continue;
 		}
 		if (r->nids == cap) {
@@ -129,20 +158,33 @@ spool_recovery_new(struct spool *sp, struct qid_gen *gen)
 			r->ids = xrealloc(r->ids, cap * sizeof(*r->ids));
 		}
 		memcpy(r->ids[r->nids++], e->d_name, QID_LEN + 1);
-		/* before any id is handed out: a new message never takes a queued one's name */
-		(void)qid_seen(gen, e->d_name);
+		/* as soon as it is found: a new message's id stops colliding with it */
+		(void)qid_seen(r->gen, e->d_name);
 	}
-	closedir(d);
+	closedir(r->queue_dir);
+	r->queue_dir = NULL;
 	/* in queue id order (arrival): the scheduler's index takes them fastest so */
 	if (r->nids > 1)
 		qsort(r->ids, r->nids, sizeof(*r->ids), cmp_qid);
-	return r;
-}
-
-size_t
-spool_recovery_total(const struct spool_recovery *r)
-{
-	return r->nids;
+	/*
+	 * What the server committed while the names were read is its own, not
+	 * found at start; the same name twice (a directory changed while it
+	 * was read) is one file.
+	 */
+	spool_listing_end(r->sp, &committed, &ncommitted);
+	if (ncommitted > 1)
+		qsort(committed, ncommitted, sizeof(*committed), cmp_qid);
+	for (size_t i = 0, c = 0; i < r->nids; i++) {
+		while (c < ncommitted && cmp_qid(committed[c], r->ids[i]) < 0)
+			c++;
+		if ((c < ncommitted && cmp_qid(committed[c], r->ids[i]) == 0) ||
+		    (nkept > 0 && cmp_qid(r->ids[nkept - 1], r->ids[i]) == 0))
+			continue;
+		memmove(r->ids[nkept++], r->ids[i], QID_LEN + 1);
+	}
+	free(committed);
+	r->nids = nkept;
+	r->listed_us = clock_mono_us() - start_us;
 }
 
 /* Worker thread: checks the next batch of files. */
@@ -151,6 +193,10 @@ recovery_run(struct work *w)
 {
 	struct spool_recovery *r = (struct spool_recovery *)w;
 
+	if (r->queue_dir != NULL) {
+		list_queue(r);
+		return;		/* the loop says how many, then asks for the first batch */
+	}
 	r->nbatch = 0;
 	while (r->next < r->nids && r->nbatch < RECOVERY_BATCH) {
 		const char *qid = r->ids[r->next++];
@@ -183,6 +229,12 @@ recovery_done(struct work *w)
 	struct spool_recovery *r = (struct spool_recovery *)w;
 
 	r->is_busy = 0;
+	if (!r->is_listed) {
+		r->is_listed = 1;
+		if (r->nids > 0 && !r->is_stopping)
+			log_info("spool: reading %zu queued messages (queue/ listed in %.2f s)",
+			    r->nids, (double)r->listed_us / 1e6);
+	}
 	for (size_t i = 0; i < r->nbatch; i++) {
 		if (r->is_stopping) {
 			spool_msg_free(&r->batch[i]);	/* still queued: the next start has it */
@@ -248,6 +300,15 @@ spool_recovery_free(struct spool_recovery **rp)
 	if (r == NULL)
 		return;
 	ASSERT(!r->is_busy);
+	if (r->queue_dir != NULL) {
+		/* never listed (never started): nothing to keep apart any more */
+		char (*committed)[QID_LEN + 1];
+		size_t n;
+
+		closedir(r->queue_dir);
+		spool_listing_end(r->sp, &committed, &n);
+		free(committed);
+	}
 	free(r->ids);
 	free(r);
 	*rp = NULL;

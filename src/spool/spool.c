@@ -57,6 +57,7 @@ spool_open(const char *dir, struct workq *wq, struct metrics *m, char *err, size
 	sp->dir = xstrdup(dir);
 	sp->wq = wq;
 	sp->incoming_fd = sp->queue_fd = sp->corrupt_fd = -1;
+	pthread_mutex_init(&sp->listing_mu, NULL);
 	if ((sp->incoming_fd = open_subdir(dir, "incoming", err, errsize)) == -1 ||
 	    (sp->queue_fd = open_subdir(dir, "queue", err, errsize)) == -1 ||
 	    (sp->corrupt_fd = open_subdir(dir, "corrupt", err, errsize)) == -1) {
@@ -83,6 +84,8 @@ spool_close(struct spool **spp)
 		close(sp->queue_fd);
 	if (sp->corrupt_fd != -1)
 		close(sp->corrupt_fd);
+	pthread_mutex_destroy(&sp->listing_mu);
+	free(sp->committed);
 	free(sp->dir);
 	free(sp);
 	*spp = NULL;
@@ -426,14 +429,50 @@ static int
 txn_rename(struct flush_item *it)
 {
 	struct spool_txn *t = (struct spool_txn *)((char *)it - offsetof(struct spool_txn, flush));
+	struct spool *sp = t->sp;
+	int r, err;
 
-	if (rename_noreplace(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == 0)
+	pthread_mutex_lock(&sp->listing_mu);
+	r = rename_noreplace(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name);
+	err = errno;
+	if (r == 0 && sp->is_listing) {
+		if (sp->ncommitted == sp->committed_cap) {
+			sp->committed_cap = sp->committed_cap ? 2 * sp->committed_cap : 256;
+			sp->committed = xrealloc(sp->committed,
+			    sp->committed_cap * sizeof(*sp->committed));
+		}
+		memcpy(sp->committed[sp->ncommitted++], t->qid, QID_LEN + 1);
+	}
+	pthread_mutex_unlock(&sp->listing_mu);
+	if (r == 0)
 		return 0;
-	if (errno == EEXIST)
+	if (err == EEXIST)
 		log_note(LOG_ERR, t->qid, "cannot commit %s/incoming/%s: %s/queue/%s exists already "
 		    "(a clock set back?); the queued file is kept, the new message refused for now",
-		    t->sp->dir, t->qid, t->sp->dir, t->qid);
+		    sp->dir, t->qid, sp->dir, t->qid);
+	errno = err;
 	return -1;
+}
+
+void
+spool_listing_begin(struct spool *sp)
+{
+	pthread_mutex_lock(&sp->listing_mu);
+	sp->is_listing = 1;
+	sp->ncommitted = 0;
+	pthread_mutex_unlock(&sp->listing_mu);
+}
+
+void
+spool_listing_end(struct spool *sp, char (**ids_out)[QID_LEN + 1], size_t *n_out)
+{
+	pthread_mutex_lock(&sp->listing_mu);
+	sp->is_listing = 0;
+	*ids_out = sp->committed;
+	*n_out = sp->ncommitted;
+	sp->committed = NULL;
+	sp->ncommitted = sp->committed_cap = 0;
+	pthread_mutex_unlock(&sp->listing_mu);
 }
 
 /*
