@@ -223,11 +223,12 @@ void spool_txn_set_held(struct spool_txn *t);
  * kept apart, so call it before anything can commit. spool_recovery_start()
  * then, on wq's threads, lists queue/ (moving names that are no queue id to
  * corrupt/, making gen continue after every id there as it finds it, and
- * leaving out what was committed meanwhile), then checks the files a batch
- * at a time, moves bad ones to corrupt/ (with a log line), removes those
- * with no recipient left, and calls found(ctx, m) on the loop thread for
- * every other (the callee takes m), in queue id order; finished(ctx,
- * count) once all are read (an empty queue too). spool_recovery_stop()
+ * leaving out what was committed meanwhile), then checks the files in
+ * batches, two at a time, moves bad ones to corrupt/ (with a log line),
+ * removes those with no recipient left, and calls found(ctx, m) on the loop
+ * thread for every other (the callee takes m), in queue id order;
+ * finished(ctx, count) once all are read (an empty queue too).
+ * spool_recovery_stop()
  * reads no further batch (the rest stay queued for the next start); free
  * once spool_recovery_busy() says no job is out.
  */
