@@ -641,7 +641,11 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	/* as server.user, so that the socket is that user's; the queue is known by now */
+	/*
+	 * as server.user, so that the socket is that user's; the queue is
+	 * listed and read while serving, and until then listings show the part
+	 * read so far
+	 */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
 		.sched = d.sched, .server = d.server, .suppress = d.suppress,
 		.metrics = d.metrics, .started_us = started_us, .reload = reload_op,
