@@ -309,6 +309,11 @@ static const char *const sc_allowed[] = {
 	"fdatasync", "syncfs", "sync_file_range", "rename", "renameat", "renameat2", "unlink",
 	"unlinkat", "mkdir", "mkdirat", "rmdir", "getdents64", "fcntl", "flock", "dup", "dup2",
 	"dup3", "readlink", "readlinkat", "access", "faccessat", "faccessat2",
+	/*
+	 * a queue file's commit where the file system cannot rename without
+	 * replacing (fsutil.c, rename_noreplace): a hard link, by linkat only
+	 */
+	"linkat",
 	/* the event log cuts a line a crash left half-written */
 	"ftruncate",
 	/*

@@ -5,11 +5,12 @@
  * root), create the spool and mailbox roots and the maildrop folder and
  * hand them to the unprivileged user, drop privileges, read policy's list
  * files (src/policy/lists.c), confine the process (sandbox.c) before any
- * thread starts, then open the spool, list what it holds, settle what
- * the folder entrances left half taken (src/drop), open the control socket
- * (src/control), and serve, while the queued messages are read a batch at
- * a time and handed to the scheduler (spool_recovery_*: a large queue does
- * not keep the ports closed). The HTTP API (src/http) is bound with SMTP's
+ * thread starts, then open the spool (incoming/ emptied), settle what the
+ * folder entrances left half taken (src/drop), open the control socket
+ * (src/control), and serve, while a worker lists the queue and reads it a
+ * batch at a time, handing the messages to the scheduler
+ * (spool_recovery_*: however large the queue, nothing of it is read before
+ * the ports open). The HTTP API (src/http) is bound with SMTP's
  * listeners, reads its keys file as the unprivileged user, and starts with
  * them. SIGTERM/SIGINT stop accepting and taking files, let messages and
  * requests in hand finish, wait for deliveries in flight, and exit; the
@@ -652,9 +653,9 @@ verb_serve(int argc, char **argv)
 		goto out;
 	}
 	/*
-	 * After the queue is listed (incoming/ emptied), so that a file taken
-	 * before a crash is judged by what the queue holds; before serving, so
-	 * that its queue id is never handed out again.
+	 * After incoming/ is emptied, so that a file taken before a crash can
+	 * be queued again under its queue id; before serving, so that its queue
+	 * id is never handed out again.
 	 */
 	struct drop_deps ddeps = { .base = d.base, .core = d.msg, .spool = d.spool, .cfg = d.cfg,
 		.qids = &d.qids };
@@ -662,7 +663,11 @@ verb_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	/* as server.user, so that the socket is that user's; the queue is known by now */
+	/*
+	 * as server.user, so that the socket is that user's; the queue is
+	 * listed and read while serving, and until then listings show the part
+	 * read so far
+	 */
 	struct control_deps cdeps = { .base = d.base, .spool_dir = d.cfg->spool_dir,
 		.sched = d.sched, .server = d.server, .suppress = d.suppress,
 		.metrics = d.metrics, .started_us = started_us, .reload = reload_op,
@@ -700,14 +705,8 @@ verb_serve(int argc, char **argv)
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.space_timer, &second);
-	if (spool_recovery_total(d.recovery) > 0) {
-		log_info("spool: reading %zu queued messages", spool_recovery_total(d.recovery));
-		spool_recovery_set_remove_hook(d.recovery, done_at_recovery, &d);
-		spool_recovery_start(d.recovery, d.wq, from_recovery, recovery_finished, &d);
-	} else {
-		spool_recovery_free(&d.recovery);
-		idem_recovery_over(d.idem, 1);
-	}
+	spool_recovery_set_remove_hook(d.recovery, done_at_recovery, &d);
+	spool_recovery_start(d.recovery, d.wq, from_recovery, recovery_finished, &d);
 	drops_start(d.drops);
 	server_start(d.server);
 	if (d.http != NULL)

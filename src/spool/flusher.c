@@ -36,7 +36,9 @@
  * received lately, deliveries are flushed at once. A failed syncfs, file
  * fsync or directory fsync fails the items it covers and is never retried
  * into a success (SECURITY.md 2); the item says whether its rename
- * happened, so its owner knows which name to remove.
+ * happened, so its owner knows which name to remove. An owner may rename
+ * its item itself (a received message: never over a file already queued,
+ * spool.c).
  */
 #include "spool/spool_int.h"
 
@@ -218,7 +220,10 @@ fsync_at(int dirfd, const char *name)
 static void
 rename_item(struct flush_item *it)
 {
-	if (renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name) == -1)
+	int r = it->rename != NULL ? it->rename(it) :
+	    renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name);
+
+	if (r == -1)
 		it->err = errno;
 	else
 		it->is_renamed = 1;

@@ -57,6 +57,7 @@ spool_open(const char *dir, struct workq *wq, struct metrics *m, char *err, size
 	sp->dir = xstrdup(dir);
 	sp->wq = wq;
 	sp->incoming_fd = sp->queue_fd = sp->corrupt_fd = -1;
+	pthread_mutex_init(&sp->listing_mu, NULL);
 	if ((sp->incoming_fd = open_subdir(dir, "incoming", err, errsize)) == -1 ||
 	    (sp->queue_fd = open_subdir(dir, "queue", err, errsize)) == -1 ||
 	    (sp->corrupt_fd = open_subdir(dir, "corrupt", err, errsize)) == -1) {
@@ -83,6 +84,8 @@ spool_close(struct spool **spp)
 		close(sp->queue_fd);
 	if (sp->corrupt_fd != -1)
 		close(sp->corrupt_fd);
+	pthread_mutex_destroy(&sp->listing_mu);
+	free(sp->committed);
 	free(sp->dir);
 	free(sp);
 	*spp = NULL;
@@ -423,6 +426,63 @@ txn_job_run(struct work *w)
 }
 
 /*
+ * Flusher thread: t's file into queue/, never over a file there. Queue ids
+ * follow the clock, and one set back could give a new message the id of a
+ * queued one, whose file a plain rename would replace: that message is
+ * lost. So the new one fails instead (451: its client sends it again, under
+ * a new id) and the queued file stays as it was.
+ */
+static int
+txn_rename(struct flush_item *it)
+{
+	struct spool_txn *t = (struct spool_txn *)((char *)it - offsetof(struct spool_txn, flush));
+	struct spool *sp = t->sp;
+	int r, err;
+
+	pthread_mutex_lock(&sp->listing_mu);
+	r = rename_noreplace(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name);
+	err = errno;
+	if (r == 0 && sp->is_listing) {
+		if (sp->ncommitted == sp->committed_cap) {
+			sp->committed_cap = sp->committed_cap ? 2 * sp->committed_cap : 256;
+			sp->committed = xrealloc(sp->committed,
+			    sp->committed_cap * sizeof(*sp->committed));
+		}
+		memcpy(sp->committed[sp->ncommitted++], t->qid, QID_LEN + 1);
+	}
+	pthread_mutex_unlock(&sp->listing_mu);
+	if (r == 0)
+		return 0;
+	if (err == EEXIST)
+		log_note(LOG_ERR, t->qid, "cannot commit %s/incoming/%s: %s/queue/%s exists already "
+		    "(a clock set back?); the queued file is kept, the new message refused for now",
+		    sp->dir, t->qid, sp->dir, t->qid);
+	errno = err;
+	return -1;
+}
+
+void
+spool_listing_begin(struct spool *sp)
+{
+	pthread_mutex_lock(&sp->listing_mu);
+	sp->is_listing = 1;
+	sp->ncommitted = 0;
+	pthread_mutex_unlock(&sp->listing_mu);
+}
+
+void
+spool_listing_end(struct spool *sp, char (**ids_out)[QID_LEN + 1], size_t *n_out)
+{
+	pthread_mutex_lock(&sp->listing_mu);
+	sp->is_listing = 0;
+	*ids_out = sp->committed;
+	*n_out = sp->ncommitted;
+	sp->committed = NULL;
+	sp->ncommitted = sp->committed_cap = 0;
+	pthread_mutex_unlock(&sp->listing_mu);
+}
+
+/*
  * Flusher thread: t's file is in queue/ and durable, or failed. A failed
  * file was never acknowledged and must not be delivered later: remove it
  * under whichever name it has.
@@ -437,8 +497,9 @@ txn_flushed(struct flush_item *it)
 	if (it->err != 0) {
 		t->err = it->err;
 		t->result = spool_result_of(it->err);
-		log_note(LOG_ERR, t->qid, "cannot make %s/%s/%s durable: %s", sp->dir,
-		    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
+		if (it->err != EEXIST)	/* txn_rename said why */
+			log_note(LOG_ERR, t->qid, "cannot make %s/%s/%s durable: %s", sp->dir,
+			    it->is_renamed ? "queue" : "incoming", t->qid, strerror(it->err));
 		if (unlinkat(it->is_renamed ? sp->queue_fd : sp->incoming_fd, t->qid, 0) == -1 &&
 		    errno != ENOENT)
 			log_note(LOG_ERR, t->qid, "cannot remove the unacknowledged %s/%s/%s: %m", sp->dir,
@@ -472,7 +533,7 @@ txn_to_flusher(struct work *w)
 	t->flush = (struct flush_item){
 		.from_dirfd = t->sp->incoming_fd, .from_name = t->qid,
 		.to_dirfd = t->sp->queue_fd, .to_name = t->qid, .done = txn_flushed,
-		.is_name_first = 1,
+		.rename = txn_rename, .is_name_first = 1,
 	};
 	flusher_submit(t->sp->fl, &t->flush);
 }

@@ -223,21 +223,23 @@ void spool_txn_set_held(struct spool_txn *t);
 /* ---- recovery and delivery (worker threads, or start-up) ---- */
 
 /*
- * At start, in two steps (recover.c). spool_recovery_new() removes
- * everything in incoming/, lists queue/ (moving names that are no queue id
- * to corrupt/) and makes gen continue after every id there; NULL with errno
- * if queue/ cannot be read. spool_recovery_start() then checks the files a
- * batch at a time on wq's threads, moves bad ones to corrupt/ (with a log
- * line), removes those with no recipient left, and calls found(ctx, m) on
- * the loop thread for every other (the callee takes m), in queue id order;
- * finished(ctx, count) once all are read. spool_recovery_stop() reads no
- * further batch (the rest stay queued for the next start); free once
- * spool_recovery_busy() says no batch is out.
+ * At start (recover.c). spool_recovery_new() removes everything in
+ * incoming/ and opens queue/; NULL with errno if it cannot be read. From
+ * then on, until its listing is over, the ids committed into queue/ are
+ * kept apart, so call it before anything can commit. spool_recovery_start()
+ * then, on wq's threads, lists queue/ (moving names that are no queue id to
+ * corrupt/, making gen continue after every id there as it finds it, and
+ * leaving out what was committed meanwhile), then checks the files in
+ * batches, two at a time, moves bad ones to corrupt/ (with a log line),
+ * removes those with no recipient left, and calls found(ctx, m) on the loop
+ * thread for every other (the callee takes m), in queue id order;
+ * finished(ctx, count) once all are read (an empty queue too).
+ * spool_recovery_stop()
+ * reads no further batch (the rest stay queued for the next start); free
+ * once spool_recovery_busy() says no job is out.
  */
 struct spool_recovery;
 struct spool_recovery *spool_recovery_new(struct spool *sp, struct qid_gen *gen);
-/* The number of files listed in queue/. */
-size_t spool_recovery_total(const struct spool_recovery *r);
 void spool_recovery_start(struct spool_recovery *r, struct workq *wq,
     void (*found)(void *ctx, struct spool_msg *m), void (*finished)(void *ctx, long count),
     void *ctx);

@@ -4,6 +4,7 @@
 #ifndef STERNA_SPOOL_SPOOL_INT_H
 #define STERNA_SPOOL_SPOOL_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "spool/record.h"
@@ -27,6 +28,8 @@ struct flush_item {
 	/* flusher thread, optional: the file is durable; runs before any done() of the batch */
 	void (*durable)(struct flush_item *it);
 	void (*done)(struct flush_item *it);	/* flusher thread, after the batch */
+	/* flusher thread, optional: renames it instead of renameat(2); 0, or -1 with errno */
+	int (*rename)(struct flush_item *it);
 	int is_lazy;		/* nobody waits on the wire: may wait for a batch to ride with */
 	/*
 	 * The file may be renamed before its flush where one syncfs(2) flushes
@@ -52,7 +55,29 @@ struct spool {
 	int is_syncfs_durable;		/* the group commit's syncfs flushes the spool */
 	_Atomic uint64_t free_bytes;
 	_Atomic unsigned ntxns;		/* transactions not freed yet, aborted ones included */
+	/*
+	 * While the recovery lists queue/ (recover.c) the server already
+	 * commits into it: the ids committed meanwhile, which the listing must
+	 * not take for files found at start. Held across each commit's rename,
+	 * so that a name the listing sees is either in committed or was there
+	 * before.
+	 */
+	pthread_mutex_t listing_mu;
+	int is_listing;
+	char (*committed)[QID_LEN + 1];
+	size_t ncommitted, committed_cap;
 };
+
+/*
+ * recover.c: from now until spool_listing_end(), the ids committed into
+ * queue/ are kept (spool.c's commit, under listing_mu).
+ */
+void spool_listing_begin(struct spool *sp);
+/*
+ * Ends the keeping of committed ids; the ids committed since
+ * spool_listing_begin() go to *ids_out (a new array, *n_out of them).
+ */
+void spool_listing_end(struct spool *sp, char (**ids_out)[QID_LEN + 1], size_t *n_out);
 
 struct spool_txn {
 	struct work work;		/* the job in flight, then the commit's completion */

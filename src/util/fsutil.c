@@ -1,6 +1,6 @@
 /*
- * fsutil.c - write_all, pread_all, directory flushes, mkdir -p (durable), and
- * small files read whole.
+ * fsutil.c - write_all, pread_all, renames that never replace a file,
+ * directory flushes, mkdir -p (durable), and small files read whole.
  */
 #include "fsutil.h"
 
@@ -57,6 +57,27 @@ pread_all(int fd, void *p, size_t n, off_t off)
 }
 
 /* Applies flush (fsync or syncfs) to the directory at path: 0, or -1 with errno. */
+int
+rename_noreplace(int from_dirfd, const char *from, int to_dirfd, const char *to)
+{
+	int err;
+
+	if (renameat2(from_dirfd, from, to_dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* ENOSYS: a kernel before 3.15, or a filter that does not know the call */
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	err = errno;
+	if (linkat(from_dirfd, from, to_dirfd, to, 0) == -1) {
+		if (errno != EEXIST)
+			errno = err;	/* no hard links either: the first refusal says why */
+		return -1;
+	}
+	/* the file is under to now, which is what counts */
+	(void)unlinkat(from_dirfd, from, 0);
+	return 0;
+}
+
 static int
 flush_dir_with(const char *path, int (*flush)(int fd))
 {

@@ -14,6 +14,16 @@
 int write_all(int fd, const void *p, size_t n);
 /* Reads up to n bytes at offset off, retrying short reads: the count read, or -1. */
 ssize_t pread_all(int fd, void *p, size_t n, off_t off);
+/*
+ * Renames from (in from_dirfd) to to (in to_dirfd) only if to does not
+ * exist: 0, or -1 with errno, EEXIST when it does (and then neither name
+ * changed). renameat2(RENAME_NOREPLACE) where the file system has it; where
+ * it has not (EINVAL: NFS, many FUSE file systems), a hard link, which fails
+ * on an existing name too, then the removal of from (which stays as a
+ * second name if it cannot be removed). A file system with neither
+ * refuses: -1 with renameat2's EINVAL.
+ */
+int rename_noreplace(int from_dirfd, const char *from, int to_dirfd, const char *to);
 /* fsyncs the directory at path: 0, or -1 with errno. */
 int fsync_dir(const char *path);
 /*

@@ -22,7 +22,10 @@ struct qid_gen {
 
 /* Writes the next id for the time now_us into out (NUL-terminated); any thread. */
 void qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1]);
-/* Makes g continue after the id s (for ids found on disk at start): 0, or -1 if s is no id. */
+/*
+ * Makes g continue after the id s (for ids found on disk, at start or by the
+ * recovery's worker while ids are being taken): 0, or -1 if s is no id.
+ */
 int qid_seen(struct qid_gen *g, const char *s);
 /* 1 if the len bytes at s are a well-formed queue id. */
 int qid_valid(const char *s, size_t len);

@@ -220,10 +220,8 @@ class Sterna:
         self.stop()
         before = len(self.log())
         self.start()
-        # the queue was listed before the ports opened ("reading N queued messages": none
-        # when it was empty); its files are read back after
-        if not re.search(r"reading \d+ queued messages", self.log()[before:]):
-            return
+        # the queue is listed and read back while the daemon serves; the line comes once it
+        # has been, an empty queue too
         deadline = time.monotonic() + 60
         while not re.search(r"queued messages recovered", self.log()[before:]):
             if time.monotonic() > deadline:

@@ -47,10 +47,11 @@ def queue_file(qid, sender, rcpts, content, arrival_us, deferred=None, held=Fals
 
 
 def fill(spool, count, rcpt_domain="never.test", deferred_for_s=86400, held=False,
-         body_bytes=200):
+         body_bytes=200, end_us=None):
     """Writes count deferred messages (one recipient each, at rcpt_domain, next attempt in
     deferred_for_s, a body of body_bytes) into spool/queue/, arrived one millisecond apart
-    ending now. Returns their queue ids in order. The files are written as the spool writes them (complete, then
+    ending at end_us (now by default; later: queued before the clock was set back). Returns
+    their queue ids in order. The files are written as the spool writes them (complete, then
     renamed); the caller restarts the daemon for it to recover them."""
     queue = os.path.join(spool, "queue")
     os.makedirs(queue, exist_ok=True)
@@ -58,7 +59,7 @@ def fill(spool, count, rcpt_domain="never.test", deferred_for_s=86400, held=Fals
     owner = os.stat(spool)
     if os.geteuid() == 0:
         os.chown(queue, owner.st_uid, owner.st_gid)
-    now_us = int(time.time() * 1e6)
+    now_us = int(time.time() * 1e6) if end_us is None else end_us
     next_s = int(time.time()) + deferred_for_s
     body = b"Subject: queued\r\nFrom: a@example.org\r\n\r\n" + b"x" * body_bytes + b"\r\n"
     ids = []

@@ -512,7 +512,7 @@ def test_a_large_queue_is_read_while_mail_is_accepted_and_a_stop_keeps_the_rest(
     s.stop()
     ids = fill(s.spool, 1000, rcpt_domain="never.test")
     s.start()
-    # the ports open once the queue is listed; its files are read meanwhile, oldest first
+    # the ports open first; the queue is listed and its files read meanwhile, oldest first
     s.wait_log(r"spool: reading 1000 queued messages")
     c = s.connect()
     c.dialog(b"EHLO client.test\r\n", 250, b"MAIL FROM:<a@example.org>\r\n", 250,

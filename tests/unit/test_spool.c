@@ -1,0 +1,253 @@
+/*
+ * test_spool.c - the spool's commit never replaces a queued file: a new
+ * message whose queue id is already a file in queue/ (a clock set back)
+ * fails with a temporary error, and the queued file stays byte for byte.
+ * And the recovery at start, which lists queue/ while new messages are
+ * committed into it: it finds the queued files, never the new ones, and
+ * moves the queue id generator past every id it finds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "metrics/metrics.h"
+#include "spool/spool.h"
+#include "util/qid.h"
+#include "util/workq.h"
+
+static char tmpdir[] = "/tmp/sterna-test-spool-XXXXXX";
+
+struct committed {
+	int is_done;
+	enum spool_result r;
+};
+
+static void
+on_commit(void *ctx, enum spool_result r)
+{
+	struct committed *c = ctx;
+
+	c->is_done = 1;
+	c->r = r;
+}
+
+/* The loop's part, done here by hand: the workers' completions until the commit's. */
+static void
+run_until(struct workq *wq, const struct committed *c)
+{
+	for (int i = 0; i < 10000 && !c->is_done; i++) {
+		struct pollfd pfd = { .fd = workq_fd(wq), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 10);
+		workq_run_done(wq);
+	}
+	assert_true(c->is_done);
+}
+
+static void
+write_whole(const char *path, const void *p, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The bytes of the file at path (at most size - 1 of them, NUL-terminated): their count. */
+static size_t
+read_whole(const char *path, char *out, size_t size)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(out, 1, size - 1, fp);
+	out[n] = '\0';
+	assert_int_equal(fclose(fp), 0);
+	return n;
+}
+
+/* The names in dir, but . and .. */
+static int
+count_names(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* A spool in a new tmpdir, with the workers its transactions need. */
+struct fixture {
+	struct metrics *metrics;
+	struct workq *wq;
+	struct spool *sp;
+};
+
+static void
+fixture_open(struct fixture *fx)
+{
+	char err[256];
+
+	assert_non_null(mkdtemp(tmpdir));
+	fx->metrics = metrics_new();
+	fx->wq = workq_new(1);
+	assert_non_null(fx->sp = spool_open(tmpdir, fx->wq, fx->metrics, err, sizeof(err)));
+}
+
+static void
+fixture_close(struct fixture *fx)
+{
+	char cmd[600];
+
+	spool_close(&fx->sp);
+	workq_free(&fx->wq);
+	metrics_free(&fx->metrics);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+}
+
+/* Receives a message under qid, as a session would, to the end of its commit. */
+static enum spool_result
+commit(struct fixture *fx, const char *qid, const char *content)
+{
+	struct spool_msg *env = spool_msg_new();
+	struct committed c = { 0, SPOOL_OK };
+	struct spool_txn *t;
+
+	memcpy(env->qid, qid, QID_LEN + 1);
+	env->sender = strdup("a@example.org");
+	assert_int_equal(spool_msg_add_rcpt(env, "b@example.net", "b@example.net", NULL), 1);
+	t = spool_txn_new(fx->sp, env, NULL, 0);
+	assert_int_equal(spool_txn_write(t, content, strlen(content)), 0);
+	spool_txn_commit(t, on_commit, &c);
+	run_until(fx->wq, &c);
+	spool_msg_free(&env);
+	return c.r;
+}
+
+/* A message committed under the id of a queued file: 451 for it, the file untouched. */
+static void
+test_commit_never_replaces_a_queued_file(void **state)
+{
+	/* what a queued message's file holds, whatever it is: it must come out the same */
+	static const char queued[] = "STERNAQ1 a queued message that no commit may replace\n";
+	struct fixture fx;
+	char path[512], back[256];
+
+	(void)state;
+	fixture_open(&fx);
+	snprintf(path, sizeof(path), "%s/queue/0123456789ABC", tmpdir);
+	write_whole(path, queued, sizeof(queued) - 1);
+
+	/* a temporary failure (451 4.3.0): the client sends it again, under a new id */
+	assert_int_equal(commit(&fx, "0123456789ABC",
+	    "Subject: new\r\n\r\nsent after the clock was set back\r\n"), SPOOL_ERR_IO);
+	assert_int_equal(read_whole(path, back, sizeof(back)), sizeof(queued) - 1);
+	assert_string_equal(back, queued);
+	snprintf(path, sizeof(path), "%s/queue", tmpdir);
+	assert_int_equal(count_names(path), 1);
+	/* and the refused message's own file is gone, as any failed one's */
+	snprintf(path, sizeof(path), "%s/incoming", tmpdir);
+	assert_int_equal(count_names(path), 0);
+	fixture_close(&fx);
+}
+
+/* What the recovery handed over. */
+struct recovered {
+	char qids[8][QID_LEN + 1];
+	size_t n;
+	long count;
+	int is_finished;
+};
+
+static void
+on_found(void *ctx, struct spool_msg *m)
+{
+	struct recovered *rec = ctx;
+
+	assert_true(rec->n < 8);
+	memcpy(rec->qids[rec->n++], m->qid, QID_LEN + 1);
+	spool_msg_free(&m);
+}
+
+static void
+on_finished(void *ctx, long count)
+{
+	struct recovered *rec = ctx;
+
+	rec->is_finished = 1;
+	rec->count = count;
+}
+
+/*
+ * A message committed after the recovery began, before its listing reads
+ * queue/ (as a session can, the ports being open): in queue/ for the
+ * listing to see, and still not taken for a queued one (the scheduler would
+ * have it twice). A queued id from the future (made before the clock was
+ * set back) moves the generator past it.
+ */
+static void
+test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile(void **state)
+{
+	struct qid_gen gen = { 0 };
+	struct recovered rec = { .n = 0 };
+	struct spool_recovery *r;
+	struct fixture fx;
+	char path[512], next[QID_LEN + 1];
+
+	(void)state;
+	fixture_open(&fx);
+	assert_int_equal(commit(&fx, "F000000000000", "Subject: queued\r\n\r\nbefore\r\n"),
+	    SPOOL_OK);
+	assert_non_null(r = spool_recovery_new(fx.sp, &gen));
+	assert_int_equal(commit(&fx, "0000000000B00", "Subject: new\r\n\r\nmeanwhile\r\n"),
+	    SPOOL_OK);
+	spool_recovery_start(r, fx.wq, on_found, on_finished, &rec);
+	for (int i = 0; i < 10000 && !rec.is_finished; i++) {
+		struct pollfd pfd = { .fd = workq_fd(fx.wq), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 10);
+		workq_run_done(fx.wq);
+	}
+	assert_true(rec.is_finished);
+	assert_int_equal(rec.count, 1);
+	assert_int_equal(rec.n, 1);
+	assert_string_equal(rec.qids[0], "F000000000000");
+	snprintf(path, sizeof(path), "%s/queue", tmpdir);
+	assert_int_equal(count_names(path), 2);
+	/* whatever the clock says now, the next id comes after the queued one */
+	qid_next(&gen, 1000000, next);
+	assert_true(strcmp(next, "F000000000000") > 0);
+	spool_recovery_free(&r);
+	fixture_close(&fx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_never_replaces_a_queued_file),
+		cmocka_unit_test(test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
