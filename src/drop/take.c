@@ -80,18 +80,26 @@ static void
 write_reason(struct folder *f, const char *bad_name, const char *qid, const char *from,
     const char *reason)
 {
-	char name[NAME_MAX + 16], text[1024];
-	int fd, n;
+	char name[NAME_MAX + 16], part[NAME_MAX + 16], text[1024];
+	int fd, n, r = -1;
 
 	n = snprintf(name, sizeof(name), "%s.reason", bad_name);
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return;
+	/* written under a dot name, then renamed: whoever reads NAME.reason reads it whole */
+	n = snprintf(part, sizeof(part), ".%s", name);
+	if (n < 0 || (size_t)n >= sizeof(part))
+		return;
 	n = snprintf(text, sizeof(text), "%s\nfile: %s\nqueue id: %s\n", reason, from, qid);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		n = (int)strlen(text);
-	fd = openat(f->bad_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1 || write_all(fd, text, (size_t)n) == -1)
+	fd = openat(f->bad_fd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd != -1 && write_all(fd, text, (size_t)n) == 0)
+		r = renameat(f->bad_fd, part, f->bad_fd, name);
+	if (r == -1) {
 		log_err("%s: %s/%s: %s", f->k->entrance, f->bad, name, strerror(errno));
+		(void)unlinkat(f->bad_fd, part, 0);
+	}
 	if (fd != -1)
 		close(fd);
 }
