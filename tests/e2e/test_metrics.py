@@ -148,7 +148,9 @@ def test_counters_move_by_what_was_sent(api_factory):  # noqa: F811
     assert v(after, "sterna_spool_flush_files_sum") == 10
     assert v(after, "sterna_spool_flush_files_bucket", le="+Inf") == \
         v(after, "sterna_spool_flush_files_count") == v(after, "sterna_spool_flush_seconds_count")
-    assert 1 <= v(after, "sterna_spool_flush_files_count") <= 10
+    # a flush each, at most: a Maildir copy's data may be flushed in a batch of its own, which
+    # counts no file (the copy is done once its rename is flushed, in the next batch)
+    assert 1 <= v(after, "sterna_spool_flush_files_count") <= 10 + 4
     assert v(after, "sterna_received_bytes_total", entrance="api") > 0
     assert v(after, "sterna_queue_messages", state="deferred") == 1
     assert v(after, "sterna_queue_oldest_seconds") >= 0
