@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
@@ -54,15 +56,27 @@ empty_incoming(struct spool *sp)
 	closedir(d);
 }
 
+/*
+ * Moves queue/name to corrupt/, keeping what corrupt/ holds: under name.1,
+ * name.2, ... when an earlier file has the name (a stray name found twice,
+ * or an id used again after the clock was set back). Kept for a person to
+ * look at, so no file there is ever replaced.
+ */
 static void
 quarantine(struct spool *sp, const char *name, const char *why)
 {
-	char file[LOG_QUOTE_MAX + 8], q[LOG_QUOTE_SIZE], w[LOG_TEXT_SIZE];
+	char file[LOG_QUOTE_MAX + 8], q[LOG_QUOTE_SIZE], w[LOG_TEXT_SIZE], to[NAME_MAX + 1];
+	int r;
 
 	snprintf(file, sizeof(file), "queue/%s", name);
 	log_event(LOG_ERR, "-", "corrupt", "file=%s reason=%s", log_quote_str(file, q),
 	    log_quote_text(why, w));
-	if (renameat(sp->queue_fd, name, sp->corrupt_fd, name) == -1)
+	r = rename_noreplace(sp->queue_fd, name, sp->corrupt_fd, name);
+	for (unsigned n = 1; r == -1 && errno == EEXIST && n < 1000; n++) {
+		snprintf(to, sizeof(to), "%.240s.%u", name, n);
+		r = rename_noreplace(sp->queue_fd, name, sp->corrupt_fd, to);
+	}
+	if (r == -1)
 		log_err("spool: cannot move queue/%s to corrupt/: %s", name, strerror(errno));
 }
 

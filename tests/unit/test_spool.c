@@ -4,7 +4,8 @@
  * fails with a temporary error, and the queued file stays byte for byte.
  * And the recovery at start, which lists queue/ while new messages are
  * committed into it: it finds the queued files, never the new ones, and
- * moves the queue id generator past every id it finds.
+ * moves the queue id generator past every id it finds; what it moves to
+ * corrupt/ never replaces a file there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,12 +242,57 @@ test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile(void **state)
 	fixture_close(&fx);
 }
 
+/*
+ * A file in queue/ that is no queue message goes to corrupt/ under its
+ * name; a second one of the same name, found at a later start, beside it
+ * (name.1): the first is kept as it was.
+ */
+static void
+test_quarantine_never_replaces_what_corrupt_holds(void **state)
+{
+	static const char first[] = "the first stray file\n", second[] = "the second one\n";
+	struct qid_gen gen = { 0 };
+	struct fixture fx;
+	char path[512], back[256];
+
+	(void)state;
+	fixture_open(&fx);
+	for (int round = 0; round < 2; round++) {
+		struct recovered rec = { .n = 0 };
+		struct spool_recovery *r;
+
+		snprintf(path, sizeof(path), "%s/queue/stray", tmpdir);
+		write_whole(path, round == 0 ? first : second, strlen(round == 0 ? first : second));
+		assert_non_null(r = spool_recovery_new(fx.sp, &gen));
+		spool_recovery_start(r, fx.wq, on_found, on_finished, &rec);
+		for (int i = 0; i < 10000 && !rec.is_finished; i++) {
+			struct pollfd pfd = { .fd = workq_fd(fx.wq), .events = POLLIN };
+
+			(void)poll(&pfd, 1, 10);
+			workq_run_done(fx.wq);
+		}
+		assert_true(rec.is_finished);
+		assert_int_equal(rec.count, 0);
+		spool_recovery_free(&r);
+	}
+	snprintf(path, sizeof(path), "%s/corrupt/stray", tmpdir);
+	read_whole(path, back, sizeof(back));
+	assert_string_equal(back, first);
+	snprintf(path, sizeof(path), "%s/corrupt/stray.1", tmpdir);
+	read_whole(path, back, sizeof(back));
+	assert_string_equal(back, second);
+	snprintf(path, sizeof(path), "%s/queue", tmpdir);
+	assert_int_equal(count_names(path), 0);
+	fixture_close(&fx);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commit_never_replaces_a_queued_file),
 		cmocka_unit_test(test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile),
+		cmocka_unit_test(test_quarantine_never_replaces_what_corrupt_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
