@@ -325,6 +325,34 @@ spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks
 	return mark_with(sp, qid, marks, n, FLUSH_GROUP);
 }
 
+void
+spool_msgs_mark(struct spool *sp, struct spool_mark_set *sets, size_t n)
+{
+	const char **names = xcalloc(n, sizeof(*names));
+	size_t *which = xcalloc(n, sizeof(*which)), nnames = 0;
+	int *errs = xcalloc(n, sizeof(*errs));
+
+	/* every file's records first; then one wait, for the one flush that covers them all */
+	for (size_t k = 0; k < n; k++) {
+		sets[k].err = 0;
+		if (sets[k].n == 0)
+			continue;
+		if (mark_with(sp, sets[k].qid, sets[k].marks, sets[k].n, FLUSH_NONE) == -1) {
+			sets[k].err = errno;
+			continue;
+		}
+		names[nnames] = sets[k].qid;
+		which[nnames++] = k;
+	}
+	if (nnames > 0)
+		flusher_sync_wait_many(sp->fl, sp->queue_fd, names, nnames, errs);
+	for (size_t k = 0; k < nnames; k++)
+		sets[which[k]].err = errs[k];
+	free(names);
+	free(which);
+	free(errs);
+}
+
 int
 spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid)
 {

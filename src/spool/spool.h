@@ -301,6 +301,20 @@ struct spool_mark {
  * for the flush). 0, or -1 with errno (then any of them may be lost).
  */
 int spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n);
+/* One message's marks, for spool_msgs_mark(). */
+struct spool_mark_set {
+	const char *qid;
+	const struct spool_mark *marks;	/* borrowed */
+	size_t n;
+	int err;			/* out: 0, or the errno (then any of them may be lost) */
+};
+/*
+ * spool_msg_mark() for n messages at once: each one's records written, then
+ * one wait for the group commit that makes them all durable, where a
+ * spool_msg_mark() each would wait for one flush after another. For many
+ * messages deferred together (a destination found down). Worker threads only.
+ */
+void spool_msgs_mark(struct spool *sp, struct spool_mark_set *sets, size_t n);
 /*
  * Durably records that an operator (uid) put qid on hold (is_held 1) or
  * released it (0): an H record, so a held message stays held across a
