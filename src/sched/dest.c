@@ -344,12 +344,29 @@ make_room(struct sched *s, struct dest *d)
 	smtp_out_quit(oc->c);
 }
 
+/*
+ * How many of d's connections may wait for their greeting at once: as many
+ * as it has ready, and at least one (a slow start, as TCP's: 1, 2, 4, ...
+ * each time those greet). A destination that does not answer thus holds
+ * one connection slot while its connect or greeting timeout runs, not
+ * queue.max_connections_per_destination of them: with few slots left over
+ * all destinations, a dead one would otherwise keep the live ones waiting.
+ */
+static unsigned
+opening_allowed(const struct dest *d)
+{
+	unsigned ready = d->nconns - d->nopening;
+
+	return ready > 0 ? ready : 1;
+}
+
 /* d has mail for another connection, and its own limits allow one. */
 static int
 wants_conn(struct dest *d)
 {
-	return d->nqueued > d->nopening && d->nconns < health_conns_allowed(&d->health,
-	    sched_now_s(), d->s->cfg->max_connections_per_dest) && rate_allows(d);
+	return d->nqueued > d->nopening && d->nopening < opening_allowed(d) &&
+	    d->nconns < health_conns_allowed(&d->health, sched_now_s(),
+	    d->s->cfg->max_connections_per_dest) && rate_allows(d);
 }
 
 static void
@@ -413,7 +430,9 @@ conn_ready(void *ctx, struct smtp_out *c)
 	struct sched *s = d->s;
 	struct timeval idle = { s->cfg->connection_idle_ms / 1000,
 		(s->cfg->connection_idle_ms % 1000) * 1000 };
-	if (!oc->is_ready) {
+	int is_first = !oc->is_ready;
+
+	if (is_first) {
 		oc->is_ready = 1;
 		d->nopening--;
 		if (s->fig.tls != NULL && smtp_out_tls_version(c) != NULL) {
@@ -426,16 +445,17 @@ conn_ready(void *ctx, struct smtp_out *c)
 	}
 	if (s->is_stopping || smtp_out_messages(c) >= s->cfg->max_messages_per_connection) {
 		smtp_out_quit(c);
-		return;
-	}
-	if (d->nqueued > 0 && rate_allows(d) && give_job(oc))
-		return;
-	if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
+	} else if (d->nqueued > 0 && rate_allows(d) && give_job(oc)) {
+		;	/* sending */
+	} else if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
 		/* every slot is taken: one kept idle could keep another destination waiting */
 		smtp_out_quit(c);
-		return;
+	} else {
+		idle_start(oc, &idle);
 	}
-	idle_start(oc, &idle);
+	/* the destination answers: the slow start lets it open more (opening_allowed) */
+	if (is_first)
+		dest_kick(d);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "sched/sched_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,44 +393,79 @@ record(struct job *j)
 
 /*
  * Many jobs recorded together: a destination found down defers every
- * message queued for it at once. Each one's records are written, then one
- * wait covers them all (spool_msgs_mark), so the batch holds one worker for
- * one group commit; a record step each would hold both workers for a flush
- * after another, and every other destination's record steps (the removal
- * of what they delivered) would wait behind them.
+ * message queued for it at once. One worker item writes each one's
+ * records, and all of them join one group commit (spool_msgs_mark_then);
+ * no worker waits for it: once it is done, a second item logs and builds
+ * the notices (record_after), and the loop takes the jobs back. A record
+ * step each would hold both workers for a flush after another (and a
+ * flush can take seconds when the disk is busy), while every other
+ * destination's record steps (the removal of what they delivered, which
+ * waits for no flush) queued behind them.
  */
 struct record_batch {
-	struct work work;		/* first */
+	struct work work;		/* first: the writing, then (after) the rest */
+	struct work after;
 	struct sched *s;
-	size_t n;
+	size_t n, nsets;
 	struct job *jobs[RECORD_BATCH_MAX];
+	struct record_plan plans[RECORD_BATCH_MAX];
+	int is_planned[RECORD_BATCH_MAX];
+	struct spool_mark_set sets[RECORD_BATCH_MAX];
 };
+
+/* Flush thread: the batch's records are durable (or failed); the rest goes to a worker. */
+static void
+record_batch_flushed(void *ctx)
+{
+	struct record_batch *b = ctx;
+
+	workq_submit(b->s->wq, &b->after);
+}
+
+/*
+ * Worker, the last it does with b (its then(): the worker touches b no
+ * more): the records are written and go to the flush, at whose end b may
+ * be done and freed before this returns.
+ */
+static void
+record_batch_write(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)w;
+
+	spool_msgs_mark_then(b->s->sp, b->sets, b->nsets, record_batch_flushed, b);
+}
 
 static void
 record_batch_run(struct work *w)
 {
 	struct record_batch *b = (struct record_batch *)w;
-	struct record_plan plans[RECORD_BATCH_MAX];
-	struct spool_mark_set sets[RECORD_BATCH_MAX];
-	int is_planned[RECORD_BATCH_MAX];
-	size_t nsets = 0;
 
 	for (size_t k = 0; k < b->n; k++) {
 		struct job *j = b->jobs[k];
 
-		if (!(is_planned[k] = record_plan(j, &plans[k])))
-			continue;
-		sets[nsets++] = (struct spool_mark_set){ .qid = j->q->m->qid,
-			.marks = plans[k].marks, .n = plans[k].nmarks };
+		b->is_planned[k] = record_plan(j, &b->plans[k]);
+		if (b->is_planned[k])
+			b->sets[b->nsets++] = (struct spool_mark_set){ .qid = j->q->m->qid,
+				.marks = b->plans[k].marks, .n = b->plans[k].nmarks };
 	}
-	spool_msgs_mark(b->s->sp, sets, nsets);
+	/* no done() for this item: the flush's end submits b->after, whose done() is the batch's */
+	w->then = record_batch_write;
+}
+
+static void
+record_batch_after(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)((char *)w -
+	    offsetof(struct record_batch, after));
+
 	for (size_t k = 0, set = 0; k < b->n; k++) {
-		if (!is_planned[k])
+		if (!b->is_planned[k])
 			continue;
-		if (sets[set].err != 0)
-			marks_lost(b->jobs[k], plans[k].marks, plans[k].nmarks, sets[set].err);
+		if (b->sets[set].err != 0)
+			marks_lost(b->jobs[k], b->plans[k].marks, b->plans[k].nmarks,
+			    b->sets[set].err);
 		set++;
-		record_after(b->jobs[k], &plans[k]);
+		record_after(b->jobs[k], &b->plans[k]);
 	}
 }
 
@@ -438,7 +474,8 @@ static void record_finish(struct job *j);
 static void
 record_batch_done(struct work *w)
 {
-	struct record_batch *b = (struct record_batch *)w;
+	struct record_batch *b = (struct record_batch *)((char *)w -
+	    offsetof(struct record_batch, after));
 
 	b->s->inflight_work--;
 	for (size_t k = 0; k < b->n; k++)
@@ -458,7 +495,8 @@ record_submit_many(struct sched *s, struct job **jobs, size_t n)
 		jobs += b->n;
 		n -= b->n;
 		b->work.run = record_batch_run;
-		b->work.done = record_batch_done;
+		b->after.run = record_batch_after;
+		b->after.done = record_batch_done;
 		s->inflight_work++;
 		workq_submit(s->wq, &b->work);
 	}

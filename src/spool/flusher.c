@@ -555,32 +555,6 @@ flusher_sync_wait(struct flusher *f, int dirfd, const char *name)
 	return flusher_rename_wait(f, dirfd, name, -1, NULL, NULL, NULL, &is_renamed);
 }
 
-void
-flusher_sync_wait_many(struct flusher *f, int dirfd, const char *const *names, size_t n,
-    int *errs_out)
-{
-	struct flush_wait *w = xcalloc(n, sizeof(*w));
-
-	/* all submitted before any is waited for: they ride one batch, one flush */
-	for (size_t k = 0; k < n; k++) {
-		w[k].it = (struct flush_item){ .from_dirfd = dirfd, .from_name = names[k],
-			.to_dirfd = -1, .done = wait_done, .is_lazy = 1 };
-		pthread_mutex_init(&w[k].mu, NULL);
-		pthread_cond_init(&w[k].cv, NULL);
-		flusher_submit(f, &w[k].it);
-	}
-	for (size_t k = 0; k < n; k++) {
-		pthread_mutex_lock(&w[k].mu);
-		while (!w[k].is_done)
-			pthread_cond_wait(&w[k].cv, &w[k].mu);
-		pthread_mutex_unlock(&w[k].mu);
-		pthread_cond_destroy(&w[k].cv);
-		pthread_mutex_destroy(&w[k].mu);
-		errs_out[k] = w[k].it.err;
-	}
-	free(w);
-}
-
 int
 flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int to_dirfd,
     const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed)

@@ -136,12 +136,6 @@ int flusher_rename_wait(struct flusher *f, int from_dirfd, const char *from, int
     const char *to, void (*durable)(void *ctx), void *ctx, int *is_renamed);
 /* The same for a file that stays where it is (to_name NULL): 0, or -1 with errno. */
 int flusher_sync_wait(struct flusher *f, int dirfd, const char *name);
-/*
- * The same for the n files names[] (borrowed) at once: all join one batch,
- * so they share one flush. errs_out[k]: 0, or the errno of names[k]'s.
- */
-void flusher_sync_wait_many(struct flusher *f, int dirfd, const char *const *names, size_t n,
-    int *errs_out);
 
 /* reader.c: records from a file, one at a time. */
 struct rec_reader {
