@@ -63,6 +63,7 @@ struct dest {
 	uint64_t last_used_s;
 	struct event *rate_ev;
 	struct dest_health health;	/* down after a failed connection: no flood of new ones */
+	struct event *defer_ev;		/* down: defers the queued jobs on the next turn */
 	char down_why[SMTPC_TEXT + 160];	/* why it went down, for the messages it defers */
 	struct dest *next;
 };
@@ -79,21 +80,53 @@ kick_all(struct sched *s)
 			dest_kick(d);
 }
 
-/* Fails every queued job of d with kind and the reason (a dead or unknown destination). */
+/*
+ * Fails every queued job of d with kind and the reason (a dead or unknown
+ * destination), recorded in batches (record_submit_many): a destination
+ * that goes down with a thousand messages queued costs a few group commits,
+ * not a thousand one after another on the workers that every other
+ * destination's record steps need too.
+ */
 static void
 dest_fail_queued(struct dest *d, enum outcome_kind kind, int code, const char *status,
     const char *why)
 {
-	struct job *j;
+	struct job *j, **jobs;
+	size_t n = 0;
 
+	if (d->nqueued == 0)
+		return;
+	jobs = xcalloc(d->nqueued, sizeof(*jobs));
 	while ((j = d->qhead) != NULL) {
 		d->qhead = j->next;
 		d->nqueued--;
 		j->next = NULL;
 		job_fail_all(j, kind, code, status, why);
-		sched_submit(d->s, j, record_run, record_done);
+		jobs[n++] = j;
 	}
 	d->qtail = NULL;
+	record_submit_many(d->s, jobs, n);
+	free(jobs);
+}
+
+/*
+ * d is down and has messages queued: they are deferred on the next turn of
+ * the loop, together with every other that comes due for d in this turn
+ * (a heap's worth of due messages, a batch of recovered ones), rather than
+ * one record step (and one flush) each as they come.
+ */
+static void
+on_defer_queued(evutil_socket_t fd, short what, void *arg)
+{
+	struct dest *d = arg;
+
+	(void)fd, (void)what;
+	if (d->s->is_stopping)
+		return;
+	if (health_conns_allowed(&d->health, sched_now_s(), 1) == 0)
+		dest_fail_queued(d, OUT_TEMP, 0, "4.4.1", d->down_why);
+	else
+		dest_kick(d);	/* its down time ended meanwhile, or a flush */
 }
 
 /*
@@ -311,12 +344,29 @@ make_room(struct sched *s, struct dest *d)
 	smtp_out_quit(oc->c);
 }
 
+/*
+ * How many of d's connections may wait for their greeting at once: as many
+ * as it has ready, and at least one (a slow start, as TCP's: 1, 2, 4, ...
+ * each time those greet). A destination that does not answer thus holds
+ * one connection slot while its connect or greeting timeout runs, not
+ * queue.max_connections_per_destination of them: with few slots left over
+ * all destinations, a dead one would otherwise keep the live ones waiting.
+ */
+static unsigned
+opening_allowed(const struct dest *d)
+{
+	unsigned ready = d->nconns - d->nopening;
+
+	return ready > 0 ? ready : 1;
+}
+
 /* d has mail for another connection, and its own limits allow one. */
 static int
 wants_conn(struct dest *d)
 {
-	return d->nqueued > d->nopening && d->nconns < health_conns_allowed(&d->health,
-	    sched_now_s(), d->s->cfg->max_connections_per_dest) && rate_allows(d);
+	return d->nqueued > d->nopening && d->nopening < opening_allowed(d) &&
+	    d->nconns < health_conns_allowed(&d->health, sched_now_s(),
+	    d->s->cfg->max_connections_per_dest) && rate_allows(d);
 }
 
 static void
@@ -330,7 +380,7 @@ dest_kick(struct dest *d)
 	if (health_conns_allowed(&d->health, sched_now_s(), 1) == 0) {
 		/* down: its messages wait for their next try, with no connection now */
 		if (d->nqueued > 0)
-			dest_fail_queued(d, OUT_TEMP, 0, "4.4.1", d->down_why);
+			event_active(d->defer_ev, EV_TIMEOUT, 0);
 		return;
 	}
 	/* idle connections first: reuse is cheaper than a new one */
@@ -380,8 +430,9 @@ conn_ready(void *ctx, struct smtp_out *c)
 	struct sched *s = d->s;
 	struct timeval idle = { s->cfg->connection_idle_ms / 1000,
 		(s->cfg->connection_idle_ms % 1000) * 1000 };
+	int is_first = !oc->is_ready;
 
-	if (!oc->is_ready) {
+	if (is_first) {
 		oc->is_ready = 1;
 		d->nopening--;
 		if (s->fig.tls != NULL && smtp_out_tls_version(c) != NULL) {
@@ -394,16 +445,17 @@ conn_ready(void *ctx, struct smtp_out *c)
 	}
 	if (s->is_stopping || smtp_out_messages(c) >= s->cfg->max_messages_per_connection) {
 		smtp_out_quit(c);
-		return;
-	}
-	if (d->nqueued > 0 && rate_allows(d) && give_job(oc))
-		return;
-	if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
+	} else if (d->nqueued > 0 && rate_allows(d) && give_job(oc)) {
+		;	/* sending */
+	} else if (s->cfg->connection_idle_ms == 0 || s->nconns >= s->cfg->max_connections) {
 		/* every slot is taken: one kept idle could keep another destination waiting */
 		smtp_out_quit(c);
-		return;
+	} else {
+		idle_start(oc, &idle);
 	}
-	idle_start(oc, &idle);
+	/* the destination answers: the slow start lets it open more (opening_allowed) */
+	if (is_first)
+		dest_kick(d);
 }
 
 static void
@@ -530,6 +582,7 @@ dest_for(struct sched *s, const struct target *t)
 	}
 	d->cconf.source_address = d->t.source;
 	d->rate_ev = evtimer_new(s->base, on_rate, d);
+	d->defer_ev = event_new(s->base, -1, 0, on_defer_queued, d);
 	d->next = s->dests;
 	s->dests = d;
 	return d;
@@ -657,6 +710,7 @@ dests_sweep(struct sched *s, int is_all)
 		*pp = d->next;
 		dns_result_free(&d->res);
 		event_free(d->rate_ev);
+		event_free(d->defer_ev);
 		config_free(&d->cfg);
 		free(d);
 	}

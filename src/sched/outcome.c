@@ -10,6 +10,7 @@
 #include "sched/sched_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,20 +191,13 @@ deleted_emit(const struct qmsg *q)
 	}
 }
 
-/*
- * Worker: writes a record step's marks at once (one write, one shared
- * flush), and says of each that it could not be recorded if so.
- */
+/* Worker: says of each of a record step's marks that it could not be recorded (err). */
 static void
-write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
+marks_lost(const struct job *j, const struct spool_mark *marks, size_t n, int err)
 {
 	const struct spool_msg *m = j->q->m;
 	char rid[QID_LEN + 24];
-	int err;
 
-	if (n == 0 || spool_msg_mark(j->s->sp, m->qid, marks, n) == 0)
-		return;
-	err = errno;
 	for (size_t k = 0; k < n; k++) {
 		rid_of(m, marks[k].i, rid, sizeof(rid));
 		if (!marks[k].is_done)
@@ -214,6 +208,18 @@ write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
 		else
 			log_note(LOG_ERR, rid, "cannot record the failure: %s", strerror(err));
 	}
+}
+
+/*
+ * Worker: writes a record step's marks at once (one write, one shared
+ * flush), and says of each that it could not be recorded if so.
+ */
+static void
+write_marks(const struct job *j, const struct spool_mark *marks, size_t n)
+{
+	if (n == 0 || spool_msg_mark(j->s->sp, j->q->m->qid, marks, n) == 0)
+		return;
+	marks_lost(j, marks, n, errno);
 }
 
 /*
@@ -250,29 +256,38 @@ log_outcomes(const struct job *j, const char *to, uint64_t now)
 	}
 }
 
-/* Worker: D and T records, lifetime, and the notices' bytes. */
-void
-record(struct job *j)
+/* What a record step writes, worked out before it is written (record_plan). */
+struct record_plan {
+	struct spool_mark *marks;
+	size_t nmarks;
+	const char *to;			/* who a notice goes to, NULL for nobody */
+	uint64_t now;
+	int any_perm, any_delay, is_all_ok;
+};
+
+/*
+ * Worker: the first half of a record step: lifetime, and the D and T
+ * records to write into p. Returns 0 when the queue file is gone (nothing
+ * to record), else 1; record_after() follows once the records are written.
+ */
+static int
+record_plan(struct job *j, struct record_plan *p)
 {
 	struct sched *s = j->s;
 	const struct config *cfg = j->cfg;	/* a worker: the job's generation, not s's */
 	const struct spool_msg *m = j->q->m;
 	uint64_t now = sched_now_s(), arrival = m->arrival_us / 1000000u;
-	int any_perm = 0, any_delay = 0;
-	const char *to = notice_to(cfg, m);
-	int is_all_ok = j->is_whole;
-	struct spool_mark *marks;
-	size_t nmarks = 0;
 
+	*p = (struct record_plan){ .to = notice_to(cfg, m), .now = now, .is_all_ok = j->is_whole };
 	if (spool_has(s->sp, m->qid) == 0) {
 		/* removed by hand while it was out: nothing to record, nobody to tell */
 		j->is_gone = 1;
-		return;
+		return 0;
 	}
 
 	for (size_t k = 0; k < j->n; k++)
-		is_all_ok &= j->out[k].kind == OUT_OK;
-	marks = xcalloc(j->n, sizeof(*marks));
+		p->is_all_ok &= j->out[k].kind == OUT_OK;
+	p->marks = xcalloc(j->n, sizeof(*p->marks));
 	for (size_t k = 0; k < j->n; k++) {
 		struct outcome *o = &j->out[k];
 		const struct spool_rcpt *r = &m->rcpts[o->i];
@@ -288,8 +303,8 @@ record(struct job *j)
 			 * cost a flush each, and a crash before the removal is durable can only
 			 * deliver again, never lose.
 			 */
-			if (!is_all_ok && j->agent != &agent_maildir)
-				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+			if (!p->is_all_ok && j->agent != &agent_maildir)
+				p->marks[p->nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
 				    .status = o->status };
 			o->is_recorded = o->is_done = 1;
 			continue;
@@ -315,29 +330,39 @@ record(struct job *j)
 			delay = backoff_delay_s(o->attempts, cfg->retry_min_s, cfg->retry_max_s);
 			o->next_try_s = now + delay;
 			o->is_recorded = 1;
-			marks[nmarks++] = (struct spool_mark){ .i = o->i, .attempts = o->attempts,
+			p->marks[p->nmarks++] = (struct spool_mark){ .i = o->i, .attempts = o->attempts,
 			    .next_try_s = o->next_try_s, .reason = o->text };
 			if (cfg->delay_notice_s > 0 && now >= arrival + cfg->delay_notice_s &&
 			    prev < arrival + cfg->delay_notice_s && m->sender[0] != '\0') {
 				o->is_delay_notice = 1;
-				any_delay = 1;
+				p->any_delay = 1;
 			}
 			continue;
 		}
 		if (o->kind == OUT_PERM) {
-			any_perm = 1;
-			if (to == NULL) {
+			p->any_perm = 1;
+			if (p->to == NULL) {
 				/* RFC 5321 4.5.5: no notice about a notice; the log says it all */
-				marks[nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
+				p->marks[p->nmarks++] = (struct spool_mark){ .i = o->i, .is_done = 1,
 				    .status = o->status };
 				o->is_recorded = o->is_done = 1;
 			}
 		}
 	}
-	write_marks(j, marks, nmarks);
-	free(marks);
-	log_outcomes(j, to, now);
-	if (is_all_ok) {
+	return 1;
+}
+
+/* Worker: the second half, once p's records are written: log lines, removal, notices. */
+static void
+record_after(struct job *j, struct record_plan *p)
+{
+	struct sched *s = j->s;
+	const struct spool_msg *m = j->q->m;
+
+	free(p->marks);
+	p->marks = NULL;
+	log_outcomes(j, p->to, p->now);
+	if (p->is_all_ok) {
 		if (q_remove_file(s, m) == -1) {
 			log_note(LOG_ERR, m->qid, "cannot remove from the queue: %s",
 			    strerror(errno));
@@ -346,12 +371,135 @@ record(struct job *j)
 			log_ev_removed(m->qid, "delivered");
 		}
 	}
-	if (any_perm && to != NULL) {
-		build_notice(j, 0, to, &j->dsn);
+	if (p->any_perm && p->to != NULL) {
+		build_notice(j, 0, p->to, &j->dsn);
 		j->has_perm_unmarked = 1;
 	}
-	if (any_delay)
+	if (p->any_delay)
 		build_notice(j, 1, m->sender, &j->delay_dsn);
+}
+
+/* Worker: D and T records, lifetime, and the notices' bytes. */
+void
+record(struct job *j)
+{
+	struct record_plan p;
+
+	if (!record_plan(j, &p))
+		return;
+	write_marks(j, p.marks, p.nmarks);
+	record_after(j, &p);
+}
+
+/*
+ * Many jobs recorded together: a destination found down defers every
+ * message queued for it at once. One worker item writes each one's
+ * records, and all of them join one group commit (spool_msgs_mark_then);
+ * no worker waits for it: once it is done, a second item logs and builds
+ * the notices (record_after), and the loop takes the jobs back. A record
+ * step each would hold both workers for a flush after another (and a
+ * flush can take seconds when the disk is busy), while every other
+ * destination's record steps (the removal of what they delivered, which
+ * waits for no flush) queued behind them.
+ */
+struct record_batch {
+	struct work work;		/* first: the writing, then (after) the rest */
+	struct work after;
+	struct sched *s;
+	size_t n, nsets;
+	struct job *jobs[RECORD_BATCH_MAX];
+	struct record_plan plans[RECORD_BATCH_MAX];
+	int is_planned[RECORD_BATCH_MAX];
+	struct spool_mark_set sets[RECORD_BATCH_MAX];
+};
+
+/* Flush thread: the batch's records are durable (or failed); the rest goes to a worker. */
+static void
+record_batch_flushed(void *ctx)
+{
+	struct record_batch *b = ctx;
+
+	workq_submit(b->s->wq, &b->after);
+}
+
+/*
+ * Worker, the last it does with b (its then(): the worker touches b no
+ * more): the records are written and go to the flush, at whose end b may
+ * be done and freed before this returns.
+ */
+static void
+record_batch_write(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)w;
+
+	spool_msgs_mark_then(b->s->sp, b->sets, b->nsets, record_batch_flushed, b);
+}
+
+static void
+record_batch_run(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)w;
+
+	for (size_t k = 0; k < b->n; k++) {
+		struct job *j = b->jobs[k];
+
+		b->is_planned[k] = record_plan(j, &b->plans[k]);
+		if (b->is_planned[k])
+			b->sets[b->nsets++] = (struct spool_mark_set){ .qid = j->q->m->qid,
+				.marks = b->plans[k].marks, .n = b->plans[k].nmarks };
+	}
+	/* no done() for this item: the flush's end submits b->after, whose done() is the batch's */
+	w->then = record_batch_write;
+}
+
+static void
+record_batch_after(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)((char *)w -
+	    offsetof(struct record_batch, after));
+
+	for (size_t k = 0, set = 0; k < b->n; k++) {
+		if (!b->is_planned[k])
+			continue;
+		if (b->sets[set].err != 0)
+			marks_lost(b->jobs[k], b->plans[k].marks, b->plans[k].nmarks,
+			    b->sets[set].err);
+		set++;
+		record_after(b->jobs[k], &b->plans[k]);
+	}
+}
+
+static void record_finish(struct job *j);
+
+static void
+record_batch_done(struct work *w)
+{
+	struct record_batch *b = (struct record_batch *)((char *)w -
+	    offsetof(struct record_batch, after));
+
+	b->s->inflight_work--;
+	for (size_t k = 0; k < b->n; k++)
+		record_finish(b->jobs[k]);
+	free(b);
+}
+
+void
+record_submit_many(struct sched *s, struct job **jobs, size_t n)
+{
+	while (n > 0) {
+		struct record_batch *b = xcalloc(1, sizeof(*b));
+
+		b->s = s;
+		b->n = n < RECORD_BATCH_MAX ? n : RECORD_BATCH_MAX;
+		memcpy(b->jobs, jobs, b->n * sizeof(*jobs));
+		jobs += b->n;
+		n -= b->n;
+		b->work.run = record_batch_run;
+		b->after.run = record_batch_after;
+		b->after.done = record_batch_done;
+		s->inflight_work++;
+		workq_submit(s->wq, &b->work);
+	}
 }
 
 /* Worker: the notice is in the queue (or could not be): the failed recipients' records. */
@@ -461,10 +609,17 @@ void
 record_done(struct work *w)
 {
 	struct job *j = (struct job *)w;
+
+	j->s->inflight_work--;
+	record_finish(j);
+}
+
+static void
+record_finish(struct job *j)
+{
 	struct sched *s = j->s;
 	const char *to = notice_to(j->cfg, j->q->m);
 
-	s->inflight_work--;
 	if (s->is_stopping) {
 		/* no new messages now: the failed recipients are still pending, and notified later */
 		job_finish(j);

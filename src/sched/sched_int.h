@@ -254,6 +254,13 @@ void record_run(struct work *w);
 void record_done(struct work *w);
 /* Records j's outcomes: called on a worker by agents that end on one. */
 void record(struct job *j);
+#define RECORD_BATCH_MAX 128	/* jobs recorded by one worker item, sharing one flush */
+/*
+ * Loop: records the n jobs (their outcomes set, none begun with a peer)
+ * together, RECORD_BATCH_MAX at a time: one group commit for each batch
+ * rather than one for each job. Each job then goes on as after record_done.
+ */
+void record_submit_many(struct sched *s, struct job **jobs, size_t n);
 /*
  * Worker: removes m's file from the queue, once what must outlive it is
  * durable (sched_set_remove_barrier). 0, or -1 with errno (spool_msg_remove).

@@ -325,6 +325,81 @@ spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks
 	return mark_with(sp, qid, marks, n, FLUSH_GROUP);
 }
 
+/* The flush of a spool_msgs_mark_then(): one item per file, and who to tell at the end. */
+struct marks_flush {
+	struct flush_item *items;
+	struct spool_mark_set *sets;
+	size_t *which;			/* items[k] is the file of sets[which[k]] */
+	size_t n, left;
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
+struct marks_flush_item {
+	struct flush_item it;		/* first: done() gets it */
+	struct marks_flush *mf;
+	size_t k;
+};
+
+/* Flusher thread (every item's done() runs there, so left needs no lock). */
+static void
+marks_flushed(struct flush_item *it)
+{
+	struct marks_flush_item *mi = (struct marks_flush_item *)it;
+	struct marks_flush *mf = mi->mf;
+
+	mf->sets[mf->which[mi->k]].err = it->err;
+	if (--mf->left > 0)
+		return;
+	mf->done(mf->ctx);
+	free(mf->items);
+	free(mf->which);
+	free(mf);
+}
+
+void
+spool_msgs_mark_then(struct spool *sp, struct spool_mark_set *sets, size_t n,
+    void (*done)(void *ctx), void *ctx)
+{
+	struct marks_flush *mf = xcalloc(1, sizeof(*mf));
+	struct marks_flush_item *items;
+
+	mf->which = xcalloc(n > 0 ? n : 1, sizeof(*mf->which));
+	/* every file's records first; then one flush item each, all in one batch */
+	for (size_t k = 0; k < n; k++) {
+		sets[k].err = 0;
+		if (sets[k].n == 0)
+			continue;
+		if (mark_with(sp, sets[k].qid, sets[k].marks, sets[k].n, FLUSH_NONE) == -1) {
+			sets[k].err = errno;
+			continue;
+		}
+		mf->which[mf->n++] = k;
+	}
+	if (mf->n == 0) {
+		free(mf->which);
+		free(mf);
+		done(ctx);
+		return;
+	}
+	items = xcalloc(mf->n, sizeof(*items));
+	mf->items = &items[0].it;
+	mf->sets = sets;
+	mf->left = mf->n;
+	mf->done = done;
+	mf->ctx = ctx;
+	for (size_t k = 0, n_items = mf->n; k < n_items; k++) {
+		items[k].it = (struct flush_item){ .from_dirfd = sp->queue_fd,
+			.from_name = sets[mf->which[k]].qid, .to_dirfd = -1, .done = marks_flushed,
+			.is_lazy = 1 };
+		items[k].mf = mf;
+		items[k].k = k;
+	}
+	/* mf is the flusher's from the first submission: n_items, not mf->n, from here on */
+	for (size_t k = 0, n_items = mf->n; k < n_items; k++)
+		flusher_submit(sp->fl, &items[k].it);
+}
+
 int
 spool_msg_mark_held(struct spool *sp, const char *qid, int is_held, long uid)
 {

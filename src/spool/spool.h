@@ -301,6 +301,25 @@ struct spool_mark {
  * for the flush). 0, or -1 with errno (then any of them may be lost).
  */
 int spool_msg_mark(struct spool *sp, const char *qid, const struct spool_mark *marks, size_t n);
+/* One message's marks, for spool_msgs_mark_then(). */
+struct spool_mark_set {
+	const char *qid;
+	const struct spool_mark *marks;	/* borrowed */
+	size_t n;
+	int err;			/* out: 0, or the errno (then any of them may be lost) */
+};
+/*
+ * spool_msg_mark() for n messages at once, without waiting: each one's
+ * records are written, and all of them join one group commit; once it has
+ * made them durable (or failed: each set's err), done(ctx) runs on the
+ * spool's flush thread (at once, on the caller's, when there was nothing to
+ * flush). It must be quick: pass the rest on (workq_submit). sets (and the
+ * qids) are borrowed until then. So a worker thread is not held for the
+ * flush, where other work (removals, which wait for none) would queue
+ * behind it. For many messages deferred together (a destination found down).
+ */
+void spool_msgs_mark_then(struct spool *sp, struct spool_mark_set *sets, size_t n,
+    void (*done)(void *ctx), void *ctx);
 /*
  * Durably records that an operator (uid) put qid on hold (is_held 1) or
  * released it (0): an H record, so a held message stays held across a

@@ -550,3 +550,28 @@ def test_a_silent_destination_is_not_flooded(mta, port):
         assert 1 <= silent.accepted <= 8, silent.accepted
     finally:
         silent.stop()
+
+
+def test_a_dead_destination_does_not_hold_up_the_others(mta, sinks, port):
+    """Two connection slots in all, and a destination that takes connections and never greets
+    (its greeting timeout far off): while it has not answered it holds one connection, not
+    every slot its queue could fill, so mail to a live destination goes out at once rather
+    than after the dead one's timeouts; the dead one's messages wait."""
+    silent = Silent(SILENT, port)
+    try:
+        sink = sinks(MX1, port)
+        s = mta(queue__max_connections=2, queue__max_connections_per_destination=10,
+                outbound__greeting_timeout="30s", outbound__connect_timeout="30s")
+        send_many(s, "bob@silent.test", 6)
+        wait_log(s, r"connect_out relay=mx\.silent\.test\[%s\]:%d\s*\n" % (re.escape(SILENT), port))
+        time.sleep(0.5)     # time enough for the dead one to take the other slot, if it could
+        t0 = time.monotonic()
+        qid = send(s, ["bob@mx.test"], b"Subject: live\r\n\r\nnot held up\r\n")
+        sink.wait_messages(1)
+        wait_gone(s, qid, timeout=5)
+        assert time.monotonic() - t0 < 5, "the live destination waited"
+        assert silent.accepted == 1, silent.accepted
+        assert len(s.queue_ids()) == 6      # the dead one's, waiting for their greeting
+        assert not re.search(r" dest_down dest=silent", s.log())
+    finally:
+        silent.stop()

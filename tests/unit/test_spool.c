@@ -6,10 +6,14 @@
  * committed into it: it finds the queued files, never the new ones, and
  * moves the queue id generator past every id it finds; what it moves to
  * corrupt/ never replaces a file there.
+ * And many messages' marks recorded together (a destination found down):
+ * each file gets its own records, and the one callback comes once they are
+ * durable, with each message's error apart.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +290,64 @@ test_quarantine_never_replaces_what_corrupt_holds(void **state)
 	fixture_close(&fx);
 }
 
+static atomic_int marks_flushed;
+
+/* The spool's flush thread: the marks are durable. */
+static void
+on_marks_flushed(void *ctx)
+{
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/*
+ * Three messages deferred together and one that is not in the queue: the
+ * callback comes once, after the three have their T records on disk; the
+ * missing one has its error, and a set with no marks writes nothing.
+ */
+static void
+test_many_messages_marked_together(void **state)
+{
+	static const char *const qids[] = { "0000000000A01", "0000000000A02",
+		"0000000000A03" };
+	struct spool_mark mark = { .i = 0, .attempts = 2, .next_try_s = 4102444800u,
+		.reason = "4.4.1 dead.test: connection timed out" };
+	struct spool_mark_set sets[5];
+	struct spool_msg *m;
+	struct fixture fx;
+	char err[256];
+
+	(void)state;
+	fixture_open(&fx);
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(commit(&fx, qids[k], "Subject: x\r\n\r\ndeferred\r\n"),
+		    SPOOL_OK);
+		sets[k] = (struct spool_mark_set){ .qid = qids[k], .marks = &mark, .n = 1 };
+	}
+	sets[3] = (struct spool_mark_set){ .qid = "0000000000A09", .marks = &mark, .n = 1 };
+	sets[4] = (struct spool_mark_set){ .qid = qids[0], .marks = &mark, .n = 0 };
+	atomic_store(&marks_flushed, 0);
+	spool_msgs_mark_then(fx.sp, sets, 5, on_marks_flushed, &marks_flushed);
+	for (int i = 0; i < 10000 && atomic_load(&marks_flushed) == 0; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&marks_flushed), 1);
+	assert_int_equal(sets[3].err, ENOENT);
+	assert_int_equal(sets[4].err, 0);
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(sets[k].err, 0);
+		assert_non_null(m = spool_msg_load(fx.sp, qids[k], err, sizeof(err)));
+		assert_int_equal(m->rcpts[0].attempts, 2);
+		assert_true(m->rcpts[0].next_try_s == 4102444800u);
+		assert_string_equal(m->rcpts[0].reason, mark.reason);
+		assert_false(m->rcpts[0].is_done);
+		spool_msg_free(&m);
+	}
+	/* nothing written, nothing flushed: the callback at once, on this thread */
+	atomic_store(&marks_flushed, 0);
+	spool_msgs_mark_then(fx.sp, &sets[4], 1, on_marks_flushed, &marks_flushed);
+	assert_int_equal(atomic_load(&marks_flushed), 1);
+	fixture_close(&fx);
+}
+
 int
 main(void)
 {
@@ -293,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_commit_never_replaces_a_queued_file),
 		cmocka_unit_test(test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile),
 		cmocka_unit_test(test_quarantine_never_replaces_what_corrupt_holds),
+		cmocka_unit_test(test_many_messages_marked_together),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
