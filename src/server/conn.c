@@ -5,6 +5,8 @@
  * pipelined commands stay in the buffer, so replies keep their order
  * (RFC 2920). A connection that has to close is freed after its last reply
  * is written, never inside the session's call.
+ * A plain socket is read by conn_read.c (in larger pieces than the
+ * bufferevent reads), a TLS one by its bufferevent; both write through it.
  * TLS: on an implicit-TLS listener (RFC 8314) the bufferevent is an OpenSSL
  * one from the start and the greeting waits for the handshake. STARTTLS
  * (RFC 3207) stops reading, throws away what the client sent after the
@@ -35,8 +37,6 @@
 #include "util/log.h"
 #include "util/log_event.h"
 #include "util/xalloc.h"
-
-#define INPUT_HIGH_WATER (256 * 1024)	/* stop reading the socket past this much unprocessed input */
 
 static void conn_setup_bev(struct conn *c);
 
@@ -99,8 +99,10 @@ conn_free(struct conn *c)
 		event_free(c->session_ev);
 	/* a question out is never answered now: its worker's result finds no one */
 	policy_client_free(&c->pc);
-	if (c->bev)
+	if (c->bev) {
+		conn_read_stop(c);
 		bufferevent_free(c->bev);
+	}
 	smtp_session_free(&c->s);
 	conn_forget(c);	/* last: the session borrowed from its generation */
 }
@@ -141,7 +143,7 @@ close_after_write(struct conn *c)
 	c->mode = M_CLOSING;
 	msg_sub_abort(&c->sub);
 	spool_msg_free(&c->env);
-	bufferevent_disable(c->bev, EV_READ);
+	conn_read_enable(c, 0);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_free(c);
 	/* else on_write frees it when the last reply is out */
@@ -322,6 +324,7 @@ tls_switch(struct conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
+	conn_read_stop(c);
 	bufferevent_setfd(c->bev, -1);
 	bufferevent_free(c->bev);
 	c->bev = bufferevent_openssl_socket_new(c->rl->base, fd, c->ssl,
@@ -355,7 +358,7 @@ starttls(struct conn *c)
 	 * ClientHello stays in the kernel for OpenSSL, and drop the rest
 	 * (test_tls.py: test_starttls_injection_*).
 	 */
-	bufferevent_disable(c->bev, EV_READ);
+	conn_read_enable(c, 0);
 	c->discarded = evbuffer_get_length(in);
 	evbuffer_drain(in, c->discarded);
 	c->is_skipping_line = 0;
@@ -433,12 +436,9 @@ greet(struct conn *c, enum smtp_start how)
 	(void)conn_act(c, smtp_session_start(c->s, how));
 }
 
-static void
-on_read(struct bufferevent *bev, void *arg)
+void
+conn_input(struct conn *c)
 {
-	struct conn *c = arg;
-
-	(void)bev;
 	if (c->mode == M_STARTTLS || c->mode == M_HANDSHAKE)
 		return;	/* tls_up() processes what came with the handshake */
 	if (c->mode == M_GREETING) {
@@ -446,6 +446,13 @@ on_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	conn_process(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_input(arg);
 }
 
 static void
@@ -460,12 +467,9 @@ on_write(struct bufferevent *bev, void *arg)
 		tls_switch(c);
 }
 
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
+void
+conn_socket_event(struct conn *c, short what)
 {
-	struct conn *c = arg;
-
-	(void)bev;
 	if (c->mode == M_STARTTLS || c->mode == M_HANDSHAKE) {
 		char buf[256];
 
@@ -486,11 +490,19 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	/* EOF or error: the client is gone */
 	if (c->mode == M_COMMIT) {
 		/* the commit's callback still needs c: drop the socket now, c later */
+		conn_read_stop(c);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		return;
 	}
 	conn_free(c);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	conn_socket_event(arg, what);
 }
 
 static void
@@ -520,7 +532,10 @@ peer_name(const struct sockaddr *sa, int salen, char *ip, size_t ipsize, unsigne
 		memmove(ip, ip + 7, strlen(ip + 7) + 1);
 }
 
-/* Callbacks, the input ceiling and the idle timeouts of c->bev (a new one at STARTTLS). */
+/*
+ * Callbacks, the input ceiling and the idle timeouts of c->bev (a new one
+ * at STARTTLS); a plain socket's reading is conn_read.c's.
+ */
 static void
 conn_setup_bev(struct conn *c)
 {
@@ -528,9 +543,15 @@ conn_setup_bev(struct conn *c)
 	struct timeval idle = { cfg->idle_timeout_ms / 1000, (cfg->idle_timeout_ms % 1000) * 1000 };
 
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->is_plain) {
+		conn_read_start(c);
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	}
+	conn_read_enable(c, 1);
 }
 
 /* 1 if the client sent bytes although it has not been greeted yet. */

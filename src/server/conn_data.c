@@ -60,7 +60,7 @@ on_sub_drain(void *ctx)
 	struct conn *c = ctx;
 
 	c->is_paused = 0;
-	bufferevent_enable(c->bev, EV_READ);
+	conn_read_enable(c, 1);
 	conn_process(c);
 }
 
@@ -149,7 +149,7 @@ conn_data_input(struct conn *c, struct evbuffer *in)
 		/* past the limit the rest is read and dropped: the reply comes at the end */
 		if (c->dd.body_bytes <= max && out_len > 0 && msg_sub_write(c->sub, out, out_len) == 1) {
 			c->is_paused = 1;
-			bufferevent_disable(c->bev, EV_READ);
+			conn_read_enable(c, 0);
 		}
 		evbuffer_drain(in, used);
 		if (is_end)
@@ -182,7 +182,7 @@ conn_data_end(struct conn *c)
 	 */
 	if (c->is_paused) {
 		c->is_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		conn_read_enable(c, 1);
 	}
 	if (a != SMTP_ACT_ASK)
 		msg_sub_abort(&c->sub);	/* refused as it stands: nothing is kept */

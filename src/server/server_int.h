@@ -116,6 +116,9 @@ struct conn {
 	struct config *lcfg;
 	const struct config_listener *lconf;
 	struct bufferevent *bev;
+	struct event *rd_ev;	/* a plain socket's reading (conn_read.c); NULL under TLS */
+	int is_reading;		/* reading wanted (conn_read_enable) */
+	int is_input_full;	/* reading stopped: INPUT_HIGH_WATER unprocessed bytes */
 	struct event *greet_ev;
 	struct event *tls_ev;	/* the handshake's deadline */
 	SSL *ssl;		/* between STARTTLS and the handshake's bufferevent */
@@ -194,6 +197,22 @@ void conn_resume(struct conn *c);
 void conn_process(struct conn *c);
 /* The deadline for the next command line (or, is_data, the whole DATA phase). */
 void conn_line_deadline(struct conn *c, int is_data);
+
+/* Bytes came (c->bev's input): on to the session, or held while it is busy; may free c. */
+void conn_input(struct conn *c);
+/* The socket's end, error or idle timeout (BEV_EVENT_* in what); may free c. */
+void conn_socket_event(struct conn *c, short what);
+
+/*
+ * conn_read.c: a plain socket read in pieces of up to 64 KiB into c->bev's
+ * input. start, once c->bev is the bare socket; stop before it goes (or
+ * moves to TLS). enable: reading on or off, whoever reads (a TLS
+ * bufferevent too).
+ */
+#define INPUT_HIGH_WATER (256 * 1024)	/* stop reading the socket past this much unprocessed input */
+void conn_read_start(struct conn *c);
+void conn_read_enable(struct conn *c, int is_on);
+void conn_read_stop(struct conn *c);
 
 /* conn_ask.c: the session's questions to policy, and a reply held back */
 /* Asks policy the session's question; as conn_act() (-1 while the answer is out). */
