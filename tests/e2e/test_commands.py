@@ -184,6 +184,23 @@ def test_pipelining_one_byte_at_a_time(sterna):
     assert got.endswith(b"\nSubject: p\n\npipelined\n")
 
 
+def test_pipelined_input_past_the_read_ceiling_is_all_answered(sterna):
+    """384 KiB of commands pipelined behind a message's final dot: while the message commits the
+    connection reads on until 256 KiB wait unprocessed, then stops reading; as the commands are
+    answered it reads again. Every one is answered, in order, and the message is delivered."""
+    c = sterna.connect()
+    c.dialog(EHLO, 250, MAIL, 250, b"RCPT TO:<alice@example.test>\r\n", 250, b"DATA\r\n", 354)
+    noops = 65536
+    c.send(b"Subject: ceiling\r\n\r\nbefore the commands\r\n.\r\n" + b"NOOP\r\n" * noops +
+           b"QUIT\r\n")
+    check(c.reply(timeout=30), 250, "2.0.0")
+    for _ in range(noops):
+        check(c.reply(timeout=30), 250, "2.0.0", "Ok")
+    check(c.reply(timeout=30), 221, "2.0.0", "Bye")
+    [got] = sterna.wait_for_mail("alice")
+    assert got.endswith(b"\nSubject: ceiling\n\nbefore the commands\n")
+
+
 def test_improper_pipelining_after_data(sterna):
     c = sterna.connect()
     c.dialog(EHLO, 250, MAIL, 250, b"RCPT TO:<alice@example.test>\r\n", 250)
