@@ -92,25 +92,64 @@ skip(struct spool_content *sc, uint64_t n)
 }
 
 /*
- * Finds the F record of the file at fd (the records before it are passed
- * over by their lengths, not read): 1 with its payload copied into out, 0
- * if there is none, -1 with errno.
+ * The first STREAM_STEP bytes after the magic, into the stream's buffer:
+ * all of a message of less, whose records are then found and read with no
+ * further read. 0, or -1 with errno.
  */
 static int
-find_header_record(int fd, struct buf *out)
+fill_first(struct spool_content *sc)
+{
+	ssize_t r;
+
+	do
+		r = pread(sc->fd, sc->b, STREAM_STEP, REC_MAGIC_LEN);
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return -1;
+	sc->pos = 0;
+	sc->len = (size_t)r;
+	sc->foff = REC_MAGIC_LEN + r;
+	return 0;
+}
+
+/*
+ * The n bytes of the file at off: in the buffer fill_first() filled when
+ * it holds them, else read into tmp (n bytes of room). NULL with errno
+ * (EBADMSG when the file ends before them).
+ */
+static const uint8_t *
+bytes_at(const struct spool_content *sc, off_t off, size_t n, uint8_t *tmp)
+{
+	ssize_t r;
+
+	if (off >= REC_MAGIC_LEN && (uint64_t)(off - REC_MAGIC_LEN) + n <= sc->len)
+		return sc->b + (off - REC_MAGIC_LEN);
+	r = pread_all(sc->fd, tmp, n, off);
+	if (r != (ssize_t)n) {
+		if (r >= 0)
+			errno = EBADMSG;
+		return NULL;
+	}
+	return tmp;
+}
+
+/*
+ * Finds the F record of sc's file (the records before it are passed over
+ * by their lengths, not read, past the first buffer): 1 with its payload
+ * copied into out, 0 if there is none, -1 with errno.
+ */
+static int
+find_header_record(const struct spool_content *sc, struct buf *out)
 {
 	off_t off = REC_MAGIC_LEN;
 
 	for (;;) {
-		uint8_t h[REC_HEADER_LEN];
+		uint8_t tmp[REC_HEADER_LEN];
+		const uint8_t *h = bytes_at(sc, off, sizeof(tmp), tmp);
 		uint32_t len;
-		ssize_t n = pread_all(fd, h, sizeof(h), off);
 
-		if (n != (ssize_t)sizeof(h)) {
-			if (n >= 0)
-				errno = EBADMSG;
+		if (h == NULL)
 			return -1;
-		}
 		len = get_be32(h + 1);
 		if (len > REC_MAX_PAYLOAD) {
 			errno = EBADMSG;
@@ -120,14 +159,15 @@ find_header_record(int fd, struct buf *out)
 			return 0;
 		if (h[0] == REC_HEADER) {
 			enum rec_type type;
+			const uint8_t *rec;
 			struct slice p;
 			uint32_t crc;
 			size_t used, whole = REC_OVERHEAD + len;
 
 			/* the record is read whole and checked, CRC included, before it is believed */
 			if (buf_reserve(out, whole) == -1 ||
-			    pread_all(fd, out->data, whole, off) != (ssize_t)whole ||
-			    rec_decode(out->data, whole, &type, &p, &crc, &used) != REC_OK) {
+			    (rec = bytes_at(sc, off, whole, out->data)) == NULL ||
+			    rec_decode(rec, whole, &type, &p, &crc, &used) != REC_OK) {
 				errno = EBADMSG;
 				return -1;
 			}
@@ -147,7 +187,6 @@ spool_content_open(struct spool *sp, const char *qid)
 	int r, saved;
 
 	sc->stop_at = UINT64_MAX;
-	sc->foff = REC_MAGIC_LEN;
 	buf_init(&sc->header, REC_MAX_PAYLOAD + REC_OVERHEAD);
 	sc->fd = openat(sp->queue_fd, qid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (sc->fd == -1)
@@ -156,7 +195,8 @@ spool_content_open(struct spool *sp, const char *qid)
 		errno = EINVAL;
 		goto fail;
 	}
-	if ((r = find_header_record(sc->fd, &sc->header)) == -1)
+	sc->b = xmalloc(STREAM_STEP);
+	if (fill_first(sc) == -1 || (r = find_header_record(sc, &sc->header)) == -1)
 		goto fail;
 	if (r == 1) {
 		uint64_t orig_len, body_at;
@@ -169,7 +209,6 @@ spool_content_open(struct spool *sp, const char *qid)
 		sc->stop_at = body_at;
 		buf_consume(&sc->header, REC_HEADER_FIXED);
 	}
-	sc->b = xmalloc(STREAM_STEP);
 	return sc;
 fail:
 	saved = errno;

@@ -522,6 +522,68 @@ test_stream_big_records(void **state)
 	close_spool(&sp);
 }
 
+/*
+ * The F record where the stream's first buffer ends: before it, across it
+ * (its header or its payload cut by the buffer's end), and past it. The
+ * records within the first buffer are found there; the rest are read.
+ */
+static void
+test_stream_header_record_at_the_first_buffer_end(void **state)
+{
+	static const char fhdr[] = "DKIM-Signature: v=1\r\nFrom: a@example.org\r\n";
+	const long at[] = { -4000, -40, -12, -3, 0, 5, 3000 };
+	struct spool *sp = open_spool();
+	struct buf out, p, want;
+	struct sink s;
+
+	(void)state;
+	buf_init(&out, 4 << 20);
+	buf_init(&p, 1 << 20);
+	buf_init(&want, 4 << 20);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct rec_chain chain = { 0, 0 };
+		char qid[QID_LEN + 1], path[512];
+		size_t empty_at, pad;
+		FILE *fp;
+
+		snprintf(qid, sizeof(qid), "AAAAAAAAAAAJ%c", (char)('A' + i));
+		/* where F would start with an empty body, so that it starts at 64 KiB + at[i] */
+		buf_reset(&out);
+		buf_reset(&p);
+		assert_int_equal(buf_append(&out, REC_MAGIC, REC_MAGIC_LEN), 0);
+		kv(&p, "qid", qid);
+		assert_int_equal(rec_append(&out, REC_META, p.data, p.len, &chain), 0);
+		empty_at = out.len + REC_OVERHEAD + strlen(ORIG_FIELDS "\r\n");
+		pad = (size_t)((long)REC_MAGIC_LEN + 64 * 1024 + at[i] - (long)empty_at);
+		buf_reset(&p);
+		assert_int_equal(buf_append_str(&p, ORIG_FIELDS "\r\n"), 0);
+		for (size_t k = 0; k < pad; k++)
+			assert_int_equal(buf_append_byte(&p, (uint8_t)('a' + k % 26)), 0);
+		assert_int_equal(rec_append(&out, REC_CONTENT, p.data, p.len, &chain), 0);
+		assert_int_equal(out.len, (size_t)((long)REC_MAGIC_LEN + 64 * 1024 + at[i]));
+		add_f(&out, &chain, strlen(ORIG_FIELDS), REC_BODY_KEPT, fhdr);
+		assert_int_equal(rec_append_end(&out, &chain), 0);
+		snprintf(path, sizeof(path), "%s/queue/%s", tmpdir, qid);
+		assert_non_null(fp = fopen(path, "wb"));
+		assert_int_equal(fwrite(out.data, 1, out.len, fp), out.len);
+		assert_int_equal(fclose(fp), 0);
+		/* as filters left it: F's fields, then the content past the original ones */
+		buf_reset(&want);
+		assert_int_equal(buf_append_str(&want, fhdr), 0);
+		assert_int_equal(buf_append(&want, p.data + strlen(ORIG_FIELDS),
+		    p.len - strlen(ORIG_FIELDS)), 0);
+		buf_init(&s.b, 4 << 20);
+		assert_int_equal(spool_msg_read_content(sp, qid, to_buf, &s), 0);
+		assert_int_equal(s.b.len, want.len);
+		assert_memory_equal(s.b.data, want.data, want.len);
+		buf_clear(&s.b);
+	}
+	buf_clear(&out);
+	buf_clear(&p);
+	buf_clear(&want);
+	close_spool(&sp);
+}
+
 /* ---- the spool transaction writes them: a new body, envelope, header section, hold ---- */
 
 struct committed {
@@ -617,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_spool_applies_changes),
 		cmocka_unit_test(test_stream_checks_what_it_reads),
 		cmocka_unit_test(test_stream_big_records),
+		cmocka_unit_test(test_stream_header_record_at_the_first_buffer_end),
 		cmocka_unit_test(test_txn_writes_changes),
 	};
 
