@@ -11,6 +11,9 @@
  * piece is read and dot-stuffed into the output whenever it falls below
  * BODY_LOW, up to BODY_HIGH, so a connection holds about BODY_HIGH bytes
  * of a message of any size, and no copy of the whole message is made.
+ * On a bare socket (no TLS) commands and body go straight to the socket
+ * while nothing waits in the output (write_out): the loop watches for
+ * writability only once the socket's buffer is full.
  */
 #include "deliver/smtp_client.h"
 
@@ -45,6 +48,8 @@
  */
 #define BODY_LOW (64 * 1024)
 #define BODY_HIGH (256 * 1024)
+/* body bytes stuffed before they are sent: two stream pieces' worth, doubled by stuffing */
+#define BODY_PENDING (4 * 64 * 1024)
 
 struct smtp_out {
 	struct event_base *base;
@@ -66,6 +71,7 @@ struct smtp_out {
 	struct smtpc_txn *txn;
 	int is_ready_once;		/* this host got as far as a message: no next host */
 	int is_handshaking, is_connected;
+	int is_bare;			/* bev is the socket's own (no TLS filter over it) */
 	int is_body;			/* the body is being written: the data block timeout runs */
 	struct spool_content *body;	/* the content still to read (the owner's), NULL after it */
 	int is_body_bol;		/* the next content byte starts a line */
@@ -128,6 +134,7 @@ drop_bev(struct smtp_out *c)
 	c->is_body = 0;
 	c->body = NULL;
 	c->is_connected = 0;
+	c->is_bare = 0;
 }
 
 /* The session cannot go on. Before a first message: the next host; after: the end. */
@@ -160,11 +167,33 @@ session_failed(struct smtp_out *c, const char *why)
 	kick(c);
 }
 
+/*
+ * Writes n bytes after what waits in the output; on a connected bare socket
+ * with nothing waiting, at once (no epoll_ctl on, wake-up, epoll_ctl off per
+ * write). What does not go, or fails, goes to the output, which the
+ * bufferevent sends in order or reports the error of.
+ */
+static void
+write_out(struct smtp_out *c, const void *p, size_t n)
+{
+	size_t sent = 0;
+
+	if (c->is_bare && c->is_connected &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t r = send(bufferevent_getfd(c->bev), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (r > 0)
+			sent = (size_t)r;
+	}
+	if (sent < n)
+		bufferevent_write(c->bev, (const uint8_t *)p + sent, n - sent);
+}
+
 static void
 flush_out(struct smtp_out *c)
 {
 	if (c->out.len > 0 && c->bev != NULL) {
-		bufferevent_write(c->bev, c->out.data, c->out.len);
+		write_out(c, c->out.data, c->out.len);
 		buf_reset(&c->out);
 	}
 }
@@ -186,22 +215,43 @@ add_stuffed(struct evbuffer *out, const uint8_t *p, size_t n, int *is_bol)
 	ASSERT(r == 0);
 }
 
+/* The whole body is out: now the wait for the reply to the dot. */
+static void
+body_out(struct smtp_out *c)
+{
+	c->is_body = 0;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	arm(c, c->conf->cfg->data_done_timeout_ms);
+}
+
 /*
  * Tops the output up with the body, read from the stream, until BODY_HIGH
  * bytes wait or the content ends: then the CRLF a content without a final
- * line end lacks, and the final dot. A queue file that cannot be read ends
- * the session before the dot, so the peer delivers nothing of it.
+ * line end lacks, and the final dot. Pieces are stuffed into pend and
+ * written several at a time; one too large for it (an F record's header
+ * section) is stuffed into the output. A queue file that cannot be read
+ * ends the session before the dot, so the peer delivers nothing of it.
  */
 static void
 fill_body(struct smtp_out *c)
 {
+	static _Thread_local uint8_t pend[BODY_PENDING];
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct slice p;
+	size_t have = 0;
 	int r;
 
 	while (c->body != NULL && evbuffer_get_length(out) < BODY_HIGH) {
 		if ((r = spool_content_next(c->body, &p)) == 1) {
-			add_stuffed(out, p.p, p.len, &c->is_body_bol);
+			/* stuffing at most doubles a piece */
+			if (have > 0 && have + 2 * p.len > sizeof(pend)) {
+				write_out(c, pend, have);
+				have = 0;
+			}
+			if (2 * p.len <= sizeof(pend))
+				have += smtpc_dotstuff(p.p, p.len, &c->is_body_bol, pend + have);
+			else
+				add_stuffed(out, p.p, p.len, &c->is_body_bol);
 			continue;
 		}
 		if (r == -1) {
@@ -212,12 +262,24 @@ fill_body(struct smtp_out *c)
 			session_failed(c, why);
 			return;
 		}
-		if (!c->is_body_bol)
-			evbuffer_add(out, "\r\n", 2);
-		evbuffer_add(out, ".\r\n", 3);
+		if (have + 5 > sizeof(pend)) {
+			write_out(c, pend, have);
+			have = 0;
+		}
+		if (!c->is_body_bol) {
+			memcpy(pend + have, "\r\n", 2);
+			have += 2;
+		}
+		memcpy(pend + have, ".\r\n", 3);
+		have += 3;
 		c->body = NULL;
 		smtpc_body_sent(&c->sm);
 	}
+	if (have > 0)
+		write_out(c, pend, have);
+	/* all of it went straight to the socket: no write callback will say so */
+	if (c->body == NULL && c->is_body && evbuffer_get_length(out) == 0)
+		body_out(c);
 }
 
 static void
@@ -331,10 +393,7 @@ on_write(struct bufferevent *bev, void *arg)
 	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	/* the whole body is out: now the wait for the reply to the dot */
-	c->is_body = 0;
-	bufferevent_set_timeouts(bev, NULL, NULL);
-	arm(c, c->conf->cfg->data_done_timeout_ms);
+	body_out(c);
 }
 
 static void
@@ -487,6 +546,7 @@ start_tls(struct smtp_out *c)
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
 	bufferevent_setwatermark(f, EV_WRITE, BODY_LOW, BODY_HIGH);
 	c->bev = f;
+	c->is_bare = 0;
 	c->is_handshaking = 1;
 	bufferevent_setcb(f, on_read, on_write, on_event, c);
 	bufferevent_enable(f, EV_READ | EV_WRITE);
@@ -579,6 +639,7 @@ start_target(struct smtp_out *c)
 	}
 	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ASSERT(c->bev != NULL);
+	c->is_bare = 1;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_MAX);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_LOW, BODY_HIGH);
