@@ -74,6 +74,7 @@ struct smtp_out {
 	int is_bare;			/* bev is the socket's own (no TLS filter over it) */
 	int is_body;			/* the body is being written: the data block timeout runs */
 	struct spool_content *body;	/* the content still to read (the owner's), NULL after it */
+	uint8_t *pend;			/* BODY_PENDING bytes while the body is read, else NULL */
 	int is_body_bol;		/* the next content byte starts a line */
 	int pend_sent, pend_ready, pend_closed;
 	char tls_version[32], tls_cipher[64];	/* of the session in progress, "" in the clear */
@@ -133,6 +134,8 @@ drop_bev(struct smtp_out *c)
 	c->is_handshaking = 0;
 	c->is_body = 0;
 	c->body = NULL;
+	free(c->pend);
+	c->pend = NULL;
 	c->is_connected = 0;
 	c->is_bare = 0;
 }
@@ -227,7 +230,8 @@ body_out(struct smtp_out *c)
 /*
  * Tops the output up with the body, read from the stream, until BODY_HIGH
  * bytes wait or the content ends: then the CRLF a content without a final
- * line end lacks, and the final dot. Pieces are stuffed into pend and
+ * line end lacks, and the final dot. Pieces are stuffed into c->pend (held
+ * while the body is read, so that an idle connection holds none) and
  * written several at a time; one too large for it (an F record's header
  * section) is stuffed into the output. A queue file that cannot be read
  * ends the session before the dot, so the peer delivers nothing of it.
@@ -235,20 +239,23 @@ body_out(struct smtp_out *c)
 static void
 fill_body(struct smtp_out *c)
 {
-	static _Thread_local uint8_t pend[BODY_PENDING];
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct slice p;
 	size_t have = 0;
+	uint8_t *pend;
 	int r;
 
+	if (c->pend == NULL)
+		c->pend = xmalloc(BODY_PENDING);
+	pend = c->pend;
 	while (c->body != NULL && evbuffer_get_length(out) < BODY_HIGH) {
 		if ((r = spool_content_next(c->body, &p)) == 1) {
 			/* stuffing at most doubles a piece */
-			if (have > 0 && have + 2 * p.len > sizeof(pend)) {
+			if (have > 0 && have + 2 * p.len > BODY_PENDING) {
 				write_out(c, pend, have);
 				have = 0;
 			}
-			if (2 * p.len <= sizeof(pend))
+			if (2 * p.len <= BODY_PENDING)
 				have += smtpc_dotstuff(p.p, p.len, &c->is_body_bol, pend + have);
 			else
 				add_stuffed(out, p.p, p.len, &c->is_body_bol);
@@ -262,7 +269,7 @@ fill_body(struct smtp_out *c)
 			session_failed(c, why);
 			return;
 		}
-		if (have + 5 > sizeof(pend)) {
+		if (have + 5 > BODY_PENDING) {
 			write_out(c, pend, have);
 			have = 0;
 		}
@@ -277,6 +284,10 @@ fill_body(struct smtp_out *c)
 	}
 	if (have > 0)
 		write_out(c, pend, have);
+	if (c->body == NULL) {
+		free(c->pend);
+		c->pend = NULL;
+	}
 	/* all of it went straight to the socket: no write callback will say so */
 	if (c->body == NULL && c->is_body && evbuffer_get_length(out) == 0)
 		body_out(c);

@@ -3,8 +3,8 @@
  * not by its bufferevent. libevent 2.1's socket bufferevent reads at most
  * 4096 bytes per readable event, each after an ioctl(FIONREAD): a 100 KiB
  * message took some 33 wake-ups, 33 ioctls and 33 readvs, and the DATA
- * reader's pass over each piece. Here one read(2) takes up to 64 KiB into a
- * buffer of the loop's thread, and its bytes are appended to the
+ * reader's pass over each piece. Here one read(2) takes up to 64 KiB into
+ * the receiving loop's buffer, and its bytes are appended to the
  * bufferevent's input, where the rest of the connection reads them as
  * before; the bufferevent keeps the writing. A TLS connection (implicit,
  * or once STARTTLS switches) is read by its OpenSSL bufferevent.
@@ -22,8 +22,6 @@
 
 #include "util/xalloc.h"
 
-#define READ_MAX (64 * 1024)
-
 /* The input was drained (or grew): reading goes on once it is below the ceiling again. */
 static void
 on_input_changed(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
@@ -40,9 +38,8 @@ on_input_changed(struct evbuffer *in, const struct evbuffer_cb_info *info, void 
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
-	/* one per receiving loop: each runs on a thread of its own */
-	static _Thread_local unsigned char buf[READ_MAX];
 	struct conn *c = arg;
+	unsigned char *buf = c->rl->read_buf;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t len = evbuffer_get_length(in), room;
 	ssize_t n;
@@ -55,8 +52,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	room = len < INPUT_HIGH_WATER ? INPUT_HIGH_WATER - len : 0;
-	if (room > sizeof(buf))
-		room = sizeof(buf);
+	if (room > READ_BUF_SIZE)
+		room = READ_BUF_SIZE;
 	n = room > 0 ? read(fd, buf, room) : 0;
 	if (room == 0 || (n == -1 && (errno == EAGAIN || errno == EINTR))) {
 		if (room == 0) {

@@ -41,6 +41,7 @@ loop_new(struct server *srv, struct event_base *base, struct msg_core *msg,
 	rl->msg = msg;
 	rl->policy = policy;
 	rl->milters = milters;
+	rl->read_buf = xmalloc(READ_BUF_SIZE);
 	srv->loops = xrealloc(srv->loops, (srv->nloops + 1) * sizeof(*srv->loops));
 	srv->loops[srv->nloops++] = rl;
 	return rl;
@@ -220,10 +221,12 @@ rloops_free(struct server *srv)
 			pthread_join(rl->thread, NULL);
 		}
 		event_free(rl->inbox_ev);
+		free(rl->read_buf);
 		free(rl);
 	}
 	if (srv->nloops > 0) {
 		conn_free_all(srv->loops[0]);
+		free(srv->loops[0]->read_buf);
 		free(srv->loops[0]);
 	}
 	free(srv->loops);

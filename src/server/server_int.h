@@ -61,6 +61,7 @@ struct rloop {
 	pthread_t thread;
 	int has_thread;
 	struct conn *conns;		/* its open connections */
+	unsigned char *read_buf;	/* conn_read.c's, READ_BUF_SIZE: its connections' reads land here */
 	_Atomic unsigned nconns;	/* ... counted for the main loop, which gives the next to the least busy */
 	int is_draining;
 	int is_drain_sent;		/* the main loop's: the drain is on its way */
@@ -210,6 +211,7 @@ void conn_socket_event(struct conn *c, short what);
  * bufferevent too).
  */
 #define INPUT_HIGH_WATER (256 * 1024)	/* stop reading the socket past this much unprocessed input */
+#define READ_BUF_SIZE (64 * 1024)	/* the most one read(2) takes */
 void conn_read_start(struct conn *c);
 void conn_read_enable(struct conn *c, int is_on);
 void conn_read_stop(struct conn *c);
