@@ -15,8 +15,6 @@
 #include "util/log_event.h"
 #include "util/xalloc.h"
 
-#define DATA_PIECE (16 * 1024)
-
 /* ---- the session's hooks: the envelope is built here, from MAIL to DATA ---- */
 
 static void
@@ -133,8 +131,8 @@ on_committed(void *ctx, const struct msg_result *r)
 int
 conn_data_input(struct conn *c, struct evbuffer *in)
 {
-	/* one per receiving loop: each runs on a thread of its own */
-	static _Thread_local uint8_t out[DATA_PIECE + DOTDATA_HELD_MAX];
+	/* the receiving loop's: each runs on a thread of its own */
+	uint8_t *out = c->rl->data_buf;
 	uint64_t max = c->cfg->max_message_bytes;
 
 	while (evbuffer_get_length(in) > 0 && !c->is_paused) {

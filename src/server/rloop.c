@@ -42,6 +42,7 @@ loop_new(struct server *srv, struct event_base *base, struct msg_core *msg,
 	rl->policy = policy;
 	rl->milters = milters;
 	rl->read_buf = xmalloc(READ_BUF_SIZE);
+	rl->data_buf = xmalloc(DATA_BUF_SIZE);
 	srv->loops = xrealloc(srv->loops, (srv->nloops + 1) * sizeof(*srv->loops));
 	srv->loops[srv->nloops++] = rl;
 	return rl;
@@ -222,11 +223,13 @@ rloops_free(struct server *srv)
 		}
 		event_free(rl->inbox_ev);
 		free(rl->read_buf);
+		free(rl->data_buf);
 		free(rl);
 	}
 	if (srv->nloops > 0) {
 		conn_free_all(srv->loops[0]);
 		free(srv->loops[0]->read_buf);
+		free(srv->loops[0]->data_buf);
 		free(srv->loops[0]);
 	}
 	free(srv->loops);

@@ -62,6 +62,7 @@ struct rloop {
 	int has_thread;
 	struct conn *conns;		/* its open connections */
 	unsigned char *read_buf;	/* conn_read.c's, READ_BUF_SIZE: its connections' reads land here */
+	unsigned char *data_buf;	/* conn_data.c's, DATA_BUF_SIZE: message bytes, unstuffed */
 	_Atomic unsigned nconns;	/* ... counted for the main loop, which gives the next to the least busy */
 	int is_draining;
 	int is_drain_sent;		/* the main loop's: the drain is on its way */
@@ -212,6 +213,8 @@ void conn_socket_event(struct conn *c, short what);
  */
 #define INPUT_HIGH_WATER (256 * 1024)	/* stop reading the socket past this much unprocessed input */
 #define READ_BUF_SIZE (64 * 1024)	/* the most one read(2) takes */
+#define DATA_PIECE (16 * 1024)	/* message bytes the DATA reader takes at once */
+#define DATA_BUF_SIZE (DATA_PIECE + DOTDATA_HELD_MAX)
 void conn_read_start(struct conn *c);
 void conn_read_enable(struct conn *c, int is_on);
 void conn_read_stop(struct conn *c);
