@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from peers import terminate
+from peers import free_port_on, terminate
 from smtpclient import Client
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -31,20 +31,9 @@ HOSTNAME = "mx.example.test"
 SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer", "ThreadSanitizer")
 
 
-_ports_given = set()
-
-
 def free_port():
-    """A port nobody listens on, and not one handed out before in this process: the kernel may
-    give a port closed a moment ago again, and two listeners of one test would collide."""
-    while True:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
+    """A port nobody listens on, on 127.0.0.1 (peers.free_port_on says from where)."""
+    return free_port_on(["127.0.0.1"])
 
 
 def _socket_key(path):

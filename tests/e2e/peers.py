@@ -69,24 +69,45 @@ def free_udp_tcp_port():
     raise RuntimeError("no port free for both UDP and TCP")
 
 
-def free_port_on(hosts):
-    """A TCP port free on every one of hosts (loopback addresses)."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind((hosts[0], 0))
-        port = s.getsockname()[1]
+# The tests' listeners take their ports from a slice of 20000-31999 that is this pytest
+# worker's own, below the kernel's ephemeral range (32768-60999 by default): a port asked of
+# the kernel (bind to port 0) was free only at that moment, and another worker's listener or
+# any outgoing connection's local port could take it before the daemon binds it.
+# Each process starts at a place of its own in its slice, so that two test runs at once on
+# one machine seldom meet.
+_PORT_LOW, _PORT_SPAN = 20000, 12000
+_port_turn = [os.getpid() * 7919]
+
+
+def _port_slice():
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else 0
+    size = _PORT_SPAN // workers
+    return _PORT_LOW + (n % workers) * size, size
+
+
+def _bindable(host, port):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
         s.close()
-        ok = True
-        for h in hosts[1:]:
-            t = socket.socket()
-            try:
-                t.bind((h, port))
-            except OSError:
-                ok = False
-            t.close()
-        if ok:
+
+
+def free_port_on(hosts):
+    """A TCP port free on every one of hosts (loopback addresses), from this worker's slice,
+    in turn: none is handed out twice until the slice has been gone round."""
+    low, size = _port_slice()
+    for _ in range(size):
+        port = low + _port_turn[0] % size
+        _port_turn[0] += 1
+        if all(_bindable(h, port) for h in hosts):
             return port
-    raise RuntimeError("no common free port")
+    raise RuntimeError("no free port in %d-%d" % (low, low + size - 1))
 
 
 def dnsbl_name(ip, zone):
