@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "metrics/metrics.h"
+#include "spool_fixture.h"
 #include "msg/header_list.h"
 #include "spool/record.h"
 #include "spool/spool.h"
@@ -542,9 +542,8 @@ test_stream_header_record_at_the_first_buffer_end(void **state)
 	buf_init(&want, 4 << 20);
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		struct rec_chain chain = { 0, 0 };
-		char qid[QID_LEN + 1], path[512];
+		char qid[QID_LEN + 1];
 		size_t empty_at, pad;
-		FILE *fp;
 
 		snprintf(qid, sizeof(qid), "AAAAAAAAAAAJ%c", (char)('A' + i));
 		/* where F would start with an empty body, so that it starts at 64 KiB + at[i] */
@@ -563,10 +562,7 @@ test_stream_header_record_at_the_first_buffer_end(void **state)
 		assert_int_equal(out.len, (size_t)((long)REC_MAGIC_LEN + 64 * 1024 + at[i]));
 		add_f(&out, &chain, strlen(ORIG_FIELDS), REC_BODY_KEPT, fhdr);
 		assert_int_equal(rec_append_end(&out, &chain), 0);
-		snprintf(path, sizeof(path), "%s/queue/%s", tmpdir, qid);
-		assert_non_null(fp = fopen(path, "wb"));
-		assert_int_equal(fwrite(out.data, 1, out.len, fp), out.len);
-		assert_int_equal(fclose(fp), 0);
+		spill(qid, out.data, out.len);
 		/* as filters left it: F's fields, then the content past the original ones */
 		buf_reset(&want);
 		assert_int_equal(buf_append_str(&want, fhdr), 0);
@@ -585,33 +581,6 @@ test_stream_header_record_at_the_first_buffer_end(void **state)
 }
 
 /* ---- the spool transaction writes them: a new body, envelope, header section, hold ---- */
-
-struct committed {
-	int is_done;
-	enum spool_result r;
-};
-
-static void
-on_commit(void *ctx, enum spool_result r)
-{
-	struct committed *c = ctx;
-
-	c->is_done = 1;
-	c->r = r;
-}
-
-/* The loop's part, done here by hand: the workers' completions until the commit's. */
-static void
-run_until(struct workq *wq, const struct committed *c)
-{
-	for (int i = 0; i < 10000 && !c->is_done; i++) {
-		struct pollfd pfd = { .fd = workq_fd(wq), .events = POLLIN };
-
-		(void)poll(&pfd, 1, 10);
-		workq_run_done(wq);
-	}
-	assert_true(c->is_done);
-}
 
 static void
 test_txn_writes_changes(void **state)
@@ -646,8 +615,8 @@ test_txn_writes_changes(void **state)
 	assert_int_equal(spool_txn_set_header(t, fields, "X-Spam: no\r\nReceived: by mx.test\r\n",
 	    strlen("X-Spam: no\r\nReceived: by mx.test\r\n")), 0);
 	spool_txn_set_held(t);
-	spool_txn_commit(t, on_commit, &c);
-	run_until(wq, &c);
+	spool_txn_commit(t, spool_fixture_on_commit, &c);
+	spool_fixture_wait(wq, &c.is_done);
 	assert_int_equal(c.r, SPOOL_OK);
 	/* read back as every reader reads it */
 	assert_non_null(m = spool_msg_load(sp, "AAAAAAAAAAAAF", err, sizeof(err)));

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,38 +26,12 @@
 #include <cmocka.h>
 
 #include "metrics/metrics.h"
+#include "spool_fixture.h"
 #include "spool/spool.h"
 #include "util/qid.h"
 #include "util/workq.h"
 
 static char tmpdir[] = "/tmp/sterna-test-spool-XXXXXX";
-
-struct committed {
-	int is_done;
-	enum spool_result r;
-};
-
-static void
-on_commit(void *ctx, enum spool_result r)
-{
-	struct committed *c = ctx;
-
-	c->is_done = 1;
-	c->r = r;
-}
-
-/* The loop's part, done here by hand: the workers' completions until the commit's. */
-static void
-run_until(struct workq *wq, const struct committed *c)
-{
-	for (int i = 0; i < 10000 && !c->is_done; i++) {
-		struct pollfd pfd = { .fd = workq_fd(wq), .events = POLLIN };
-
-		(void)poll(&pfd, 1, 10);
-		workq_run_done(wq);
-	}
-	assert_true(c->is_done);
-}
 
 static void
 write_whole(const char *path, const void *p, size_t n)
@@ -143,8 +116,8 @@ commit(struct fixture *fx, const char *qid, const char *content)
 	assert_int_equal(spool_msg_add_rcpt(env, "b@example.net", "b@example.net", NULL), 1);
 	t = spool_txn_new(fx->sp, env, NULL, 0);
 	assert_int_equal(spool_txn_write(t, content, strlen(content)), 0);
-	spool_txn_commit(t, on_commit, &c);
-	run_until(fx->wq, &c);
+	spool_txn_commit(t, spool_fixture_on_commit, &c);
+	spool_fixture_wait(fx->wq, &c.is_done);
 	spool_msg_free(&env);
 	return c.r;
 }
@@ -227,13 +200,7 @@ test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile(void **state)
 	assert_int_equal(commit(&fx, "0000000000B00", "Subject: new\r\n\r\nmeanwhile\r\n"),
 	    SPOOL_OK);
 	spool_recovery_start(r, fx.wq, on_found, on_finished, &rec);
-	for (int i = 0; i < 10000 && !rec.is_finished; i++) {
-		struct pollfd pfd = { .fd = workq_fd(fx.wq), .events = POLLIN };
-
-		(void)poll(&pfd, 1, 10);
-		workq_run_done(fx.wq);
-	}
-	assert_true(rec.is_finished);
+	spool_fixture_wait(fx.wq, &rec.is_finished);
 	assert_int_equal(rec.count, 1);
 	assert_int_equal(rec.n, 1);
 	assert_string_equal(rec.qids[0], "F000000000000");
@@ -269,13 +236,7 @@ test_quarantine_never_replaces_what_corrupt_holds(void **state)
 		write_whole(path, round == 0 ? first : second, strlen(round == 0 ? first : second));
 		assert_non_null(r = spool_recovery_new(fx.sp, &gen));
 		spool_recovery_start(r, fx.wq, on_found, on_finished, &rec);
-		for (int i = 0; i < 10000 && !rec.is_finished; i++) {
-			struct pollfd pfd = { .fd = workq_fd(fx.wq), .events = POLLIN };
-
-			(void)poll(&pfd, 1, 10);
-			workq_run_done(fx.wq);
-		}
-		assert_true(rec.is_finished);
+		spool_fixture_wait(fx.wq, &rec.is_finished);
 		assert_int_equal(rec.count, 0);
 		spool_recovery_free(&r);
 	}
