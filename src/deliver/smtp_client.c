@@ -16,16 +16,15 @@
  * writability only once the socket's buffer is full.
  */
 #include "deliver/smtp_client.h"
+#include "deliver/target.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -565,56 +564,6 @@ start_tls(struct smtp_out *c)
 }
 
 static void
-format_relay(struct smtp_out *c)
-{
-	const struct dns_target *t = &c->targets[c->cur];
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (t->sa.ss_family == AF_UNIX) {
-		const struct sockaddr_un *su = (const void *)&t->sa;
-		size_t off = offsetof(struct sockaddr_un, sun_path), max = 0;
-
-		/* sun_path need not end in a NUL: its length is what sa_len leaves of it */
-		if (t->sa_len > off)
-			max = t->sa_len - off < sizeof(su->sun_path) ? t->sa_len - off :
-			    sizeof(su->sun_path);
-		snprintf(c->relay, sizeof(c->relay), "unix:%.*s", (int)strnlen(su->sun_path, max),
-		    su->sun_path);
-		return;
-	}
-	if (t->sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)&t->sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)&t->sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%u", t->host, ip, port);
-}
-
-/* Binds fd to the configured source address when it is of the target's family. */
-static int
-bind_source(struct smtp_out *c, int fd, int family)
-{
-	const char *src = c->conf->source_address;
-	struct sockaddr_in s4 = { .sin_family = AF_INET };
-	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
-
-	if (src == NULL || src[0] == '\0')
-		return 0;
-	if (family == AF_INET && inet_pton(AF_INET, src, &s4.sin_addr) == 1)
-		return bind(fd, (struct sockaddr *)&s4, sizeof(s4));
-	if (family == AF_INET6 && inet_pton(AF_INET6, src, &s6.sin6_addr) == 1)
-		return bind(fd, (struct sockaddr *)&s6, sizeof(s6));
-	return 0;	/* XXX: an IPv4 source says nothing about IPv6: the kernel chooses */
-}
-
-static void
 start_target(struct smtp_out *c)
 {
 	const struct dns_target *t = &c->targets[c->cur];
@@ -637,9 +586,9 @@ start_target(struct smtp_out *c)
 	smtpc_reader_clear(&c->rd);
 	smtpc_reader_init(&c->rd);
 	smtpc_init(&c->sm, &c->proto, &c->out);
-	format_relay(c);
+	target_name(&c->targets[c->cur], c->relay, sizeof(c->relay));
 	fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 || bind_source(c, fd, t->sa.ss_family) == -1) {
+	if (fd == -1 || target_bind_source(fd, t->sa.ss_family, c->conf->source_address) == -1) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
