@@ -544,13 +544,11 @@ conn_setup_bev(struct conn *c)
 
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	if (c->is_plain) {
+	if (c->is_plain)
 		conn_read_start(c);
-		bufferevent_enable(c->bev, EV_WRITE);
-	} else {
+	else
 		bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	}
+	bufferevent_enable(c->bev, EV_WRITE);
 	conn_read_enable(c, 1);
 }
 
