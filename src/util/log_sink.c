@@ -8,8 +8,10 @@
 #include "util/log_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +28,16 @@ static struct sockaddr_un syslog_addr;
 static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;	/* reconnecting */
 static time_t syslog_retry_at;		/* under syslog_lock */
 static long syslog_pid;			/* getpid(2) is a system call: asked once */
+static _Atomic bool syslog_behind;	/* a wait for room ran out: wait no more */
+
+/*
+ * How long a line waits for room in a full syslog socket. The kernel
+ * queues only net.unix.max_dgram_qlen datagrams for the daemon (10 unless
+ * raised; systemd sets 512), so a burst of lines fills it while the daemon
+ * is merely slow to be scheduled. One short wait keeps those lines in
+ * syslog; a daemon that stays stuck costs one wait, not one per line.
+ */
+#define SYSLOG_ROOM_WAIT_MS 200
 
 static const struct { const char *name; int code; } facilities[] = {
 	{ "user", 1 }, { "mail", 2 }, { "daemon", 3 },
@@ -101,6 +113,26 @@ syslog_reconnect(void)
 	return r;
 }
 
+/*
+ * The syslog socket was full: wait for room, unless an earlier wait ran
+ * out and no line has gone through since. Returns true if there is room.
+ */
+static bool
+syslog_wait_for_room(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+
+	if (atomic_load_explicit(&syslog_behind, memory_order_relaxed))
+		return false;
+	while ((r = poll(&p, 1, SYSLOG_ROOM_WAIT_MS)) == -1 && errno == EINTR)
+		;
+	if (r == 1 && (p.revents & POLLOUT))
+		return true;
+	atomic_store_explicit(&syslog_behind, true, memory_order_relaxed);
+	return false;
+}
+
 static int
 syslog_send(enum log_level lvl, const char *line, size_t len)
 {
@@ -123,15 +155,22 @@ syslog_send(enum log_level lvl, const char *line, size_t len)
 	len += (size_t)n;
 	for (int tries = 0; tries < 3; tries++) {
 		/*
-		 * Never wait for a syslog daemon that falls behind (the event loop
-		 * would stop with it): a full socket sends the line to the descriptor.
+		 * Never block on a syslog daemon that falls behind (the event loop
+		 * would stop with it): a socket that stays full sends the line to
+		 * the descriptor.
 		 */
-		if (send(fd, dgram, len, MSG_NOSIGNAL | MSG_DONTWAIT) != -1)
+		if (send(fd, dgram, len, MSG_NOSIGNAL | MSG_DONTWAIT) != -1) {
+			if (atomic_load_explicit(&syslog_behind, memory_order_relaxed))
+				atomic_store_explicit(&syslog_behind, false, memory_order_relaxed);
 			return 0;
+		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+			if (syslog_wait_for_room(fd))
+				continue;
 			return -1;
+		}
 		if (syslog_reconnect() == -1)
 			return -1;
 	}

@@ -226,65 +226,145 @@ def test_json_lines_have_the_same_fields(sterna_factory, keys_dir):
                             "cipher", "tls_policy", "verified", "reply"}
 
 
+class SyslogDaemon:
+    """A syslog daemon's socket at path: a thread takes each datagram into got, as a syslog
+    daemon does, one every pace seconds (0: as they come), and none while paused is set.
+    restart() puts a new socket at the same path, as a syslog daemon that restarts does."""
+
+    def __init__(self, path, pace=0):
+        self.path, self.pace = path, pace
+        self.got = []
+        self.paused = threading.Event()
+        self._done = threading.Event()
+        self._sock = self._listen()
+        self._reader = threading.Thread(target=self._drain)
+        self._reader.start()
+
+    def _listen(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        sock.settimeout(0.2)
+        return sock
+
+    def _drain(self):
+        while not self._done.is_set():
+            if self.paused.is_set():
+                time.sleep(0.01)
+                continue
+            try:
+                self.got.append(self._sock.recv(65536).decode())
+                time.sleep(self.pace)
+            except (socket.timeout, OSError):
+                time.sleep(0.01)
+
+    def restart(self):
+        old = self._sock
+        os.unlink(self.path)
+        self._sock = self._listen()
+        old.close()
+
+    def has(self, text):
+        return any(text in g for g in self.got)
+
+    def close(self):
+        self._done.set()
+        self._reader.join()
+        self._sock.close()
+
+
+def check_syslog_lines(got, s, facility=19):
+    """Each datagram in got is RFC 3164 with sterna's line inside, its priority the facility
+    and the line's severity; what is on s's stderr is whole, in shape and not also in got."""
+    for g in got:
+        m = re.fullmatch(r"<(\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d sterna\[\d+\]: (.*)", g)
+        assert m, g
+        lm, _ = fields(m.group(2))
+        severity = {"error": 3, "warning": 4, "info": 6, "debug": 7}[lm.group("level")]
+        assert int(m.group(1)) == facility * 8 + severity, g
+    for line in s.log().splitlines():
+        fields(line)
+        assert not any(g.endswith(": " + line) for g in got), line
+
+
 def test_syslog(sterna_factory, keys_dir):
     """server.log_output = syslog: each line is one datagram to the configured socket, with
     the facility and the line's severity in its priority. A syslog daemon that restarts gets
     the lines again; those it refused meanwhile went to stderr, in the same shape (those it
     had queued in its old socket go with it, as for any syslog client)."""
     # a folder server.user can reach: sterna connects again after it dropped root
-    path = os.path.join(keys_dir, "log.sock")
-    got = []
-    done = threading.Event()
-    rx = [None]
-
-    def listen():
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        os.chmod(path, 0o666)
-        sock.settimeout(0.2)
-        rx[0] = sock
-
-    def drain():   # as a syslog daemon does, all the time
-        while not done.is_set():
-            try:
-                got.append(rx[0].recv(65536).decode())
-            except (socket.timeout, OSError):
-                time.sleep(0.01)
-    listen()
-    reader = threading.Thread(target=drain)
-    reader.start()
+    syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
     try:
-        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=path,
+        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
                            server__log_syslog_facility="local3")
         c = s.connect()
         c.dialog(b"EHLO first.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no first session", lambda: any("name=first.test" in g for g in got), s)
+        wait("no first session", lambda: syslog.has("name=first.test"), s)
         assert s.log() == "", s.log()
-        # syslog restarts: a new socket at the same path
-        old = rx[0]
-        os.unlink(path)
-        listen()
-        old.close()
+        syslog.restart()
         c = s.connect()
         c.dialog(b"EHLO second.test\r\n", 250, b"QUIT\r\n", 221)
         time.sleep(1.1)     # sterna connects again at most once a second
         c = s.connect()
         c.dialog(b"EHLO third.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no third session", lambda: any("name=third.test" in g for g in got), s)
+        wait("no third session", lambda: syslog.has("name=third.test"), s)
         s.stop()
-        wait("no stopped line", lambda: any(" stopped" in g for g in got), s)
+        wait("no stopped line", lambda: syslog.has(" stopped"), s)
     finally:
-        done.set()
-        reader.join()
-        rx[0].close()
-    for g in got:
-        m = re.fullmatch(r"<(\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d sterna\[\d+\]: (.*)", g)
-        assert m, g
-        lm, _ = fields(m.group(2))
-        severity = {"error": 3, "warning": 4, "info": 6, "debug": 7}[lm.group("level")]
-        assert int(m.group(1)) == 19 * 8 + severity, g
-    assert any(" ready version=" in g for g in got)
-    # what syslog did not take is on stderr, whole and in shape; nothing is in both
-    for line in s.log().splitlines():
-        fields(line)
-        assert not any(g.endswith(": " + line) for g in got), line
+        syslog.close()
+    check_syslog_lines(syslog.got, s)
+    assert syslog.has(" ready version=")
+
+
+def test_syslog_that_is_slow_gets_every_line(sterna_factory, keys_dir):
+    """The kernel queues only a few datagrams for a syslog daemon (net.unix.max_dgram_qlen,
+    10 unless raised): a burst of lines fills it while the daemon is slow, and each line waits
+    briefly for room rather than going to stderr."""
+    syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"), pace=0.02)
+    try:
+        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
+                           server__log_syslog_facility="local3")
+        for i in range(4):     # about ten debug lines each, sent without a pause
+            c = s.connect()
+            c.dialog(b"EHLO burst%d.test\r\n" % i, 250, b"MAIL FROM:<a@example.test>\r\n", 250,
+                     b"RSET\r\n", 250, b"QUIT\r\n", 221)
+        wait("no last session", lambda: syslog.has("name=burst3.test"), s)
+        assert s.log() == "", s.log()
+    finally:
+        syslog.close()
+    check_syslog_lines(syslog.got, s)
+    assert all(syslog.has("name=burst%d.test" % i) for i in range(4))
+
+
+def test_syslog_that_is_stuck_costs_the_sessions_nothing(sterna_factory, keys_dir):
+    """A syslog daemon that takes nothing: its queue fills, the lines go to stderr after one
+    short wait (not one per line), sessions are answered as usual, and syslog gets the lines
+    again once it reads."""
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        queued = int(f.read())
+    sessions = queued // 4 + 5    # four or more lines each: past what the queue holds
+    syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
+    try:
+        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
+                           server__log_syslog_facility="local3")
+        c = s.connect()
+        c.dialog(b"EHLO before.test\r\n", 250, b"QUIT\r\n", 221)
+        wait("no first session", lambda: syslog.has("name=before.test"), s)
+        syslog.paused.set()
+        started = time.monotonic()
+        for i in range(sessions):
+            c = s.connect()
+            c.dialog(b"EHLO stuck%d.test\r\n" % i, 250, b"NOOP\r\n", 250, b"QUIT\r\n", 221)
+        # a wait of its own for each line past the queue would take seconds
+        assert time.monotonic() - started < 5
+        last = "name=stuck%d.test" % (sessions - 1)
+        wait("the last session not on stderr", lambda: last in s.log(), s)
+        syslog.paused.clear()
+        wait("what syslog had queued not read", lambda: syslog.has("name=stuck0.test"), s)
+        c = s.connect()
+        c.dialog(b"EHLO after.test\r\n", 250, b"QUIT\r\n", 221)
+        wait("no session once syslog reads again", lambda: syslog.has("name=after.test"), s)
+    finally:
+        syslog.close()
+    check_syslog_lines(syslog.got, s)
+
