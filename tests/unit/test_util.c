@@ -322,6 +322,40 @@ test_crc32c(void **state)
 			    crc32c_portable(0x5A5A5A5Au, data + at, n));
 }
 
+/*
+ * Long runs: the instruction's path cuts them in three blocks side by side
+ * (of 4096 and of 256 bytes) and joins the three; every length near a
+ * joint, from every start within eight bytes, agrees with the tables.
+ */
+static void
+test_crc32c_long_runs(void **state)
+{
+	static const size_t blocks[] = { 256, 4096 };
+	enum { SIZE = 6 * 4096 + 6 * 256 + 64 };
+	uint8_t *data = malloc(SIZE);
+	uint32_t whole;
+
+	(void)state;
+	assert_non_null(data);
+	for (size_t i = 0; i < SIZE; i++)
+		data[i] = (uint8_t)((i * 2654435761u) >> 13);
+	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++)
+		for (size_t runs = 1; runs <= 2; runs++)
+			for (size_t d = 0; d <= 16; d++)
+				for (size_t at = 0; at < 8; at++) {
+					size_t n = 3 * runs * blocks[b] + d - 8;
+
+					assert_int_equal(crc32c(0xA5A5A5A5u, data + at, n),
+					    crc32c_portable(0xA5A5A5A5u, data + at, n));
+				}
+	whole = crc32c_portable(0, data, SIZE);
+	assert_int_equal(crc32c(0, data, SIZE), whole);
+	/* split anywhere, the running value carries over the joints */
+	for (size_t i = 0; i <= SIZE; i += 997)
+		assert_int_equal(crc32c(crc32c(0, data, i), data + i, SIZE - i), whole);
+	free(data);
+}
+
 /* ---- log_quote ---- */
 
 static void
@@ -721,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_qid_time),
 		cmocka_unit_test(test_qid_seen),
 		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_crc32c_long_runs),
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_workq),
