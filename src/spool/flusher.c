@@ -56,6 +56,7 @@
 
 #include "metrics/metrics.h"
 #include "util/clock.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -216,12 +217,17 @@ fsync_at(int dirfd, const char *name)
 	return r;
 }
 
-/* Renames it into place; it->err says why not. */
+/*
+ * Renames it into place; it->err says why not. Never over a file already
+ * there: a Maildir copy's name is unique by its making (time, process,
+ * counter, host), and a clash would mean another message in new/ lost, so
+ * EEXIST fails the copy instead, which is delivered again under a new name.
+ */
 static void
 rename_item(struct flush_item *it)
 {
 	int r = it->rename != NULL ? it->rename(it) :
-	    renameat(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name);
+	    rename_noreplace(it->from_dirfd, it->from_name, it->to_dirfd, it->to_name);
 
 	if (r == -1)
 		it->err = errno;

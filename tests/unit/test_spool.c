@@ -8,7 +8,8 @@
  * corrupt/ never replaces a file there.
  * And many messages' marks recorded together (a destination found down):
  * each file gets its own records, and the one callback comes once they are
- * durable, with each message's error apart.
+ * durable, with each message's error apart. And a Maildir copy's rename
+ * into new/, which never replaces a message there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -251,6 +253,47 @@ test_quarantine_never_replaces_what_corrupt_holds(void **state)
 	fixture_close(&fx);
 }
 
+/*
+ * A mailbox copy renamed into new/ under a name a message there has
+ * already: the copy fails (EEXIST, not renamed), the message in new/ stays
+ * byte for byte, and the copy is still in tmp/ for its caller to remove.
+ */
+static void
+test_delivered_copy_never_replaces_a_mailbox_message(void **state)
+{
+	static const char kept[] = "a message in the mailbox\n", copy[] = "a new copy\n";
+	struct fixture fx;
+	char path[512], back[256];
+	int tmp_fd, new_fd, is_renamed = -1;
+
+	(void)state;
+	fixture_open(&fx);
+	snprintf(path, sizeof(path), "%s/tmp", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_whole(strcat(path, "/1.2.host"), copy, strlen(copy));
+	snprintf(path, sizeof(path), "%s/new", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_whole(strcat(path, "/1.2.host"), kept, strlen(kept));
+	snprintf(path, sizeof(path), "%s/tmp", tmpdir);
+	assert_true((tmp_fd = open(path, O_RDONLY | O_DIRECTORY)) != -1);
+	snprintf(path, sizeof(path), "%s/new", tmpdir);
+	assert_true((new_fd = open(path, O_RDONLY | O_DIRECTORY)) != -1);
+	errno = 0;
+	assert_int_equal(spool_deliver_rename(fx.sp, tmp_fd, "1.2.host", new_fd, "1.2.host",
+	    "0000000000000000", 0, &is_renamed), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(is_renamed, 0);
+	snprintf(path, sizeof(path), "%s/new/1.2.host", tmpdir);
+	read_whole(path, back, sizeof(back));
+	assert_string_equal(back, kept);
+	snprintf(path, sizeof(path), "%s/tmp/1.2.host", tmpdir);
+	read_whole(path, back, sizeof(back));
+	assert_string_equal(back, copy);
+	close(tmp_fd);
+	close(new_fd);
+	fixture_close(&fx);
+}
+
 static atomic_int marks_flushed;
 
 /* The spool's flush thread: the marks are durable. */
@@ -317,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_recovery_finds_the_queue_and_not_what_is_committed_meanwhile),
 		cmocka_unit_test(test_quarantine_never_replaces_what_corrupt_holds),
 		cmocka_unit_test(test_many_messages_marked_together),
+		cmocka_unit_test(test_delivered_copy_never_replaces_a_mailbox_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
