@@ -35,6 +35,7 @@
 #include <event2/listener.h>
 
 #include "events/suppress.h"
+#include "server/accept_pause.h"
 #include "server/server.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -78,9 +79,7 @@ struct control {
 	uid_t uid;			/* the daemon's, once privileges are dropped */
 	gid_t gid;
 	struct evconnlistener *evl;
-	struct event *pause_ev;		/* accepting paused for want of descriptors */
-	unsigned pause_ms;
-	unsigned long accept_failures;
+	struct accept_pause accept;	/* accepting paused for want of descriptors */
 	struct ctl_conn *conns;
 	unsigned nconns;
 	unsigned long next_id;
@@ -550,7 +549,7 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, i
 	int is_busy = ctl->nconns >= MAX_CONNS;
 
 	(void)evl, (void)sa, (void)salen;
-	ctl->pause_ms = 0;
+	accept_pause_reset(&ctl->accept);	/* descriptors again */
 	c = conn_new(ctl, fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_note(LOG_ERR, c->id, "control connection: no peer credentials: %s",
@@ -583,32 +582,21 @@ set_accepting(struct control *ctl, int is_on)
 }
 
 static void
-on_pause_over(evutil_socket_t fd, short what, void *arg)
+on_pause_over(void *arg)
 {
-	(void)fd, (void)what;
 	set_accepting(arg, 1);
 }
 
-/* As the SMTP listeners do (listener.c): out of descriptors, a pause rather than a busy loop. */
+/* Out of descriptors or memory: a pause (accept_pause.c) rather than a busy loop. */
 static void
 on_accept_error(struct evconnlistener *evl, void *arg)
 {
 	struct control *ctl = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv;
 
 	(void)evl;
-	if (!server_accept_is_shortage(err)) {
-		log_err("control socket: accept: %s", strerror(err));
-		return;
-	}
-	ctl->accept_failures++;
-	ctl->pause_ms = server_accept_pause_next(ctl->pause_ms);
-	set_accepting(ctl, 0);
-	tv = (struct timeval){ ctl->pause_ms / 1000, (ctl->pause_ms % 1000) * 1000 };
-	evtimer_add(ctl->pause_ev, &tv);
-	log_ev_accept_paused("control", strerror(err), ctl->pause_ms, ctl->accept_failures,
-	    ctl->nconns);
+	if (accept_pause_on_error(&ctl->accept, "control socket", "control", EVUTIL_SOCKET_ERROR(),
+	    ctl->nconns))
+		set_accepting(ctl, 0);
 }
 
 /* ---- the socket ---- */
@@ -668,10 +656,10 @@ control_new(const struct control_deps *d, char *err, size_t errsize)
 	ctl->uid = geteuid();
 	ctl->gid = getegid();
 	buf_init(&ctl->line, SIZE_MAX);
-	ctl->pause_ev = evtimer_new(d->base, on_pause_over, ctl);
+	accept_pause_init(&ctl->accept, d->base, on_pause_over, ctl);
 	/* backlog 0: it listens already (64); -1 would listen again with libevent's own */
 	ctl->evl = evconnlistener_new(d->base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	ASSERT(ctl->pause_ev != NULL && ctl->evl != NULL);
+	ASSERT(ctl->evl != NULL);
 	evconnlistener_set_error_cb(ctl->evl, on_accept_error);
 	log_info("control socket %s (mode 0660, uid %u, gid %u)", ctl->path, (unsigned)ctl->uid,
 	    (unsigned)ctl->gid);
@@ -686,7 +674,7 @@ control_free(struct control **cp)
 	if (ctl == NULL)
 		return;
 	evconnlistener_free(ctl->evl);
-	event_free(ctl->pause_ev);
+	accept_pause_clear(&ctl->accept);
 	while (ctl->conns != NULL)
 		conn_free(ctl->conns);
 	/* no daemon, no socket: a client then hears "not running" rather than "refused" */

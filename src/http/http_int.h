@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/accept_pause.h"
+
 /* ---- keys.c ---- */
 
 /* The key with id in keys[0..n), sorted by id (http_keys_parse sorts them); NULL if none. */
@@ -225,12 +227,11 @@ struct http {
 	unsigned nreqs;			/* requests waiting for their handler's reply */
 	unsigned long next_id;
 	int is_started, is_draining, is_paused;
-	struct event *accept_ev;	/* accepting paused for want of descriptors */
-	unsigned accept_pause_ms;
-	unsigned long accept_failures;
+	struct accept_pause accept;	/* accepting paused for want of descriptors */
 	void *api_queue;		/* api_queue.c's routes' argument, freed with srv */
 	http_session_fn session_fn;	/* the dashboard's sessions; NULL: none */
 	void *session_ctx;
+	struct http *next_alive;	/* server.c's list of the servers alive */
 };
 
 /* server.c */

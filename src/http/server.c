@@ -22,7 +22,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "server/server.h"
+#include "server/accept_pause.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/log_event.h"
@@ -68,7 +68,7 @@ set_accepting(struct http *srv, int is_on)
 static void
 update_accepting(struct http *srv)
 {
-	int want = !srv->is_draining && srv->accept_pause_ms == 0 &&
+	int want = !srv->is_draining && !srv->accept.is_paused &&
 	    srv->nconns < srv->cfg->http_max_connections;
 
 	if (want == !srv->is_paused)
@@ -87,7 +87,7 @@ on_new_conn(struct event_base *base, void *arg)
 	size_t b;
 
 	(void)base;
-	srv->accept_pause_ms = 0;	/* descriptors again: the next shortage starts short */
+	accept_pause_reset(&srv->accept);	/* descriptors again */
 	c = http_conn_new(l);
 	b = bucket_of(srv, c->bev);
 	c->hnext = srv->buckets[b];
@@ -130,36 +130,44 @@ http_conn_forget(struct http_conn *c)
 /* ---- accepting ---- */
 
 static void
-on_accept_pause_over(evutil_socket_t fd, short what, void *arg)
+on_accept_pause_over(void *arg)
 {
-	struct http *srv = arg;
-
-	(void)fd, (void)what;
-	srv->accept_pause_ms = 0;
-	update_accepting(srv);
+	update_accepting(arg);
 }
 
-/* Out of descriptors: a pause rather than a busy loop, as the SMTP listeners do. */
+/*
+ * The servers alive, for on_accept_error() (one in a daemon; on the main
+ * loop, the only thread that makes, frees or serves them).
+ */
+static struct http *servers_alive;
+
+/*
+ * The listener whose evhttp is eh. evhttp_bind_listener() makes the
+ * listener's callback argument its evhttp, and the error callback gets
+ * that same argument, not ours.
+ */
+static struct http_listener *
+listener_of(const struct evhttp *eh)
+{
+	for (struct http *srv = servers_alive; srv != NULL; srv = srv->next_alive)
+		for (size_t i = 0; i < srv->nlisteners; i++)
+			if (srv->listeners[i].eh == eh)
+				return &srv->listeners[i];
+	return NULL;
+}
+
+/* Out of descriptors or memory: a pause (accept_pause.c) rather than a busy loop. */
 static void
 on_accept_error(struct evconnlistener *evl, void *arg)
 {
-	struct http_listener *l = arg;
-	struct http *srv = l->srv;
+	struct http_listener *l = listener_of(arg);
 	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv;
 
 	(void)evl;
-	if (!server_accept_is_shortage(err)) {
-		log_err("http listener %s: accept: %s", l->conf->name, strerror(err));
-		return;
-	}
-	srv->accept_failures++;
-	srv->accept_pause_ms = server_accept_pause_next(srv->accept_pause_ms);
-	update_accepting(srv);
-	tv = (struct timeval){ srv->accept_pause_ms / 1000, (srv->accept_pause_ms % 1000) * 1000 };
-	evtimer_add(srv->accept_ev, &tv);
-	log_ev_accept_paused(l->conf->name, strerror(err), srv->accept_pause_ms,
-	    srv->accept_failures, srv->nconns);
+	ASSERT(l != NULL);
+	if (accept_pause_on_error(&l->srv->accept, "http listener", l->conf->name, err,
+	    l->srv->nconns))
+		update_accepting(l->srv);
 }
 
 /* ---- the server ---- */
@@ -180,8 +188,9 @@ http_new(const struct http_deps *d)
 	    srv->nbuckets < (1u << 18); srv->nbuckets *= 2)
 		;
 	srv->buckets = xcalloc(srv->nbuckets, sizeof(*srv->buckets));
-	srv->accept_ev = evtimer_new(d->base, on_accept_pause_over, srv);
-	ASSERT(srv->accept_ev != NULL);
+	accept_pause_init(&srv->accept, d->base, on_accept_pause_over, srv);
+	srv->next_alive = servers_alive;
+	servers_alive = srv;
 	return srv;
 }
 
@@ -251,7 +260,7 @@ listener_start(struct http *srv, struct http_listener *l)
 	l->evl = evconnlistener_new(srv->d.base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
 	ASSERT(l->evl != NULL);
 	l->fd = -1;
-	/* evhttp takes its callback over; the error callback stays ours */
+	/* evhttp takes its callback over, and the argument: see listener_of() */
 	ASSERT(evhttp_bind_listener(l->eh, l->evl) != NULL);
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
 	log_ev_listening(l->conf->name, l->conf->address, "http",
@@ -323,8 +332,13 @@ http_free(struct http **srvp)
 	free(srv->api_queue);
 	free(srv->listeners);
 	free(srv->buckets);
-	event_free(srv->accept_ev);
+	accept_pause_clear(&srv->accept);
 	http_keyring_free(&srv->keys);
+	for (struct http **pp = &servers_alive; *pp != NULL; pp = &(*pp)->next_alive)
+		if (*pp == srv) {
+			*pp = srv->next_alive;
+			break;
+		}
 	free(srv);
 	*srvp = NULL;
 }

@@ -28,7 +28,7 @@ on_workq(evutil_socket_t fd, short what, void *arg)
 	workq_run_done(srv->d.wq);
 }
 
-static void on_accept_pause_over(evutil_socket_t fd, short what, void *arg);
+static void on_accept_pause_over(void *arg);
 
 void
 server_session_limits(const struct config *c, struct smtp_session_conf *sc)
@@ -52,8 +52,7 @@ server_new(const struct server_deps *deps)
 	srv->d = *deps;
 	srv->cur = config_ref(c);
 	server_session_limits(c, &srv->sconf);
-	srv->accept_ev = evtimer_new(deps->base, on_accept_pause_over, srv);
-	ASSERT(srv->accept_ev != NULL);
+	accept_pause_init(&srv->accept, deps->base, on_accept_pause_over, srv);
 	srv->sessions = metrics_gauge(deps->metrics, "sterna_smtp_sessions",
 	    "SMTP sessions open, by listener.", "listener");
 	srv->accepted = metrics_counter(deps->metrics, "sterna_smtp_sessions_accepted_total",
@@ -63,29 +62,13 @@ server_new(const struct server_deps *deps)
 	return srv;
 }
 
-#define ACCEPT_PAUSE_MIN_MS 10
-#define ACCEPT_PAUSE_MAX_MS 1000
-
-int
-server_accept_is_shortage(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
-unsigned
-server_accept_pause_next(unsigned prev_ms)
-{
-	return prev_ms == 0 ? ACCEPT_PAUSE_MIN_MS :
-	    prev_ms * 2 > ACCEPT_PAUSE_MAX_MS ? ACCEPT_PAUSE_MAX_MS : prev_ms * 2;
-}
-
 static void
 on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
 
 	(void)evl;
-	l->srv->accept_pause_ms = 0;	/* descriptors again: the next shortage starts short */
+	accept_pause_reset(&l->srv->accept);	/* descriptors again */
 	conn_accept(l, fd, sa, salen);
 }
 
@@ -101,43 +84,25 @@ set_accepting(struct server *srv, int is_on)
 }
 
 static void
-on_accept_pause_over(evutil_socket_t fd, short what, void *arg)
+on_accept_pause_over(void *arg)
 {
 	struct server *srv = arg;
 
-	(void)fd, (void)what;
 	if (!srv->is_draining)
 		set_accepting(srv, 1);
 }
 
-/*
- * Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection
- * waits in the kernel's backlog, and accepting again at once would fail
- * again at once, a busy loop writing a log line each time. Accepting stops
- * for a pause instead, doubling while the shortage lasts, with one log line
- * per pause; the sessions in hand go on (their spool and mailbox files come
- * from the descriptors kept in reserve, main/fdlimit.c).
- */
+/* Out of descriptors or memory: a pause (accept_pause.c) rather than a busy loop. */
 static void
 on_accept_error(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
 	struct server *srv = l->srv;
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv;
 
 	(void)evl;
-	if (!server_accept_is_shortage(err)) {
-		log_err("listener %s: accept: %s", l->conf->name, strerror(err));
-		return;
-	}
-	srv->accept_failures++;
-	srv->accept_pause_ms = server_accept_pause_next(srv->accept_pause_ms);
-	set_accepting(srv, 0);
-	tv = (struct timeval){ srv->accept_pause_ms / 1000, (srv->accept_pause_ms % 1000) * 1000 };
-	evtimer_add(srv->accept_ev, &tv);
-	log_ev_accept_paused(l->conf->name, strerror(err), srv->accept_pause_ms,
-	    srv->accept_failures, atomic_load(&srv->nconns));
+	if (accept_pause_on_error(&srv->accept, "listener", l->conf->name, EVUTIL_SOCKET_ERROR(),
+	    atomic_load(&srv->nconns)))
+		set_accepting(srv, 0);
 }
 
 /* Gives l the section cl of generation cfg (a reference is taken): for sessions from now on. */
@@ -200,6 +165,9 @@ listener_start(struct listener *l)
 	/* backlog 0: it listens already; -1 would listen again with libevent's 128 */
 	l->evl = evconnlistener_new(l->srv->d.base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
 	ASSERT(l->evl != NULL);
+	/* one added by a reload during a pause waits for the pause's end, as the others do */
+	if (l->srv->accept.is_paused)
+		evconnlistener_disable(l->evl);
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
 	log_ev_listening(l->conf->name, l->conf->address, "smtp", l->conf->is_implicit_tls ?
 	    "implicit" : l->sconf.offers_starttls ? "starttls" : "no");
@@ -403,7 +371,7 @@ server_free(struct server **sp)
 		srv->listeners = l->next;
 		listener_unref(l);
 	}
-	event_free(srv->accept_ev);
+	accept_pause_clear(&srv->accept);
 	if (srv->wq_ev)
 		event_free(srv->wq_ev);
 	config_free(&srv->cur);

@@ -90,15 +90,6 @@ unsigned server_drain(struct server *srv);
 /* Sessions open now, on every loop. */
 unsigned server_sessions(const struct server *srv);
 /*
- * Accepting failed with err: 1 when it is a shortage of descriptors or
- * memory, which accepting again at once would only repeat (a busy loop);
- * the caller pauses accepting for server_accept_pause_next(the last pause,
- * 0 for none yet): 10 ms, doubling to 1 s. The control socket's accept
- * loop (src/control) pauses the same way.
- */
-int server_accept_is_shortage(int err);
-unsigned server_accept_pause_next(unsigned prev_ms);
-/*
  * Frees every session (on its loop), stops the receiving loops' threads,
  * and frees *srv; the modules given to server_add_loop() may go after.
  */

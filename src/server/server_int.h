@@ -13,6 +13,7 @@
 
 #include "milter/milter.h"
 #include "policy/engine.h"
+#include "server/accept_pause.h"
 #include "server/server.h"
 #include "smtp/session.h"
 #include "smtp/smtp.h"
@@ -87,9 +88,7 @@ struct server {
 	int is_draining;
 	int is_started;			/* server_start() was called: new listeners accept at once */
 	/* out of descriptors: accepting stops for a pause that grows while it lasts */
-	struct event *accept_ev;
-	unsigned accept_pause_ms;	/* the last pause; 0 once an accept works again */
-	unsigned long accept_failures;	/* accepts refused for want of descriptors, all told */
+	struct accept_pause accept;	/* accepting paused for want of descriptors */
 };
 
 /* ---- one connection: what conn.c, conn_auth.c and conn_data.c share ---- */

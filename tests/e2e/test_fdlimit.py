@@ -3,14 +3,21 @@ spin at 100 % CPU, log 2.5 million accept errors and fail an open session's DATA
 Now sterna raises its soft limit to the hard one, keeps descriptors for the spool, mailboxes,
 DNS and delivery, serves only the sessions that fit beside them (the rest get 421 at once),
 and when accept still fails for want of a descriptor it pauses accepting, with one log line
-per pause. sterna check warns when server.max_sessions does not fit."""
+per pause. The HTTP listeners pause the same way. sterna check warns when server.max_sessions
+does not fit."""
 
+import http.client
+import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
-from conftest import STERNA_BIN
+import pytest
+
+from conftest import STERNA_BIN, free_port
 
 LIMIT = 48
 # fdlimit.c's reserve: 64, one listener, 2 per disk thread (2), queue.max_connections (4);
@@ -86,3 +93,54 @@ def test_check_warns_when_max_sessions_does_not_fit(sterna):
     p = subprocess.run(["prlimit", "--nofile=4096:4096", STERNA_BIN, "check", "-c", sterna.conf],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
     assert p.returncode == 0 and "warning" not in p.stdout.decode()
+
+
+@pytest.fixture
+def keys_dir():
+    d = tempfile.mkdtemp(prefix="sterna-keys-")
+    os.chmod(d, 0o755)      # the daemon reads the keys file as server.user
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_http_api_out_of_descriptors_pauses_longer_while_it_lasts(sterna_factory, keys_dir):
+    """The HTTP listener's accept pauses as the SMTP listeners' do: one line per pause, each
+    pause twice the last (10 ms to 1 s) while the shortage lasts, and requests are answered
+    again once descriptors are free."""
+    keys = os.path.join(keys_dir, "api_keys")
+    with open(keys, "w") as f:
+        f.write("# no key: only /v1/health answers\n")
+    os.chmod(keys, 0o644)
+    http_port = free_port()
+    s = sterna_factory(http__listen__api__address="127.0.0.1:%d" % http_port,
+                       http__keys_file=keys, http__max_connections=1000,
+                       queue__max_connections=4)
+    s.stop()
+    s.wrap = ["prlimit", "--nofile=%d:%d" % (LIMIT, LIMIT)]
+    s.start()
+    # more idle connections than there are descriptors: the kernel's backlog holds the rest
+    socks = [socket.create_connection(("127.0.0.1", http_port)) for _ in range(2 * LIMIT)]
+    try:
+        s.wait_log(r"accept_paused listener=api reason=.* pause_ms=320 ")
+        time.sleep(1)
+        pauses = [int(m.group(1)) for m in
+                  re.finditer(r"accept_paused listener=api reason=.* pause_ms=(\d+) ", s.log())]
+        # no near-busy loop of short pauses: they doubled, and stayed at 1 s
+        assert pauses[:6] == [10, 20, 40, 80, 160, 320], pauses
+        assert all(p == 1000 for p in pauses[7:]), pauses
+    finally:
+        for c in socks:
+            c.close()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            h = http.client.HTTPConnection("127.0.0.1", http_port, timeout=5)
+            h.request("GET", "/v1/health")
+            if h.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        finally:
+            h.close()
+        assert time.monotonic() < deadline, "no answer after the connections left"
+        time.sleep(0.1)
