@@ -273,6 +273,12 @@ class SyslogDaemon:
         self._sock.close()
 
 
+def logging_to(syslog, sterna_factory):
+    """A daemon whose log goes to syslog's socket, with the facility local3."""
+    return sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
+                          server__log_syslog_facility="local3")
+
+
 def check_syslog_lines(got, s, facility=19):
     """Each datagram in got is RFC 3164 with sterna's line inside, its priority the facility
     and the line's severity; what is on s's stderr is whole, in shape and not also in got."""
@@ -295,8 +301,7 @@ def test_syslog(sterna_factory, keys_dir):
     # a folder server.user can reach: sterna connects again after it dropped root
     syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
     try:
-        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
-                           server__log_syslog_facility="local3")
+        s = logging_to(syslog, sterna_factory)
         c = s.connect()
         c.dialog(b"EHLO first.test\r\n", 250, b"QUIT\r\n", 221)
         wait("no first session", lambda: syslog.has("name=first.test"), s)
@@ -322,8 +327,7 @@ def test_syslog_that_is_slow_gets_every_line(sterna_factory, keys_dir):
     briefly for room rather than going to stderr."""
     syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"), pace=0.02)
     try:
-        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
-                           server__log_syslog_facility="local3")
+        s = logging_to(syslog, sterna_factory)
         for i in range(4):     # about ten debug lines each, sent without a pause
             c = s.connect()
             c.dialog(b"EHLO burst%d.test\r\n" % i, 250, b"MAIL FROM:<a@example.test>\r\n", 250,
@@ -345,8 +349,7 @@ def test_syslog_that_is_stuck_costs_the_sessions_nothing(sterna_factory, keys_di
     sessions = queued // 4 + 5    # four or more lines each: past what the queue holds
     syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
     try:
-        s = sterna_factory(server__log_output="syslog", server__log_syslog_socket=syslog.path,
-                           server__log_syslog_facility="local3")
+        s = logging_to(syslog, sterna_factory)
         c = s.connect()
         c.dialog(b"EHLO before.test\r\n", 250, b"QUIT\r\n", 221)
         wait("no first session", lambda: syslog.has("name=before.test"), s)
