@@ -1,10 +1,14 @@
 /*
  * pager.c - a listing of the queue handed out on the loop a slice at a
  * time (qview.h): the control socket streams whole listings through it,
- * the HTTP API one page per request. A slice is SLICE messages; after it
- * the pager pauses PACE times as long as the slice took (at most
- * MAX_PAUSE_US), on the loop's background priority, so that listing a
- * large queue takes a share of one core and mail events always go first.
+ * the HTTP API one page per request. A slice is SLICE messages, on the
+ * loop's background priority, so mail events always go first. While the
+ * daemon has mail to handle, a slice is followed by a pause PACE times as
+ * long as it took (at most MAX_PAUSE_US), so that listing a large queue
+ * takes at most a quarter of a core: the loop's own mail work makes a
+ * slice start late, and the other threads' (receiving loops, disk
+ * workers, flusher) shows in their CPU time. On a daemon with nothing else
+ * to do, the next slice follows at once.
  * A caller whose output is full stops the listing until it drains, so a
  * reader that stops reading holds a cursor, not the daemon's memory.
  */
@@ -12,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -22,12 +27,17 @@
 #define SLICE 500			/* messages per turn of the loop */
 #define PACE 3				/* a slice's time x this: the pause before the next */
 #define MAX_PAUSE_US 50000
+#define BUSY_LATE_US 1000	/* a slice started this late, and later than the last took */
+#define BUSY_OTHERS_SHARE 10		/* the other threads' CPU over wall time, in %: busy */
 
 struct qview_pager {
 	struct sched_cursor *cur;
 	const struct qview_pager_ops *ops;
 	void *ctx;
 	struct event *step_ev;
+	uint64_t due_us;		/* when the next slice was to start */
+	uint64_t last_us, last_others_us;	/* at the last slice's start: time, others' CPU */
+	uint64_t took_us;		/* what the last slice took */
 	size_t max, count;
 	int is_waiting;			/* is_full said 1: until qview_pager_resume() */
 	int is_peeking;			/* max reached: is there one more? */
@@ -52,6 +62,38 @@ on_peek(void *arg, const struct sched_view *v)
 	p->has_more = 1;
 }
 
+/* CPU time of the whole daemon less this thread's: what its other threads have done. */
+static uint64_t
+others_cpu_us(void)
+{
+	struct timespec all, own;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &all) == -1 ||
+	    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &own) == -1)
+		return 0;
+	return ((uint64_t)all.tv_sec - (uint64_t)own.tv_sec) * 1000000u +
+	    (uint64_t)(all.tv_nsec - own.tv_nsec) / 1000;
+}
+
+/*
+ * Whether mail kept the daemon busy since the last slice: this one
+ * started late (the loop spent longer on other events than on the slice,
+ * more than sending a slice's output takes), or the other threads used a
+ * share of the time.
+ */
+static int
+is_daemon_busy(struct qview_pager *p, uint64_t now_us)
+{
+	uint64_t others = others_cpu_us(), wall = now_us - p->last_us;
+	uint64_t late = now_us > p->due_us ? now_us - p->due_us : 0;
+	int is_busy = (late > BUSY_LATE_US && late > p->took_us) ||
+	    (others - p->last_others_us) * 100 > wall * BUSY_OTHERS_SHARE;
+
+	p->last_us = now_us;
+	p->last_others_us = others;
+	return is_busy;
+}
+
 static void
 step_after(struct qview_pager *p, uint64_t pause_us)
 {
@@ -59,6 +101,7 @@ step_after(struct qview_pager *p, uint64_t pause_us)
 
 	if (pause_us > MAX_PAUSE_US)
 		pause_us = MAX_PAUSE_US;
+	p->due_us = clock_mono_us() + pause_us;
 	tv.tv_usec = (suseconds_t)pause_us;
 	evtimer_add(p->step_ev, &tv);
 }
@@ -76,6 +119,7 @@ on_step(evutil_socket_t fd, short what, void *arg)
 {
 	struct qview_pager *p = arg;
 	uint64_t t0 = clock_mono_us();
+	int is_busy = is_daemon_busy(p, t0);
 	size_t want, got;
 
 	(void)fd, (void)what;
@@ -94,10 +138,11 @@ on_step(evutil_socket_t fd, short what, void *arg)
 	}
 	if (p->count == p->max)
 		p->is_peeking = 1;
+	p->took_us = clock_mono_us() - t0;
 	if (p->ops->is_full != NULL && p->ops->is_full(p->ctx))
 		p->is_waiting = 1;
 	else
-		step_after(p, (clock_mono_us() - t0) * PACE);
+		step_after(p, is_busy ? p->took_us * PACE : 0);
 }
 
 struct qview_pager *
@@ -111,6 +156,8 @@ qview_pager_new(struct event_base *base, struct sched *s, const struct sched_fil
 	p->ops = ops;
 	p->ctx = ctx;
 	p->max = max;
+	p->last_us = clock_mono_us();
+	p->last_others_us = others_cpu_us();
 	p->step_ev = evtimer_new(base, on_step, p);
 	ASSERT(p->step_ev != NULL);
 	/* every slice, the first too, waits while mail has something to do on the loop */
