@@ -67,12 +67,14 @@ static uint64_t
 others_cpu_us(void)
 {
 	struct timespec all, own;
+	int64_t us;
 
 	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &all) == -1 ||
 	    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &own) == -1)
 		return 0;
-	return ((uint64_t)all.tv_sec - (uint64_t)own.tv_sec) * 1000000u +
-	    (uint64_t)(all.tv_nsec - own.tv_nsec) / 1000;
+	us = ((int64_t)all.tv_sec - (int64_t)own.tv_sec) * 1000000 +
+	    ((int64_t)all.tv_nsec - (int64_t)own.tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
 }
 
 /*
@@ -86,8 +88,10 @@ is_daemon_busy(struct qview_pager *p, uint64_t now_us)
 {
 	uint64_t others = others_cpu_us(), wall = now_us - p->last_us;
 	uint64_t late = now_us > p->due_us ? now_us - p->due_us : 0;
+	/* the two clocks are read one after the other: a few microseconds back is none */
+	uint64_t used = others > p->last_others_us ? others - p->last_others_us : 0;
 	int is_busy = (late > BUSY_LATE_US && late > p->took_us) ||
-	    (others - p->last_others_us) * 100 > wall * BUSY_OTHERS_SHARE;
+	    used * 100 > wall * BUSY_OTHERS_SHARE;
 
 	p->last_us = now_us;
 	p->last_others_us = others;
