@@ -520,8 +520,9 @@ flusher_submit(struct flusher *f, struct flush_item *it)
 	else
 		f->head = it;
 	f->tail = it;
-	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
+	/* after the unlock, so the flusher does not wake only to wait for the lock (workq.c) */
+	pthread_cond_signal(&f->cv);
 }
 
 /* A caller that waits for its item: the blocking form of flusher_submit. */

@@ -553,6 +553,130 @@ test_workq(void **state)
 	workq_free(&q);
 }
 
+/*
+ * Freeing a pool runs what is queued first: two workers held at a gate
+ * while jobs pile up behind them, one of which queues a further job from
+ * its run(), and the free while they are held. Each worker ends on a stop
+ * of its own only once nothing is left to run.
+ */
+static int gate[2];
+static struct workq *chain_q;
+static struct job chained;
+
+static void
+gate_run(struct work *w)
+{
+	char c;
+
+	(void)w;
+	assert_int_equal(read(gate[0], &c, 1), 1);
+}
+
+static void
+chain_run(struct work *w)
+{
+	job_run(w);
+	chained = (struct job){ .w = { .run = job_run, .done = job_done }, .n = 21 };
+	workq_submit(chain_q, &chained.w);
+}
+
+static void *
+open_gate(void *arg)
+{
+	(void)arg;
+	usleep(50000);	/* the free is waiting for the workers by then, most likely */
+	assert_int_equal(write(gate[1], "xx", 2), 2);
+	return NULL;
+}
+
+static void
+test_workq_free_runs_what_is_queued(void **state)
+{
+	static struct job held[2], jobs[NJOBS];
+	pthread_t opener;
+
+	(void)state;
+	assert_int_equal(pipe(gate), 0);
+	chain_q = workq_new(2);
+	for (int i = 0; i < 2; i++) {
+		held[i] = (struct job){ .w = { .run = gate_run, .done = job_done } };
+		workq_submit(chain_q, &held[i].w);
+	}
+	for (int i = 0; i < NJOBS; i++) {
+		jobs[i] = (struct job){ .w = { .run = i == NJOBS / 2 ? chain_run : job_run,
+		    .done = job_done }, .n = i };
+		workq_submit(chain_q, &jobs[i].w);
+	}
+	assert_int_equal(pthread_create(&opener, NULL, open_gate, NULL), 0);
+	workq_free(&chain_q);
+	assert_null(chain_q);
+	assert_int_equal(pthread_join(opener, NULL), 0);
+	for (int i = 0; i < NJOBS; i++) {
+		assert_int_equal(jobs[i].runs, 1);
+		assert_int_equal(jobs[i].n, 2 * i);
+	}
+	assert_int_equal(chained.runs, 1);
+	assert_int_equal(chained.n, 42);
+	close(gate[0]);
+	close(gate[1]);
+}
+
+/*
+ * Several threads submit at once, to a pool of fewer workers: every job
+ * runs once and comes back once, whichever worker took it.
+ */
+#define NSUBMITTERS 4
+#define NPER 2000
+
+static struct workq *busy_q;
+
+static void *
+submit_many(void *arg)
+{
+	struct job *mine = arg;
+
+	for (int i = 0; i < NPER; i++)
+		workq_submit(busy_q, &mine[i].w);
+	return NULL;
+}
+
+static void
+test_workq_many_submitters(void **state)
+{
+	static struct job jobs[NSUBMITTERS][NPER];
+	pthread_t th[NSUBMITTERS];
+	struct pollfd pfd;
+
+	(void)state;
+	caller = pthread_self();
+	ndone = 0;
+	busy_q = workq_new(3);
+	for (int t = 0; t < NSUBMITTERS; t++)
+		for (int i = 0; i < NPER; i++)
+			jobs[t][i] = (struct job){ .w = { .run = job_run, .done = job_done },
+			    .n = i };
+	for (int t = 0; t < NSUBMITTERS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, submit_many, jobs[t]), 0);
+	pfd = (struct pollfd){ .fd = workq_fd(busy_q), .events = POLLIN };
+	while (ndone < NSUBMITTERS * NPER) {
+		int r = poll(&pfd, 1, 30000);
+
+		if (r != 1)
+			fail_msg("poll gave %d with %u of %d done", r, ndone, NSUBMITTERS * NPER);
+		workq_run_done(busy_q);
+	}
+	for (int t = 0; t < NSUBMITTERS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		for (int i = 0; i < NPER; i++) {
+			assert_int_equal(jobs[t][i].runs, 1);
+			assert_int_equal(jobs[t][i].dones, 1);
+			assert_int_equal(jobs[t][i].n, 2 * i);
+			assert_true(jobs[t][i].is_done_on_caller);
+		}
+	}
+	workq_free(&busy_q);
+}
+
 /* RFC 3339 date-times: the forms it allows, and what it does not. */
 static void
 test_rfc3339(void **state)
@@ -759,6 +883,8 @@ main(void)
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_workq),
+		cmocka_unit_test(test_workq_free_runs_what_is_queued),
+		cmocka_unit_test(test_workq_many_submitters),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_jdepth),
 		cmocka_unit_test(test_mkdir_p_mode),
