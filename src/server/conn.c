@@ -115,7 +115,9 @@ conn_free(struct conn *c)
  * What does not fit, or fails, goes to the bufferevent, which sends it in
  * order or reports the error; on_write is only needed where the
  * bufferevent holds the last bytes (M_CLOSING checks; STARTTLS is not
- * plain).
+ * plain). A plain socket's bufferevent writes only from its first such
+ * bytes on (conn_setup_bev): enabled with nothing to write, libevent would
+ * watch for writability at once, to unwatch it at the first wake-up.
  */
 void
 conn_send_output(struct conn *c)
@@ -131,8 +133,11 @@ conn_send_output(struct conn *c)
 			if (n > 0)
 				sent = (size_t)n;
 		}
-		if (sent < out->len)
+		if (sent < out->len) {
 			bufferevent_write(c->bev, out->data + sent, out->len - sent);
+			if (!(bufferevent_get_enabled(c->bev) & EV_WRITE))
+				bufferevent_enable(c->bev, EV_WRITE);
+		}
 	}
 	buf_reset(out);
 }
@@ -534,7 +539,10 @@ peer_name(const struct sockaddr *sa, int salen, char *ip, size_t ipsize, unsigne
 
 /*
  * Callbacks, the input ceiling and the idle timeouts of c->bev (a new one
- * at STARTTLS); a plain socket's reading is conn_read.c's.
+ * at STARTTLS); a plain socket's reading is conn_read.c's, and its writing
+ * mostly conn_send_output's own, which enables the bufferevent's once it
+ * has bytes to write: a connection that never fills its socket's buffer
+ * costs two epoll_ctl calls and a wake-up less.
  */
 static void
 conn_setup_bev(struct conn *c)
@@ -544,11 +552,12 @@ conn_setup_bev(struct conn *c)
 
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	if (c->is_plain)
+	if (c->is_plain) {
 		conn_read_start(c);
-	else
+	} else {
 		bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	bufferevent_enable(c->bev, EV_WRITE);
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
 	conn_read_enable(c, 1);
 }
 
