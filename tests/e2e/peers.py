@@ -325,10 +325,14 @@ class BrokenTlsPeer:
     breaks the handshake: with mode "garble" it sends bytes that are no TLS record and
     closes, as a broken TLS stack would; with "stall" it never answers the client's hello.
     Without STARTTLS it takes mail: each message (envelope and data) goes to `messages`, and
-    each session's commands to `sessions`, so a test sees which session tried STARTTLS."""
+    each session's commands to `sessions`, so a test sees which session tried STARTTLS.
+    With mode "pieces" it offers no STARTTLS and sends its replies in awkward pieces: the
+    greeting and every reply after a byte at a time, a few milliseconds apart (so that a
+    client reads them as many partial lines), and the replies to MAIL and RCPT held back and
+    sent with the one to DATA in a single write (several replies in one read)."""
 
     def __init__(self, host, port, mode="garble"):
-        assert mode in ("garble", "stall")
+        assert mode in ("garble", "stall", "pieces")
         self.host, self.port, self.mode = host, port, mode
         self.sessions, self.messages = [], []
         self._lock = threading.Lock()
@@ -359,15 +363,33 @@ class BrokenTlsPeer:
         with self._lock:
             self.sessions.append(commands)
         conn.settimeout(10)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         f = conn.makefile("rb")
+        held = []
+
+        def say(reply, later=False):
+            if self.mode != "pieces":
+                conn.sendall(reply)
+            elif later:
+                held.append(reply)
+            elif held:
+                conn.sendall(b"".join(held) + reply)
+                held.clear()
+            else:
+                for i in range(len(reply)):
+                    conn.sendall(reply[i:i + 1])
+                    time.sleep(0.002)
+
         try:
-            conn.sendall(b"220 broken.test ESMTP\r\n")
+            say(b"220 broken.test ESMTP\r\n")
             mail, rcpts = None, []
             for line in f:
                 cmd = line.rstrip(b"\r\n")
                 verb = cmd.split(b" ", 1)[0].upper()
                 commands.append(cmd.decode("ascii", "replace"))
-                if verb == b"EHLO":
+                if verb == b"EHLO" and self.mode == "pieces":
+                    say(b"250-broken.test\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SIZE\r\n")
+                elif verb == b"EHLO":
                     conn.sendall(b"250-broken.test\r\n250-8BITMIME\r\n250 STARTTLS\r\n")
                 elif verb == b"STARTTLS":
                     conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
@@ -381,12 +403,12 @@ class BrokenTlsPeer:
                     return
                 elif verb == b"MAIL":
                     mail, rcpts = cmd, []
-                    conn.sendall(b"250 2.1.0 Ok\r\n")
+                    say(b"250 2.1.0 Ok\r\n", later=True)
                 elif verb == b"RCPT":
                     rcpts.append(cmd)
-                    conn.sendall(b"250 2.1.5 Ok\r\n")
+                    say(b"250 2.1.5 Ok\r\n", later=True)
                 elif verb == b"DATA":
-                    conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    say(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     data = b""
                     for dl in f:
                         if dl == b".\r\n":
@@ -394,12 +416,12 @@ class BrokenTlsPeer:
                         data += dl
                     with self._lock:
                         self.messages.append((mail, rcpts, data))
-                    conn.sendall(b"250 2.0.0 Ok: queued\r\n")
+                    say(b"250 2.0.0 Ok: queued\r\n")
                 elif verb == b"QUIT":
-                    conn.sendall(b"221 2.0.0 Bye\r\n")
+                    say(b"221 2.0.0 Bye\r\n")
                     return
                 else:
-                    conn.sendall(b"250 2.0.0 Ok\r\n")
+                    say(b"250 2.0.0 Ok\r\n")
         except OSError:
             pass
         finally:

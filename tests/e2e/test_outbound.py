@@ -361,6 +361,30 @@ def test_failed_handshake_is_retried_once_in_the_clear(mta, broken_tls, port):
     assert len(broken_tls.sessions) == 2, broken_tls.sessions
 
 
+def test_replies_in_pieces_and_together_are_read_whole(mta, port):
+    # every reply a byte at a time (a multi-line EHLO reply too), and the replies to MAIL and
+    # RCPT arriving with the one to DATA: two messages over one connection, both delivered
+    peer = BrokenTlsPeer(BADTLS, port, "pieces")
+    try:
+        a = mta()
+        qids = [send(a, ["bob@badtls.test"], BODY), send(a, ["carol@badtls.test"], BODY)]
+        got = peer.wait_messages(2)
+        for qid in qids:
+            wait_gone(a, qid)
+        assert sorted(r for _, rcpts, _ in got for r in rcpts) == [
+            b"RCPT TO:<bob@badtls.test>", b"RCPT TO:<carol@badtls.test>"]
+        for mail, _, data in got:
+            assert mail.startswith(b"MAIL FROM:<alice@example.test>"), mail
+            assert data.endswith(b"x" * 998 + b"\r\nlast line\r\n"), data[-300:]
+        log = a.log()
+        for qid in qids:
+            assert re.search(qid + r"\.1 delivered to=<\w+@badtls.test> relay=mx\.badtls\.test",
+                             log), log[-3000:]
+        assert "malformed reply" not in log and "out of turn" not in log, log[-3000:]
+    finally:
+        peer.stop()
+
+
 # ---- smarthost with AUTH over TLS -------------------------------------------------------------
 
 SMARTHOST_PASSWORD = "smart host:pw"
