@@ -45,6 +45,18 @@ def session(s, messages=1, rcpt=b"alice@example.test"):
     return port
 
 
+def session_connects(f, ports):
+    """The filter's CONNECTs from the test's sessions (their client ports), in order. The
+    fixture's start-up probe, a session that ends as soon as it is greeted, may come first:
+    the filter hears its CONNECT only when the negotiation with the filter ended before
+    sterna read the probe's end of file, which is a matter of timing."""
+    clients = [c[2] for c in f.events("connect")]
+    want = ["('127.0.0.1', %d)" % p for p in ports]
+    others = [c for c in clients if c not in want]
+    assert len(others) <= 1 and clients[:len(others)] == others, (clients, want)
+    return [c for c in clients if c in want]
+
+
 def test_connection_serves_the_next_sessions(sterna_factory, pymilter):
     f = pymilter("continue")
     s = sterna_factory(milter__f__address=f.address, listen__mx__milters="f")
@@ -54,8 +66,7 @@ def test_connection_serves_the_next_sessions(sterna_factory, pymilter):
     assert conns.now() == (1, 2)     # one connection, negotiated once, for three sessions
     # each session was a new connection to the filter: closed (QUIT_NC), then CONNECT with
     # that session's own client, and none of the last one's macros
-    connects = f.events("connect")
-    assert [c[2] for c in connects] == ["('127.0.0.1', %d)" % p for p in ports]
+    assert session_connects(f, ports) == ["('127.0.0.1', %d)" % p for p in ports]
     assert len(f.events("close")) >= 2
     assert len(f.events("eom")) == 4 and f.events("abort") == []
 
@@ -65,11 +76,10 @@ def test_connection_after_accept_is_closed(sterna_factory, pymilter):
     f = pymilter("verdicts")
     s = sterna_factory(milter__f__address=f.address, listen__mx__milters="f")
     conns = Connections(s)
-    session(s)
-    session(s)
+    ports = [session(s), session(s)]
     assert s.wait_for_mail("alice", count=2)
     assert conns.now() == (2, 0)
-    assert len(f.events("connect")) == 2 and len(f.events("eom")) == 2
+    assert len(session_connects(f, ports)) == 2 and len(f.events("eom")) == 2
 
 
 def test_no_idle_connections_when_none_are_allowed(sterna_factory, pymilter):
