@@ -38,7 +38,7 @@
  * into a success (SECURITY.md 2); the item says whether its rename
  * happened, so its owner knows which name to remove. An owner may rename
  * its item itself (a received message: never over a file already queued,
- * spool.c).
+ * txn.c).
  */
 #include "spool/spool_int.h"
 

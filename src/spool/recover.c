@@ -10,9 +10,9 @@
  * directory listing, the queue id generator moved past each id as it is
  * found), then the files, in batches read two at a time and handed over in
  * order. New messages are committed into queue/ meanwhile: the listing
- * leaves out the ids committed since it began (spool.c keeps them), and a
+ * leaves out the ids committed since it began (txn.c keeps them), and a
  * new id that a clock set back made equal to a queued one fails its commit
- * rather than replace the file (spool.c, txn_rename), until the listing has
+ * rather than replace the file (txn.c, txn_rename), until the listing has
  * moved the generator past them all.
  */
 #include "spool/spool_int.h"

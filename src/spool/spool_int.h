@@ -70,7 +70,7 @@ struct spool {
 
 /*
  * recover.c: from now until spool_listing_end(), the ids committed into
- * queue/ are kept (spool.c's commit, under listing_mu).
+ * queue/ are kept (txn.c's commit, under listing_mu).
  */
 void spool_listing_begin(struct spool *sp);
 /*
