@@ -119,6 +119,7 @@ out_failed(struct smtp_out *c, const char *why)
 	c->pend_closed = 1;
 	out_kick(c);
 }
+
 static void
 tls_error(struct bufferevent *bev, char *out, size_t size)
 {

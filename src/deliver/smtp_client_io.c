@@ -235,7 +235,7 @@ on_reply(struct smtp_out *c, enum smtpc_parse pr, const struct smtpc_reply *r)
 	apply(c, &act);
 }
 
-/* A TLS session's replies, from its bufferevent's input: taken from there before each is acted on. */
+/* A TLS session's replies, from its bufferevent's input, each taken out before it is acted on. */
 void
 out_on_read(struct bufferevent *bev, void *arg)
 {
