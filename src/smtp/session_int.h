@@ -1,8 +1,9 @@
 /*
  * session_int.h - what the parts of the session share: session.c (the
- * verbs and the life of a session), session_envelope.c (MAIL and RCPT),
- * session_auth.c (the AUTH exchange) and session_ask.c (questions to
- * policy and what each answer does).
+ * life of a session, its transaction and replies), session_verbs.c (the
+ * verbs), session_envelope.c (MAIL and RCPT), session_auth.c (the AUTH
+ * exchange) and session_ask.c (questions to policy and what each answer
+ * does).
  * Nothing outside src/smtp includes it.
  */
 #ifndef STERNA_SMTP_SESSION_INT_H
@@ -109,6 +110,15 @@ void session_txn_reset(struct smtp_session *s);
  * ends its queue id's story.
  */
 void session_txn_abort(struct smtp_session *s, const char *why);
+/* Keeps cmd's ESMTP parameters as sent for the question (s->ask_params). */
+void session_params_keep(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* A new transaction after MAIL was accepted: s->ask_addr, s->ask_fmt, s->ask_mail. */
+void session_mail_begin(struct smtp_session *s);
+
+/* session_verbs.c */
+/* One command line (r: what the parser made of it), answered by its verb. */
+enum smtp_act session_verb(struct smtp_session *s, enum smtp_parse r, const struct smtp_cmd *cmd,
+    int more);
 /* Copies a command argument without trailing blanks into a C string, for logs. */
 void session_arg_str(struct slice a, char *out, size_t size);
 /* AUTH is offered here and now: RFC 4954 4 lets a server offer it only after TLS. */
@@ -117,10 +127,6 @@ int session_auth_usable(const struct smtp_session *s);
 int session_future_release_offered(const struct smtp_session *s);
 /* HELO/EHLO accepted: the name in s->ask_helo becomes the session's, and the reply. */
 void session_helo_reply(struct smtp_session *s);
-/* Keeps cmd's ESMTP parameters as sent for the question (s->ask_params). */
-void session_params_keep(struct smtp_session *s, const struct smtp_cmd *cmd);
-/* A new transaction after MAIL was accepted: s->ask_addr, s->ask_fmt, s->ask_mail. */
-void session_mail_begin(struct smtp_session *s);
 
 /* session_envelope.c: the verbs MAIL and RCPT (verb table rows) */
 enum smtp_act session_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd, int more);
