@@ -1,7 +1,8 @@
 /*
  * smtpc.c - the SMTP client's protocol: reply parsing and the session
  * state machine (see smtpc.h). The machine never waits on anything but a
- * reply; smtp_client.c turns its actions into I/O and owns the timeouts.
+ * reply; smtp_client_io.c turns its actions into I/O, and smtp_client.c
+ * owns the timeouts.
  * LMTP (RFC 2033) is the same machine with LHLO for EHLO and a reply per
  * recipient after the data (lmtp_reply), so both share every other path.
  */

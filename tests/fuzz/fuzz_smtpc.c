@@ -7,8 +7,9 @@
  * must see the same replies. Checked for each reply: a code from 200 to
  * 599, an enhanced status that is empty or "D.D.D" of its class, text
  * within SMTPC_TEXT with no CR, LF or NUL.
- * Then the replies drive a session as smtp_client.c drives it (TLS and
- * the body "happen" when asked, two messages, then QUIT), and the input's
+ * Then the replies drive a session as the outbound client drives it
+ * (smtp_client_io.c: TLS and the body "happen" when asked, two messages,
+ * then QUIT), and the input's
  * end is the connection's. Checked: every command is one CRLF-ended line,
  * LMTP never says EHLO or HELO and SMTP never LHLO, and every transaction
  * ends consistent: each result is no answer (0) or a 2xx, 4xx or 5xx, and
