@@ -3,9 +3,9 @@
  * bytes, and a state machine fed with replies says what to send next.
  * No sockets and no libevent here (smtp_client.c and smtp_client_io.c do
  * the I/O), so every path is unit-tested byte by byte. RFC 5321 3.3, 4.1,
- * 4.2, 4.5.3.2;
- * RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152
- * (8BITMIME), RFC 6531 (SMTPUTF8), RFC 4954 (AUTH PLAIN, LOGIN).
+ * 4.2, 4.5.3.2; RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 1870
+ * (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 4954 (AUTH PLAIN,
+ * LOGIN).
  * The same machine speaks LMTP (RFC 2033) when its configuration says so:
  * LHLO for EHLO, and one reply per accepted recipient after the data.
  *
