@@ -325,7 +325,6 @@ start_target(struct smtp_out *c)
 	ASSERT(c->bev != NULL);
 	c->is_bare = 1;
 	bufferevent_setcb(c->bev, out_on_read, out_on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_MAX);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_LOW, BODY_HIGH);
 	/* writing for the connect; reading is c's own once connected (out_read_start) */
 	bufferevent_enable(c->bev, EV_WRITE);

@@ -11,8 +11,7 @@
 
 #include "deliver/smtp_client.h"
 
-#define READ_MAX (64 * 1024)	/* reply bytes taken from a TLS session's input at once */
-#define REPLY_READ (16 * 1024)	/* reply bytes read from a bare socket at once */
+#define REPLY_READ (16 * 1024)	/* reply bytes read (or taken from a TLS session's input) at once */
 /*
  * The body's bytes waiting in the output: refilled below BODY_LOW, up to
  * BODY_HIGH (and one stuffed piece of the stream past it). Under TLS the

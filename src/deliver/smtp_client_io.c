@@ -235,25 +235,24 @@ on_reply(struct smtp_out *c, enum smtpc_parse pr, const struct smtpc_reply *r)
 	apply(c, &act);
 }
 
-/* A TLS session's replies, from its bufferevent's input, each taken out before it is acted on. */
-void
-out_on_read(struct bufferevent *bev, void *arg)
+/*
+ * Feeds the n reply bytes at in to the session, reply by reply, until they
+ * are used or the session's connection is no longer the one they came
+ * from. The reader keeps a reply's first part until its end comes, so the
+ * bytes need no buffer beyond the caller's.
+ */
+static void
+take_replies(struct smtp_out *c, const uint8_t *in, size_t n)
 {
-	struct smtp_out *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	unsigned gen = c->bev_gen;
+	size_t off = 0;
 
-	if (bev != c->bev)
-		return;
-	while (c->bev_gen == gen && evbuffer_get_length(in) > 0) {
-		size_t len = evbuffer_get_length(in), used = 0;
+	while (c->bev_gen == gen && off < n) {
+		size_t used = 0;
 		struct smtpc_reply r;
-		enum smtpc_parse pr;
+		enum smtpc_parse pr = smtpc_reader_feed(&c->rd, in + off, n - off, &used, &r);
 
-		if (len > READ_MAX)
-			len = READ_MAX;
-		pr = smtpc_reader_feed(&c->rd, evbuffer_pullup(in, (ssize_t)len), len, &used, &r);
-		evbuffer_drain(in, used);
+		off += used;
 		if (pr == SMTPC_PARSE_MORE)
 			break;
 		on_reply(c, pr, &r);
@@ -261,19 +260,36 @@ out_on_read(struct bufferevent *bev, void *arg)
 }
 
 /*
+ * A TLS session's replies, from its bufferevent's input: taken out a piece
+ * at a time before they are acted on, so that a session that ends frees
+ * nothing they are read from.
+ */
+void
+out_on_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_out *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned gen = c->bev_gen;
+	uint8_t piece[REPLY_READ];
+	int n;
+
+	if (bev != c->bev)
+		return;
+	while (c->bev_gen == gen && (n = evbuffer_remove(in, piece, sizeof(piece))) > 0)
+		take_replies(c, piece, (size_t)n);
+}
+
+/*
  * A bare socket's replies, read here rather than by its bufferevent
  * (libevent 2.1 asks the socket how much it holds before each read: an
- * ioctl per reply, as conn_read.c says of receiving). The reader keeps a
- * reply's first part until its end comes, so the bytes need no buffer
- * beyond this read's; timeouts are c->tmo's, as they were.
+ * ioctl per reply, as conn_read.c says of receiving); timeouts are
+ * c->tmo's, as they were.
  */
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_out *c = arg;
-	unsigned gen = c->bev_gen;
 	uint8_t in[REPLY_READ];
-	size_t off = 0;
 	ssize_t n;
 
 	(void)what;
@@ -284,17 +300,7 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		out_lost(c, n == 0 ? 0 : errno);
 		return;
 	}
-	while (c->bev_gen == gen && off < (size_t)n) {
-		size_t used = 0;
-		struct smtpc_reply r;
-		enum smtpc_parse pr = smtpc_reader_feed(&c->rd, in + off, (size_t)n - off, &used,
-		    &r);
-
-		off += used;
-		if (pr == SMTPC_PARSE_MORE)
-			break;
-		on_reply(c, pr, &r);
-	}
+	take_replies(c, in, (size_t)n);
 }
 
 void
