@@ -320,10 +320,11 @@ class Sink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class BrokenTlsPeer:
-    """A small SMTP server on host:port that offers STARTTLS, answers it with 220 and then
-    breaks the handshake: with mode "garble" it sends bytes that are no TLS record and
-    closes, as a broken TLS stack would; with "stall" it never answers the client's hello.
+class ScriptedPeer:
+    """A small SMTP server on host:port that misbehaves as its mode says. With "garble" and
+    "stall" it offers STARTTLS, answers it with 220 and then breaks the handshake: "garble"
+    sends bytes that are no TLS record and closes, as a broken TLS stack would; "stall"
+    never answers the client's hello.
     Without STARTTLS it takes mail: each message (envelope and data) goes to `messages`, and
     each session's commands to `sessions`, so a test sees which session tried STARTTLS.
     With mode "pieces" it offers no STARTTLS and sends its replies in awkward pieces: the

@@ -279,6 +279,13 @@ def logging_to(syslog, sterna_factory):
                           server__log_syslog_facility="local3")
 
 
+def session_in_syslog(s, syslog, name):
+    """A session that says EHLO name and QUIT; waits until syslog has its line."""
+    c = s.connect()
+    c.dialog(b"EHLO %s\r\n" % name.encode(), 250, b"QUIT\r\n", 221)
+    wait("no session %s in syslog" % name, lambda: syslog.has("name=" + name), s)
+
+
 def check_syslog_lines(got, s, facility=19):
     """Each datagram in got is RFC 3164 with sterna's line inside, its priority the facility
     and the line's severity; what is on s's stderr is whole, in shape and not also in got."""
@@ -302,17 +309,13 @@ def test_syslog(sterna_factory, keys_dir):
     syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
     try:
         s = logging_to(syslog, sterna_factory)
-        c = s.connect()
-        c.dialog(b"EHLO first.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no first session", lambda: syslog.has("name=first.test"), s)
+        session_in_syslog(s, syslog, "first.test")
         assert s.log() == "", s.log()
         syslog.restart()
         c = s.connect()
         c.dialog(b"EHLO second.test\r\n", 250, b"QUIT\r\n", 221)
         time.sleep(1.1)     # sterna connects again at most once a second
-        c = s.connect()
-        c.dialog(b"EHLO third.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no third session", lambda: syslog.has("name=third.test"), s)
+        session_in_syslog(s, syslog, "third.test")
         s.stop()
         wait("no stopped line", lambda: syslog.has(" stopped"), s)
     finally:
@@ -351,9 +354,7 @@ def test_syslog_that_is_stuck_costs_the_sessions_nothing(sterna_factory, keys_di
     syslog = SyslogDaemon(os.path.join(keys_dir, "log.sock"))
     try:
         s = logging_to(syslog, sterna_factory)
-        c = s.connect()
-        c.dialog(b"EHLO before.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no first session", lambda: syslog.has("name=before.test"), s)
+        session_in_syslog(s, syslog, "before.test")
         syslog.paused.set()
         taken = len(syslog.got)
         started = time.monotonic()
@@ -367,9 +368,7 @@ def test_syslog_that_is_stuck_costs_the_sessions_nothing(sterna_factory, keys_di
         syslog.paused.clear()
         # lines went to stderr: the queue was full, and syslog now reads all it held
         wait("what syslog had queued not read", lambda: len(syslog.got) >= taken + queued, s)
-        c = s.connect()
-        c.dialog(b"EHLO after.test\r\n", 250, b"QUIT\r\n", 221)
-        wait("no session once syslog reads again", lambda: syslog.has("name=after.test"), s)
+        session_in_syslog(s, syslog, "after.test")   # syslog reads again
     finally:
         syslog.close()
     check_syslog_lines(syslog.got, s)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import make_cert
-from peers import BrokenTlsPeer, Sink, Unbound, free_port_on
+from peers import ScriptedPeer, Sink, Unbound, free_port_on
 from test_auth import hash_password
 from test_tls import received_header
 
@@ -332,7 +332,7 @@ def test_starttls_used_with_a_tls_capable_peer(mta, sterna_factory, cert_dir, po
 @pytest.fixture(params=["garble", "stall"])
 def broken_tls(request, port):
     """A peer whose handshake fails: bytes that are no TLS, or no answer at all."""
-    p = BrokenTlsPeer(BADTLS, port, request.param)
+    p = ScriptedPeer(BADTLS, port, request.param)
     yield p
     p.stop()
 
@@ -364,7 +364,7 @@ def test_failed_handshake_is_retried_once_in_the_clear(mta, broken_tls, port):
 def test_replies_in_pieces_and_together_are_read_whole(mta, port):
     # every reply a byte at a time (a multi-line EHLO reply too), and the replies to MAIL and
     # RCPT arriving with the one to DATA: two messages over one connection, both delivered
-    peer = BrokenTlsPeer(BADTLS, port, "pieces")
+    peer = ScriptedPeer(BADTLS, port, "pieces")
     try:
         a = mta()
         qids = [send(a, ["bob@badtls.test"], BODY), send(a, ["carol@badtls.test"], BODY)]

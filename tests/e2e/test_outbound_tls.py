@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import make_cert
-from peers import BrokenTlsPeer
+from peers import ScriptedPeer
 from test_auth import hash_password
 from test_outbound import (BADTLS, EQ_A, MX1, SMART, SMARTHOST_PASSWORD, assert_no_password,
                            dns, mta, port, send, sinks, wait_gone, wait_log)  # noqa: F401
@@ -178,7 +178,7 @@ def test_encrypt_against_a_server_without_starttls_defers(mta, sinks, port):
 
 @pytest.fixture
 def garbler(port):
-    p = BrokenTlsPeer(BADTLS, port, "garble")
+    p = ScriptedPeer(BADTLS, port, "garble")
     yield p
     p.stop()
 

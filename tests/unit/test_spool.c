@@ -59,6 +59,17 @@ read_whole(const char *path, char *out, size_t size)
 	return n;
 }
 
+/* The file name under the spool's folder (tmpdir) holds want, and nothing more. */
+static void
+assert_spool_file(const char *name, const char *want)
+{
+	char path[512], back[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_int_equal(read_whole(path, back, sizeof(back)), strlen(want));
+	assert_string_equal(back, want);
+}
+
 /* The names in dir, but . and .. */
 static int
 count_names(const char *dir)
@@ -131,7 +142,7 @@ test_commit_never_replaces_a_queued_file(void **state)
 	/* what a queued message's file holds, whatever it is: it must come out the same */
 	static const char queued[] = "STERNAQ1 a queued message that no commit may replace\n";
 	struct fixture fx;
-	char path[512], back[256];
+	char path[512];
 
 	(void)state;
 	fixture_open(&fx);
@@ -141,8 +152,7 @@ test_commit_never_replaces_a_queued_file(void **state)
 	/* a temporary failure (451 4.3.0): the client sends it again, under a new id */
 	assert_int_equal(commit(&fx, "0123456789ABC",
 	    "Subject: new\r\n\r\nsent after the clock was set back\r\n"), SPOOL_ERR_IO);
-	assert_int_equal(read_whole(path, back, sizeof(back)), sizeof(queued) - 1);
-	assert_string_equal(back, queued);
+	assert_spool_file("queue/0123456789ABC", queued);
 	snprintf(path, sizeof(path), "%s/queue", tmpdir);
 	assert_int_equal(count_names(path), 1);
 	/* and the refused message's own file is gone, as any failed one's */
@@ -226,7 +236,7 @@ test_quarantine_never_replaces_what_corrupt_holds(void **state)
 	static const char first[] = "the first stray file\n", second[] = "the second one\n";
 	struct qid_gen gen = { 0 };
 	struct fixture fx;
-	char path[512], back[256];
+	char path[512];
 
 	(void)state;
 	fixture_open(&fx);
@@ -242,12 +252,8 @@ test_quarantine_never_replaces_what_corrupt_holds(void **state)
 		assert_int_equal(rec.count, 0);
 		spool_recovery_free(&r);
 	}
-	snprintf(path, sizeof(path), "%s/corrupt/stray", tmpdir);
-	read_whole(path, back, sizeof(back));
-	assert_string_equal(back, first);
-	snprintf(path, sizeof(path), "%s/corrupt/stray.1", tmpdir);
-	read_whole(path, back, sizeof(back));
-	assert_string_equal(back, second);
+	assert_spool_file("corrupt/stray", first);
+	assert_spool_file("corrupt/stray.1", second);
 	snprintf(path, sizeof(path), "%s/queue", tmpdir);
 	assert_int_equal(count_names(path), 0);
 	fixture_close(&fx);
@@ -263,7 +269,7 @@ test_delivered_copy_never_replaces_a_mailbox_message(void **state)
 {
 	static const char kept[] = "a message in the mailbox\n", copy[] = "a new copy\n";
 	struct fixture fx;
-	char path[512], back[256];
+	char path[512];
 	int tmp_fd, new_fd, is_renamed = -1;
 
 	(void)state;
@@ -283,12 +289,8 @@ test_delivered_copy_never_replaces_a_mailbox_message(void **state)
 	    "0000000000000000", 0, &is_renamed), -1);
 	assert_int_equal(errno, EEXIST);
 	assert_int_equal(is_renamed, 0);
-	snprintf(path, sizeof(path), "%s/new/1.2.host", tmpdir);
-	read_whole(path, back, sizeof(back));
-	assert_string_equal(back, kept);
-	snprintf(path, sizeof(path), "%s/tmp/1.2.host", tmpdir);
-	read_whole(path, back, sizeof(back));
-	assert_string_equal(back, copy);
+	assert_spool_file("new/1.2.host", kept);
+	assert_spool_file("tmp/1.2.host", copy);
 	close(tmp_fd);
 	close(new_fd);
 	fixture_close(&fx);
